@@ -1,0 +1,18 @@
+//! Derive macros for duo-orm. This crate is a thin shim: the parser and code generator live
+//! in `duo-orm-macros-core`, which the `duo-orm` CLI shares.
+
+use proc_macro::TokenStream;
+
+/// Turns a struct into a table-backed model. See the duo-orm user guide.
+#[proc_macro_derive(Model, attributes(duo))]
+pub fn derive_model(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    duo_orm_macros_core::expand_model(&input).into()
+}
+
+/// Makes a serde struct a write payload (validated when it implements `validator::Validate`).
+#[proc_macro_derive(Schema, attributes(duo))]
+pub fn derive_schema(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    duo_orm_macros_core::expand_schema(&input).into()
+}

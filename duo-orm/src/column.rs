@@ -1,0 +1,351 @@
+//! Typed column handles and the conditions and orderings built from them.
+
+use std::marker::PhantomData;
+use std::ops::{BitAnd, BitOr, Not};
+
+use sea_query::{Expr, ExprTrait, Value};
+
+use crate::model::Model;
+use crate::types::{IntoColumnValue, TextType};
+
+/// A column of model `M` holding Rust type `T`. Comparisons take a `T` (or a value that reads
+/// as one, like `&str` for `String`), so a value of the wrong type does not compile.
+pub struct Column<M, T> {
+    name: &'static str,
+    _marker: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for Column<M, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M, T> Copy for Column<M, T> {}
+
+impl<M, T> std::fmt::Debug for Column<M, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Column({})", self.name)
+    }
+}
+
+/// The escape character of generated LIKE patterns: not `\`, which MySQL string literals
+/// would eat.
+const LIKE_ESCAPE: char = '!';
+
+/// Escapes LIKE wildcards (`%`, `_`, and SQL Server's `[`) so the value matches literally.
+pub fn escape_like(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 4);
+    for c in value.chars() {
+        if matches!(c, '%' | '_' | '[' | LIKE_ESCAPE) {
+            out.push(LIKE_ESCAPE);
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl<M: Model, T> Column<M, T> {
+    #[doc(hidden)]
+    pub const fn new(name: &'static str) -> Self {
+        Column { name, _marker: PhantomData }
+    }
+
+    /// The column name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The column as a sea-query expression, qualified by its table (`"users"."name"`).
+    pub fn expr(&self) -> Expr {
+        Expr::col((M::meta().table, self.name))
+    }
+
+    fn cond(expr: Expr) -> Condition<M> {
+        Condition::from_expr(expr)
+    }
+
+    /// `column = value`; `None` on an optional column means `IS NULL`.
+    pub fn eq(self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        let value = value.into_column_value();
+        if is_null(&value) { Self::cond(self.expr().is_null()) } else { Self::cond(self.expr().eq(value)) }
+    }
+
+    /// `column <> value`; `None` on an optional column means `IS NOT NULL`.
+    pub fn ne(self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        let value = value.into_column_value();
+        if is_null(&value) { Self::cond(self.expr().is_not_null()) } else { Self::cond(self.expr().ne(value)) }
+    }
+
+    /// `column > value`.
+    pub fn gt(self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        Self::cond(self.expr().gt(value.into_column_value()))
+    }
+
+    /// `column >= value`.
+    pub fn ge(self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        Self::cond(self.expr().gte(value.into_column_value()))
+    }
+
+    /// `column < value`.
+    pub fn lt(self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        Self::cond(self.expr().lt(value.into_column_value()))
+    }
+
+    /// `column <= value`.
+    pub fn le(self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        Self::cond(self.expr().lte(value.into_column_value()))
+    }
+
+    /// `column BETWEEN low AND high` (inclusive).
+    pub fn between(self, low: impl IntoColumnValue<T>, high: impl IntoColumnValue<T>) -> Condition<M> {
+        Self::cond(self.expr().between(low.into_column_value(), high.into_column_value()))
+    }
+
+    /// `column IN (…)`. An empty list matches no row.
+    pub fn is_in<V: IntoColumnValue<T>>(self, values: impl IntoIterator<Item = V>) -> Condition<M> {
+        let values: Vec<Value> = values.into_iter().map(IntoColumnValue::into_column_value).collect();
+        Self::cond(self.expr().is_in(values))
+    }
+
+    /// `column NOT IN (…)`. An empty list matches every row.
+    pub fn not_in<V: IntoColumnValue<T>>(self, values: impl IntoIterator<Item = V>) -> Condition<M> {
+        let values: Vec<Value> = values.into_iter().map(IntoColumnValue::into_column_value).collect();
+        Self::cond(self.expr().is_not_in(values))
+    }
+
+    /// `column IS NULL`.
+    pub fn is_null(self) -> Condition<M> {
+        Self::cond(self.expr().is_null())
+    }
+
+    /// `column IS NOT NULL`.
+    pub fn is_not_null(self) -> Condition<M> {
+        Self::cond(self.expr().is_not_null())
+    }
+
+    /// Ascending order on this column.
+    pub fn asc(self) -> OrderBy<M> {
+        OrderBy { column: self.name, descending: false, _marker: PhantomData }
+    }
+
+    /// Descending order on this column.
+    pub fn desc(self) -> OrderBy<M> {
+        OrderBy { column: self.name, descending: true, _marker: PhantomData }
+    }
+}
+
+/// Text-only operators: they exist only on `String` and `Option<String>` columns.
+impl<M: Model, T: TextType> Column<M, T> {
+    /// `column LIKE pattern`, with the pattern used as given (`%` and `_` are wildcards; `!`
+    /// escapes them).
+    pub fn like(self, pattern: impl Into<String>) -> Condition<M> {
+        like(self.expr(), pattern.into())
+    }
+
+    /// Contains `value` (wildcards in `value` match literally).
+    pub fn contains(self, value: &str) -> Condition<M> {
+        like(self.expr(), format!("%{}%", escape_like(value)))
+    }
+
+    /// Starts with `value`.
+    pub fn startswith(self, value: &str) -> Condition<M> {
+        like(self.expr(), format!("{}%", escape_like(value)))
+    }
+
+    /// Ends with `value`.
+    pub fn endswith(self, value: &str) -> Condition<M> {
+        like(self.expr(), format!("%{}", escape_like(value)))
+    }
+
+    /// Contains `value`, ignoring case.
+    pub fn icontains(self, value: &str) -> Condition<M> {
+        ilike(self.expr(), format!("%{}%", escape_like(&value.to_lowercase())))
+    }
+
+    /// Starts with `value`, ignoring case.
+    pub fn istartswith(self, value: &str) -> Condition<M> {
+        ilike(self.expr(), format!("{}%", escape_like(&value.to_lowercase())))
+    }
+
+    /// Ends with `value`, ignoring case.
+    pub fn iendswith(self, value: &str) -> Condition<M> {
+        ilike(self.expr(), format!("%{}", escape_like(&value.to_lowercase())))
+    }
+}
+
+fn like<M>(column: Expr, pattern: String) -> Condition<M> {
+    Condition::from_expr(Expr::cust_with_exprs(
+        format!("$1 LIKE $2 ESCAPE '{LIKE_ESCAPE}'"),
+        [column, Expr::val(pattern)],
+    ))
+}
+
+// LOWER() on both sides works in every dialect, whatever the column's collation.
+fn ilike<M>(column: Expr, lowered_pattern: String) -> Condition<M> {
+    Condition::from_expr(Expr::cust_with_exprs(
+        format!("LOWER($1) LIKE $2 ESCAPE '{LIKE_ESCAPE}'"),
+        [column, Expr::val(lowered_pattern)],
+    ))
+}
+
+fn is_null(value: &Value) -> bool {
+    // Every sea-query value variant holds an Option; a NULL renders as the NULL keyword.
+    sea_query::QueryBuilder::value_to_string(&sea_query::SqliteQueryBuilder, value) == "NULL"
+}
+
+/// A boolean condition on model `M`. Combine with `&`, `|` and `!`.
+pub struct Condition<M> {
+    expr: Expr,
+    _marker: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Condition<M> {
+    fn clone(&self) -> Self {
+        Condition { expr: self.expr.clone(), _marker: PhantomData }
+    }
+}
+
+impl<M> std::fmt::Debug for Condition<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Condition").field(&self.expr).finish()
+    }
+}
+
+impl<M> Condition<M> {
+    /// Wraps a hand-built sea-query expression (the escape hatch).
+    pub fn from_expr(expr: Expr) -> Self {
+        Condition { expr, _marker: PhantomData }
+    }
+
+    /// The underlying sea-query expression.
+    pub fn into_expr(self) -> Expr {
+        self.expr
+    }
+
+    /// Both conditions.
+    pub fn and(self, other: Condition<M>) -> Self {
+        Condition::from_expr(self.expr.and(other.expr))
+    }
+
+    /// Either condition.
+    pub fn or(self, other: Condition<M>) -> Self {
+        Condition::from_expr(self.expr.or(other.expr))
+    }
+}
+
+impl<M> BitAnd for Condition<M> {
+    type Output = Condition<M>;
+    fn bitand(self, rhs: Self) -> Self {
+        self.and(rhs)
+    }
+}
+
+impl<M> BitOr for Condition<M> {
+    type Output = Condition<M>;
+    fn bitor(self, rhs: Self) -> Self {
+        self.or(rhs)
+    }
+}
+
+impl<M> Not for Condition<M> {
+    type Output = Condition<M>;
+    fn not(self) -> Self {
+        Condition::from_expr(self.expr.not())
+    }
+}
+
+/// One `ORDER BY` term of model `M`.
+pub struct OrderBy<M> {
+    pub(crate) column: &'static str,
+    pub(crate) descending: bool,
+    _marker: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for OrderBy<M> {
+    fn clone(&self) -> Self {
+        OrderBy { column: self.column, descending: self.descending, _marker: PhantomData }
+    }
+}
+
+impl<M> std::fmt::Debug for OrderBy<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", if self.descending { "-" } else { "" }, self.column)
+    }
+}
+
+impl<M: Model> OrderBy<M> {
+    /// Parses `"field"` (ascending) or `"-field"` (descending), checked against `M`'s fields
+    /// (or column names).
+    pub fn parse(spec: &str) -> crate::Result<Self> {
+        let (descending, name) = match spec.trim().strip_prefix('-') {
+            Some(rest) => (true, rest.trim()),
+            None => (false, spec.trim().trim_start_matches('+')),
+        };
+        let meta = M::meta();
+        let column = meta
+            .columns
+            .iter()
+            .find(|c| c.field == name || c.name == name)
+            .ok_or_else(|| {
+                crate::Error::invalid(format!(
+                    "cannot order {} by `{name}`: no such field; expected one of {}",
+                    meta.name,
+                    meta.field_names().join(", ")
+                ))
+            })?;
+        Ok(OrderBy { column: column.name, descending, _marker: PhantomData })
+    }
+}
+
+/// What `order_by` accepts: a closure over the typed columns returning one or more
+/// [`OrderBy`] terms, or a `"-field"` string.
+pub trait IntoOrder<M: Model> {
+    /// The terms, or an `InvalidQuery` error for an unknown field.
+    fn into_order(self) -> crate::Result<Vec<OrderBy<M>>>;
+}
+
+impl<M: Model> IntoOrder<M> for &str {
+    fn into_order(self) -> crate::Result<Vec<OrderBy<M>>> {
+        self.split(',').map(OrderBy::parse).collect()
+    }
+}
+
+impl<M: Model, F, O> IntoOrder<M> for F
+where
+    F: FnOnce(&M::Columns) -> O,
+    O: OrderTerms<M>,
+{
+    fn into_order(self) -> crate::Result<Vec<OrderBy<M>>> {
+        Ok(self(M::columns()).terms())
+    }
+}
+
+/// One or several order terms (an [`OrderBy`], a tuple of them, or a `Vec`).
+pub trait OrderTerms<M> {
+    /// The terms in order.
+    fn terms(self) -> Vec<OrderBy<M>>;
+}
+
+impl<M> OrderTerms<M> for OrderBy<M> {
+    fn terms(self) -> Vec<OrderBy<M>> {
+        vec![self]
+    }
+}
+
+impl<M> OrderTerms<M> for Vec<OrderBy<M>> {
+    fn terms(self) -> Vec<OrderBy<M>> {
+        self
+    }
+}
+
+impl<M> OrderTerms<M> for (OrderBy<M>, OrderBy<M>) {
+    fn terms(self) -> Vec<OrderBy<M>> {
+        vec![self.0, self.1]
+    }
+}
+
+impl<M> OrderTerms<M> for (OrderBy<M>, OrderBy<M>, OrderBy<M>) {
+    fn terms(self) -> Vec<OrderBy<M>> {
+        vec![self.0, self.1, self.2]
+    }
+}

@@ -1,0 +1,588 @@
+//! [`Database`]: configuration, lazy pools, the model registry and statement execution.
+//!
+//! # Why a runtime of its own
+//! sqlx connections belong to the tokio runtime that opened them and fail once it shuts down;
+//! dropping a pooled connection outside any runtime panics. A `static DB` used from several
+//! `#[tokio::test]` functions (each with its own runtime) or from sync code would therefore
+//! break. duo-orm runs every pool on one process-wide I/O runtime that is never shut down:
+//! callers, whatever their runtime (or none), await a task handle, which works anywhere.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Instant;
+
+use futures_util::TryStreamExt;
+use sea_query_sqlx::SqlxValues;
+use sqlx::AssertSqlSafe;
+use tracing::Instrument;
+
+use crate::config::{DatabaseUrl, Dialect, PoolOptions, redact};
+use crate::dialect::Statement;
+use crate::error::{Error, Result};
+use crate::model::{Model, ModelMeta};
+#[allow(unused_imports)]
+use crate::types::{RowCursor, RowRef};
+
+/// Where a [`Database`] finds its URL.
+#[derive(Clone)]
+enum Source {
+    Static(&'static str),
+    Owned(String),
+    Env { var: &'static str, default: &'static str },
+}
+
+/// A database: a URL, pool options and, once used, a connection pool.
+///
+/// Nothing connects until the first query (or [`Database::connect`]). A `Database` can be a
+/// `static`, shared by any number of tokio runtimes and by sync code.
+///
+/// ```
+/// use duo_orm::{Database, Dialect};
+/// pub static DB: Database = Database::from_env("DATABASE_URL", "sqlite::memory:").max_connections(5);
+///
+/// let db = Database::new("postgres://app:secret@localhost/app").expect_dialect(Dialect::Postgres);
+/// assert_eq!(db.dialect().unwrap(), Dialect::Postgres);
+/// assert!(!format!("{db:?}").contains("secret"));
+/// ```
+pub struct Database {
+    source: Source,
+    expected: Option<Dialect>,
+    options: PoolOptions,
+    log_values: bool,
+    engine: Mutex<Option<Arc<Engine>>>,
+    registered: Mutex<Vec<fn() -> &'static ModelMeta>>,
+}
+
+impl Database {
+    /// A database at a fixed URL known at compile time (usable in a `static`).
+    pub const fn from_url(url: &'static str) -> Self {
+        Self::with_source(Source::Static(url))
+    }
+
+    /// A database whose URL is read from environment variable `var` on first use, or
+    /// `default` when it is unset (usable in a `static`).
+    pub const fn from_env(var: &'static str, default: &'static str) -> Self {
+        Self::with_source(Source::Env { var, default })
+    }
+
+    /// A database at a URL known at run time.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self::with_source(Source::Owned(url.into()))
+    }
+
+    const fn with_source(source: Source) -> Self {
+        Database {
+            source,
+            expected: None,
+            options: PoolOptions::new(),
+            log_values: false,
+            engine: Mutex::new(None),
+            registered: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Requires the URL to name `dialect`; any other URL is a configuration error.
+    pub const fn expect_dialect(mut self, dialect: Dialect) -> Self {
+        self.expected = Some(dialect);
+        self
+    }
+
+    /// Sets all pool options at once.
+    pub const fn pool_options(mut self, options: PoolOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The most connections the pool opens (default 10).
+    pub const fn max_connections(mut self, max: u32) -> Self {
+        self.options.max_connections = max;
+        self
+    }
+
+    /// How long to wait for a connection before failing (default 30 s).
+    pub const fn acquire_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.options.acquire_timeout = timeout;
+        self
+    }
+
+    /// Also record bound values on each statement's tracing span (off by default: values
+    /// may be personal data).
+    pub const fn log_values(mut self, on: bool) -> Self {
+        self.log_values = on;
+        self
+    }
+
+    /// The pool options.
+    pub fn options(&self) -> &PoolOptions {
+        &self.options
+    }
+
+    /// The parsed URL (its `Display` hides the password).
+    pub fn url(&self) -> Result<DatabaseUrl> {
+        let raw = match &self.source {
+            Source::Static(url) => std::borrow::Cow::Borrowed(*url),
+            Source::Owned(url) => std::borrow::Cow::Borrowed(url.as_str()),
+            Source::Env { var, default } => match std::env::var(var) {
+                Ok(url) => std::borrow::Cow::Owned(url),
+                Err(std::env::VarError::NotPresent) => std::borrow::Cow::Borrowed(*default),
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(Error::config(format!("environment variable {var} is not valid UTF-8")));
+                }
+            },
+        };
+        let url = DatabaseUrl::parse(&raw)?;
+        if let Some(expected) = self.expected {
+            if expected != url.dialect() {
+                return Err(Error::config(format!(
+                    "this database expects {expected}, but its URL `{url}` is for {}",
+                    url.dialect()
+                )));
+            }
+        }
+        Ok(url)
+    }
+
+    /// The dialect this database speaks (from its URL).
+    pub fn dialect(&self) -> Result<Dialect> {
+        if let Some(engine) = self.engine.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            return Ok(engine.url.dialect());
+        }
+        self.url().map(|u| u.dialect())
+    }
+
+    /// Opens a connection now, to surface a bad URL, credentials or an unreachable server at
+    /// start-up instead of at the first query.
+    pub async fn connect(&self) -> Result<()> {
+        self.run(|engine| async move { engine.ping().await }).await
+    }
+
+    /// Closes the pool. The next query opens a new one.
+    pub async fn disconnect(&self) {
+        let engine = self.engine.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(engine) = engine {
+            // Close (and drop) the pool on the runtime that owns its connections.
+            let _ = runtime().spawn(async move { engine.close().await }).await;
+        }
+    }
+
+    /// Binds model `M` to this database for [`create_all`](Self::create_all) and
+    /// [`drop_all`](Self::drop_all). Models declared with `#[duo(db = …)]` are registered
+    /// automatically.
+    pub fn register<M: Model>(&self) -> &Self {
+        let mut registered = self.registered.lock().unwrap_or_else(PoisonError::into_inner);
+        if !registered.iter().any(|m| std::ptr::eq(m(), M::meta())) {
+            registered.push(M::meta);
+        }
+        self
+    }
+
+    /// The models bound to this database, referenced tables before referencing ones.
+    pub fn models(&self) -> Vec<&'static ModelMeta> {
+        let mut metas: Vec<&'static ModelMeta> = Vec::new();
+        for registration in inventory::iter::<Registration> {
+            if (registration.database)().is_some_and(|db| std::ptr::eq(db, self)) {
+                metas.push((registration.meta)());
+            }
+        }
+        for meta in self.registered.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            metas.push(meta());
+        }
+        crate::query::schema::dependency_order(metas)
+    }
+
+    /// Creates the tables of every bound model that does not exist yet, in foreign-key order.
+    /// For demos and tests; use migrations for real schemas.
+    pub async fn create_all(&self) -> Result<()> {
+        let dialect = self.dialect()?;
+        for meta in self.models() {
+            for sql in crate::query::schema::create_table(meta, dialect, true)? {
+                self.execute(Statement::raw(sql)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the tables of every bound model, referencing tables first.
+    pub async fn drop_all(&self) -> Result<()> {
+        let dialect = self.dialect()?;
+        for meta in self.models().into_iter().rev() {
+            let sql = crate::query::schema::drop_table(meta, dialect, true);
+            self.execute(Statement::raw(sql)).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs trusted SQL text with no parameters (DDL, maintenance) and returns the number
+    /// of rows affected. Never build `sql` from user input: use the query builders.
+    pub async fn execute_raw(&self, sql: impl Into<String>) -> Result<u64> {
+        Ok(self.execute(Statement::raw(sql.into())).await?.rows_affected)
+    }
+
+    /// Runs a sea-query statement (the escape hatch) and returns the rows affected.
+    pub async fn execute_statement(&self, statement: &impl sea_query::QueryStatementWriter) -> Result<u64> {
+        let dialect = self.dialect()?;
+        let stmt = crate::query::build_statement(dialect, statement)?;
+        Ok(self.execute(stmt).await?.rows_affected)
+    }
+
+    fn engine(&self) -> Result<Arc<Engine>> {
+        let mut slot = self.engine.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(engine) = slot.as_ref() {
+            return Ok(engine.clone());
+        }
+        let engine = Arc::new(Engine::open(self.url()?, &self.options, self.log_values)?);
+        *slot = Some(engine.clone());
+        Ok(engine)
+    }
+
+    /// Runs `work` on the I/O runtime with this database's engine.
+    pub(crate) async fn run<T, F, Fut>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Engine>) -> Fut,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        let engine = self.engine()?;
+        let handle = runtime().spawn(work(engine));
+        match handle.await {
+            Ok(result) => result,
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            Err(join) => Err(Error::Io(std::io::Error::other(join.to_string()))),
+        }
+    }
+
+    pub(crate) async fn fetch_all<M: Model>(&self, stmt: Statement) -> Result<Vec<M>> {
+        self.run(move |engine| async move { engine.fetch_all::<M>(stmt).await }).await
+    }
+
+    pub(crate) async fn fetch_scalar(&self, stmt: Statement) -> Result<Option<i64>> {
+        self.run(move |engine| async move { engine.fetch_scalar(stmt).await }).await
+    }
+
+    pub(crate) async fn fetch_exists(&self, stmt: Statement) -> Result<bool> {
+        self.run(move |engine| async move { engine.fetch_exists(stmt).await }).await
+    }
+
+    pub(crate) async fn execute(&self, stmt: Statement) -> Result<Executed> {
+        self.run(move |engine| async move { engine.execute(stmt).await }).await
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let engine = self.engine.get_mut().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(engine) = engine {
+            runtime().spawn(async move { engine.close().await });
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = match &self.source {
+            Source::Static(url) => redact(url),
+            Source::Owned(url) => redact(url),
+            Source::Env { var, default } => format!("${var} (default {})", redact(default)),
+        };
+        f.debug_struct("Database")
+            .field("url", &url)
+            .field("expected_dialect", &self.expected)
+            .field("options", &self.options)
+            .field("connected", &self.engine.lock().unwrap_or_else(PoisonError::into_inner).is_some())
+            .finish()
+    }
+}
+
+/// A model bound to a `static` database, registered by `#[derive(Model)]`.
+#[doc(hidden)]
+pub struct Registration {
+    pub meta: fn() -> &'static ModelMeta,
+    pub database: fn() -> Option<&'static Database>,
+}
+inventory::collect!(Registration);
+
+/// The process-wide I/O runtime that owns every pool. It is never shut down, so pooled
+/// connections are always dropped inside it.
+pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("duo-orm-io")
+            .enable_all()
+            .build()
+            .expect("duo-orm cannot start its I/O runtime (the OS refused to create threads)")
+    })
+}
+
+/// What an executed statement reports.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Executed {
+    pub rows_affected: u64,
+    /// MySQL's `LAST_INSERT_ID()` / SQLite's rowid of the last insert.
+    pub last_insert_id: Option<i64>,
+}
+
+/// A connected database: its URL and its pool.
+pub(crate) struct Engine {
+    pub url: DatabaseUrl,
+    pool: Pool,
+    log_values: bool,
+}
+
+enum Pool {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool and `$wrap` naming the matching
+/// [`RowRef`] variant, once per enabled backend.
+macro_rules! on_pool {
+    ($pool:expr, $p:ident, $wrap:ident => $body:expr) => {
+        match $pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite($p) => {
+                #[allow(unused_imports)]
+                use RowRef::Sqlite as $wrap;
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            Pool::Postgres($p) => {
+                #[allow(unused_imports)]
+                use RowRef::Postgres as $wrap;
+                $body
+            }
+            #[cfg(feature = "mysql")]
+            Pool::MySql($p) => {
+                #[allow(unused_imports)]
+                use RowRef::MySql as $wrap;
+                $body
+            }
+        }
+    };
+}
+
+fn not_compiled(dialect: Dialect) -> Error {
+    let feature = match dialect {
+        Dialect::Postgres => "postgres",
+        Dialect::MySql => "mysql",
+        _ => "sqlite",
+    };
+    Error::config(format!(
+        "duo-orm was built without {dialect} support: enable the `{feature}` feature of duo-orm"
+    ))
+}
+
+/// Removes the password of `url` from a driver message, wherever the driver put it.
+fn scrub(message: String, url: &str) -> String {
+    let redacted = redact(url);
+    let mut out = message.replace(url, &redacted);
+    if let Some(password) = password_of(url) {
+        if !password.is_empty() {
+            out = out.replace(&password, "***");
+        }
+    }
+    out
+}
+
+fn password_of(url: &str) -> Option<String> {
+    let start = url.find("://")? + 3;
+    let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    let at = url[start..end].rfind('@')? + start;
+    let colon = url[start..at].find(':')? + start;
+    Some(url[colon + 1..at].to_string())
+}
+
+impl Engine {
+    fn open(url: DatabaseUrl, options: &PoolOptions, log_values: bool) -> Result<Self> {
+        let dialect = url.dialect();
+        let bad_url = |e: sqlx::Error| {
+            Error::config(scrub(format!("invalid {dialect} URL `{url}`: {e}"), url.driver_url()))
+        };
+        // Pools spawn maintenance tasks: create them inside the runtime that will own them.
+        let _guard = runtime().enter();
+        macro_rules! pool_options {
+            ($db:ty) => {
+                sqlx::pool::PoolOptions::<$db>::new()
+                    .max_connections(options.max_connections)
+                    .min_connections(options.min_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .idle_timeout(options.idle_timeout)
+                    .max_lifetime(options.max_lifetime)
+            };
+        }
+        let pool = match dialect {
+            #[cfg(feature = "sqlite")]
+            Dialect::Sqlite => {
+                use std::str::FromStr;
+                let connect = sqlx::sqlite::SqliteConnectOptions::from_str(url.driver_url())
+                    .map_err(bad_url)?
+                    .create_if_missing(true)
+                    .foreign_keys(true);
+                let mut pool = pool_options!(sqlx::Sqlite);
+                if url.is_sqlite_memory() {
+                    // Each connection to `:memory:` is a database of its own: keep exactly one, forever.
+                    pool = pool.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
+                }
+                Pool::Sqlite(pool.connect_lazy_with(connect))
+            }
+            #[cfg(feature = "postgres")]
+            Dialect::Postgres => {
+                use std::str::FromStr;
+                let connect = sqlx::postgres::PgConnectOptions::from_str(url.driver_url()).map_err(bad_url)?;
+                Pool::Postgres(pool_options!(sqlx::Postgres).connect_lazy_with(connect))
+            }
+            #[cfg(feature = "mysql")]
+            Dialect::MySql => {
+                use std::str::FromStr;
+                let connect = sqlx::mysql::MySqlConnectOptions::from_str(url.driver_url()).map_err(bad_url)?;
+                Pool::MySql(pool_options!(sqlx::MySql).connect_lazy_with(connect))
+            }
+            Dialect::MsSql | Dialect::Oracle => {
+                return Err(Error::unsupported(
+                    dialect,
+                    "connecting in this version of duo-orm (no driver yet): SQL for it can be \
+                     rendered with `to_sql(Dialect::…)` and `duo-orm migrate sql`",
+                ));
+            }
+            #[allow(unreachable_patterns)]
+            other => return Err(not_compiled(other)),
+        };
+        Ok(Engine { url, pool, log_values })
+    }
+
+    fn span(&self, stmt: &Statement) -> tracing::Span {
+        let span = tracing::info_span!(
+            "duo_orm.query",
+            db.system = self.system(),
+            db.statement = %stmt.sql,
+            db.values = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+            rows = tracing::field::Empty,
+        );
+        if self.log_values {
+            span.record("db.values", tracing::field::debug(&stmt.values.0));
+        }
+        span
+    }
+
+    fn system(&self) -> &'static str {
+        match self.url.dialect() {
+            Dialect::Postgres => "postgresql",
+            Dialect::MySql => "mysql",
+            Dialect::Sqlite => "sqlite",
+            Dialect::MsSql => "mssql",
+            Dialect::Oracle => "oracle",
+        }
+    }
+
+    /// Runs `work` inside `span` and records its duration and row count.
+    async fn traced<T>(span: tracing::Span, rows: impl Fn(&T) -> u64, work: impl Future<Output = Result<T>>) -> Result<T> {
+        let started = Instant::now();
+        let result = work.instrument(span.clone()).await;
+        span.record("duration_ms", started.elapsed().as_secs_f64() * 1000.0);
+        match &result {
+            Ok(value) => {
+                span.record("rows", rows(value));
+            }
+            Err(error) => {
+                let _entered = span.enter();
+                tracing::debug!(%error, "statement failed");
+            }
+        }
+        result
+    }
+
+    async fn close(&self) {
+        on_pool!(&self.pool, pool, _Wrap => pool.close().await)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        on_pool!(&self.pool, pool, _Wrap => {
+            pool.acquire().await.map(drop).map_err(|e| self.connect_error(e))
+        })
+    }
+
+    fn connect_error(&self, e: sqlx::Error) -> Error {
+        match e {
+            sqlx::Error::Database(_) => Error::from(e),
+            other => Error::config(scrub(
+                format!("cannot connect to {} at `{}`: {other}", self.url.dialect(), self.url),
+                self.url.driver_url(),
+            )),
+        }
+    }
+
+    async fn fetch_all<M: Model>(&self, stmt: Statement) -> Result<Vec<M>> {
+        let span = self.span(&stmt);
+        let work = async {
+            let Statement { sql, values } = stmt;
+            on_pool!(&self.pool, pool, Wrap => {
+                let mut rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch(pool);
+                let mut models = Vec::new();
+                while let Some(row) = rows.try_next().await? {
+                    models.push(M::decode(&mut RowCursor::new(Wrap(&row), M::meta().name))?);
+                }
+                Ok(models)
+            })
+        };
+        Self::traced(span, |rows: &Vec<M>| rows.len() as u64, work).await
+    }
+
+    async fn fetch_scalar(&self, stmt: Statement) -> Result<Option<i64>> {
+        let span = self.span(&stmt);
+        let work = async {
+            let Statement { sql, values } = stmt;
+            on_pool!(&self.pool, pool, _Wrap => {
+                let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(pool).await?;
+                match row {
+                    Some(row) => Ok(Some(sqlx::Row::try_get::<i64, _>(&row, 0)?)),
+                    None => Ok(None),
+                }
+            })
+        };
+        Self::traced(span, |row: &Option<i64>| row.is_some() as u64, work).await
+    }
+
+    async fn fetch_exists(&self, stmt: Statement) -> Result<bool> {
+        let span = self.span(&stmt);
+        let work = async {
+            let Statement { sql, values } = stmt;
+            on_pool!(&self.pool, pool, _Wrap => {
+                let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(pool).await?;
+                Ok(row.is_some())
+            })
+        };
+        Self::traced(span, |found: &bool| *found as u64, work).await
+    }
+
+    async fn execute(&self, stmt: Statement) -> Result<Executed> {
+        let span = self.span(&stmt);
+        let work = async {
+            let Statement { sql, values } = stmt;
+            match &self.pool {
+                #[cfg(feature = "sqlite")]
+                Pool::Sqlite(pool) => {
+                    let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(pool).await?;
+                    Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: Some(done.last_insert_rowid()) })
+                }
+                #[cfg(feature = "postgres")]
+                Pool::Postgres(pool) => {
+                    let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(pool).await?;
+                    Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: None })
+                }
+                #[cfg(feature = "mysql")]
+                Pool::MySql(pool) => {
+                    let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(pool).await?;
+                    let id = done.last_insert_id();
+                    Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: (id != 0).then_some(id as i64) })
+                }
+            }
+        };
+        Self::traced(span, |done: &Executed| done.rows_affected, work).await
+    }
+}

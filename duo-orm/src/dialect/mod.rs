@@ -1,0 +1,252 @@
+//! Everything that differs between dialects, one module per dialect.
+//!
+//! PostgreSQL, MySQL/MariaDB and SQLite render through sea-query's own builders. SQL Server
+//! and Oracle have no open-source sea-query backend, so [`mssql`] and [`oracle`] implement
+//! sea-query's `QueryBuilder` for expressions and statement bodies and write the
+//! dialect-specific tails (paging, `OUTPUT`, `RETURNING … INTO`) themselves.
+
+use sea_query::{InsertStatement, QueryBuilder, SelectStatement, SqlWriterValues, Value, Values};
+
+use crate::config::Dialect;
+use crate::error::Result;
+use crate::model::ColumnMeta;
+use crate::types::SqlType;
+
+pub mod mssql;
+pub(crate) mod mysql;
+pub mod oracle;
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+
+/// A rendered statement: SQL text and its bound values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// The SQL text, with the dialect's placeholders.
+    pub sql: String,
+    /// The values bound to the placeholders, in order.
+    pub values: Values,
+}
+
+impl Statement {
+    pub(crate) fn new((sql, values): (String, Values)) -> Self {
+        Statement { sql, values }
+    }
+
+    pub(crate) fn raw(sql: String) -> Self {
+        Statement { sql, values: Values(Vec::new()) }
+    }
+}
+
+/// Renders a statement whose body sea-query's builders can write in every dialect (UPDATE,
+/// DELETE, and INSERT bodies).
+macro_rules! build_any {
+    ($dialect:expr, $stmt:expr) => {
+        match $dialect {
+            $crate::Dialect::Postgres => $stmt.build(sea_query::PostgresQueryBuilder),
+            $crate::Dialect::MySql => $stmt.build(sea_query::MysqlQueryBuilder),
+            $crate::Dialect::Sqlite => $stmt.build(sea_query::SqliteQueryBuilder),
+            $crate::Dialect::MsSql => $stmt.build($crate::dialect::mssql::MsSqlQueryBuilder),
+            $crate::Dialect::Oracle => $stmt.build($crate::dialect::oracle::OracleQueryBuilder),
+        }
+    };
+}
+pub(crate) use build_any;
+
+/// Paging as the dialect writes it after `ORDER BY`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Paging {
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+impl Paging {
+    pub fn is_set(&self) -> bool {
+        self.limit.is_some() || self.offset.is_some()
+    }
+}
+
+/// Renders a SELECT. `stmt` carries no limit/offset: they come as `paging`, because SQL Server
+/// and Oracle write them as an `OFFSET … FETCH` tail that sea-query cannot produce.
+pub(crate) fn render_select(dialect: Dialect, mut stmt: SelectStatement, paging: Paging) -> Statement {
+    match dialect {
+        Dialect::Postgres | Dialect::MySql | Dialect::Sqlite => {
+            apply_limit_offset(dialect, &mut stmt, paging);
+            Statement::new(build_any!(dialect, stmt))
+        }
+        Dialect::MsSql => mssql::render_select(stmt, paging),
+        Dialect::Oracle => oracle::render_select(stmt, paging),
+    }
+}
+
+/// sea-query's LIMIT/OFFSET for the three dialects that have them. MySQL and SQLite cannot
+/// write OFFSET without LIMIT, so an offset alone gets the largest limit each accepts.
+pub(crate) fn apply_limit_offset(dialect: Dialect, stmt: &mut SelectStatement, paging: Paging) {
+    match (paging.limit, paging.offset) {
+        (Some(limit), _) => {
+            stmt.limit(limit);
+        }
+        (None, Some(_)) if dialect == Dialect::MySql => {
+            stmt.limit(u64::MAX);
+        }
+        (None, Some(_)) if dialect == Dialect::Sqlite => {
+            stmt.limit(i64::MAX as u64);
+        }
+        _ => {}
+    }
+    if let Some(offset) = paging.offset {
+        stmt.offset(offset);
+    }
+}
+
+/// Renders an INSERT that hands back `returning` columns of the new row where the dialect can:
+/// `RETURNING` (PostgreSQL, SQLite), `OUTPUT INSERTED.…` (SQL Server), `RETURNING … INTO`
+/// (Oracle). MySQL has no such clause; the caller re-reads the row by its key.
+pub(crate) fn render_insert(dialect: Dialect, mut stmt: InsertStatement, returning: &[&'static str]) -> Statement {
+    match dialect {
+        Dialect::Postgres | Dialect::Sqlite | Dialect::MsSql if !returning.is_empty() => {
+            stmt.returning(sea_query::Query::returning().columns(returning.iter().copied()));
+        }
+        _ => {}
+    }
+    match dialect {
+        Dialect::Oracle => oracle::render_insert(stmt, returning),
+        _ => Statement::new(build_any!(dialect, stmt)),
+    }
+}
+
+/// Whether an INSERT can hand back the new row in the same statement.
+pub(crate) fn insert_returns_row(dialect: Dialect) -> bool {
+    !matches!(dialect, Dialect::MySql)
+}
+
+/// Renders the column type of `column` in `dialect`.
+pub(crate) fn column_type(dialect: Dialect, column: &ColumnMeta) -> Result<String> {
+    if let SqlType::Custom(name) = column.sql_type {
+        return Ok(name.to_string());
+    }
+    match dialect {
+        Dialect::Postgres => Ok(postgres::column_type(column)),
+        Dialect::MySql => Ok(mysql::column_type(column)),
+        Dialect::Sqlite => Ok(sqlite::column_type(column)),
+        Dialect::MsSql => Ok(mssql::column_type(column)),
+        Dialect::Oracle => oracle::column_type(column),
+    }
+}
+
+/// The length of a text column: the declared one, else 255 where the dialect cannot index
+/// or constrain an unbounded text column (MySQL, SQL Server).
+pub(crate) fn indexable_text_length(column: &ColumnMeta) -> Option<u32> {
+    column.max_length.or((column.primary_key || column.unique || column.index).then_some(255))
+}
+
+/// Writes a bound value into a custom builder's output.
+pub(crate) fn push_value(builder: &impl QueryBuilder, writer: &mut SqlWriterValues, value: Value) {
+    builder.prepare_value(value, writer);
+}
+
+/// The parts of a sea-query `QueryBuilder` that SQL Server and Oracle share: precedence and
+/// associativity as in standard SQL, statement dispatch, bound values, no boolean literals
+/// (`1 = 1`), and no LIMIT/OFFSET (their paging is a tail the renderers append).
+macro_rules! custom_builder {
+    ($builder:ident, placeholder = $placeholder:literal) => {
+        impl sea_query::OperLeftAssocDecider for $builder {
+            fn well_known_left_associative(&self, op: &sea_query::BinOper) -> bool {
+                sea_query::SqliteQueryBuilder.well_known_left_associative(op)
+            }
+        }
+
+        impl sea_query::PrecedenceDecider for $builder {
+            fn inner_expr_well_known_greater_precedence(
+                &self,
+                inner: &sea_query::Expr,
+                outer_oper: &sea_query::Oper,
+            ) -> bool {
+                sea_query::SqliteQueryBuilder.inner_expr_well_known_greater_precedence(inner, outer_oper)
+            }
+        }
+
+        impl sea_query::TableRefBuilder for $builder {}
+
+        impl sea_query::EscapeBuilder for $builder {
+            fn write_escaped(&self, buffer: &mut impl std::fmt::Write, string: &str) {
+                for c in string.chars() {
+                    if c == '\'' {
+                        buffer.write_char('\'').unwrap();
+                    }
+                    buffer.write_char(c).unwrap();
+                }
+            }
+
+            fn unescape_string(&self, string: &str) -> String {
+                string.replace("''", "'")
+            }
+        }
+
+        impl $builder {
+            fn query_statement(&self, query: &sea_query::SubQueryStatement, sql: &mut impl sea_query::SqlWriter) {
+                use sea_query::SubQueryStatement as S;
+                match query {
+                    S::SelectStatement(s) => self.prepare_select_statement(s, sql),
+                    S::InsertStatement(s) => self.prepare_insert_statement(s, sql),
+                    S::UpdateStatement(s) => self.prepare_update_statement(s, sql),
+                    S::DeleteStatement(s) => self.prepare_delete_statement(s, sql),
+                    S::WithStatement(s) => self.prepare_with_query(s, sql),
+                }
+            }
+
+            const PLACEHOLDER: &'static str = $placeholder;
+
+            /// A writer numbering this dialect's placeholders from 1.
+            pub(crate) fn writer() -> sea_query::SqlWriterValues {
+                sea_query::SqlWriterValues::new(Self::PLACEHOLDER, true)
+            }
+        }
+    };
+}
+pub(crate) use custom_builder;
+
+/// The `QueryBuilder` methods both custom builders implement identically.
+macro_rules! custom_builder_methods {
+    () => {
+        fn placeholder(&self) -> (&'static str, bool) {
+            (Self::PLACEHOLDER, true)
+        }
+
+        fn prepare_query_statement(&self, query: &sea_query::SubQueryStatement, sql: &mut impl sea_query::SqlWriter) {
+            self.query_statement(query, sql);
+        }
+
+        fn prepare_select_into(&self, _: &sea_query::SelectInto, _: &mut impl sea_query::SqlWriter) {}
+
+        fn prepare_explain_statement(&self, _: &sea_query::ExplainStatement, _: &mut impl sea_query::SqlWriter) {}
+
+        fn prepare_value(&self, value: sea_query::Value, sql: &mut impl sea_query::SqlWriter) {
+            sql.push_param(value, self as _);
+        }
+
+        // Paging is written by the renderer as an OFFSET … FETCH tail.
+        fn prepare_select_limit_offset(&self, _: &sea_query::SelectStatement, _: &mut impl sea_query::SqlWriter) {}
+
+        fn prepare_constant_true(&self, sql: &mut impl sea_query::SqlWriter) {
+            sql.write_str("1 = 1").unwrap();
+        }
+
+        fn prepare_constant_false(&self, sql: &mut impl sea_query::SqlWriter) {
+            sql.write_str("1 = 0").unwrap();
+        }
+    };
+}
+pub(crate) use custom_builder_methods;
+
+/// Appends `OFFSET n ROWS FETCH NEXT m ROWS ONLY` (SQL Server, Oracle 12c+), values bound.
+pub(crate) fn write_offset_fetch(builder: &impl QueryBuilder, writer: &mut SqlWriterValues, paging: Paging) {
+    use std::fmt::Write;
+    writer.write_str(" OFFSET ").unwrap();
+    push_value(builder, writer, Value::BigInt(Some(paging.offset.unwrap_or(0) as i64)));
+    writer.write_str(" ROWS").unwrap();
+    if let Some(limit) = paging.limit {
+        writer.write_str(" FETCH NEXT ").unwrap();
+        push_value(builder, writer, Value::BigInt(Some(limit as i64)));
+        writer.write_str(" ROWS ONLY").unwrap();
+    }
+}

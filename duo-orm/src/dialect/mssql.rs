@@ -1,0 +1,129 @@
+//! SQL Server: `[quoted]` identifiers, `@P1` placeholders, `OFFSET … FETCH` paging (which needs
+//! an `ORDER BY`), `OUTPUT INSERTED.…` for returning, and DDL.
+
+use sea_query::{
+    Expr, QueryBuilder, QuotedBuilder, ReturningClause, SelectStatement, SqlWriter,
+};
+
+use super::{Paging, Statement, custom_builder, custom_builder_methods, write_offset_fetch};
+use crate::model::ColumnMeta;
+use crate::types::SqlType;
+
+/// sea-query `QueryBuilder` for SQL Server expressions and statement bodies.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MsSqlQueryBuilder;
+
+custom_builder!(MsSqlQueryBuilder, placeholder = "@P");
+
+impl QuotedBuilder for MsSqlQueryBuilder {
+    fn quote(&self) -> sea_query::Quote {
+        sea_query::Quote::new(b'"')
+    }
+
+    fn prepare_iden(&self, iden: &sea_query::DynIden, sql: &mut impl SqlWriter) {
+        sql.write_char('[').unwrap();
+        for c in iden.to_string().chars() {
+            if c == ']' {
+                sql.write_char(']').unwrap();
+            }
+            sql.write_char(c).unwrap();
+        }
+        sql.write_char(']').unwrap();
+    }
+}
+
+impl QueryBuilder for MsSqlQueryBuilder {
+    custom_builder_methods!();
+
+    // Only INSERTs carry a returning clause in duo-orm, so OUTPUT always names INSERTED.
+    fn prepare_output(&self, returning: &Option<ReturningClause>, sql: &mut impl SqlWriter) {
+        let Some(ReturningClause::Columns(columns)) = returning else { return };
+        sql.write_str(" OUTPUT ").unwrap();
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                sql.write_str(", ").unwrap();
+            }
+            sql.write_str("INSERTED.").unwrap();
+            self.prepare_column_ref(column, sql);
+        }
+    }
+
+    fn prepare_returning(&self, _: &Option<ReturningClause>, _: &mut impl SqlWriter) {}
+}
+
+/// Quotes an identifier the way the builder does.
+pub(crate) fn quote(name: &str) -> String {
+    format!("[{}]", name.replace(']', "]]"))
+}
+
+pub(crate) fn render_select(mut stmt: SelectStatement, paging: Paging) -> Statement {
+    // OFFSET … FETCH is part of ORDER BY in SQL Server: without an order, order by nothing.
+    if paging.is_set() && !has_order(&stmt) {
+        stmt.order_by_expr(Expr::cust("(SELECT NULL)"), sea_query::Order::Asc);
+    }
+    let builder = MsSqlQueryBuilder;
+    let mut writer = MsSqlQueryBuilder::writer();
+    builder.prepare_select_statement(&stmt, &mut writer);
+    if paging.is_set() {
+        write_offset_fetch(&builder, &mut writer, paging);
+    }
+    Statement::new(writer.into_parts())
+}
+
+fn has_order(stmt: &SelectStatement) -> bool {
+    // The order list is private to sea-query; render the statement to see whether it has one.
+    let mut probe = String::new();
+    MsSqlQueryBuilder.prepare_select_statement(stmt, &mut probe);
+    probe.contains(" ORDER BY ")
+}
+
+pub(crate) fn column_type(column: &ColumnMeta) -> String {
+    match column.sql_type {
+        SqlType::SmallInt => "SMALLINT".into(),
+        SqlType::Integer => "INT".into(),
+        SqlType::BigInt => "BIGINT".into(),
+        SqlType::Float => "REAL".into(),
+        SqlType::Double => "FLOAT".into(),
+        SqlType::Boolean => "BIT".into(),
+        // NVARCHAR(MAX) cannot be a key or carry an index.
+        SqlType::Text => match super::indexable_text_length(column) {
+            Some(n) => format!("NVARCHAR({n})"),
+            None => "NVARCHAR(MAX)".into(),
+        },
+        SqlType::Blob => "VARBINARY(MAX)".into(),
+        SqlType::TimestampTz => "DATETIMEOFFSET".into(),
+        SqlType::Timestamp => "DATETIME2".into(),
+        SqlType::Date => "DATE".into(),
+        SqlType::Time => "TIME".into(),
+        SqlType::Uuid => "UNIQUEIDENTIFIER".into(),
+        SqlType::Decimal => "DECIMAL(28, 10)".into(),
+        SqlType::Json => "NVARCHAR(MAX)".into(),
+        SqlType::Custom(name) => name.into(),
+    }
+}
+
+pub(crate) const DDL: crate::query::schema::CustomDdl = crate::query::schema::CustomDdl {
+    dialect: crate::config::Dialect::MsSql,
+    quote,
+    identity: " IDENTITY(1,1)",
+    bool_literal: |b| if b { "1" } else { "0" },
+    create_if_missing: |table, create| {
+        format!("IF OBJECT_ID(N'{}', N'U') IS NULL {create}", quote(table).replace('\'', "''"))
+    },
+    index_if_missing: |index, create| {
+        format!("IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'{}') {create}", index.replace('\'', "''"))
+    },
+    drop_table: |table, if_exists| {
+        if if_exists { format!("DROP TABLE IF EXISTS {}", quote(table)) } else { format!("DROP TABLE {}", quote(table)) }
+    },
+    // SQL Server has no RESTRICT; NO ACTION is its equivalent.
+    action: |action, _| {
+        use crate::model::ReferentialAction as A;
+        Ok(Some(match action {
+            A::Cascade => "CASCADE",
+            A::SetNull => "SET NULL",
+            A::SetDefault => "SET DEFAULT",
+            A::Restrict | A::NoAction => "NO ACTION",
+        }))
+    },
+};

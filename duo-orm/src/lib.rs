@@ -1,0 +1,127 @@
+//! # duo-orm
+//!
+//! One model, one API: an ActiveRecord-style ORM for Rust on [sea-query](sea_query) and
+//! [sqlx]. Define a struct, derive [`Model`], and read and write it on SQLite, PostgreSQL and
+//! MySQL/MariaDB; render its SQL for SQL Server and Oracle too.
+//!
+//! ```
+//! use duo_orm::prelude::*;
+//!
+//! static DB: Database = Database::from_url("sqlite::memory:");
+//!
+//! #[derive(Model, Debug)]
+//! #[duo(table = "users", db = DB)]
+//! struct User {
+//!     #[duo(primary_key)]
+//!     id: i64,
+//!     name: String,
+//!     age: i32,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> duo_orm::Result<()> {
+//! DB.create_all().await?;
+//! let ada = User::create(json!({"name": "Ada", "age": 36})).await?;
+//! assert_eq!(ada.id, 1);
+//! let adults = User::filter(|u| u.age.ge(18)).order_by(|u| u.name.asc()).all().await?;
+//! assert_eq!(adults.len(), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The user guide (in `docs/`) covers every feature; this reference documents each item.
+
+#![warn(missing_docs)]
+
+pub mod column;
+pub mod config;
+pub mod database;
+pub mod dialect;
+pub mod error;
+pub mod model;
+pub mod pending;
+pub mod query;
+pub mod types;
+
+pub use column::{Column, Condition, OrderBy};
+pub use config::{DatabaseUrl, Dialect, PoolOptions};
+pub use database::Database;
+pub use dialect::Statement;
+pub use error::{Error, IntegrityKind, Result};
+pub use model::{Model, ModelMeta, Payload};
+pub use pending::Pending;
+pub use query::select::Select;
+pub use query::write::ModelExt;
+
+/// `#[derive(Model)]`: see the user guide's "Defining models" chapter.
+pub use duo_orm_derive::Model;
+/// `#[derive(Schema)]`: makes a serde struct a write payload, validated with
+/// `validator::Validate` when it implements it.
+pub use duo_orm_derive::Schema;
+
+/// The sea-query crate, for the escape hatch (`alchemize()`, `from_statement`).
+pub use sea_query;
+/// The sqlx crate, for anything duo-orm does not cover.
+pub use sqlx;
+
+/// Everything a model file needs: `use duo_orm::prelude::*;`.
+pub mod prelude {
+    pub use crate::{Database, Dialect, Error, Model, ModelExt, Payload, Result, Schema, Select};
+    pub use serde::{Deserialize, Serialize};
+    pub use serde_json::json;
+}
+
+/// What generated code uses. Not public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::database::Registration;
+    pub use crate::model::{ColumnDefault, ColumnMeta, ForeignKeyMeta, IndexMeta, ReferentialAction, serialize_to_map};
+    pub use crate::types::{FieldType, RowCursor, SqlType};
+    pub use inventory;
+    pub use sea_query::Value;
+    pub use serde_json::{Map as JsonMap, Value as Json};
+    pub use std::option::Option::{None, Some};
+    pub use std::result::Result::{Err, Ok};
+    pub use std::vec::Vec;
+
+    /// Runs `validator::Validate` when the payload type implements it (chosen at compile time
+    /// on the concrete type by autoref: `(&&Probe(x)).duo_validate()`).
+    pub struct Probe<'a, T>(pub &'a T);
+
+    /// Picked when `T: validator::Validate`.
+    pub trait ViaValidate {
+        fn duo_validate(&self) -> crate::Result<()>;
+    }
+    impl<T: validator::Validate> ViaValidate for &Probe<'_, T> {
+        fn duo_validate(&self) -> crate::Result<()> {
+            self.0.validate().map_err(crate::Error::from)
+        }
+    }
+
+    /// Picked otherwise: nothing to validate.
+    pub trait ViaNoValidate {
+        fn duo_validate(&self) -> crate::Result<()>;
+    }
+    impl<T> ViaNoValidate for Probe<'_, T> {
+        fn duo_validate(&self) -> crate::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A JSON value as field type `T` (for `from_schema` / `set_json`).
+    pub fn field_from_json<T: FieldType + serde::de::DeserializeOwned>(
+        model: &'static str,
+        field: &'static str,
+        json: serde_json::Value,
+    ) -> crate::Result<T> {
+        serde_json::from_value(json).map_err(|e| crate::Error::Validation {
+            field: field.to_string(),
+            detail: format!("invalid value for {model}.{field}: {e}"),
+        })
+    }
+
+    /// The error for a required field missing from a schema.
+    pub fn missing_field(model: &'static str, field: &'static str) -> crate::Error {
+        crate::Error::Validation { field: field.to_string(), detail: format!("{model}.{field} is required") }
+    }
+}

@@ -1,0 +1,294 @@
+//! Model metadata, the [`Model`] trait and write payloads.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sea_query::Value;
+use serde_json::{Map, Value as Json};
+
+use crate::database::Database;
+use crate::error::{Error, Result};
+use crate::types::{KeyValues, RowCursor, SqlType};
+
+/// Static description of a model's table: written by `#[derive(Model)]`.
+#[derive(Debug)]
+pub struct ModelMeta {
+    /// The Rust struct's name.
+    pub name: &'static str,
+    /// The table name.
+    pub table: &'static str,
+    /// The columns, in field order (the order rows are decoded in).
+    pub columns: &'static [ColumnMeta],
+    /// Positions (in `columns`) of the primary-key columns.
+    pub primary_key: &'static [usize],
+    /// Indexes and unique constraints, single-column ones included.
+    pub indexes: &'static [IndexMeta],
+}
+
+/// One column of a model.
+#[derive(Debug)]
+pub struct ColumnMeta {
+    /// The Rust field name (payload keys use it).
+    pub field: &'static str,
+    /// The column name in the database.
+    pub name: &'static str,
+    /// The portable column type.
+    pub sql_type: SqlType,
+    /// Whether the column accepts NULL (the field is an `Option`).
+    pub nullable: bool,
+    /// Whether the column is (part of) the primary key.
+    pub primary_key: bool,
+    /// Whether the database generates the value (identity / auto-increment).
+    pub auto_increment: bool,
+    /// Whether the column alone is unique.
+    pub unique: bool,
+    /// Whether the column alone is indexed.
+    pub index: bool,
+    /// The column's default.
+    pub default: Option<ColumnDefault>,
+    /// The maximum length of a text column.
+    pub max_length: Option<u32>,
+    /// The foreign key this column holds.
+    pub references: Option<ForeignKeyMeta>,
+    /// Whether payloads may set the column (`false` for guarded columns).
+    pub guarded: bool,
+    /// Converts a JSON payload value into a bound parameter of the field's type.
+    pub from_json: fn(Json) -> std::result::Result<Value, String>,
+}
+
+/// A column default, as written in `#[duo(default = …)]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ColumnDefault {
+    /// `default = true`.
+    Bool(bool),
+    /// `default = 42`.
+    Int(i64),
+    /// `default = 1.5`.
+    Float(f64),
+    /// `default = "text"`: a string literal.
+    Str(&'static str),
+    /// `default_sql = "CURRENT_TIMESTAMP"`: an SQL expression, written as given.
+    Sql(&'static str),
+}
+
+/// A foreign key held by a column.
+#[derive(Debug, Clone, Copy)]
+pub struct ForeignKeyMeta {
+    /// The referenced model's metadata.
+    pub target: fn() -> &'static ModelMeta,
+    /// The referenced column (`None`: the target's primary key).
+    pub column: Option<&'static str>,
+    /// `ON DELETE` action.
+    pub on_delete: Option<ReferentialAction>,
+    /// `ON UPDATE` action.
+    pub on_update: Option<ReferentialAction>,
+}
+
+impl ForeignKeyMeta {
+    /// The referenced column's name.
+    pub fn target_column(&self) -> &'static str {
+        let target = (self.target)();
+        self.column.unwrap_or_else(|| target.columns[target.primary_key[0]].name)
+    }
+}
+
+/// What the database does to referencing rows when the referenced row goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferentialAction {
+    /// `CASCADE`.
+    Cascade,
+    /// `SET NULL`.
+    SetNull,
+    /// `SET DEFAULT`.
+    SetDefault,
+    /// `RESTRICT`.
+    Restrict,
+    /// `NO ACTION`.
+    NoAction,
+}
+
+impl ReferentialAction {
+    /// The SQL keywords.
+    pub fn sql(self) -> &'static str {
+        match self {
+            ReferentialAction::Cascade => "CASCADE",
+            ReferentialAction::SetNull => "SET NULL",
+            ReferentialAction::SetDefault => "SET DEFAULT",
+            ReferentialAction::Restrict => "RESTRICT",
+            ReferentialAction::NoAction => "NO ACTION",
+        }
+    }
+}
+
+/// An index or unique constraint.
+#[derive(Debug)]
+pub struct IndexMeta {
+    /// Column names, in index order.
+    pub columns: &'static [&'static str],
+    /// A unique constraint rather than a plain index.
+    pub unique: bool,
+}
+
+impl IndexMeta {
+    /// `ix_table_col` / `uq_table_col`.
+    pub fn name(&self, table: &str) -> String {
+        let prefix = if self.unique { "uq" } else { "ix" };
+        format!("{prefix}_{table}_{}", self.columns.join("_"))
+    }
+}
+
+impl ModelMeta {
+    /// The column whose Rust field is `field`.
+    pub fn column_by_field(&self, field: &str) -> Option<&'static ColumnMeta> {
+        self.columns.iter().find(|c| c.field == field)
+    }
+
+    /// Column names, in decode order.
+    pub fn column_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.columns.iter().map(|c| c.name)
+    }
+
+    /// The field names, in declaration order.
+    pub fn field_names(&self) -> Vec<&'static str> {
+        self.columns.iter().map(|c| c.field).collect()
+    }
+
+    /// The single auto-increment key column, if the model has one.
+    pub fn auto_increment_key(&self) -> Option<&'static ColumnMeta> {
+        match self.primary_key {
+            [index] if self.columns[*index].auto_increment => Some(&self.columns[*index]),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn key_columns(&self) -> impl Iterator<Item = &'static ColumnMeta> + '_ {
+        self.primary_key.iter().map(|&i| &self.columns[i])
+    }
+
+    /// Models this one references (foreign keys to other tables).
+    pub fn dependencies(&self) -> impl Iterator<Item = &'static ModelMeta> + '_ {
+        self.columns.iter().filter_map(|c| c.references.map(|fk| (fk.target)()))
+    }
+}
+
+/// A table-backed struct. Implemented by `#[derive(Model)]`; the provided methods are the
+/// ActiveRecord API (`create`, `filter`, `get`, `save`, `update`, `delete`, …).
+pub trait Model: Sized + Send + Sync + 'static {
+    /// The typed column handles (`User::columns().name`), passed to `filter` closures.
+    type Columns: 'static + Sync;
+    /// The primary key: the key field's type, or a tuple for a composite key.
+    type Key: KeyValues + Send;
+
+    /// The table description.
+    fn meta() -> &'static ModelMeta;
+    /// The typed column handles.
+    fn columns() -> &'static Self::Columns;
+    /// The database the model is bound to with `#[duo(db = …)]`.
+    fn database() -> Option<&'static Database>;
+    /// Builds the model from a row whose columns are in [`ModelMeta::columns`] order.
+    fn decode(row: &mut RowCursor<'_>) -> Result<Self>;
+    /// Every column's value, in column order.
+    fn values(&self) -> Vec<Value>;
+    /// This instance's primary key.
+    fn key(&self) -> Self::Key;
+    /// Every column's value as JSON, in column order.
+    fn json_values(&self) -> Vec<Json>;
+    /// Builds a model from JSON field values; absent optional fields are `None`, an absent
+    /// generated key is its default.
+    fn from_json_map(map: Map<String, Json>) -> Result<Self>;
+    /// Sets the field of column `index` from a JSON value.
+    fn set_json(&mut self, index: usize, value: Json) -> Result<()>;
+}
+
+/// What a write helper (`create`, `update`, …) accepts: a model instance, a schema struct
+/// (`#[derive(Schema)]`), or a JSON-style map (`json!({...})`, `HashMap`, `BTreeMap`).
+///
+/// Keys that are not fields of the model are ignored.
+pub trait Payload: Send {
+    /// Model instances are trusted: their guarded fields are written too.
+    const TRUSTED: bool = false;
+    /// Checks the payload before anything is written (schemas run `validator::Validate`).
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+    /// The payload as field name → JSON value.
+    fn into_map(self) -> Result<Map<String, Json>>;
+}
+
+impl Payload for Json {
+    fn into_map(self) -> Result<Map<String, Json>> {
+        match self {
+            Json::Object(map) => Ok(map),
+            other => Err(Error::invalid(format!(
+                "a payload must be a JSON object of field names to values, not `{other}`"
+            ))),
+        }
+    }
+}
+
+impl Payload for Map<String, Json> {
+    fn into_map(self) -> Result<Map<String, Json>> {
+        Ok(self)
+    }
+}
+
+impl<V: Into<Json> + Send> Payload for HashMap<String, V> {
+    fn into_map(self) -> Result<Map<String, Json>> {
+        Ok(self.into_iter().map(|(k, v)| (k, v.into())).collect())
+    }
+}
+
+impl<V: Into<Json> + Send> Payload for BTreeMap<String, V> {
+    fn into_map(self) -> Result<Map<String, Json>> {
+        Ok(self.into_iter().map(|(k, v)| (k, v.into())).collect())
+    }
+}
+
+/// Turns a schema into a payload map (used by `#[derive(Schema)]`).
+#[doc(hidden)]
+pub fn serialize_to_map<S: serde::Serialize>(schema: &S) -> Result<Map<String, Json>> {
+    match serde_json::to_value(schema) {
+        Ok(Json::Object(map)) => Ok(map),
+        Ok(other) => Err(Error::invalid(format!("a schema must serialize to an object, not `{other}`"))),
+        Err(e) => Err(Error::invalid(format!("cannot serialize the payload: {e}"))),
+    }
+}
+
+/// Why a payload is being turned into column assignments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// INSERT: the primary key may be given; `null` leaves the column to its default.
+    Create,
+    /// Partial UPDATE: the primary key and guarded fields are never assigned; `null`/missing
+    /// fields are skipped.
+    Update,
+}
+
+/// Resolves a payload against a model's columns: `(column position, value)` pairs in column
+/// order, with the JSON values kept for updating an instance in memory.
+pub(crate) fn assignments(
+    meta: &'static ModelMeta,
+    mut map: Map<String, Json>,
+    purpose: Purpose,
+    trusted: bool,
+) -> Result<Vec<(usize, Value, Json)>> {
+    let mut out = Vec::with_capacity(map.len().min(meta.columns.len()));
+    for (index, column) in meta.columns.iter().enumerate() {
+        let Some(json) = map.remove(column.field) else { continue };
+        if json.is_null() {
+            continue;
+        }
+        if column.guarded && !trusted {
+            continue;
+        }
+        match purpose {
+            Purpose::Update if column.primary_key => continue,
+            // A model instance with a generated key it has not got yet (0) leaves it to the database.
+            Purpose::Create if column.auto_increment && json.as_i64() == Some(0) => continue,
+            _ => {}
+        }
+        let value = (column.from_json)(json.clone())
+            .map_err(|detail| Error::Validation { field: column.field.to_string(), detail })?;
+        out.push((index, value, json));
+    }
+    Ok(out)
+}

@@ -1,0 +1,27 @@
+//! The statement families: [`select`] (queries), [`write`] (insert, update, delete) and
+//! [`schema`] (DDL).
+
+use sea_query::QueryStatementWriter;
+
+use crate::config::Dialect;
+use crate::dialect::{Statement, build_any};
+use crate::error::{Error, Result};
+
+pub mod schema;
+pub mod select;
+pub mod write;
+
+/// Renders a hand-built sea-query statement (the escape hatch) for `dialect`.
+///
+/// SQL Server and Oracle are refused: sea-query keeps a statement's LIMIT/OFFSET private, so
+/// their paging tails cannot be written from it. Run such statements through the ORM's own
+/// query builders instead.
+pub fn build_statement(dialect: Dialect, statement: &impl QueryStatementWriter) -> Result<Statement> {
+    match dialect {
+        Dialect::MsSql | Dialect::Oracle => Err(Error::unsupported(
+            dialect,
+            "running a hand-built sea-query statement (its paging cannot be rendered); use the query builders",
+        )),
+        _ => Ok(Statement::new(build_any!(dialect, statement))),
+    }
+}

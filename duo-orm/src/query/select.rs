@@ -1,0 +1,268 @@
+//! SELECT: the [`Select`] builder and its terminal operations.
+
+use std::marker::PhantomData;
+
+use sea_query::{Asterisk, Expr, ExprTrait, Order, Query, SelectStatement, Value};
+
+use crate::column::{Condition, IntoOrder, OrderBy};
+use crate::config::Dialect;
+use crate::dialect::{self, Paging, Statement};
+use crate::error::{Error, Result};
+use crate::model::{Model, ModelMeta};
+use crate::pending::Pending;
+
+/// A query over model `M`: filters, order and paging, then a terminal operation
+/// (`all`, `first`, `one`, `count`, `exists`).
+///
+/// Build one with `M::query()` or `M::filter(..)`.
+pub struct Select<M> {
+    filter: Option<Expr>,
+    order: Vec<OrderBy<M>>,
+    paging: Paging,
+    error: Option<Error>,
+    _marker: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Select<M> {
+    fn clone(&self) -> Self {
+        Select {
+            filter: self.filter.clone(),
+            order: self.order.clone(),
+            paging: self.paging,
+            error: self.error.as_ref().map(|e| Error::InvalidQuery(e.to_string())),
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<M> std::fmt::Debug for Select<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Select")
+            .field("filter", &self.filter)
+            .field("order", &self.order)
+            .field("limit", &self.paging.limit)
+            .field("offset", &self.paging.offset)
+            .finish()
+    }
+}
+
+/// What a rendered SELECT returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Projection {
+    Rows,
+    Count,
+    Exists,
+}
+
+impl<M: Model> Default for Select<M> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<M: Model> Select<M> {
+    /// Every row of `M`.
+    pub fn new() -> Self {
+        Select { filter: None, order: Vec::new(), paging: Paging::default(), error: None, _marker: PhantomData }
+    }
+
+    /// Adds a condition (ANDed with earlier ones).
+    pub fn filter(self, condition: impl FnOnce(&M::Columns) -> Condition<M>) -> Self {
+        self.and_where(condition(M::columns()))
+    }
+
+    /// Adds a prepared condition (ANDed with earlier ones).
+    pub fn and_where(mut self, condition: Condition<M>) -> Self {
+        let expr = condition.into_expr();
+        self.filter = Some(match self.filter.take() {
+            Some(existing) => existing.and(expr),
+            None => expr,
+        });
+        self
+    }
+
+    /// Orders the rows: `order_by(|u| u.age.desc())`, `order_by(|u| (u.age.desc(), u.id.asc()))`,
+    /// or `order_by("-age")` (a field name, `-` for descending, checked against the model).
+    pub fn order_by(mut self, order: impl IntoOrder<M>) -> Self {
+        match order.into_order() {
+            Ok(terms) => self.order.extend(terms),
+            Err(error) => self.error = self.error.or(Some(error)),
+        }
+        self
+    }
+
+    /// Returns at most `n` rows.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.paging.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.paging.offset = Some(n);
+        self
+    }
+
+    /// Page `page` (counting from 1) of `per_page` rows: `limit(per_page).offset((page-1)*per_page)`.
+    pub fn paginate(mut self, page: u64, per_page: u64) -> Self {
+        if page == 0 || per_page == 0 {
+            let error = Error::invalid(format!(
+                "paginate(page, per_page) counts pages from 1 and needs at least one row per page; got page {page}, per_page {per_page}"
+            ));
+            self.error = self.error.or(Some(error));
+            return self;
+        }
+        self.paging = Paging { limit: Some(per_page), offset: Some((page - 1) * per_page) };
+        self
+    }
+
+    /// The sea-query statement of this query (the escape hatch): edit it, then run it with
+    /// `M::from_statement(stmt)`. It selects `M`'s columns in decode order.
+    pub fn alchemize(&self) -> SelectStatement {
+        let mut stmt = self.statement(Projection::Rows, true);
+        if let Some(limit) = self.paging.limit {
+            stmt.limit(limit);
+        }
+        if let Some(offset) = self.paging.offset {
+            stmt.offset(offset);
+        }
+        stmt
+    }
+
+    /// The SQL and values this query runs as `all()` in `dialect`.
+    pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
+        self.render(dialect, Projection::Rows, self.paging)
+    }
+
+    /// The SQL and values of `count()` in `dialect`.
+    pub fn count_sql(&self, dialect: Dialect) -> Result<Statement> {
+        self.render(dialect, Projection::Count, self.paging)
+    }
+
+    /// The SQL and values of `exists()` in `dialect`.
+    pub fn exists_sql(&self, dialect: Dialect) -> Result<Statement> {
+        self.render(dialect, Projection::Exists, Paging { limit: Some(1), ..self.paging })
+    }
+
+    fn statement(&self, projection: Projection, with_order: bool) -> SelectStatement {
+        let meta: &ModelMeta = M::meta();
+        let mut stmt = Query::select();
+        match projection {
+            Projection::Rows => {
+                stmt.columns(meta.columns.iter().map(|c| (meta.table, c.name)));
+            }
+            Projection::Count => {
+                stmt.expr(Expr::col(Asterisk).count());
+            }
+            Projection::Exists => {
+                stmt.expr(Expr::val(1));
+            }
+        }
+        stmt.from(meta.table);
+        if let Some(filter) = &self.filter {
+            stmt.and_where(filter.clone());
+        }
+        if with_order {
+            for term in &self.order {
+                let order = if term.descending { Order::Desc } else { Order::Asc };
+                stmt.order_by((meta.table, term.column), order);
+            }
+        }
+        stmt
+    }
+
+    fn render(&self, dialect: Dialect, projection: Projection, paging: Paging) -> Result<Statement> {
+        if let Some(error) = &self.error {
+            return Err(Error::InvalidQuery(match error {
+                Error::InvalidQuery(message) => message.clone(),
+                other => other.to_string(),
+            }));
+        }
+        if projection == Projection::Count && paging.is_set() {
+            // COUNT(*) ignores LIMIT: count the rows of the paged query instead.
+            let inner = self.render(dialect, Projection::Rows, paging)?;
+            return Ok(wrap_count(dialect, inner));
+        }
+        let with_order = projection == Projection::Rows;
+        Ok(dialect::render_select(dialect, self.statement(projection, with_order), paging))
+    }
+
+    /// The query for one row by primary key.
+    pub(crate) fn by_key(key: Vec<Value>) -> Self {
+        let meta = M::meta();
+        let mut select = Self::new();
+        for (column, value) in meta.key_columns().zip(key) {
+            select = select.and_where(Condition::from_expr(Expr::col((meta.table, column.name)).eq(value)));
+        }
+        select
+    }
+
+    /// Every matching row.
+    pub fn all<'a>(self) -> Pending<'a, Vec<M>> {
+        Pending::new::<M>(move |db| {
+            Box::pin(async move {
+                let stmt = self.to_sql(db.dialect()?)?;
+                db.fetch_all::<M>(stmt).await
+            })
+        })
+    }
+
+    /// The first matching row, or `None`.
+    pub fn first<'a>(self) -> Pending<'a, Option<M>> {
+        let query = self.limit(1);
+        Pending::new::<M>(move |db| {
+            Box::pin(async move {
+                let stmt = query.to_sql(db.dialect()?)?;
+                Ok(db.fetch_all::<M>(stmt).await?.pop())
+            })
+        })
+    }
+
+    /// The only matching row: [`Error::NotFound`] when there is none,
+    /// [`Error::MultipleFound`] when there are several.
+    pub fn one<'a>(self) -> Pending<'a, M> {
+        let query = self.limit(2);
+        Pending::new::<M>(move |db| {
+            Box::pin(async move {
+                let stmt = query.to_sql(db.dialect()?)?;
+                let mut rows = db.fetch_all::<M>(stmt).await?;
+                match rows.len() {
+                    0 => Err(Error::NotFound { model: M::meta().name }),
+                    1 => Ok(rows.pop().expect("one row")),
+                    _ => Err(Error::MultipleFound { model: M::meta().name }),
+                }
+            })
+        })
+    }
+
+    /// How many rows match (respecting `limit`/`offset`).
+    pub fn count<'a>(self) -> Pending<'a, u64> {
+        Pending::new::<M>(move |db| {
+            Box::pin(async move {
+                let stmt = self.count_sql(db.dialect()?)?;
+                Ok(u64::try_from(db.fetch_scalar(stmt).await?.unwrap_or(0)).unwrap_or(0))
+            })
+        })
+    }
+
+    /// Whether any row matches.
+    pub fn exists<'a>(self) -> Pending<'a, bool> {
+        Pending::new::<M>(move |db| {
+            Box::pin(async move {
+                let stmt = self.exists_sql(db.dialect()?)?;
+                db.fetch_exists(stmt).await
+            })
+        })
+    }
+}
+
+/// `SELECT COUNT(*) FROM (<paged query>) sub`: Oracle allows no `AS` before a table alias.
+fn wrap_count(dialect: Dialect, inner: Statement) -> Statement {
+    let alias = match dialect {
+        Dialect::Oracle => "\"sub\"",
+        Dialect::MsSql => "AS [sub]",
+        Dialect::MySql => "AS `sub`",
+        Dialect::Postgres | Dialect::Sqlite => "AS \"sub\"",
+    };
+    Statement { sql: format!("SELECT COUNT(*) FROM ({}) {alias}", inner.sql), values: inner.values }
+}

@@ -1,0 +1,305 @@
+//! INSERT, UPDATE and DELETE, and the ActiveRecord API built on them ([`ModelExt`]).
+
+use sea_query::{Expr, ExprTrait, InsertStatement, Query, SelectStatement, Value};
+use serde_json::{Map, Value as Json};
+
+use crate::column::Condition;
+use crate::config::Dialect;
+use crate::database::Database;
+use crate::dialect::{self, Statement, build_any};
+use crate::error::{Error, Result};
+use crate::model::{Model, ModelMeta, Payload, Purpose, assignments};
+use crate::pending::Pending;
+use crate::query::select::Select;
+use crate::types::KeyValues;
+
+/// Column assignments resolved from a payload: `(column position, value, JSON value)`.
+type Assignments = Vec<(usize, Value, Json)>;
+
+fn resolve<M: Model, P: Payload>(payload: P, purpose: Purpose) -> Result<Assignments> {
+    payload.validate()?;
+    assignments(M::meta(), payload.into_map()?, purpose, P::TRUSTED)
+}
+
+fn insert_statement(meta: &ModelMeta, values: impl IntoIterator<Item = (usize, Value)>) -> InsertStatement {
+    let (columns, row): (Vec<_>, Vec<_>) = values.into_iter().map(|(i, v)| (meta.columns[i].name, Expr::val(v))).unzip();
+    let mut stmt = Query::insert();
+    stmt.into_table(meta.table);
+    if columns.is_empty() {
+        stmt.or_default_values();
+    } else {
+        stmt.columns(columns);
+        stmt.values_panic(row);
+    }
+    stmt
+}
+
+fn render_insert(dialect: Dialect, meta: &ModelMeta, values: impl IntoIterator<Item = (usize, Value)>) -> Statement {
+    let returning: Vec<&'static str> = if dialect::insert_returns_row(dialect) { meta.column_names().collect() } else { Vec::new() };
+    dialect::render_insert(dialect, insert_statement(meta, values), &returning)
+}
+
+fn key_condition(meta: &ModelMeta, key: Vec<Value>) -> Expr {
+    let mut condition: Option<Expr> = None;
+    for (column, value) in meta.key_columns().zip(key) {
+        let part = Expr::col((meta.table, column.name)).eq(value);
+        condition = Some(match condition {
+            Some(c) => c.and(part),
+            None => part,
+        });
+    }
+    condition.expect("a model has at least one primary-key column")
+}
+
+fn render_update(dialect: Dialect, meta: &ModelMeta, set: Vec<(usize, Value)>, key: Vec<Value>) -> Statement {
+    let mut stmt = Query::update();
+    stmt.table(meta.table);
+    stmt.values(set.into_iter().map(|(i, v)| (meta.columns[i].name, Expr::val(v))));
+    stmt.and_where(key_condition(meta, key));
+    Statement::new(build_any!(dialect, stmt))
+}
+
+fn render_delete(dialect: Dialect, meta: &ModelMeta, key: Vec<Value>) -> Statement {
+    let mut stmt = Query::delete();
+    stmt.from_table(meta.table);
+    stmt.and_where(key_condition(meta, key));
+    Statement::new(build_any!(dialect, stmt))
+}
+
+/// Inserts a row and reads it back whole: through RETURNING/OUTPUT where the dialect has it,
+/// else (MySQL) by selecting the key it was given or generated.
+async fn insert<M: Model>(db: &Database, values: Vec<(usize, Value)>) -> Result<M> {
+    let dialect = db.dialect()?;
+    let meta = M::meta();
+    if dialect::insert_returns_row(dialect) {
+        let stmt = render_insert(dialect, meta, values);
+        return db.fetch_all::<M>(stmt).await?.pop().ok_or_else(|| lost_row(meta));
+    }
+    let given_key: Vec<Option<Value>> =
+        meta.primary_key.iter().map(|pk| values.iter().find(|(i, _)| i == pk).map(|(_, v)| v.clone())).collect();
+    let done = db.execute(render_insert(dialect, meta, values)).await?;
+    let key = given_key
+        .into_iter()
+        .zip(meta.key_columns())
+        .map(|(given, column)| match (given, column.auto_increment, done.last_insert_id) {
+            (Some(value), _, _) => Ok(value),
+            (None, true, Some(id)) => Ok(Value::BigInt(Some(id))),
+            _ => Err(Error::invalid(format!(
+                "{} was inserted without a value for its key column `{}`, so it cannot be read back on {dialect}; \
+                 give the key in the payload",
+                meta.name, column.field
+            ))),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let stmt = Select::<M>::by_key(key).to_sql(dialect)?;
+    db.fetch_all::<M>(stmt).await?.pop().ok_or_else(|| lost_row(meta))
+}
+
+fn lost_row(meta: &ModelMeta) -> Error {
+    Error::invalid(format!("the database accepted the new {} row but did not return it", meta.name))
+}
+
+fn is_unset_key(value: &Value) -> bool {
+    matches!(
+        value,
+        Value::BigInt(Some(0)) | Value::Int(Some(0)) | Value::SmallInt(Some(0)) | Value::BigInt(None) | Value::Int(None)
+    )
+}
+
+fn without_keys(meta: &ModelMeta, values: Vec<Value>) -> Vec<(usize, Value)> {
+    values.into_iter().enumerate().filter(|(i, _)| !meta.primary_key.contains(i)).collect()
+}
+
+/// The ActiveRecord API of every [`Model`]: `User::create(..)`, `User::filter(..)`,
+/// `user.save()`, … (in the prelude).
+pub trait ModelExt: Model {
+    /// A query over every row.
+    fn query() -> Select<Self> {
+        Select::new()
+    }
+
+    /// A query over the rows matching `condition`: `User::filter(|u| u.age.ge(18))`.
+    fn filter(condition: impl FnOnce(&Self::Columns) -> Condition<Self>) -> Select<Self> {
+        Select::new().filter(condition)
+    }
+
+    /// The row with primary key `key` (a tuple for a composite key), or `None`.
+    fn get<'a>(key: impl Into<Self::Key>) -> Pending<'a, Option<Self>> {
+        Select::<Self>::by_key(key.into().key_values()).first()
+    }
+
+    /// Inserts a row from `payload` (a schema, a map, or a model) and returns it as saved, with
+    /// its generated key and database defaults. Fields that are not columns are ignored;
+    /// guarded fields are never taken from a schema or map.
+    fn create<'a>(payload: impl Payload + 'a) -> Pending<'a, Self> {
+        match resolve::<Self, _>(payload, Purpose::Create) {
+            Ok(values) => {
+                let values: Vec<(usize, Value)> = values.into_iter().map(|(i, v, _)| (i, v)).collect();
+                Pending::new::<Self>(move |db| Box::pin(insert::<Self>(db, values)))
+            }
+            Err(error) => Pending::failed::<Self>(error),
+        }
+    }
+
+    /// Writes this instance. A model with a generated key whose key is still `0` is inserted
+    /// (and gets its key); any other instance is updated by its key, and inserted when no row
+    /// has that key yet. After an insert the instance holds the row as saved.
+    fn save<'a>(&'a mut self) -> Pending<'a, ()> {
+        Pending::new::<Self>(move |db| {
+            Box::pin(async move {
+                let dialect = db.dialect()?;
+                let meta = Self::meta();
+                let values = self.values();
+                if meta.auto_increment_key().is_some() {
+                    let index = meta.primary_key[0];
+                    if is_unset_key(&values[index]) {
+                        let fields = values.into_iter().enumerate().filter(|(i, _)| *i != index).collect();
+                        *self = insert::<Self>(db, fields).await?;
+                        return Ok(());
+                    }
+                }
+                let key = self.key().key_values();
+                let set = without_keys(meta, values.clone());
+                let found = if set.is_empty() {
+                    Select::<Self>::by_key(key).first().on(db).await?.is_some()
+                } else {
+                    db.execute(render_update(dialect, meta, set, key)).await?.rows_affected > 0
+                };
+                if !found {
+                    *self = insert::<Self>(db, values.into_iter().enumerate().collect()).await?;
+                }
+                Ok(())
+            })
+        })
+    }
+
+    /// Updates this row from a partial `payload`: missing and `None` fields are skipped, the
+    /// primary key and guarded fields are never assigned. The instance is updated too.
+    /// [`Error::NotFound`] when the row no longer exists.
+    fn update<'a>(&'a mut self, payload: impl Payload + 'a) -> Pending<'a, ()> {
+        let assigned = match resolve::<Self, _>(payload, Purpose::Update) {
+            Ok(assigned) => assigned,
+            Err(error) => return Pending::failed::<Self>(error),
+        };
+        Pending::new::<Self>(move |db| {
+            Box::pin(async move {
+                if assigned.is_empty() {
+                    return Ok(());
+                }
+                let meta = Self::meta();
+                let set = assigned.iter().map(|(i, v, _)| (*i, v.clone())).collect();
+                let stmt = render_update(db.dialect()?, meta, set, self.key().key_values());
+                if db.execute(stmt).await?.rows_affected == 0 {
+                    return Err(Error::NotFound { model: meta.name });
+                }
+                for (index, _, json) in assigned {
+                    self.set_json(index, json)?;
+                }
+                Ok(())
+            })
+        })
+    }
+
+    /// Deletes this row (a row already gone is not an error).
+    fn delete<'a>(&'a self) -> Pending<'a, ()> {
+        Pending::new::<Self>(move |db| {
+            Box::pin(async move {
+                let stmt = render_delete(db.dialect()?, Self::meta(), self.key().key_values());
+                db.execute(stmt).await.map(drop)
+            })
+        })
+    }
+
+    /// Runs a hand-edited sea-query statement (usually from [`Select::alchemize`]) and decodes
+    /// its rows as models. It must select the model's columns in declaration order.
+    fn from_statement(statement: SelectStatement) -> FromStatement<Self> {
+        FromStatement { statement, _marker: std::marker::PhantomData }
+    }
+
+    /// Builds an instance (not saved) from a schema or map; a missing optional field is
+    /// `None`, a missing generated key is `0`.
+    fn from_schema(schema: impl Payload) -> Result<Self> {
+        schema.validate()?;
+        Self::from_json_map(schema.into_map()?)
+    }
+
+    /// Copies a schema's fields into this instance (not saved), with the rules of `update`.
+    fn apply_schema(&mut self, schema: impl Payload) -> Result<()> {
+        for (index, _, json) in resolve::<Self, _>(schema, Purpose::Update)? {
+            self.set_json(index, json)?;
+        }
+        Ok(())
+    }
+
+    /// Converts this instance into another serde type with the same field names.
+    fn to_schema<S: serde::de::DeserializeOwned>(&self) -> Result<S> {
+        serde_json::from_value(Json::Object(self.to_map()))
+            .map_err(|e| Error::invalid(format!("cannot convert {} into the schema: {e}", Self::meta().name)))
+    }
+
+    /// Field name → value, as JSON.
+    fn to_map(&self) -> Map<String, Json> {
+        let meta = Self::meta();
+        meta.columns.iter().map(|c| c.field.to_string()).zip(self.json_values()).collect()
+    }
+
+    /// Column name → value, as JSON (the column-map export).
+    fn to_column_map(&self) -> Map<String, Json> {
+        let meta = Self::meta();
+        meta.columns.iter().map(|c| c.name.to_string()).zip(self.json_values()).collect()
+    }
+
+    /// The model's field names, in declaration order.
+    fn field_names() -> Vec<&'static str> {
+        Self::meta().field_names()
+    }
+
+    /// The INSERT that `create(payload)` runs in `dialect` (for review and tests).
+    fn insert_sql(payload: impl Payload, dialect: Dialect) -> Result<Statement> {
+        let values = resolve::<Self, _>(payload, Purpose::Create)?;
+        Ok(render_insert(dialect, Self::meta(), values.into_iter().map(|(i, v, _)| (i, v))))
+    }
+
+    /// The UPDATE that `update(payload)` runs on this instance in `dialect`.
+    fn update_sql(&self, payload: impl Payload, dialect: Dialect) -> Result<Statement> {
+        let set = resolve::<Self, _>(payload, Purpose::Update)?.into_iter().map(|(i, v, _)| (i, v)).collect();
+        Ok(render_update(dialect, Self::meta(), set, self.key().key_values()))
+    }
+
+    /// The DELETE that `delete()` runs on this instance in `dialect`.
+    fn delete_sql(&self, dialect: Dialect) -> Statement {
+        render_delete(dialect, Self::meta(), self.key().key_values())
+    }
+
+    /// The CREATE TABLE (and CREATE INDEX) statements of this model in `dialect`.
+    fn create_table_sql(dialect: Dialect) -> Result<Vec<String>> {
+        crate::query::schema::create_table(Self::meta(), dialect, false)
+    }
+}
+
+impl<M: Model> ModelExt for M {}
+
+/// A hand-edited statement waiting for a terminal (`all`, `first`).
+pub struct FromStatement<M> {
+    statement: SelectStatement,
+    _marker: std::marker::PhantomData<fn() -> M>,
+}
+
+impl<M: Model> FromStatement<M> {
+    /// Every row, decoded as `M`.
+    pub fn all<'a>(self) -> Pending<'a, Vec<M>> {
+        Pending::new::<M>(move |db| {
+            Box::pin(async move {
+                let stmt = crate::query::build_statement(db.dialect()?, &self.statement)?;
+                db.fetch_all::<M>(stmt).await
+            })
+        })
+    }
+
+    /// The first row, or `None`.
+    pub fn first<'a>(mut self) -> Pending<'a, Option<M>> {
+        self.statement.limit(1);
+        let all = self.all();
+        all.map(|rows| rows.into_iter().next())
+    }
+}
