@@ -297,29 +297,6 @@ impl<M: Model> OrderBy<M> {
     }
 }
 
-/// What `order_by` accepts: a closure over the typed columns returning one or more
-/// [`OrderBy`] terms, or a `"-field"` string.
-pub trait IntoOrder<M: Model> {
-    /// The terms, or an `InvalidQuery` error for an unknown field.
-    fn into_order(self) -> crate::Result<Vec<OrderBy<M>>>;
-}
-
-impl<M: Model> IntoOrder<M> for &str {
-    fn into_order(self) -> crate::Result<Vec<OrderBy<M>>> {
-        self.split(',').map(OrderBy::parse).collect()
-    }
-}
-
-impl<M: Model, F, O> IntoOrder<M> for F
-where
-    F: FnOnce(&M::Columns) -> O,
-    O: OrderTerms<M>,
-{
-    fn into_order(self) -> crate::Result<Vec<OrderBy<M>>> {
-        Ok(self(M::columns()).terms())
-    }
-}
-
 /// One or several order terms (an [`OrderBy`], a tuple of them, or a `Vec`).
 pub trait OrderTerms<M> {
     /// The terms in order.

@@ -80,7 +80,7 @@ pub mod __private {
     pub use inventory;
     pub use sea_query::Value;
     pub use serde_json::{Map as JsonMap, Value as Json};
-    pub use std::option::Option::{None, Some};
+    pub use std::option::Option::{self, None, Some};
     pub use std::result::Result::{Err, Ok};
     pub use std::vec::Vec;
 

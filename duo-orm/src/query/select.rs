@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 
 use sea_query::{Asterisk, Expr, ExprTrait, Order, Query, SelectStatement, Value};
 
-use crate::column::{Condition, IntoOrder, OrderBy};
+use crate::column::{Condition, OrderBy, OrderTerms};
 use crate::config::Dialect;
 use crate::dialect::{self, Paging, Statement};
 use crate::error::{Error, Result};
@@ -81,10 +81,18 @@ impl<M: Model> Select<M> {
         self
     }
 
-    /// Orders the rows: `order_by(|u| u.age.desc())`, `order_by(|u| (u.age.desc(), u.id.asc()))`,
-    /// or `order_by("-age")` (a field name, `-` for descending, checked against the model).
-    pub fn order_by(mut self, order: impl IntoOrder<M>) -> Self {
-        match order.into_order() {
+    /// Orders the rows by typed columns: `order_by(|u| u.age.desc())`, or several terms with
+    /// `order_by(|u| (u.age.desc(), u.id.asc()))`.
+    pub fn order_by<O: OrderTerms<M>>(mut self, order: impl FnOnce(&M::Columns) -> O) -> Self {
+        self.order.extend(order(M::columns()).terms());
+        self
+    }
+
+    /// Orders the rows by field names given as text: `"-age"` (descending), `"name"`, or a
+    /// comma-separated list. Unknown names make the query fail with [`Error::InvalidQuery`]
+    /// listing the model's fields — use it for sort keys that come from a request.
+    pub fn order_by_str(mut self, fields: &str) -> Self {
+        match fields.split(',').map(OrderBy::parse).collect::<Result<Vec<_>>>() {
             Ok(terms) => self.order.extend(terms),
             Err(error) => self.error = self.error.or(Some(error)),
         }

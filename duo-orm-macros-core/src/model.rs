@@ -1,0 +1,474 @@
+//! The validated model: what `#[derive(Model)]` generates code from and what the CLI diffs.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Expr, ExprLit, Fields, Ident, Lit, LitStr, Path, Type};
+
+use crate::ctxt::Ctxt;
+use crate::symbol::*;
+use crate::types::{SqlType, map_type, option_inner};
+
+/// A model, parsed and validated.
+#[derive(Debug, Clone)]
+pub struct ModelDef {
+    pub ident: Ident,
+    pub vis: syn::Visibility,
+    pub table: String,
+    pub db: Option<Path>,
+    pub krate: Path,
+    pub fields: Vec<FieldDef>,
+    pub indexes: Vec<IndexDef>,
+}
+
+/// One column.
+#[derive(Debug, Clone)]
+pub struct FieldDef {
+    pub ident: Ident,
+    pub ty: Type,
+    pub column: String,
+    pub sql_type: SqlType,
+    pub nullable: bool,
+    pub primary_key: bool,
+    pub auto_increment: bool,
+    pub unique: bool,
+    pub index: bool,
+    pub default: Option<DefaultDef>,
+    pub max_length: Option<u32>,
+    pub references: Option<ReferenceDef>,
+    pub guarded: bool,
+}
+
+/// A column default.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultDef {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Sql(String),
+}
+
+/// A foreign key.
+#[derive(Debug, Clone)]
+pub struct ReferenceDef {
+    pub target: Path,
+    pub on_delete: Option<String>,
+    pub on_update: Option<String>,
+}
+
+/// An index or unique constraint over column names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexDef {
+    pub columns: Vec<String>,
+    pub unique: bool,
+}
+
+impl ModelDef {
+    pub fn primary_key(&self) -> impl Iterator<Item = (usize, &FieldDef)> {
+        self.fields.iter().enumerate().filter(|(_, f)| f.primary_key)
+    }
+}
+
+/// Parses and validates `#[derive(Model)]` input, reporting every problem at its span.
+pub fn parse_model(input: &DeriveInput) -> syn::Result<ModelDef> {
+    let cx = Ctxt::default();
+    let model = parse(&cx, input);
+    cx.check()?;
+    Ok(model.expect("a model is produced whenever no error was reported"))
+}
+
+fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
+    if !input.generics.params.is_empty() {
+        cx.error_spanned_by(&input.generics, "a model cannot be generic: a table has one fixed set of column types");
+    }
+    let named = match &input.data {
+        Data::Struct(data) => match &data.fields {
+            Fields::Named(named) => Some(named),
+            _ => {
+                cx.error_spanned_by(&input.ident, "#[derive(Model)] needs a struct with named fields (one per column)");
+                None
+            }
+        },
+        _ => {
+            cx.error_spanned_by(&input.ident, "#[derive(Model)] works on structs only; help: declare `struct Name { … }`");
+            None
+        }
+    };
+    let container = parse_container(cx, input);
+    let mut fields = Vec::new();
+    let mut explicit = Vec::new();
+    for field in named.map(|n| n.named.iter()).into_iter().flatten() {
+        if let Some((parsed, auto_increment)) = parse_field(cx, field) {
+            fields.push(parsed);
+            explicit.push(auto_increment);
+        }
+    }
+    let named = named?;
+    validate(cx, input, &mut fields, &explicit, named.named.len());
+
+    let mut indexes: Vec<IndexDef> = Vec::new();
+    for field in &fields {
+        if field.unique && !field.primary_key {
+            indexes.push(IndexDef { columns: vec![field.column.clone()], unique: true });
+        }
+        if field.index {
+            indexes.push(IndexDef { columns: vec![field.column.clone()], unique: false });
+        }
+    }
+    for (unique, names) in &container.indexes {
+        let mut columns = Vec::new();
+        for name in names {
+            match fields.iter().find(|f| f.ident == *name) {
+                Some(f) => columns.push(f.column.clone()),
+                None => cx.error_spanned_by(
+                    name,
+                    format!(
+                        "no field named `{name}` in this model; expected one of {}",
+                        fields.iter().map(|f| format!("`{}`", f.ident)).collect::<Vec<_>>().join(", ")
+                    ),
+                ),
+            }
+        }
+        let def = IndexDef { columns, unique: *unique };
+        if !indexes.contains(&def) {
+            indexes.push(def);
+        }
+    }
+
+    Some(ModelDef {
+        ident: input.ident.clone(),
+        vis: input.vis.clone(),
+        table: container.table.unwrap_or_else(|| snake_case(&input.ident.to_string())),
+        db: container.db,
+        krate: container.krate.unwrap_or_else(|| syn::parse_quote!(::duo_orm)),
+        fields,
+        indexes,
+    })
+}
+
+#[derive(Default)]
+struct Container {
+    table: Option<String>,
+    db: Option<Path>,
+    krate: Option<Path>,
+    /// (unique, field names)
+    indexes: Vec<(bool, Vec<Ident>)>,
+}
+
+/// Sets an attribute once; a second occurrence is an error at its span.
+fn set_once<T>(cx: &Ctxt, slot: &mut Option<T>, value: T, span_of: &impl quote::ToTokens, key: &str) {
+    if slot.is_some() {
+        cx.error_spanned_by(span_of, format!("duplicate duo attribute `{key}`"));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+fn parse_container(cx: &Ctxt, input: &DeriveInput) -> Container {
+    let mut container = Container::default();
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident(DUO)) {
+        let result = attr.parse_nested_meta(|meta| {
+            let path = meta.path.clone();
+            let key = path.get_ident().map(Ident::to_string).unwrap_or_default();
+            match key.as_str() {
+                // #[duo(table = "users")]
+                TABLE => {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    if lit.value().trim().is_empty() {
+                        cx.error_spanned_by(&lit, "the table name is empty; help: #[duo(table = \"users\")]");
+                    }
+                    set_once(cx, &mut container.table, lit.value(), &path, TABLE);
+                }
+                // #[duo(db = crate::db::DB)]
+                DB => {
+                    let value: Path = meta.value()?.parse().map_err(|e| {
+                        syn::Error::new(e.span(), "expected a path to a `static Database`; help: the correct format is #[duo(db = crate::db::DB)]")
+                    })?;
+                    set_once(cx, &mut container.db, value, &path, DB);
+                }
+                // #[duo(crate = "my_reexport::duo_orm")]
+                CRATE => {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    match lit.parse::<Path>() {
+                        Ok(p) => set_once(cx, &mut container.krate, p, &path, CRATE),
+                        Err(_) => cx.error_spanned_by(&lit, "expected a path; help: #[duo(crate = \"::duo_orm\")]"),
+                    }
+                }
+                // #[duo(index(a, b))] / #[duo(unique(a, b))]
+                INDEX | UNIQUE => {
+                    let mut names = Vec::new();
+                    meta.parse_nested_meta(|inner| {
+                        match inner.path.get_ident() {
+                            Some(ident) => names.push(ident.clone()),
+                            None => cx.error_spanned_by(&inner.path, "expected a field name"),
+                        }
+                        Ok(())
+                    }).map_err(|e| syn::Error::new(e.span(), format!("help: the correct format is #[duo({key}(field_a, field_b))]")))?;
+                    if names.is_empty() {
+                        cx.error_spanned_by(&path, format!("`{key}(...)` needs at least one field name"));
+                    }
+                    container.indexes.push((key == UNIQUE, names));
+                }
+                _ => cx.error_spanned_by(
+                    &path,
+                    format!("unknown duo attribute `{}` on a model; expected one of {}", quote::quote!(#path), one_of(CONTAINER_KEYS)),
+                ),
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            cx.syn_error(error);
+        }
+    }
+    container
+}
+
+/// A field's raw attributes, before validation.
+#[derive(Default)]
+struct RawField {
+    primary_key: Option<Span>,
+    auto_increment: Option<(bool, Span)>,
+    column: Option<String>,
+    unique: Option<Span>,
+    index: Option<Span>,
+    default: Option<(DefaultDef, Span)>,
+    max_length: Option<(u32, Span)>,
+    references: Option<Path>,
+    on_delete: Option<(String, Span)>,
+    on_update: Option<(String, Span)>,
+    guarded: Option<Span>,
+    sql_type: Option<String>,
+}
+
+fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)> {
+    let ident = field.ident.clone()?;
+    let mut raw = RawField::default();
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident(DUO)) {
+        let result = attr.parse_nested_meta(|meta| {
+            let path = meta.path.clone();
+            let key = path.get_ident().map(Ident::to_string).unwrap_or_default();
+            let span = path.span();
+            match key.as_str() {
+                // #[duo(primary_key)]
+                PRIMARY_KEY => set_once(cx, &mut raw.primary_key, span, &path, &key),
+                // #[duo(auto_increment)] / #[duo(auto_increment = false)]
+                AUTO_INCREMENT => {
+                    let on = if meta.input.peek(syn::Token![=]) { meta.value()?.parse::<syn::LitBool>()?.value } else { true };
+                    set_once(cx, &mut raw.auto_increment, (on, span), &path, &key);
+                }
+                // #[duo(column = "name")]
+                COLUMN => {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    if lit.value().trim().is_empty() {
+                        cx.error_spanned_by(&lit, "the column name is empty");
+                    }
+                    set_once(cx, &mut raw.column, lit.value(), &path, &key);
+                }
+                // #[duo(unique)]
+                UNIQUE => set_once(cx, &mut raw.unique, span, &path, &key),
+                // #[duo(index)]
+                INDEX => set_once(cx, &mut raw.index, span, &path, &key),
+                // #[duo(default = true | 42 | -1.5 | "text")]
+                DEFAULT => {
+                    let expr: Expr = meta.value()?.parse()?;
+                    match literal_default(&expr) {
+                        Some(def) => set_once(cx, &mut raw.default, (def, expr.span()), &path, &key),
+                        None => cx.error_spanned_by(&expr, "expected a literal default (true, 42, 1.5 or \"text\"); help: for an SQL expression use #[duo(default_sql = \"CURRENT_TIMESTAMP\")]"),
+                    }
+                }
+                // #[duo(default_sql = "CURRENT_TIMESTAMP")]
+                DEFAULT_SQL => {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    set_once(cx, &mut raw.default, (DefaultDef::Sql(lit.value()), lit.span()), &path, DEFAULT);
+                }
+                // #[duo(max_length = 255)]
+                MAX_LENGTH => {
+                    let lit: syn::LitInt = meta.value()?.parse()?;
+                    match lit.base10_parse::<u32>() {
+                        Ok(n) if n > 0 => set_once(cx, &mut raw.max_length, (n, lit.span()), &path, &key),
+                        _ => cx.error_spanned_by(&lit, "max_length must be a positive integer"),
+                    }
+                }
+                // #[duo(references = User)]
+                REFERENCES => {
+                    let target: Path = meta.value()?.parse().map_err(|e| {
+                        syn::Error::new(e.span(), "expected a model type; help: the correct format is #[duo(references = User)]")
+                    })?;
+                    set_once(cx, &mut raw.references, target, &path, &key);
+                }
+                // #[duo(on_delete = cascade)] / #[duo(on_update = cascade)]
+                ON_DELETE | ON_UPDATE => {
+                    let action: Ident = meta.value()?.parse().map_err(|e| {
+                        syn::Error::new(e.span(), format!("expected one of {}", one_of(ACTIONS)))
+                    })?;
+                    if !ACTIONS.contains(&action.to_string().as_str()) {
+                        cx.error_spanned_by(&action, format!("unknown action `{action}`; expected one of {}", one_of(ACTIONS)));
+                    }
+                    let slot = if key == ON_DELETE { &mut raw.on_delete } else { &mut raw.on_update };
+                    set_once(cx, slot, (action.to_string(), action.span()), &path, &key);
+                }
+                // #[duo(guarded)]
+                GUARDED => set_once(cx, &mut raw.guarded, span, &path, &key),
+                // #[duo(sql_type = "citext")]
+                SQL_TYPE => {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    if lit.value().trim().is_empty() {
+                        cx.error_spanned_by(&lit, "sql_type is empty; help: #[duo(sql_type = \"citext\")]");
+                    }
+                    set_once(cx, &mut raw.sql_type, lit.value(), &path, &key);
+                }
+                _ => cx.error_spanned_by(
+                    &path,
+                    format!("unknown duo attribute `{}` on a field; expected one of {}", quote::quote!(#path), one_of(FIELD_KEYS)),
+                ),
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            cx.syn_error(error);
+        }
+    }
+    check_field(cx, field, ident, raw)
+}
+
+fn literal_default(expr: &Expr) -> Option<DefaultDef> {
+    match expr {
+        Expr::Lit(ExprLit { lit, .. }) => match lit {
+            Lit::Bool(b) => Some(DefaultDef::Bool(b.value)),
+            Lit::Int(i) => i.base10_parse().ok().map(DefaultDef::Int),
+            Lit::Float(f) => f.base10_parse().ok().map(DefaultDef::Float),
+            Lit::Str(s) => Some(DefaultDef::Str(s.value())),
+            _ => None,
+        },
+        Expr::Unary(syn::ExprUnary { op: syn::UnOp::Neg(_), expr, .. }) => match literal_default(expr)? {
+            DefaultDef::Int(i) => Some(DefaultDef::Int(-i)),
+            DefaultDef::Float(f) => Some(DefaultDef::Float(-f)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Checks one field's attributes against its type.
+/// Returns the field and whether it said `auto_increment` explicitly (true/false) or not at all.
+fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Option<(FieldDef, Option<bool>)> {
+    let nullable_inner = option_inner(&field.ty);
+    let nullable = nullable_inner.is_some();
+    let value_ty = nullable_inner.unwrap_or(&field.ty);
+    let sql_type = match (&raw.sql_type, map_type(value_ty)) {
+        (Some(custom), _) => SqlType::Custom(custom.clone()),
+        (None, Ok(mapped)) => mapped,
+        (None, Err(message)) => {
+            cx.error_spanned_by(&field.ty, message);
+            SqlType::Custom(String::new())
+        }
+    };
+    let primary_key = raw.primary_key.is_some();
+    if primary_key && nullable {
+        cx.error_spanned_by(&field.ty, "a primary key cannot be nullable; help: remove the `Option`");
+    }
+    if let Some((true, span)) = raw.auto_increment {
+        if !sql_type.is_integer() {
+            cx.syn_error(syn::Error::new(span, "auto_increment needs an integer field (i16, i32 or i64)"));
+        }
+        if !primary_key {
+            cx.syn_error(syn::Error::new(span, "auto_increment is for primary keys; help: add #[duo(primary_key)]"));
+        }
+    }
+    if let Some((_, span)) = raw.max_length {
+        if sql_type != SqlType::Text {
+            cx.syn_error(syn::Error::new(span, "max_length applies to String fields only"));
+        }
+    }
+    if let Some((default, span)) = &raw.default {
+        let fits = match default {
+            DefaultDef::Bool(_) => sql_type == SqlType::Boolean,
+            DefaultDef::Int(_) => sql_type.is_integer() || matches!(sql_type, SqlType::Float | SqlType::Double | SqlType::Decimal),
+            DefaultDef::Float(_) => matches!(sql_type, SqlType::Float | SqlType::Double | SqlType::Decimal),
+            DefaultDef::Str(_) => sql_type == SqlType::Text,
+            DefaultDef::Sql(_) => true,
+        };
+        if !fits && !matches!(sql_type, SqlType::Custom(_)) {
+            cx.syn_error(syn::Error::new(
+                *span,
+                format!("this default does not fit a {:?} column; help: for other values use #[duo(default_sql = \"...\")]", sql_type),
+            ));
+        }
+    }
+    for (action, key) in [(&raw.on_delete, ON_DELETE), (&raw.on_update, ON_UPDATE)] {
+        let Some((action, span)) = action else { continue };
+        if raw.references.is_none() {
+            cx.syn_error(syn::Error::new(*span, format!("{key} needs a foreign key; help: add #[duo(references = Model)]")));
+        }
+        if action == "set_null" && !nullable {
+            cx.syn_error(syn::Error::new(*span, "set_null needs a nullable field; help: make the field an `Option`"));
+        }
+        if action == "set_default" && raw.default.is_none() {
+            cx.syn_error(syn::Error::new(*span, "set_default needs a column default; help: add #[duo(default = ...)]"));
+        }
+    }
+    let explicit_auto_increment = raw.auto_increment.map(|(on, _)| on);
+    let def = FieldDef {
+        column: raw.column.unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_string()),
+        ident,
+        ty: field.ty.clone(),
+        sql_type,
+        nullable,
+        primary_key,
+        // Decided model-wide in `validate`, which knows how many key fields there are.
+        auto_increment: false,
+        unique: raw.unique.is_some(),
+        index: raw.index.is_some(),
+        default: raw.default.map(|(d, _)| d),
+        max_length: raw.max_length.map(|(n, _)| n),
+        references: raw.references.map(|target| ReferenceDef {
+            target,
+            on_delete: raw.on_delete.map(|(a, _)| a),
+            on_update: raw.on_update.map(|(a, _)| a),
+        }),
+        guarded: raw.guarded.is_some(),
+    };
+    Some((def, explicit_auto_increment))
+}
+
+/// Model-wide rules: a primary key exists, auto-increment only on a single integer key,
+/// column names are unique.
+fn validate(cx: &Ctxt, input: &DeriveInput, fields: &mut [FieldDef], explicit: &[Option<bool>], declared: usize) {
+    let keys: Vec<usize> = fields.iter().enumerate().filter(|(_, f)| f.primary_key).map(|(i, _)| i).collect();
+    if keys.is_empty() && declared > 0 && fields.len() == declared {
+        cx.error_spanned_by(&input.ident, "a model needs a primary key; help: mark a field with #[duo(primary_key)]");
+    }
+    for (index, field) in fields.iter_mut().enumerate() {
+        let said = explicit[index];
+        field.auto_increment = match said {
+            Some(on) => on && keys.len() == 1,
+            None => keys == [index] && field.sql_type.is_integer(),
+        };
+        if said == Some(true) && keys.len() > 1 {
+            cx.error_spanned_by(&field.ident, "auto_increment cannot be used with a composite primary key");
+        }
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for field in fields.iter() {
+        if seen.contains(&field.column.as_str()) {
+            cx.error_spanned_by(&field.ident, format!("two fields map to column `{}`; help: rename one with #[duo(column = \"...\")]", field.column));
+        }
+        seen.push(&field.column);
+    }
+}
+
+/// `BlogPost` → `blog_post`.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

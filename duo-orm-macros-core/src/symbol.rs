@@ -1,0 +1,35 @@
+//! The attribute keywords, in one place.
+
+pub const DUO: &str = "duo";
+
+// Container: #[duo(...)]
+pub const TABLE: &str = "table";
+pub const DB: &str = "db";
+pub const CRATE: &str = "crate";
+pub const INDEX: &str = "index";
+pub const UNIQUE: &str = "unique";
+
+// Field: #[duo(...)]
+pub const PRIMARY_KEY: &str = "primary_key";
+pub const AUTO_INCREMENT: &str = "auto_increment";
+pub const COLUMN: &str = "column";
+pub const DEFAULT: &str = "default";
+pub const DEFAULT_SQL: &str = "default_sql";
+pub const MAX_LENGTH: &str = "max_length";
+pub const REFERENCES: &str = "references";
+pub const ON_DELETE: &str = "on_delete";
+pub const ON_UPDATE: &str = "on_update";
+pub const GUARDED: &str = "guarded";
+pub const SQL_TYPE: &str = "sql_type";
+
+pub const CONTAINER_KEYS: &[&str] = &[TABLE, DB, CRATE, INDEX, UNIQUE];
+pub const FIELD_KEYS: &[&str] = &[
+    PRIMARY_KEY, AUTO_INCREMENT, COLUMN, UNIQUE, INDEX, DEFAULT, DEFAULT_SQL, MAX_LENGTH, REFERENCES,
+    ON_DELETE, ON_UPDATE, GUARDED, SQL_TYPE,
+];
+pub const ACTIONS: &[&str] = &["cascade", "set_null", "set_default", "restrict", "no_action"];
+
+/// `a, b, c` for messages.
+pub fn one_of(keys: &[&str]) -> String {
+    keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+}
