@@ -1,1 +1,347 @@
-fn main(){}
+//! duo-orm against hand-written sqlx on two of diesel's public `diesel_bench` workloads
+//! (see `docs/src/benchmarks.md` and the "Reference workloads" of the design notes).
+//!
+//! * `trivial_query/<backend>`: N users (`name = "User {i}"`, `hair_color` NULL), then
+//!   `SELECT id, name, hair_color FROM users` into a `Vec<User>`; N = 1, 100, 10 000.
+//! * `insert/<backend>`: N users with `hair_color = "hair_color"`, N = 1, 100.
+//!
+//! Each group measures `duo-orm` and `raw sqlx` side by side on the same database file or
+//! server database, each through its own connection pool. SQLite always runs (a temporary
+//! file, so both pools see the same rows); PostgreSQL runs when `DUO_TEST_POSTGRES_URL` is set
+//! and MariaDB/MySQL when `DUO_TEST_MYSQL_URL` is set. On a server the benchmark works in a
+//! database of its own, `duo_orm_bench` (created when missing), so it never touches the tables
+//! of the test suite; it falls back to the given database when it may not create one.
+//!
+//! Run: `cargo bench -p duo-orm-benches`, then `python3 benches/ratios.py`.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, SamplingMode};
+use duo_orm::prelude::*;
+use sqlx::{Connection, Executor, Row};
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[duo(table = "users")]
+struct User {
+    #[duo(primary_key)]
+    id: i32,
+    name: String,
+    hair_color: Option<String>,
+}
+
+const TRIVIAL_SIZES: [usize; 3] = [1, 100, 10_000];
+const INSERT_SIZES: [usize; 2] = [1, 100];
+const BENCH_DATABASE: &str = "duo_orm_bench";
+
+/// The hand-written side: a plain sqlx pool of the backend's own type.
+enum RawPool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+    MySql(sqlx::MySqlPool),
+}
+
+/// Generates the raw-sqlx operations once per backend: the code is the same, only the pool
+/// type, the row type and the placeholder syntax differ.
+macro_rules! raw_backend {
+    ($module:ident, $pool:ty, $row:ty, $insert:literal) => {
+        mod $module {
+            use super::*;
+
+            /// `SELECT id, name, hair_color FROM users`, decoded by position.
+            pub async fn load_users(pool: &$pool) -> sqlx::Result<Vec<User>> {
+                sqlx::query("SELECT id, name, hair_color FROM users")
+                    .try_map(|row: $row| {
+                        Ok(User { id: row.try_get(0)?, name: row.try_get(1)?, hair_color: row.try_get(2)? })
+                    })
+                    .fetch_all(pool)
+                    .await
+            }
+
+            /// One single-row INSERT (no RETURNING: a hand-written insert that does not need
+            /// the row back does not ask for it).
+            pub async fn insert_user(pool: &$pool, name: &str, hair_color: Option<&str>) -> sqlx::Result<()> {
+                sqlx::query($insert).bind(name).bind(hair_color).execute(pool).await.map(drop)
+            }
+
+            /// `n` users named `User {i}` with `hair_color` NULL, in one transaction.
+            pub async fn seed(pool: &$pool, n: usize) -> sqlx::Result<()> {
+                let mut tx = pool.begin().await?;
+                tx.execute("DELETE FROM users").await?;
+                for i in 0..n {
+                    sqlx::query($insert).bind(format!("User {i}")).bind(None::<&str>).execute(&mut *tx).await?;
+                }
+                tx.commit().await
+            }
+        }
+    };
+}
+
+raw_backend!(raw_sqlite, sqlx::SqlitePool, sqlx::sqlite::SqliteRow, "INSERT INTO users (name, hair_color) VALUES (?, ?)");
+raw_backend!(raw_postgres, sqlx::PgPool, sqlx::postgres::PgRow, "INSERT INTO users (name, hair_color) VALUES ($1, $2)");
+raw_backend!(raw_mysql, sqlx::MySqlPool, sqlx::mysql::MySqlRow, "INSERT INTO users (name, hair_color) VALUES (?, ?)");
+
+impl RawPool {
+    async fn load_users(&self) -> sqlx::Result<Vec<User>> {
+        match self {
+            RawPool::Sqlite(pool) => raw_sqlite::load_users(pool).await,
+            RawPool::Postgres(pool) => raw_postgres::load_users(pool).await,
+            RawPool::MySql(pool) => raw_mysql::load_users(pool).await,
+        }
+    }
+
+    async fn insert_user(&self, name: &str, hair_color: Option<&str>) -> sqlx::Result<()> {
+        match self {
+            RawPool::Sqlite(pool) => raw_sqlite::insert_user(pool, name, hair_color).await,
+            RawPool::Postgres(pool) => raw_postgres::insert_user(pool, name, hair_color).await,
+            RawPool::MySql(pool) => raw_mysql::insert_user(pool, name, hair_color).await,
+        }
+    }
+
+    async fn seed(&self, n: usize) -> sqlx::Result<()> {
+        match self {
+            RawPool::Sqlite(pool) => raw_sqlite::seed(pool, n).await,
+            RawPool::Postgres(pool) => raw_postgres::seed(pool, n).await,
+            RawPool::MySql(pool) => raw_mysql::seed(pool, n).await,
+        }
+    }
+
+    async fn execute(&self, sql: &str) -> sqlx::Result<()> {
+        match self {
+            RawPool::Sqlite(pool) => pool.execute(sql).await.map(drop),
+            RawPool::Postgres(pool) => pool.execute(sql).await.map(drop),
+            RawPool::MySql(pool) => pool.execute(sql).await.map(drop),
+        }
+    }
+
+    async fn close(&self) {
+        match self {
+            RawPool::Sqlite(pool) => pool.close().await,
+            RawPool::Postgres(pool) => pool.close().await,
+            RawPool::MySql(pool) => pool.close().await,
+        }
+    }
+}
+
+/// One backend run: the duo-orm database and the raw pool on the same data.
+struct Backend {
+    name: &'static str,
+    db: Database,
+    raw: RawPool,
+    /// The reference schema (`users(id serial pk, name varchar not null, hair_color varchar)`,
+    /// index on `hair_color`), written for this backend.
+    ddl: &'static [&'static str],
+    /// Removed when the run ends (SQLite's temporary file).
+    cleanup: Option<std::path::PathBuf>,
+}
+
+const SQLITE_DDL: &[&str] = &[
+    "DROP TABLE IF EXISTS users",
+    "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR NOT NULL, hair_color VARCHAR)",
+    "CREATE INDEX users_hair_color ON users (hair_color)",
+];
+const POSTGRES_DDL: &[&str] = &[
+    "DROP TABLE IF EXISTS users",
+    "CREATE TABLE users (id SERIAL PRIMARY KEY, name VARCHAR NOT NULL, hair_color VARCHAR)",
+    "CREATE INDEX users_hair_color ON users (hair_color)",
+];
+const MYSQL_DDL: &[&str] = &[
+    "DROP TABLE IF EXISTS users",
+    "CREATE TABLE users (id INTEGER AUTO_INCREMENT PRIMARY KEY, name VARCHAR(255) NOT NULL, hair_color VARCHAR(255))",
+    "CREATE INDEX users_hair_color ON users (hair_color)",
+];
+
+/// `url` with its database (path) replaced by `database`, query string kept.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
+    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+    format!("{}/{database}{query}", &base[..path])
+}
+
+/// Creates the benchmark's own database on the server at `url` and returns its URL, or the
+/// given URL (with a notice) when that is not possible.
+async fn bench_database_url(name: &str, url: &str, postgres: bool) -> String {
+    let created: sqlx::Result<()> = async {
+        if postgres {
+            let mut conn = sqlx::PgConnection::connect(url).await?;
+            let exists = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
+                .bind(BENCH_DATABASE)
+                .fetch_optional(&mut conn)
+                .await?
+                .is_some();
+            if !exists {
+                conn.execute(format!("CREATE DATABASE {BENCH_DATABASE}").as_str()).await?;
+            }
+            conn.close().await
+        } else {
+            let mut conn = sqlx::MySqlConnection::connect(url).await?;
+            conn.execute(format!("CREATE DATABASE IF NOT EXISTS {BENCH_DATABASE}").as_str()).await?;
+            conn.close().await
+        }
+    }
+    .await;
+    match created {
+        Ok(()) => with_database(url, BENCH_DATABASE),
+        Err(e) => {
+            eprintln!("notice: {name}: cannot create database `{BENCH_DATABASE}` ({e}); using the given database");
+            url.to_string()
+        }
+    }
+}
+
+async fn sqlite_backend() -> Backend {
+    let path = std::env::temp_dir().join(format!("duo_orm_bench_{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let url = format!("sqlite://{}", path.display());
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.expect("cannot open the SQLite benchmark file");
+    // Persistent in the file, so the duo-orm pool's connections use it too: each INSERT then
+    // costs a WAL append instead of a rollback-journal fsync dance.
+    pool.execute("PRAGMA journal_mode = WAL").await.expect("cannot switch SQLite to WAL");
+    Backend { name: "sqlite", db: Database::new(url), raw: RawPool::Sqlite(pool), ddl: SQLITE_DDL, cleanup: Some(path) }
+}
+
+async fn server_backend(name: &'static str, var: &str, postgres: bool) -> Option<Backend> {
+    let Ok(url) = std::env::var(var) else {
+        eprintln!("notice: {var} is not set: skipping the {name} benchmarks");
+        return None;
+    };
+    let url = bench_database_url(name, &url, postgres).await;
+    let raw = if postgres {
+        sqlx::PgPool::connect(&url).await.map(RawPool::Postgres)
+    } else {
+        sqlx::MySqlPool::connect(&url).await.map(RawPool::MySql)
+    };
+    match raw {
+        Ok(raw) => {
+            let ddl = if postgres { POSTGRES_DDL } else { MYSQL_DDL };
+            Some(Backend { name, db: Database::new(url), raw, ddl, cleanup: None })
+        }
+        Err(e) => {
+            eprintln!("notice: cannot connect to {name} ({e}): skipping the {name} benchmarks");
+            None
+        }
+    }
+}
+
+fn trivial_query(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &Backend) {
+    let mut group = c.benchmark_group(format!("trivial_query/{}", backend.name));
+    for n in TRIVIAL_SIZES {
+        rt.block_on(async {
+            backend.raw.seed(n).await.expect("seeding users");
+            // Both sides must load the same rows.
+            let raw = backend.raw.load_users().await.expect("raw sqlx load");
+            let orm = User::query().all().on(&backend.db).await.expect("duo-orm load");
+            assert_eq!(raw.len(), n);
+            assert_eq!(raw, orm, "duo-orm and raw sqlx disagree on {}", backend.name);
+        });
+        group.bench_with_input(BenchmarkId::new("duo-orm", n), &n, |b, _| {
+            b.to_async(rt).iter(|| async { black_box(User::query().all().on(&backend.db).await.unwrap()) })
+        });
+        group.bench_with_input(BenchmarkId::new("raw sqlx", n), &n, |b, _| {
+            b.to_async(rt).iter(|| async { black_box(backend.raw.load_users().await.unwrap()) })
+        });
+    }
+    group.finish();
+}
+
+/// duo-orm has no bulk insert yet (`create_bulk` comes in a later issue), so both sides run N
+/// single-row INSERT statements per iteration: duo-orm `User::create(..)` in a loop (which
+/// also reads each row back: RETURNING on SQLite/PostgreSQL, a SELECT by key on MySQL), raw
+/// sqlx the same number of plain INSERTs. The multi-row insert of the reference workload is
+/// compared once `create_bulk` exists. The table is emptied before every iteration, untimed.
+fn insert(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &Backend) {
+    let mut group = c.benchmark_group(format!("insert/{}", backend.name));
+    // One iteration of 100 inserts can take tens of milliseconds: flat sampling keeps the
+    // iteration count (and the run time) bounded.
+    group.sampling_mode(SamplingMode::Flat);
+    for n in INSERT_SIZES {
+        group.bench_with_input(BenchmarkId::new("duo-orm", n), &n, |b, &n| {
+            b.to_async(rt).iter_custom(|iters| async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    backend.raw.execute("DELETE FROM users").await.unwrap();
+                    let started = Instant::now();
+                    for i in 0..n {
+                        let user = User::create(json!({"name": format!("User {i}"), "hair_color": "hair_color"}))
+                            .on(&backend.db)
+                            .await
+                            .unwrap();
+                        black_box(user);
+                    }
+                    total += started.elapsed();
+                }
+                total
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("raw sqlx", n), &n, |b, &n| {
+            b.to_async(rt).iter_custom(|iters| async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    backend.raw.execute("DELETE FROM users").await.unwrap();
+                    let started = Instant::now();
+                    for i in 0..n {
+                        backend.raw.insert_user(&format!("User {i}"), Some("hair_color")).await.unwrap();
+                    }
+                    total += started.elapsed();
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+    rt.block_on(async {
+        // Sanity: duo-orm's rows are what the raw side would write.
+        backend.raw.execute("DELETE FROM users").await.unwrap();
+        let user = User::create(json!({"name": "User 0", "hair_color": "hair_color"})).on(&backend.db).await.unwrap();
+        assert_eq!(user.hair_color.as_deref(), Some("hair_color"));
+        assert_eq!(backend.raw.load_users().await.unwrap(), vec![user]);
+    });
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+
+    let backends = rt.block_on(async {
+        let mut backends = vec![sqlite_backend().await];
+        backends.extend(server_backend("postgres", "DUO_TEST_POSTGRES_URL", true).await);
+        backends.extend(server_backend("mariadb", "DUO_TEST_MYSQL_URL", false).await);
+        backends
+    });
+
+    for backend in &backends {
+        rt.block_on(async {
+            for sql in backend.ddl {
+                backend.raw.execute(sql).await.unwrap_or_else(|e| panic!("{}: `{sql}` failed: {e}", backend.name));
+            }
+            // Open duo-orm's pool now, not inside the first measured iteration.
+            backend.db.connect().await.unwrap_or_else(|e| panic!("{}: duo-orm cannot connect: {e}", backend.name));
+        });
+        trivial_query(&mut c, &rt, backend);
+        insert(&mut c, &rt, backend);
+    }
+
+    for backend in backends {
+        rt.block_on(async {
+            backend.db.disconnect().await;
+            backend.raw.execute("DROP TABLE IF EXISTS users").await.ok();
+            backend.raw.close().await;
+        });
+        if let Some(path) = &backend.cleanup {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+    c.final_summary();
+}

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::ops::{BitAnd, BitOr, Not};
 
-use sea_query::{Expr, ExprTrait, Value};
+use sea_query::{Expr, ExprTrait, Func, LikeExpr, Value};
 
 use crate::model::Model;
 use crate::types::{IntoColumnValue, TextType};
@@ -173,19 +173,15 @@ impl<M: Model, T: TextType> Column<M, T> {
     }
 }
 
+// The pattern is a bound parameter; only the escape character is written into the SQL.
 fn like<M>(column: Expr, pattern: String) -> Condition<M> {
-    Condition::from_expr(Expr::cust_with_exprs(
-        format!("$1 LIKE $2 ESCAPE '{LIKE_ESCAPE}'"),
-        [column, Expr::val(pattern)],
-    ))
+    Condition::from_expr(column.like(LikeExpr::new(pattern).escape(LIKE_ESCAPE)))
 }
 
-// LOWER() on both sides works in every dialect, whatever the column's collation.
+// LOWER() of the column against a lower-cased pattern works in every dialect, whatever the
+// column's collation.
 fn ilike<M>(column: Expr, lowered_pattern: String) -> Condition<M> {
-    Condition::from_expr(Expr::cust_with_exprs(
-        format!("LOWER($1) LIKE $2 ESCAPE '{LIKE_ESCAPE}'"),
-        [column, Expr::val(lowered_pattern)],
-    ))
+    Condition::from_expr(Expr::expr(Func::lower(column)).like(LikeExpr::new(lowered_pattern).escape(LIKE_ESCAPE)))
 }
 
 fn is_null(value: &Value) -> bool {

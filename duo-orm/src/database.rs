@@ -251,20 +251,40 @@ impl Database {
         }
     }
 
+    // Each statement's span is created here, in the caller's context, so it nests under the
+    // caller's current span and reaches the caller's subscriber; the work then runs inside it
+    // on the I/O runtime.
+
     pub(crate) async fn fetch_all<M: Model>(&self, stmt: Statement) -> Result<Vec<M>> {
-        self.run(move |engine| async move { engine.fetch_all::<M>(stmt).await }).await
+        self.run(move |engine| {
+            let span = engine.span(&stmt);
+            async move { engine.fetch_all::<M>(stmt, span).await }
+        })
+        .await
     }
 
     pub(crate) async fn fetch_scalar(&self, stmt: Statement) -> Result<Option<i64>> {
-        self.run(move |engine| async move { engine.fetch_scalar(stmt).await }).await
+        self.run(move |engine| {
+            let span = engine.span(&stmt);
+            async move { engine.fetch_scalar(stmt, span).await }
+        })
+        .await
     }
 
     pub(crate) async fn fetch_exists(&self, stmt: Statement) -> Result<bool> {
-        self.run(move |engine| async move { engine.fetch_exists(stmt).await }).await
+        self.run(move |engine| {
+            let span = engine.span(&stmt);
+            async move { engine.fetch_exists(stmt, span).await }
+        })
+        .await
     }
 
     pub(crate) async fn execute(&self, stmt: Statement) -> Result<Executed> {
-        self.run(move |engine| async move { engine.execute(stmt).await }).await
+        self.run(move |engine| {
+            let span = engine.span(&stmt);
+            async move { engine.execute(stmt, span).await }
+        })
+        .await
     }
 }
 
@@ -517,8 +537,7 @@ impl Engine {
         }
     }
 
-    async fn fetch_all<M: Model>(&self, stmt: Statement) -> Result<Vec<M>> {
-        let span = self.span(&stmt);
+    async fn fetch_all<M: Model>(&self, stmt: Statement, span: tracing::Span) -> Result<Vec<M>> {
         let work = async {
             let Statement { sql, values } = stmt;
             on_pool!(&self.pool, pool, Wrap => {
@@ -533,8 +552,7 @@ impl Engine {
         Self::traced(span, |rows: &Vec<M>| rows.len() as u64, work).await
     }
 
-    async fn fetch_scalar(&self, stmt: Statement) -> Result<Option<i64>> {
-        let span = self.span(&stmt);
+    async fn fetch_scalar(&self, stmt: Statement, span: tracing::Span) -> Result<Option<i64>> {
         let work = async {
             let Statement { sql, values } = stmt;
             on_pool!(&self.pool, pool, _Wrap => {
@@ -548,8 +566,7 @@ impl Engine {
         Self::traced(span, |row: &Option<i64>| row.is_some() as u64, work).await
     }
 
-    async fn fetch_exists(&self, stmt: Statement) -> Result<bool> {
-        let span = self.span(&stmt);
+    async fn fetch_exists(&self, stmt: Statement, span: tracing::Span) -> Result<bool> {
         let work = async {
             let Statement { sql, values } = stmt;
             on_pool!(&self.pool, pool, _Wrap => {
@@ -560,8 +577,7 @@ impl Engine {
         Self::traced(span, |found: &bool| *found as u64, work).await
     }
 
-    async fn execute(&self, stmt: Statement) -> Result<Executed> {
-        let span = self.span(&stmt);
+    async fn execute(&self, stmt: Statement, span: tracing::Span) -> Result<Executed> {
         let work = async {
             let Statement { sql, values } = stmt;
             match &self.pool {

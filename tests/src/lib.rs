@@ -1,1 +1,2 @@
-
+#[doc = include_str!("/tmp/scratch/a.md")]
+mod scratch {}

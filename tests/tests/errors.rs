@@ -1,0 +1,65 @@
+//! Integrity and validation errors, live on every backend.
+
+use duo_orm::prelude::*;
+use duo_orm::sea_query::{Query, Value};
+use duo_orm::IntegrityKind;
+use serde_json::json;
+
+use crate::models::*;
+use crate::setup;
+use crate::support::backends;
+
+#[tokio::test]
+async fn unique_foreign_key_and_not_null_violations_are_integrity_errors() {
+    for t in backends("err_integrity").await {
+        setup!(t.db, User, Post);
+        let d = t.dialect;
+        User::create(user_create("Ada", 36, "ada@example.com")).on(&t.db).await.unwrap();
+
+        let err = User::create(user_create("Ada2", 30, "ada@example.com")).on(&t.db).await.unwrap_err();
+        let Error::Integrity { kind, constraint, column, .. } = &err else { panic!("{d:?}: {err:?}") };
+        assert_eq!(*kind, IntegrityKind::Unique, "{d:?}");
+        let named = format!("{constraint:?} {column:?}");
+        assert!(named.contains("email"), "{d:?}: the constraint or column names `email`: {named}");
+
+        let err = Post::create(json!({"title": "orphan", "author_id": 999})).on(&t.db).await.unwrap_err();
+        assert!(matches!(err, Error::Integrity { kind: IntegrityKind::ForeignKey, .. }), "{d:?}: {err:?}");
+        if d != duo_orm::Dialect::Sqlite {
+            let Error::Integrity { constraint, .. } = &err else { unreachable!() };
+            assert_eq!(constraint.as_deref(), Some("fk_posts_author_id"), "{d:?}");
+        }
+
+        let mut insert = Query::insert();
+        insert.into_table("posts").columns(["title", "author_id"]).values_panic([Value::String(None).into(), 1i64.into()]);
+        let err = t.db.execute_statement(&insert).await.unwrap_err();
+        let Error::Integrity { kind, column, constraint, .. } = &err else { panic!("{d:?}: {err:?}") };
+        assert_eq!(*kind, IntegrityKind::NotNull, "{d:?}");
+        assert_eq!(column.as_deref(), Some("title"), "{d:?} {constraint:?}");
+        assert!(err.to_string().contains("title"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_payloads_are_refused_before_writing() {
+    for t in backends("err_validation").await {
+        setup!(t.db, User);
+        let err = User::create(user_create("", 200, "not-an-email")).on(&t.db).await.unwrap_err();
+        let Error::Validation { field, detail } = &err else { panic!("{err:?}") };
+        assert_eq!(field, "age", "fields are reported in name order");
+        assert!(detail.contains("email") && detail.contains("a name is required"), "{detail}");
+        // A map value of the wrong type is a validation error naming the field.
+        let err = User::create(json!({"name": "X", "age": "old", "email": "x@example.com"})).on(&t.db).await.unwrap_err();
+        assert!(matches!(&err, Error::Validation { field, .. } if field == "age"), "{err:?}");
+        // A payload that is not an object.
+        let err = User::create(json!([1, 2])).on(&t.db).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery(_)), "{err:?}");
+        assert_eq!(User::query().count().on(&t.db).await.unwrap(), 0, "nothing was written on {:?}", t.dialect);
+    }
+}
+
+#[tokio::test]
+async fn unbound_model_without_on_says_how_to_bind() {
+    let err = User::query().all().await.unwrap_err();
+    let Error::Configuration(message) = &err else { panic!("{err:?}") };
+    assert!(message.contains("User is not bound") && message.contains(".on(&db)"), "{message}");
+}

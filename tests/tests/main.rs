@@ -1,0 +1,18 @@
+//! Cross-crate, cross-database tests: one binary, one module per area.
+//!
+//! Live tests run on SQLite always, and on PostgreSQL / MariaDB when `DUO_TEST_POSTGRES_URL`
+//! / `DUO_TEST_MYSQL_URL` are set (a notice is printed when one is not). Every test gets its
+//! own SQLite file, PostgreSQL schema or MariaDB database, so tests run in parallel.
+
+mod support;
+
+mod config;
+mod crud;
+mod errors;
+mod models;
+mod queries;
+mod runtimes;
+mod sql;
+mod tracing_spans;
+mod types;
+mod ui;

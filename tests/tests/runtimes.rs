@@ -1,0 +1,112 @@
+//! A `static` Database shared by many tokio runtimes (every `#[tokio::test]` has its own)
+//! and by plain threads; two Databases are isolated.
+
+use duo_orm::prelude::*;
+use tokio::sync::OnceCell;
+
+/// Shared by every test in this module, each on its own runtime. PostgreSQL when available
+/// (connections there are real sockets bound to a runtime), else in-memory SQLite.
+static SHARED: Database = Database::from_env(crate::support::POSTGRES_ENV, "sqlite::memory:");
+
+#[derive(Model, Debug)]
+#[duo(table = "rt_shared_events", db = SHARED)]
+struct Event {
+    #[duo(primary_key)]
+    id: i64,
+    source: String,
+}
+
+/// Creates the table once, whichever runtime gets here first (tokio's OnceCell is not tied
+/// to a runtime).
+async fn ready() {
+    static READY: OnceCell<()> = OnceCell::const_new();
+    READY
+        .get_or_init(|| async {
+            SHARED.drop_all().await.unwrap();
+            SHARED.create_all().await.unwrap();
+        })
+        .await;
+}
+
+async fn write_and_read(source: &str) {
+    ready().await;
+    for _ in 0..3 {
+        Event::create(json!({"source": source})).await.unwrap();
+    }
+    let n = Event::filter(|e| e.source.eq(source)).count().await.unwrap();
+    assert_eq!(n, 3, "{source}");
+}
+
+#[tokio::test]
+async fn shared_static_runtime_a() {
+    write_and_read("runtime-a").await;
+}
+
+#[tokio::test]
+async fn shared_static_runtime_b() {
+    write_and_read("runtime-b").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_static_runtime_c_multi_thread() {
+    write_and_read("runtime-c").await;
+}
+
+#[test]
+fn shared_static_from_runtimes_that_shut_down() {
+    // Each runtime is dropped before the next starts: pooled connections must survive that.
+    for i in 0..3 {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(write_and_read(&format!("short-lived-{i}")));
+        drop(runtime);
+    }
+}
+
+#[test]
+fn shared_static_from_plain_threads() {
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(write_and_read(&format!("thread-{i}")));
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn models_bound_to_a_static_are_registered_for_create_all() {
+    let tables: Vec<&str> = SHARED.models().iter().map(|m| m.table).collect();
+    assert_eq!(tables, ["rt_shared_events"]);
+}
+
+#[derive(Model, Debug)]
+#[duo(table = "iso_notes")]
+struct Note {
+    #[duo(primary_key)]
+    id: i64,
+    body: String,
+}
+
+#[tokio::test]
+async fn two_databases_are_isolated() {
+    let dir = std::env::temp_dir();
+    let first = Database::new(format!("sqlite://{}/duo_iso_a_{}.db", dir.display(), std::process::id()));
+    let second = Database::new(format!("sqlite://{}/duo_iso_b_{}.db", dir.display(), std::process::id()));
+    first.register::<Note>();
+    assert_eq!(first.models().len(), 1);
+    assert!(second.models().is_empty(), "registries are per database");
+    first.drop_all().await.unwrap();
+    first.create_all().await.unwrap();
+    second.create_all().await.unwrap();
+    Note::create(json!({"body": "only in first"})).on(&first).await.unwrap();
+    assert_eq!(Note::query().count().on(&first).await.unwrap(), 1);
+    // `second` never created the table: its pool and schema are its own.
+    assert!(Note::query().count().on(&second).await.is_err());
+    first.disconnect().await;
+    // After disconnect the next use reconnects.
+    assert_eq!(Note::query().count().on(&first).await.unwrap(), 1);
+}

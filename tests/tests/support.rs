@@ -1,0 +1,75 @@
+//! Per-test isolated databases on every available backend.
+
+use duo_orm::{Database, Dialect};
+
+pub const POSTGRES_ENV: &str = "DUO_TEST_POSTGRES_URL";
+pub const MYSQL_ENV: &str = "DUO_TEST_MYSQL_URL";
+
+/// A database for one test on one backend.
+pub struct TestDb {
+    pub db: Database,
+    pub dialect: Dialect,
+}
+
+fn env_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            eprintln!("notice: {var} is not set; skipping that backend");
+            None
+        }
+    }
+}
+
+/// `base` with its database path replaced by `database`.
+fn with_database(base: &str, database: &str) -> String {
+    let (without_query, query) = base.split_once('?').map_or((base, None), |(a, b)| (a, Some(b)));
+    let scheme_end = without_query.find("://").map_or(0, |i| i + 3);
+    let path_start = without_query[scheme_end..].find('/').map_or(without_query.len(), |i| scheme_end + i);
+    let mut url = format!("{}/{database}", &without_query[..path_start]);
+    if let Some(query) = query {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
+}
+
+/// One fresh database per available backend for test `name` (unique across the suite).
+pub async fn backends(name: &str) -> Vec<TestDb> {
+    let mut out = Vec::new();
+    let file = std::env::temp_dir().join(format!("duo_orm_test_{name}_{}.db", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+    out.push(TestDb { db: Database::new(format!("sqlite://{}", file.display())), dialect: Dialect::Sqlite });
+
+    if let Some(base) = env_url(POSTGRES_ENV) {
+        let schema = format!("t_{name}");
+        let admin = Database::new(base.clone());
+        admin.execute_raw(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await.expect("drop test schema");
+        admin.execute_raw(format!("CREATE SCHEMA \"{schema}\"")).await.expect("create test schema");
+        admin.disconnect().await;
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+        out.push(TestDb { db: Database::new(url), dialect: Dialect::Postgres });
+    }
+
+    if let Some(base) = env_url(MYSQL_ENV) {
+        let database = format!("t_{name}");
+        let admin = Database::new(base.clone());
+        admin.execute_raw(format!("DROP DATABASE IF EXISTS `{database}`")).await.expect("drop test database");
+        admin.execute_raw(format!("CREATE DATABASE `{database}`")).await.expect("create test database");
+        admin.disconnect().await;
+        out.push(TestDb { db: Database::new(with_database(&base, &database)), dialect: Dialect::MySql });
+    }
+    out
+}
+
+/// Registers the models and creates their tables.
+#[macro_export]
+macro_rules! setup {
+    ($db:expr, $($model:ty),+ $(,)?) => {{
+        $( $db.register::<$model>(); )+
+        $db.create_all().await.expect("create_all");
+    }};
+}

@@ -1,0 +1,10 @@
+use duo_orm::prelude::*;
+#[derive(Model)]
+struct User {
+    #[duo(primary_key)]
+    id: i64,
+    age: i32,
+}
+fn main() {
+    let _ = User::filter(|u| u.agee.eq(1));
+}
