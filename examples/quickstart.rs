@@ -1,1 +1,75 @@
-fn main(){}
+//! The duo-orm quickstart: define two models, create their tables in an embedded SQLite
+//! database, write and read rows, print what happened.
+//!
+//! Run it with `cargo run -p duo-orm-examples --example quickstart`. Set `DATABASE_URL` to
+//! run it elsewhere (a `postgres://` or `mysql://` URL needs duo-orm's matching feature).
+
+use duo_orm::prelude::*;
+use validator::Validate;
+
+/// One database for the whole program: lazy, shared by every model bound to it.
+static DB: Database = Database::from_env("DATABASE_URL", "sqlite::memory:");
+
+#[derive(Model, Debug, Clone)]
+#[duo(table = "users", db = DB)]
+struct User {
+    #[duo(primary_key)]
+    id: i64,
+    name: String,
+    age: i32,
+    #[duo(unique, max_length = 200)]
+    email: String,
+}
+
+#[derive(Model, Debug, Clone)]
+#[duo(table = "posts", db = DB)]
+struct Post {
+    #[duo(primary_key)]
+    id: i64,
+    title: String,
+    #[duo(references = User, on_delete = cascade, index)]
+    author_id: i64,
+}
+
+/// What a client may send to create a user: validated before anything is written.
+#[derive(Serialize, Deserialize, Validate, Schema)]
+struct UserCreate {
+    #[validate(length(min = 1))]
+    name: String,
+    #[validate(range(min = 0, max = 150))]
+    age: i32,
+    #[validate(email)]
+    email: String,
+}
+
+#[tokio::main]
+async fn main() -> duo_orm::Result<()> {
+    DB.create_all().await?;
+    println!("created tables {:?} on {}", DB.models().iter().map(|m| m.table).collect::<Vec<_>>(), DB.dialect()?);
+
+    let ada = User::create(UserCreate { name: "Ada".into(), age: 36, email: "ada@example.com".into() }).await?;
+    let bob = User::create(json!({"name": "Bob", "age": 17, "email": "bob@example.com"})).await?;
+    Post::create(json!({"title": "Notes on the Analytical Engine", "author_id": ada.id})).await?;
+    println!("inserted {} (id {}) and {} (id {})", ada.name, ada.id, bob.name, bob.id);
+
+    match User::create(UserCreate { name: "".into(), age: 200, email: "nope".into() }).await {
+        Err(error) => println!("refused an invalid user: {error}"),
+        Ok(user) => println!("unexpectedly created {user:?}"),
+    }
+
+    let adults = User::filter(|u| u.age.ge(18) & u.email.iendswith("@example.com")).order_by(|u| u.name.asc()).all().await?;
+    println!("adults: {:?}", adults.iter().map(|u| &u.name).collect::<Vec<_>>());
+
+    let mut bob = User::filter(|u| u.name.eq("Bob")).one().await?;
+    bob.update(json!({"age": 18})).await?;
+    println!("Bob is now {}; users aged 18+: {}", bob.age, User::filter(|u| u.age.ge(18)).count().await?);
+
+    let posts = Post::filter(|p| p.author_id.eq(ada.id)).all().await?;
+    println!("Ada's posts: {:?}", posts.iter().map(|p| &p.title).collect::<Vec<_>>());
+
+    println!("the SQL behind that query on PostgreSQL:\n  {}", Post::filter(|p| p.author_id.eq(ada.id)).to_sql(Dialect::Postgres)?.sql);
+
+    ada.delete().await?;
+    println!("deleted Ada; posts left (ON DELETE CASCADE): {}", Post::query().count().await?);
+    Ok(())
+}

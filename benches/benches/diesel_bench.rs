@@ -32,6 +32,7 @@ struct User {
 
 const TRIVIAL_SIZES: [usize; 3] = [1, 100, 10_000];
 const INSERT_SIZES: [usize; 2] = [1, 100];
+/// The servers' database of the benchmark (spelled out in the CREATE DATABASE statements too).
 const BENCH_DATABASE: &str = "duo_orm_bench";
 
 /// The hand-written side: a plain sqlx pool of the backend's own type.
@@ -106,7 +107,7 @@ impl RawPool {
         }
     }
 
-    async fn execute(&self, sql: &str) -> sqlx::Result<()> {
+    async fn execute(&self, sql: &'static str) -> sqlx::Result<()> {
         match self {
             RawPool::Sqlite(pool) => pool.execute(sql).await.map(drop),
             RawPool::Postgres(pool) => pool.execute(sql).await.map(drop),
@@ -175,12 +176,12 @@ async fn bench_database_url(name: &str, url: &str, postgres: bool) -> String {
                 .await?
                 .is_some();
             if !exists {
-                conn.execute(format!("CREATE DATABASE {BENCH_DATABASE}").as_str()).await?;
+                conn.execute("CREATE DATABASE duo_orm_bench").await?;
             }
             conn.close().await
         } else {
             let mut conn = sqlx::MySqlConnection::connect(url).await?;
-            conn.execute(format!("CREATE DATABASE IF NOT EXISTS {BENCH_DATABASE}").as_str()).await?;
+            conn.execute("CREATE DATABASE IF NOT EXISTS duo_orm_bench").await?;
             conn.close().await
         }
     }

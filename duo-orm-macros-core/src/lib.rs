@@ -44,3 +44,6 @@ pub fn expand_schema(input: &DeriveInput) -> TokenStream {
     }
     expand::schema(input, &krate)
 }
+
+#[cfg(test)]
+mod tests;

@@ -250,7 +250,10 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)
             let span = path.span();
             match key.as_str() {
                 // #[duo(primary_key)]
-                PRIMARY_KEY => set_once(cx, &mut raw.primary_key, span, &path, &key),
+                PRIMARY_KEY => {
+                    no_arguments(&meta, &key)?;
+                    set_once(cx, &mut raw.primary_key, span, &path, &key);
+                }
                 // #[duo(auto_increment)] / #[duo(auto_increment = false)]
                 AUTO_INCREMENT => {
                     let on = if meta.input.peek(syn::Token![=]) { meta.value()?.parse::<syn::LitBool>()?.value } else { true };
@@ -265,9 +268,15 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)
                     set_once(cx, &mut raw.column, lit.value(), &path, &key);
                 }
                 // #[duo(unique)]
-                UNIQUE => set_once(cx, &mut raw.unique, span, &path, &key),
+                UNIQUE => {
+                    no_arguments(&meta, &key)?;
+                    set_once(cx, &mut raw.unique, span, &path, &key);
+                }
                 // #[duo(index)]
-                INDEX => set_once(cx, &mut raw.index, span, &path, &key),
+                INDEX => {
+                    no_arguments(&meta, &key)?;
+                    set_once(cx, &mut raw.index, span, &path, &key);
+                }
                 // #[duo(default = true | 42 | -1.5 | "text")]
                 DEFAULT => {
                     let expr: Expr = meta.value()?.parse()?;
@@ -308,7 +317,10 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)
                     set_once(cx, slot, (action.to_string(), action.span()), &path, &key);
                 }
                 // #[duo(guarded)]
-                GUARDED => set_once(cx, &mut raw.guarded, span, &path, &key),
+                GUARDED => {
+                    no_arguments(&meta, &key)?;
+                    set_once(cx, &mut raw.guarded, span, &path, &key);
+                }
                 // #[duo(sql_type = "citext")]
                 SQL_TYPE => {
                     let lit: LitStr = meta.value()?.parse()?;
@@ -329,6 +341,19 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)
         }
     }
     check_field(cx, field, ident, raw)
+}
+
+/// A flag such as `unique` takes nothing: `unique(a, b)` belongs on the struct.
+fn no_arguments(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn::Result<()> {
+    if meta.input.is_empty() || meta.input.peek(syn::Token![,]) {
+        return Ok(());
+    }
+    let hint = if key == UNIQUE || key == INDEX {
+        format!("; help: for a multi-column {key}, put #[duo({key}(field_a, field_b))] on the struct")
+    } else {
+        String::new()
+    };
+    Err(meta.error(format!("`{key}` on a field takes no arguments{hint}")))
 }
 
 fn literal_default(expr: &Expr) -> Option<DefaultDef> {

@@ -1,1 +1,1 @@
-
+//! Runnable examples of duo-orm: see `quickstart.rs` (`cargo run -p duo-orm-examples --example quickstart`).
