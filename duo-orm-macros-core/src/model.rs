@@ -203,16 +203,19 @@ fn parse_container(cx: &Ctxt, input: &DeriveInput) -> Container {
                             None => cx.error_spanned_by(&inner.path, "expected a field name"),
                         }
                         Ok(())
-                    }).map_err(|e| syn::Error::new(e.span(), format!("help: the correct format is #[duo({key}(field_a, field_b))]")))?;
+                    }).map_err(|e| syn::Error::new(e.span(), format!("expected field names in `{key}(...)`; help: the correct format is #[duo({key}(field_a, field_b))]")))?;
                     if names.is_empty() {
                         cx.error_spanned_by(&path, format!("`{key}(...)` needs at least one field name"));
                     }
                     container.indexes.push((key == UNIQUE, names));
                 }
-                _ => cx.error_spanned_by(
-                    &path,
-                    format!("unknown duo attribute `{}` on a model; expected one of {}", quote::quote!(#path), one_of(CONTAINER_KEYS)),
-                ),
+                _ => {
+                    cx.error_spanned_by(
+                        &path,
+                        format!("unknown duo attribute `{}` on a model; expected one of {}", quote::quote!(#path), one_of(CONTAINER_KEYS)),
+                    );
+                    skip_value(&meta)?;
+                }
             }
             Ok(())
         });
@@ -329,10 +332,13 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)
                     }
                     set_once(cx, &mut raw.sql_type, lit.value(), &path, &key);
                 }
-                _ => cx.error_spanned_by(
-                    &path,
-                    format!("unknown duo attribute `{}` on a field; expected one of {}", quote::quote!(#path), one_of(FIELD_KEYS)),
-                ),
+                _ => {
+                    cx.error_spanned_by(
+                        &path,
+                        format!("unknown duo attribute `{}` on a field; expected one of {}", quote::quote!(#path), one_of(FIELD_KEYS)),
+                    );
+                    skip_value(&meta)?;
+                }
             }
             Ok(())
         });
@@ -341,6 +347,17 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)
         }
     }
     check_field(cx, field, ident, raw)
+}
+
+/// Consumes an unknown attribute's `= value` or `(...)` so the next one still parses.
+fn skip_value(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        meta.value()?.parse::<Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let _content;
+        syn::parenthesized!(_content in meta.input);
+    }
+    Ok(())
 }
 
 /// A flag such as `unique` takes nothing: `unique(a, b)` belongs on the struct.
