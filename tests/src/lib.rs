@@ -1,2 +1,31 @@
-#[doc = include_str!("/tmp/scratch/a.md")]
-mod scratch {}
+// These modules exist so that `cargo test` compiles and runs every code block of the user guide.
+
+#[doc = include_str!("../../docs/src/introduction.md")]
+mod introduction {}
+
+#[doc = include_str!("../../docs/src/installation.md")]
+mod installation {}
+
+#[doc = include_str!("../../docs/src/configuration.md")]
+mod configuration {}
+
+#[doc = include_str!("../../docs/src/models.md")]
+mod models {}
+
+#[doc = include_str!("../../docs/src/crud.md")]
+mod crud {}
+
+#[doc = include_str!("../../docs/src/querying.md")]
+mod querying {}
+
+#[doc = include_str!("../../docs/src/escape-hatch.md")]
+mod escape_hatch {}
+
+#[doc = include_str!("../../docs/src/errors.md")]
+mod errors {}
+
+#[doc = include_str!("../../docs/src/observability.md")]
+mod observability {}
+
+#[doc = include_str!("../../docs/src/benchmarks.md")]
+mod benchmarks {}
