@@ -127,9 +127,19 @@ pub fn model(def: &ModelDef) -> TokenStream {
         let field = &f.ident;
         let field_name = f.ident.to_string();
         let ty = &f.ty;
+        let literal_default = match &f.default {
+            Some(DefaultDef::Bool(b)) => Some(quote!(#private::Json::from(#b))),
+            Some(DefaultDef::Int(i)) => Some(quote!(#private::Json::from(#i))),
+            Some(DefaultDef::Float(x)) => Some(quote!(#private::Json::from(#x))),
+            Some(DefaultDef::Str(s)) => Some(quote!(#private::Json::from(#s))),
+            Some(DefaultDef::Sql(_)) | None => None,
+        };
         let absent = if f.nullable {
             quote!(#private::None)
-        } else if f.auto_increment {
+        } else if let Some(json) = literal_default {
+            quote!(#private::field_from_json::<#ty>(#name, #field_name, #json)?)
+        } else if f.auto_increment || f.guarded {
+            // Schemas never carry these: the key is generated, a guarded field is set in code.
             quote!(::core::default::Default::default())
         } else {
             quote!(return #private::Err(#private::missing_field(#name, #field_name)))

@@ -465,8 +465,8 @@ impl Engine {
             Dialect::MsSql | Dialect::Oracle => {
                 return Err(Error::unsupported(
                     dialect,
-                    "connecting in this version of duo-orm (no driver yet): SQL for it can be \
-                     rendered with `to_sql(Dialect::…)` and `duo-orm migrate sql`",
+                    "connecting in this version of duo-orm (no driver yet): render its SQL with \
+                     `to_sql(Dialect::…)`, `insert_sql`, `update_sql`, `delete_sql` and `create_table_sql`",
                 ));
             }
             #[allow(unreachable_patterns)]

@@ -112,6 +112,11 @@ async fn schema_conversions_and_maps() {
     let err = User::from_schema(json!({"name": "NoAge"})).unwrap_err();
     assert!(matches!(&err, Error::Validation { field, .. } if field == "age"), "{err:?}");
 
+    // A schema or map cannot set guarded fields or a generated key (mass assignment), and a
+    // missing field with a literal default gets it.
+    let untrusted = User::from_schema(json!({"id": 1, "is_admin": true, "name": "Mal", "age": 3, "email": "m@example.com"})).unwrap();
+    assert_eq!((untrusted.id, untrusted.is_admin, untrusted.status.as_str()), (0, false, "active"));
+
     let mut edited = user.clone();
     edited.apply_schema(UserUpdate { name: Some("Dee2".into()), is_admin: Some(true), ..Default::default() }).unwrap();
     assert_eq!((edited.name.as_str(), edited.is_admin), ("Dee2", false));
@@ -136,4 +141,26 @@ async fn delete_and_foreign_key_cascade() {
         // Dropping in foreign-key order succeeds.
         t.db.drop_all().await.unwrap();
     }
+}
+
+#[derive(Model, Debug)]
+#[duo(table = "tags", unique(name, kind), index(kind))]
+pub struct Tag {
+    #[duo(primary_key)]
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+}
+
+#[tokio::test]
+async fn model_level_indexes_on_text_columns_create_everywhere() {
+    for t in backends("crud_tag_indexes").await {
+        setup!(t.db, Tag);
+        Tag::create(json!({"name": "rust", "kind": "lang"})).on(&t.db).await.unwrap();
+        let err = Tag::create(json!({"name": "rust", "kind": "lang"})).on(&t.db).await.unwrap_err();
+        assert!(matches!(err, Error::Integrity { kind: duo_orm::IntegrityKind::Unique, .. }), "{:?}: {err:?}", t.dialect);
+        Tag::create(json!({"name": "rust", "kind": "game"})).on(&t.db).await.unwrap();
+    }
+    let mysql = Tag::create_table_sql(duo_orm::Dialect::MySql).unwrap().join("\n");
+    assert!(mysql.contains("`name` varchar(255)") && mysql.contains("`kind` varchar(255)"), "{mysql}");
 }

@@ -9,7 +9,7 @@ use sea_query::{InsertStatement, QueryBuilder, SelectStatement, SqlWriterValues,
 
 use crate::config::Dialect;
 use crate::error::Result;
-use crate::model::ColumnMeta;
+use crate::model::{ColumnMeta, ModelMeta};
 use crate::types::SqlType;
 
 pub mod mssql;
@@ -120,23 +120,25 @@ pub(crate) fn insert_returns_row(dialect: Dialect) -> bool {
 }
 
 /// Renders the column type of `column` in `dialect`.
-pub(crate) fn column_type(dialect: Dialect, column: &ColumnMeta) -> Result<String> {
+pub(crate) fn column_type(dialect: Dialect, meta: &ModelMeta, column: &ColumnMeta) -> Result<String> {
     if let SqlType::Custom(name) = column.sql_type {
         return Ok(name.to_string());
     }
+    let indexed = column.primary_key || meta.indexes.iter().any(|i| i.columns.contains(&column.name));
     match dialect {
         Dialect::Postgres => Ok(postgres::column_type(column)),
-        Dialect::MySql => Ok(mysql::column_type(column)),
+        Dialect::MySql => Ok(mysql::column_type(column, indexed)),
         Dialect::Sqlite => Ok(sqlite::column_type(column)),
-        Dialect::MsSql => Ok(mssql::column_type(column)),
+        Dialect::MsSql => Ok(mssql::column_type(column, indexed)),
         Dialect::Oracle => oracle::column_type(column),
     }
 }
 
 /// The length of a text column: the declared one, else 255 where the dialect cannot index
-/// or constrain an unbounded text column (MySQL, SQL Server).
-pub(crate) fn indexable_text_length(column: &ColumnMeta) -> Option<u32> {
-    column.max_length.or((column.primary_key || column.unique || column.index).then_some(255))
+/// or constrain an unbounded text column (MySQL, SQL Server) and the column is a key or in
+/// an index or unique constraint.
+pub(crate) fn indexable_text_length(column: &ColumnMeta, indexed: bool) -> Option<u32> {
+    column.max_length.or(indexed.then_some(255))
 }
 
 /// Writes a bound value into a custom builder's output.

@@ -77,7 +77,7 @@ fn has_order(stmt: &SelectStatement) -> bool {
     probe.contains(" ORDER BY ")
 }
 
-pub(crate) fn column_type(column: &ColumnMeta) -> String {
+pub(crate) fn column_type(column: &ColumnMeta, indexed: bool) -> String {
     match column.sql_type {
         SqlType::SmallInt => "SMALLINT".into(),
         SqlType::Integer => "INT".into(),
@@ -86,7 +86,7 @@ pub(crate) fn column_type(column: &ColumnMeta) -> String {
         SqlType::Double => "FLOAT".into(),
         SqlType::Boolean => "BIT".into(),
         // NVARCHAR(MAX) cannot be a key or carry an index.
-        SqlType::Text => match super::indexable_text_length(column) {
+        SqlType::Text => match super::indexable_text_length(column, indexed) {
             Some(n) => format!("NVARCHAR({n})"),
             None => "NVARCHAR(MAX)".into(),
         },

@@ -3,7 +3,7 @@
 use crate::model::ColumnMeta;
 use crate::types::SqlType;
 
-pub(crate) fn column_type(column: &ColumnMeta) -> String {
+pub(crate) fn column_type(column: &ColumnMeta, indexed: bool) -> String {
     match column.sql_type {
         SqlType::SmallInt => "smallint".into(),
         SqlType::Integer => "int".into(),
@@ -12,7 +12,7 @@ pub(crate) fn column_type(column: &ColumnMeta) -> String {
         SqlType::Double => "double".into(),
         SqlType::Boolean => "boolean".into(),
         // TEXT cannot be a key or carry a unique index without a prefix length.
-        SqlType::Text => match super::indexable_text_length(column) {
+        SqlType::Text => match super::indexable_text_length(column, indexed) {
             Some(n) => format!("varchar({n})"),
             None => "text".into(),
         },

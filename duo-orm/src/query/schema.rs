@@ -108,7 +108,7 @@ fn sea_query_create_table(meta: &ModelMeta, dialect: Dialect, if_not_exists: boo
     }
     let single_auto_key = meta.auto_increment_key();
     for column in meta.columns {
-        let type_name = dialect::column_type(dialect, column)?;
+        let type_name = dialect::column_type(dialect, meta, column)?;
         // PostgreSQL writes identity columns from sea-query's own integer types.
         let column_type = match (dialect, column.auto_increment, column.sql_type) {
             (Dialect::Postgres, true, SqlType::SmallInt) => ColumnType::SmallInteger,
@@ -217,7 +217,7 @@ impl CustomDdl {
         let q = self.quote;
         let mut parts = Vec::new();
         for column in meta.columns {
-            parts.push(self.column_definition(column)?);
+            parts.push(self.column_definition(meta, column)?);
         }
         let key: Vec<String> = meta.key_columns().map(|c| q(c.name)).collect();
         parts.push(format!("CONSTRAINT {} PRIMARY KEY ({})", q(&format!("pk_{}", meta.table)), key.join(", ")));
@@ -257,8 +257,8 @@ impl CustomDdl {
         Ok(statements)
     }
 
-    fn column_definition(&self, column: &ColumnMeta) -> Result<String> {
-        let mut sql = format!("{} {}", (self.quote)(column.name), dialect::column_type(self.dialect, column)?);
+    fn column_definition(&self, meta: &ModelMeta, column: &ColumnMeta) -> Result<String> {
+        let mut sql = format!("{} {}", (self.quote)(column.name), dialect::column_type(self.dialect, meta, column)?);
         if column.auto_increment {
             sql.push_str(self.identity);
         }

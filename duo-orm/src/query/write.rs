@@ -217,10 +217,18 @@ pub trait ModelExt: Model {
     }
 
     /// Builds an instance (not saved) from a schema or map; a missing optional field is
-    /// `None`, a missing generated key is `0`.
-    fn from_schema(schema: impl Payload) -> Result<Self> {
+    /// `None`, a missing generated key is `0`, a missing field with a literal default gets it.
+    /// Like `create`, a schema or map cannot set guarded fields or a generated key (they keep
+    /// their defaults), so `from_schema(untrusted).save()` always inserts.
+    fn from_schema<P: Payload>(schema: P) -> Result<Self> {
         schema.validate()?;
-        Self::from_json_map(schema.into_map()?)
+        let mut map = schema.into_map()?;
+        if !P::TRUSTED {
+            for column in Self::meta().columns.iter().filter(|c| c.guarded || c.auto_increment) {
+                map.remove(column.field);
+            }
+        }
+        Self::from_json_map(map)
     }
 
     /// Copies a schema's fields into this instance (not saved), with the rules of `update`.

@@ -1,0 +1,183 @@
+//! Where duo-orm's time goes on the trivial query, compared with raw sqlx (a profiling aid
+//! for `docs/src/benchmarks.md`, not part of the criterion suite).
+//!
+//! ```text
+//! cargo run --release -p duo-orm-benches --example overhead -- [sqlite|postgres|mariadb] [N] [rounds]
+//! ```
+//!
+//! Variants, run interleaved (A B C D, A B C D, …) so that load from other processes hits
+//! them alike; each is timed inside a task on a multi-threaded "application" runtime:
+//! * `raw sqlx`: the hand-written query on the application runtime;
+//! * `raw sqlx + hop`: the same, but spawned onto a second 2-worker runtime and awaited
+//!   through its join handle — what duo-orm does for every statement (its own I/O runtime);
+//! * `duo-orm`: `User::query().all().on(&db)`;
+//! * `duo-orm to_sql`: only building the SQL text (sea-query) — no I/O.
+//!
+//! Uses the database of the benchmark: a temporary SQLite file, or `duo_orm_bench` on the
+//! servers named by `DUO_TEST_POSTGRES_URL` / `DUO_TEST_MYSQL_URL`.
+
+use std::time::{Duration, Instant};
+
+use duo_orm::prelude::*;
+use sqlx::{Executor, Row};
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[duo(table = "users")]
+struct User {
+    #[duo(primary_key)]
+    id: i32,
+    name: String,
+    hair_color: Option<String>,
+}
+
+#[derive(Clone)]
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+    MySql(sqlx::MySqlPool),
+}
+
+macro_rules! load {
+    ($pool:expr, $row:ty) => {
+        sqlx::query("SELECT id, name, hair_color FROM users")
+            .try_map(|row: $row| Ok(User { id: row.try_get(0)?, name: row.try_get(1)?, hair_color: row.try_get(2)? }))
+            .fetch_all($pool)
+            .await
+            .unwrap()
+    };
+}
+
+impl Raw {
+    async fn load(&self) -> Vec<User> {
+        match self {
+            Raw::Sqlite(p) => load!(p, sqlx::sqlite::SqliteRow),
+            Raw::Postgres(p) => load!(p, sqlx::postgres::PgRow),
+            Raw::MySql(p) => load!(p, sqlx::mysql::MySqlRow),
+        }
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let backend = args.next().unwrap_or_else(|| "sqlite".into());
+    let n: usize = args.next().map_or(10_000, |a| a.parse().expect("N"));
+    let rounds: usize = args.next().map_or(30, |a| a.parse().expect("rounds"));
+
+    let app = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let hop = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let sqlite_path = std::env::temp_dir().join(format!("duo_orm_overhead_{}.db", std::process::id()));
+
+    let (raw, url, dialect) = app.block_on(async {
+        let with_db = |url: String| {
+            let base = url.split('?').next().unwrap().to_string();
+            let authority = base.find("://").map_or(0, |i| i + 3);
+            let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
+            format!("{}/duo_orm_bench", &base[..path])
+        };
+        match backend.as_str() {
+            "sqlite" => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&sqlite_path).create_if_missing(true);
+                let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+                (Raw::Sqlite(pool), format!("sqlite://{}", sqlite_path.display()), Dialect::Sqlite)
+            }
+            "postgres" => {
+                let url = with_db(std::env::var("DUO_TEST_POSTGRES_URL").expect("DUO_TEST_POSTGRES_URL"));
+                (Raw::Postgres(sqlx::PgPool::connect(&url).await.unwrap()), url, Dialect::Postgres)
+            }
+            "mariadb" => {
+                let url = with_db(std::env::var("DUO_TEST_MYSQL_URL").expect("DUO_TEST_MYSQL_URL"));
+                (Raw::MySql(sqlx::MySqlPool::connect(&url).await.unwrap()), url, Dialect::MySql)
+            }
+            other => panic!("unknown backend {other}"),
+        }
+    });
+    let db: &'static Database = Box::leak(Box::new(Database::new(url)));
+
+    // Fresh table with N rows.
+    app.block_on(async {
+        let ddl: &[&'static str] = match &raw {
+            Raw::Sqlite(_) => &[
+                "DROP TABLE IF EXISTS users",
+                "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR NOT NULL, hair_color VARCHAR)",
+            ],
+            Raw::Postgres(_) => &[
+                "DROP TABLE IF EXISTS users",
+                "CREATE TABLE users (id SERIAL PRIMARY KEY, name VARCHAR NOT NULL, hair_color VARCHAR)",
+            ],
+            Raw::MySql(_) => &[
+                "DROP TABLE IF EXISTS users",
+                "CREATE TABLE users (id INTEGER AUTO_INCREMENT PRIMARY KEY, name VARCHAR(255) NOT NULL, hair_color VARCHAR(255))",
+            ],
+        };
+        for sql in ddl {
+            match &raw {
+                Raw::Sqlite(p) => drop(p.execute(*sql).await.unwrap()),
+                Raw::Postgres(p) => drop(p.execute(*sql).await.unwrap()),
+                Raw::MySql(p) => drop(p.execute(*sql).await.unwrap()),
+            }
+        }
+        macro_rules! seed {
+            ($pool:expr, $insert:literal) => {{
+                let mut tx = $pool.begin().await.unwrap();
+                for i in 0..n {
+                    sqlx::query($insert).bind(format!("User {i}")).execute(&mut *tx).await.unwrap();
+                }
+                tx.commit().await.unwrap();
+            }};
+        }
+        match &raw {
+            Raw::Sqlite(p) => seed!(p, "INSERT INTO users (name) VALUES (?)"),
+            Raw::Postgres(p) => seed!(p, "INSERT INTO users (name) VALUES ($1)"),
+            Raw::MySql(p) => seed!(p, "INSERT INTO users (name) VALUES (?)"),
+        }
+        assert_eq!(raw.load().await, User::query().all().on(db).await.unwrap());
+    });
+
+    let hop_handle = hop.handle().clone();
+    let names = ["raw sqlx", "raw sqlx + hop", "duo-orm", "duo-orm to_sql"];
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
+    // Enough iterations per sample for ~10 ms of work.
+    let iters = (200_000 / n.max(1)).clamp(1, 200) as u32;
+    for round in 0..rounds + 3 {
+        for (variant, out) in samples.iter_mut().enumerate() {
+            let raw = raw.clone();
+            let hop_handle = hop_handle.clone();
+            let elapsed = app.block_on(async move {
+                tokio::spawn(async move {
+                    let started = Instant::now();
+                    for _ in 0..iters {
+                        match variant {
+                            0 => drop(std::hint::black_box(raw.load().await)),
+                            1 => {
+                                let raw = raw.clone();
+                                drop(std::hint::black_box(hop_handle.spawn(async move { raw.load().await }).await.unwrap()))
+                            }
+                            2 => drop(std::hint::black_box(User::query().all().on(db).await.unwrap())),
+                            _ => drop(std::hint::black_box(User::query().to_sql(dialect).unwrap())),
+                        }
+                    }
+                    started.elapsed() / iters
+                })
+                .await
+                .unwrap()
+            });
+            if round >= 3 {
+                out.push(elapsed); // the first rounds warm up
+            }
+        }
+    }
+    println!("{backend}, N = {n}, {rounds} rounds × {iters} iterations; median per query:");
+    let base = median(samples[0].clone());
+    for (name, s) in names.iter().zip(samples) {
+        let m = median(s);
+        println!("  {name:<16} {:>10.1} µs   ({:.3} × raw sqlx)", m.as_secs_f64() * 1e6, m.as_secs_f64() / base.as_secs_f64());
+    }
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
+    }
+}

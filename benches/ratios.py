@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Summarise the duo-orm benchmarks: median times and the duo-orm / raw sqlx ratio.
+
+Reads criterion's results (target/criterion/**/new/{benchmark,estimates}.json, written by
+`cargo bench -p duo-orm-benches`) and prints a markdown table, one row per workload, backend
+and N. Python 3 standard library only.
+
+    python3 benches/ratios.py [CRITERION_DIR]
+
+CRITERION_DIR defaults to target/criterion of the workspace this script lives in.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+ORM = "duo-orm"
+RAW = "raw sqlx"
+WORKLOAD_ORDER = ["trivial_query", "insert"]
+BACKEND_ORDER = ["sqlite", "postgres", "mariadb"]
+# The target for the trivial query at 10 000 rows (docs/src/benchmarks.md).
+TARGET = ("trivial_query", "10000", 1.05)
+# Results this much older than the newest come from an earlier run (e.g. a backend that was
+# skipped this time): they are reported, with a warning.
+STALE_SECONDS = 3600
+
+
+def fmt_time(ns):
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}" if ns / scale < 100 else f"{ns / scale:.0f} {unit}"
+    return f"{ns:.0f} ns"
+
+
+def order(value, known):
+    return known.index(value) if value in known else len(known)
+
+
+def load(root):
+    results = {}
+    mtimes = {}
+    for bench in root.glob("**/new/benchmark.json"):
+        estimates = bench.with_name("estimates.json")
+        if not estimates.exists():
+            continue
+        meta = json.loads(bench.read_text())
+        group = meta["group_id"]
+        if "/" not in group:
+            continue
+        workload, backend = group.split("/", 1)
+        key = (workload, backend, meta.get("value_str") or "")
+        median = json.loads(estimates.read_text())["median"]["point_estimate"]
+        results.setdefault(key, {})[meta["function_id"]] = median
+        mtimes[key] = max(mtimes.get(key, 0), estimates.stat().st_mtime)
+    return results, mtimes
+
+
+def main():
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "target" / "criterion"
+    if not root.is_dir():
+        sys.exit(f"no criterion results in {root}: run `cargo bench -p duo-orm-benches` first")
+    results, mtimes = load(root)
+    if not results:
+        sys.exit(f"no benchmark results under {root}")
+    newest = max(mtimes.values())
+
+    def sort_key(key):
+        workload, backend, n = key
+        return (order(workload, WORKLOAD_ORDER), workload, order(backend, BACKEND_ORDER), backend,
+                int(n) if n.isdigit() else 0, n)
+
+    print(f"| workload | backend | N | {ORM} (median) | {RAW} (median) | {ORM} / {RAW} |")
+    print("|---|---|---:|---:|---:|---:|")
+    stale = []
+    misses = []
+    for key in sorted(results, key=sort_key):
+        workload, backend, n = key
+        times = results[key]
+        orm, raw = times.get(ORM), times.get(RAW)
+        ratio = f"{orm / raw:.2f}" if orm and raw else "–"
+        if orm and raw and (workload, n) == TARGET[:2] and orm / raw > TARGET[2]:
+            ratio += " ⚠"
+            misses.append(f"{backend} ({orm / raw:.2f})")
+        n_text = f"{int(n):,}".replace(",", " ") if n.isdigit() else n
+        print(f"| {workload} | {backend} | {n_text} | {fmt_time(orm) if orm else '–'} | "
+              f"{fmt_time(raw) if raw else '–'} | {ratio} |")
+        if newest - mtimes[key] > STALE_SECONDS:
+            stale.append("/".join(key))
+    print()
+    print(f"Target: {ORM} / {RAW} ≤ {TARGET[2]} on {TARGET[0]} with {TARGET[1]} rows"
+          + (f" — missed on {', '.join(misses)} (⚠)." if misses else " — met wherever measured."))
+    if stale:
+        print(f"warning: {len(stale)} result(s) are from an earlier run than the newest: {', '.join(stale)}",
+              file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
