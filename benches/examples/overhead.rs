@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p duo-orm-benches --example overhead -- [sqlite|postgres|mariadb] [N] [rounds]
+//! valgrind --tool=callgrind target/release/examples/overhead sqlite 10000 5 --only duo|raw
 //! ```
 //!
 //! Variants, run interleaved (A B C D, A B C D, …) so that load from other processes hits
@@ -19,6 +20,7 @@
 use std::time::{Duration, Instant};
 
 use duo_orm::prelude::*;
+use futures_util::TryStreamExt;
 use sqlx::{Executor, Row};
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -37,14 +39,17 @@ enum Raw {
     MySql(sqlx::MySqlPool),
 }
 
+/// The raw side of the benchmark (`benches/diesel_bench.rs`): streamed, decoded by position.
 macro_rules! load {
-    ($pool:expr, $row:ty) => {
-        sqlx::query("SELECT id, name, hair_color FROM users")
-            .try_map(|row: $row| Ok(User { id: row.try_get(0)?, name: row.try_get(1)?, hair_color: row.try_get(2)? }))
-            .fetch_all($pool)
-            .await
-            .unwrap()
-    };
+    ($pool:expr, $row:ty) => {{
+        let mut rows = sqlx::query("SELECT id, name, hair_color FROM users").fetch($pool);
+        let mut users = Vec::new();
+        while let Some(row) = rows.try_next().await.unwrap() {
+            let row: $row = row;
+            users.push(User { id: row.try_get(0).unwrap(), name: row.try_get(1).unwrap(), hair_color: row.try_get(2).unwrap() });
+        }
+        users
+    }};
 }
 
 impl Raw {
@@ -67,6 +72,10 @@ fn main() {
     let backend = args.next().unwrap_or_else(|| "sqlite".into());
     let n: usize = args.next().map_or(10_000, |a| a.parse().expect("N"));
     let rounds: usize = args.next().map_or(30, |a| a.parse().expect("rounds"));
+    let only = match args.next().as_deref() {
+        Some("--only") => Some(args.next().expect("--only raw|duo")),
+        _ => None,
+    };
 
     let app = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let hop = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -83,6 +92,7 @@ fn main() {
             "sqlite" => {
                 let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&sqlite_path).create_if_missing(true);
                 let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+                pool.execute("PRAGMA journal_mode = WAL").await.unwrap(); // as in the benchmark
                 (Raw::Sqlite(pool), format!("sqlite://{}", sqlite_path.display()), Dialect::Sqlite)
             }
             "postgres" => {
@@ -139,6 +149,31 @@ fn main() {
     });
 
     let hop_handle = hop.handle().clone();
+    if let Some(only) = only {
+        // One variant, `rounds` times, for an instruction count under
+        // `valgrind --tool=callgrind` (compare two iteration counts: the difference is the cost
+        // of the extra queries, free of set-up and of other processes' load).
+        let started = Instant::now();
+        let variant = only.clone();
+        app.block_on(async move {
+            tokio::spawn(async move {
+                for _ in 0..rounds {
+                    match variant.as_str() {
+                        "raw" => drop(std::hint::black_box(raw.load().await)),
+                        "duo" => drop(std::hint::black_box(User::query().all().on(db).await.unwrap())),
+                        other => panic!("--only raw|duo, not {other}"),
+                    }
+                }
+            })
+            .await
+            .unwrap()
+        });
+        println!("{backend}, N = {n}: {rounds} × {only} in {:?}", started.elapsed());
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
+        }
+        return;
+    }
     let names = ["raw sqlx", "raw sqlx + hop", "duo-orm", "duo-orm to_sql"];
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
     // Enough iterations per sample for ~10 ms of work.
