@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p duo-orm-benches --example overhead -- [sqlite|postgres|mariadb] [N] [rounds]
 //! valgrind --tool=callgrind target/release/examples/overhead sqlite 10000 5 --only duo|raw
+//! cargo run --release -p duo-orm-benches --example overhead -- insert [sqlite|postgres|mariadb] 0 [rounds]
 //! ```
 //!
 //! Variants, run interleaved (A B C D, A B C D, …) so that load from other processes hits
@@ -60,6 +61,36 @@ impl Raw {
             Raw::MySql(p) => load!(p, sqlx::mysql::MySqlRow),
         }
     }
+
+    /// A plain single-row INSERT (the raw side of the insert benchmark).
+    async fn insert(&self, name: &str) {
+        let hair = Some("hair_color");
+        match self {
+            Raw::Sqlite(p) => drop(sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?)").bind(name).bind(hair).execute(p).await.unwrap()),
+            Raw::Postgres(p) => drop(sqlx::query("INSERT INTO users (name, hair_color) VALUES ($1, $2)").bind(name).bind(hair).execute(p).await.unwrap()),
+            Raw::MySql(p) => drop(sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?)").bind(name).bind(hair).execute(p).await.unwrap()),
+        }
+    }
+
+    /// An INSERT that reads the row back the way `create` does: RETURNING, or on MySQL an
+    /// INSERT then a SELECT by `LAST_INSERT_ID()`.
+    async fn insert_returning(&self, name: &str) -> User {
+        let hair = Some("hair_color");
+        macro_rules! user {
+            ($row:expr) => {{
+                let row = $row;
+                User { id: row.try_get(0).unwrap(), name: row.try_get(1).unwrap(), hair_color: row.try_get(2).unwrap() }
+            }};
+        }
+        match self {
+            Raw::Sqlite(p) => user!(sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?) RETURNING id, name, hair_color").bind(name).bind(hair).fetch_one(p).await.unwrap()),
+            Raw::Postgres(p) => user!(sqlx::query("INSERT INTO users (name, hair_color) VALUES ($1, $2) RETURNING id, name, hair_color").bind(name).bind(hair).fetch_one(p).await.unwrap()),
+            Raw::MySql(p) => {
+                let done = sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?)").bind(name).bind(hair).execute(p).await.unwrap();
+                user!(sqlx::query("SELECT id, name, hair_color FROM users WHERE id = ?").bind(done.last_insert_id() as i64).fetch_one(p).await.unwrap())
+            }
+        }
+    }
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -68,7 +99,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let insert = args.next_if_eq("insert").is_some();
     let backend = args.next().unwrap_or_else(|| "sqlite".into());
     let n: usize = args.next().map_or(10_000, |a| a.parse().expect("N"));
     let rounds: usize = args.next().map_or(30, |a| a.parse().expect("rounds"));
@@ -174,6 +206,13 @@ fn main() {
         }
         return;
     }
+    if insert {
+        insert_variants(&app, &hop_handle, raw, db, dialect, rounds, &backend);
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
+        }
+        return;
+    }
     let names = ["raw sqlx", "raw sqlx + hop", "duo-orm", "duo-orm to_sql"];
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
     // Enough iterations per sample for ~10 ms of work.
@@ -214,5 +253,76 @@ fn main() {
     }
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
+    }
+}
+
+/// `overhead insert <backend> <ignored N> <rounds>`: one single-row insert per iteration.
+fn insert_variants(
+    app: &tokio::runtime::Runtime,
+    hop: &tokio::runtime::Handle,
+    raw: Raw,
+    db: &'static Database,
+    dialect: Dialect,
+    rounds: usize,
+    backend: &str,
+) {
+    let names = [
+        "raw INSERT",
+        "raw INSERT + hop",
+        "raw INSERT + read back",
+        "raw INSERT + read back + hop",
+        "duo-orm create",
+        "duo-orm insert_sql",
+    ];
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
+    let iters = 50u32;
+    for round in 0..rounds + 3 {
+        for (variant, out) in samples.iter_mut().enumerate() {
+            let raw = raw.clone();
+            let hop = hop.clone();
+            let elapsed = app.block_on(async move {
+                tokio::spawn(async move {
+                    match &raw {
+                        Raw::Sqlite(p) => drop(p.execute("DELETE FROM users").await.unwrap()),
+                        Raw::Postgres(p) => drop(p.execute("DELETE FROM users").await.unwrap()),
+                        Raw::MySql(p) => drop(p.execute("DELETE FROM users").await.unwrap()),
+                    }
+                    let started = Instant::now();
+                    for i in 0..iters {
+                        let name = format!("User {i}");
+                        match variant {
+                            0 => raw.insert(&name).await,
+                            1 => {
+                                let raw = raw.clone();
+                                hop.spawn(async move { raw.insert(&name).await }).await.unwrap()
+                            }
+                            2 => drop(std::hint::black_box(raw.insert_returning(&name).await)),
+                            3 => {
+                                let raw = raw.clone();
+                                drop(std::hint::black_box(hop.spawn(async move { raw.insert_returning(&name).await }).await.unwrap()))
+                            }
+                            4 => drop(std::hint::black_box(
+                                User::create(json!({"name": name, "hair_color": "hair_color"})).on(db).await.unwrap(),
+                            )),
+                            _ => drop(std::hint::black_box(
+                                User::insert_sql(json!({"name": name, "hair_color": "hair_color"}), dialect).unwrap(),
+                            )),
+                        }
+                    }
+                    started.elapsed() / iters
+                })
+                .await
+                .unwrap()
+            });
+            if round >= 3 {
+                out.push(elapsed);
+            }
+        }
+    }
+    println!("insert, {backend}, {rounds} rounds × {iters} single-row inserts; median per insert:");
+    let base = median(samples[0].clone());
+    for (name, s) in names.iter().zip(samples) {
+        let m = median(s);
+        println!("  {name:<30} {:>8.1} µs   ({:.3} × raw INSERT)", m.as_secs_f64() * 1e6, m.as_secs_f64() / base.as_secs_f64());
     }
 }
