@@ -153,7 +153,7 @@ impl Database {
     /// Opens a connection now, to surface a bad URL, credentials or an unreachable server at
     /// start-up instead of at the first query.
     pub async fn connect(&self) -> Result<()> {
-        self.run(|engine| async move { engine.ping().await }).await
+        self.run(|engine, conn| async move { engine.ping(conn).await }).await
     }
 
     /// Closes the pool. The next query opens a new one.
@@ -235,15 +235,29 @@ impl Database {
         Ok(engine)
     }
 
-    /// Runs `work` on the I/O runtime with this database's engine.
+    /// Runs `work` on a pooled connection of this database.
+    ///
+    /// Fast path: a caller on a tokio runtime with an idle connection available runs the
+    /// statement in place: no task hop, rows flow straight to the caller. Otherwise the work
+    /// runs on the I/O runtime, which opens new connections there, so every socket belongs to a
+    /// runtime that never shuts down. Either way the connection is released on the I/O runtime
+    /// (see [`Leased`]), so a caller's runtime may shut down at any time.
     pub(crate) async fn run<T, F, Fut>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(Arc<Engine>) -> Fut,
+        F: FnOnce(Arc<Engine>, Leased) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
         let engine = self.engine()?;
-        let handle = runtime().spawn(work(engine));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            if let Some(conn) = engine.pool.try_acquire() {
+                return work(engine, Leased(Some(conn))).await;
+            }
+        }
+        let handle = runtime().spawn(async move {
+            let conn = engine.pool.acquire().await.map_err(|e| engine.connect_error(e))?;
+            work(engine, Leased(Some(conn))).await
+        });
         match handle.await {
             Ok(result) => result,
             Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
@@ -252,38 +266,29 @@ impl Database {
     }
 
     // Each statement's span is created here, in the caller's context, so it nests under the
-    // caller's current span and reaches the caller's subscriber; the work then runs inside it
-    // on the I/O runtime.
+    // caller's current span and reaches the caller's subscriber, wherever the work then runs.
 
     pub(crate) async fn fetch_all<M: Model>(&self, stmt: Statement) -> Result<Vec<M>> {
-        self.run(move |engine| {
-            let span = engine.span(&stmt);
-            async move { engine.fetch_all::<M>(stmt, span).await }
-        })
+        let span = self.engine()?.span(&stmt);
+        self.run(move |engine, mut conn| async move { engine.fetch_all::<M>(&mut conn, stmt, span).await })
         .await
     }
 
     pub(crate) async fn fetch_scalar(&self, stmt: Statement) -> Result<Option<i64>> {
-        self.run(move |engine| {
-            let span = engine.span(&stmt);
-            async move { engine.fetch_scalar(stmt, span).await }
-        })
+        let span = self.engine()?.span(&stmt);
+        self.run(move |engine, mut conn| async move { engine.fetch_scalar(&mut conn, stmt, span).await })
         .await
     }
 
     pub(crate) async fn fetch_exists(&self, stmt: Statement) -> Result<bool> {
-        self.run(move |engine| {
-            let span = engine.span(&stmt);
-            async move { engine.fetch_exists(stmt, span).await }
-        })
+        let span = self.engine()?.span(&stmt);
+        self.run(move |engine, mut conn| async move { engine.fetch_exists(&mut conn, stmt, span).await })
         .await
     }
 
     pub(crate) async fn execute(&self, stmt: Statement) -> Result<Executed> {
-        self.run(move |engine| {
-            let span = engine.span(&stmt);
-            async move { engine.execute(stmt, span).await }
-        })
+        let span = self.engine()?.span(&stmt);
+        self.run(move |engine, mut conn| async move { engine.execute(&mut conn, stmt, span).await })
         .await
     }
 }
@@ -357,6 +362,93 @@ enum Pool {
     Postgres(sqlx::PgPool),
     #[cfg(feature = "mysql")]
     MySql(sqlx::MySqlPool),
+}
+
+impl Pool {
+    fn try_acquire(&self) -> Option<Conn> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => pool.try_acquire().map(Conn::Sqlite),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => pool.try_acquire().map(Conn::Postgres),
+            #[cfg(feature = "mysql")]
+            Pool::MySql(pool) => pool.try_acquire().map(Conn::MySql),
+        }
+    }
+
+    async fn acquire(&self) -> Result<Conn, sqlx::Error> {
+        Ok(match self {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => Conn::Sqlite(pool.acquire().await?),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
+            #[cfg(feature = "mysql")]
+            Pool::MySql(pool) => Conn::MySql(pool.acquire().await?),
+        })
+    }
+}
+
+/// A connection checked out of a pool.
+pub(crate) enum Conn {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::pool::PoolConnection<sqlx::MySql>),
+}
+
+/// A checked-out connection that goes back to its pool through the I/O runtime.
+///
+/// sqlx returns a dropped connection by spawning a task on the *current* runtime; if that
+/// runtime shut down before the task ran, the pool would lose the slot for good. Entering the
+/// I/O runtime around the drop makes the return task run there, whoever drops the lease
+/// (including a caller whose future was cancelled).
+pub(crate) struct Leased(Option<Conn>);
+
+impl Leased {
+    fn conn(&mut self) -> &mut Conn {
+        self.0.as_mut().expect("a lease holds its connection until dropped")
+    }
+}
+
+impl Drop for Leased {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            let _io_runtime = runtime().enter();
+            drop(conn);
+        }
+    }
+}
+
+/// Runs `$body` with `$c` bound to the backend's connection (`&mut` the driver connection)
+/// and `$wrap` naming the matching [`RowRef`] variant, once per enabled backend.
+macro_rules! on_conn {
+    ($conn:expr, $c:ident, $wrap:ident => $body:expr) => {
+        match $conn {
+            #[cfg(feature = "sqlite")]
+            Conn::Sqlite($c) => {
+                #[allow(unused_imports)]
+                use RowRef::Sqlite as $wrap;
+                let $c = &mut **$c;
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            Conn::Postgres($c) => {
+                #[allow(unused_imports)]
+                use RowRef::Postgres as $wrap;
+                let $c = &mut **$c;
+                $body
+            }
+            #[cfg(feature = "mysql")]
+            Conn::MySql($c) => {
+                #[allow(unused_imports)]
+                use RowRef::MySql as $wrap;
+                let $c = &mut **$c;
+                $body
+            }
+        }
+    };
 }
 
 /// Runs `$body` with `$pool` bound to the backend's pool and `$wrap` naming the matching
@@ -521,10 +613,10 @@ impl Engine {
         on_pool!(&self.pool, pool, _Wrap => pool.close().await)
     }
 
-    async fn ping(&self) -> Result<()> {
-        on_pool!(&self.pool, pool, _Wrap => {
-            pool.acquire().await.map(drop).map_err(|e| self.connect_error(e))
-        })
+    /// `run` has already checked a connection out (opening one if none was idle).
+    async fn ping(&self, conn: Leased) -> Result<()> {
+        drop(conn);
+        Ok(())
     }
 
     fn connect_error(&self, e: sqlx::Error) -> Error {
@@ -537,11 +629,11 @@ impl Engine {
         }
     }
 
-    async fn fetch_all<M: Model>(&self, stmt: Statement, span: tracing::Span) -> Result<Vec<M>> {
+    async fn fetch_all<M: Model>(&self, conn: &mut Leased, stmt: Statement, span: tracing::Span) -> Result<Vec<M>> {
         let work = async {
             let Statement { sql, values } = stmt;
-            on_pool!(&self.pool, pool, Wrap => {
-                let mut rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch(pool);
+            on_conn!(conn.conn(), c, Wrap => {
+                let mut rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch(c);
                 let mut models = Vec::new();
                 while let Some(row) = rows.try_next().await? {
                     models.push(M::decode(&mut RowCursor::new(Wrap(&row), M::meta().name))?);
@@ -552,11 +644,11 @@ impl Engine {
         Self::traced(span, |rows: &Vec<M>| rows.len() as u64, work).await
     }
 
-    async fn fetch_scalar(&self, stmt: Statement, span: tracing::Span) -> Result<Option<i64>> {
+    async fn fetch_scalar(&self, conn: &mut Leased, stmt: Statement, span: tracing::Span) -> Result<Option<i64>> {
         let work = async {
             let Statement { sql, values } = stmt;
-            on_pool!(&self.pool, pool, _Wrap => {
-                let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(pool).await?;
+            on_conn!(conn.conn(), c, _Wrap => {
+                let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(c).await?;
                 match row {
                     Some(row) => Ok(Some(sqlx::Row::try_get::<i64, _>(&row, 0)?)),
                     None => Ok(None),
@@ -566,34 +658,34 @@ impl Engine {
         Self::traced(span, |row: &Option<i64>| row.is_some() as u64, work).await
     }
 
-    async fn fetch_exists(&self, stmt: Statement, span: tracing::Span) -> Result<bool> {
+    async fn fetch_exists(&self, conn: &mut Leased, stmt: Statement, span: tracing::Span) -> Result<bool> {
         let work = async {
             let Statement { sql, values } = stmt;
-            on_pool!(&self.pool, pool, _Wrap => {
-                let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(pool).await?;
+            on_conn!(conn.conn(), c, _Wrap => {
+                let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(c).await?;
                 Ok(row.is_some())
             })
         };
         Self::traced(span, |found: &bool| *found as u64, work).await
     }
 
-    async fn execute(&self, stmt: Statement, span: tracing::Span) -> Result<Executed> {
+    async fn execute(&self, conn: &mut Leased, stmt: Statement, span: tracing::Span) -> Result<Executed> {
         let work = async {
             let Statement { sql, values } = stmt;
-            match &self.pool {
+            match conn.conn() {
                 #[cfg(feature = "sqlite")]
-                Pool::Sqlite(pool) => {
-                    let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(pool).await?;
+                Conn::Sqlite(c) => {
+                    let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(&mut **c).await?;
                     Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: Some(done.last_insert_rowid()) })
                 }
                 #[cfg(feature = "postgres")]
-                Pool::Postgres(pool) => {
-                    let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(pool).await?;
+                Conn::Postgres(c) => {
+                    let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(&mut **c).await?;
                     Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: None })
                 }
                 #[cfg(feature = "mysql")]
-                Pool::MySql(pool) => {
-                    let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(pool).await?;
+                Conn::MySql(c) => {
+                    let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(&mut **c).await?;
                     let id = done.last_insert_id();
                     Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: (id != 0).then_some(id as i64) })
                 }

@@ -110,3 +110,29 @@ async fn two_databases_are_isolated() {
     // After disconnect the next use reconnects.
     assert_eq!(Note::query().count().on(&first).await.unwrap(), 1);
 }
+
+#[test]
+fn dying_runtimes_and_cancelled_statements_do_not_leak_connections() {
+    // Two connections only: a connection lost to a dead runtime or a cancelled statement
+    // would exhaust the pool, and the next statement would fail after the acquire timeout.
+    static SMALL: Database = Database::from_env(crate::support::POSTGRES_ENV, "sqlite::memory:")
+        .max_connections(2)
+        .acquire_timeout(std::time::Duration::from_secs(5));
+    for _ in 0..30 {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            for _ in 0..3 {
+                SMALL.execute_raw("SELECT 1").await.unwrap();
+            }
+            // Cancel a statement wherever it happens to be (or let it finish).
+            let _ = tokio::time::timeout(std::time::Duration::ZERO, SMALL.execute_raw("SELECT 2")).await;
+        });
+        drop(runtime);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let both = futures_util::future::join(SMALL.execute_raw("SELECT 3"), SMALL.execute_raw("SELECT 4")).await;
+        both.0.unwrap();
+        both.1.unwrap();
+    });
+}
