@@ -251,12 +251,14 @@ impl Database {
         let engine = self.engine()?;
         if tokio::runtime::Handle::try_current().is_ok() {
             if let Some(conn) = engine.pool.try_acquire() {
-                return work(engine, Leased(Some(conn))).await;
+                let lease = Leased::new(conn, &engine);
+                return work(engine, lease).await;
             }
         }
         let handle = runtime().spawn(async move {
             let conn = engine.pool.acquire().await.map_err(|e| engine.connect_error(e))?;
-            work(engine, Leased(Some(conn))).await
+            let lease = Leased::new(conn, &engine);
+            work(engine, lease).await
         });
         match handle.await {
             Ok(result) => result,
@@ -398,26 +400,41 @@ pub(crate) enum Conn {
     MySql(sqlx::pool::PoolConnection<sqlx::MySql>),
 }
 
-/// A checked-out connection that goes back to its pool through the I/O runtime.
+/// A checked-out connection, returned to its pool on a runtime that is safe for it.
 ///
-/// sqlx returns a dropped connection by spawning a task on the *current* runtime; if that
-/// runtime shut down before the task ran, the pool would lose the slot for good. Entering the
-/// I/O runtime around the drop makes the return task run there, whoever drops the lease
-/// (including a caller whose future was cancelled).
-pub(crate) struct Leased(Option<Conn>);
+/// sqlx returns a dropped connection by spawning a task on the *current* runtime (and, when
+/// the connection turns out broken, may open a replacement from that task). A server
+/// connection's socket must stay on the I/O runtime, so its return always runs there,
+/// whoever drops the lease (a caller whose future was cancelled included). A SQLite connection
+/// is a thread and channels, bound to no runtime: it returns on the caller's runtime, as with
+/// plain sqlx, so the next statement finds it idle without waking the I/O runtime. Not so an
+/// in-memory SQLite database: if that runtime died before the return ran, the connection would
+/// close and its data with it.
+pub(crate) struct Leased {
+    conn: Option<Conn>,
+    release_on_caller: bool,
+}
 
 impl Leased {
+    fn new(conn: Conn, engine: &Engine) -> Self {
+        let release_on_caller = engine.url.dialect() == Dialect::Sqlite && !engine.url.is_sqlite_memory();
+        Leased { conn: Some(conn), release_on_caller }
+    }
+
     fn conn(&mut self) -> &mut Conn {
-        self.0.as_mut().expect("a lease holds its connection until dropped")
+        self.conn.as_mut().expect("a lease holds its connection until dropped")
     }
 }
 
 impl Drop for Leased {
     fn drop(&mut self) {
-        if let Some(conn) = self.0.take() {
-            let _io_runtime = runtime().enter();
+        let Some(conn) = self.conn.take() else { return };
+        if self.release_on_caller && tokio::runtime::Handle::try_current().is_ok() {
             drop(conn);
+            return;
         }
+        let _io_runtime = runtime().enter();
+        drop(conn);
     }
 }
 

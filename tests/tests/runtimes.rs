@@ -111,28 +111,52 @@ async fn two_databases_are_isolated() {
     assert_eq!(Note::query().count().on(&first).await.unwrap(), 1);
 }
 
+/// Statements from 30 runtimes that each shut down, some cancelled mid-flight, on a pool of
+/// two connections: a connection lost to a dead runtime or a cancellation would exhaust the
+/// pool (the next statement fails after the acquire timeout), and rows must all survive.
+fn survive_dying_runtimes(db: &'static Database) {
+    let block_on = |work: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>>| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(work);
+    };
+    block_on(Box::pin(async {
+        db.execute_raw("DROP TABLE IF EXISTS rt_dying").await.unwrap();
+        db.execute_raw("CREATE TABLE rt_dying (n INTEGER NOT NULL)").await.unwrap();
+    }));
+    for _ in 0..30 {
+        block_on(Box::pin(async {
+            for _ in 0..3 {
+                db.execute_raw("INSERT INTO rt_dying (n) VALUES (1)").await.unwrap();
+            }
+            // Cancel a statement wherever it happens to be (or let it finish).
+            let _ = tokio::time::timeout(std::time::Duration::ZERO, db.execute_raw("SELECT 2")).await;
+        }));
+    }
+    block_on(Box::pin(async {
+        let both = futures_util::future::join(db.execute_raw("SELECT 3"), db.execute_raw("SELECT 4")).await;
+        both.0.unwrap();
+        both.1.unwrap();
+        assert_eq!(db.execute_raw("DELETE FROM rt_dying").await.unwrap(), 90, "every row survived");
+    }));
+}
+
 #[test]
 fn dying_runtimes_and_cancelled_statements_do_not_leak_connections() {
-    // Two connections only: a connection lost to a dead runtime or a cancelled statement
-    // would exhaust the pool, and the next statement would fail after the acquire timeout.
+    // PostgreSQL when available (server sockets stay on the I/O runtime), else in-memory
+    // SQLite (whose single connection must never close).
     static SMALL: Database = Database::from_env(crate::support::POSTGRES_ENV, "sqlite::memory:")
         .max_connections(2)
         .acquire_timeout(std::time::Duration::from_secs(5));
-    for _ in 0..30 {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async {
-            for _ in 0..3 {
-                SMALL.execute_raw("SELECT 1").await.unwrap();
-            }
-            // Cancel a statement wherever it happens to be (or let it finish).
-            let _ = tokio::time::timeout(std::time::Duration::ZERO, SMALL.execute_raw("SELECT 2")).await;
-        });
-        drop(runtime);
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(async {
-        let both = futures_util::future::join(SMALL.execute_raw("SELECT 3"), SMALL.execute_raw("SELECT 4")).await;
-        both.0.unwrap();
-        both.1.unwrap();
-    });
+    survive_dying_runtimes(&SMALL);
+}
+
+#[test]
+fn dying_runtimes_do_not_leak_file_sqlite_connections() {
+    // File SQLite connections are returned on the caller's runtime: that must not leak either.
+    let file = std::env::temp_dir().join(format!("duo_dying_{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let db = Database::new(format!("sqlite://{}", file.display()))
+        .max_connections(2)
+        .acquire_timeout(std::time::Duration::from_secs(5));
+    survive_dying_runtimes(Box::leak(Box::new(db)));
 }
