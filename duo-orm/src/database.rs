@@ -417,8 +417,7 @@ pub(crate) struct Leased {
 
 impl Leased {
     fn new(conn: Conn, engine: &Engine) -> Self {
-        let release_on_caller = engine.url.dialect() == Dialect::Sqlite && !engine.url.is_sqlite_memory();
-        Leased { conn: Some(conn), release_on_caller }
+        Leased { conn: Some(conn), release_on_caller: engine.runtime_free() }
     }
 
     fn conn(&mut self) -> &mut Conn {
@@ -582,6 +581,14 @@ impl Engine {
             other => return Err(not_compiled(other)),
         };
         Ok(Engine { url, pool, log_values })
+    }
+
+    /// Whether this database's connections are bound to no runtime, so any runtime may open,
+    /// use and return them: file SQLite (a thread and channels per connection). In-memory
+    /// SQLite is excluded: its one connection is the data, and must never be closed by a
+    /// runtime that shuts down.
+    fn runtime_free(&self) -> bool {
+        self.url.dialect() == Dialect::Sqlite && !self.url.is_sqlite_memory()
     }
 
     fn span(&self, stmt: &Statement) -> tracing::Span {
