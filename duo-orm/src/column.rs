@@ -185,8 +185,7 @@ fn ilike<M>(column: Expr, lowered_pattern: String) -> Condition<M> {
 }
 
 fn is_null(value: &Value) -> bool {
-    // Every sea-query value variant holds an Option; a NULL renders as the NULL keyword.
-    sea_query::QueryBuilder::value_to_string(&sea_query::SqliteQueryBuilder, value) == "NULL"
+    *value == value.as_null()
 }
 
 /// A boolean condition on model `M`. Combine with `&`, `|` and `!`.

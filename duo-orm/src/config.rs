@@ -171,17 +171,21 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
+/// Where the password of `scheme://user:password@host/…` sits in `url`, if it has one.
+pub(crate) fn password_range(url: &str) -> Option<std::ops::Range<usize>> {
+    let start = url.find("://")? + 3;
+    let authority_end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    let at = url[start..authority_end].rfind('@')? + start;
+    let colon = url[start..at].find(':')? + start;
+    Some(colon + 1..at)
+}
+
 /// Replaces the password of `scheme://user:password@host` (and of a `password=` query
 /// parameter) with `***`.
 pub fn redact(url: &str) -> String {
     let mut out = url.to_string();
-    if let Some(start) = out.find("://").map(|i| i + 3) {
-        let authority_end = out[start..].find(['/', '?', '#']).map_or(out.len(), |i| start + i);
-        if let Some(at) = out[start..authority_end].rfind('@').map(|i| start + i) {
-            if let Some(colon) = out[start..at].find(':').map(|i| start + i) {
-                out.replace_range(colon + 1..at, "***");
-            }
-        }
+    if let Some(range) = password_range(url) {
+        out.replace_range(range, "***");
     }
     for key in ["password=", "pwd=", "sslpassword="] {
         let mut from = 0;

@@ -16,7 +16,7 @@ use sea_query_sqlx::SqlxValues;
 use sqlx::AssertSqlSafe;
 use tracing::Instrument;
 
-use crate::config::{DatabaseUrl, Dialect, PoolOptions, redact};
+use crate::config::{DatabaseUrl, Dialect, PoolOptions, password_range, redact};
 use crate::dialect::Statement;
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
@@ -153,7 +153,12 @@ impl Database {
     /// Opens a connection now, to surface a bad URL, credentials or an unreachable server at
     /// start-up instead of at the first query.
     pub async fn connect(&self) -> Result<()> {
-        self.run(|engine, conn| async move { engine.ping(conn).await }).await
+        // Checking a connection out opens one when none is idle; that is the whole check.
+        Self::run(self.engine()?, |_, conn| async move {
+            drop(conn);
+            Ok(())
+        })
+        .await
     }
 
     /// Closes the pool. The next query opens a new one.
@@ -235,20 +240,19 @@ impl Database {
         Ok(engine)
     }
 
-    /// Runs `work` on a pooled connection of this database.
+    /// Runs `work` on a pooled connection of `engine`.
     ///
     /// Fast path: a caller on a tokio runtime with an idle connection available runs the
     /// statement in place: no task hop, rows flow straight to the caller. Otherwise the work
-    /// runs on the I/O runtime, which opens new connections there, so every socket belongs to a
-    /// runtime that never shuts down. Either way the connection is released on the I/O runtime
-    /// (see [`Leased`]), so a caller's runtime may shut down at any time.
-    pub(crate) async fn run<T, F, Fut>(&self, work: F) -> Result<T>
+    /// runs on the I/O runtime, which opens new connections there, so every server socket
+    /// belongs to a runtime that never shuts down. [`Leased`] decides where the connection goes
+    /// back to its pool.
+    async fn run<T, F, Fut>(engine: Arc<Engine>, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(Arc<Engine>, Leased) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
-        let engine = self.engine()?;
         if tokio::runtime::Handle::try_current().is_ok() {
             if let Some(conn) = engine.pool.try_acquire() {
                 let lease = Leased::new(conn, &engine);
@@ -271,27 +275,27 @@ impl Database {
     // caller's current span and reaches the caller's subscriber, wherever the work then runs.
 
     pub(crate) async fn fetch_all<M: Model>(&self, stmt: Statement) -> Result<Vec<M>> {
-        let span = self.engine()?.span(&stmt);
-        self.run(move |engine, mut conn| async move { engine.fetch_all::<M>(&mut conn, stmt, span).await })
-        .await
+        let engine = self.engine()?;
+        let span = engine.span(&stmt);
+        Self::run(engine, move |engine, mut conn| async move { engine.fetch_all::<M>(&mut conn, stmt, span).await }).await
     }
 
     pub(crate) async fn fetch_scalar(&self, stmt: Statement) -> Result<Option<i64>> {
-        let span = self.engine()?.span(&stmt);
-        self.run(move |engine, mut conn| async move { engine.fetch_scalar(&mut conn, stmt, span).await })
-        .await
+        let engine = self.engine()?;
+        let span = engine.span(&stmt);
+        Self::run(engine, move |engine, mut conn| async move { engine.fetch_scalar(&mut conn, stmt, span).await }).await
     }
 
     pub(crate) async fn fetch_exists(&self, stmt: Statement) -> Result<bool> {
-        let span = self.engine()?.span(&stmt);
-        self.run(move |engine, mut conn| async move { engine.fetch_exists(&mut conn, stmt, span).await })
-        .await
+        let engine = self.engine()?;
+        let span = engine.span(&stmt);
+        Self::run(engine, move |engine, mut conn| async move { engine.fetch_exists(&mut conn, stmt, span).await }).await
     }
 
     pub(crate) async fn execute(&self, stmt: Statement) -> Result<Executed> {
-        let span = self.engine()?.span(&stmt);
-        self.run(move |engine, mut conn| async move { engine.execute(&mut conn, stmt, span).await })
-        .await
+        let engine = self.engine()?;
+        let span = engine.span(&stmt);
+        Self::run(engine, move |engine, mut conn| async move { engine.execute(&mut conn, stmt, span).await }).await
     }
 }
 
@@ -328,8 +332,8 @@ pub struct Registration {
 }
 inventory::collect!(Registration);
 
-/// The process-wide I/O runtime that owns every pool. It is never shut down, so pooled
-/// connections are always dropped inside it.
+/// The process-wide I/O runtime that owns every pool and opens every connection. It is never
+/// shut down, so a server socket opened here stays usable from any caller.
 pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
@@ -467,33 +471,6 @@ macro_rules! on_conn {
     };
 }
 
-/// Runs `$body` with `$pool` bound to the backend's pool and `$wrap` naming the matching
-/// [`RowRef`] variant, once per enabled backend.
-macro_rules! on_pool {
-    ($pool:expr, $p:ident, $wrap:ident => $body:expr) => {
-        match $pool {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite($p) => {
-                #[allow(unused_imports)]
-                use RowRef::Sqlite as $wrap;
-                $body
-            }
-            #[cfg(feature = "postgres")]
-            Pool::Postgres($p) => {
-                #[allow(unused_imports)]
-                use RowRef::Postgres as $wrap;
-                $body
-            }
-            #[cfg(feature = "mysql")]
-            Pool::MySql($p) => {
-                #[allow(unused_imports)]
-                use RowRef::MySql as $wrap;
-                $body
-            }
-        }
-    };
-}
-
 fn not_compiled(dialect: Dialect) -> Error {
     let feature = match dialect {
         Dialect::Postgres => "postgres",
@@ -507,22 +484,11 @@ fn not_compiled(dialect: Dialect) -> Error {
 
 /// Removes the password of `url` from a driver message, wherever the driver put it.
 fn scrub(message: String, url: &str) -> String {
-    let redacted = redact(url);
-    let mut out = message.replace(url, &redacted);
-    if let Some(password) = password_of(url) {
-        if !password.is_empty() {
-            out = out.replace(&password, "***");
-        }
+    let mut out = message.replace(url, &redact(url));
+    if let Some(password) = password_range(url).map(|range| &url[range]).filter(|p| !p.is_empty()) {
+        out = out.replace(password, "***");
     }
     out
-}
-
-fn password_of(url: &str) -> Option<String> {
-    let start = url.find("://")? + 3;
-    let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
-    let at = url[start..end].rfind('@')? + start;
-    let colon = url[start..at].find(':')? + start;
-    Some(url[colon + 1..at].to_string())
 }
 
 impl Engine {
@@ -634,13 +600,14 @@ impl Engine {
     }
 
     async fn close(&self) {
-        on_pool!(&self.pool, pool, _Wrap => pool.close().await)
-    }
-
-    /// `run` has already checked a connection out (opening one if none was idle).
-    async fn ping(&self, conn: Leased) -> Result<()> {
-        drop(conn);
-        Ok(())
+        match &self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => pool.close().await,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => pool.close().await,
+            #[cfg(feature = "mysql")]
+            Pool::MySql(pool) => pool.close().await,
+        }
     }
 
     fn connect_error(&self, e: sqlx::Error) -> Error {

@@ -164,6 +164,16 @@ impl ModelMeta {
         self.primary_key.iter().map(|&i| &self.columns[i])
     }
 
+    /// `"table"."key" = ?` (ANDed over a composite key) for the key values `key`.
+    pub(crate) fn key_condition(&self, key: Vec<Value>) -> sea_query::Expr {
+        use sea_query::ExprTrait;
+        self.key_columns()
+            .zip(key)
+            .map(|(column, value)| sea_query::Expr::col((self.table, column.name)).eq(value))
+            .reduce(|all, part| all.and(part))
+            .expect("a model has at least one primary-key column")
+    }
+
     /// Models this one references (foreign keys to other tables).
     pub fn dependencies(&self) -> impl Iterator<Item = &'static ModelMeta> + '_ {
         self.columns.iter().filter_map(|c| c.references.map(|fk| (fk.target)()))

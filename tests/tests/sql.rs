@@ -136,3 +136,12 @@ fn alchemize_returns_the_sea_query_statement() {
         r#"SELECT "users"."id", "users"."name", "users"."age", "users"."email", "users"."nickname", "users"."status", "users"."is_admin" FROM "users" WHERE "users"."age" > 30 ORDER BY "users"."id" DESC LIMIT 2"#
     );
 }
+
+#[test]
+fn create_table_if_not_exists_as_create_all_runs_it() {
+    let render = |d| match duo_orm::query::schema::create_table(Post::meta(), d, true) {
+        Ok(statements) => statements.join(";\n"),
+        Err(e) => format!("error: {e}"),
+    };
+    insta::assert_snapshot!(per_dialect(render));
+}

@@ -66,14 +66,15 @@ impl Paging {
 }
 
 /// Renders a SELECT. `stmt` carries no limit/offset: they come as `paging`, because SQL Server
-/// and Oracle write them as an `OFFSET … FETCH` tail that sea-query cannot produce.
-pub(crate) fn render_select(dialect: Dialect, mut stmt: SelectStatement, paging: Paging) -> Statement {
+/// and Oracle write them as an `OFFSET … FETCH` tail that sea-query cannot produce. `ordered`
+/// says whether `stmt` has an ORDER BY (SQL Server pages only ordered queries).
+pub(crate) fn render_select(dialect: Dialect, mut stmt: SelectStatement, paging: Paging, ordered: bool) -> Statement {
     match dialect {
         Dialect::Postgres | Dialect::MySql | Dialect::Sqlite => {
             apply_limit_offset(dialect, &mut stmt, paging);
             Statement::new(build_any!(dialect, stmt))
         }
-        Dialect::MsSql => mssql::render_select(stmt, paging),
+        Dialect::MsSql => mssql::render_select(stmt, paging, ordered),
         Dialect::Oracle => oracle::render_select(stmt, paging),
     }
 }
@@ -141,10 +142,6 @@ pub(crate) fn indexable_text_length(column: &ColumnMeta, indexed: bool) -> Optio
     column.max_length.or(indexed.then_some(255))
 }
 
-/// Writes a bound value into a custom builder's output.
-pub(crate) fn push_value(builder: &impl QueryBuilder, writer: &mut SqlWriterValues, value: Value) {
-    builder.prepare_value(value, writer);
-}
 
 /// The parts of a sea-query `QueryBuilder` that SQL Server and Oracle share: precedence and
 /// associativity as in standard SQL, statement dispatch, bound values, no boolean literals
@@ -244,11 +241,11 @@ pub(crate) use custom_builder_methods;
 pub(crate) fn write_offset_fetch(builder: &impl QueryBuilder, writer: &mut SqlWriterValues, paging: Paging) {
     use std::fmt::Write;
     writer.write_str(" OFFSET ").unwrap();
-    push_value(builder, writer, Value::BigInt(Some(paging.offset.unwrap_or(0) as i64)));
+    builder.prepare_value(Value::BigInt(Some(paging.offset.unwrap_or(0) as i64)), writer);
     writer.write_str(" ROWS").unwrap();
     if let Some(limit) = paging.limit {
         writer.write_str(" FETCH NEXT ").unwrap();
-        push_value(builder, writer, Value::BigInt(Some(limit as i64)));
+        builder.prepare_value(Value::BigInt(Some(limit as i64)), writer);
         writer.write_str(" ROWS ONLY").unwrap();
     }
 }

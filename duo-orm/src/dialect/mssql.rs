@@ -56,9 +56,9 @@ pub(crate) fn quote(name: &str) -> String {
     format!("[{}]", name.replace(']', "]]"))
 }
 
-pub(crate) fn render_select(mut stmt: SelectStatement, paging: Paging) -> Statement {
+pub(crate) fn render_select(mut stmt: SelectStatement, paging: Paging, ordered: bool) -> Statement {
     // OFFSET … FETCH is part of ORDER BY in SQL Server: without an order, order by nothing.
-    if paging.is_set() && !has_order(&stmt) {
+    if paging.is_set() && !ordered {
         stmt.order_by_expr(Expr::cust("(SELECT NULL)"), sea_query::Order::Asc);
     }
     let builder = MsSqlQueryBuilder;
@@ -68,13 +68,6 @@ pub(crate) fn render_select(mut stmt: SelectStatement, paging: Paging) -> Statem
         write_offset_fetch(&builder, &mut writer, paging);
     }
     Statement::new(writer.into_parts())
-}
-
-fn has_order(stmt: &SelectStatement) -> bool {
-    // The order list is private to sea-query; render the statement to see whether it has one.
-    let mut probe = String::new();
-    MsSqlQueryBuilder.prepare_select_statement(stmt, &mut probe);
-    probe.contains(" ORDER BY ")
 }
 
 pub(crate) fn column_type(column: &ColumnMeta, indexed: bool) -> String {
@@ -107,11 +100,20 @@ pub(crate) const DDL: crate::query::schema::CustomDdl = crate::query::schema::Cu
     quote,
     identity: " IDENTITY(1,1)",
     bool_literal: |b| if b { "1" } else { "0" },
-    create_if_missing: |table, create| {
-        format!("IF OBJECT_ID(N'{}', N'U') IS NULL {create}", quote(table).replace('\'', "''"))
+    create_table_head: |table, if_not_exists| {
+        if if_not_exists {
+            format!("IF OBJECT_ID(N'{}', N'U') IS NULL CREATE TABLE {}", quote(table).replace('\'', "''"), quote(table))
+        } else {
+            format!("CREATE TABLE {}", quote(table))
+        }
     },
-    index_if_missing: |index, create| {
-        format!("IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'{}') {create}", index.replace('\'', "''"))
+    create_index_head: |index, table, if_not_exists| {
+        let create = format!("CREATE INDEX {} ON {}", quote(index), quote(table));
+        if if_not_exists {
+            format!("IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'{}') {create}", index.replace('\'', "''"))
+        } else {
+            create
+        }
     },
     drop_table: |table, if_exists| {
         if if_exists { format!("DROP TABLE IF EXISTS {}", quote(table)) } else { format!("DROP TABLE {}", quote(table)) }

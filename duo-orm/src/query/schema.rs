@@ -199,10 +199,10 @@ pub(crate) struct CustomDdl {
     pub identity: &'static str,
     /// Literal for a boolean default.
     pub bool_literal: fn(bool) -> &'static str,
-    /// Wraps a CREATE TABLE so it runs only when the table is missing.
-    pub create_if_missing: fn(table: &str, create: String) -> String,
-    /// Wraps a CREATE INDEX so it runs only when the index is missing.
-    pub index_if_missing: fn(index: &str, create: String) -> String,
+    /// `CREATE TABLE "t"`, made to run only when the table is missing if asked.
+    pub create_table_head: fn(table: &str, if_not_exists: bool) -> String,
+    /// `CREATE INDEX "i" ON "t"`, made to run only when the index is missing if asked.
+    pub create_index_head: fn(index: &str, table: &str, if_not_exists: bool) -> String,
     /// DROP TABLE, optionally tolerating a missing table.
     pub drop_table: fn(table: &str, if_exists: bool) -> String,
     /// The referential action as the dialect writes it (`None`: omit the clause).
@@ -246,13 +246,11 @@ impl CustomDdl {
             }
             parts.push(clause);
         }
-        let create = format!("CREATE TABLE {} ({})", q(meta.table), parts.join(", "));
-        let mut statements = vec![if if_not_exists { (self.create_if_missing)(meta.table, create) } else { create }];
+        let mut statements = vec![format!("{} ({})", (self.create_table_head)(meta.table, if_not_exists), parts.join(", "))];
         for index in meta.indexes.iter().filter(|i| !i.unique) {
-            let name = index.name(meta.table);
             let columns: Vec<String> = index.columns.iter().map(|c| q(c)).collect();
-            let create = format!("CREATE INDEX {} ON {} ({})", q(&name), q(meta.table), columns.join(", "));
-            statements.push(if if_not_exists { (self.index_if_missing)(&name, create) } else { create });
+            let head = (self.create_index_head)(&index.name(meta.table), meta.table, if_not_exists);
+            statements.push(format!("{head} ({})", columns.join(", ")));
         }
         Ok(statements)
     }

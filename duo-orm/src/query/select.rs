@@ -19,7 +19,8 @@ pub struct Select<M> {
     filter: Option<Expr>,
     order: Vec<OrderBy<M>>,
     paging: Paging,
-    error: Option<Error>,
+    /// Why the query is invalid (reported as `InvalidQuery` when it runs or renders).
+    error: Option<String>,
     _marker: PhantomData<fn() -> M>,
 }
 
@@ -29,7 +30,7 @@ impl<M> Clone for Select<M> {
             filter: self.filter.clone(),
             order: self.order.clone(),
             paging: self.paging,
-            error: self.error.as_ref().map(|e| Error::InvalidQuery(e.to_string())),
+            error: self.error.clone(),
             _marker: PhantomData,
         }
     }
@@ -94,7 +95,7 @@ impl<M: Model> Select<M> {
     pub fn order_by_str(mut self, fields: &str) -> Self {
         match fields.split(',').map(OrderBy::parse).collect::<Result<Vec<_>>>() {
             Ok(terms) => self.order.extend(terms),
-            Err(error) => self.error = self.error.or(Some(error)),
+            Err(error) => self.error = self.error.take().or_else(|| Some(invalid_message(error))),
         }
         self
     }
@@ -114,10 +115,11 @@ impl<M: Model> Select<M> {
     /// Page `page` (counting from 1) of `per_page` rows: `limit(per_page).offset((page-1)*per_page)`.
     pub fn paginate(mut self, page: u64, per_page: u64) -> Self {
         if page == 0 || per_page == 0 {
-            let error = Error::invalid(format!(
-                "paginate(page, per_page) counts pages from 1 and needs at least one row per page; got page {page}, per_page {per_page}"
-            ));
-            self.error = self.error.or(Some(error));
+            self.error = self.error.take().or_else(|| {
+                Some(format!(
+                    "paginate(page, per_page) counts pages from 1 and needs at least one row per page; got page {page}, per_page {per_page}"
+                ))
+            });
             return self;
         }
         self.paging = Paging { limit: Some(per_page), offset: Some((page - 1) * per_page) };
@@ -180,11 +182,8 @@ impl<M: Model> Select<M> {
     }
 
     fn render(&self, dialect: Dialect, projection: Projection, paging: Paging) -> Result<Statement> {
-        if let Some(error) = &self.error {
-            return Err(Error::InvalidQuery(match error {
-                Error::InvalidQuery(message) => message.clone(),
-                other => other.to_string(),
-            }));
+        if let Some(message) = &self.error {
+            return Err(Error::InvalidQuery(message.clone()));
         }
         if projection == Projection::Count && paging.is_set() {
             // COUNT(*) ignores LIMIT: count the rows of the paged query instead.
@@ -192,17 +191,13 @@ impl<M: Model> Select<M> {
             return Ok(wrap_count(dialect, inner));
         }
         let with_order = projection == Projection::Rows;
-        Ok(dialect::render_select(dialect, self.statement(projection, with_order), paging))
+        let ordered = with_order && !self.order.is_empty();
+        Ok(dialect::render_select(dialect, self.statement(projection, with_order), paging, ordered))
     }
 
     /// The query for one row by primary key.
     pub(crate) fn by_key(key: Vec<Value>) -> Self {
-        let meta = M::meta();
-        let mut select = Self::new();
-        for (column, value) in meta.key_columns().zip(key) {
-            select = select.and_where(Condition::from_expr(Expr::col((meta.table, column.name)).eq(value)));
-        }
-        select
+        Self::new().and_where(Condition::from_expr(M::meta().key_condition(key)))
     }
 
     /// Every matching row.
@@ -261,6 +256,13 @@ impl<M: Model> Select<M> {
                 db.fetch_exists(stmt).await
             })
         })
+    }
+}
+
+fn invalid_message(error: Error) -> String {
+    match error {
+        Error::InvalidQuery(message) => message,
+        other => other.to_string(),
     }
 }
 

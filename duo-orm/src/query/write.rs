@@ -1,6 +1,6 @@
 //! INSERT, UPDATE and DELETE, and the ActiveRecord API built on them ([`ModelExt`]).
 
-use sea_query::{Expr, ExprTrait, InsertStatement, Query, SelectStatement, Value};
+use sea_query::{Expr, InsertStatement, Query, SelectStatement, Value};
 use serde_json::{Map, Value as Json};
 
 use crate::column::Condition;
@@ -39,30 +39,18 @@ fn render_insert(dialect: Dialect, meta: &ModelMeta, values: impl IntoIterator<I
     dialect::render_insert(dialect, insert_statement(meta, values), &returning)
 }
 
-fn key_condition(meta: &ModelMeta, key: Vec<Value>) -> Expr {
-    let mut condition: Option<Expr> = None;
-    for (column, value) in meta.key_columns().zip(key) {
-        let part = Expr::col((meta.table, column.name)).eq(value);
-        condition = Some(match condition {
-            Some(c) => c.and(part),
-            None => part,
-        });
-    }
-    condition.expect("a model has at least one primary-key column")
-}
-
 fn render_update(dialect: Dialect, meta: &ModelMeta, set: Vec<(usize, Value)>, key: Vec<Value>) -> Statement {
     let mut stmt = Query::update();
     stmt.table(meta.table);
     stmt.values(set.into_iter().map(|(i, v)| (meta.columns[i].name, Expr::val(v))));
-    stmt.and_where(key_condition(meta, key));
+    stmt.and_where(meta.key_condition(key));
     Statement::new(build_any!(dialect, stmt))
 }
 
 fn render_delete(dialect: Dialect, meta: &ModelMeta, key: Vec<Value>) -> Statement {
     let mut stmt = Query::delete();
     stmt.from_table(meta.table);
-    stmt.and_where(key_condition(meta, key));
+    stmt.and_where(meta.key_condition(key));
     Statement::new(build_any!(dialect, stmt))
 }
 
@@ -99,11 +87,9 @@ fn lost_row(meta: &ModelMeta) -> Error {
     Error::invalid(format!("the database accepted the new {} row but did not return it", meta.name))
 }
 
+/// A generated key the instance has not got yet (key fields are never `Option`).
 fn is_unset_key(value: &Value) -> bool {
-    matches!(
-        value,
-        Value::BigInt(Some(0)) | Value::Int(Some(0)) | Value::SmallInt(Some(0)) | Value::BigInt(None) | Value::Int(None)
-    )
+    matches!(value, Value::BigInt(Some(0)) | Value::Int(Some(0)) | Value::SmallInt(Some(0)))
 }
 
 fn without_keys(meta: &ModelMeta, values: Vec<Value>) -> Vec<(usize, Value)> {
