@@ -10,6 +10,8 @@ use crate::support::backends;
 #[tokio::test]
 async fn create_from_schema_map_and_model_fills_keys_and_defaults() {
     for t in backends("crud_create").await {
+        // connect() opens a connection eagerly (and is a no-op cost once connected).
+        t.db.connect().await.unwrap_or_else(|e| panic!("{:?}: {e}", t.dialect));
         setup!(t.db, User);
         // A validated schema: the non-column `password` is ignored.
         let ada = User::create(user_create("Ada", 36, "ada@example.com")).on(&t.db).await.unwrap();
