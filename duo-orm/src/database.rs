@@ -14,12 +14,15 @@ use std::time::Instant;
 use futures_util::TryStreamExt;
 use sea_query_sqlx::SqlxValues;
 use sqlx::AssertSqlSafe;
+use sqlx_core::transaction::TransactionManager as _;
 use tracing::Instrument;
 
 use crate::config::{DatabaseUrl, Dialect, PoolOptions, password_range, redact};
 use crate::dialect::Statement;
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
+use crate::pending::Pending;
+use crate::transaction::{Transaction, TxConn};
 #[allow(unused_imports)]
 use crate::types::{RowCursor, RowRef};
 
@@ -49,6 +52,7 @@ pub struct Database {
     expected: Option<Dialect>,
     options: PoolOptions,
     log_values: bool,
+    sync_only: bool,
     engine: Mutex<Option<Arc<Engine>>>,
     registered: Mutex<Vec<fn() -> &'static ModelMeta>>,
 }
@@ -76,6 +80,7 @@ impl Database {
             expected: None,
             options: PoolOptions::new(),
             log_values: false,
+            sync_only: false,
             engine: Mutex::new(None),
             registered: Mutex::new(Vec::new()),
         }
@@ -152,13 +157,9 @@ impl Database {
 
     /// Opens a connection now, to surface a bad URL, credentials or an unreachable server at
     /// start-up instead of at the first query.
-    pub async fn connect(&self) -> Result<()> {
+    pub fn connect(&self) -> Pending<'_, ()> {
         // Checking a connection out opens one when none is idle; that is the whole check.
-        Self::run(self.engine()?, |_, conn| async move {
-            drop(conn);
-            Ok(())
-        })
-        .await
+        Pending::on_database(self, |db| Box::pin(async move { Self::acquire(db.engine()?).await.map(drop) }))
     }
 
     /// Closes the pool. The next query opens a new one.
@@ -197,40 +198,132 @@ impl Database {
 
     /// Creates the tables of every bound model that does not exist yet, in foreign-key order.
     /// For demos and tests; use migrations for real schemas.
-    pub async fn create_all(&self) -> Result<()> {
-        let dialect = self.dialect()?;
-        for meta in self.models() {
-            for sql in crate::query::schema::create_table(meta, dialect, true)? {
-                self.execute(Statement::raw(sql)).await?;
-            }
-        }
-        Ok(())
+    pub fn create_all(&self) -> Pending<'_, ()> {
+        Pending::on_database(self, |db| {
+            Box::pin(async move {
+                let dialect = db.dialect()?;
+                for meta in db.models() {
+                    for sql in crate::query::schema::create_table(meta, dialect, true)? {
+                        db.execute(Statement::raw(sql)).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
     }
 
     /// Drops the tables of every bound model, referencing tables first.
-    pub async fn drop_all(&self) -> Result<()> {
-        let dialect = self.dialect()?;
-        for meta in self.models().into_iter().rev() {
-            let sql = crate::query::schema::drop_table(meta, dialect, true);
-            self.execute(Statement::raw(sql)).await?;
-        }
-        Ok(())
+    pub fn drop_all(&self) -> Pending<'_, ()> {
+        Pending::on_database(self, |db| {
+            Box::pin(async move {
+                let dialect = db.dialect()?;
+                for meta in db.models().into_iter().rev() {
+                    let sql = crate::query::schema::drop_table(meta, dialect, true);
+                    db.execute(Statement::raw(sql)).await?;
+                }
+                Ok(())
+            })
+        })
     }
 
     /// Runs trusted SQL text with no parameters (DDL, maintenance) and returns the number
     /// of rows affected. Never build `sql` from user input: use the query builders.
-    pub async fn execute_raw(&self, sql: impl Into<String>) -> Result<u64> {
-        Ok(self.execute(Statement::raw(sql.into())).await?.rows_affected)
+    pub fn execute_raw(&self, sql: impl Into<String>) -> Pending<'_, u64> {
+        let stmt = Statement::raw(sql.into());
+        Pending::on_database(self, |db| Box::pin(async move { Ok(db.execute(stmt).await?.rows_affected) }))
     }
 
     /// Runs a sea-query statement (the escape hatch) and returns the rows affected.
-    pub async fn execute_statement(&self, statement: &impl sea_query::QueryStatementWriter) -> Result<u64> {
-        let dialect = self.dialect()?;
-        let stmt = crate::query::build_statement(dialect, statement)?;
-        Ok(self.execute(stmt).await?.rows_affected)
+    pub fn execute_statement(&self, statement: &impl sea_query::QueryStatementWriter) -> Pending<'_, u64> {
+        let stmt = self.dialect().and_then(|dialect| crate::query::build_statement(dialect, statement));
+        Pending::on_database(self, |db| Box::pin(async move { Ok(db.execute(stmt?).await?.rows_affected) }))
     }
 
-    fn engine(&self) -> Result<Arc<Engine>> {
+    /// Runs `block` as one unit of work: every ORM call inside it — on any model bound to
+    /// this database — shares one connection and one transaction, without passing a handle.
+    /// `Ok` commits; `Err` rolls back and is returned unchanged; a panic rolls back and
+    /// resumes; dropping the future (a timeout, a cancelled request) rolls back. Nested inside
+    /// another transaction of this database, it is a savepoint: its `Err` undoes only its own
+    /// work.
+    ///
+    /// Tasks spawned inside the block (`tokio::spawn`) are not part of the transaction: they
+    /// use connections of their own and do not see its uncommitted rows.
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # static DB: Database = Database::from_url("sqlite::memory:");
+    /// # #[derive(Model, Debug)]
+    /// # #[duo(table = "accounts", db = DB)]
+    /// # struct Account { #[duo(primary_key)] id: i64, owner: String, balance: i64 }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> duo_orm::Result<()> {
+    /// # DB.create_all().await?;
+    /// let opened = DB
+    ///     .transaction(async {
+    ///         let a = Account::create(json!({"owner": "Ada", "balance": 100})).await?;
+    ///         let b = Account::create(json!({"owner": "Bob", "balance": 0})).await?;
+    ///         Ok((a.id, b.id))
+    ///     })
+    ///     .await?;
+    /// assert_eq!(opened, (1, 2));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn transaction<T>(&self, block: impl Future<Output = Result<T>>) -> Result<T> {
+        self.check_async()?;
+        crate::transaction::run_block(self, block).await
+    }
+
+    /// The blocking form of [`transaction`](Self::transaction): ORM calls inside `block`
+    /// (with `.wait()`) share one connection and one transaction.
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # static DB: Database = Database::from_url("sqlite::memory:");
+    /// # #[derive(Model, Debug)]
+    /// # #[duo(table = "tags", db = DB)]
+    /// # struct Tag { #[duo(primary_key)] id: i64, name: String }
+    /// # fn main() -> duo_orm::Result<()> {
+    /// DB.create_all().wait()?;
+    /// let failed: Result<()> = DB.transaction_sync(|| {
+    ///     Tag::create(json!({"name": "draft"})).wait()?;
+    ///     Err(Error::InvalidQuery("changed my mind".into()))
+    /// });
+    /// assert!(failed.is_err());
+    /// assert_eq!(Tag::query().count().wait()?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn transaction_sync<T>(&self, block: impl FnOnce() -> Result<T>) -> Result<T> {
+        crate::transaction::run_block_sync(self, block)
+    }
+
+    /// Begins an explicit transaction (a savepoint inside an ambient one): run operations in
+    /// it with [`Pending::using`], then commit or roll it back. See [`Transaction`].
+    pub fn begin(&self) -> Pending<'_, Transaction<'_>> {
+        Transaction::begin(self)
+    }
+
+    /// Makes this database sync-only (DuoORM's `derive_async=False`): awaiting any of its
+    /// operations is a configuration error; use `.wait()` and
+    /// [`transaction_sync`](Self::transaction_sync).
+    pub const fn sync_only(mut self) -> Self {
+        self.sync_only = true;
+        self
+    }
+
+    /// Fails when this database is sync-only.
+    pub(crate) fn check_async(&self) -> Result<()> {
+        if self.sync_only {
+            return Err(Error::config(format!(
+                "this database ({self:?}) is sync-only (built with `Database::sync_only()`): \
+                 use `.wait()` instead of `.await`, and `transaction_sync` instead of `transaction`"
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn engine(&self) -> Result<Arc<Engine>> {
         let mut slot = self.engine.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(engine) = slot.as_ref() {
             return Ok(engine.clone());
@@ -240,35 +333,49 @@ impl Database {
         Ok(engine)
     }
 
-    /// Runs `work` on a pooled connection of `engine`.
+    /// Runs `work` on the ambient transaction's connection when the caller is inside a
+    /// transaction of this database, else on a pooled connection of `engine`.
     ///
     /// Fast path: a caller on a tokio runtime with an idle connection available runs the
     /// statement in place: no task hop, rows flow straight to the caller. Otherwise the work
     /// runs on the I/O runtime, which opens new connections there, so every server socket
     /// belongs to a runtime that never shuts down. [`Leased`] decides where the connection goes
     /// back to its pool.
-    async fn run<T, F, Fut>(engine: Arc<Engine>, work: F) -> Result<T>
+    async fn run<T, F, Fut>(&self, engine: Arc<Engine>, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(Arc<Engine>, Leased) -> Fut + Send + 'static,
+        F: FnOnce(Arc<Engine>, Lease) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
+        if let Some(tx) = crate::transaction::current(self) {
+            return work(engine, Lease::Transaction(tx.lock().await)).await;
+        }
         if tokio::runtime::Handle::try_current().is_ok() {
             if let Some(conn) = engine.pool.try_acquire() {
                 let lease = Leased::new(conn, &engine);
-                return work(engine, lease).await;
+                return work(engine, Lease::Pooled(lease)).await;
             }
         }
         let handle = runtime().spawn(async move {
             let conn = engine.pool.acquire().await.map_err(|e| engine.connect_error(e))?;
             let lease = Leased::new(conn, &engine);
-            work(engine, lease).await
+            work(engine, Lease::Pooled(lease)).await
         });
-        match handle.await {
-            Ok(result) => result,
-            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-            Err(join) => Err(Error::Io(std::io::Error::other(join.to_string()))),
+        join(handle).await
+    }
+
+    /// Checks a connection out of `engine`'s pool for a transaction (same rules as `run`).
+    pub(crate) async fn acquire(engine: Arc<Engine>) -> Result<Leased> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            if let Some(conn) = engine.pool.try_acquire() {
+                return Ok(Leased::new(conn, &engine));
+            }
         }
+        join(runtime().spawn(async move {
+            let conn = engine.pool.acquire().await.map_err(|e| engine.connect_error(e))?;
+            Ok(Leased::new(conn, &engine))
+        }))
+        .await
     }
 
     // Each statement's span is created here, in the caller's context, so it nests under the
@@ -277,25 +384,34 @@ impl Database {
     pub(crate) async fn fetch_all<M: Model>(&self, stmt: Statement) -> Result<Vec<M>> {
         let engine = self.engine()?;
         let span = engine.span(&stmt);
-        Self::run(engine, move |engine, mut conn| async move { engine.fetch_all::<M>(&mut conn, stmt, span).await }).await
+        self.run(engine, move |engine, mut conn| async move { engine.fetch_all::<M>(&mut conn, stmt, span).await }).await
     }
 
     pub(crate) async fn fetch_scalar(&self, stmt: Statement) -> Result<Option<i64>> {
         let engine = self.engine()?;
         let span = engine.span(&stmt);
-        Self::run(engine, move |engine, mut conn| async move { engine.fetch_scalar(&mut conn, stmt, span).await }).await
+        self.run(engine, move |engine, mut conn| async move { engine.fetch_scalar(&mut conn, stmt, span).await }).await
     }
 
     pub(crate) async fn fetch_exists(&self, stmt: Statement) -> Result<bool> {
         let engine = self.engine()?;
         let span = engine.span(&stmt);
-        Self::run(engine, move |engine, mut conn| async move { engine.fetch_exists(&mut conn, stmt, span).await }).await
+        self.run(engine, move |engine, mut conn| async move { engine.fetch_exists(&mut conn, stmt, span).await }).await
     }
 
     pub(crate) async fn execute(&self, stmt: Statement) -> Result<Executed> {
         let engine = self.engine()?;
         let span = engine.span(&stmt);
-        Self::run(engine, move |engine, mut conn| async move { engine.execute(&mut conn, stmt, span).await }).await
+        self.run(engine, move |engine, mut conn| async move { engine.execute(&mut conn, stmt, span).await }).await
+    }
+}
+
+/// Awaits a task of the I/O runtime, resuming its panic in the caller.
+async fn join<T>(handle: tokio::task::JoinHandle<Result<T>>) -> Result<T> {
+    match handle.await {
+        Ok(result) => result,
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        Err(join) => Err(Error::Io(std::io::Error::other(join.to_string()))),
     }
 }
 
@@ -332,6 +448,9 @@ pub struct Registration {
 }
 inventory::collect!(Registration);
 
+/// The name of the I/O runtime's worker threads.
+pub(crate) const IO_THREAD_NAME: &str = "duo-orm-io";
+
 /// The process-wide I/O runtime that owns every pool and opens every connection. It is never
 /// shut down, so a server socket opened here stays usable from any caller.
 pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
@@ -339,7 +458,7 @@ pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     RUNTIME.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
-            .thread_name("duo-orm-io")
+            .thread_name(IO_THREAD_NAME)
             .enable_all()
             .build()
             .expect("duo-orm cannot start its I/O runtime (the OS refused to create threads)")
@@ -424,8 +543,95 @@ impl Leased {
         Leased { conn: Some(conn), release_on_caller: engine.runtime_free() }
     }
 
-    fn conn(&mut self) -> &mut Conn {
+    pub(crate) fn conn(&mut self) -> &mut Conn {
         self.conn.as_mut().expect("a lease holds its connection until dropped")
+    }
+
+    /// Makes the pool close this connection instead of reusing it (its state is unknown).
+    pub(crate) fn close_on_drop(&mut self) {
+        each_conn!(self.conn(), c, _Db => c.close_on_drop())
+    }
+}
+
+/// The connection a statement runs on: one of its own, or the ambient transaction's.
+pub(crate) enum Lease {
+    Pooled(Leased),
+    Transaction(tokio::sync::OwnedMutexGuard<TxConn>),
+}
+
+impl Lease {
+    fn conn(&mut self) -> Result<&mut Conn> {
+        match self {
+            Lease::Pooled(leased) => Ok(leased.conn()),
+            Lease::Transaction(guard) => Ok(guard.lease()?.conn()),
+        }
+    }
+}
+
+/// Runs `$body` with `$c` bound to the backend's pooled connection and `$db` naming the
+/// backend's sqlx database type, once per enabled backend.
+macro_rules! each_conn {
+    ($conn:expr, $c:ident, $db:ident => $body:expr) => {
+        match $conn {
+            #[cfg(feature = "sqlite")]
+            Conn::Sqlite($c) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Sqlite;
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            Conn::Postgres($c) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Postgres;
+                $body
+            }
+            #[cfg(feature = "mysql")]
+            Conn::MySql($c) => {
+                #[allow(dead_code)]
+                type $db = sqlx::MySql;
+                $body
+            }
+        }
+    };
+}
+use each_conn;
+
+/// A transaction-control statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Control {
+    /// BEGIN (with this statement instead, when given) or, nested, SAVEPOINT.
+    Begin(Option<&'static str>),
+    /// COMMIT or, nested, RELEASE SAVEPOINT.
+    Commit,
+    /// ROLLBACK or, nested, ROLLBACK TO SAVEPOINT.
+    Rollback,
+}
+
+/// Transaction control, through each driver's own transaction manager (which nests with
+/// savepoints and tracks the depth).
+impl Conn {
+    pub(crate) async fn begin(&mut self, statement: Option<&'static str>) -> Result<(), sqlx::Error> {
+        use sqlx::SqlSafeStr;
+        let statement = statement.map(|s| AssertSqlSafe(s).into_sql_str());
+        each_conn!(self, c, Db => <Db as sqlx::Database>::TransactionManager::begin(&mut **c, statement).await)
+    }
+
+    pub(crate) async fn commit(&mut self) -> Result<(), sqlx::Error> {
+        each_conn!(self, c, Db => <Db as sqlx::Database>::TransactionManager::commit(&mut **c).await)
+    }
+
+    pub(crate) async fn rollback(&mut self) -> Result<(), sqlx::Error> {
+        each_conn!(self, c, Db => <Db as sqlx::Database>::TransactionManager::rollback(&mut **c).await)
+    }
+
+    /// Queues a rollback of the innermost level, sent before the connection's next use (the
+    /// pool pings every returned connection, which flushes it).
+    pub(crate) fn start_rollback(&mut self) {
+        each_conn!(self, c, Db => <Db as sqlx::Database>::TransactionManager::start_rollback(&mut **c))
+    }
+
+    pub(crate) fn transaction_depth(&self) -> usize {
+        each_conn!(self, c, Db => <Db as sqlx::Database>::TransactionManager::get_transaction_depth(&**c))
     }
 }
 
@@ -558,18 +764,45 @@ impl Engine {
     }
 
     fn span(&self, stmt: &Statement) -> tracing::Span {
-        let span = tracing::info_span!(
-            "duo_orm.query",
-            db.system = self.system(),
-            db.statement = %stmt.sql,
-            db.values = tracing::field::Empty,
-            duration_ms = tracing::field::Empty,
-            rows = tracing::field::Empty,
-        );
+        let span = self.sql_span(&stmt.sql);
         if self.log_values {
             span.record("db.values", tracing::field::debug(&stmt.values.0));
         }
         span
+    }
+
+    fn sql_span(&self, sql: &str) -> tracing::Span {
+        tracing::info_span!(
+            "duo_orm.query",
+            db.system = self.system(),
+            db.statement = %sql,
+            db.values = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+            rows = tracing::field::Empty,
+        )
+    }
+
+    /// Runs a transaction-control statement on `conn`, traced like any other statement.
+    pub(crate) async fn control(&self, conn: &mut Conn, control: Control) -> Result<()> {
+        let nested = conn.transaction_depth() > usize::from(control != Control::Begin(None));
+        let sql = match (control, nested) {
+            (Control::Begin(Some(statement)), _) => statement,
+            (Control::Begin(None), false) => "BEGIN",
+            (Control::Begin(None), true) => "SAVEPOINT",
+            (Control::Commit, false) => "COMMIT",
+            (Control::Commit, true) => "RELEASE SAVEPOINT",
+            (Control::Rollback, false) => "ROLLBACK",
+            (Control::Rollback, true) => "ROLLBACK TO SAVEPOINT",
+        };
+        let work = async {
+            match control {
+                Control::Begin(statement) => conn.begin(statement).await,
+                Control::Commit => conn.commit().await,
+                Control::Rollback => conn.rollback().await,
+            }
+            .map_err(Error::from)
+        };
+        Self::traced(self.sql_span(sql), |_| 0, work).await
     }
 
     fn system(&self) -> &'static str {
@@ -620,10 +853,10 @@ impl Engine {
         }
     }
 
-    async fn fetch_all<M: Model>(&self, conn: &mut Leased, stmt: Statement, span: tracing::Span) -> Result<Vec<M>> {
+    async fn fetch_all<M: Model>(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<Vec<M>> {
         let work = async {
             let Statement { sql, values } = stmt;
-            on_conn!(conn.conn(), c, Wrap => {
+            on_conn!(conn.conn()?, c, Wrap => {
                 let mut rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch(c);
                 let mut models = Vec::new();
                 while let Some(row) = rows.try_next().await? {
@@ -635,10 +868,10 @@ impl Engine {
         Self::traced(span, |rows: &Vec<M>| rows.len() as u64, work).await
     }
 
-    async fn fetch_scalar(&self, conn: &mut Leased, stmt: Statement, span: tracing::Span) -> Result<Option<i64>> {
+    async fn fetch_scalar(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<Option<i64>> {
         let work = async {
             let Statement { sql, values } = stmt;
-            on_conn!(conn.conn(), c, _Wrap => {
+            on_conn!(conn.conn()?, c, _Wrap => {
                 let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(c).await?;
                 match row {
                     Some(row) => Ok(Some(sqlx::Row::try_get::<i64, _>(&row, 0)?)),
@@ -649,10 +882,10 @@ impl Engine {
         Self::traced(span, |row: &Option<i64>| row.is_some() as u64, work).await
     }
 
-    async fn fetch_exists(&self, conn: &mut Leased, stmt: Statement, span: tracing::Span) -> Result<bool> {
+    async fn fetch_exists(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<bool> {
         let work = async {
             let Statement { sql, values } = stmt;
-            on_conn!(conn.conn(), c, _Wrap => {
+            on_conn!(conn.conn()?, c, _Wrap => {
                 let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(c).await?;
                 Ok(row.is_some())
             })
@@ -660,10 +893,10 @@ impl Engine {
         Self::traced(span, |found: &bool| *found as u64, work).await
     }
 
-    async fn execute(&self, conn: &mut Leased, stmt: Statement, span: tracing::Span) -> Result<Executed> {
+    async fn execute(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<Executed> {
         let work = async {
             let Statement { sql, values } = stmt;
-            match conn.conn() {
+            match conn.conn()? {
                 #[cfg(feature = "sqlite")]
                 Conn::Sqlite(c) => {
                     let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(&mut **c).await?;

@@ -41,6 +41,8 @@ pub mod error;
 pub mod model;
 pub mod pending;
 pub mod query;
+mod sync;
+pub mod transaction;
 pub mod types;
 
 pub use column::{Column, Condition, OrderBy};
@@ -52,6 +54,7 @@ pub use model::{Model, ModelMeta, Payload};
 pub use pending::Pending;
 pub use query::select::Select;
 pub use query::write::ModelExt;
+pub use transaction::Transaction;
 
 /// `#[derive(Model)]`: see the user guide's "Defining models" chapter.
 pub use duo_orm_derive::Model;
@@ -66,7 +69,7 @@ pub use sqlx;
 
 /// Everything a model file needs: `use duo_orm::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Database, Dialect, Error, Model, ModelExt, Payload, Result, Schema, Select};
+    pub use crate::{Database, Dialect, Error, Model, ModelExt, Payload, Result, Schema, Select, Transaction};
     pub use serde::{Deserialize, Serialize};
     pub use serde_json::json;
 }

@@ -1,4 +1,5 @@
-//! [`Pending`]: an operation waiting for `.await` (and, with `.on(&db)`, for a database).
+//! [`Pending`]: an operation waiting for `.await` or `.wait()` (and, with `.on(&db)`, for a
+//! database; with `.using(&tx)`, for an explicit transaction).
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -6,31 +7,44 @@ use std::pin::Pin;
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::transaction::{Ambient, Transaction};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 type Operation<'a, T> = Box<dyn FnOnce(&'a Database) -> BoxFuture<'a, Result<T>> + Send + 'a>;
 
-/// An ORM operation (`first()`, `create(..)`, `save()`, …) that runs when awaited.
+/// An ORM operation (`first()`, `create(..)`, `save()`, …) that runs when awaited, or when
+/// [`wait`](Pending::wait)ed from sync code.
 ///
 /// It runs on the model's bound database unless [`on`](Pending::on) names another one.
-#[must_use = "an ORM operation does nothing until it is awaited"]
+#[must_use = "an ORM operation does nothing until it is awaited or waited for"]
 pub struct Pending<'a, T> {
     database: Option<&'a Database>,
-    model: &'static str,
+    /// Who the operation is for, in the "not bound to a database" error.
+    subject: &'static str,
     operation: Result<Operation<'a, T>>,
+    /// The explicit transaction given with `using`.
+    transaction: Option<Ambient>,
 }
 
 impl<'a, T: Send + 'a> Pending<'a, T> {
     pub(crate) fn new<M: Model>(
         operation: impl FnOnce(&'a Database) -> BoxFuture<'a, Result<T>> + Send + 'a,
     ) -> Self {
-        Pending { database: M::database(), model: M::meta().name, operation: Ok(Box::new(operation)) }
+        Pending { database: M::database(), subject: M::meta().name, operation: Ok(Box::new(operation)), transaction: None }
     }
 
     pub(crate) fn failed<M: Model>(error: Error) -> Self {
-        Pending { database: M::database(), model: M::meta().name, operation: Err(error) }
+        Pending { database: M::database(), subject: M::meta().name, operation: Err(error), transaction: None }
+    }
+
+    /// An operation of `database` itself.
+    pub(crate) fn on_database(
+        database: &'a Database,
+        operation: impl FnOnce(&'a Database) -> BoxFuture<'a, Result<T>> + Send + 'a,
+    ) -> Self {
+        Pending { database: Some(database), subject: "the database", operation: Ok(Box::new(operation)), transaction: None }
     }
 
     /// Transforms the result once the operation has run.
@@ -38,13 +52,64 @@ impl<'a, T: Send + 'a> Pending<'a, T> {
         let operation = self.operation.map(|op| -> Operation<'a, U> {
             Box::new(move |db| Box::pin(async move { op(db).await.map(f) }))
         });
-        Pending { database: self.database, model: self.model, operation }
+        Pending { database: self.database, subject: self.subject, operation, transaction: self.transaction }
     }
 
     /// Runs the operation on `database` instead of the model's bound one.
     pub fn on(mut self, database: &'a Database) -> Self {
         self.database = Some(database);
         self
+    }
+
+    /// Runs the operation inside the explicit transaction `tx` (and on its database).
+    pub fn using(mut self, tx: &'a Transaction<'_>) -> Self {
+        self.database = Some(tx.database());
+        self.transaction = Some(tx.ambient());
+        self
+    }
+
+    /// Runs the operation to completion, blocking this thread: the sync form of `.await`.
+    ///
+    /// Inside [`Database::transaction_sync`] it joins that transaction. Called on an async
+    /// runtime's thread it still works (it blocks that thread while a helper thread runs the
+    /// operation), but `.await` is the right call there.
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # static DB: Database = Database::from_url("sqlite::memory:");
+    /// # #[derive(Model, Debug)]
+    /// # #[duo(table = "users", db = DB)]
+    /// # struct User { #[duo(primary_key)] id: i64, name: String }
+    /// # fn main() -> duo_orm::Result<()> {
+    /// DB.create_all().wait()?;
+    /// let ada = User::create(json!({"name": "Ada"})).wait()?;
+    /// assert_eq!(User::filter(|u| u.name.eq("Ada")).one().wait()?.id, ada.id);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn wait(self) -> Result<T> {
+        let ambient = self.transaction.clone().unwrap_or_else(Ambient::current);
+        let future = self.start();
+        crate::sync::block_on(ambient.scope(future))?
+    }
+
+    fn start(self) -> BoxFuture<'a, Result<T>> {
+        let transaction = self.transaction;
+        let future = match (self.operation, self.database) {
+            (Err(error), _) => return Box::pin(std::future::ready(Err(error))),
+            (Ok(_), None) => {
+                return Box::pin(std::future::ready(Err(Error::config(format!(
+                    "{} is not bound to a database: add `db = path::to::DB` to its #[duo(...)] \
+                     attribute, or run the operation with `.on(&db)`",
+                    self.subject
+                )))));
+            }
+            (Ok(operation), Some(database)) => operation(database),
+        };
+        match transaction {
+            Some(ambient) => Box::pin(ambient.scope(future)),
+            None => future,
+        }
     }
 }
 
@@ -53,14 +118,9 @@ impl<'a, T: Send + 'a> IntoFuture for Pending<'a, T> {
     type IntoFuture = BoxFuture<'a, Result<T>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        match (self.operation, self.database) {
-            (Err(error), _) => Box::pin(std::future::ready(Err(error))),
-            (Ok(_), None) => Box::pin(std::future::ready(Err(Error::config(format!(
-                "{} is not bound to a database: add `db = path::to::DB` to its #[duo(...)] \
-                 attribute, or run the operation with `.on(&db)`",
-                self.model
-            ))))),
-            (Ok(operation), Some(database)) => operation(database),
+        if let Some(Err(error)) = self.database.map(Database::check_async) {
+            return Box::pin(std::future::ready(Err(error)));
         }
+        self.start()
     }
 }

@@ -12,6 +12,8 @@ mod errors;
 mod models;
 mod queries;
 mod runtimes;
+mod sync_api;
+mod transactions;
 mod sql;
 mod tracing_spans;
 mod types;

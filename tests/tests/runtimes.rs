@@ -1,6 +1,8 @@
 //! A `static` Database shared by many tokio runtimes (every `#[tokio::test]` has its own)
 //! and by plain threads; two Databases are isolated.
 
+use std::future::IntoFuture;
+
 use duo_orm::prelude::*;
 use tokio::sync::OnceCell;
 
@@ -133,7 +135,7 @@ fn survive_dying_runtimes(db: &'static Database) {
         }));
     }
     block_on(Box::pin(async {
-        let both = futures_util::future::join(db.execute_raw("SELECT 3"), db.execute_raw("SELECT 4")).await;
+        let both = futures_util::future::join(db.execute_raw("SELECT 3").into_future(), db.execute_raw("SELECT 4").into_future()).await;
         both.0.unwrap();
         both.1.unwrap();
         assert_eq!(db.execute_raw("DELETE FROM rt_dying").await.unwrap(), 90, "every row survived");

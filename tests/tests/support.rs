@@ -9,6 +9,19 @@ pub const MYSQL_ENV: &str = "DUO_TEST_MYSQL_URL";
 pub struct TestDb {
     pub db: Database,
     pub dialect: Dialect,
+    /// The URL of `db`, to open a second, independent pool on the same data.
+    pub url: String,
+}
+
+impl TestDb {
+    fn new(url: String, dialect: Dialect) -> Self {
+        TestDb { db: Database::new(url.clone()), dialect, url }
+    }
+
+    /// Another `Database` (own pool) on the same data: sees only what `db` committed.
+    pub fn other(&self) -> Database {
+        Database::new(self.url.clone())
+    }
 }
 
 fn env_url(var: &str) -> Option<String> {
@@ -36,31 +49,35 @@ fn with_database(base: &str, database: &str) -> String {
 
 /// One fresh database per available backend for test `name` (unique across the suite).
 pub async fn backends(name: &str) -> Vec<TestDb> {
+    // Set-up blocks briefly; `.wait()` is safe on an async test's thread.
+    backends_sync(name)
+}
+
+/// [`backends`] for plain `#[test]` functions.
+pub fn backends_sync(name: &str) -> Vec<TestDb> {
     let mut out = Vec::new();
     let file = std::env::temp_dir().join(format!("duo_orm_test_{name}_{}.db", std::process::id()));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
     }
-    out.push(TestDb { db: Database::new(format!("sqlite://{}", file.display())), dialect: Dialect::Sqlite });
+    out.push(TestDb::new(format!("sqlite://{}", file.display()), Dialect::Sqlite));
 
     if let Some(base) = env_url(POSTGRES_ENV) {
         let schema = format!("t_{name}");
         let admin = Database::new(base.clone());
-        admin.execute_raw(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await.expect("drop test schema");
-        admin.execute_raw(format!("CREATE SCHEMA \"{schema}\"")).await.expect("create test schema");
-        admin.disconnect().await;
+        admin.execute_raw(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).wait().expect("drop test schema");
+        admin.execute_raw(format!("CREATE SCHEMA \"{schema}\"")).wait().expect("create test schema");
         let separator = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-        out.push(TestDb { db: Database::new(url), dialect: Dialect::Postgres });
+        out.push(TestDb::new(url, Dialect::Postgres));
     }
 
     if let Some(base) = env_url(MYSQL_ENV) {
         let database = format!("t_{name}");
         let admin = Database::new(base.clone());
-        admin.execute_raw(format!("DROP DATABASE IF EXISTS `{database}`")).await.expect("drop test database");
-        admin.execute_raw(format!("CREATE DATABASE `{database}`")).await.expect("create test database");
-        admin.disconnect().await;
-        out.push(TestDb { db: Database::new(with_database(&base, &database)), dialect: Dialect::MySql });
+        admin.execute_raw(format!("DROP DATABASE IF EXISTS `{database}`")).wait().expect("drop test database");
+        admin.execute_raw(format!("CREATE DATABASE `{database}`")).wait().expect("create test database");
+        out.push(TestDb::new(with_database(&base, &database), Dialect::MySql));
     }
     out
 }
@@ -71,5 +88,14 @@ macro_rules! setup {
     ($db:expr, $($model:ty),+ $(,)?) => {{
         $( $db.register::<$model>(); )+
         $db.create_all().await.expect("create_all");
+    }};
+}
+
+/// [`setup!`] for plain `#[test]` functions.
+#[macro_export]
+macro_rules! setup_sync {
+    ($db:expr, $($model:ty),+ $(,)?) => {{
+        $( $db.register::<$model>(); )+
+        $db.create_all().wait().expect("create_all");
     }};
 }

@@ -28,7 +28,8 @@ impl Write for Buffer {
     }
 }
 
-fn captured(log_values: bool, password_url: &str) -> String {
+/// The tracing output of `work`, run on a fresh runtime.
+fn capture(work: impl std::future::Future<Output = ()>) -> String {
     let buffer = Buffer::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -39,7 +40,20 @@ fn captured(log_values: bool, password_url: &str) -> String {
         .finish();
     tracing::subscriber::with_default(subscriber, || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async {
+        runtime.block_on(work);
+    });
+    String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+}
+
+fn temp_db(name: &str) -> Database {
+    let file = std::env::temp_dir().join(format!("duo_traced_{name}_{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    // One connection, so `settle` runs on the connection that ran everything else.
+    Database::new(format!("sqlite://{}", file.display())).max_connections(1)
+}
+
+fn captured(log_values: bool, password_url: &str) -> String {
+    capture(async {
             let file = std::env::temp_dir().join(format!("duo_traced_{log_values}_{}.db", std::process::id()));
             let _ = std::fs::remove_file(&file);
             let db = Database::new(format!("sqlite://{}", file.display())).log_values(log_values);
@@ -49,9 +63,63 @@ fn captured(log_values: bool, password_url: &str) -> String {
             Item::filter(|i| i.id.eq(1)).first().on(&db).await.unwrap();
             let failing = Database::new(password_url.to_string()).acquire_timeout(std::time::Duration::from_secs(2));
             let _ = failing.connect().await;
-        });
+    })
+}
+
+/// Runs one more statement. sqlx's SQLite worker thread holds the span of the last command
+/// it ran until it receives the next one, so without this the last span may close (and be
+/// logged) only after the capture has ended.
+async fn settle(db: &Database) {
+    db.execute_raw("SELECT 1").await.unwrap();
+}
+
+/// The statements (`db.statement` of each closed span) in captured output, in order.
+fn statements(out: &str) -> Vec<String> {
+    out.lines()
+        .filter(|line| line.contains("close"))
+        .filter_map(|line| line.split("db.statement=").nth(1))
+        .map(|rest| rest.split(" duration_ms=").next().unwrap_or(rest).trim_matches('"').to_string())
+        .collect()
+}
+
+#[test]
+fn reads_outside_a_transaction_write_nothing_and_transactions_are_traced() {
+    let reads = capture(async {
+        let db = temp_db("reads");
+        db.register::<Item>();
+        db.create_all().await.unwrap();
+        Item::create(json!({"secret_value": "x"})).on(&db).await.unwrap();
+        let _ = tracing::info_span!("reads_only").entered();
+        Item::query().all().on(&db).await.unwrap();
+        Item::get(1).on(&db).await.unwrap();
+        Item::query().count().on(&db).await.unwrap();
+        settle(&db).await;
     });
-    String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    let all = statements(&reads);
+    let after_insert: Vec<_> = all.iter().skip_while(|sql| !sql.starts_with("INSERT")).skip(1).collect();
+    assert!(after_insert.len() >= 3, "{all:?}");
+    assert!(after_insert.iter().all(|sql| sql.starts_with("SELECT")), "reads issue SELECTs only: {all:?}");
+    assert!(!all.iter().any(|sql| sql.starts_with("BEGIN") || sql.starts_with("COMMIT")), "{all:?}");
+
+    let unit_of_work = capture(async {
+        let db = temp_db("unit_of_work");
+        db.register::<Item>();
+        db.create_all().await.unwrap();
+        db.transaction(async {
+            Item::create(json!({"secret_value": "y"})).on(&db).await?;
+            db.transaction(async { Err::<(), _>(Error::InvalidQuery("inner".into())) }).await.unwrap_err();
+            Ok(())
+        })
+        .await
+        .unwrap();
+        settle(&db).await;
+    });
+    let all = statements(&unit_of_work);
+    let control: Vec<_> = all
+        .iter()
+        .filter(|sql| ["BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT"].iter().any(|c| sql.starts_with(c)))
+        .collect();
+    assert_eq!(control, ["BEGIN IMMEDIATE", "SAVEPOINT", "ROLLBACK TO SAVEPOINT", "COMMIT"], "{unit_of_work}");
 }
 
 #[test]

@@ -1,0 +1,348 @@
+//! Units of work: ambient transactions, savepoints and the explicit [`Transaction`] handle.
+//!
+//! # How the ambient transaction is found
+//! [`Database::transaction`] runs its block inside a tokio task-local scope that holds the
+//! transaction's connection. Every statement looks that scope up (by database) before it
+//! takes a connection of its own, so ORM calls inside the block join the transaction without
+//! a handle. A sync block ([`Database::transaction_sync`]) keeps the same state in a
+//! thread-local, and `.wait()` carries it into the scope of the future it blocks on.
+//!
+//! Tasks spawned inside a block start outside that scope: they run on their own connections
+//! and do not see the block's uncommitted rows.
+//!
+//! # Why the connection cannot leak an open transaction
+//! The connection lives in [`TxConn`], shared by the block's frames and by any statement in
+//! flight. When the last of them is dropped — whatever the reason: commit, error, panic or a
+//! cancelled future — `TxConn`'s `Drop` queues a rollback of every level still open before the
+//! connection goes back to its pool, and the pool flushes queued rollbacks before it hands the
+//! connection out again.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::FutureExt;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::database::{Control, Database, Engine, Leased};
+use crate::error::{Error, Result};
+use crate::pending::Pending;
+
+tokio::task_local! {
+    /// The transactions open in the current task, innermost last.
+    static AMBIENT: Ambient;
+}
+
+thread_local! {
+    /// The transactions opened by `transaction_sync` on this thread, innermost last.
+    static SYNC_AMBIENT: std::cell::RefCell<Ambient> = const { std::cell::RefCell::new(Ambient(Vec::new())) };
+}
+
+/// The open transactions visible to the code running now (at most one per database).
+#[derive(Clone, Default)]
+pub(crate) struct Ambient(Vec<Arc<TxShared>>);
+
+impl Ambient {
+    /// What the current task or thread sees: the task-local scope when there is one, else the
+    /// sync blocks open on this thread.
+    pub(crate) fn current() -> Ambient {
+        AMBIENT.try_with(Ambient::clone).unwrap_or_else(|_| SYNC_AMBIENT.with(|a| a.borrow().clone()))
+    }
+
+    fn find(&self, database: &Database) -> Option<Arc<TxShared>> {
+        let id = database_id(database);
+        self.0.iter().rev().find(|tx| tx.database == id).cloned()
+    }
+
+    fn with(&self, tx: Arc<TxShared>) -> Ambient {
+        let mut out: Vec<_> = self.0.iter().filter(|t| t.database != tx.database).cloned().collect();
+        out.push(tx);
+        Ambient(out)
+    }
+
+    /// Runs `future` with this as its ambient state.
+    pub(crate) async fn scope<F: Future>(self, future: F) -> F::Output {
+        AMBIENT.scope(self, future).await
+    }
+}
+
+fn database_id(database: &Database) -> usize {
+    database as *const Database as usize
+}
+
+/// The transaction of `database` that the running code is inside, if any.
+pub(crate) fn current(database: &Database) -> Option<Arc<TxShared>> {
+    AMBIENT.try_with(|ambient| ambient.find(database)).ok().flatten()
+}
+
+/// One transaction's connection, shared by its frames (nested savepoints included) and the
+/// statements running in it.
+pub(crate) struct TxShared {
+    database: usize,
+    engine: Arc<Engine>,
+    conn: Arc<Mutex<TxConn>>,
+    /// A savepoint could not be rolled back (its block was cancelled while a statement held
+    /// the connection): the transaction must not commit.
+    broken: AtomicBool,
+}
+
+/// The connection of an open transaction; `None` once the transaction has ended.
+pub(crate) struct TxConn(Option<Leased>);
+
+impl TxConn {
+    pub(crate) fn lease(&mut self) -> Result<&mut Leased> {
+        self.0.as_mut().ok_or_else(|| {
+            Error::InvalidQuery(
+                "this transaction has already ended (committed or rolled back); start a new one".into(),
+            )
+        })
+    }
+}
+
+impl Drop for TxConn {
+    fn drop(&mut self) {
+        if let Some(mut lease) = self.0.take() {
+            // Ended without a commit or rollback (a cancelled or panicking block): roll every
+            // open level back before the connection returns to the pool.
+            let depth = lease.conn().transaction_depth();
+            for _ in 0..depth {
+                lease.conn().start_rollback();
+            }
+        }
+    }
+}
+
+impl TxShared {
+    /// Locks the connection for one statement.
+    pub(crate) async fn lock(self: &Arc<Self>) -> OwnedMutexGuard<TxConn> {
+        self.conn.clone().lock_owned().await
+    }
+}
+
+/// One level of a transaction: the transaction itself (depth 1) or a savepoint in it.
+struct Frame {
+    shared: Arc<TxShared>,
+    /// The connection's transaction depth once this level began.
+    depth: usize,
+    ended: bool,
+}
+
+/// How a frame ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    Commit,
+    Rollback,
+}
+
+impl Frame {
+    /// Opens a transaction on `database`, or a savepoint when `ambient` already holds one.
+    async fn begin(database: &Database, ambient: &Ambient) -> Result<Frame> {
+        if let Some(shared) = ambient.find(database) {
+            let mut guard = shared.lock().await;
+            let conn = guard.lease()?.conn();
+            shared.engine.control(conn, Control::Begin(None)).await?;
+            let depth = conn.transaction_depth();
+            drop(guard);
+            return Ok(Frame { shared, depth, ended: false });
+        }
+        let engine = database.engine()?;
+        let mut lease = Database::acquire(engine.clone()).await?;
+        // SQLite: take the write lock at BEGIN, so concurrent writers queue (busy timeout)
+        // instead of failing when a reader upgrades to a writer.
+        let statement = (engine.url.dialect() == crate::Dialect::Sqlite).then_some("BEGIN IMMEDIATE");
+        engine.control(lease.conn(), Control::Begin(statement)).await?;
+        let shared = Arc::new(TxShared {
+            database: database_id(database),
+            engine,
+            conn: Arc::new(Mutex::new(TxConn(Some(lease)))),
+            broken: AtomicBool::new(false),
+        });
+        Ok(Frame { shared, depth: 1, ended: false })
+    }
+
+    /// Commits (or releases the savepoint) or rolls back this level.
+    async fn end(mut self, how: End) -> Result<()> {
+        self.ended = true;
+        let mut guard = self.shared.lock().await;
+        let lease = guard.lease()?;
+        let depth = lease.conn().transaction_depth();
+        if depth != self.depth {
+            // Only possible when nested transactions of one connection overlap (joined
+            // futures): the levels no longer end in order, so end the whole transaction.
+            self.shared.broken.store(true, Ordering::SeqCst);
+            return Err(Error::InvalidQuery(
+                "nested transactions of one database ran concurrently (e.g. joined futures); \
+                 the transaction was rolled back — run nested transactions one after another"
+                    .into(),
+            ));
+        }
+        let broken = self.shared.broken.load(Ordering::SeqCst);
+        let engine = &self.shared.engine;
+        let outcome = match how {
+            End::Commit if broken && self.depth == 1 => {
+                let _ = engine.control(lease.conn(), Control::Rollback).await;
+                Err(Error::InvalidQuery(
+                    "a nested transaction of this transaction was cancelled mid-statement and could not \
+                     be rolled back, so the whole transaction was rolled back"
+                        .into(),
+                ))
+            }
+            End::Commit => engine.control(lease.conn(), Control::Commit).await,
+            End::Rollback => engine.control(lease.conn(), Control::Rollback).await,
+        };
+        if self.depth == 1 {
+            // The transaction is over: return the connection now, unless it may still be in
+            // one (a failed COMMIT or ROLLBACK), in which case it is closed instead.
+            if let Some(mut lease) = guard.0.take() {
+                if lease.conn().transaction_depth() > 0 {
+                    lease.close_on_drop();
+                }
+            }
+        }
+        outcome
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        if self.ended || self.depth == 1 {
+            // The outermost level is rolled back by `TxConn` once nobody uses it any more.
+            return;
+        }
+        // A savepoint whose block was cancelled: roll it back now if the connection is free.
+        let rolled_back = match self.shared.conn.try_lock() {
+            Ok(mut guard) => match guard.lease() {
+                Ok(lease) => {
+                    let conn = lease.conn();
+                    let ours = conn.transaction_depth() == self.depth;
+                    if ours {
+                        conn.start_rollback();
+                    }
+                    ours
+                }
+                Err(_) => false,
+            },
+            Err(_) => false,
+        };
+        if !rolled_back {
+            self.shared.broken.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Runs `block` inside a transaction (or a savepoint): `Ok` commits, `Err` rolls back and
+/// is returned unchanged, a panic rolls back and resumes.
+pub(crate) async fn run_block<T>(database: &Database, block: impl Future<Output = Result<T>>) -> Result<T> {
+    let ambient = Ambient::current();
+    let frame = Frame::begin(database, &ambient).await?;
+    let inner = ambient.with(frame.shared.clone());
+    let outcome = inner.scope(AssertUnwindSafe(block).catch_unwind()).await;
+    let ended = frame.end(End::after(&outcome)).await;
+    conclude(outcome, ended)
+}
+
+/// The blocking twin of [`run_block`].
+pub(crate) fn run_block_sync<T>(database: &Database, block: impl FnOnce() -> Result<T>) -> Result<T> {
+    let ambient = Ambient::current();
+    let frame = crate::sync::block_on(Frame::begin(database, &ambient))??;
+    let inner = ambient.with(frame.shared.clone());
+    let outer = SYNC_AMBIENT.with(|a| a.replace(inner));
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(block));
+    SYNC_AMBIENT.with(|a| a.replace(outer));
+    let how = End::after(&outcome);
+    let ended = crate::sync::block_on(frame.end(how)).and_then(|ended| ended);
+    conclude(outcome, ended)
+}
+
+impl End {
+    /// Commit after `Ok`; roll back after an error or a panic.
+    fn after<T>(outcome: &std::thread::Result<Result<T>>) -> End {
+        if matches!(outcome, Ok(Ok(_))) { End::Commit } else { End::Rollback }
+    }
+}
+
+/// The block's result once its level has ended: a failed commit is the error; after an
+/// error the block's own error wins; a panic resumes.
+fn conclude<T>(outcome: std::thread::Result<Result<T>>, ended: Result<()>) -> Result<T> {
+    match outcome {
+        Ok(Ok(value)) => ended.map(|()| value),
+        Ok(Err(error)) => {
+            if let Err(rollback) = ended {
+                tracing::warn!(%rollback, "rolling back after an error failed; the connection was closed");
+            }
+            Err(error)
+        }
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// An explicit transaction: run operations in it with [`Pending::using`], then
+/// [`commit`](Transaction::commit) or [`rollback`](Transaction::rollback). Dropped without
+/// either, it rolls back.
+///
+/// ```
+/// # use duo_orm::prelude::*;
+/// # static DB: Database = Database::from_url("sqlite::memory:");
+/// # #[derive(Model, Debug)]
+/// # #[duo(table = "notes", db = DB)]
+/// # struct Note { #[duo(primary_key)] id: i64, text: String }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> duo_orm::Result<()> {
+/// # DB.create_all().await?;
+/// let tx = DB.begin().await?;
+/// let note = Note::create(json!({"text": "draft"})).using(&tx).await?;
+/// assert_eq!(Note::query().count().using(&tx).await?, 1);
+/// tx.rollback().await?;
+/// assert!(Note::get(note.id).await?.is_none());
+/// # Ok(())
+/// # }
+/// ```
+pub struct Transaction<'db> {
+    database: &'db Database,
+    frame: Option<Frame>,
+    ambient: Ambient,
+}
+
+impl<'db> Transaction<'db> {
+    pub(crate) fn begin(database: &'db Database) -> Pending<'db, Transaction<'db>> {
+        Pending::on_database(database, move |db| {
+            Box::pin(async move {
+                let ambient = Ambient::current();
+                let frame = Frame::begin(db, &ambient).await?;
+                let ambient = ambient.with(frame.shared.clone());
+                Ok(Transaction { database: db, frame: Some(frame), ambient })
+            })
+        })
+    }
+
+    /// The database this transaction runs on.
+    pub fn database(&self) -> &'db Database {
+        self.database
+    }
+
+    pub(crate) fn ambient(&self) -> Ambient {
+        self.ambient.clone()
+    }
+
+    /// Commits the transaction (or releases its savepoint).
+    pub fn commit(self) -> Pending<'db, ()> {
+        self.end(End::Commit)
+    }
+
+    /// Rolls the transaction (or its savepoint) back.
+    pub fn rollback(self) -> Pending<'db, ()> {
+        self.end(End::Rollback)
+    }
+
+    fn end(mut self, how: End) -> Pending<'db, ()> {
+        let frame = self.frame.take().expect("a transaction holds its frame until it ends");
+        Pending::on_database(self.database, move |_| Box::pin(frame.end(how)))
+    }
+}
+
+impl std::fmt::Debug for Transaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction").field("depth", &self.frame.as_ref().map(|f| f.depth)).finish()
+    }
+}

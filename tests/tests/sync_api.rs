@@ -1,0 +1,177 @@
+//! The sync API, live: plain `#[test]` functions, `.wait()` on the same builders, blocking
+//! transactions, sync-only databases and `.wait()` called from async code.
+
+use std::sync::{Arc, Barrier};
+
+use duo_orm::prelude::*;
+use serde_json::json;
+
+use crate::models::*;
+use crate::setup_sync;
+use crate::support::backends_sync;
+use crate::transactions::Entry;
+
+#[test]
+fn crud_and_queries_block_without_a_runtime() {
+    for t in backends_sync("sync_crud") {
+        setup_sync!(t.db, User);
+        let db = &t.db;
+        let ada = User::create(user_create("Ada", 36, "ada@example.com")).on(db).wait().unwrap();
+        assert_eq!(ada.id, 1, "{:?}", t.dialect);
+        User::create(json!({"name": "Bob", "age": 17, "email": "bob@example.com"})).on(db).wait().unwrap();
+        assert_eq!(User::get(ada.id).on(db).wait().unwrap().as_ref(), Some(&ada));
+        let adults = User::filter(|u| u.age.ge(18)).all().on(db).wait().unwrap();
+        assert_eq!(adults, [ada.clone()]);
+        assert_eq!(User::filter(|u| u.name.eq("Bob")).one().on(db).wait().unwrap().age, 17);
+        assert_eq!(User::query().count().on(db).wait().unwrap(), 2);
+        assert!(User::filter(|u| u.age.gt(100)).first().on(db).wait().unwrap().is_none());
+        assert!(User::filter(|u| u.name.eq("Bob")).exists().on(db).wait().unwrap());
+
+        let mut ada = ada;
+        ada.update(json!({"age": 37})).on(db).wait().unwrap();
+        ada.nickname = Some("countess".into());
+        ada.save().on(db).wait().unwrap();
+        let stored = User::get(ada.id).on(db).wait().unwrap().unwrap();
+        assert_eq!((stored.age, stored.nickname.as_deref()), (37, Some("countess")), "{:?}", t.dialect);
+        stored.delete().on(db).wait().unwrap();
+        assert_eq!(User::query().count().on(db).wait().unwrap(), 1);
+    }
+}
+
+#[test]
+fn transaction_sync_commits_rolls_back_and_nests() {
+    for t in backends_sync("sync_tx") {
+        setup_sync!(t.db, Entry);
+        let db = &t.db;
+        let other = t.other();
+        let label_count = |label: &str| Entry::filter(|e| e.label.eq(label)).count().on(&other).wait().unwrap();
+
+        let id = db
+            .transaction_sync(|| {
+                let e = Entry::create(json!({"worker": 0, "label": "kept"})).on(db).wait()?;
+                assert!(e.id > 0);
+                assert_eq!(Entry::query().count().on(db).wait()?, 1, "own write visible");
+                assert_eq!(Entry::query().count().on(&other).wait()?, 0, "uncommitted elsewhere");
+                // Nested: a savepoint whose error undoes only its own write.
+                let inner: Result<()> = db.transaction_sync(|| {
+                    Entry::create(json!({"worker": 0, "label": "inner"})).on(db).wait()?;
+                    Err(Error::InvalidQuery("inner fails".into()))
+                });
+                assert!(inner.is_err());
+                Ok(e.id)
+            })
+            .unwrap();
+        assert!(id > 0);
+        assert_eq!((label_count("kept"), label_count("inner")), (1, 0), "{:?}", t.dialect);
+
+        let failed: Result<()> = db.transaction_sync(|| {
+            Entry::create(json!({"worker": 0, "label": "undone"})).on(db).wait()?;
+            Err(Error::InvalidQuery("abort".into()))
+        });
+        assert!(matches!(failed, Err(Error::InvalidQuery(m)) if m == "abort"));
+        assert_eq!(label_count("undone"), 0);
+
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            db.transaction_sync(|| {
+                Entry::create(json!({"worker": 0, "label": "panicked"})).on(db).wait()?;
+                panic!("boom");
+                #[allow(unreachable_code)]
+                Ok(())
+            })
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(label_count("panicked"), 0, "{:?}", t.dialect);
+
+        // The explicit handle works synchronously too.
+        let tx = db.begin().wait().unwrap();
+        Entry::create(json!({"worker": 0, "label": "handle"})).using(&tx).wait().unwrap();
+        tx.commit().wait().unwrap();
+        assert_eq!(label_count("handle"), 1);
+    }
+}
+
+/// Eight threads, each writing in its own blocking transaction.
+#[test]
+fn eight_threads_in_their_own_transactions_lose_nothing() {
+    const THREADS: i32 = 8;
+    const ROWS: usize = 5;
+    for t in backends_sync("sync_concurrent") {
+        setup_sync!(t.db, Entry);
+        let db = Database::new(t.url.clone()).max_connections(THREADS as u32);
+        db.register::<Entry>();
+        let all_open = (t.dialect != Dialect::Sqlite).then(|| Arc::new(Barrier::new(THREADS as usize)));
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|worker| {
+                    let (db, all_open) = (&db, all_open.clone());
+                    scope.spawn(move || {
+                        db.transaction_sync(|| {
+                            for i in 0..ROWS {
+                                Entry::create(json!({"worker": worker, "label": format!("t{worker}-{i}")})).on(db).wait()?;
+                            }
+                            // Everyone counts while all eight transactions are open and
+                            // uncommitted, then everyone commits.
+                            if let Some(barrier) = &all_open {
+                                barrier.wait();
+                            }
+                            let visible = Entry::query().count().on(db).wait();
+                            if let Some(barrier) = &all_open {
+                                barrier.wait();
+                            }
+                            visible
+                        })
+                    })
+                })
+                .collect();
+            for handle in handles {
+                let visible = handle.join().unwrap().unwrap();
+                if all_open.is_some() {
+                    assert_eq!(visible, ROWS as u64, "saw uncommitted rows of another thread on {:?}", t.dialect);
+                }
+            }
+        });
+        assert_eq!(Entry::query().count().on(&db).wait().unwrap(), THREADS as u64 * ROWS as u64, "{:?}", t.dialect);
+    }
+}
+
+#[test]
+fn sync_only_database_refuses_async_calls() {
+    let file = std::env::temp_dir().join(format!("duo_sync_only_{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let db = Database::new(format!("sqlite://{}", file.display())).sync_only();
+    db.register::<Entry>();
+    db.create_all().wait().unwrap();
+    Entry::create(json!({"worker": 1, "label": "sync"})).on(&db).wait().unwrap();
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let refused = runtime.block_on(async { Entry::query().count().on(&db).await });
+    match refused {
+        Err(Error::Configuration(message)) => {
+            assert!(message.contains("sync-only") && message.contains(".wait()"), "{message}")
+        }
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+    let refused = runtime.block_on(db.transaction(async { Ok(()) }));
+    assert!(matches!(refused, Err(Error::Configuration(_))), "{refused:?}");
+    assert_eq!(Entry::query().count().on(&db).wait().unwrap(), 1);
+}
+
+/// `.wait()` on an async runtime's thread works (a helper thread runs it) instead of
+/// panicking or deadlocking — on a single-threaded runtime too.
+#[tokio::test(flavor = "current_thread")]
+async fn wait_inside_an_async_runtime_works() {
+    for t in backends_sync("sync_in_async") {
+        setup_sync!(t.db, Entry);
+        let created = Entry::create(json!({"worker": 1, "label": "blocking"})).on(&t.db).wait().unwrap();
+        assert_eq!(Entry::get(created.id).on(&t.db).await.unwrap(), Some(created.clone()));
+        // Inside an async transaction, `.wait()` joins it.
+        t.db.transaction(async {
+            Entry::create(json!({"worker": 2, "label": "mixed"})).on(&t.db).wait()?;
+            assert_eq!(Entry::query().count().on(&t.db).await?, 2);
+            Err::<(), _>(Error::InvalidQuery("roll back".into()))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(Entry::query().count().on(&t.db).await.unwrap(), 1, "{:?}", t.dialect);
+    }
+}

@@ -1,0 +1,306 @@
+//! Units of work, live: the ambient transaction, savepoints, panics, cancellation, the
+//! explicit handle, isolation and concurrent writers.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use duo_orm::prelude::*;
+use futures_util::FutureExt;
+use serde_json::json;
+
+use crate::setup;
+use crate::support::backends;
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[duo(table = "tx_entries")]
+pub struct Entry {
+    #[duo(primary_key)]
+    pub id: i64,
+    pub worker: i32,
+    pub label: String,
+}
+
+fn entry(worker: i32, label: &str) -> serde_json::Value {
+    json!({"worker": worker, "label": label})
+}
+
+async fn labels(db: &Database) -> Vec<String> {
+    let rows = Entry::query().order_by(|e| e.id.asc()).all().on(db).await.unwrap();
+    rows.into_iter().map(|e| e.label).collect()
+}
+
+#[tokio::test]
+async fn ok_commits_err_rolls_back_and_is_returned_unchanged() {
+    for t in backends("tx_commit_rollback").await {
+        setup!(t.db, Entry);
+        let db = &t.db;
+        let ids = db
+            .transaction(async {
+                let a = Entry::create(entry(1, "a")).on(db).await?;
+                // The generated key is there right after the write, and reads in the
+                // transaction see its own uncommitted rows.
+                assert!(a.id > 0);
+                assert_eq!(Entry::get(a.id).on(db).await?, Some(a.clone()));
+                let b = Entry::create(entry(1, "b")).on(db).await?;
+                assert_eq!(Entry::query().count().on(db).await?, 2);
+                Ok((a.id, b.id))
+            })
+            .await
+            .unwrap();
+        assert_ne!(ids.0, ids.1);
+        assert_eq!(labels(db).await, ["a", "b"], "{:?}", t.dialect);
+
+        let failed: Result<()> = db
+            .transaction(async {
+                Entry::create(entry(1, "c")).on(db).await?;
+                let mut b = Entry::get(ids.1).on(db).await?.unwrap();
+                b.label = "b-changed".into();
+                b.save().on(db).await?;
+                Err(Error::InvalidQuery("the caller's own error".into()))
+            })
+            .await;
+        match failed {
+            Err(Error::InvalidQuery(message)) => assert_eq!(message, "the caller's own error"),
+            other => panic!("{:?}: the block's error must come back unchanged, got {other:?}", t.dialect),
+        }
+        assert_eq!(labels(db).await, ["a", "b"], "rolled back on {:?}", t.dialect);
+
+        // A database error inside the block rolls back too (a duplicate primary key).
+        let duplicate = db
+            .transaction(async {
+                Entry::create(entry(2, "d")).on(db).await?;
+                Entry::create(json!({"id": ids.0, "worker": 2, "label": "dup"})).on(db).await
+            })
+            .await;
+        assert!(matches!(duplicate, Err(Error::Integrity { .. })), "{:?}: {duplicate:?}", t.dialect);
+        assert_eq!(labels(db).await, ["a", "b"], "{:?}", t.dialect);
+    }
+}
+
+#[tokio::test]
+async fn nested_transaction_is_a_savepoint() {
+    for t in backends("tx_savepoint").await {
+        setup!(t.db, Entry);
+        let db = &t.db;
+        db.transaction(async {
+            Entry::create(entry(1, "outer-1")).on(db).await?;
+            let inner: Result<()> = db
+                .transaction(async {
+                    Entry::create(entry(1, "inner-undone")).on(db).await?;
+                    Err(Error::InvalidQuery("undo the inner block only".into()))
+                })
+                .await;
+            assert!(inner.is_err());
+            db.transaction(async { Entry::create(entry(1, "inner-kept")).on(db).await.map(drop) }).await?;
+            // Two levels deep, rolled back, inside a committed level.
+            db.transaction(async {
+                Entry::create(entry(1, "level-2")).on(db).await?;
+                let deeper: Result<()> = db
+                    .transaction(async {
+                        Entry::create(entry(1, "level-3-undone")).on(db).await?;
+                        Err(Error::InvalidQuery("no".into()))
+                    })
+                    .await;
+                assert!(deeper.is_err());
+                Ok(())
+            })
+            .await?;
+            Entry::create(entry(1, "outer-2")).on(db).await.map(drop)
+        })
+        .await
+        .unwrap();
+        assert_eq!(labels(db).await, ["outer-1", "inner-kept", "level-2", "outer-2"], "{:?}", t.dialect);
+
+        // An outer rollback undoes committed savepoints too.
+        let _ = db
+            .transaction(async {
+                db.transaction(async { Entry::create(entry(1, "gone")).on(db).await.map(drop) }).await?;
+                Err::<(), _>(Error::InvalidQuery("outer fails".into()))
+            })
+            .await;
+        assert_eq!(Entry::filter(|e| e.label.eq("gone")).count().on(db).await.unwrap(), 0);
+    }
+}
+
+#[tokio::test]
+async fn panic_rolls_back_and_resumes() {
+    for t in backends("tx_panic").await {
+        setup!(t.db, Entry);
+        let db = &t.db;
+        let outcome = AssertUnwindSafe(db.transaction(async {
+            Entry::create(entry(1, "before the panic")).on(db).await?;
+            if Entry::query().count().on(db).await? == 1 {
+                panic!("boom inside the block");
+            }
+            Ok(())
+        }))
+        .catch_unwind()
+        .await;
+        let payload = outcome.expect_err("the panic resumes in the caller");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom inside the block"));
+        assert!(labels(db).await.is_empty(), "{:?}", t.dialect);
+        // The connection went back clean: the next unit of work commits normally.
+        db.transaction(async { Entry::create(entry(1, "after")).on(db).await.map(drop) }).await.unwrap();
+        assert_eq!(labels(&t.other()).await, ["after"], "{:?}", t.dialect);
+    }
+}
+
+#[tokio::test]
+async fn cancelled_block_rolls_back_and_returns_a_clean_connection() {
+    for t in backends("tx_cancel").await {
+        setup!(t.db, Entry);
+        // One connection: the statement after the cancellation must reuse it, so an open
+        // transaction left on it would hide that statement's write from other connections.
+        let db = Database::new(t.url.clone()).max_connections(1);
+        db.register::<Entry>();
+        let cancelled = tokio::time::timeout(
+            Duration::from_millis(300),
+            db.transaction(async {
+                Entry::create(entry(1, "cancelled")).on(&db).await?;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Ok(())
+            }),
+        )
+        .await;
+        assert!(cancelled.is_err(), "the block was cancelled by the timeout");
+        Entry::create(entry(1, "autocommitted")).on(&db).await.unwrap();
+        // Another pool sees the second write (committed) and not the first (rolled back).
+        assert_eq!(labels(&t.other()).await, ["autocommitted"], "{:?}", t.dialect);
+
+        // Cancelled inside a savepoint: the outer transaction is rolled back too.
+        let cancelled = tokio::time::timeout(
+            Duration::from_millis(300),
+            db.transaction(async {
+                Entry::create(entry(1, "outer")).on(&db).await?;
+                db.transaction(async {
+                    Entry::create(entry(1, "inner")).on(&db).await?;
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    Ok(())
+                })
+                .await
+            }),
+        )
+        .await;
+        assert!(cancelled.is_err());
+        assert_eq!(labels(&db).await, ["autocommitted"], "{:?}", t.dialect);
+        assert_eq!(labels(&t.other()).await, ["autocommitted"], "{:?}", t.dialect);
+    }
+}
+
+#[tokio::test]
+async fn outside_a_transaction_each_call_commits_by_itself() {
+    for t in backends("tx_autocommit").await {
+        setup!(t.db, Entry);
+        let other = t.other();
+        let first = Entry::create(entry(1, "one")).on(&t.db).await.unwrap();
+        assert_eq!(labels(&other).await, ["one"], "visible at once on {:?}", t.dialect);
+        first.delete().on(&t.db).await.unwrap();
+        assert!(labels(&other).await.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn explicit_handle_commits_rolls_back_and_isolates() {
+    for t in backends("tx_handle").await {
+        setup!(t.db, Entry);
+        let db = &t.db;
+        let other = t.other();
+
+        let tx = db.begin().await.unwrap();
+        let a = Entry::create(entry(1, "handle-a")).using(&tx).await.unwrap();
+        assert!(a.id > 0);
+        assert_eq!(Entry::query().count().using(&tx).await.unwrap(), 1, "own write visible in the transaction");
+        // Other connections do not see uncommitted rows.
+        assert_eq!(Entry::query().count().on(&other).await.unwrap(), 0, "{:?}", t.dialect);
+        assert_eq!(Entry::query().count().on(db).await.unwrap(), 0, "outside the handle, {:?}", t.dialect);
+        tx.commit().await.unwrap();
+        assert_eq!(labels(&other).await, ["handle-a"]);
+
+        let tx = db.begin().await.unwrap();
+        Entry::create(entry(1, "rolled-back")).using(&tx).await.unwrap();
+        tx.rollback().await.unwrap();
+        let tx = db.begin().await.unwrap();
+        Entry::create(entry(1, "dropped")).using(&tx).await.unwrap();
+        drop(tx);
+        assert_eq!(labels(&other).await, ["handle-a"], "{:?}", t.dialect);
+
+        // Inside an ambient transaction, `begin` is a savepoint of it.
+        db.transaction(async {
+            Entry::create(entry(1, "ambient")).on(db).await?;
+            let tx = db.begin().await?;
+            Entry::create(entry(1, "savepoint")).using(&tx).await?;
+            tx.rollback().await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(labels(&other).await, ["handle-a", "ambient"], "{:?}", t.dialect);
+    }
+}
+
+#[tokio::test]
+async fn spawned_tasks_are_outside_the_transaction() {
+    for t in backends("tx_spawned").await {
+        setup!(t.db, Entry);
+        let db: &'static Database = Box::leak(Box::new(Database::new(t.url.clone())));
+        db.register::<Entry>();
+        db.transaction(async {
+            Entry::create(entry(1, "uncommitted")).on(db).await?;
+            let seen_by_task = tokio::spawn(async move { Entry::query().count().on(db).await }).await.unwrap()?;
+            assert_eq!(seen_by_task, 0, "a spawned task does not see the block's rows on {:?}", t.dialect);
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(Entry::query().count().on(db).await.unwrap(), 1);
+    }
+}
+
+/// Eight writers at once, each in its own transaction: no write is lost, and (on the servers,
+/// where all eight transactions are open together) none sees another's uncommitted rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_transactions_lose_nothing_and_see_only_their_own_rows() {
+    const WORKERS: i32 = 8;
+    const ROWS: usize = 5;
+    for t in backends("tx_concurrent_async").await {
+        setup!(t.db, Entry);
+        let db: &'static Database = Box::leak(Box::new(Database::new(t.url.clone()).max_connections(WORKERS as u32)));
+        db.register::<Entry>();
+        // SQLite has one writer at a time (transactions queue at BEGIN), so the writers
+        // cannot all be open at once there.
+        let all_open = (t.dialect != Dialect::Sqlite).then(|| Arc::new(tokio::sync::Barrier::new(WORKERS as usize)));
+        let tasks: Vec<_> = (0..WORKERS)
+            .map(|worker| {
+                let all_open = all_open.clone();
+                tokio::spawn(async move {
+                    db.transaction(async {
+                        for i in 0..ROWS {
+                            Entry::create(entry(worker, &format!("w{worker}-{i}"))).on(db).await?;
+                        }
+                        // Everyone counts while all eight transactions are open and
+                        // uncommitted, then everyone commits.
+                        if let Some(barrier) = &all_open {
+                            barrier.wait().await;
+                        }
+                        let visible = Entry::query().count().on(db).await?;
+                        let own = Entry::filter(|e| e.worker.eq(worker)).count().on(db).await?;
+                        if let Some(barrier) = &all_open {
+                            barrier.wait().await;
+                        }
+                        Ok((visible, own))
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (visible, own) = task.await.unwrap().unwrap();
+            assert_eq!(own, ROWS as u64);
+            if all_open.is_some() {
+                assert_eq!(visible, ROWS as u64, "saw another transaction's uncommitted rows on {:?}", t.dialect);
+            }
+        }
+        assert_eq!(Entry::query().count().on(db).await.unwrap(), (WORKERS as u64) * ROWS as u64, "{:?}", t.dialect);
+    }
+}
