@@ -72,6 +72,10 @@ pub fn model(def: &ModelDef) -> TokenStream {
                 }))
             }
         };
+        let set_on = match (f.set_on.create, f.set_on.update) {
+            (false, false) => quote!(#private::SetOn::NEVER),
+            (create, update) => quote!(#private::SetOn { create: #create, update: #update }),
+        };
         let ty = &f.ty;
         let from_json = quote_spanned!(ty.span()=> <#ty as #private::FieldType>::from_json);
         quote!(#private::ColumnMeta {
@@ -87,6 +91,7 @@ pub fn model(def: &ModelDef) -> TokenStream {
             max_length: #max_length,
             references: #references,
             guarded: #guarded,
+            set_on: #set_on,
             from_json: #from_json,
         })
     });
@@ -138,8 +143,9 @@ pub fn model(def: &ModelDef) -> TokenStream {
             quote!(#private::None)
         } else if let Some(json) = literal_default {
             quote!(#private::field_from_json::<#ty>(#name, #field_name, #json)?)
-        } else if f.auto_increment || f.guarded {
-            // Schemas never carry these: the key is generated, a guarded field is set in code.
+        } else if f.auto_increment || f.guarded || f.set_on.create {
+            // Schemas never carry these: the key is generated, a guarded field is set in code,
+            // a timestamp is stamped when the row is written.
             quote!(::core::default::Default::default())
         } else {
             quote!(return #private::Err(#private::missing_field(#name, #field_name)))
@@ -223,6 +229,11 @@ pub fn model(def: &ModelDef) -> TokenStream {
 
                 fn from_json_map(mut map: #private::JsonMap<::std::string::String, #private::Json>) -> #krate::Result<Self> {
                     #private::Ok(#ident { #(#from_map_fields,)* })
+                }
+
+                fn hooks() -> #private::Option<#private::HookFns<Self>> {
+                    use #private::{ViaHooks as _, ViaNoHooks as _};
+                    (&&#private::HookProbe::<Self>::new()).duo_hooks()
                 }
 
                 fn set_json(&mut self, index: usize, json: #private::Json) -> #krate::Result<()> {

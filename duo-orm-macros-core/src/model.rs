@@ -1,6 +1,7 @@
 //! The validated model: what `#[derive(Model)]` generates code from and what the CLI diffs.
 
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Expr, ExprLit, Fields, Ident, Lit, LitStr, Path, Type};
 
@@ -36,6 +37,14 @@ pub struct FieldDef {
     pub max_length: Option<u32>,
     pub references: Option<ReferenceDef>,
     pub guarded: bool,
+    pub set_on: SetOnDef,
+}
+
+/// When the runtime stamps a timestamp field with the current time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetOnDef {
+    pub create: bool,
+    pub update: bool,
 }
 
 /// A column default.
@@ -241,6 +250,7 @@ struct RawField {
     on_update: Option<(String, Span)>,
     guarded: Option<Span>,
     sql_type: Option<String>,
+    set_on: Option<(SetOnDef, Span)>,
 }
 
 fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)> {
@@ -323,6 +333,34 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)
                 GUARDED => {
                     no_arguments(&meta, &key)?;
                     set_once(cx, &mut raw.guarded, span, &path, &key);
+                }
+                // #[duo(set_on(create))] / #[duo(set_on(create, update))] / #[duo(set_on(update))]
+                SET_ON => {
+                    let mut events = SetOnDef::default();
+                    let content;
+                    syn::parenthesized!(content in meta.input);
+                    let names = content.parse_terminated(Ident::parse_any, syn::Token![,])?;
+                    for event in &names {
+                        match event.to_string().as_str() {
+                            ON_CREATE => events.create = true,
+                            ON_UPDATE_EVENT => events.update = true,
+                            _ => cx.error_spanned_by(event, format!("unknown set_on event; expected {}", one_of(SET_ON_EVENTS))),
+                        }
+                    }
+                    if events == SetOnDef::default() {
+                        cx.error_spanned_by(&path, "set_on needs an event; help: #[duo(set_on(create))] or #[duo(set_on(create, update))]");
+                    }
+                    set_once(cx, &mut raw.set_on, (events, span), &path, SET_ON);
+                }
+                // #[duo(auto_now_add)]: set_on(create)
+                AUTO_NOW_ADD => {
+                    no_arguments(&meta, &key)?;
+                    set_once(cx, &mut raw.set_on, (SetOnDef { create: true, update: false }, span), &path, SET_ON);
+                }
+                // #[duo(auto_now)]: set_on(create, update)
+                AUTO_NOW => {
+                    no_arguments(&meta, &key)?;
+                    set_once(cx, &mut raw.set_on, (SetOnDef { create: true, update: true }, span), &path, SET_ON);
                 }
                 // #[duo(sql_type = "citext")]
                 SQL_TYPE => {
@@ -449,6 +487,17 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
             cx.syn_error(syn::Error::new(*span, "set_default needs a column default; help: add #[duo(default = ...)]"));
         }
     }
+    if let Some((_, span)) = raw.set_on {
+        if !matches!(sql_type, SqlType::TimestampTz | SqlType::Timestamp) {
+            cx.syn_error(syn::Error::new(
+                span,
+                "set_on (auto_now, auto_now_add) needs a timestamp field; help: use chrono::DateTime<Utc>",
+            ));
+        }
+        if primary_key {
+            cx.syn_error(syn::Error::new(span, "a primary key cannot be set_on a write"));
+        }
+    }
     let explicit_auto_increment = raw.auto_increment.map(|(on, _)| on);
     let def = FieldDef {
         column: raw.column.unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_string()),
@@ -469,6 +518,7 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
             on_update: raw.on_update.map(|(a, _)| a),
         }),
         guarded: raw.guarded.is_some(),
+        set_on: raw.set_on.map(|(events, _)| events).unwrap_or_default(),
     };
     Some((def, explicit_auto_increment))
 }

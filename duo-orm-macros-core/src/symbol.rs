@@ -21,11 +21,19 @@ pub const ON_DELETE: &str = "on_delete";
 pub const ON_UPDATE: &str = "on_update";
 pub const GUARDED: &str = "guarded";
 pub const SQL_TYPE: &str = "sql_type";
+pub const SET_ON: &str = "set_on";
+pub const AUTO_NOW_ADD: &str = "auto_now_add";
+pub const AUTO_NOW: &str = "auto_now";
+
+// Inside set_on(...)
+pub const ON_CREATE: &str = "create";
+pub const ON_UPDATE_EVENT: &str = "update";
+pub const SET_ON_EVENTS: &[&str] = &[ON_CREATE, ON_UPDATE_EVENT];
 
 pub const CONTAINER_KEYS: &[&str] = &[TABLE, DB, CRATE, INDEX, UNIQUE];
 pub const FIELD_KEYS: &[&str] = &[
     PRIMARY_KEY, AUTO_INCREMENT, COLUMN, UNIQUE, INDEX, DEFAULT, DEFAULT_SQL, MAX_LENGTH, REFERENCES,
-    ON_DELETE, ON_UPDATE, GUARDED, SQL_TYPE,
+    ON_DELETE, ON_UPDATE, GUARDED, SQL_TYPE, SET_ON, AUTO_NOW_ADD, AUTO_NOW,
 ];
 pub const ACTIONS: &[&str] = &["cascade", "set_null", "set_default", "restrict", "no_action"];
 

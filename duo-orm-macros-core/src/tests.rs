@@ -21,6 +21,8 @@ fn expands_a_model() {
             pub body: Option<String>,
             #[duo(guarded, unique)]
             pub slug: String,
+            #[duo(auto_now)]
+            pub updated_at: chrono::DateTime<chrono::Utc>,
         }
     };
     insta::assert_snapshot!(pretty(expand_model(&input)));

@@ -262,6 +262,12 @@ impl<M> Clone for OrderBy<M> {
     }
 }
 
+impl<M> OrderBy<M> {
+    pub(crate) fn new(column: &'static str, descending: bool) -> Self {
+        OrderBy { column, descending, _marker: PhantomData }
+    }
+}
+
 impl<M> std::fmt::Debug for OrderBy<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}{}", if self.descending { "-" } else { "" }, self.column)

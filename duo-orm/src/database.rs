@@ -364,6 +364,22 @@ impl Database {
         join(handle).await
     }
 
+    /// Whether an INSERT can hand back its rows here: every dialect but MySQL proper (MariaDB
+    /// can; the server is asked once).
+    pub(crate) async fn insert_returns_rows(&self) -> Result<bool> {
+        let dialect = self.dialect()?;
+        if dialect != Dialect::MySql {
+            return Ok(crate::dialect::insert_returns_row(dialect));
+        }
+        let engine = self.engine()?;
+        if let Some(known) = engine.mariadb.get() {
+            return Ok(*known);
+        }
+        let probe = Statement::raw("SELECT CAST(VERSION() LIKE '%MariaDB%' AS SIGNED)".into());
+        let mariadb = self.fetch_scalar(probe).await? == Some(1);
+        Ok(*engine.mariadb.get_or_init(|| mariadb))
+    }
+
     /// Checks a connection out of `engine`'s pool for a transaction (same rules as `run`).
     pub(crate) async fn acquire(engine: Arc<Engine>) -> Result<Leased> {
         if tokio::runtime::Handle::try_current().is_ok() {
@@ -478,6 +494,8 @@ pub(crate) struct Engine {
     pub url: DatabaseUrl,
     pool: Pool,
     log_values: bool,
+    /// Whether a MySQL-dialect server is MariaDB (which has `INSERT … RETURNING`), once asked.
+    mariadb: OnceLock<bool>,
 }
 
 enum Pool {
@@ -752,7 +770,7 @@ impl Engine {
             #[allow(unreachable_patterns)]
             other => return Err(not_compiled(other)),
         };
-        Ok(Engine { url, pool, log_values })
+        Ok(Engine { url, pool, log_values, mariadb: OnceLock::new() })
     }
 
     /// Whether this database's connections are bound to no runtime, so any runtime may open,

@@ -130,6 +130,11 @@ impl Error {
         Error::InvalidQuery(message.into())
     }
 
+    /// An [`Error::Validation`] for `field` (for [`Hooks::validate`](crate::Hooks::validate)).
+    pub fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Error::Validation { field: field.into(), detail: detail.into() }
+    }
+
     pub(crate) fn unsupported(dialect: Dialect, operation: impl Into<String>) -> Self {
         Error::UnsupportedOperation { dialect, operation: operation.into() }
     }

@@ -38,6 +38,7 @@ pub mod config;
 pub mod database;
 pub mod dialect;
 pub mod error;
+mod lifecycle;
 pub mod model;
 pub mod pending;
 pub mod query;
@@ -50,9 +51,11 @@ pub use config::{DatabaseUrl, Dialect, PoolOptions};
 pub use database::Database;
 pub use dialect::Statement;
 pub use error::{Error, IntegrityKind, Result};
-pub use model::{Model, ModelMeta, Payload};
+pub use model::{HookFns, Hooks, Model, ModelMeta, Payload, SetOn};
 pub use pending::Pending;
+pub use query::bulk::{CreateBulk, CreateBulkReturning, DeleteBulk, UpdateBulk};
 pub use query::select::Select;
+pub use query::stream::Iterate;
 pub use query::write::ModelExt;
 pub use transaction::Transaction;
 
@@ -69,16 +72,20 @@ pub use sqlx;
 
 /// Everything a model file needs: `use duo_orm::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Database, Dialect, Error, Model, ModelExt, Payload, Result, Schema, Select, Transaction};
+    pub use crate::{Database, Dialect, Error, Hooks, Model, ModelExt, Payload, Result, Schema, Select, Transaction};
     pub use serde::{Deserialize, Serialize};
     pub use serde_json::json;
+    /// `try_next()`, `next()` and friends on [`Iterate::stream`](crate::Iterate::stream).
+    pub use futures_util::{StreamExt as _, TryStreamExt as _};
 }
 
 /// What generated code uses. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::database::Registration;
-    pub use crate::model::{ColumnDefault, ColumnMeta, ForeignKeyMeta, IndexMeta, ReferentialAction, serialize_to_map};
+    pub use crate::model::{
+        ColumnDefault, ColumnMeta, ForeignKeyMeta, HookFns, IndexMeta, ReferentialAction, SetOn, serialize_to_map,
+    };
     pub use crate::types::{FieldType, RowCursor, SqlType};
     pub use inventory;
     pub use sea_query::Value;
@@ -108,6 +115,36 @@ pub mod __private {
     impl<T> ViaNoValidate for Probe<'_, T> {
         fn duo_validate(&self) -> crate::Result<()> {
             Ok(())
+        }
+    }
+
+    /// Finds a model's `Hooks` implementation at compile time, by autoref like [`Probe`]:
+    /// `(&&HookProbe::<M>::new()).duo_hooks()`.
+    pub struct HookProbe<M>(std::marker::PhantomData<fn() -> M>);
+
+    impl<M> HookProbe<M> {
+        pub fn new() -> Self {
+            HookProbe(std::marker::PhantomData)
+        }
+    }
+
+    /// Picked when `M: Hooks`.
+    pub trait ViaHooks<M> {
+        fn duo_hooks(&self) -> Option<HookFns<M>>;
+    }
+    impl<M: crate::Hooks> ViaHooks<M> for &HookProbe<M> {
+        fn duo_hooks(&self) -> Option<HookFns<M>> {
+            Some(HookFns::of())
+        }
+    }
+
+    /// Picked otherwise: no hooks.
+    pub trait ViaNoHooks<M> {
+        fn duo_hooks(&self) -> Option<HookFns<M>>;
+    }
+    impl<M> ViaNoHooks<M> for HookProbe<M> {
+        fn duo_hooks(&self) -> Option<HookFns<M>> {
+            None
         }
     }
 

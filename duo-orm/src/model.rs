@@ -51,8 +51,24 @@ pub struct ColumnMeta {
     pub references: Option<ForeignKeyMeta>,
     /// Whether payloads may set the column (`false` for guarded columns).
     pub guarded: bool,
+    /// When the column is stamped with the current time (`set_on`, `auto_now`, `auto_now_add`).
+    pub set_on: SetOn,
     /// Converts a JSON payload value into a bound parameter of the field's type.
     pub from_json: fn(Json) -> std::result::Result<Value, String>,
+}
+
+/// The writes on which a timestamp column is set to the current UTC time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetOn {
+    /// On INSERT (`set_on(create)`, `auto_now_add`, `auto_now`).
+    pub create: bool,
+    /// On UPDATE (`set_on(update)`, `auto_now`).
+    pub update: bool,
+}
+
+impl SetOn {
+    /// Not a stamped column.
+    pub const NEVER: SetOn = SetOn { create: false, update: false };
 }
 
 /// A column default, as written in `#[duo(default = …)]`.
@@ -207,6 +223,103 @@ pub trait Model: Sized + Send + Sync + 'static {
     fn from_json_map(map: Map<String, Json>) -> Result<Self>;
     /// Sets the field of column `index` from a JSON value.
     fn set_json(&mut self, index: usize, value: Json) -> Result<()>;
+    /// The model's [`Hooks`], when it implements them (found by `#[derive(Model)]`).
+    fn hooks() -> Option<HookFns<Self>> {
+        None
+    }
+}
+
+/// Validation and lifecycle hooks of a model. Implement the methods you need; `#[derive(Model)]`
+/// finds the implementation by itself.
+///
+/// On a write (`create`, `save`, `update`, and bulk operations with `with_hooks(true)`) the
+/// order is: [`before_save`](Hooks::before_save), then `set_on` timestamps are stamped, then
+/// [`validate`](Hooks::validate), then the statement, then [`after_save`](Hooks::after_save).
+/// On `delete`: [`before_delete`](Hooks::before_delete), the statement,
+/// [`after_delete`](Hooks::after_delete). An error from any hook stops the operation; after
+/// the statement ran, wrap the call in a transaction if the error must undo it.
+///
+/// ```
+/// use duo_orm::prelude::*;
+///
+/// #[derive(Model, Debug)]
+/// #[duo(table = "products")]
+/// struct Product {
+///     #[duo(primary_key)]
+///     id: i64,
+///     name: String,
+///     price_cents: i64,
+/// }
+///
+/// impl Hooks for Product {
+///     fn validate(&self) -> Result<()> {
+///         if self.price_cents < 0 {
+///             return Err(Error::validation("price_cents", "a price cannot be negative"));
+///         }
+///         Ok(())
+///     }
+///
+///     fn before_save(&mut self) -> Result<()> {
+///         self.name = self.name.trim().to_string();
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Hooks: Model {
+    /// Checks the instance before it is written; an error is usually [`Error::Validation`].
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Runs before an INSERT or UPDATE of this instance; may change it.
+    fn before_save(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Runs after an INSERT or UPDATE of this instance, with the row as written.
+    fn after_save(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Runs before this instance's row is deleted.
+    fn before_delete(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Runs after this instance's row was deleted.
+    fn after_delete(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A model's [`Hooks`] as plain functions (what [`Model::hooks`] returns).
+pub struct HookFns<M> {
+    /// [`Hooks::validate`].
+    pub validate: fn(&M) -> Result<()>,
+    /// [`Hooks::before_save`].
+    pub before_save: fn(&mut M) -> Result<()>,
+    /// [`Hooks::after_save`].
+    pub after_save: fn(&M) -> Result<()>,
+    /// [`Hooks::before_delete`].
+    pub before_delete: fn(&M) -> Result<()>,
+    /// [`Hooks::after_delete`].
+    pub after_delete: fn(&M) -> Result<()>,
+}
+
+impl<M> Clone for HookFns<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M> Copy for HookFns<M> {}
+
+impl<M: Hooks> HookFns<M> {
+    /// The hooks `M` implements.
+    pub fn of() -> Self {
+        HookFns {
+            validate: M::validate,
+            before_save: M::before_save,
+            after_save: M::after_save,
+            before_delete: M::before_delete,
+            after_delete: M::after_delete,
+        }
+    }
 }
 
 /// What a write helper (`create`, `update`, …) accepts: a model instance, a schema struct

@@ -12,6 +12,9 @@ use crate::transaction::{Ambient, Transaction};
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A boxed, sendable stream (what [`Iterate::stream`](crate::Iterate::stream) returns).
+pub type BoxStream<'a, T> = Pin<Box<dyn futures_util::Stream<Item = T> + Send + 'a>>;
+
 type Operation<'a, T> = Box<dyn FnOnce(&'a Database) -> BoxFuture<'a, Result<T>> + Send + 'a>;
 
 /// An ORM operation (`first()`, `create(..)`, `save()`, …) that runs when awaited, or when
@@ -124,3 +127,36 @@ impl<'a, T: Send + 'a> IntoFuture for Pending<'a, T> {
         self.start()
     }
 }
+
+/// `on`, `using`, `wait` and `.await` for a builder with an `into_pending` method, so every
+/// bulk builder finishes like any other operation.
+macro_rules! pending_builder {
+    ($builder:ident => $output:ty) => {
+        impl<M: $crate::Model> $builder<M> {
+            /// Runs on `database` instead of the model's bound one.
+            pub fn on(self, database: &$crate::Database) -> $crate::Pending<'_, $output> {
+                self.into_pending().on(database)
+            }
+
+            /// Runs inside the explicit transaction `tx` (and on its database).
+            pub fn using<'a>(self, tx: &'a $crate::Transaction<'_>) -> $crate::Pending<'a, $output> {
+                self.into_pending().using(tx)
+            }
+
+            /// Runs to completion, blocking this thread (see [`Pending::wait`](crate::Pending::wait)).
+            pub fn wait(self) -> $crate::Result<$output> {
+                self.into_pending().wait()
+            }
+        }
+
+        impl<M: $crate::Model> std::future::IntoFuture for $builder<M> {
+            type Output = $crate::Result<$output>;
+            type IntoFuture = $crate::pending::BoxFuture<'static, $crate::Result<$output>>;
+
+            fn into_future(self) -> Self::IntoFuture {
+                self.into_pending().into_future()
+            }
+        }
+    };
+}
+pub(crate) use pending_builder;

@@ -11,7 +11,7 @@
 //! and do not see the block's uncommitted rows.
 //!
 //! # Why the connection cannot leak an open transaction
-//! The connection lives in [`TxConn`], shared by the block's frames and by any statement in
+//! The connection lives in `TxConn`, shared by the block's frames and by any statement in
 //! flight. When the last of them is dropped — whatever the reason: commit, error, panic or a
 //! cancelled future — `TxConn`'s `Drop` queues a rollback of every level still open before the
 //! connection goes back to its pool, and the pool flushes queued rollbacks before it hands the

@@ -7,14 +7,17 @@
 mod support;
 
 mod config;
+mod bulk;
 mod crud;
 mod errors;
+mod hooks;
 mod models;
 mod queries;
 mod runtimes;
 mod sync_api;
 mod transactions;
 mod sql;
+mod streaming;
 mod tracing_spans;
 mod types;
 mod ui;

@@ -145,3 +145,58 @@ fn create_table_if_not_exists_as_create_all_runs_it() {
     };
     insta::assert_snapshot!(per_dialect(render));
 }
+
+#[test]
+fn create_bulk_chunks_by_batch_size() {
+    let rows = || {
+        (0..3).map(|i| json!({"name": format!("n{i}"), "age": i, "email": format!("{i}@example.com")})).collect::<Vec<_>>()
+    };
+    insta::assert_snapshot!(per_dialect(|d| {
+        match User::create_bulk(rows()).batch_size(2).to_sql(d) {
+            Ok(statements) => statements.into_iter().map(|s| show(Ok(s))).collect::<Vec<_>>().join("\n"),
+            Err(e) => format!("error: {e}"),
+        }
+    }));
+}
+
+#[test]
+fn create_bulk_respects_each_dialects_parameter_and_row_limits() {
+    // 3 000 rows of 3 columns (9 000 parameters): SQL Server takes 700 rows per statement
+    // (2 100 parameters), the others 1 000 (the default batch size) or what `batch_size` says.
+    let rows: Vec<_> = (0..3000).map(|i| json!({"name": "n", "age": 1, "email": format!("{i}@x")})).collect();
+    let sizes = |d: Dialect, batch: usize| -> Vec<usize> {
+        let statements = User::create_bulk(rows.clone()).batch_size(batch).to_sql(d).unwrap();
+        statements.iter().map(|s| s.values.0.len() / 3).collect()
+    };
+    assert_eq!(sizes(Dialect::MsSql, 5000), [700, 700, 700, 700, 200]);
+    assert_eq!(sizes(Dialect::Postgres, 1000), [1000, 1000, 1000]);
+    assert_eq!(sizes(Dialect::Sqlite, 5000), [3000]);
+    assert_eq!(sizes(Dialect::MySql, 1200), [1200, 1200, 600]);
+    assert!(sizes(Dialect::MsSql, 5000).iter().all(|rows| rows * 3 <= 2100));
+    // 12 columns × 1 000 rows would be 12 000 parameters: SQL Server gets 175 rows each.
+    let wide: Vec<_> = (0..1000).map(|_| crate::types::everything_json()).collect();
+    let wide = crate::types::Everything::create_bulk(wide).to_sql(Dialect::MsSql).unwrap();
+    assert!(wide.iter().all(|s| s.values.0.len() <= 2100), "{:?}", wide.iter().map(|s| s.values.0.len()).collect::<Vec<_>>());
+}
+
+#[test]
+fn update_and_delete_bulk() {
+    insta::assert_snapshot!(per_dialect(|d| {
+        let update = User::filter(|u| u.age.lt(18)).update_bulk(json!({"status": "minor", "nickname": "kid"})).to_sql(d);
+        let delete = User::filter(|u| u.status.eq("banned") | u.age.gt(120)).delete_bulk().to_sql(d);
+        let refused = User::delete_bulk_all().to_sql(d);
+        let everything = User::delete_bulk_all().require_filter(false).to_sql(d);
+        format!("{}\n{}\n{}\n{}", show(update), show(delete), show(refused), show(everything))
+    }));
+}
+
+#[test]
+fn keyset_batches_of_iterate() {
+    insta::assert_snapshot!(per_dialect(|d| {
+        let first = Membership::filter(|m| m.role.eq("admin")).iterate().batch_size(100).batch_sql(d, None);
+        let next = Membership::filter(|m| m.role.eq("admin")).iterate().batch_size(100).batch_sql(d, Some(("acme".into(), 42)));
+        let back = User::query().order_by(|u| u.id.desc()).iterate().batch_size(50).batch_sql(d, Some(7));
+        let by_offset = User::query().order_by(|u| u.age.asc()).offset(5).iterate().batch_size(50).batch_sql(d, None);
+        format!("{}\n{}\n{}\n{}", show(first), show(next), show(back), show(by_offset))
+    }));
+}

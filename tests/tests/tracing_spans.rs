@@ -39,6 +39,9 @@ fn capture(work: impl std::future::Future<Output = ()>) -> String {
         .with_ansi(false)
         .finish();
     tracing::subscriber::with_default(subscriber, || {
+        // Other tests run in parallel without a subscriber; a callsite first hit by one of
+        // them may have cached "not interested". Recompute with this subscriber in place.
+        tracing::callsite::rebuild_interest_cache();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(work);
     });

@@ -61,6 +61,11 @@ fn sample() -> Everything {
     }
 }
 
+/// A payload with a value for every column (the key left to the database).
+pub fn everything_json() -> serde_json::Value {
+    serde_json::Value::Object(sample().to_map())
+}
+
 #[tokio::test]
 async fn every_type_round_trips() {
     for t in backends("types_roundtrip").await {

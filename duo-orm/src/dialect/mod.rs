@@ -99,9 +99,10 @@ pub(crate) fn apply_limit_offset(dialect: Dialect, stmt: &mut SelectStatement, p
     }
 }
 
-/// Renders an INSERT that hands back `returning` columns of the new row where the dialect can:
-/// `RETURNING` (PostgreSQL, SQLite), `OUTPUT INSERTED.…` (SQL Server), `RETURNING … INTO`
-/// (Oracle). MySQL has no such clause; the caller re-reads the row by its key.
+/// Renders an INSERT that hands back `returning` columns of the new rows: `RETURNING`
+/// (PostgreSQL, SQLite, MariaDB), `OUTPUT INSERTED.…` (SQL Server), `RETURNING … INTO`
+/// (Oracle, one row only). MySQL proper has no such clause: callers ask for `returning` on
+/// the MySQL dialect only when the server is MariaDB, and otherwise re-read rows by key.
 pub(crate) fn render_insert(dialect: Dialect, mut stmt: InsertStatement, returning: &[&'static str]) -> Statement {
     match dialect {
         Dialect::Postgres | Dialect::Sqlite | Dialect::MsSql if !returning.is_empty() => {
@@ -111,7 +112,29 @@ pub(crate) fn render_insert(dialect: Dialect, mut stmt: InsertStatement, returni
     }
     match dialect {
         Dialect::Oracle => oracle::render_insert(stmt, returning),
+        Dialect::MySql => mysql::render_insert(stmt, returning),
         _ => Statement::new(build_any!(dialect, stmt)),
+    }
+}
+
+/// The most bound parameters one statement may carry.
+pub(crate) fn max_parameters(dialect: Dialect) -> usize {
+    match dialect {
+        // SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32 (sqlx bundles a newer one).
+        Dialect::Sqlite => 32_766,
+        // The wire protocols count parameters in 16 bits.
+        Dialect::Postgres | Dialect::MySql => 65_535,
+        // "The server supports a maximum of 2100 parameters."
+        Dialect::MsSql => 2_100,
+        Dialect::Oracle => 65_535,
+    }
+}
+
+/// The most rows one multi-row `INSERT … VALUES` may carry (SQL Server: 1 000 row values).
+pub(crate) fn max_insert_rows(dialect: Dialect) -> usize {
+    match dialect {
+        Dialect::MsSql => 1_000,
+        _ => usize::MAX,
     }
 }
 

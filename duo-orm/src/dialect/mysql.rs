@@ -1,7 +1,22 @@
 //! MySQL and MariaDB specifics.
 
+use sea_query::InsertStatement;
+
+use crate::dialect::Statement;
 use crate::model::ColumnMeta;
 use crate::types::SqlType;
+
+/// An INSERT with MariaDB's `RETURNING` tail (10.5+) when `returning` names columns;
+/// sea-query's MySQL builder writes none, MySQL proper has none.
+pub(crate) fn render_insert(stmt: InsertStatement, returning: &[&'static str]) -> Statement {
+    let (mut sql, values) = stmt.build(sea_query::MysqlQueryBuilder);
+    if !returning.is_empty() {
+        let columns: Vec<String> = returning.iter().map(|c| format!("`{}`", c.replace('`', "``"))).collect();
+        sql.push_str(" RETURNING ");
+        sql.push_str(&columns.join(", "));
+    }
+    Statement { sql, values }
+}
 
 pub(crate) fn column_type(column: &ColumnMeta, indexed: bool) -> String {
     match column.sql_type {

@@ -1,5 +1,5 @@
-//! The statement families: [`select`] (queries), [`write`] (insert, update, delete) and
-//! [`schema`] (DDL).
+//! The statement families: [`select`] (queries), [`write`](mod@write) (insert, update, delete), [`bulk`]
+//! (multi-row writes) and [`schema`] (DDL).
 
 use sea_query::QueryStatementWriter;
 
@@ -7,7 +7,9 @@ use crate::config::Dialect;
 use crate::dialect::{Statement, build_any};
 use crate::error::{Error, Result};
 
+pub mod bulk;
 pub mod schema;
+pub mod stream;
 pub mod select;
 pub mod write;
 

@@ -1,7 +1,7 @@
 //! DDL: CREATE TABLE / CREATE INDEX / DROP TABLE from model metadata.
 //!
 //! PostgreSQL, MySQL and SQLite go through sea-query's table builders; SQL Server and Oracle
-//! through [`CustomDdl`], written once and parameterised by each dialect's module.
+//! through `CustomDdl`, written once and parameterised by each dialect's module.
 
 use sea_query::{
     ColumnDef, ColumnType, Expr, ForeignKey, ForeignKeyAction, Index, MysqlQueryBuilder,

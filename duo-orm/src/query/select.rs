@@ -16,11 +16,11 @@ use crate::pending::Pending;
 ///
 /// Build one with `M::query()` or `M::filter(..)`.
 pub struct Select<M> {
-    filter: Option<Expr>,
-    order: Vec<OrderBy<M>>,
-    paging: Paging,
+    pub(crate) filter: Option<Expr>,
+    pub(crate) order: Vec<OrderBy<M>>,
+    pub(crate) paging: Paging,
     /// Why the query is invalid (reported as `InvalidQuery` when it runs or renders).
-    error: Option<String>,
+    pub(crate) error: Option<String>,
     _marker: PhantomData<fn() -> M>,
 }
 
@@ -195,6 +195,27 @@ impl<M: Model> Select<M> {
         Ok(dialect::render_select(dialect, self.statement(projection, with_order), paging, ordered))
     }
 
+    /// Fails with the reason this query is invalid, if any.
+    pub(crate) fn check(&self) -> Result<()> {
+        match &self.error {
+            Some(message) => Err(Error::InvalidQuery(message.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// This query restricted to rows after (or, `descending`, before) `key` in primary-key
+    /// order, ordered by the key: one page of a keyset walk.
+    pub(crate) fn keyset_page(&self, after: Option<&[Value]>, descending: bool, size: u64) -> Self {
+        let meta = M::meta();
+        let mut page = self.clone();
+        if let Some(key) = after {
+            page = page.and_where(Condition::from_expr(keyset_condition(meta, key, descending)));
+        }
+        page.order = meta.key_columns().map(|c| OrderBy::new(c.name, descending)).collect();
+        page.paging = Paging { limit: Some(size), offset: None };
+        page
+    }
+
     /// The query for one row by primary key.
     pub(crate) fn by_key(key: Vec<Value>) -> Self {
         Self::new().and_where(Condition::from_expr(M::meta().key_condition(key)))
@@ -257,6 +278,22 @@ impl<M: Model> Select<M> {
             })
         })
     }
+}
+
+/// Rows strictly after `key` in primary-key order (before it when `descending`), written
+/// without row values so every dialect accepts it: `a > x OR (a = x AND b > y)`.
+pub(crate) fn keyset_condition(meta: &ModelMeta, key: &[Value], descending: bool) -> Expr {
+    let columns: Vec<&'static str> = meta.key_columns().map(|c| c.name).collect();
+    let mut condition: Option<Expr> = None;
+    for (column, value) in columns.iter().zip(key).rev() {
+        let column = Expr::col((meta.table, *column));
+        let beyond = if descending { column.clone().lt(value.clone()) } else { column.clone().gt(value.clone()) };
+        condition = Some(match condition {
+            None => beyond,
+            Some(rest) => beyond.or(column.eq(value.clone()).and(rest)),
+        });
+    }
+    condition.expect("a model has at least one primary-key column")
 }
 
 fn invalid_message(error: Error) -> String {

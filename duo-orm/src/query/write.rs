@@ -8,15 +8,17 @@ use crate::config::Dialect;
 use crate::database::Database;
 use crate::dialect::{self, Statement, build_any};
 use crate::error::{Error, Result};
+use crate::lifecycle::{self, Event};
 use crate::model::{Model, ModelMeta, Payload, Purpose, assignments};
 use crate::pending::Pending;
+use crate::query::bulk::{CreateBulk, DeleteBulk, UpdateBulk};
 use crate::query::select::Select;
 use crate::types::KeyValues;
 
 /// Column assignments resolved from a payload: `(column position, value, JSON value)`.
 type Assignments = Vec<(usize, Value, Json)>;
 
-fn resolve<M: Model, P: Payload>(payload: P, purpose: Purpose) -> Result<Assignments> {
+pub(crate) fn resolve<M: Model, P: Payload>(payload: P, purpose: Purpose) -> Result<Assignments> {
     payload.validate()?;
     assignments(M::meta(), payload.into_map()?, purpose, P::TRUSTED)
 }
@@ -34,12 +36,18 @@ fn insert_statement(meta: &ModelMeta, values: impl IntoIterator<Item = (usize, V
     stmt
 }
 
-fn render_insert(dialect: Dialect, meta: &ModelMeta, values: impl IntoIterator<Item = (usize, Value)>) -> Statement {
-    let returning: Vec<&'static str> = if dialect::insert_returns_row(dialect) { meta.column_names().collect() } else { Vec::new() };
+/// The INSERT of one row, handing the whole row back when `returning`.
+pub(crate) fn render_insert(
+    dialect: Dialect,
+    meta: &ModelMeta,
+    values: impl IntoIterator<Item = (usize, Value)>,
+    returning: bool,
+) -> Statement {
+    let returning: Vec<&'static str> = if returning { meta.column_names().collect() } else { Vec::new() };
     dialect::render_insert(dialect, insert_statement(meta, values), &returning)
 }
 
-fn render_update(dialect: Dialect, meta: &ModelMeta, set: Vec<(usize, Value)>, key: Vec<Value>) -> Statement {
+pub(crate) fn render_update(dialect: Dialect, meta: &ModelMeta, set: Vec<(usize, Value)>, key: Vec<Value>) -> Statement {
     let mut stmt = Query::update();
     stmt.table(meta.table);
     stmt.values(set.into_iter().map(|(i, v)| (meta.columns[i].name, Expr::val(v))));
@@ -54,18 +62,18 @@ fn render_delete(dialect: Dialect, meta: &ModelMeta, key: Vec<Value>) -> Stateme
     Statement::new(build_any!(dialect, stmt))
 }
 
-/// Inserts a row and reads it back whole: through RETURNING/OUTPUT where the dialect has it,
+/// Inserts a row and reads it back whole: through RETURNING/OUTPUT where the server has it,
 /// else (MySQL) by selecting the key it was given or generated.
-async fn insert<M: Model>(db: &Database, values: Vec<(usize, Value)>) -> Result<M> {
+pub(crate) async fn insert<M: Model>(db: &Database, values: Vec<(usize, Value)>) -> Result<M> {
     let dialect = db.dialect()?;
     let meta = M::meta();
-    if dialect::insert_returns_row(dialect) {
-        let stmt = render_insert(dialect, meta, values);
+    if db.insert_returns_rows().await? {
+        let stmt = render_insert(dialect, meta, values, true);
         return db.fetch_all::<M>(stmt).await?.pop().ok_or_else(|| lost_row(meta));
     }
     let given_key: Vec<Option<Value>> =
         meta.primary_key.iter().map(|pk| values.iter().find(|(i, _)| i == pk).map(|(_, v)| v.clone())).collect();
-    let done = db.execute(render_insert(dialect, meta, values)).await?;
+    let done = db.execute(render_insert(dialect, meta, values, false)).await?;
     let key = given_key
         .into_iter()
         .zip(meta.key_columns())
@@ -81,6 +89,22 @@ async fn insert<M: Model>(db: &Database, values: Vec<(usize, Value)>) -> Result<
         .collect::<Result<Vec<_>>>()?;
     let stmt = Select::<M>::by_key(key).to_sql(dialect)?;
     db.fetch_all::<M>(stmt).await?.pop().ok_or_else(|| lost_row(meta))
+}
+
+/// Inserts a new instance: hooks and timestamps, the INSERT (a generated key still unset is
+/// left to the database), the row read back into the instance, `after_save`.
+pub(crate) async fn insert_new<M: Model>(db: &Database, model: &mut M) -> Result<()> {
+    lifecycle::before_save(model, Event::Create)?;
+    let meta = M::meta();
+    let generated = meta.auto_increment_key().map(|_| meta.primary_key[0]);
+    let values = model
+        .values()
+        .into_iter()
+        .enumerate()
+        .filter(|(i, v)| Some(*i) != generated || !is_unset_key(v))
+        .collect();
+    *model = insert::<M>(db, values).await?;
+    lifecycle::after_save(model)
 }
 
 fn lost_row(meta: &ModelMeta) -> Error {
@@ -116,52 +140,66 @@ pub trait ModelExt: Model {
 
     /// Inserts a row from `payload` (a schema, a map, or a model) and returns it as saved, with
     /// its generated key and database defaults. Fields that are not columns are ignored;
-    /// guarded fields are never taken from a schema or map.
+    /// guarded fields are never taken from a schema or map. `set_on(create)` timestamps are
+    /// stamped; a model with [`Hooks`](crate::Hooks) is built first and goes through them.
     fn create<'a>(payload: impl Payload + 'a) -> Pending<'a, Self> {
-        match resolve::<Self, _>(payload, Purpose::Create) {
-            Ok(values) => {
-                let values: Vec<(usize, Value)> = values.into_iter().map(|(i, v, _)| (i, v)).collect();
-                Pending::new::<Self>(move |db| Box::pin(insert::<Self>(db, values)))
-            }
-            Err(error) => Pending::failed::<Self>(error),
+        let mut values = match resolve::<Self, _>(payload, Purpose::Create) {
+            Ok(values) => values,
+            Err(error) => return Pending::failed::<Self>(error),
+        };
+        if Self::hooks().is_some() {
+            let map = values.into_iter().map(|(i, _, json)| (Self::meta().columns[i].field.to_string(), json)).collect();
+            return match Self::from_json_map(map) {
+                Ok(mut model) => Pending::new::<Self>(move |db| {
+                    Box::pin(async move {
+                        insert_new(db, &mut model).await?;
+                        Ok(model)
+                    })
+                }),
+                Err(error) => Pending::failed::<Self>(error),
+            };
         }
+        if let Err(error) = lifecycle::stamp_assignments(Self::meta(), &mut values, Event::Create) {
+            return Pending::failed::<Self>(error);
+        }
+        let values: Vec<(usize, Value)> = values.into_iter().map(|(i, v, _)| (i, v)).collect();
+        Pending::new::<Self>(move |db| Box::pin(insert::<Self>(db, values)))
     }
 
     /// Writes this instance. A model with a generated key whose key is still `0` is inserted
     /// (and gets its key); any other instance is updated by its key, and inserted when no row
-    /// has that key yet. After an insert the instance holds the row as saved.
+    /// has that key yet. After an insert the instance holds the row as saved. Timestamps and
+    /// [`Hooks`](crate::Hooks) run as documented there.
     fn save<'a>(&'a mut self) -> Pending<'a, ()> {
         Pending::new::<Self>(move |db| {
             Box::pin(async move {
-                let dialect = db.dialect()?;
                 let meta = Self::meta();
-                let values = self.values();
-                if meta.auto_increment_key().is_some() {
-                    let index = meta.primary_key[0];
-                    if is_unset_key(&values[index]) {
-                        let fields = values.into_iter().enumerate().filter(|(i, _)| *i != index).collect();
-                        *self = insert::<Self>(db, fields).await?;
-                        return Ok(());
-                    }
+                if meta.auto_increment_key().is_some() && is_unset_key(&self.values()[meta.primary_key[0]]) {
+                    return insert_new(db, self).await;
                 }
+                lifecycle::before_save(self, Event::Update)?;
+                let values = self.values();
                 let key = self.key().key_values();
-                let set = without_keys(meta, values.clone());
+                let set = without_keys(meta, values);
                 let found = if set.is_empty() {
                     Select::<Self>::by_key(key).first().on(db).await?.is_some()
                 } else {
-                    db.execute(render_update(dialect, meta, set, key)).await?.rows_affected > 0
+                    db.execute(render_update(db.dialect()?, meta, set, key)).await?.rows_affected > 0
                 };
                 if !found {
-                    *self = insert::<Self>(db, values.into_iter().enumerate().collect()).await?;
+                    lifecycle::stamp(self, Event::Create)?;
+                    *self = insert::<Self>(db, self.values().into_iter().enumerate().collect()).await?;
                 }
-                Ok(())
+                lifecycle::after_save(self)
             })
         })
     }
 
     /// Updates this row from a partial `payload`: missing and `None` fields are skipped, the
-    /// primary key and guarded fields are never assigned. The instance is updated too.
-    /// [`Error::NotFound`] when the row no longer exists.
+    /// primary key and guarded fields are never assigned; `set_on(update)` timestamps are
+    /// stamped. The instance is updated too. [`Error::NotFound`] when the row no longer exists.
+    /// A model with [`Hooks`](crate::Hooks) runs them on the updated instance and writes all its
+    /// columns.
     fn update<'a>(&'a mut self, payload: impl Payload + 'a) -> Pending<'a, ()> {
         let assigned = match resolve::<Self, _>(payload, Purpose::Update) {
             Ok(assigned) => assigned,
@@ -173,8 +211,25 @@ pub trait ModelExt: Model {
                     return Ok(());
                 }
                 let meta = Self::meta();
+                let dialect = db.dialect()?;
+                if Self::hooks().is_some() {
+                    let mut updated = Self::from_json_map(self.to_map())?;
+                    for (index, _, json) in assigned {
+                        updated.set_json(index, json)?;
+                    }
+                    lifecycle::before_save(&mut updated, Event::Update)?;
+                    let set = without_keys(meta, updated.values());
+                    let stmt = render_update(dialect, meta, set, updated.key().key_values());
+                    if db.execute(stmt).await?.rows_affected == 0 {
+                        return Err(Error::NotFound { model: meta.name });
+                    }
+                    *self = updated;
+                    return lifecycle::after_save(self);
+                }
+                let mut assigned = assigned;
+                lifecycle::stamp_assignments(meta, &mut assigned, Event::Update)?;
                 let set = assigned.iter().map(|(i, v, _)| (*i, v.clone())).collect();
-                let stmt = render_update(db.dialect()?, meta, set, self.key().key_values());
+                let stmt = render_update(dialect, meta, set, self.key().key_values());
                 if db.execute(stmt).await?.rows_affected == 0 {
                     return Err(Error::NotFound { model: meta.name });
                 }
@@ -186,14 +241,35 @@ pub trait ModelExt: Model {
         })
     }
 
-    /// Deletes this row (a row already gone is not an error).
+    /// Deletes this row (a row already gone is not an error), between the model's
+    /// `before_delete` and `after_delete` hooks.
     fn delete<'a>(&'a self) -> Pending<'a, ()> {
         Pending::new::<Self>(move |db| {
             Box::pin(async move {
+                lifecycle::before_delete(self)?;
                 let stmt = render_delete(db.dialect()?, Self::meta(), self.key().key_values());
-                db.execute(stmt).await.map(drop)
+                db.execute(stmt).await?;
+                lifecycle::after_delete(self)
             })
         })
+    }
+
+    /// Inserts many rows with multi-row INSERTs: `User::create_bulk(rows).batch_size(500).await`
+    /// returns the number inserted; add `.returning()` for the models. See [`CreateBulk`].
+    fn create_bulk<P: Payload>(rows: impl IntoIterator<Item = P>) -> CreateBulk<Self> {
+        CreateBulk::new(rows)
+    }
+
+    /// Updates every row: refused with [`Error::InvalidQuery`] unless `.require_filter(false)`
+    /// says that is meant. Filtered updates are `User::filter(..).update_bulk(..)`.
+    fn update_bulk_all(payload: impl Payload) -> UpdateBulk<Self> {
+        Self::query().update_bulk(payload)
+    }
+
+    /// Deletes every row: refused with [`Error::InvalidQuery`] unless `.require_filter(false)`
+    /// says that is meant. Filtered deletes are `User::filter(..).delete_bulk()`.
+    fn delete_bulk_all() -> DeleteBulk<Self> {
+        Self::query().delete_bulk()
     }
 
     /// Runs a hand-edited sea-query statement (usually from [`Select::alchemize`]) and decodes
@@ -251,7 +327,8 @@ pub trait ModelExt: Model {
     /// The INSERT that `create(payload)` runs in `dialect` (for review and tests).
     fn insert_sql(payload: impl Payload, dialect: Dialect) -> Result<Statement> {
         let values = resolve::<Self, _>(payload, Purpose::Create)?;
-        Ok(render_insert(dialect, Self::meta(), values.into_iter().map(|(i, v, _)| (i, v))))
+        let returning = dialect::insert_returns_row(dialect);
+        Ok(render_insert(dialect, Self::meta(), values.into_iter().map(|(i, v, _)| (i, v)), returning))
     }
 
     /// The UPDATE that `update(payload)` runs on this instance in `dialect`.

@@ -1,0 +1,517 @@
+//! Bulk writes: [`CreateBulk`] (multi-row INSERT), [`UpdateBulk`] and [`DeleteBulk`] (one
+//! statement over a filter, or row by row with hooks in primary-key keyset batches).
+
+use std::marker::PhantomData;
+
+use sea_query::{Expr, ExprTrait, Query, Value};
+use serde_json::Value as Json;
+
+use crate::config::Dialect;
+use crate::database::Database;
+use crate::dialect::{self, Statement, build_any};
+use crate::error::{Error, Result};
+use crate::lifecycle::{self, Event};
+use crate::model::{Model, ModelMeta, Payload, Purpose};
+use crate::pending::{Pending, pending_builder};
+use crate::query::select::Select;
+use crate::query::write::{insert_new, resolve};
+use crate::transaction::run_block;
+use crate::types::KeyValues;
+
+/// Rows per INSERT (and per keyset batch) when `batch_size` is not given.
+pub const DEFAULT_BATCH_SIZE: usize = 1000;
+
+/// One row's column assignments: `(column position, value, JSON value)`.
+type Row = Vec<(usize, Value, Json)>;
+
+fn batch_size_error(what: &str, n: usize) -> Option<String> {
+    (n == 0).then(|| format!("{what}: batch_size must be at least 1, got 0"))
+}
+
+/// `create_bulk(rows)`: multi-row INSERTs, chunked by `batch_size` and by the dialect's
+/// bound-parameter limit. Atomic by default. Awaiting it returns the number of rows inserted;
+/// [`returning`](CreateBulk::returning) returns the models instead.
+#[must_use = "a bulk insert does nothing until it is awaited or waited for"]
+pub struct CreateBulk<M> {
+    rows: Result<Vec<Row>>,
+    batch_size: usize,
+    error: Option<String>,
+    atomic: bool,
+    with_hooks: bool,
+    _marker: PhantomData<fn() -> M>,
+}
+
+/// [`CreateBulk`] that hands back the inserted models, with their generated keys.
+#[must_use = "a bulk insert does nothing until it is awaited or waited for"]
+pub struct CreateBulkReturning<M>(CreateBulk<M>);
+
+impl<M: Model> CreateBulk<M> {
+    pub(crate) fn new<P: Payload>(rows: impl IntoIterator<Item = P>) -> Self {
+        let rows = rows.into_iter().map(|payload| resolve::<M, P>(payload, Purpose::Create)).collect();
+        CreateBulk { rows, batch_size: DEFAULT_BATCH_SIZE, error: None, atomic: true, with_hooks: false, _marker: PhantomData }
+    }
+
+    /// At most `n` rows per INSERT (fewer when the dialect's parameter limit requires it).
+    /// `0` is an error.
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.error = self.error.or_else(|| batch_size_error("create_bulk", n));
+        self.batch_size = n.max(1);
+        self
+    }
+
+    /// All or nothing (the default): the INSERTs run in one transaction (a savepoint inside
+    /// an ambient one). With `false`, each INSERT commits on its own.
+    pub fn atomic(mut self, on: bool) -> Self {
+        self.atomic = on;
+        self
+    }
+
+    /// Runs each row through the model's [`Hooks`](crate::Hooks) (`before_save`, `validate`,
+    /// `after_save`). Off by default, as in DuoORM: bulk inserts are for speed. Timestamps
+    /// are stamped either way.
+    pub fn with_hooks(mut self, on: bool) -> Self {
+        self.with_hooks = on;
+        self
+    }
+
+    /// Returns the inserted models (with generated keys) instead of a count. Not on MySQL
+    /// proper (MariaDB can) or Oracle: there it fails with [`Error::UnsupportedOperation`].
+    pub fn returning(self) -> CreateBulkReturning<M> {
+        CreateBulkReturning(self)
+    }
+
+    /// The INSERT statements this runs in `dialect` (without hooks), for review and tests.
+    pub fn to_sql(&self, dialect: Dialect) -> Result<Vec<Statement>> {
+        let rows = self.prepared_rows()?;
+        Ok(insert_statements::<M>(dialect, &rows, self.batch_size, false))
+    }
+
+    fn prepared_rows(&self) -> Result<Vec<Vec<(usize, Value)>>> {
+        if let Some(message) = &self.error {
+            return Err(Error::InvalidQuery(message.clone()));
+        }
+        let rows = self.rows.as_ref().map_err(clone_error)?;
+        let stamps = lifecycle::timestamps(M::meta(), Event::Create)?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let mut row = row.clone();
+                row.retain(|(i, _, _)| !stamps.iter().any(|(s, _, _)| s == i));
+                row.extend(stamps.iter().cloned());
+                row.sort_by_key(|(i, _, _)| *i);
+                row.into_iter().map(|(i, v, _)| (i, v)).collect()
+            })
+            .collect())
+    }
+
+    fn into_pending<'a>(self) -> Pending<'a, u64> {
+        Pending::new::<M>(move |db| Box::pin(async move { Ok(self.run(db, false).await?.0) }))
+    }
+
+    async fn run(self, db: &Database, returning: bool) -> Result<(u64, Vec<M>)> {
+        let dialect = db.dialect()?;
+        if self.with_hooks {
+            if let Some(message) = &self.error {
+                return Err(Error::InvalidQuery(message.clone()));
+            }
+            return self.run_with_hooks(db, returning).await;
+        }
+        let rows = self.prepared_rows()?;
+        if rows.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        if returning {
+            check_returning(db, dialect).await?;
+        }
+        let statements = insert_statements::<M>(dialect, &rows, self.batch_size, returning);
+        // One statement is atomic by itself, except inside a transaction, where a failure
+        // must be undone to a savepoint (PostgreSQL aborts the whole transaction otherwise).
+        let atomic = self.atomic && (statements.len() > 1 || crate::transaction::current(db).is_some());
+        let every_key_generated = M::meta().auto_increment_key().is_some()
+            && rows.iter().all(|row| !row.iter().any(|(i, _)| M::meta().primary_key.contains(i)));
+        let work = async move {
+            let mut inserted = 0;
+            let mut models = Vec::new();
+            for stmt in statements {
+                if returning {
+                    let batch = db.fetch_all::<M>(stmt).await?;
+                    inserted += batch.len() as u64;
+                    models.extend(batch);
+                } else {
+                    inserted += db.execute(stmt).await?.rows_affected;
+                }
+            }
+            if every_key_generated {
+                // Generated keys grow in insertion order; RETURNING's row order is not promised.
+                models.sort_by_key(|m: &M| generated_key(m));
+            }
+            Ok((inserted, models))
+        };
+        if atomic { run_block(db, work).await } else { work.await }
+    }
+
+    /// Row by row through the hooks: each row is built as a model, saved like `create`.
+    async fn run_with_hooks(self, db: &Database, returning: bool) -> Result<(u64, Vec<M>)> {
+        let rows = self.rows?;
+        let meta = M::meta();
+        let mut models = rows
+            .into_iter()
+            .map(|row| M::from_json_map(row.into_iter().map(|(i, _, json)| (meta.columns[i].field.to_string(), json)).collect()))
+            .collect::<Result<Vec<M>>>()?;
+        let work = async {
+            for model in &mut models {
+                insert_new(db, model).await?;
+            }
+            Ok(())
+        };
+        if self.atomic { run_block(db, work).await? } else { work.await? }
+        let inserted = models.len() as u64;
+        Ok((inserted, if returning { models } else { Vec::new() }))
+    }
+}
+
+impl<M: Model> CreateBulkReturning<M> {
+    fn into_pending<'a>(self) -> Pending<'a, Vec<M>> {
+        Pending::new::<M>(move |db| Box::pin(async move { Ok(self.0.run(db, true).await?.1) }))
+    }
+}
+
+pending_builder!(CreateBulk => u64);
+pending_builder!(CreateBulkReturning => Vec<M>);
+
+fn clone_error(error: &Error) -> Error {
+    match error {
+        Error::Validation { field, detail } => Error::Validation { field: field.clone(), detail: detail.clone() },
+        other => Error::InvalidQuery(other.to_string()),
+    }
+}
+
+async fn check_returning(db: &Database, dialect: Dialect) -> Result<()> {
+    match dialect {
+        Dialect::Oracle => Err(Error::unsupported(
+            dialect,
+            "returning rows from a multi-row INSERT; use `create` per row, or create_bulk without `returning()`",
+        )),
+        Dialect::MySql if !db.insert_returns_rows().await? => Err(Error::unsupported(
+            dialect,
+            "returning rows from a multi-row INSERT on MySQL (MariaDB 10.5+ can); use `create` per row, \
+             or create_bulk without `returning()`",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn generated_key<M: Model>(model: &M) -> i64 {
+    match model.values().swap_remove(M::meta().primary_key[0]) {
+        Value::BigInt(Some(n)) => n,
+        Value::Int(Some(n)) => n.into(),
+        Value::SmallInt(Some(n)) => n.into(),
+        _ => 0,
+    }
+}
+
+/// The INSERTs for `rows`: consecutive rows assigning the same columns share a statement, of
+/// at most `batch_size` rows and as many as the dialect's parameter and row limits allow.
+fn insert_statements<M: Model>(
+    dialect: Dialect,
+    rows: &[Vec<(usize, Value)>],
+    batch_size: usize,
+    returning: bool,
+) -> Vec<Statement> {
+    let meta = M::meta();
+    let returned: Vec<&'static str> = if returning { meta.column_names().collect() } else { Vec::new() };
+    let mut statements = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let columns: Vec<usize> = rows[start].iter().map(|(i, _)| *i).collect();
+        let same = rows[start..].iter().take_while(|row| row.iter().map(|(i, _)| *i).eq(columns.iter().copied())).count();
+        let per_statement = rows_per_statement(dialect, columns.len(), batch_size);
+        for chunk in rows[start..start + same].chunks(per_statement) {
+            let stmt = insert_many(meta, &columns, chunk);
+            statements.push(dialect::render_insert(dialect, stmt, &returned));
+        }
+        start += same;
+    }
+    statements
+}
+
+/// How many rows of `columns` columns one INSERT may carry.
+pub(crate) fn rows_per_statement(dialect: Dialect, columns: usize, batch_size: usize) -> usize {
+    if columns == 0 {
+        return 1; // `INSERT … DEFAULT VALUES` inserts one row
+    }
+    (dialect::max_parameters(dialect) / columns).min(dialect::max_insert_rows(dialect)).min(batch_size).max(1)
+}
+
+fn insert_many(meta: &ModelMeta, columns: &[usize], rows: &[Vec<(usize, Value)>]) -> sea_query::InsertStatement {
+    let mut stmt = Query::insert();
+    stmt.into_table(meta.table);
+    if columns.is_empty() {
+        stmt.or_default_values();
+        return stmt;
+    }
+    stmt.columns(columns.iter().map(|i| meta.columns[*i].name));
+    for row in rows {
+        stmt.values_panic(row.iter().map(|(_, v)| Expr::val(v.clone())));
+    }
+    stmt
+}
+
+/// Settings shared by [`UpdateBulk`] and [`DeleteBulk`].
+#[derive(Clone, Copy)]
+struct BulkOptions {
+    require_filter: bool,
+    with_hooks: bool,
+    batch_size: usize,
+    per_batch_transaction: bool,
+}
+
+impl Default for BulkOptions {
+    fn default() -> Self {
+        BulkOptions { require_filter: true, with_hooks: false, batch_size: DEFAULT_BATCH_SIZE, per_batch_transaction: false }
+    }
+}
+
+/// The checks every filtered bulk write makes before it runs.
+fn check_filtered<M: Model>(query: &Select<M>, options: &BulkOptions, error: &Option<String>, what: &str) -> Result<()> {
+    query.check()?;
+    if let Some(message) = error {
+        return Err(Error::InvalidQuery(message.clone()));
+    }
+    if query.paging.is_set() {
+        return Err(Error::InvalidQuery(format!(
+            "{what} applies to every row matching the filter; remove limit/offset/paginate from the query"
+        )));
+    }
+    if query.filter.is_none() && options.require_filter {
+        return Err(Error::InvalidQuery(format!(
+            "{what} without a filter would touch every row of `{}`; add a filter, or call \
+             `.require_filter(false)` if that is what you want",
+            M::meta().table
+        )));
+    }
+    Ok(())
+}
+
+/// Runs `batch` over the query's rows in primary-key keyset batches, each batch in its own
+/// transaction or all in one.
+async fn in_batches<M, F>(db: &Database, query: &Select<M>, options: BulkOptions, mut batch: F) -> Result<u64>
+where
+    M: Model,
+    F: for<'b> FnMut(&'b Database, Vec<M>) -> crate::pending::BoxFuture<'b, Result<u64>>,
+{
+    let walk = async {
+        let mut total = 0;
+        let mut after: Option<Vec<Value>> = None;
+        loop {
+            let page = query.keyset_page(after.as_deref(), false, options.batch_size as u64);
+            let rows = page.all().on(db).await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.key().key_values());
+            let full = rows.len() == options.batch_size;
+            total += if options.per_batch_transaction { run_block(db, batch(db, rows)).await? } else { batch(db, rows).await? };
+            if !full {
+                break;
+            }
+        }
+        Ok(total)
+    };
+    if options.per_batch_transaction { walk.await } else { run_block(db, walk).await }
+}
+
+/// The settings of a filtered bulk write, the same on [`UpdateBulk`] and [`DeleteBulk`].
+macro_rules! bulk_options {
+    ($builder:ident, $what:literal, $hooks:literal) => {
+        impl<M: Model> $builder<M> {
+            /// Whether a query without a filter is refused (the default): pass `false` to
+            /// write every row on purpose.
+            pub fn require_filter(mut self, on: bool) -> Self {
+                self.options.require_filter = on;
+                self
+            }
+
+            #[doc = $hooks]
+            pub fn with_hooks(mut self, on: bool) -> Self {
+                self.options.with_hooks = on;
+                self
+            }
+
+            /// Rows per batch with hooks (default 1000). `0` is an error.
+            pub fn batch_size(mut self, n: usize) -> Self {
+                self.error = self.error.or_else(|| batch_size_error($what, n));
+                self.options.batch_size = n.max(1);
+                self
+            }
+
+            /// With hooks: one transaction per batch (`true`) or one for the whole run (the
+            /// default).
+            pub fn per_batch_transaction(mut self, on: bool) -> Self {
+                self.options.per_batch_transaction = on;
+                self
+            }
+        }
+    };
+}
+
+bulk_options!(
+    UpdateBulk,
+    "update_bulk",
+    "Loads the rows in primary-key batches and saves each through the model's [`Hooks`](crate::Hooks) instead of running one UPDATE. Off by default."
+);
+bulk_options!(
+    DeleteBulk,
+    "delete_bulk",
+    "Loads the rows in primary-key batches and runs `before_delete` / `after_delete` for each (one DELETE per batch). Off by default."
+);
+
+/// `update_bulk(payload)` on a filtered query: one UPDATE, or row by row with hooks.
+/// Awaiting it returns the number of rows updated.
+#[must_use = "a bulk update does nothing until it is awaited or waited for"]
+pub struct UpdateBulk<M> {
+    query: Select<M>,
+    set: Result<Row>,
+    options: BulkOptions,
+    error: Option<String>,
+}
+
+impl<M: Model> UpdateBulk<M> {
+    pub(crate) fn new(query: Select<M>, payload: impl Payload) -> Self {
+        let set = resolve::<M, _>(payload, Purpose::Update);
+        UpdateBulk { query, set, options: BulkOptions::default(), error: None }
+    }
+
+    /// The UPDATE this runs without hooks, in `dialect`.
+    pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
+        let set = self.assignments()?;
+        let meta = M::meta();
+        let mut stmt = Query::update();
+        stmt.table(meta.table);
+        stmt.values(set.into_iter().map(|(i, v, _)| (meta.columns[i].name, Expr::val(v))));
+        if let Some(filter) = &self.query.filter {
+            stmt.and_where(filter.clone());
+        }
+        Ok(Statement::new(build_any!(dialect, stmt)))
+    }
+
+    /// The checked assignments, with `set_on(update)` timestamps.
+    fn assignments(&self) -> Result<Row> {
+        check_filtered(&self.query, &self.options, &self.error, "update_bulk")?;
+        let mut set = self.set.as_ref().map_err(clone_error)?.clone();
+        if set.is_empty() {
+            return Err(Error::InvalidQuery(format!(
+                "update_bulk has nothing to assign: the payload names no updatable field of {}",
+                M::meta().name
+            )));
+        }
+        lifecycle::stamp_assignments(M::meta(), &mut set, Event::Update)?;
+        Ok(set)
+    }
+
+    fn into_pending<'a>(self) -> Pending<'a, u64> {
+        Pending::new::<M>(move |db| {
+            Box::pin(async move {
+                let stmt = self.to_sql(db.dialect()?)?;
+                if !self.options.with_hooks {
+                    return Ok(db.execute(stmt).await?.rows_affected);
+                }
+                let assigned = self.set?;
+                let meta = M::meta();
+                in_batches(db, &self.query, self.options, |db, rows| {
+                    let assigned = assigned.clone();
+                    Box::pin(async move {
+                        let dialect = db.dialect()?;
+                        let mut updated = 0;
+                        for mut row in rows {
+                            for (index, _, json) in &assigned {
+                                row.set_json(*index, json.clone())?;
+                            }
+                            lifecycle::before_save(&mut row, Event::Update)?;
+                            let set = row.values().into_iter().enumerate().filter(|(i, _)| !meta.primary_key.contains(i)).collect();
+                            let stmt = crate::query::write::render_update(dialect, meta, set, row.key().key_values());
+                            updated += db.execute(stmt).await?.rows_affected;
+                            lifecycle::after_save(&row)?;
+                        }
+                        Ok(updated)
+                    })
+                })
+                .await
+            })
+        })
+    }
+}
+
+pending_builder!(UpdateBulk => u64);
+
+/// `delete_bulk()` on a filtered query: one DELETE, or in batches with hooks. Awaiting it
+/// returns the number of rows deleted.
+#[must_use = "a bulk delete does nothing until it is awaited or waited for"]
+pub struct DeleteBulk<M> {
+    query: Select<M>,
+    options: BulkOptions,
+    error: Option<String>,
+}
+
+impl<M: Model> DeleteBulk<M> {
+    pub(crate) fn new(query: Select<M>) -> Self {
+        DeleteBulk { query, options: BulkOptions::default(), error: None }
+    }
+
+    /// The DELETE this runs without hooks, in `dialect`.
+    pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
+        check_filtered(&self.query, &self.options, &self.error, "delete_bulk")?;
+        let mut stmt = Query::delete();
+        stmt.from_table(M::meta().table);
+        if let Some(filter) = &self.query.filter {
+            stmt.and_where(filter.clone());
+        }
+        Ok(Statement::new(build_any!(dialect, stmt)))
+    }
+
+    fn into_pending<'a>(self) -> Pending<'a, u64> {
+        Pending::new::<M>(move |db| {
+            Box::pin(async move {
+                let stmt = self.to_sql(db.dialect()?)?;
+                if !self.options.with_hooks {
+                    return Ok(db.execute(stmt).await?.rows_affected);
+                }
+                let meta = M::meta();
+                in_batches(db, &self.query, self.options, |db, rows| {
+                    Box::pin(async move {
+                        for row in &rows {
+                            lifecycle::before_delete(row)?;
+                        }
+                        let keys = rows
+                            .iter()
+                            .map(|row| meta.key_condition(row.key().key_values()))
+                            .reduce(|any, one| any.or(one))
+                            .expect("a batch is never empty");
+                        let mut stmt = Query::delete();
+                        stmt.from_table(meta.table).and_where(keys);
+                        let deleted = db.execute(Statement::new(build_any!(db.dialect()?, stmt))).await?.rows_affected;
+                        for row in &rows {
+                            lifecycle::after_delete(row)?;
+                        }
+                        Ok(deleted)
+                    })
+                })
+                .await
+            })
+        })
+    }
+}
+
+pending_builder!(DeleteBulk => u64);
+
+impl<M: Model> Select<M> {
+    /// Updates every row this query matches with `payload` (fields as in `update`): one
+    /// UPDATE. Refused without a filter unless `.require_filter(false)`.
+    pub fn update_bulk(self, payload: impl Payload) -> UpdateBulk<M> {
+        UpdateBulk::new(self, payload)
+    }
+
+    /// Deletes every row this query matches: one DELETE. Refused without a filter unless
+    /// `.require_filter(false)`.
+    pub fn delete_bulk(self) -> DeleteBulk<M> {
+        DeleteBulk::new(self)
+    }
+}

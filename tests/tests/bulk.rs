@@ -1,0 +1,141 @@
+//! Bulk writes, live: chunked multi-row INSERTs, atomicity, returned keys, filtered
+//! update/delete, the require_filter guard and keyset batches with composite keys.
+
+use duo_orm::prelude::*;
+use serde_json::json;
+
+use crate::models::*;
+use crate::setup;
+use crate::support::backends;
+
+fn users(n: usize, prefix: &str) -> Vec<serde_json::Value> {
+    (0..n).map(|i| json!({"name": format!("{prefix}{i}"), "age": (i % 90) as i32, "email": format!("{prefix}{i}@example.com")})).collect()
+}
+
+#[tokio::test]
+async fn create_bulk_chunks_counts_and_returns_generated_keys() {
+    for t in backends("bulk_create").await {
+        setup!(t.db, User);
+        let db = &t.db;
+        let inserted = User::create_bulk(users(2500, "u")).batch_size(1000).on(db).await.unwrap();
+        assert_eq!(inserted, 2500, "{:?}", t.dialect);
+        assert_eq!(User::query().count().on(db).await.unwrap(), 2500);
+        // Default-filled columns and generated keys, as `create` gives them.
+        let returned = User::create_bulk(users(5, "r")).batch_size(2).returning().on(db).await.unwrap();
+        assert_eq!(returned.len(), 5, "{:?}", t.dialect);
+        let ids: Vec<i64> = returned.iter().map(|u| u.id).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]) && ids[0] > 2500, "{:?}: {ids:?}", t.dialect);
+        assert_eq!(returned.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["r0", "r1", "r2", "r3", "r4"]);
+        assert!(returned.iter().all(|u| u.status == "active"), "{:?}", t.dialect);
+        assert_eq!(User::get(ids[2]).on(db).await.unwrap().as_ref(), Some(&returned[2]));
+
+        // Rows assigning different columns go in separate statements, in order.
+        let mixed = vec![
+            json!({"name": "m0", "age": 1, "email": "m0@example.com"}),
+            json!({"name": "m1", "age": 1, "email": "m1@example.com", "nickname": "one"}),
+            json!({"name": "m2", "age": 1, "email": "m2@example.com"}),
+        ];
+        let mixed = User::create_bulk(mixed).returning().on(db).await.unwrap();
+        assert_eq!(mixed.iter().map(|u| u.nickname.as_deref()).collect::<Vec<_>>(), [None, Some("one"), None]);
+
+        // Empty input writes nothing; a zero batch size is refused even then.
+        assert_eq!(User::create_bulk(Vec::<serde_json::Value>::new()).on(db).await.unwrap(), 0);
+        let zero = User::create_bulk(Vec::<serde_json::Value>::new()).batch_size(0).on(db).await;
+        assert!(matches!(zero, Err(Error::InvalidQuery(ref m)) if m.contains("batch_size")), "{zero:?}");
+    }
+}
+
+#[tokio::test]
+async fn create_bulk_is_all_or_nothing_unless_asked() {
+    for t in backends("bulk_atomic").await {
+        setup!(t.db, User);
+        let db = &t.db;
+        // The fifth row repeats a unique email: the third statement fails.
+        let mut rows = users(4, "a");
+        rows.push(json!({"name": "dup", "age": 3, "email": "a0@example.com"}));
+        let failed = User::create_bulk(rows.clone()).batch_size(2).on(db).await;
+        assert!(matches!(failed, Err(Error::Integrity { .. })), "{:?}: {failed:?}", t.dialect);
+        assert_eq!(User::query().count().on(db).await.unwrap(), 0, "atomic on {:?}", t.dialect);
+
+        let failed = User::create_bulk(rows).batch_size(2).atomic(false).on(db).await;
+        assert!(failed.is_err());
+        assert_eq!(User::query().count().on(db).await.unwrap(), 4, "non-atomic keeps earlier chunks on {:?}", t.dialect);
+
+        // Inside a transaction, a failing bulk insert (a savepoint) leaves earlier work alone.
+        db.transaction(async {
+            User::create(json!({"name": "kept", "age": 5, "email": "kept@example.com"})).on(db).await?;
+            let dup = User::create_bulk(vec![json!({"name": "x", "age": 1, "email": "kept@example.com"})]).on(db).await;
+            assert!(dup.is_err());
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(User::filter(|u| u.name.eq("kept")).count().on(db).await.unwrap(), 1, "{:?}", t.dialect);
+    }
+}
+
+#[tokio::test]
+async fn update_and_delete_bulk_apply_to_the_filter_and_require_one() {
+    for t in backends("bulk_update_delete").await {
+        setup!(t.db, User);
+        let db = &t.db;
+        User::create_bulk(users(100, "b")).on(db).await.unwrap();
+        let minors = User::filter(|u| u.age.lt(18)).count().on(db).await.unwrap();
+        let updated = User::filter(|u| u.age.lt(18)).update_bulk(json!({"status": "minor"})).on(db).await.unwrap();
+        assert_eq!(updated, minors, "{:?}", t.dialect);
+        assert_eq!(User::filter(|u| u.status.eq("minor")).count().on(db).await.unwrap(), minors);
+
+        // No filter: refused, for update and delete, unless asked for explicitly.
+        let refused = User::update_bulk_all(json!({"status": "x"})).on(db).await;
+        assert!(matches!(refused, Err(Error::InvalidQuery(ref m)) if m.contains("require_filter(false)")), "{refused:?}");
+        let refused = User::query().delete_bulk().on(db).await;
+        assert!(matches!(refused, Err(Error::InvalidQuery(_))), "{refused:?}");
+        assert_eq!(User::query().count().on(db).await.unwrap(), 100, "nothing touched");
+        // Paging does not narrow a bulk write: refused rather than surprising.
+        let paged = User::filter(|u| u.age.lt(18)).limit(3).delete_bulk().on(db).await;
+        assert!(matches!(paged, Err(Error::InvalidQuery(_))), "{paged:?}");
+        // Nothing to assign.
+        let empty = User::filter(|u| u.age.lt(18)).update_bulk(json!({"shoe": 44})).on(db).await;
+        assert!(matches!(empty, Err(Error::InvalidQuery(_))), "{empty:?}");
+
+        let deleted = User::filter(|u| u.status.eq("minor")).delete_bulk().on(db).await.unwrap();
+        assert_eq!(deleted, minors);
+        let all = User::update_bulk_all(json!({"nickname": "everyone"})).require_filter(false).on(db).await.unwrap();
+        assert_eq!(all, 100 - minors, "{:?}", t.dialect);
+        let wiped = User::delete_bulk_all().require_filter(false).on(db).await.unwrap();
+        assert_eq!(wiped, 100 - minors);
+        assert_eq!(User::query().count().on(db).await.unwrap(), 0);
+    }
+}
+
+/// Row-by-row bulk writes walk the primary key in keyset batches: composite keys included,
+/// one transaction per batch or for the whole run.
+#[tokio::test]
+async fn bulk_writes_with_hooks_walk_composite_keys_in_batches() {
+    for t in backends("bulk_keyset").await {
+        setup!(t.db, Membership);
+        let db = &t.db;
+        let rows: Vec<_> = ["acme", "beta", "core"]
+            .iter()
+            .flat_map(|org| (1..=7).map(move |user| json!({"org": org, "user_id": user, "role": "member"})))
+            .collect();
+        Membership::create_bulk(rows).on(db).await.unwrap();
+
+        let promoted = Membership::filter(|m| m.user_id.le(3))
+            .update_bulk(json!({"role": "admin"}))
+            .with_hooks(true)
+            .batch_size(2)
+            .per_batch_transaction(true)
+            .on(db)
+            .await
+            .unwrap();
+        assert_eq!(promoted, 9, "{:?}", t.dialect);
+        assert_eq!(Membership::filter(|m| m.role.eq("admin")).count().on(db).await.unwrap(), 9);
+
+        let removed = Membership::filter(|m| m.org.ne("beta")).delete_bulk().with_hooks(true).batch_size(4).on(db).await.unwrap();
+        assert_eq!(removed, 14, "{:?}", t.dialect);
+        let left = Membership::query().order_by(|m| m.user_id.asc()).all().on(db).await.unwrap();
+        assert_eq!(left.len(), 7);
+        assert!(left.iter().all(|m| m.org == "beta"));
+    }
+}
