@@ -69,6 +69,23 @@ async fn main() -> duo_orm::Result<()> {
 
     println!("the SQL behind that query on PostgreSQL:\n  {}", Post::filter(|p| p.author_id.eq(ada.id)).to_sql(Dialect::Postgres)?.sql);
 
+    // One unit of work: both posts or neither.
+    let written = DB
+        .transaction(async {
+            Post::create(json!({"title": "Sketch of the Engine", "author_id": ada.id})).await?;
+            let drafts = (1..=3).map(|i| json!({"title": format!("Draft {i}"), "author_id": bob.id}));
+            Post::create_bulk(drafts).await
+        })
+        .await?;
+    println!("a transaction wrote 1 post and {written} drafts in one multi-row INSERT");
+
+    let mut titles = Vec::new();
+    let mut stream = Post::query().iterate().batch_size(2).stream();
+    while let Some(post) = stream.try_next().await? {
+        titles.push(post.title);
+    }
+    println!("streamed every post, two at a time: {titles:?}");
+
     ada.delete().await?;
     println!("deleted Ada; posts left (ON DELETE CASCADE): {}", Post::query().count().await?);
     Ok(())

@@ -18,6 +18,21 @@ mod crud {}
 #[doc = include_str!("../../docs/src/querying.md")]
 mod querying {}
 
+#[doc = include_str!("../../docs/src/transactions.md")]
+mod transactions {}
+
+#[doc = include_str!("../../docs/src/sync.md")]
+mod sync {}
+
+#[doc = include_str!("../../docs/src/hooks.md")]
+mod hooks {}
+
+#[doc = include_str!("../../docs/src/bulk.md")]
+mod bulk {}
+
+#[doc = include_str!("../../docs/src/streaming.md")]
+mod streaming {}
+
 #[doc = include_str!("../../docs/src/escape-hatch.md")]
 mod escape_hatch {}
 

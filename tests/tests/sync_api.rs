@@ -175,3 +175,36 @@ async fn wait_inside_an_async_runtime_works() {
         assert_eq!(Entry::query().count().on(&t.db).await.unwrap(), 1, "{:?}", t.dialect);
     }
 }
+
+#[test]
+fn bulk_writes_and_iteration_block_without_a_runtime() {
+    for t in backends_sync("sync_bulk_iter") {
+        setup_sync!(t.db, Entry);
+        let db = &t.db;
+        let rows: Vec<_> = (0..450).map(|i| json!({"worker": i % 3, "label": format!("s{i:03}")})).collect();
+        assert_eq!(Entry::create_bulk(rows).batch_size(100).on(db).wait().unwrap(), 450, "{:?}", t.dialect);
+        let returned = Entry::create_bulk(vec![json!({"worker": 9, "label": "r"})]).returning().on(db).wait().unwrap();
+        assert!(returned[0].id > 450);
+
+        let ids: Vec<i64> = Entry::query().iterate().batch_size(64).on(db).iter().map(|e| e.unwrap().id).collect();
+        assert_eq!(ids.len(), 451);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        let batches: Vec<usize> =
+            Entry::filter(|e| e.worker.eq(0)).iterate().batch_size(100).on(db).iter_batches().map(|b| b.unwrap().len()).collect();
+        assert_eq!(batches, [100, 50], "{:?}", t.dialect);
+
+        let updated = Entry::filter(|e| e.worker.eq(1)).update_bulk(json!({"label": "one"})).on(db).wait().unwrap();
+        assert_eq!(updated, 150);
+        let refused = Entry::delete_bulk_all().on(db).wait();
+        assert!(matches!(refused, Err(Error::InvalidQuery(_))));
+        let deleted = Entry::filter(|e| e.label.eq("one")).delete_bulk().with_hooks(true).batch_size(40).on(db).wait().unwrap();
+        assert_eq!(deleted, 150, "{:?}", t.dialect);
+        db.transaction_sync(|| {
+            Entry::filter(|e| e.worker.eq(9)).delete_bulk().on(db).wait()?;
+            assert_eq!(Entry::query().iterate().on(db).iter().count(), 300);
+            Err::<(), _>(Error::InvalidQuery("undo".into()))
+        })
+        .unwrap_err();
+        assert_eq!(Entry::query().count().on(db).wait().unwrap(), 301);
+    }
+}
