@@ -4,6 +4,10 @@
 //! * `trivial_query/<backend>`: N users (`name = "User {i}"`, `hair_color` NULL), then
 //!   `SELECT id, name, hair_color FROM users` into a `Vec<User>`; N = 1, 100, 10 000.
 //! * `insert/<backend>`: N users with `hair_color = "hair_color"`, N = 1, 100.
+//! * `bulk_insert/<backend>`: 10 000 users in multi-row INSERTs of 1 000 rows, one transaction.
+//! * `unit_of_work/<backend>`: 100 point lookups awaited plainly, inside an ambient
+//!   transaction, and `.wait()`ed from a plain thread (no raw sqlx side: the baseline is the
+//!   plain async path).
 //!
 //! Each group measures `duo-orm` and `raw sqlx` side by side on the same database file or
 //! server database, each through its own connection pool. SQLite always runs (a temporary
@@ -33,6 +37,12 @@ struct User {
 
 const TRIVIAL_SIZES: [usize; 3] = [1, 100, 10_000];
 const INSERT_SIZES: [usize; 2] = [1, 100];
+/// Rows of the bulk insert workload, and rows per INSERT statement on both sides (duo-orm's
+/// default `batch_size`).
+const BULK_ROWS: usize = 10_000;
+const BULK_CHUNK: usize = 1_000;
+/// Point lookups per iteration of the unit-of-work workload.
+const LOOKUPS: usize = 100;
 /// The servers' database of the benchmark (spelled out in the CREATE DATABASE statements too).
 const BENCH_DATABASE: &str = "duo_orm_bench";
 
@@ -46,7 +56,7 @@ enum RawPool {
 /// Generates the raw-sqlx operations once per backend: the code is the same, only the pool
 /// type, the row type and the placeholder syntax differ.
 macro_rules! raw_backend {
-    ($module:ident, $pool:ty, $row:ty, $insert:literal) => {
+    ($module:ident, $db:ty, $pool:ty, $row:ty, $insert:literal) => {
         mod $module {
             use super::*;
 
@@ -69,6 +79,21 @@ macro_rules! raw_backend {
                 sqlx::query($insert).bind(name).bind(hair_color).execute(pool).await.map(drop)
             }
 
+            /// `n` users in multi-row INSERTs of `BULK_CHUNK` rows, in one transaction: what
+            /// one writes by hand with sqlx's `QueryBuilder`.
+            pub async fn insert_bulk(pool: &$pool, n: usize) -> sqlx::Result<()> {
+                let rows: Vec<(String, &str)> = (0..n).map(|i| (format!("User {i}"), "hair_color")).collect();
+                let mut tx = pool.begin().await?;
+                for chunk in rows.chunks(BULK_CHUNK) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO users (name, hair_color) ");
+                    insert.push_values(chunk, |mut row, (name, hair_color)| {
+                        row.push_bind(name).push_bind(*hair_color);
+                    });
+                    insert.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await
+            }
+
             /// `n` users named `User {i}` with `hair_color` NULL, in one transaction.
             pub async fn seed(pool: &$pool, n: usize) -> sqlx::Result<()> {
                 let mut tx = pool.begin().await?;
@@ -82,9 +107,9 @@ macro_rules! raw_backend {
     };
 }
 
-raw_backend!(raw_sqlite, sqlx::SqlitePool, sqlx::sqlite::SqliteRow, "INSERT INTO users (name, hair_color) VALUES (?, ?)");
-raw_backend!(raw_postgres, sqlx::PgPool, sqlx::postgres::PgRow, "INSERT INTO users (name, hair_color) VALUES ($1, $2)");
-raw_backend!(raw_mysql, sqlx::MySqlPool, sqlx::mysql::MySqlRow, "INSERT INTO users (name, hair_color) VALUES (?, ?)");
+raw_backend!(raw_sqlite, sqlx::Sqlite, sqlx::SqlitePool, sqlx::sqlite::SqliteRow, "INSERT INTO users (name, hair_color) VALUES (?, ?)");
+raw_backend!(raw_postgres, sqlx::Postgres, sqlx::PgPool, sqlx::postgres::PgRow, "INSERT INTO users (name, hair_color) VALUES ($1, $2)");
+raw_backend!(raw_mysql, sqlx::MySql, sqlx::MySqlPool, sqlx::mysql::MySqlRow, "INSERT INTO users (name, hair_color) VALUES (?, ?)");
 
 impl RawPool {
     async fn load_users(&self) -> sqlx::Result<Vec<User>> {
@@ -100,6 +125,14 @@ impl RawPool {
             RawPool::Sqlite(pool) => raw_sqlite::insert_user(pool, name, hair_color).await,
             RawPool::Postgres(pool) => raw_postgres::insert_user(pool, name, hair_color).await,
             RawPool::MySql(pool) => raw_mysql::insert_user(pool, name, hair_color).await,
+        }
+    }
+
+    async fn insert_bulk(&self, n: usize) -> sqlx::Result<()> {
+        match self {
+            RawPool::Sqlite(pool) => raw_sqlite::insert_bulk(pool, n).await,
+            RawPool::Postgres(pool) => raw_postgres::insert_bulk(pool, n).await,
+            RawPool::MySql(pool) => raw_mysql::insert_bulk(pool, n).await,
         }
     }
 
@@ -326,6 +359,91 @@ fn insert(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &'static Bac
     });
 }
 
+/// The reference workload's multi-row insert: 10 000 users, `create_bulk` (of model instances,
+/// and of `json!` maps) against sqlx's `QueryBuilder::push_values`, all in chunks of 1 000 rows
+/// inside one transaction. The table is emptied before every iteration, untimed.
+fn bulk_insert(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &'static Backend) {
+    let mut group = c.benchmark_group(format!("bulk_insert/{}", backend.name));
+    group.sampling_mode(SamplingMode::Flat);
+    // Typed rows (model instances: their values go straight to the binds) …
+    group.bench_with_input(BenchmarkId::new("duo-orm", BULK_ROWS), &BULK_ROWS, |b, &n| {
+        measure(b, rt, backend, true, move || async move {
+            let rows = (0..n).map(|i| User { id: 0, name: format!("User {i}"), hair_color: Some("hair_color".into()) });
+            User::create_bulk(rows).batch_size(BULK_CHUNK).on(&backend.db).await.unwrap()
+        })
+    });
+    // … and JSON maps (each row a `json!` object, resolved by field name).
+    group.bench_with_input(BenchmarkId::new("duo-orm json", BULK_ROWS), &BULK_ROWS, |b, &n| {
+        measure(b, rt, backend, true, move || async move {
+            let rows = (0..n).map(|i| json!({"name": format!("User {i}"), "hair_color": "hair_color"}));
+            User::create_bulk(rows).batch_size(BULK_CHUNK).on(&backend.db).await.unwrap()
+        })
+    });
+    group.bench_with_input(BenchmarkId::new("raw sqlx", BULK_ROWS), &BULK_ROWS, |b, &n| {
+        measure(b, rt, backend, true, move || async move { backend.raw.insert_bulk(n).await.unwrap() })
+    });
+    group.finish();
+    rt.block_on(async {
+        backend.raw.execute("DELETE FROM users").await.unwrap();
+        User::create_bulk((0..3).map(|i| json!({"name": format!("User {i}"), "hair_color": "hair_color"})))
+            .on(&backend.db)
+            .await
+            .unwrap();
+        let orm = backend.raw.load_users().await.unwrap();
+        backend.raw.execute("DELETE FROM users").await.unwrap();
+        backend.raw.insert_bulk(3).await.unwrap();
+        let raw = backend.raw.load_users().await.unwrap();
+        let strip = |users: Vec<User>| users.into_iter().map(|u| (u.name, u.hair_color)).collect::<Vec<_>>();
+        assert_eq!(strip(orm), strip(raw), "both sides write the same rows on {}", backend.name);
+    });
+}
+
+/// What the unit of work and the sync API cost per operation: 100 point lookups
+/// (`User::get`) awaited plainly ("async", the baseline), awaited inside one ambient
+/// transaction ("ambient transaction"), and `.wait()`ed from a plain thread ("sync wait").
+fn unit_of_work(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &'static Backend) {
+    rt.block_on(async { backend.raw.seed(LOOKUPS).await.expect("seeding users") });
+    let first_id = rt.block_on(async { backend.raw.load_users().await.unwrap()[0].id });
+    let mut group = c.benchmark_group(format!("unit_of_work/{}", backend.name));
+    group.bench_function(BenchmarkId::new("async", LOOKUPS), |b| {
+        measure(b, rt, backend, false, move || async move {
+            for i in 0..LOOKUPS as i32 {
+                black_box(User::get(first_id + i).on(&backend.db).await.unwrap());
+            }
+        })
+    });
+    group.bench_function(BenchmarkId::new("ambient transaction", LOOKUPS), |b| {
+        measure(b, rt, backend, false, move || async move {
+            backend
+                .db
+                .transaction(async {
+                    for i in 0..LOOKUPS as i32 {
+                        black_box(User::get(first_id + i).on(&backend.db).await?);
+                    }
+                    Ok(())
+                })
+                .await
+                .unwrap()
+        })
+    });
+    group.bench_function(BenchmarkId::new("sync wait", LOOKUPS), |b| {
+        b.iter_custom(|iters| {
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                for _ in 0..iters {
+                    for i in 0..LOOKUPS as i32 {
+                        black_box(User::get(first_id + i).on(&backend.db).wait().unwrap());
+                    }
+                }
+                started.elapsed()
+            })
+            .join()
+            .expect("sync benchmark thread")
+        })
+    });
+    group.finish();
+}
+
 fn main() {
     let mut c = Criterion::default()
         .sample_size(20)
@@ -352,6 +470,8 @@ fn main() {
         });
         trivial_query(&mut c, &rt, backend);
         insert(&mut c, &rt, backend);
+        bulk_insert(&mut c, &rt, backend);
+        unit_of_work(&mut c, &rt, backend);
     }
 
     for backend in backends {

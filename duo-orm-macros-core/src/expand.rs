@@ -124,6 +124,10 @@ pub fn model(def: &ModelDef) -> TokenStream {
         let field = &f.ident;
         quote!(#private::FieldType::to_value(&self.#field))
     });
+    let into_value_exprs = def.fields.iter().enumerate().map(|(i, f)| {
+        let field = &f.ident;
+        quote!((#i, #private::FieldType::into_value(self.#field)))
+    });
     let json_exprs = def.fields.iter().map(|f| {
         let field = &f.ident;
         quote!(#private::FieldType::to_json(&self.#field))
@@ -219,6 +223,10 @@ pub fn model(def: &ModelDef) -> TokenStream {
                     ::std::vec![#(#value_exprs,)*]
                 }
 
+                fn into_indexed_values(self) -> #private::Vec<(usize, #private::Value)> {
+                    ::std::vec![#(#into_value_exprs,)*]
+                }
+
                 fn key(&self) -> Self::Key {
                     #key_value
                 }
@@ -251,6 +259,13 @@ pub fn model(def: &ModelDef) -> TokenStream {
 
                 fn into_map(self) -> #krate::Result<#private::JsonMap<::std::string::String, #private::Json>> {
                     #private::Ok(#krate::ModelExt::to_map(&self))
+                }
+
+                fn into_column_values(
+                    self,
+                    meta: &'static #krate::ModelMeta,
+                ) -> #private::Result<#private::Vec<(usize, #private::Value)>, Self> {
+                    #private::model_column_values(self, meta)
                 }
             }
 

@@ -84,14 +84,15 @@ pub mod prelude {
 pub mod __private {
     pub use crate::database::Registration;
     pub use crate::model::{
-        ColumnDefault, ColumnMeta, ForeignKeyMeta, HookFns, IndexMeta, ReferentialAction, SetOn, serialize_to_map,
+        ColumnDefault, ColumnMeta, ForeignKeyMeta, HookFns, IndexMeta, ReferentialAction, SetOn, model_column_values,
+        serialize_to_map,
     };
     pub use crate::types::{FieldType, RowCursor, SqlType};
     pub use inventory;
     pub use sea_query::Value;
     pub use serde_json::{Map as JsonMap, Value as Json};
     pub use std::option::Option::{self, None, Some};
-    pub use std::result::Result::{Err, Ok};
+    pub use std::result::Result::{self, Err, Ok};
     pub use std::vec::Vec;
 
     /// Runs `validator::Validate` when the payload type implements it (chosen at compile time

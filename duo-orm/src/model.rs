@@ -214,6 +214,10 @@ pub trait Model: Sized + Send + Sync + 'static {
     fn decode(row: &mut RowCursor<'_>) -> Result<Self>;
     /// Every column's value, in column order.
     fn values(&self) -> Vec<Value>;
+    /// Every column's `(position, value)`, in column order, moved out of the instance.
+    fn into_indexed_values(self) -> Vec<(usize, Value)> {
+        self.values().into_iter().enumerate().collect()
+    }
     /// This instance's primary key.
     fn key(&self) -> Self::Key;
     /// Every column's value as JSON, in column order.
@@ -335,6 +339,30 @@ pub trait Payload: Send {
     }
     /// The payload as field name → JSON value.
     fn into_map(self) -> Result<Map<String, Json>>;
+    /// The payload as the column values of the model `meta` describes, without going through
+    /// JSON, when it can (an instance of that very model); otherwise the payload, unchanged.
+    #[doc(hidden)]
+    fn into_column_values(self, meta: &'static ModelMeta) -> std::result::Result<Vec<(usize, Value)>, Self>
+    where
+        Self: Sized,
+    {
+        let _ = meta;
+        Err(self)
+    }
+}
+
+/// [`Payload::into_column_values`] of a model instance: its values when `meta` is its own
+/// model, with the rules of a JSON payload (`NULL`s left to the column default, an unset
+/// generated key to the database).
+#[doc(hidden)]
+pub fn model_column_values<M: Model>(model: M, meta: &'static ModelMeta) -> std::result::Result<Vec<(usize, Value)>, M> {
+    if !std::ptr::eq(meta, M::meta()) {
+        return Err(model);
+    }
+    let generated = meta.auto_increment_key().map(|_| meta.primary_key[0]);
+    let mut values = model.into_indexed_values();
+    values.retain(|(i, value)| *value != value.as_null() && !(Some(*i) == generated && crate::query::write::is_unset_key(value)));
+    Ok(values)
 }
 
 impl Payload for Json {
@@ -390,17 +418,49 @@ pub(crate) enum Purpose {
 /// order, with the JSON values kept for updating an instance in memory.
 pub(crate) fn assignments(
     meta: &'static ModelMeta,
-    mut map: Map<String, Json>,
+    map: Map<String, Json>,
     purpose: Purpose,
     trusted: bool,
 ) -> Result<Vec<(usize, Value, Json)>> {
     let mut out = Vec::with_capacity(map.len().min(meta.columns.len()));
+    resolve_columns(meta, map, purpose, trusted, |index, json| {
+        out.push((index, convert(&meta.columns[index], json.clone())?, json));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// [`assignments`] without the JSON values: what a bulk INSERT binds, with no copy of them.
+pub(crate) fn assigned_values(
+    meta: &'static ModelMeta,
+    map: Map<String, Json>,
+    purpose: Purpose,
+    trusted: bool,
+) -> Result<Vec<(usize, Value)>> {
+    let mut out = Vec::with_capacity(map.len().min(meta.columns.len()));
+    resolve_columns(meta, map, purpose, trusted, |index, json| {
+        out.push((index, convert(&meta.columns[index], json)?));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn convert(column: &ColumnMeta, json: Json) -> Result<Value> {
+    (column.from_json)(json).map_err(|detail| Error::Validation { field: column.field.to_string(), detail })
+}
+
+/// The rules of both: columns in order; `null`, unknown, guarded (unless trusted) and, on
+/// update, key fields skipped; an unset generated key left to the database.
+fn resolve_columns(
+    meta: &'static ModelMeta,
+    mut map: Map<String, Json>,
+    purpose: Purpose,
+    trusted: bool,
+    mut emit: impl FnMut(usize, Json) -> Result<()>,
+) -> Result<()> {
     for (index, column) in meta.columns.iter().enumerate() {
         let Some(json) = map.remove(column.field) else { continue };
-        if json.is_null() {
-            continue;
-        }
-        if column.guarded && !trusted {
+        if json.is_null() || (column.guarded && !trusted) {
             continue;
         }
         match purpose {
@@ -409,9 +469,7 @@ pub(crate) fn assignments(
             Purpose::Create if column.auto_increment && json.as_i64() == Some(0) => continue,
             _ => {}
         }
-        let value = (column.from_json)(json.clone())
-            .map_err(|detail| Error::Validation { field: column.field.to_string(), detail })?;
-        out.push((index, value, json));
+        emit(index, json)?;
     }
-    Ok(out)
+    Ok(())
 }

@@ -50,6 +50,10 @@ pub enum SqlType {
 pub trait FieldType: Sized + Send + Sync + 'static {
     /// This field's value as a bound parameter.
     fn to_value(&self) -> Value;
+    /// This field's value as a bound parameter, moved (no copy of a string or a buffer).
+    fn into_value(self) -> Value {
+        self.to_value()
+    }
     /// A typed SQL `NULL` for this type.
     fn null_value() -> Value;
     /// Converts a JSON payload value (from a map or a serialized schema) into a parameter.
@@ -77,6 +81,9 @@ macro_rules! native_field {
         impl FieldType for $ty {
             fn to_value(&self) -> Value {
                 Value::$variant(Some(self.clone().into()))
+            }
+            fn into_value(self) -> Value {
+                Value::$variant(Some(self.into()))
             }
             fn null_value() -> Value {
                 Value::$variant(None)
@@ -202,6 +209,12 @@ impl<T: FieldType> FieldType for Option<T> {
     fn to_value(&self) -> Value {
         match self {
             Some(v) => v.to_value(),
+            None => T::null_value(),
+        }
+    }
+    fn into_value(self) -> Value {
+        match self {
+            Some(v) => v.into_value(),
             None => T::null_value(),
         }
     }

@@ -139,3 +139,31 @@ async fn bulk_writes_with_hooks_walk_composite_keys_in_batches() {
         assert!(left.iter().all(|m| m.org == "beta"));
     }
 }
+
+/// Model instances go straight from their fields to the binds: trusted (guarded fields
+/// written), `None` left to the column, an unset generated key to the database, a given key
+/// kept.
+#[tokio::test]
+async fn create_bulk_of_model_instances() {
+    for t in backends("bulk_models").await {
+        setup!(t.db, User);
+        let db = &t.db;
+        let user = |id: i64, name: &str, nickname: Option<&str>| User {
+            id,
+            name: name.into(),
+            age: 40,
+            email: format!("{name}@example.com"),
+            nickname: nickname.map(Into::into),
+            status: "active".into(),
+            is_admin: true,
+        };
+        let rows = vec![user(0, "ann", None), user(0, "ben", Some("b")), user(100, "cat", None)];
+        let saved = User::create_bulk(rows).returning().on(db).await.unwrap();
+        let by_name = |name: &str| saved.iter().find(|u| u.name == name).unwrap().clone();
+        assert!(by_name("ann").id > 0 && by_name("ann").id != 100, "{:?}", t.dialect);
+        assert_eq!(by_name("cat").id, 100);
+        assert_eq!(by_name("ben").nickname.as_deref(), Some("b"));
+        assert!(saved.iter().all(|u| u.is_admin), "model payloads are trusted on {:?}", t.dialect);
+        assert_eq!(User::query().count().on(db).await.unwrap(), 3);
+    }
+}

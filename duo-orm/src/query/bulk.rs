@@ -11,7 +11,7 @@ use crate::database::Database;
 use crate::dialect::{self, Statement, build_any};
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Event};
-use crate::model::{Model, ModelMeta, Payload, Purpose};
+use crate::model::{Model, ModelMeta, Payload, Purpose, assigned_values, assignments};
 use crate::pending::{Pending, pending_builder};
 use crate::query::select::Select;
 use crate::query::write::{insert_new, resolve};
@@ -33,7 +33,10 @@ fn batch_size_error(what: &str, n: usize) -> Option<String> {
 /// [`returning`](CreateBulk::returning) returns the models instead.
 #[must_use = "a bulk insert does nothing until it is awaited or waited for"]
 pub struct CreateBulk<M> {
-    rows: Result<Vec<Row>>,
+    /// The payloads, resolved against the model's columns when the insert runs: as field maps
+    /// for hooks, as column values otherwise (straight from the fields when the payloads are
+    /// instances of the model itself).
+    rows: Box<dyn FnOnce(Shape) -> Result<Rows> + Send>,
     batch_size: usize,
     error: Option<String>,
     atomic: bool,
@@ -46,9 +49,36 @@ pub struct CreateBulk<M> {
 pub struct CreateBulkReturning<M>(CreateBulk<M>);
 
 impl<M: Model> CreateBulk<M> {
-    pub(crate) fn new<P: Payload>(rows: impl IntoIterator<Item = P>) -> Self {
-        let rows = rows.into_iter().map(|payload| resolve::<M, P>(payload, Purpose::Create)).collect();
-        CreateBulk { rows, batch_size: DEFAULT_BATCH_SIZE, error: None, atomic: true, with_hooks: false, _marker: PhantomData }
+    pub(crate) fn new<P: Payload + 'static>(rows: impl IntoIterator<Item = P>) -> Self {
+        let payloads: Vec<P> = rows.into_iter().collect();
+        let rows = Box::new(move |shape: Shape| -> Result<Rows> {
+            let meta = M::meta();
+            let validated = payloads.into_iter().map(|payload| -> Result<P> {
+                payload.validate()?;
+                Ok(payload)
+            });
+            match shape {
+                Shape::Maps => validated
+                    .map(|payload| assignments(meta, payload?.into_map()?, Purpose::Create, P::TRUSTED))
+                    .collect::<Result<_>>()
+                    .map(Rows::Maps),
+                Shape::Values => validated
+                    .map(|payload| match payload?.into_column_values(meta) {
+                        Ok(values) => Ok(values),
+                        Err(payload) => assigned_values(meta, payload.into_map()?, Purpose::Create, P::TRUSTED),
+                    })
+                    .collect::<Result<_>>()
+                    .map(Rows::Values),
+            }
+        });
+        CreateBulk {
+            rows,
+            batch_size: DEFAULT_BATCH_SIZE,
+            error: None,
+            atomic: true,
+            with_hooks: false,
+            _marker: PhantomData,
+        }
     }
 
     /// At most `n` rows per INSERT (fewer when the dialect's parameter limit requires it).
@@ -81,27 +111,17 @@ impl<M: Model> CreateBulk<M> {
     }
 
     /// The INSERT statements this runs in `dialect` (without hooks), for review and tests.
-    pub fn to_sql(&self, dialect: Dialect) -> Result<Vec<Statement>> {
-        let rows = self.prepared_rows()?;
-        Ok(insert_statements::<M>(dialect, &rows, self.batch_size, false))
+    pub fn to_sql(self, dialect: Dialect) -> Result<Vec<Statement>> {
+        self.check()?;
+        let rows = stamped::<M>((self.rows)(Shape::Values)?.values())?;
+        Ok(insert_statements::<M>(dialect, rows, self.batch_size, false))
     }
 
-    fn prepared_rows(&self) -> Result<Vec<Vec<(usize, Value)>>> {
-        if let Some(message) = &self.error {
-            return Err(Error::InvalidQuery(message.clone()));
+    fn check(&self) -> Result<()> {
+        match &self.error {
+            Some(message) => Err(Error::InvalidQuery(message.clone())),
+            None => Ok(()),
         }
-        let rows = self.rows.as_ref().map_err(clone_error)?;
-        let stamps = lifecycle::timestamps(M::meta(), Event::Create)?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                let mut row = row.clone();
-                row.retain(|(i, _, _)| !stamps.iter().any(|(s, _, _)| s == i));
-                row.extend(stamps.iter().cloned());
-                row.sort_by_key(|(i, _, _)| *i);
-                row.into_iter().map(|(i, v, _)| (i, v)).collect()
-            })
-            .collect())
     }
 
     fn into_pending<'a>(self) -> Pending<'a, u64> {
@@ -109,26 +129,25 @@ impl<M: Model> CreateBulk<M> {
     }
 
     async fn run(self, db: &Database, returning: bool) -> Result<(u64, Vec<M>)> {
+        self.check()?;
         let dialect = db.dialect()?;
         if self.with_hooks {
-            if let Some(message) = &self.error {
-                return Err(Error::InvalidQuery(message.clone()));
-            }
             return self.run_with_hooks(db, returning).await;
         }
-        let rows = self.prepared_rows()?;
+        let rows = stamped::<M>((self.rows)(Shape::Values)?.values())?;
         if rows.is_empty() {
             return Ok((0, Vec::new()));
         }
         if returning {
             check_returning(db, dialect).await?;
         }
-        let statements = insert_statements::<M>(dialect, &rows, self.batch_size, returning);
+        let meta = M::meta();
+        let every_key_generated = meta.auto_increment_key().is_some()
+            && rows.iter().all(|row| !row.iter().any(|(i, _)| meta.primary_key.contains(i)));
+        let statements = insert_statements::<M>(dialect, rows, self.batch_size, returning);
         // One statement is atomic by itself, except inside a transaction, where a failure
         // must be undone to a savepoint (PostgreSQL aborts the whole transaction otherwise).
         let atomic = self.atomic && (statements.len() > 1 || crate::transaction::current(db).is_some());
-        let every_key_generated = M::meta().auto_increment_key().is_some()
-            && rows.iter().all(|row| !row.iter().any(|(i, _)| M::meta().primary_key.contains(i)));
         let work = async move {
             let mut inserted = 0;
             let mut models = Vec::new();
@@ -152,12 +171,11 @@ impl<M: Model> CreateBulk<M> {
 
     /// Row by row through the hooks: each row is built as a model, saved like `create`.
     async fn run_with_hooks(self, db: &Database, returning: bool) -> Result<(u64, Vec<M>)> {
-        let rows = self.rows?;
         let meta = M::meta();
-        let mut models = rows
-            .into_iter()
-            .map(|row| M::from_json_map(row.into_iter().map(|(i, _, json)| (meta.columns[i].field.to_string(), json)).collect()))
-            .collect::<Result<Vec<M>>>()?;
+        let mut models = Vec::new();
+        for row in (self.rows)(Shape::Maps)?.maps() {
+            models.push(M::from_json_map(row.into_iter().map(|(i, _, json)| (meta.columns[i].field.to_string(), json)).collect())?);
+        }
         let work = async {
             for model in &mut models {
                 insert_new(db, model).await?;
@@ -186,6 +204,50 @@ fn clone_error(error: &Error) -> Error {
     }
 }
 
+/// What the payloads of a bulk insert are resolved into.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// Assignments with their JSON, to build models from (hooks).
+    Maps,
+    /// Column values only (a plain multi-row INSERT).
+    Values,
+}
+
+enum Rows {
+    Maps(Vec<Row>),
+    Values(Vec<Vec<(usize, Value)>>),
+}
+
+impl Rows {
+    fn values(self) -> Vec<Vec<(usize, Value)>> {
+        match self {
+            Rows::Values(rows) => rows,
+            Rows::Maps(rows) => rows.into_iter().map(|row| row.into_iter().map(|(i, v, _)| (i, v)).collect()).collect(),
+        }
+    }
+
+    fn maps(self) -> Vec<Row> {
+        match self {
+            Rows::Maps(rows) => rows,
+            Rows::Values(_) => unreachable!("maps are asked for with Shape::Maps"),
+        }
+    }
+}
+
+/// `rows` with the `set_on(create)` timestamps: one instant for every row.
+fn stamped<M: Model>(mut rows: Vec<Vec<(usize, Value)>>) -> Result<Vec<Vec<(usize, Value)>>> {
+    let stamps = lifecycle::timestamps(M::meta(), Event::Create)?;
+    if stamps.is_empty() {
+        return Ok(rows);
+    }
+    for row in &mut rows {
+        row.retain(|(i, _)| !stamps.iter().any(|(s, _, _)| s == i));
+        row.extend(stamps.iter().map(|(i, v, _)| (*i, v.clone())));
+        row.sort_by_key(|(i, _)| *i);
+    }
+    Ok(rows)
+}
+
 async fn check_returning(db: &Database, dialect: Dialect) -> Result<()> {
     match dialect {
         Dialect::Oracle => Err(Error::unsupported(
@@ -212,27 +274,63 @@ fn generated_key<M: Model>(model: &M) -> i64 {
 
 /// The INSERTs for `rows`: consecutive rows assigning the same columns share a statement, of
 /// at most `batch_size` rows and as many as the dialect's parameter and row limits allow.
+///
+/// Every full chunk of a run has the same SQL, so it is rendered once per run (and once for
+/// the shorter last chunk) and the values are moved in, not copied through sea-query.
 fn insert_statements<M: Model>(
     dialect: Dialect,
-    rows: &[Vec<(usize, Value)>],
+    rows: Vec<Vec<(usize, Value)>>,
     batch_size: usize,
     returning: bool,
 ) -> Vec<Statement> {
     let meta = M::meta();
     let returned: Vec<&'static str> = if returning { meta.column_names().collect() } else { Vec::new() };
     let mut statements = Vec::new();
-    let mut start = 0;
-    while start < rows.len() {
-        let columns: Vec<usize> = rows[start].iter().map(|(i, _)| *i).collect();
-        let same = rows[start..].iter().take_while(|row| row.iter().map(|(i, _)| *i).eq(columns.iter().copied())).count();
+    let mut rows = rows.into_iter().peekable();
+    while let Some(first) = rows.next() {
+        let columns: Vec<usize> = first.iter().map(|(i, _)| *i).collect();
         let per_statement = rows_per_statement(dialect, columns.len(), batch_size);
-        for chunk in rows[start..start + same].chunks(per_statement) {
-            let stmt = insert_many(meta, &columns, chunk);
-            statements.push(dialect::render_insert(dialect, stmt, &returned));
+        let mut sql_by_rows: Vec<(usize, String)> = Vec::with_capacity(2);
+        let mut chunk = vec![first];
+        loop {
+            let same = rows.peek().is_some_and(|row| row.iter().map(|(i, _)| *i).eq(columns.iter().copied()));
+            if same && chunk.len() < per_statement {
+                chunk.push(rows.next().expect("peeked"));
+                continue;
+            }
+            let count = chunk.len();
+            let sql = match sql_by_rows.iter().find(|(n, _)| *n == count) {
+                Some((_, sql)) => sql.clone(),
+                None => {
+                    let sql = insert_sql(dialect, meta, &columns, count, &returned);
+                    sql_by_rows.push((count, sql.clone()));
+                    sql
+                }
+            };
+            let values = chunk.drain(..).flat_map(|row| row.into_iter().map(|(_, v)| v)).collect();
+            statements.push(Statement { sql, values: sea_query::Values(values) });
+            if !same {
+                break;
+            }
         }
-        start += same;
     }
     statements
+}
+
+/// The SQL of an INSERT of `count` rows of `columns` (values are placeholders, bound later).
+fn insert_sql(dialect: Dialect, meta: &ModelMeta, columns: &[usize], count: usize, returned: &[&'static str]) -> String {
+    let mut stmt = Query::insert();
+    stmt.into_table(meta.table);
+    if columns.is_empty() {
+        stmt.or_default_values();
+    } else {
+        stmt.columns(columns.iter().map(|i| meta.columns[*i].name));
+        for _ in 0..count {
+            // Any value renders as a placeholder; the real ones are bound in its place.
+            stmt.values_panic(columns.iter().map(|_| Expr::val(Value::Bool(None))));
+        }
+    }
+    dialect::render_insert(dialect, stmt, returned).sql
 }
 
 /// How many rows of `columns` columns one INSERT may carry.
@@ -241,20 +339,6 @@ pub(crate) fn rows_per_statement(dialect: Dialect, columns: usize, batch_size: u
         return 1; // `INSERT … DEFAULT VALUES` inserts one row
     }
     (dialect::max_parameters(dialect) / columns).min(dialect::max_insert_rows(dialect)).min(batch_size).max(1)
-}
-
-fn insert_many(meta: &ModelMeta, columns: &[usize], rows: &[Vec<(usize, Value)>]) -> sea_query::InsertStatement {
-    let mut stmt = Query::insert();
-    stmt.into_table(meta.table);
-    if columns.is_empty() {
-        stmt.or_default_values();
-        return stmt;
-    }
-    stmt.columns(columns.iter().map(|i| meta.columns[*i].name));
-    for row in rows {
-        stmt.values_panic(row.iter().map(|(_, v)| Expr::val(v.clone())));
-    }
-    stmt
 }
 
 /// Settings shared by [`UpdateBulk`] and [`DeleteBulk`].

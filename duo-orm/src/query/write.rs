@@ -112,7 +112,7 @@ fn lost_row(meta: &ModelMeta) -> Error {
 }
 
 /// A generated key the instance has not got yet (key fields are never `Option`).
-fn is_unset_key(value: &Value) -> bool {
+pub(crate) fn is_unset_key(value: &Value) -> bool {
     matches!(value, Value::BigInt(Some(0)) | Value::Int(Some(0)) | Value::SmallInt(Some(0)))
 }
 
@@ -256,7 +256,7 @@ pub trait ModelExt: Model {
 
     /// Inserts many rows with multi-row INSERTs: `User::create_bulk(rows).batch_size(500).await`
     /// returns the number inserted; add `.returning()` for the models. See [`CreateBulk`].
-    fn create_bulk<P: Payload>(rows: impl IntoIterator<Item = P>) -> CreateBulk<Self> {
+    fn create_bulk<P: Payload + 'static>(rows: impl IntoIterator<Item = P>) -> CreateBulk<Self> {
         CreateBulk::new(rows)
     }
 
