@@ -5,6 +5,7 @@
 //! cargo run --release -p duo-orm-benches --example overhead -- [sqlite|postgres|mariadb] [N] [rounds]
 //! valgrind --tool=callgrind target/release/examples/overhead sqlite 10000 5 --only duo|raw
 //! cargo run --release -p duo-orm-benches --example overhead -- insert [sqlite|postgres|mariadb] 0 [rounds]
+//! cargo run --release -p duo-orm-benches --example overhead -- bulk [sqlite|postgres|mariadb] 0 [rounds]
 //! ```
 //!
 //! Variants, run interleaved (A B C D, A B C D, …) so that load from other processes hits
@@ -101,6 +102,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn main() {
     let mut args = std::env::args().skip(1).peekable();
     let insert = args.next_if_eq("insert").is_some();
+    let bulk = !insert && args.next_if_eq("bulk").is_some();
     let backend = args.next().unwrap_or_else(|| "sqlite".into());
     let n: usize = args.next().map_or(10_000, |a| a.parse().expect("N"));
     let rounds: usize = args.next().map_or(30, |a| a.parse().expect("rounds"));
@@ -206,8 +208,12 @@ fn main() {
         }
         return;
     }
-    if insert {
-        insert_variants(&app, &hop_handle, raw, db, dialect, rounds, &backend);
+    if insert || bulk {
+        if insert {
+            insert_variants(&app, &hop_handle, raw, db, dialect, rounds, &backend);
+        } else {
+            bulk_variants(&app, raw, db, rounds, &backend);
+        }
         for suffix in ["", "-wal", "-shm", "-journal"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
         }
@@ -324,5 +330,74 @@ fn insert_variants(
     for (name, s) in names.iter().zip(samples) {
         let m = median(s);
         println!("  {name:<30} {:>8.1} µs   ({:.3} × raw INSERT)", m.as_secs_f64() * 1e6, m.as_secs_f64() / base.as_secs_f64());
+    }
+}
+
+/// `overhead bulk <backend> <ignored N> <rounds>`: 10 000 rows per iteration, in multi-row
+/// INSERTs of 1 000 rows inside one transaction, interleaved.
+fn bulk_variants(app: &tokio::runtime::Runtime, raw: Raw, db: &'static Database, rounds: usize, backend: &str) {
+    const ROWS: usize = 10_000;
+    const CHUNK: usize = 1_000;
+    let names = ["raw QueryBuilder", "duo-orm create_bulk (models)", "duo-orm create_bulk (json)"];
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
+    macro_rules! raw_bulk {
+        ($pool:expr, $db:ty) => {{
+            let rows: Vec<(String, &str)> = (0..ROWS).map(|i| (format!("User {i}"), "hair_color")).collect();
+            let mut tx = $pool.begin().await.unwrap();
+            for chunk in rows.chunks(CHUNK) {
+                let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO users (name, hair_color) ");
+                insert.push_values(chunk, |mut row, (name, hair)| {
+                    row.push_bind(name).push_bind(*hair);
+                });
+                insert.build().execute(&mut *tx).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+        }};
+    }
+    // `DUO_BULK_ONLY=0|1|2` runs one variant (for `perf stat`).
+    let only: Option<usize> = std::env::var("DUO_BULK_ONLY").ok().and_then(|v| v.parse().ok());
+    for round in 0..rounds + 2 {
+        for (variant, out) in samples.iter_mut().enumerate() {
+            if only.is_some_and(|o| o != variant) {
+                out.push(Duration::ZERO);
+                continue;
+            }
+            let raw = raw.clone();
+            let elapsed = app.block_on(async move {
+                tokio::spawn(async move {
+                    match &raw {
+                        Raw::Sqlite(p) => drop(p.execute("DELETE FROM users").await.unwrap()),
+                        Raw::Postgres(p) => drop(p.execute("DELETE FROM users").await.unwrap()),
+                        Raw::MySql(p) => drop(p.execute("DELETE FROM users").await.unwrap()),
+                    }
+                    let started = Instant::now();
+                    match (variant, &raw) {
+                        (0, Raw::Sqlite(p)) => raw_bulk!(p, sqlx::Sqlite),
+                        (0, Raw::Postgres(p)) => raw_bulk!(p, sqlx::Postgres),
+                        (0, Raw::MySql(p)) => raw_bulk!(p, sqlx::MySql),
+                        (1, _) => {
+                            let rows = (0..ROWS).map(|i| User { id: 0, name: format!("User {i}"), hair_color: Some("hair_color".into()) });
+                            User::create_bulk(rows).batch_size(CHUNK).on(db).await.unwrap();
+                        }
+                        _ => {
+                            let rows = (0..ROWS).map(|i| json!({"name": format!("User {i}"), "hair_color": "hair_color"}));
+                            User::create_bulk(rows).batch_size(CHUNK).on(db).await.unwrap();
+                        }
+                    }
+                    started.elapsed()
+                })
+                .await
+                .unwrap()
+            });
+            if round >= 2 {
+                out.push(elapsed);
+            }
+        }
+    }
+    println!("bulk, {backend}, {rounds} rounds × {ROWS} rows; median per run:");
+    let base = median(samples[0].clone());
+    for (name, s) in names.iter().zip(samples) {
+        let m = median(s);
+        println!("  {name:<30} {:>8.2} ms   ({:.3} × raw)", m.as_secs_f64() * 1e3, m.as_secs_f64() / base.as_secs_f64());
     }
 }

@@ -62,13 +62,14 @@ impl<M: Model> CreateBulk<M> {
                     .map(|payload| assignments(meta, payload?.into_map()?, Purpose::Create, P::TRUSTED))
                     .collect::<Result<_>>()
                     .map(Rows::Maps),
-                Shape::Values => validated
-                    .map(|payload| match payload?.into_column_values(meta) {
+                Shape::Values => runs(
+                    meta,
+                    validated.map(|payload| match payload?.into_column_values(meta) {
                         Ok(values) => Ok(values),
                         Err(payload) => assigned_values(meta, payload.into_map()?, Purpose::Create, P::TRUSTED),
-                    })
-                    .collect::<Result<_>>()
-                    .map(Rows::Values),
+                    }),
+                )
+                .map(Rows::Runs),
             }
         });
         CreateBulk {
@@ -113,8 +114,8 @@ impl<M: Model> CreateBulk<M> {
     /// The INSERT statements this runs in `dialect` (without hooks), for review and tests.
     pub fn to_sql(self, dialect: Dialect) -> Result<Vec<Statement>> {
         self.check()?;
-        let rows = stamped::<M>((self.rows)(Shape::Values)?.values())?;
-        Ok(insert_statements::<M>(dialect, rows, self.batch_size, false))
+        let runs = (self.rows)(Shape::Values)?.runs();
+        Ok(insert_statements::<M>(dialect, runs, self.batch_size, false))
     }
 
     fn check(&self) -> Result<()> {
@@ -134,8 +135,8 @@ impl<M: Model> CreateBulk<M> {
         if self.with_hooks {
             return self.run_with_hooks(db, returning).await;
         }
-        let rows = stamped::<M>((self.rows)(Shape::Values)?.values())?;
-        if rows.is_empty() {
+        let runs = (self.rows)(Shape::Values)?.runs();
+        if runs.is_empty() {
             return Ok((0, Vec::new()));
         }
         if returning {
@@ -143,8 +144,8 @@ impl<M: Model> CreateBulk<M> {
         }
         let meta = M::meta();
         let every_key_generated = meta.auto_increment_key().is_some()
-            && rows.iter().all(|row| !row.iter().any(|(i, _)| meta.primary_key.contains(i)));
-        let statements = insert_statements::<M>(dialect, rows, self.batch_size, returning);
+            && runs.iter().all(|run| !run.columns.iter().any(|i| meta.primary_key.contains(i)));
+        let statements = insert_statements::<M>(dialect, runs, self.batch_size, returning);
         // One statement is atomic by itself, except inside a transaction, where a failure
         // must be undone to a savepoint (PostgreSQL aborts the whole transaction otherwise).
         let atomic = self.atomic && (statements.len() > 1 || crate::transaction::current(db).is_some());
@@ -215,37 +216,58 @@ enum Shape {
 
 enum Rows {
     Maps(Vec<Row>),
-    Values(Vec<Vec<(usize, Value)>>),
+    Runs(Vec<Run>),
 }
 
 impl Rows {
-    fn values(self) -> Vec<Vec<(usize, Value)>> {
+    fn runs(self) -> Vec<Run> {
         match self {
-            Rows::Values(rows) => rows,
-            Rows::Maps(rows) => rows.into_iter().map(|row| row.into_iter().map(|(i, v, _)| (i, v)).collect()).collect(),
+            Rows::Runs(runs) => runs,
+            Rows::Maps(_) => unreachable!("runs are asked for with Shape::Values"),
         }
     }
 
     fn maps(self) -> Vec<Row> {
         match self {
             Rows::Maps(rows) => rows,
-            Rows::Values(_) => unreachable!("maps are asked for with Shape::Maps"),
+            Rows::Runs(_) => unreachable!("maps are asked for with Shape::Maps"),
         }
     }
 }
 
-/// `rows` with the `set_on(create)` timestamps: one instant for every row.
-fn stamped<M: Model>(mut rows: Vec<Vec<(usize, Value)>>) -> Result<Vec<Vec<(usize, Value)>>> {
-    let stamps = lifecycle::timestamps(M::meta(), Event::Create)?;
-    if stamps.is_empty() {
-        return Ok(rows);
+/// Consecutive rows that set the same columns, their values flattened in row order: what a
+/// multi-row INSERT binds, built row by row so no row outlives its own resolution.
+struct Run {
+    columns: Vec<usize>,
+    rows: usize,
+    values: Vec<Value>,
+}
+
+/// Groups resolved rows into [`Run`]s, with the `set_on(create)` timestamps (one instant for
+/// every row).
+fn runs(meta: &'static ModelMeta, rows: impl Iterator<Item = Result<Vec<(usize, Value)>>>) -> Result<Vec<Run>> {
+    let stamps = lifecycle::timestamps(meta, Event::Create)?;
+    let mut runs: Vec<Run> = Vec::new();
+    for row in rows {
+        let mut row = row?;
+        if !stamps.is_empty() {
+            row.retain(|(i, _)| !stamps.iter().any(|(s, _, _)| s == i));
+            row.extend(stamps.iter().map(|(i, v, _)| (*i, v.clone())));
+            row.sort_by_key(|(i, _)| *i);
+        }
+        match runs.last_mut() {
+            Some(run) if run.columns.iter().copied().eq(row.iter().map(|(i, _)| *i)) => {
+                run.values.extend(row.into_iter().map(|(_, v)| v));
+                run.rows += 1;
+            }
+            _ => runs.push(Run {
+                columns: row.iter().map(|(i, _)| *i).collect(),
+                rows: 1,
+                values: row.into_iter().map(|(_, v)| v).collect(),
+            }),
+        }
     }
-    for row in &mut rows {
-        row.retain(|(i, _)| !stamps.iter().any(|(s, _, _)| s == i));
-        row.extend(stamps.iter().map(|(i, v, _)| (*i, v.clone())));
-        row.sort_by_key(|(i, _)| *i);
-    }
-    Ok(rows)
+    Ok(runs)
 }
 
 async fn check_returning(db: &Database, dialect: Dialect) -> Result<()> {
@@ -272,46 +294,33 @@ fn generated_key<M: Model>(model: &M) -> i64 {
     }
 }
 
-/// The INSERTs for `rows`: consecutive rows assigning the same columns share a statement, of
+/// The INSERTs for `runs`: consecutive rows assigning the same columns share a statement, of
 /// at most `batch_size` rows and as many as the dialect's parameter and row limits allow.
 ///
 /// Every full chunk of a run has the same SQL, so it is rendered once per run (and once for
 /// the shorter last chunk) and the values are moved in, not copied through sea-query.
-fn insert_statements<M: Model>(
-    dialect: Dialect,
-    rows: Vec<Vec<(usize, Value)>>,
-    batch_size: usize,
-    returning: bool,
-) -> Vec<Statement> {
+fn insert_statements<M: Model>(dialect: Dialect, runs: Vec<Run>, batch_size: usize, returning: bool) -> Vec<Statement> {
     let meta = M::meta();
     let returned: Vec<&'static str> = if returning { meta.column_names().collect() } else { Vec::new() };
     let mut statements = Vec::new();
-    let mut rows = rows.into_iter().peekable();
-    while let Some(first) = rows.next() {
-        let columns: Vec<usize> = first.iter().map(|(i, _)| *i).collect();
-        let per_statement = rows_per_statement(dialect, columns.len(), batch_size);
+    for run in runs {
+        let per_statement = rows_per_statement(dialect, run.columns.len(), batch_size);
         let mut sql_by_rows: Vec<(usize, String)> = Vec::with_capacity(2);
-        let mut chunk = vec![first];
-        loop {
-            let same = rows.peek().is_some_and(|row| row.iter().map(|(i, _)| *i).eq(columns.iter().copied()));
-            if same && chunk.len() < per_statement {
-                chunk.push(rows.next().expect("peeked"));
-                continue;
-            }
-            let count = chunk.len();
+        let mut values = run.values.into_iter();
+        let mut left = run.rows;
+        while left > 0 {
+            let count = left.min(per_statement);
+            left -= count;
             let sql = match sql_by_rows.iter().find(|(n, _)| *n == count) {
                 Some((_, sql)) => sql.clone(),
                 None => {
-                    let sql = insert_sql(dialect, meta, &columns, count, &returned);
+                    let sql = insert_sql(dialect, meta, &run.columns, count, &returned);
                     sql_by_rows.push((count, sql.clone()));
                     sql
                 }
             };
-            let values = chunk.drain(..).flat_map(|row| row.into_iter().map(|(_, v)| v)).collect();
-            statements.push(Statement { sql, values: sea_query::Values(values) });
-            if !same {
-                break;
-            }
+            let chunk: Vec<Value> = values.by_ref().take(count * run.columns.len()).collect();
+            statements.push(Statement { sql, values: sea_query::Values(chunk) });
         }
     }
     statements
