@@ -251,12 +251,7 @@ fn main() {
             }
         }
     }
-    println!("{backend}, N = {n}, {rounds} rounds × {iters} iterations; median per query:");
-    let base = median(samples[0].clone());
-    for (name, s) in names.iter().zip(samples) {
-        let m = median(s);
-        println!("  {name:<16} {:>10.1} µs   ({:.3} × raw sqlx)", m.as_secs_f64() * 1e6, m.as_secs_f64() / base.as_secs_f64());
-    }
+    report(&format!("{backend}, N = {n}, {rounds} rounds × {iters} iterations; median per query:"), &names, samples, Unit::Micros);
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
     }
@@ -325,12 +320,7 @@ fn insert_variants(
             }
         }
     }
-    println!("insert, {backend}, {rounds} rounds × {iters} single-row inserts; median per insert:");
-    let base = median(samples[0].clone());
-    for (name, s) in names.iter().zip(samples) {
-        let m = median(s);
-        println!("  {name:<30} {:>8.1} µs   ({:.3} × raw INSERT)", m.as_secs_f64() * 1e6, m.as_secs_f64() / base.as_secs_f64());
-    }
+    report(&format!("insert, {backend}, {rounds} rounds × {iters} single-row inserts; median per insert:"), &names, samples, Unit::Micros);
 }
 
 /// `overhead bulk <backend> <ignored N> <rounds>`: 10 000 rows per iteration, in multi-row
@@ -394,10 +384,25 @@ fn bulk_variants(app: &tokio::runtime::Runtime, raw: Raw, db: &'static Database,
             }
         }
     }
-    println!("bulk, {backend}, {rounds} rounds × {ROWS} rows; median per run:");
+    report(&format!("bulk, {backend}, {rounds} rounds × {ROWS} rows; median per run:"), &names, samples, Unit::Millis);
+}
+
+#[derive(Clone, Copy)]
+enum Unit {
+    Micros,
+    Millis,
+}
+
+/// Prints each variant's median and its ratio to the first variant's.
+fn report(title: &str, names: &[&str], samples: Vec<Vec<Duration>>, unit: Unit) {
+    println!("{title}");
     let base = median(samples[0].clone());
     for (name, s) in names.iter().zip(samples) {
         let m = median(s);
-        println!("  {name:<30} {:>8.2} ms   ({:.3} × raw)", m.as_secs_f64() * 1e3, m.as_secs_f64() / base.as_secs_f64());
+        let (value, suffix) = match unit {
+            Unit::Micros => (m.as_secs_f64() * 1e6, "µs"),
+            Unit::Millis => (m.as_secs_f64() * 1e3, "ms"),
+        };
+        println!("  {name:<30} {value:>10.2} {suffix}   ({:.3} × {})", m.as_secs_f64() / base.as_secs_f64(), names[0]);
     }
 }
