@@ -37,13 +37,17 @@ impl Dialect {
         }
     }
 
-    /// The most bound parameters one statement may carry.
+    /// The most bound parameters one statement may carry (bulk inserts are chunked by it).
     pub const fn max_parameters(self) -> usize {
         match self {
+            // The wire protocols count parameters in 16 bits.
             Dialect::Postgres => 65_535,
             Dialect::MySql => 65_535,
+            // SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32 (sqlx bundles a newer one).
             Dialect::Sqlite => 32_766,
-            Dialect::MsSql => 2_100,
+            // "The server supports a maximum of 2100 parameters", and sp_executesql, which runs
+            // every parameterised statement, takes two of them for itself.
+            Dialect::MsSql => 2_098,
             Dialect::Oracle => 65_535,
         }
     }

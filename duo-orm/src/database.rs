@@ -800,9 +800,9 @@ impl Engine {
         )
     }
 
-    /// Runs a transaction-control statement on `conn`, traced like any other statement.
-    pub(crate) async fn control(&self, conn: &mut Conn, control: Control) -> Result<()> {
-        let nested = conn.transaction_depth() > usize::from(control != Control::Begin(None));
+    /// Runs a transaction-control statement on `conn` (`nested`: on a savepoint), traced like
+    /// any other statement.
+    pub(crate) async fn control(&self, conn: &mut Conn, control: Control, nested: bool) -> Result<()> {
         let sql = match (control, nested) {
             (Control::Begin(Some(statement)), _) => statement,
             (Control::Begin(None), false) => "BEGIN",

@@ -96,6 +96,13 @@ impl<'a, T: Send + 'a> Pending<'a, T> {
         crate::sync::block_on(ambient.scope(future))?
     }
 
+    /// Runs the operation on `database` from inside another operation: no sync-only check
+    /// (the outer operation made it), no transaction of its own (the ambient one applies).
+    pub(crate) fn run_on(mut self, database: &'a Database) -> BoxFuture<'a, Result<T>> {
+        self.database = Some(database);
+        self.start()
+    }
+
     fn start(self) -> BoxFuture<'a, Result<T>> {
         let transaction = self.transaction;
         let future = match (self.operation, self.database) {

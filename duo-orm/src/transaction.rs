@@ -39,25 +39,45 @@ thread_local! {
     static SYNC_AMBIENT: std::cell::RefCell<Ambient> = const { std::cell::RefCell::new(Ambient(Vec::new())) };
 }
 
-/// The open transactions visible to the code running now (at most one per database).
+/// The open transactions visible to the code running now: per database, the transaction and
+/// the innermost level (frame) of it that the code runs in.
 #[derive(Clone, Default)]
-pub(crate) struct Ambient(Vec<Arc<TxShared>>);
+pub(crate) struct Ambient(Vec<(Arc<TxShared>, FrameId)>);
+
+/// Identifies one level of a transaction. Ids grow, so a later (inner) level has a larger one.
+type FrameId = u64;
+
+fn next_frame_id() -> FrameId {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 
 impl Ambient {
-    /// What the current task or thread sees: the task-local scope when there is one, else the
-    /// sync blocks open on this thread.
+    /// What the current task or thread sees: the task-local scope and the sync blocks open on
+    /// this thread, the innermost level winning for each database.
     pub(crate) fn current() -> Ambient {
-        AMBIENT.try_with(Ambient::clone).unwrap_or_else(|_| SYNC_AMBIENT.with(|a| a.borrow().clone()))
+        let mut ambient = AMBIENT.try_with(Ambient::clone).unwrap_or_default();
+        SYNC_AMBIENT.with(|sync| {
+            for (tx, frame) in &sync.borrow().0 {
+                ambient = ambient.with(tx.clone(), *frame);
+            }
+        });
+        ambient
     }
 
-    fn find(&self, database: &Database) -> Option<Arc<TxShared>> {
+    fn find(&self, database: &Database) -> Option<(Arc<TxShared>, FrameId)> {
         let id = database_id(database);
-        self.0.iter().rev().find(|tx| tx.database == id).cloned()
+        self.0.iter().find(|(tx, _)| tx.database == id).cloned()
     }
 
-    fn with(&self, tx: Arc<TxShared>) -> Ambient {
-        let mut out: Vec<_> = self.0.iter().filter(|t| t.database != tx.database).cloned().collect();
-        out.push(tx);
+    /// This ambient with `tx` at level `frame`, unless it already sees an inner level of it.
+    fn with(&self, tx: Arc<TxShared>, frame: FrameId) -> Ambient {
+        let mut out = self.0.clone();
+        match out.iter_mut().find(|(t, _)| t.database == tx.database) {
+            Some(entry) if entry.1 >= frame => {}
+            Some(entry) => *entry = (tx, frame),
+            None => out.push((tx, frame)),
+        }
         Ambient(out)
     }
 
@@ -71,9 +91,15 @@ fn database_id(database: &Database) -> usize {
     database as *const Database as usize
 }
 
-/// The transaction of `database` that the running code is inside, if any.
+/// The transaction of `database` that the running code is inside, if any (task-local scope or
+/// sync block, the innermost level winning).
 pub(crate) fn current(database: &Database) -> Option<Arc<TxShared>> {
-    AMBIENT.try_with(|ambient| ambient.find(database)).ok().flatten()
+    let scoped = AMBIENT.try_with(|ambient| ambient.find(database)).ok().flatten();
+    let sync = SYNC_AMBIENT.with(|sync| sync.borrow().find(database));
+    match (scoped, sync) {
+        (Some(a), Some(b)) => Some(if a.1 >= b.1 { a.0 } else { b.0 }),
+        (a, b) => a.or(b).map(|(tx, _)| tx),
+    }
 }
 
 /// One transaction's connection, shared by its frames (nested savepoints included) and the
@@ -83,8 +109,16 @@ pub(crate) struct TxShared {
     engine: Arc<Engine>,
     conn: Arc<Mutex<TxConn>>,
     /// A savepoint could not be rolled back (its block was cancelled while a statement held
-    /// the connection): the transaction must not commit.
+    /// the connection), or levels overlapped: the transaction must not commit.
     broken: AtomicBool,
+    /// The open levels, outermost first. Only the innermost may begin a level or end.
+    levels: std::sync::Mutex<Vec<FrameId>>,
+}
+
+impl TxShared {
+    fn levels(&self) -> std::sync::MutexGuard<'_, Vec<FrameId>> {
+        self.levels.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// The connection of an open transaction; `None` once the transaction has ended.
@@ -123,7 +157,8 @@ impl TxShared {
 /// One level of a transaction: the transaction itself (depth 1) or a savepoint in it.
 struct Frame {
     shared: Arc<TxShared>,
-    /// The connection's transaction depth once this level began.
+    id: FrameId,
+    /// 1 for the transaction, 2 and more for savepoints.
     depth: usize,
     ended: bool,
 }
@@ -138,64 +173,80 @@ enum End {
 impl Frame {
     /// Opens a transaction on `database`, or a savepoint when `ambient` already holds one.
     async fn begin(database: &Database, ambient: &Ambient) -> Result<Frame> {
-        if let Some(shared) = ambient.find(database) {
+        if let Some((shared, parent)) = ambient.find(database) {
             let mut guard = shared.lock().await;
+            let id = next_frame_id();
+            let depth = {
+                let mut levels = shared.levels();
+                if levels.last() != Some(&parent) {
+                    // A sibling level is open: the two would interleave their writes, and one's
+                    // rollback would undo the other's. Refuse this one; the other goes on.
+                    return Err(overlap());
+                }
+                levels.push(id);
+                levels.len()
+            };
             let conn = guard.lease()?.conn();
-            shared.engine.control(conn, Control::Begin(None)).await?;
-            let depth = conn.transaction_depth();
+            if let Err(error) = shared.engine.control(conn, Control::Begin(None), true).await {
+                shared.levels().retain(|level| *level != id);
+                return Err(error);
+            }
             drop(guard);
-            return Ok(Frame { shared, depth, ended: false });
+            return Ok(Frame { shared, id, depth, ended: false });
         }
         let engine = database.engine()?;
         let mut lease = Database::acquire(engine.clone()).await?;
         // SQLite: take the write lock at BEGIN, so concurrent writers queue (busy timeout)
         // instead of failing when a reader upgrades to a writer.
         let statement = (engine.url.dialect() == crate::Dialect::Sqlite).then_some("BEGIN IMMEDIATE");
-        engine.control(lease.conn(), Control::Begin(statement)).await?;
+        engine.control(lease.conn(), Control::Begin(statement), false).await?;
+        let id = next_frame_id();
         let shared = Arc::new(TxShared {
             database: database_id(database),
             engine,
             conn: Arc::new(Mutex::new(TxConn(Some(lease)))),
             broken: AtomicBool::new(false),
+            levels: std::sync::Mutex::new(vec![id]),
         });
-        Ok(Frame { shared, depth: 1, ended: false })
+        Ok(Frame { shared, id, depth: 1, ended: false })
     }
 
     /// Commits (or releases the savepoint) or rolls back this level.
     async fn end(mut self, how: End) -> Result<()> {
         self.ended = true;
         let mut guard = self.shared.lock().await;
+        let innermost = {
+            let mut levels = self.shared.levels();
+            let innermost = levels.last() == Some(&self.id);
+            levels.retain(|level| *level != self.id);
+            innermost
+        };
         let lease = guard.lease()?;
-        let depth = lease.conn().transaction_depth();
-        if depth != self.depth {
-            // Only possible when nested transactions of one connection overlap (joined
-            // futures): the levels no longer end in order, so end the whole transaction.
+        let engine = &self.shared.engine;
+        let nested = self.depth > 1;
+        if !innermost {
+            // Levels ended out of order (overlapping blocks): no savepoint can be trusted.
             self.shared.broken.store(true, Ordering::SeqCst);
-            return Err(Error::InvalidQuery(
-                "nested transactions of one database ran concurrently (e.g. joined futures); \
-                 the transaction was rolled back — run nested transactions one after another"
-                    .into(),
-            ));
+            return Err(overlap());
         }
         let broken = self.shared.broken.load(Ordering::SeqCst);
-        let engine = &self.shared.engine;
         let outcome = match how {
-            End::Commit if broken && self.depth == 1 => {
-                let _ = engine.control(lease.conn(), Control::Rollback).await;
+            End::Commit if broken && !nested => {
+                let _ = engine.control(lease.conn(), Control::Rollback, nested).await;
                 Err(Error::InvalidQuery(
-                    "a nested transaction of this transaction was cancelled mid-statement and could not \
-                     be rolled back, so the whole transaction was rolled back"
+                    "a nested transaction of this transaction was cancelled mid-statement, or nested \
+                     transactions overlapped, so the whole transaction was rolled back"
                         .into(),
                 ))
             }
-            End::Commit => engine.control(lease.conn(), Control::Commit).await,
-            End::Rollback => engine.control(lease.conn(), Control::Rollback).await,
+            End::Commit => engine.control(lease.conn(), Control::Commit, nested).await,
+            End::Rollback => engine.control(lease.conn(), Control::Rollback, nested).await,
         };
-        if self.depth == 1 {
+        if !nested {
             // The transaction is over: return the connection now, unless it may still be in
             // one (a failed COMMIT or ROLLBACK), in which case it is closed instead.
             if let Some(mut lease) = guard.0.take() {
-                if lease.conn().transaction_depth() > 0 {
+                if outcome.is_err() || lease.conn().transaction_depth() > 0 {
                     lease.close_on_drop();
                 }
             }
@@ -204,27 +255,39 @@ impl Frame {
     }
 }
 
+fn overlap() -> Error {
+    Error::InvalidQuery(
+        "nested transactions of one database ran concurrently (e.g. joined futures); run nested \
+         transactions one after another"
+            .into(),
+    )
+}
+
 impl Drop for Frame {
     fn drop(&mut self) {
         if self.ended || self.depth == 1 {
             // The outermost level is rolled back by `TxConn` once nobody uses it any more.
             return;
         }
-        // A savepoint whose block was cancelled: roll it back now if the connection is free.
-        let rolled_back = match self.shared.conn.try_lock() {
-            Ok(mut guard) => match guard.lease() {
-                Ok(lease) => {
-                    let conn = lease.conn();
-                    let ours = conn.transaction_depth() == self.depth;
-                    if ours {
-                        conn.start_rollback();
-                    }
-                    ours
-                }
-                Err(_) => false,
-            },
-            Err(_) => false,
+        // A savepoint whose block was cancelled: roll it back now if the connection is free
+        // and it is the innermost level.
+        let innermost = {
+            let mut levels = self.shared.levels();
+            let innermost = levels.last() == Some(&self.id);
+            levels.retain(|level| *level != self.id);
+            innermost
         };
+        let rolled_back = innermost
+            && match self.shared.conn.try_lock() {
+                Ok(mut guard) => match guard.lease() {
+                    Ok(lease) => {
+                        lease.conn().start_rollback();
+                        true
+                    }
+                    Err(_) => false,
+                },
+                Err(_) => false,
+            };
         if !rolled_back {
             self.shared.broken.store(true, Ordering::SeqCst);
         }
@@ -236,7 +299,7 @@ impl Drop for Frame {
 pub(crate) async fn run_block<T>(database: &Database, block: impl Future<Output = Result<T>>) -> Result<T> {
     let ambient = Ambient::current();
     let frame = Frame::begin(database, &ambient).await?;
-    let inner = ambient.with(frame.shared.clone());
+    let inner = ambient.with(frame.shared.clone(), frame.id);
     let outcome = inner.scope(AssertUnwindSafe(block).catch_unwind()).await;
     let ended = frame.end(End::after(&outcome)).await;
     conclude(outcome, ended)
@@ -246,7 +309,7 @@ pub(crate) async fn run_block<T>(database: &Database, block: impl Future<Output 
 pub(crate) fn run_block_sync<T>(database: &Database, block: impl FnOnce() -> Result<T>) -> Result<T> {
     let ambient = Ambient::current();
     let frame = crate::sync::block_on(Frame::begin(database, &ambient))??;
-    let inner = ambient.with(frame.shared.clone());
+    let inner = ambient.with(frame.shared.clone(), frame.id);
     let outer = SYNC_AMBIENT.with(|a| a.replace(inner));
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(block));
     SYNC_AMBIENT.with(|a| a.replace(outer));
@@ -310,7 +373,7 @@ impl<'db> Transaction<'db> {
             Box::pin(async move {
                 let ambient = Ambient::current();
                 let frame = Frame::begin(db, &ambient).await?;
-                let ambient = ambient.with(frame.shared.clone());
+                let ambient = ambient.with(frame.shared.clone(), frame.id);
                 Ok(Transaction { database: db, frame: Some(frame), ambient })
             })
         })

@@ -167,3 +167,20 @@ async fn create_bulk_of_model_instances() {
         assert_eq!(User::query().count().on(db).await.unwrap(), 3);
     }
 }
+
+/// With hooks, deletes go by key: `IN (…)` for a single key, ORed conditions in chunks for a
+/// composite one — a full default batch of 1 000 rows stays within SQLite's expression depth.
+#[tokio::test]
+async fn delete_bulk_with_hooks_in_full_default_batches() {
+    for t in backends("bulk_delete_batches").await {
+        setup!(t.db, User, Membership);
+        let db = &t.db;
+        User::create_bulk(users(1200, "d")).on(db).await.unwrap();
+        let gone = User::filter(|u| u.age.ge(0)).delete_bulk().with_hooks(true).on(db).await.unwrap();
+        assert_eq!(gone, 1200, "{:?}", t.dialect);
+        let rows: Vec<_> = (0..1100).map(|i| json!({"org": format!("o{}", i % 3), "user_id": i, "role": "r"})).collect();
+        Membership::create_bulk(rows).on(db).await.unwrap();
+        let gone = Membership::filter(|m| m.role.eq("r")).delete_bulk().with_hooks(true).on(db).await.unwrap();
+        assert_eq!(gone, 1100, "{:?}", t.dialect);
+    }
+}

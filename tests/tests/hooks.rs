@@ -65,6 +65,7 @@ impl Hooks for Article {
     }
 
     fn before_delete(&self) -> Result<()> {
+        ORDER.with_borrow_mut(|o| o.push("before_delete"));
         if self.title == "undeletable" {
             return Err(Error::validation("title", "this article is protected"));
         }
@@ -72,6 +73,7 @@ impl Hooks for Article {
     }
 
     fn after_delete(&self) -> Result<()> {
+        ORDER.with_borrow_mut(|o| o.push("after_delete"));
         DELETED.set(DELETED.get() + 1);
         Ok(())
     }
@@ -127,8 +129,10 @@ async fn hooks_run_in_order_and_validation_stops_writes() {
         let protected = Article::create(json!({"title": "undeletable", "words": 1})).on(db).await.unwrap();
         assert!(matches!(protected.delete().on(db).await, Err(Error::Validation { .. })));
         let deleted_before = deleted();
+        ORDER.with_borrow_mut(Vec::clear);
         stored.delete().on(db).await.unwrap();
         assert_eq!(deleted(), deleted_before + 1);
+        assert_eq!(ORDER.with_borrow(Vec::clone), ["before_delete", "after_delete"]);
         assert_eq!(Article::query().count().on(db).await.unwrap(), 1);
     }
 }

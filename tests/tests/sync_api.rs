@@ -208,3 +208,28 @@ fn bulk_writes_and_iteration_block_without_a_runtime() {
         assert_eq!(Entry::query().count().on(db).wait().unwrap(), 301);
     }
 }
+
+/// A sync-only database does everything through `.wait()`: bulk writes with hooks (which load
+/// rows internally), iteration and blocking transactions included.
+#[test]
+fn sync_only_database_runs_every_blocking_path() {
+    let file = std::env::temp_dir().join(format!("duo_sync_only_all_{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let db = Database::new(format!("sqlite://{}", file.display())).sync_only();
+    db.register::<Entry>();
+    db.create_all().wait().unwrap();
+    let rows: Vec<_> = (0..30).map(|i| json!({"worker": i % 2, "label": format!("o{i}")})).collect();
+    Entry::create_bulk(rows).with_hooks(true).on(&db).wait().unwrap();
+    let updated = Entry::filter(|e| e.worker.eq(0)).update_bulk(json!({"label": "even"})).with_hooks(true).on(&db).wait().unwrap();
+    assert_eq!(updated, 15);
+    let mut first = Entry::query().first().on(&db).wait().unwrap().unwrap();
+    first.save().on(&db).wait().unwrap();
+    assert_eq!(Entry::query().iterate().batch_size(7).on(&db).iter().count(), 30);
+    db.transaction_sync(|| {
+        let deleted = Entry::filter(|e| e.label.eq("even")).delete_bulk().with_hooks(true).batch_size(4).on(&db).wait()?;
+        assert_eq!(deleted, 15);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(Entry::query().count().on(&db).wait().unwrap(), 15);
+}

@@ -304,3 +304,55 @@ async fn concurrent_transactions_lose_nothing_and_see_only_their_own_rows() {
         assert_eq!(Entry::query().count().on(db).await.unwrap(), (WORKERS as u64) * ROWS as u64, "{:?}", t.dialect);
     }
 }
+
+/// A cancelled savepoint is rolled back and the outer transaction goes on and commits; two
+/// nested blocks open at once are refused instead of interleaving.
+#[tokio::test]
+async fn cancelled_savepoint_and_overlapping_savepoints() {
+    for t in backends("tx_inner_cancel").await {
+        setup!(t.db, Entry);
+        let db = &t.db;
+        db.transaction(async {
+            Entry::create(entry(1, "outer-before")).on(db).await?;
+            let cancelled = tokio::time::timeout(
+                Duration::from_millis(200),
+                db.transaction(async {
+                    Entry::create(entry(1, "inner-cancelled")).on(db).await?;
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    Ok(())
+                }),
+            )
+            .await;
+            assert!(cancelled.is_err());
+            // Straight on, with no await in between (the SQLite worker may not have run the
+            // queued rollback yet).
+            Entry::create(entry(1, "outer-after")).on(db).await?;
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{:?}: {e}", t.dialect));
+        assert_eq!(labels(&t.other()).await, ["outer-before", "outer-after"], "{:?}", t.dialect);
+
+        let outcome = db
+            .transaction(async {
+                Entry::create(entry(2, "outer")).on(db).await?;
+                let (first, second) = futures_util::future::join(
+                    db.transaction(async {
+                        Entry::create(entry(2, "first")).on(db).await?;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Entry::create(entry(2, "first-again")).on(db).await.map(drop)
+                    }),
+                    db.transaction(async { Entry::create(entry(2, "second")).on(db).await.map(drop) }),
+                )
+                .await;
+                assert!(first.is_ok(), "{first:?}");
+                assert!(matches!(second, Err(Error::InvalidQuery(ref m)) if m.contains("concurrently")), "{second:?}");
+                Ok(())
+            })
+            .await;
+        outcome.unwrap();
+        let worker_two: Vec<String> =
+            Entry::filter(|e| e.worker.eq(2)).order_by(|e| e.id.asc()).all().on(db).await.unwrap().into_iter().map(|e| e.label).collect();
+        assert_eq!(worker_two, ["outer", "first", "first-again"], "{:?}", t.dialect);
+    }
+}

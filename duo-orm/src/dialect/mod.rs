@@ -117,19 +117,6 @@ pub(crate) fn render_insert(dialect: Dialect, mut stmt: InsertStatement, returni
     }
 }
 
-/// The most bound parameters one statement may carry.
-pub(crate) fn max_parameters(dialect: Dialect) -> usize {
-    match dialect {
-        // SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32 (sqlx bundles a newer one).
-        Dialect::Sqlite => 32_766,
-        // The wire protocols count parameters in 16 bits.
-        Dialect::Postgres | Dialect::MySql => 65_535,
-        // "The server supports a maximum of 2100 parameters."
-        Dialect::MsSql => 2_100,
-        Dialect::Oracle => 65_535,
-    }
-}
-
 /// The most rows one multi-row `INSERT … VALUES` may carry (SQL Server: 1 000 row values).
 pub(crate) fn max_insert_rows(dialect: Dialect) -> usize {
     match dialect {

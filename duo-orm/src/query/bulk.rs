@@ -347,7 +347,7 @@ pub(crate) fn rows_per_statement(dialect: Dialect, columns: usize, batch_size: u
     if columns == 0 {
         return 1; // `INSERT … DEFAULT VALUES` inserts one row
     }
-    (dialect::max_parameters(dialect) / columns).min(dialect::max_insert_rows(dialect)).min(batch_size).max(1)
+    (dialect.max_parameters() / columns).min(dialect::max_insert_rows(dialect)).min(batch_size).max(1)
 }
 
 /// Settings shared by [`UpdateBulk`] and [`DeleteBulk`].
@@ -398,7 +398,7 @@ where
         let mut after: Option<Vec<Value>> = None;
         loop {
             let page = query.keyset_page(after.as_deref(), false, options.batch_size as u64);
-            let rows = page.all().on(db).await?;
+            let rows = page.all().run_on(db).await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.key().key_values());
             let full = rows.len() == options.batch_size;
@@ -573,14 +573,11 @@ impl<M: Model> DeleteBulk<M> {
                         for row in &rows {
                             lifecycle::before_delete(row)?;
                         }
-                        let keys = rows
-                            .iter()
-                            .map(|row| meta.key_condition(row.key().key_values()))
-                            .reduce(|any, one| any.or(one))
-                            .expect("a batch is never empty");
-                        let mut stmt = Query::delete();
-                        stmt.from_table(meta.table).and_where(keys);
-                        let deleted = db.execute(Statement::new(build_any!(db.dialect()?, stmt))).await?.rows_affected;
+                        let keys: Vec<Vec<Value>> = rows.iter().map(|row| row.key().key_values()).collect();
+                        let mut deleted = 0;
+                        for stmt in delete_by_keys(db.dialect()?, meta, keys) {
+                            deleted += db.execute(stmt).await?.rows_affected;
+                        }
                         for row in &rows {
                             lifecycle::after_delete(row)?;
                         }
@@ -594,6 +591,38 @@ impl<M: Model> DeleteBulk<M> {
 }
 
 pending_builder!(DeleteBulk => u64);
+
+/// Composite keys per DELETE: each adds an `OR (a = ? AND b = ?)` term, and SQLite refuses
+/// expressions nested deeper than 1 000.
+const COMPOSITE_KEYS_PER_DELETE: usize = 100;
+
+/// DELETEs of the rows with `keys`: `key IN (…)` for a single-column key, ORed key conditions
+/// for a composite one, chunked by the dialect's parameter limit and SQLite's expression depth.
+fn delete_by_keys(dialect: Dialect, meta: &'static ModelMeta, keys: Vec<Vec<Value>>) -> Vec<Statement> {
+    let key_columns = meta.primary_key.len();
+    let per_statement = if key_columns == 1 {
+        dialect.max_parameters()
+    } else {
+        COMPOSITE_KEYS_PER_DELETE.min(dialect.max_parameters() / key_columns)
+    };
+    keys.chunks(per_statement.max(1))
+        .map(|chunk| {
+            let condition = if key_columns == 1 {
+                let column = meta.key_columns().next().expect("a model has a primary key").name;
+                Expr::col((meta.table, column)).is_in(chunk.iter().map(|key| key[0].clone()))
+            } else {
+                chunk
+                    .iter()
+                    .map(|key| meta.key_condition(key.clone()))
+                    .reduce(|any, one| any.or(one))
+                    .expect("a chunk is never empty")
+            };
+            let mut stmt = Query::delete();
+            stmt.from_table(meta.table).and_where(condition);
+            Statement::new(build_any!(dialect, stmt))
+        })
+        .collect()
+}
 
 impl<M: Model> Select<M> {
     /// Updates every row this query matches with `payload` (fields as in `update`): one

@@ -182,7 +182,7 @@ pub trait ModelExt: Model {
                 let key = self.key().key_values();
                 let set = without_keys(meta, values);
                 let found = if set.is_empty() {
-                    Select::<Self>::by_key(key).first().on(db).await?.is_some()
+                    Select::<Self>::by_key(key).first().run_on(db).await?.is_some()
                 } else {
                     db.execute(render_update(db.dialect()?, meta, set, key)).await?.rows_affected > 0
                 };
