@@ -81,6 +81,13 @@ impl Ambient {
         Ambient(out)
     }
 
+    /// Whether `database`'s transaction here has its connection taken right now. Checked by a
+    /// blocking call on a runtime thread: the taker can only be another future of the same
+    /// task, which cannot run while the thread blocks, so waiting would never end.
+    pub(crate) fn connection_taken(&self, database: &Database) -> bool {
+        self.find(database).is_some_and(|(tx, _)| tx.conn.try_lock().is_err())
+    }
+
     /// Runs `future` with this as its ambient state.
     pub(crate) async fn scope<F: Future>(self, future: F) -> F::Output {
         AMBIENT.scope(self, future).await

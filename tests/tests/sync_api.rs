@@ -233,3 +233,40 @@ fn sync_only_database_runs_every_blocking_path() {
     .unwrap();
     assert_eq!(Entry::query().count().on(&db).wait().unwrap(), 15);
 }
+
+/// `.wait()` joined with an awaited ORM call inside a transaction, on a single-threaded
+/// runtime: the awaited call holds the transaction's connection while suspended, so blocking
+/// would never end. It must come back (with an error when it would have hung), not hang.
+#[test]
+fn wait_never_hangs_on_a_connection_its_own_task_holds() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            for t in crate::support::backends("sync_wait_joined").await {
+                t.db.register::<Entry>();
+                t.db.create_all().await.unwrap();
+                let db = &t.db;
+                let outcome = db
+                    .transaction(async {
+                        let (awaited, waited) = futures_util::future::join(
+                            async { Entry::create(json!({"worker": 1, "label": "awaited"})).on(db).await },
+                            async { Entry::create(json!({"worker": 2, "label": "waited"})).on(db).wait() },
+                        )
+                        .await;
+                        awaited?;
+                        Ok(waited)
+                    })
+                    .await
+                    .unwrap();
+                match outcome {
+                    Ok(_) => {}
+                    Err(Error::Configuration(message)) => assert!(message.contains("would never return"), "{message}"),
+                    Err(other) => panic!("{:?}: {other:?}", t.dialect),
+                }
+            }
+        });
+        done.send(()).unwrap();
+    });
+    finished.recv_timeout(std::time::Duration::from_secs(60)).expect("`.wait()` hung on a connection its own task holds");
+}
