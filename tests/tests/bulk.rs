@@ -184,3 +184,59 @@ async fn delete_bulk_with_hooks_in_full_default_batches() {
         assert_eq!(gone, 1100, "{:?}", t.dialect);
     }
 }
+
+/// A composite-key model with hooks: `update_bulk(..).with_hooks(true)` runs them on every
+/// row of every keyset batch.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[duo(table = "bulk_seats")]
+pub struct Seat {
+    #[duo(primary_key)]
+    pub section: String,
+    #[duo(primary_key)]
+    pub number: i32,
+    pub holder: String,
+}
+
+impl Hooks for Seat {
+    fn before_save(&mut self) -> Result<()> {
+        self.holder = self.holder.to_uppercase();
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.holder == "NOBODY" {
+            return Err(Error::validation("holder", "a seat is held by somebody"));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn update_bulk_with_hooks_on_a_composite_key() {
+    for t in backends("bulk_composite_hooks").await {
+        setup!(t.db, Seat);
+        let db = &t.db;
+        let seats: Vec<_> = ["a", "b"]
+            .iter()
+            .flat_map(|section| (1..=5).map(move |number| json!({"section": section, "number": number, "holder": "free"})))
+            .collect();
+        Seat::create_bulk(seats).on(db).await.unwrap();
+        let n = Seat::filter(|s| s.number.ge(3)).update_bulk(json!({"holder": "ada"})).with_hooks(true).batch_size(2).on(db).await.unwrap();
+        assert_eq!(n, 6, "{:?}", t.dialect);
+        let held: Vec<(String, i32)> = Seat::filter(|s| s.holder.eq("ADA"))
+            .order_by(|s| (s.section.asc(), s.number.asc()))
+            .all()
+            .on(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.section, s.number))
+            .collect();
+        let expected: Vec<(String, i32)> = ["a", "b"].iter().flat_map(|s| (3..=5).map(move |n| (s.to_string(), n))).collect();
+        assert_eq!(held, expected, "before_save ran on every row on {:?}", t.dialect);
+        // Validation fails on the first row: the run (one transaction by default) writes nothing.
+        let refused = Seat::filter(|s| s.section.eq("b")).update_bulk(json!({"holder": "nobody"})).with_hooks(true).on(db).await;
+        assert!(matches!(refused, Err(Error::Validation { .. })), "{refused:?}");
+        assert_eq!(Seat::filter(|s| s.holder.eq("NOBODY")).count().on(db).await.unwrap(), 0);
+    }
+}
