@@ -69,6 +69,25 @@ pub trait FieldType: Sized + Send + Sync + 'static {
     /// Reads column `index` of a MySQL row.
     #[cfg(feature = "mysql")]
     fn decode_mysql(row: &sqlx::mysql::MySqlRow, index: usize) -> Result<Self, sqlx::Error>;
+    /// Reads nullable column `index` of a SQLite row (types sqlx decodes natively do it in one
+    /// column lookup; others test for NULL first).
+    #[cfg(feature = "sqlite")]
+    fn decode_sqlite_nullable(row: &sqlx::sqlite::SqliteRow, index: usize) -> Result<Option<Self>, sqlx::Error> {
+        let raw = sqlx::Row::try_get_raw(row, index)?;
+        if sqlx::ValueRef::is_null(&raw) { Ok(None) } else { Self::decode_sqlite(row, index).map(Some) }
+    }
+    /// Reads nullable column `index` of a PostgreSQL row.
+    #[cfg(feature = "postgres")]
+    fn decode_postgres_nullable(row: &sqlx::postgres::PgRow, index: usize) -> Result<Option<Self>, sqlx::Error> {
+        let raw = sqlx::Row::try_get_raw(row, index)?;
+        if sqlx::ValueRef::is_null(&raw) { Ok(None) } else { Self::decode_postgres(row, index).map(Some) }
+    }
+    /// Reads nullable column `index` of a MySQL row.
+    #[cfg(feature = "mysql")]
+    fn decode_mysql_nullable(row: &sqlx::mysql::MySqlRow, index: usize) -> Result<Option<Self>, sqlx::Error> {
+        let raw = sqlx::Row::try_get_raw(row, index)?;
+        if sqlx::ValueRef::is_null(&raw) { Ok(None) } else { Self::decode_mysql(row, index).map(Some) }
+    }
 }
 
 fn json_error<E: std::fmt::Display>(expected: &str) -> impl FnOnce(E) -> String + '_ {
@@ -106,6 +125,18 @@ macro_rules! native_field {
             }
             #[cfg(feature = "mysql")]
             fn decode_mysql(row: &sqlx::mysql::MySqlRow, index: usize) -> Result<Self, sqlx::Error> {
+                sqlx::Row::try_get(row, index)
+            }
+            #[cfg(feature = "sqlite")]
+            fn decode_sqlite_nullable(row: &sqlx::sqlite::SqliteRow, index: usize) -> Result<Option<Self>, sqlx::Error> {
+                sqlx::Row::try_get(row, index)
+            }
+            #[cfg(feature = "postgres")]
+            fn decode_postgres_nullable(row: &sqlx::postgres::PgRow, index: usize) -> Result<Option<Self>, sqlx::Error> {
+                sqlx::Row::try_get(row, index)
+            }
+            #[cfg(feature = "mysql")]
+            fn decode_mysql_nullable(row: &sqlx::mysql::MySqlRow, index: usize) -> Result<Option<Self>, sqlx::Error> {
                 sqlx::Row::try_get(row, index)
             }
         }
@@ -197,10 +228,9 @@ impl FieldType for serde_json::Value {
 
 /// Decodes `Option<T>` generically: a SQL `NULL` is `None`, anything else is `T`.
 macro_rules! decode_option {
-    ($name:ident, $row:ty) => {
+    ($name:ident, $nullable:ident, $row:ty) => {
         fn $name(row: &$row, index: usize) -> Result<Self, sqlx::Error> {
-            let raw = sqlx::Row::try_get_raw(row, index)?;
-            if sqlx::ValueRef::is_null(&raw) { Ok(None) } else { T::$name(row, index).map(Some) }
+            T::$nullable(row, index)
         }
     };
 }
@@ -228,11 +258,11 @@ impl<T: FieldType> FieldType for Option<T> {
         self.as_ref().map_or(serde_json::Value::Null, T::to_json)
     }
     #[cfg(feature = "sqlite")]
-    decode_option!(decode_sqlite, sqlx::sqlite::SqliteRow);
+    decode_option!(decode_sqlite, decode_sqlite_nullable, sqlx::sqlite::SqliteRow);
     #[cfg(feature = "postgres")]
-    decode_option!(decode_postgres, sqlx::postgres::PgRow);
+    decode_option!(decode_postgres, decode_postgres_nullable, sqlx::postgres::PgRow);
     #[cfg(feature = "mysql")]
-    decode_option!(decode_mysql, sqlx::mysql::MySqlRow);
+    decode_option!(decode_mysql, decode_mysql_nullable, sqlx::mysql::MySqlRow);
 }
 
 /// A value that can stand for a column of type `T` in a comparison: `T` itself, and the
