@@ -476,7 +476,7 @@ fn main() {
 
     for backend in backends {
         rt.block_on(async {
-            backend.db.disconnect().await;
+            backend.db.disconnect().await.ok();
             backend.raw.execute("DROP TABLE IF EXISTS users").await.ok();
             backend.raw.close().await;
         });

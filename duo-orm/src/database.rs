@@ -162,13 +162,20 @@ impl Database {
         Pending::on_database(self, |db| Box::pin(async move { Self::acquire(db.engine()?).await.map(drop) }))
     }
 
-    /// Closes the pool. The next query opens a new one.
-    pub async fn disconnect(&self) {
-        let engine = self.engine.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(engine) = engine {
-            // Close (and drop) the pool on the runtime that owns its connections.
-            let _ = runtime().spawn(async move { engine.close().await }).await;
-        }
+    /// Closes the pool, waiting for its connections to close. The next query opens a new one.
+    /// Never fails; it returns a `Result` like every other operation, so `.await?` and
+    /// `.wait()?` read the same.
+    pub fn disconnect(&self) -> Pending<'_, ()> {
+        Pending::on_database(self, |db| {
+            Box::pin(async move {
+                let engine = db.engine.lock().unwrap_or_else(PoisonError::into_inner).take();
+                if let Some(engine) = engine {
+                    // Close (and drop) the pool on the runtime that owns its connections.
+                    let _ = runtime().spawn(async move { engine.close().await }).await;
+                }
+                Ok(())
+            })
+        })
     }
 
     /// Binds model `M` to this database for [`create_all`](Self::create_all) and

@@ -108,7 +108,7 @@ async fn two_databases_are_isolated() {
     assert_eq!(Note::query().count().on(&first).await.unwrap(), 1);
     // `second` never created the table: its pool and schema are its own.
     assert!(Note::query().count().on(&second).await.is_err());
-    first.disconnect().await;
+    first.disconnect().await.unwrap();
     // After disconnect the next use reconnects.
     assert_eq!(Note::query().count().on(&first).await.unwrap(), 1);
 }

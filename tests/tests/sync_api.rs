@@ -35,6 +35,10 @@ fn crud_and_queries_block_without_a_runtime() {
         assert_eq!((stored.age, stored.nickname.as_deref()), (37, Some("countess")), "{:?}", t.dialect);
         stored.delete().on(db).wait().unwrap();
         assert_eq!(User::query().count().on(db).wait().unwrap(), 1);
+        // Closing and reopening the pool, blocking too.
+        db.disconnect().wait().unwrap();
+        db.connect().wait().unwrap();
+        assert_eq!(User::query().count().on(db).wait().unwrap(), 1, "{:?}", t.dialect);
     }
 }
 
