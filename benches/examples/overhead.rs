@@ -55,6 +55,15 @@ macro_rules! load {
 }
 
 impl Raw {
+    /// Runs trusted SQL with no parameters.
+    async fn execute(&self, sql: &'static str) {
+        match self {
+            Raw::Sqlite(p) => drop(p.execute(sql).await.unwrap()),
+            Raw::Postgres(p) => drop(p.execute(sql).await.unwrap()),
+            Raw::MySql(p) => drop(p.execute(sql).await.unwrap()),
+        }
+    }
+
     async fn load(&self) -> Vec<User> {
         match self {
             Raw::Sqlite(p) => load!(p, sqlx::sqlite::SqliteRow),
@@ -159,11 +168,7 @@ fn main() {
             ],
         };
         for sql in ddl {
-            match &raw {
-                Raw::Sqlite(p) => drop(p.execute(*sql).await.unwrap()),
-                Raw::Postgres(p) => drop(p.execute(*sql).await.unwrap()),
-                Raw::MySql(p) => drop(p.execute(*sql).await.unwrap()),
-            }
+            raw.execute(sql).await;
         }
         macro_rules! seed {
             ($pool:expr, $insert:literal) => {{
@@ -283,11 +288,7 @@ fn insert_variants(
             let hop = hop.clone();
             let elapsed = app.block_on(async move {
                 tokio::spawn(async move {
-                    match &raw {
-                        Raw::Sqlite(p) => drop(p.execute("DELETE FROM users").await.unwrap()),
-                        Raw::Postgres(p) => drop(p.execute("DELETE FROM users").await.unwrap()),
-                        Raw::MySql(p) => drop(p.execute("DELETE FROM users").await.unwrap()),
-                    }
+                    raw.execute("DELETE FROM users").await;
                     let started = Instant::now();
                     for i in 0..iters {
                         let name = format!("User {i}");
@@ -355,11 +356,7 @@ fn bulk_variants(app: &tokio::runtime::Runtime, raw: Raw, db: &'static Database,
             let raw = raw.clone();
             let elapsed = app.block_on(async move {
                 tokio::spawn(async move {
-                    match &raw {
-                        Raw::Sqlite(p) => drop(p.execute("DELETE FROM users").await.unwrap()),
-                        Raw::Postgres(p) => drop(p.execute("DELETE FROM users").await.unwrap()),
-                        Raw::MySql(p) => drop(p.execute("DELETE FROM users").await.unwrap()),
-                    }
+                    raw.execute("DELETE FROM users").await;
                     let started = Instant::now();
                     match (variant, &raw) {
                         (0, Raw::Sqlite(p)) => raw_bulk!(p, sqlx::Sqlite),
