@@ -182,6 +182,7 @@ impl Frame {
     async fn begin(database: &Database, ambient: &Ambient) -> Result<Frame> {
         if let Some((shared, parent)) = ambient.find(database) {
             let mut guard = shared.lock().await;
+            let conn = guard.lease()?.conn();
             let id = next_frame_id();
             let depth = {
                 let mut levels = shared.levels();
@@ -193,11 +194,14 @@ impl Frame {
                 levels.push(id);
                 levels.len()
             };
-            let conn = guard.lease()?.conn();
-            if let Err(error) = shared.engine.control(conn, Control::Begin(None), true).await {
+            let mut opening = OpeningLevel { shared: &shared, id, settled: false };
+            let opened = shared.engine.control(conn, Control::Begin(None), true).await;
+            opening.settled = true;
+            if let Err(error) = opened {
                 shared.levels().retain(|level| *level != id);
                 return Err(error);
             }
+            drop(opening);
             drop(guard);
             return Ok(Frame { shared, id, depth, ended: false });
         }
@@ -259,6 +263,24 @@ impl Frame {
             }
         }
         outcome
+    }
+}
+
+/// A savepoint being opened. Dropped before the SAVEPOINT statement came back (its block was
+/// cancelled), nobody knows whether it exists: the level is forgotten and the transaction
+/// refuses to commit.
+struct OpeningLevel<'a> {
+    shared: &'a TxShared,
+    id: FrameId,
+    settled: bool,
+}
+
+impl Drop for OpeningLevel<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.shared.levels().retain(|level| *level != self.id);
+            self.shared.broken.store(true, Ordering::SeqCst);
+        }
     }
 }
 
