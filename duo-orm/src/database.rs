@@ -357,11 +357,8 @@ impl Database {
         if let Some(tx) = crate::transaction::current(self) {
             return work(engine, Lease::Transaction(tx.lock().await)).await;
         }
-        if tokio::runtime::Handle::try_current().is_ok() {
-            if let Some(conn) = engine.pool.try_acquire() {
-                let lease = Leased::new(conn, &engine);
-                return work(engine, Lease::Pooled(lease)).await;
-            }
+        if let Some(lease) = Self::acquire_in_place(&engine).await? {
+            return work(engine, Lease::Pooled(lease)).await;
         }
         let handle = runtime().spawn(async move {
             let conn = engine.pool.acquire().await.map_err(|e| engine.connect_error(e))?;
@@ -387,12 +384,28 @@ impl Database {
         Ok(*engine.mariadb.get_or_init(|| mariadb))
     }
 
+    /// A connection the caller may use where it runs: an idle one, for a caller on a tokio
+    /// runtime; any one (waiting, or opening a new one), for a `.wait()` driving the I/O
+    /// runtime itself, since a connection opened there belongs to that runtime. `None`: the
+    /// caller must go through the I/O runtime.
+    async fn acquire_in_place(engine: &Arc<Engine>) -> Result<Option<Leased>> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Ok(None);
+        }
+        if let Some(conn) = engine.pool.try_acquire() {
+            return Ok(Some(Leased::new(conn, engine)));
+        }
+        if crate::sync::driving_io_runtime() {
+            let conn = engine.pool.acquire().await.map_err(|e| engine.connect_error(e))?;
+            return Ok(Some(Leased::new(conn, engine)));
+        }
+        Ok(None)
+    }
+
     /// Checks a connection out of `engine`'s pool for a transaction (same rules as `run`).
     pub(crate) async fn acquire(engine: Arc<Engine>) -> Result<Leased> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            if let Some(conn) = engine.pool.try_acquire() {
-                return Ok(Leased::new(conn, &engine));
-            }
+        if let Some(lease) = Self::acquire_in_place(&engine).await? {
+            return Ok(lease);
         }
         join(runtime().spawn(async move {
             let conn = engine.pool.acquire().await.map_err(|e| engine.connect_error(e))?;

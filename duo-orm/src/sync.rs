@@ -25,13 +25,35 @@ where
         ));
     }
     if tokio::runtime::Handle::try_current().is_err() {
-        return Ok(runtime().block_on(future));
+        return Ok(on_io_runtime(|| runtime().block_on(future)));
     }
     std::thread::scope(|scope| {
         let helper = std::thread::Builder::new()
             .name("duo-orm-wait".into())
-            .spawn_scoped(scope, || runtime().block_on(future))
+            .spawn_scoped(scope, || on_io_runtime(|| runtime().block_on(future)))
             .map_err(Error::Io)?;
         helper.join().map_err(|panic| std::panic::resume_unwind(panic))
     })
+}
+
+thread_local! {
+    /// Set while this thread drives a future with the I/O runtime's `block_on`.
+    static DRIVING_IO_RUNTIME: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn on_io_runtime<T>(drive: impl FnOnce() -> T) -> T {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            DRIVING_IO_RUNTIME.set(self.0);
+        }
+    }
+    let _reset = Reset(DRIVING_IO_RUNTIME.replace(true));
+    drive()
+}
+
+/// Whether the running code is a `.wait()` driving the I/O runtime on this thread: a
+/// connection it opens belongs to the I/O runtime, so it may acquire in place.
+pub(crate) fn driving_io_runtime() -> bool {
+    DRIVING_IO_RUNTIME.get()
 }
