@@ -355,7 +355,7 @@ impl Database {
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
         if let Some(tx) = crate::transaction::current(self) {
-            return work(engine, Lease::Transaction(tx.lock().await)).await;
+            return work(engine, Lease::Transaction(tx.lock_for_statement().await?)).await;
         }
         if let Some(lease) = Self::acquire_in_place(&engine).await? {
             return work(engine, Lease::Pooled(lease)).await;

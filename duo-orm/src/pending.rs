@@ -93,13 +93,7 @@ impl<'a, T: Send + 'a> Pending<'a, T> {
     pub fn wait(self) -> Result<T> {
         let ambient = self.transaction.clone().unwrap_or_else(Ambient::current);
         if let Some(database) = self.database {
-            if tokio::runtime::Handle::try_current().is_ok() && ambient.connection_taken(database) {
-                return Err(Error::config(
-                    "`.wait()` would never return: another future of this task holds the transaction's \
-                     connection (e.g. an ORM call joined with this one) and cannot run while this \
-                     thread blocks; use `.await` here",
-                ));
-            }
+            ambient.check_blocking(database)?;
         }
         let future = self.start();
         crate::sync::block_on(ambient.scope(future))?

@@ -56,13 +56,8 @@ impl Ambient {
     /// What the current task or thread sees: the task-local scope and the sync blocks open on
     /// this thread, the innermost level winning for each database.
     pub(crate) fn current() -> Ambient {
-        let mut ambient = AMBIENT.try_with(Ambient::clone).unwrap_or_default();
-        SYNC_AMBIENT.with(|sync| {
-            for (tx, frame) in &sync.borrow().0 {
-                ambient = ambient.with(tx.clone(), *frame);
-            }
-        });
-        ambient
+        let scoped = AMBIENT.try_with(Ambient::clone).unwrap_or_default();
+        SYNC_AMBIENT.with(|sync| scoped.merged_with_sync(&sync.borrow()))
     }
 
     fn find(&self, database: &Database) -> Option<(Arc<TxShared>, FrameId)> {
@@ -70,22 +65,44 @@ impl Ambient {
         self.0.iter().find(|(tx, _)| tx.database == id).cloned()
     }
 
-    /// This ambient with `tx` at level `frame`, unless it already sees an inner level of it.
+    /// This ambient with `tx` at level `frame`: a new level of the transaction it already
+    /// sees for that database, or that database's transaction.
     fn with(&self, tx: Arc<TxShared>, frame: FrameId) -> Ambient {
         let mut out = self.0.clone();
         match out.iter_mut().find(|(t, _)| t.database == tx.database) {
-            Some(entry) if entry.1 >= frame => {}
             Some(entry) => *entry = (tx, frame),
             None => out.push((tx, frame)),
         }
         Ambient(out)
     }
 
-    /// Whether `database`'s transaction here has its connection taken right now. Checked by a
-    /// blocking call on a runtime thread: the taker can only be another future of the same
-    /// task, which cannot run while the thread blocks, so waiting would never end.
-    pub(crate) fn connection_taken(&self, database: &Database) -> bool {
-        self.find(database).is_some_and(|(tx, _)| tx.conn.try_lock().is_err())
+    /// Adds what a sync block of this thread sees: for a database this ambient already has a
+    /// transaction of, only an inner level of that same transaction (the scoped one wins over
+    /// another transaction, e.g. an explicit handle given with `using`).
+    fn merged_with_sync(mut self, sync: &Ambient) -> Ambient {
+        for (tx, frame) in &sync.0 {
+            match self.0.iter_mut().find(|(t, _)| t.database == tx.database) {
+                Some(entry) if Arc::ptr_eq(&entry.0, tx) && entry.1 < *frame => entry.1 = *frame,
+                Some(_) => {}
+                None => self.0.push((tx.clone(), *frame)),
+            }
+        }
+        self
+    }
+
+    /// Refuses a blocking call on a runtime thread while `database`'s transaction here has its
+    /// connection taken: the taker can only be another future of the same task, which cannot
+    /// run while the thread blocks, so waiting would never end.
+    pub(crate) fn check_blocking(&self, database: &Database) -> Result<()> {
+        let taken = self.find(database).is_some_and(|(tx, _)| tx.conn.try_lock().is_err());
+        if taken && tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::config(
+                "`.wait()` / `transaction_sync` would never return: another future of this task holds \
+                 the transaction's connection (e.g. an ORM call joined with this one) and cannot run \
+                 while this thread blocks; use `.await` here",
+            ));
+        }
+        Ok(())
     }
 
     /// Runs `future` with this as its ambient state.
@@ -101,12 +118,14 @@ fn database_id(database: &Database) -> usize {
 /// The transaction of `database` that the running code is inside, if any (task-local scope or
 /// sync block, the innermost level winning).
 pub(crate) fn current(database: &Database) -> Option<Arc<TxShared>> {
-    let scoped = AMBIENT.try_with(|ambient| ambient.find(database)).ok().flatten();
-    let sync = SYNC_AMBIENT.with(|sync| sync.borrow().find(database));
-    match (scoped, sync) {
-        (Some(a), Some(b)) => Some(if a.1 >= b.1 { a.0 } else { b.0 }),
-        (a, b) => a.or(b).map(|(tx, _)| tx),
-    }
+    // Levels of one transaction share its connection: which level wins does not matter here,
+    // only which transaction, and a scoped one wins over a sync block's.
+    AMBIENT
+        .try_with(|ambient| ambient.find(database))
+        .ok()
+        .flatten()
+        .or_else(|| SYNC_AMBIENT.with(|sync| sync.borrow().find(database)))
+        .map(|(tx, _)| tx)
 }
 
 /// One transaction's connection, shared by its frames (nested savepoints included) and the
@@ -155,9 +174,20 @@ impl Drop for TxConn {
 }
 
 impl TxShared {
-    /// Locks the connection for one statement.
-    pub(crate) async fn lock(self: &Arc<Self>) -> OwnedMutexGuard<TxConn> {
+    /// Locks the connection.
+    async fn lock(self: &Arc<Self>) -> OwnedMutexGuard<TxConn> {
         self.conn.clone().lock_owned().await
+    }
+
+    /// Locks the connection for one statement of the transaction. A broken transaction runs
+    /// none: its connection may have left the transaction (a driver rolls all of it back when
+    /// opening a savepoint is cancelled), and a statement there would commit by itself.
+    pub(crate) async fn lock_for_statement(self: &Arc<Self>) -> Result<OwnedMutexGuard<TxConn>> {
+        let guard = self.lock().await;
+        if self.broken.load(Ordering::SeqCst) {
+            return Err(broken_error());
+        }
+        Ok(guard)
     }
 }
 
@@ -224,7 +254,13 @@ impl Frame {
 
     /// Commits (or releases the savepoint) or rolls back this level.
     async fn end(mut self, how: End) -> Result<()> {
+        let outcome = self.finish(how).await;
+        // Only now: if `finish` was cancelled part-way, `Drop` must see an unended level.
         self.ended = true;
+        outcome
+    }
+
+    async fn finish(&self, how: End) -> Result<()> {
         let mut guard = self.shared.lock().await;
         let innermost = {
             let mut levels = self.shared.levels();
@@ -241,29 +277,41 @@ impl Frame {
             return Err(overlap());
         }
         let broken = self.shared.broken.load(Ordering::SeqCst);
-        let outcome = match how {
+        let mut outcome = match how {
             End::Commit if broken && !nested => {
                 let _ = engine.control(lease.conn(), Control::Rollback, nested).await;
-                Err(Error::InvalidQuery(
-                    "a nested transaction of this transaction was cancelled mid-statement, or nested \
-                     transactions overlapped, so the whole transaction was rolled back"
-                        .into(),
-                ))
+                Err(broken_error())
             }
             End::Commit => engine.control(lease.conn(), Control::Commit, nested).await,
             End::Rollback => engine.control(lease.conn(), Control::Rollback, nested).await,
         };
         if !nested {
             // The transaction is over: return the connection now, unless it may still be in
-            // one (a failed COMMIT or ROLLBACK), in which case it is closed instead.
+            // one, in which case it is closed instead (discarding whatever it holds).
             if let Some(mut lease) = guard.0.take() {
-                if outcome.is_err() || lease.conn().transaction_depth() > 0 {
+                let still_open = lease.conn().transaction_depth() > 0;
+                if outcome.is_ok() && still_open && how == End::Commit {
+                    outcome = Err(Error::InvalidQuery(
+                        "COMMIT did not end the transaction (a savepoint was left open); the connection \
+                         was closed and the transaction discarded"
+                            .into(),
+                    ));
+                }
+                if outcome.is_err() || still_open {
                     lease.close_on_drop();
                 }
             }
         }
         outcome
     }
+}
+
+fn broken_error() -> Error {
+    Error::InvalidQuery(
+        "a nested transaction of this transaction was cancelled while it talked to the database, or \
+         nested transactions overlapped, so the whole transaction was rolled back"
+            .into(),
+    )
 }
 
 /// A savepoint being opened. Dropped before the SAVEPOINT statement came back (its block was
@@ -337,6 +385,7 @@ pub(crate) async fn run_block<T>(database: &Database, block: impl Future<Output 
 /// The blocking twin of [`run_block`].
 pub(crate) fn run_block_sync<T>(database: &Database, block: impl FnOnce() -> Result<T>) -> Result<T> {
     let ambient = Ambient::current();
+    ambient.check_blocking(database)?;
     let frame = crate::sync::block_on(Frame::begin(database, &ambient))??;
     let inner = ambient.with(frame.shared.clone(), frame.id);
     let outer = SYNC_AMBIENT.with(|a| a.replace(inner));

@@ -238,6 +238,16 @@ fn sync_only_database_runs_every_blocking_path() {
     assert_eq!(Entry::query().count().on(&db).wait().unwrap(), 15);
 }
 
+/// The blocking call either ran (its connection was free) or was refused for the reason
+/// that would have made it hang.
+fn done_or_refused<T: std::fmt::Debug>(outcome: Result<T>, dialect: Dialect) {
+    match outcome {
+        Ok(_) => {}
+        Err(Error::Configuration(message)) => assert!(message.contains("would never return"), "{message}"),
+        Err(other) => panic!("{dialect:?}: {other:?}"),
+    }
+}
+
 /// `.wait()` joined with an awaited ORM call inside a transaction, on a single-threaded
 /// runtime: the awaited call holds the transaction's connection while suspended, so blocking
 /// would never end. It must come back (with an error when it would have hung), not hang.
@@ -263,14 +273,48 @@ fn wait_never_hangs_on_a_connection_its_own_task_holds() {
                     })
                     .await
                     .unwrap();
-                match outcome {
-                    Ok(_) => {}
-                    Err(Error::Configuration(message)) => assert!(message.contains("would never return"), "{message}"),
-                    Err(other) => panic!("{:?}: {other:?}", t.dialect),
-                }
+                done_or_refused(outcome, t.dialect);
+                // The same with a blocking transaction block.
+                let outcome = db
+                    .transaction(async {
+                        let (awaited, blocked) = futures_util::future::join(
+                            async { Entry::create(json!({"worker": 3, "label": "awaited"})).on(db).await },
+                            async { db.transaction_sync(|| Entry::create(json!({"worker": 4, "label": "sync"})).on(db).wait()) },
+                        )
+                        .await;
+                        awaited?;
+                        Ok(blocked)
+                    })
+                    .await
+                    .unwrap();
+                done_or_refused(outcome, t.dialect);
             }
         });
         done.send(()).unwrap();
     });
     finished.recv_timeout(std::time::Duration::from_secs(60)).expect("`.wait()` hung on a connection its own task holds");
+}
+
+/// An explicit handle given with `using` wins over the sync block the call is made in.
+#[test]
+fn explicit_handle_inside_a_sync_block_stays_its_own_transaction() {
+    for t in backends_sync("sync_handle_in_block") {
+        if t.dialect == Dialect::Sqlite {
+            // Two writing transactions at once: SQLite has one writer, the second would wait
+            // for the first (which waits for it) until the busy timeout.
+            continue;
+        }
+        setup_sync!(t.db, Entry);
+        let db = &t.db;
+        let tx = db.begin().wait().unwrap();
+        db.transaction_sync(|| {
+            Entry::create(json!({"worker": 1, "label": "in the handle"})).using(&tx).wait()?;
+            Entry::create(json!({"worker": 1, "label": "in the block"})).on(db).wait()?;
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{:?}: {e}", t.dialect));
+        tx.rollback().wait().unwrap();
+        let labels: Vec<String> = Entry::query().all().on(db).wait().unwrap().into_iter().map(|e| e.label).collect();
+        assert_eq!(labels, ["in the block"], "{:?}", t.dialect);
+    }
 }
