@@ -497,6 +497,15 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
         if primary_key {
             cx.syn_error(syn::Error::new(span, "a primary key cannot be set_on a write"));
         }
+        if let Some((events, _)) = raw.set_on {
+            if events.update && !events.create && !nullable {
+                cx.syn_error(syn::Error::new(
+                    span,
+                    "a field stamped only on update has no value when the row is inserted; help: make it an \
+                     `Option`, or use #[duo(set_on(create, update))]",
+                ));
+            }
+        }
     }
     let explicit_auto_increment = raw.auto_increment.map(|(on, _)| on);
     let def = FieldDef {

@@ -163,7 +163,8 @@ impl Database {
     }
 
     /// Closes the pool, waiting for its connections to close. The next query opens a new one.
-    /// Never fails; it returns a `Result` like every other operation, so `.await?` and
+    /// It reports no error of its own (awaiting it on a sync-only database is the usual
+    /// configuration error); it returns a `Result` like every other operation, so `.await?` and
     /// `.wait()?` read the same.
     pub fn disconnect(&self) -> Pending<'_, ()> {
         Pending::on_database(self, |db| {
@@ -369,7 +370,7 @@ impl Database {
     }
 
     /// Whether an INSERT can hand back its rows here: every dialect but MySQL proper (MariaDB
-    /// can; the server is asked once).
+    /// 10.5 and later can; the server is asked once).
     pub(crate) async fn insert_returns_rows(&self) -> Result<bool> {
         let dialect = self.dialect()?;
         if dialect != Dialect::MySql {
@@ -379,7 +380,13 @@ impl Database {
         if let Some(known) = engine.mariadb.get() {
             return Ok(*known);
         }
-        let probe = Statement::raw("SELECT CAST(VERSION() LIKE '%MariaDB%' AS SIGNED)".into());
+        // MariaDB 10.5 or later: `10.11.6-MariaDB-…` → 10 * 1000 + 11 ≥ 10005.
+        let probe = Statement::raw(
+            "SELECT CAST(VERSION() LIKE '%MariaDB%' AND \
+             CAST(SUBSTRING_INDEX(VERSION(), '.', 1) AS UNSIGNED) * 1000 + \
+             CAST(SUBSTRING_INDEX(SUBSTRING_INDEX(VERSION(), '.', 2), '.', -1) AS UNSIGNED) >= 10005 AS SIGNED)"
+                .into(),
+        );
         let mariadb = self.fetch_scalar(probe).await? == Some(1);
         Ok(*engine.mariadb.get_or_init(|| mariadb))
     }

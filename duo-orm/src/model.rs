@@ -464,7 +464,8 @@ fn resolve_columns(
             continue;
         }
         match purpose {
-            Purpose::Update if column.primary_key => continue,
+            // Keys never change; a create-only timestamp (`auto_now_add`) is never backdated.
+            Purpose::Update if column.primary_key || (column.set_on.create && !column.set_on.update) => continue,
             // A model instance with a generated key it has not got yet (0) leaves it to the database.
             Purpose::Create if column.auto_increment && json.as_i64() == Some(0) => continue,
             _ => {}

@@ -211,7 +211,7 @@ impl Frame {
     /// Opens a transaction on `database`, or a savepoint when `ambient` already holds one.
     async fn begin(database: &Database, ambient: &Ambient) -> Result<Frame> {
         if let Some((shared, parent)) = ambient.find(database) {
-            let mut guard = shared.lock().await;
+            let mut guard = shared.lock_for_statement().await?;
             let conn = guard.lease()?.conn();
             let id = next_frame_id();
             let depth = {
@@ -277,6 +277,13 @@ impl Frame {
             return Err(overlap());
         }
         let broken = self.shared.broken.load(Ordering::SeqCst);
+        if broken && nested {
+            // The connection's state is unknown: send nothing; the outermost level rolls back.
+            return match how {
+                End::Commit => Err(broken_error()),
+                End::Rollback => Ok(()),
+            };
+        }
         let mut outcome = match how {
             End::Commit if broken && !nested => {
                 let _ = engine.control(lease.conn(), Control::Rollback, nested).await;

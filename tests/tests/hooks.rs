@@ -196,6 +196,12 @@ async fn timestamps_are_stamped_on_every_write_path() {
         built.save().on(db).await.unwrap();
         let stored = Note::get(built.id).on(db).await.unwrap().unwrap();
         assert!(stored.touched_at > Some(stored.created_at), "{stored:?}");
+        // An update never backdates a create-stamped field.
+        let mut edited = stored.clone();
+        edited.update(json!({"created_at": "2000-01-01T00:00:00Z", "text": "edited"})).on(db).await.unwrap();
+        Note::filter(|n| n.id.eq(stored.id)).update_bulk(json!({"created_at": "2000-01-01T00:00:00Z", "text": "x"})).on(db).await.unwrap();
+        let after = Note::get(stored.id).on(db).await.unwrap().unwrap();
+        assert_eq!(after.created_at, stored.created_at, "{:?}", t.dialect);
         assert_eq!(stored.touched_at, built.touched_at, "the instance holds what was stored on {:?}", t.dialect);
     }
 }

@@ -201,3 +201,14 @@ fn keyset_batches_of_iterate() {
         format!("{}\n{}\n{}\n{}", show(first), show(next), show(back), show(by_offset))
     }));
 }
+
+#[test]
+fn create_bulk_returning_rows() {
+    let rows = || (0..2).map(|i| json!({"name": format!("n{i}"), "age": i, "email": format!("{i}@example.com")})).collect::<Vec<_>>();
+    insta::assert_snapshot!(per_dialect(|d| {
+        match User::create_bulk(rows()).returning().to_sql(d) {
+            Ok(statements) => statements.into_iter().map(|s| show(Ok(s))).collect::<Vec<_>>().join("\n"),
+            Err(e) => format!("error: {e}"),
+        }
+    }));
+}

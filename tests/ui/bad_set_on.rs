@@ -14,6 +14,9 @@ struct Stamped {
     // No event at all.
     #[duo(set_on())]
     seen_at: chrono::DateTime<chrono::Utc>,
+    // Stamped only on update, but required on insert.
+    #[duo(set_on(update))]
+    edited_at: chrono::DateTime<chrono::Utc>,
 }
 
 fn main() {}

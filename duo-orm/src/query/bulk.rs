@@ -190,6 +190,18 @@ impl<M: Model> CreateBulk<M> {
 }
 
 impl<M: Model> CreateBulkReturning<M> {
+    /// The INSERT statements this runs in `dialect` (without hooks), each handing back its
+    /// rows: `RETURNING` (on the MySQL dialect, MariaDB's), `OUTPUT INSERTED.…` on SQL Server.
+    /// Oracle has no multi-row form: [`Error::UnsupportedOperation`].
+    pub fn to_sql(self, dialect: Dialect) -> Result<Vec<Statement>> {
+        if dialect == Dialect::Oracle {
+            return Err(returning_unsupported(dialect));
+        }
+        self.0.check()?;
+        let runs = (self.0.rows)(Shape::Values)?.runs();
+        Ok(insert_statements::<M>(dialect, runs, self.0.batch_size, true))
+    }
+
     fn into_pending<'a>(self) -> Pending<'a, Vec<M>> {
         Pending::new::<M>(move |db| Box::pin(async move { Ok(self.0.run(db, true).await?.1) }))
     }
@@ -272,17 +284,21 @@ fn runs(meta: &'static ModelMeta, rows: impl Iterator<Item = Result<Vec<(usize, 
 
 async fn check_returning(db: &Database, dialect: Dialect) -> Result<()> {
     match dialect {
-        Dialect::Oracle => Err(Error::unsupported(
-            dialect,
-            "returning rows from a multi-row INSERT; use `create` per row, or create_bulk without `returning()`",
-        )),
-        Dialect::MySql if !db.insert_returns_rows().await? => Err(Error::unsupported(
-            dialect,
-            "returning rows from a multi-row INSERT on MySQL (MariaDB 10.5+ can); use `create` per row, \
-             or create_bulk without `returning()`",
-        )),
+        Dialect::Oracle => Err(returning_unsupported(dialect)),
+        Dialect::MySql if !db.insert_returns_rows().await? => Err(returning_unsupported(dialect)),
         _ => Ok(()),
     }
+}
+
+fn returning_unsupported(dialect: Dialect) -> Error {
+    let which = if dialect == Dialect::MySql { " on MySQL (MariaDB 10.5+ can)" } else { "" };
+    Error::unsupported(
+        dialect,
+        format!(
+            "returning rows from a multi-row INSERT{which}; use the count, `.with_hooks(true)` (row by row), \
+             or `create` per row"
+        ),
+    )
 }
 
 fn generated_key<M: Model>(model: &M) -> i64 {
@@ -454,7 +470,7 @@ bulk_options!(
 bulk_options!(
     DeleteBulk,
     "delete_bulk",
-    "Loads the rows in primary-key batches and runs `before_delete` / `after_delete` for each (one DELETE per batch). Off by default."
+    "Loads the rows in primary-key batches and runs `before_delete` / `after_delete` for each, deleting each batch by key (`IN (…)`, or 100 composite keys per statement). Off by default."
 );
 
 /// `update_bulk(payload)` on a filtered query: one UPDATE, or row by row with hooks.
