@@ -24,9 +24,15 @@ impl TestDb {
     }
 }
 
+/// Set by `.ci/run`: a backend whose URL is missing fails the tests instead of being skipped.
+pub const REQUIRE_ALL_ENV: &str = "DUO_TEST_REQUIRE_ALL";
+
 fn env_url(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var_os(REQUIRE_ALL_ENV).is_some() => {
+            panic!("{var} is not set, but {REQUIRE_ALL_ENV} requires every live backend")
+        }
         _ => {
             eprintln!("notice: {var} is not set; skipping that backend");
             None
