@@ -491,7 +491,10 @@ impl<M: Model> UpdateBulk<M> {
 
     /// The UPDATE this runs without hooks, in `dialect`.
     pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
-        let set = self.assignments()?;
+        Ok(self.render(dialect, self.assignments()?))
+    }
+
+    fn render(&self, dialect: Dialect, set: Row) -> Statement {
         let meta = M::meta();
         let mut stmt = Query::update();
         stmt.table(meta.table);
@@ -499,7 +502,7 @@ impl<M: Model> UpdateBulk<M> {
         if let Some(filter) = &self.query.filter {
             stmt.and_where(filter.clone());
         }
-        Ok(Statement::new(build_any!(dialect, stmt)))
+        Statement::new(build_any!(dialect, stmt))
     }
 
     /// The checked assignments, with `set_on(update)` timestamps.
@@ -519,9 +522,9 @@ impl<M: Model> UpdateBulk<M> {
     fn into_pending<'a>(self) -> Pending<'a, u64> {
         Pending::new::<M>(move |db| {
             Box::pin(async move {
-                let stmt = self.to_sql(db.dialect()?)?;
+                let set = self.assignments()?;
                 if !self.options.with_hooks {
-                    return Ok(db.execute(stmt).await?.rows_affected);
+                    return Ok(db.execute(self.render(db.dialect()?, set)).await?.rows_affected);
                 }
                 let assigned = self.set?;
                 let meta = M::meta();
@@ -567,21 +570,29 @@ impl<M: Model> DeleteBulk<M> {
 
     /// The DELETE this runs without hooks, in `dialect`.
     pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
-        check_filtered(&self.query, &self.options, &self.error, "delete_bulk")?;
+        self.check()?;
+        Ok(self.render(dialect))
+    }
+
+    fn check(&self) -> Result<()> {
+        check_filtered(&self.query, &self.options, &self.error, "delete_bulk")
+    }
+
+    fn render(&self, dialect: Dialect) -> Statement {
         let mut stmt = Query::delete();
         stmt.from_table(M::meta().table);
         if let Some(filter) = &self.query.filter {
             stmt.and_where(filter.clone());
         }
-        Ok(Statement::new(build_any!(dialect, stmt)))
+        Statement::new(build_any!(dialect, stmt))
     }
 
     fn into_pending<'a>(self) -> Pending<'a, u64> {
         Pending::new::<M>(move |db| {
             Box::pin(async move {
-                let stmt = self.to_sql(db.dialect()?)?;
+                self.check()?;
                 if !self.options.with_hooks {
-                    return Ok(db.execute(stmt).await?.rows_affected);
+                    return Ok(db.execute(self.render(db.dialect()?)).await?.rows_affected);
                 }
                 let meta = M::meta();
                 in_batches(db, &self.query, self.options, |db, rows| {

@@ -182,9 +182,7 @@ impl<M: Model> Select<M> {
     }
 
     fn render(&self, dialect: Dialect, projection: Projection, paging: Paging) -> Result<Statement> {
-        if let Some(message) = &self.error {
-            return Err(Error::InvalidQuery(message.clone()));
-        }
+        self.check()?;
         if projection == Projection::Count && paging.is_set() {
             // COUNT(*) ignores LIMIT: count the rows of the paged query instead.
             let inner = self.render(dialect, Projection::Rows, paging)?;
