@@ -5,6 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::model::{DefaultDef, ModelDef};
+use crate::relation::{RelationKind, ThroughTable};
 use crate::types::SqlType;
 
 pub fn model(def: &ModelDef) -> TokenStream {
@@ -27,6 +28,26 @@ pub fn model(def: &ModelDef) -> TokenStream {
         let column = &f.column;
         quote!(#field: #krate::Column::new(#column))
     });
+    let relation_handle_fields = def.relations.iter().map(|r| {
+        let (field, target) = (&r.ident, &r.target);
+        let doc = format!("The `{}` relationship ({}).", r.ident, r.kind.keyword());
+        quote!(#[doc = #doc] pub #field: #krate::Relation<#ident, #target>)
+    });
+    let relation_handle_values = def.relations.iter().enumerate().map(|(i, r)| {
+        let field = &r.ident;
+        quote!(#field: #krate::Relation::new(&RELATIONS[#i]))
+    });
+    let relations = relations(def, &private);
+    let relation_count = def.relations.len();
+    let unloaded_fields: Vec<_> = def
+        .relations
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let field = &r.ident;
+            quote!(#field: #krate::Related::unloaded(&RELATIONS[#i]))
+        })
+        .collect();
 
     let column_metas = def.fields.iter().map(|f| {
         let field_name = f.ident.to_string();
@@ -120,6 +141,10 @@ pub fn model(def: &ModelDef) -> TokenStream {
         let ty = &f.ty;
         quote_spanned!(ty.span()=> #field: row.next::<#ty>()?)
     });
+    let value_at_arms = def.fields.iter().enumerate().map(|(i, f)| {
+        let field = &f.ident;
+        quote!(#i => #private::FieldType::to_value(&self.#field))
+    });
     let value_exprs = def.fields.iter().map(|f| {
         let field = &f.ident;
         quote!(#private::FieldType::to_value(&self.#field))
@@ -179,6 +204,7 @@ pub fn model(def: &ModelDef) -> TokenStream {
             }
         }
     });
+    let relation_items = relation_items(def, &private);
     let columns_doc = format!("Typed column handles of [`{name}`], passed to `filter` and `order_by` closures.");
 
     quote! {
@@ -186,16 +212,19 @@ pub fn model(def: &ModelDef) -> TokenStream {
         #[derive(Clone, Copy, Debug)]
         #vis struct #columns_ident {
             #(#handle_fields,)*
+            #(#relation_handle_fields,)*
         }
 
         const _: () = {
-            static COLUMNS: #columns_ident = #columns_ident { #(#handle_values,)* };
+            static COLUMNS: #columns_ident = #columns_ident { #(#handle_values,)* #(#relation_handle_values,)* };
+            static RELATIONS: [#krate::RelationMeta; #relation_count] = [#(#relations,)*];
             static META: #krate::ModelMeta = #krate::ModelMeta {
                 name: #name,
                 table: #table,
                 columns: &[#(#column_metas,)*],
                 primary_key: &[#(#primary_key),*],
                 indexes: &[#(#index_metas,)*],
+                relations: &RELATIONS,
             };
 
             #[automatically_derived]
@@ -216,7 +245,15 @@ pub fn model(def: &ModelDef) -> TokenStream {
                 }
 
                 fn decode(row: &mut #private::RowCursor<'_>) -> #krate::Result<Self> {
-                    #private::Ok(#ident { #(#decode_fields,)* })
+                    #private::Ok(#ident { #(#decode_fields,)* #(#unloaded_fields,)* })
+                }
+
+                fn value_at(&self, index: usize) -> #private::Value {
+                    match index {
+                        #(#value_at_arms,)*
+                        // Out of range: no column, no value.
+                        _ => #private::Value::Bool(#private::None),
+                    }
                 }
 
                 fn values(&self) -> #private::Vec<#private::Value> {
@@ -236,7 +273,7 @@ pub fn model(def: &ModelDef) -> TokenStream {
                 }
 
                 fn from_json_map(mut map: #private::JsonMap<::std::string::String, #private::Json>) -> #krate::Result<Self> {
-                    #private::Ok(#ident { #(#from_map_fields,)* })
+                    #private::Ok(#ident { #(#from_map_fields,)* #(#unloaded_fields,)* })
                 }
 
                 fn hooks() -> #private::Option<#private::HookFns<Self>> {
@@ -270,8 +307,173 @@ pub fn model(def: &ModelDef) -> TokenStream {
             }
 
             #registration
+
+            #relation_items
         };
     }
+}
+
+/// The `RelationMeta` of each relationship, in declaration order.
+fn relations(def: &ModelDef, private: &TokenStream) -> Vec<TokenStream> {
+    let krate = &def.krate;
+    let ident = &def.ident;
+    let own_key = def.primary_key().next().map(|(_, f)| f.column.clone()).unwrap_or_default();
+    def.relations
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let name = r.ident.to_string();
+            let target = &r.target;
+            let kind = format_ident!("{}", r.kind.variant());
+            let fk = &r.foreign_key;
+            let target_meta = quote_spanned!(target.span()=> <#target as #krate::Model>::meta);
+            let (owner_column, target_column) = match r.kind {
+                RelationKind::HasMany | RelationKind::HasOne => (
+                    quote!(|| #own_key),
+                    quote_spanned!(fk.span()=> || <#target as #krate::Model>::columns().#fk.name()),
+                ),
+                RelationKind::BelongsTo => {
+                    let column = def.fields.iter().find(|f| f.ident == *fk).map(|f| f.column.clone()).unwrap_or_default();
+                    (quote!(|| #column), quote!(|| #private::key_column(<#target as #krate::Model>::meta())))
+                }
+                RelationKind::ManyToMany => {
+                    (quote!(|| #own_key), quote!(|| #private::key_column(<#target as #krate::Model>::meta())))
+                }
+            };
+            let through = match &r.through {
+                None => quote!(#private::None),
+                Some(through) => {
+                    let (owner_key, target_key) = (&through.owner_key, &through.target_key);
+                    let (table, owner, target_col, model) = match &through.table {
+                        ThroughTable::Table(table) => {
+                            let (o, t) = (owner_key.to_string(), target_key.to_string());
+                            (quote!(|| #table), quote!(|| #o), quote!(|| #t), quote!(#private::None))
+                        }
+                        ThroughTable::Model(model) => (
+                            quote_spanned!(model.span()=> || <#model as #krate::Model>::meta().table),
+                            quote_spanned!(owner_key.span()=> || <#model as #krate::Model>::columns().#owner_key.name()),
+                            quote_spanned!(target_key.span()=> || <#model as #krate::Model>::columns().#target_key.name()),
+                            quote_spanned!(model.span()=> #private::Some(<#model as #krate::Model>::meta)),
+                        ),
+                    };
+                    quote!(#private::Some(#private::ThroughMeta {
+                        table: #table,
+                        owner_column: #owner,
+                        target_column: #target_col,
+                        model: #model,
+                        table_meta: #private::OnceLock::new(),
+                    }))
+                }
+            };
+            let cascade = r.cascade;
+            let marker = format_ident!("__DuoRelation{}", i);
+            quote!(#krate::RelationMeta {
+                name: #name,
+                kind: #krate::RelationKind::#kind,
+                owner: <#ident as #krate::Model>::meta,
+                target: #target_meta,
+                owner_column: #owner_column,
+                target_column: #target_column,
+                through: #through,
+                cascade: #cascade,
+                loader: &#private::RelationLoader::<#marker>::NEW,
+            })
+        })
+        .collect()
+}
+
+/// Per relationship: the loader's marker type, the association helper, and the compile-time
+/// checks that foreign keys exist and hold the referenced key's type.
+fn relation_items(def: &ModelDef, private: &TokenStream) -> TokenStream {
+    let krate = &def.krate;
+    let ident = &def.ident;
+    let vis = &def.vis;
+    let own_key_ty = def.primary_key().next().map(|(_, f)| f.ty.clone());
+    let items = def.relations.iter().enumerate().map(|(i, r)| {
+        let (field, target, value_ty) = (&r.ident, &r.target, &r.value_ty);
+        let marker = format_ident!("__DuoRelation{}", i);
+        let kind = format_ident!("{}", r.kind.variant());
+        let fk = &r.foreign_key;
+        let owner_key_ty = match r.kind {
+            RelationKind::BelongsTo => {
+                let fk_ty = def.fields.iter().find(|f| f.ident == *fk).map(|f| f.ty.clone());
+                let fk_ty = fk_ty.map(|t| crate::types::option_inner(&t).cloned().unwrap_or(t));
+                quote!(#fk_ty)
+            }
+            _ => quote!(#own_key_ty),
+        };
+        let share = if r.kind.shares_rows() {
+            quote_spanned!(target.span()=> #private::Some(::core::clone::Clone::clone(row)))
+        } else {
+            quote!({
+                let _ = row;
+                #private::None
+            })
+        };
+        let check = match (r.kind, &r.through) {
+            (RelationKind::HasMany | RelationKind::HasOne, _) => quote_spanned!(fk.span()=>
+                #private::assert_foreign_key::<<#ident as #krate::Model>::Key, _, _>(<#target as #krate::Model>::columns().#fk);
+            ),
+            (RelationKind::BelongsTo, _) => quote_spanned!(fk.span()=>
+                #private::assert_foreign_key::<<#target as #krate::Model>::Key, _, _>(<#ident as #krate::Model>::columns().#fk);
+            ),
+            (RelationKind::ManyToMany, Some(through)) => match &through.table {
+                ThroughTable::Model(model) => {
+                    let (owner_key, target_key) = (&through.owner_key, &through.target_key);
+                    let owner_check = quote_spanned!(owner_key.span()=>
+                        #private::assert_foreign_key::<<#ident as #krate::Model>::Key, _, _>(<#model as #krate::Model>::columns().#owner_key);
+                    );
+                    let target_check = quote_spanned!(target_key.span()=>
+                        #private::assert_foreign_key::<<#target as #krate::Model>::Key, _, _>(<#model as #krate::Model>::columns().#target_key);
+                    );
+                    quote!(#owner_check #target_check)
+                }
+                ThroughTable::Table(_) => quote!(),
+            },
+            (RelationKind::ManyToMany, None) => quote!(),
+        };
+        let doc = format!(
+            "The rows related to this {} through `{}` ({}): load them, or create and link new ones.",
+            ident, r.ident, r.kind.keyword()
+        );
+        quote! {
+            #[doc(hidden)]
+            pub struct #marker;
+
+            #[automatically_derived]
+            impl #private::RelationField for #marker {
+                type Owner = #ident;
+                type Target = #target;
+                type Value = #value_ty;
+                type OwnerKey = #owner_key_ty;
+
+                fn relation() -> &'static #krate::RelationMeta {
+                    &RELATIONS[#i]
+                }
+
+                fn slot(owner: &mut #ident) -> &mut #krate::Related<#value_ty> {
+                    &mut owner.#field
+                }
+
+                fn share(row: &#target) -> #private::Option<#target> {
+                    #share
+                }
+            }
+
+            #[automatically_derived]
+            impl #ident {
+                #[doc = #doc]
+                #vis fn #field(&self) -> #krate::Association<'_, #ident, #target, #value_ty, #private::kind::#kind> {
+                    #krate::Association::new(self, &RELATIONS[#i])
+                }
+            }
+
+            const _: fn() = || {
+                #check
+            };
+        }
+    });
+    quote!(#(#items)*)
 }
 
 fn sql_type_tokens(private: &TokenStream, sql_type: &SqlType) -> TokenStream {

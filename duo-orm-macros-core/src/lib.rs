@@ -8,6 +8,7 @@
 mod ctxt;
 mod expand;
 pub mod model;
+pub mod relation;
 mod symbol;
 pub mod types;
 
@@ -15,6 +16,7 @@ use proc_macro2::TokenStream;
 use syn::DeriveInput;
 
 pub use model::{DefaultDef, FieldDef, IndexDef, ModelDef, ReferenceDef, parse_model};
+pub use relation::{RelationDef, RelationKind};
 pub use types::SqlType;
 
 /// Expands `#[derive(Model)]`: the generated code, or the compile errors.

@@ -6,6 +6,7 @@ use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Expr, ExprLit, Fields, Ident, Lit, LitStr, Path, Type};
 
 use crate::ctxt::Ctxt;
+use crate::relation::{RelationDef, RelationKind, Shape, ThroughTable, is_relation_field, parse_relation};
 use crate::symbol::*;
 use crate::types::{SqlType, map_type, option_inner};
 
@@ -19,6 +20,8 @@ pub struct ModelDef {
     pub krate: Path,
     pub fields: Vec<FieldDef>,
     pub indexes: Vec<IndexDef>,
+    /// Relationship fields (`Related<…>`): not columns.
+    pub relations: Vec<RelationDef>,
 }
 
 /// One column.
@@ -106,14 +109,20 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
     let container = parse_container(cx, input);
     let mut fields = Vec::new();
     let mut explicit = Vec::new();
+    let mut relations = Vec::new();
+    let mut relation_fields = 0;
     for field in named.map(|n| n.named.iter()).into_iter().flatten() {
-        if let Some((parsed, auto_increment)) = parse_field(cx, field) {
+        if is_relation_field(field) {
+            relation_fields += 1;
+            relations.extend(parse_relation(cx, field, &input.ident));
+        } else if let Some((parsed, auto_increment)) = parse_field(cx, field) {
             fields.push(parsed);
             explicit.push(auto_increment);
         }
     }
     let named = named?;
-    validate(cx, input, &mut fields, &explicit, named.named.len());
+    validate(cx, input, &mut fields, &explicit, named.named.len() - relation_fields);
+    validate_relations(cx, &fields, &relations);
 
     let mut indexes: Vec<IndexDef> = Vec::new();
     for field in &fields {
@@ -152,6 +161,7 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
         krate: container.krate.unwrap_or_else(|| syn::parse_quote!(::duo_orm)),
         fields,
         indexes,
+        relations,
     })
 }
 
@@ -388,7 +398,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)
 }
 
 /// Consumes an unknown attribute's `= value` or `(...)` so the next one still parses.
-fn skip_value(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<()> {
+pub(crate) fn skip_value(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<()> {
     if meta.input.peek(syn::Token![=]) {
         meta.value()?.parse::<Expr>()?;
     } else if meta.input.peek(syn::token::Paren) {
@@ -555,6 +565,48 @@ fn validate(cx: &Ctxt, input: &DeriveInput, fields: &mut [FieldDef], explicit: &
             cx.error_spanned_by(&field.ident, format!("two fields map to column `{}`; help: rename one with #[duo(column = \"...\")]", field.column));
         }
         seen.push(&field.column);
+    }
+}
+
+/// What a relationship needs of its own model: a foreign key field of the right nullability
+/// (`belongs_to`), a single-column primary key (the others), distinct names.
+fn validate_relations(cx: &Ctxt, fields: &[FieldDef], relations: &[RelationDef]) {
+    let keys: Vec<&FieldDef> = fields.iter().filter(|f| f.primary_key).collect();
+    for relation in relations {
+        match relation.kind {
+            RelationKind::BelongsTo => match fields.iter().find(|f| f.ident == relation.foreign_key) {
+                None => cx.error_spanned_by(
+                    &relation.foreign_key,
+                    format!(
+                        "belongs_to needs its foreign key in this model: no column field named `{}`; help: add                          the field, or name it with foreign_key = …",
+                        relation.foreign_key
+                    ),
+                ),
+                Some(fk) if fk.nullable && relation.shape == Shape::One => cx.error_spanned_by(
+                    &relation.value_ty,
+                    format!(
+                        "the foreign key `{}` is optional, so the related row may be missing; help: use                          `Related<Option<…>>`",
+                        fk.ident
+                    ),
+                ),
+                Some(_) => {}
+            },
+            _ if keys.len() > 1 => cx.syn_error(syn::Error::new(
+                relation.span,
+                "relationships link single-column primary keys; this model's key has several columns",
+            )),
+            _ => {}
+        }
+        if let Some(ThroughTable::Table(table)) = relation.through.as_ref().map(|t| &t.table)
+            && table.value().trim().is_empty()
+        {
+            cx.error_spanned_by(table, "the join table name is empty");
+        }
+    }
+    for (index, relation) in relations.iter().enumerate() {
+        if relations[..index].iter().any(|r| r.ident == relation.ident) {
+            cx.error_spanned_by(&relation.ident, "duplicate relationship name");
+        }
     }
 }
 

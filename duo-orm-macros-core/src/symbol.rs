@@ -25,6 +25,20 @@ pub const SET_ON: &str = "set_on";
 pub const AUTO_NOW_ADD: &str = "auto_now_add";
 pub const AUTO_NOW: &str = "auto_now";
 
+// Relationship fields: #[duo(has_many(Post, foreign_key = author_id, cascade))]
+pub const RELATED: &str = "Related";
+pub const HAS_MANY: &str = "has_many";
+pub const HAS_ONE: &str = "has_one";
+pub const BELONGS_TO: &str = "belongs_to";
+pub const MANY_TO_MANY: &str = "many_to_many";
+pub const FOREIGN_KEY: &str = "foreign_key";
+pub const THROUGH: &str = "through";
+pub const OWNER_KEY: &str = "owner_key";
+pub const TARGET_KEY: &str = "target_key";
+pub const CASCADE: &str = "cascade";
+pub const RELATION_KEYS: &[&str] = &[HAS_MANY, HAS_ONE, BELONGS_TO, MANY_TO_MANY];
+pub const RELATION_ARGS: &[&str] = &[FOREIGN_KEY, THROUGH, OWNER_KEY, TARGET_KEY, CASCADE];
+
 // Inside set_on(...)
 pub const ON_CREATE: &str = "create";
 pub const ON_UPDATE_EVENT: &str = "update";
@@ -33,7 +47,8 @@ pub const SET_ON_EVENTS: &[&str] = &[ON_CREATE, ON_UPDATE_EVENT];
 pub const CONTAINER_KEYS: &[&str] = &[TABLE, DB, CRATE, INDEX, UNIQUE];
 pub const FIELD_KEYS: &[&str] = &[
     PRIMARY_KEY, AUTO_INCREMENT, COLUMN, UNIQUE, INDEX, DEFAULT, DEFAULT_SQL, MAX_LENGTH, REFERENCES,
-    ON_DELETE, ON_UPDATE, GUARDED, SQL_TYPE, SET_ON, AUTO_NOW_ADD, AUTO_NOW,
+    ON_DELETE, ON_UPDATE, GUARDED, SQL_TYPE, SET_ON, AUTO_NOW_ADD, AUTO_NOW, HAS_MANY, HAS_ONE, BELONGS_TO,
+    MANY_TO_MANY,
 ];
 pub const ACTIONS: &[&str] = &["cascade", "set_null", "set_default", "restrict", "no_action"];
 

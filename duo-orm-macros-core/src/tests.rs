@@ -23,9 +23,76 @@ fn expands_a_model() {
             pub slug: String,
             #[duo(auto_now)]
             pub updated_at: chrono::DateTime<chrono::Utc>,
+            #[duo(belongs_to(User, foreign_key = author_id))]
+            pub author: Related<User>,
+            #[duo(has_many(Comment, cascade))]
+            pub comments: Related<Vec<Comment>>,
+            #[duo(many_to_many(Tag, through = "post_tags"))]
+            pub tags: Related<Vec<Tag>>,
+            #[duo(many_to_many(Category, through = PostCategory, owner_key = post, target_key = category))]
+            pub categories: Related<Vec<Category>>,
         }
     };
     insta::assert_snapshot!(pretty(expand_model(&input)));
+}
+
+#[test]
+fn relationship_declarations_are_parsed_with_conventional_keys() {
+    let input: syn::DeriveInput = syn::parse_quote! {
+        struct BlogPost {
+            #[duo(primary_key)]
+            id: i64,
+            writer_id: Option<i64>,
+            #[duo(belongs_to(User, foreign_key = writer_id))]
+            writer: Related<Option<User>>,
+            #[duo(has_many(Comment))]
+            comments: Related<Vec<Comment>>,
+            #[duo(many_to_many(Tag, through = "blog_post_tags"))]
+            tags: Related<Vec<Tag>>,
+        }
+    };
+    let def = parse_model(&input).unwrap();
+    assert_eq!(def.fields.len(), 2, "relationships are not columns");
+    let keys: Vec<String> = def.relations.iter().map(|r| r.foreign_key.to_string()).collect();
+    assert_eq!(keys[..2], ["writer_id", "blog_post_id"]);
+    let through = def.relations[2].through.as_ref().unwrap();
+    assert_eq!((through.owner_key.to_string(), through.target_key.to_string()), ("blog_post_id".into(), "tag_id".into()));
+}
+
+#[test]
+fn relationship_mistakes_are_reported_at_their_spans() {
+    let input: syn::DeriveInput = syn::parse_quote! {
+        struct Broken {
+            #[duo(primary_key)]
+            id: i64,
+            owner_id: Option<i64>,
+            #[duo(belongs_to(User, foreign_key = owner_id))]
+            owner: Related<User>,
+            #[duo(has_many(Post))]
+            posts: Related<Post>,
+            #[duo(belongs_to(Team, cascade))]
+            team: Related<Team>,
+            #[duo(many_to_many(Tag))]
+            tags: Related<Vec<Tag>>,
+            untagged: Related<Vec<Tag>>,
+            #[duo(has_one(Profile, frobnicate = 1))]
+            profile: Related<Option<Profile>>,
+        }
+    };
+    let messages: Vec<String> = parse_model(&input).unwrap_err().into_iter().map(|e| e.to_string()).collect();
+    let expect = [
+        "the foreign key `owner_id` is optional",
+        "a has_many field has type `Related<Vec<Post>>`",
+        "a belongs_to points at the owner's parent",
+        "no column field named `team_id`",
+        "many_to_many needs its join table",
+        "a `Related<…>` field needs a relationship attribute",
+        "unknown has_one argument `frobnicate`",
+    ];
+    for needle in expect {
+        assert!(messages.iter().any(|m| m.contains(needle)), "missing {needle:?} in {messages:#?}");
+    }
+    assert_eq!(messages.len(), expect.len(), "{messages:#?}");
 }
 
 #[test]

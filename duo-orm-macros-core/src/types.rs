@@ -54,12 +54,17 @@ impl SqlType {
 
 /// `Option<T>` → `Some(T)`.
 pub fn option_inner(ty: &Type) -> Option<&Type> {
+    wrapper_inner(ty, "Option")
+}
+
+/// `T` of `Wrapper<T>` (by the last path segment's name: `Option`, `Vec`, `Related`).
+pub fn wrapper_inner<'a>(ty: &'a Type, wrapper: &str) -> Option<&'a Type> {
     let Type::Path(path) = ty else { return None };
     if path.qself.is_some() {
         return None;
     }
     let last = path.path.segments.last()?;
-    if last.ident != "Option" {
+    if last.ident != wrapper {
         return None;
     }
     single_generic(&last.arguments)

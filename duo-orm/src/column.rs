@@ -125,12 +125,12 @@ impl<M: Model, T> Column<M, T> {
 
     /// Ascending order on this column.
     pub fn asc(self) -> OrderBy<M> {
-        OrderBy { column: self.name, descending: false, _marker: PhantomData }
+        OrderBy::new(self.name, false)
     }
 
     /// Descending order on this column.
     pub fn desc(self) -> OrderBy<M> {
-        OrderBy { column: self.name, descending: true, _marker: PhantomData }
+        OrderBy::new(self.name, true)
     }
 }
 
@@ -191,12 +191,15 @@ fn is_null(value: &Value) -> bool {
 /// A boolean condition on model `M`. Combine with `&`, `|` and `!`.
 pub struct Condition<M> {
     expr: Expr,
+    /// Why the condition cannot be written (an invalid relationship path): the query it joins
+    /// fails with [`Error::InvalidQuery`](crate::Error::InvalidQuery).
+    error: Option<String>,
     _marker: PhantomData<fn() -> M>,
 }
 
 impl<M> Clone for Condition<M> {
     fn clone(&self) -> Self {
-        Condition { expr: self.expr.clone(), _marker: PhantomData }
+        Condition { expr: self.expr.clone(), error: self.error.clone(), _marker: PhantomData }
     }
 }
 
@@ -209,7 +212,18 @@ impl<M> std::fmt::Debug for Condition<M> {
 impl<M> Condition<M> {
     /// Wraps a hand-built sea-query expression (the escape hatch).
     pub fn from_expr(expr: Expr) -> Self {
-        Condition { expr, _marker: PhantomData }
+        Condition { expr, error: None, _marker: PhantomData }
+    }
+
+    /// A condition that makes its query fail with `InvalidQuery` and `error`.
+    pub(crate) fn invalid(error: String) -> Self {
+        Condition { expr: Expr::cust("1 = 0"), error: Some(error), _marker: PhantomData }
+    }
+
+    /// This condition, failing with `error` when there is one.
+    pub(crate) fn with_error(mut self, error: Option<String>) -> Self {
+        self.error = self.error.or(error);
+        self
     }
 
     /// The underlying sea-query expression.
@@ -217,14 +231,23 @@ impl<M> Condition<M> {
         self.expr
     }
 
+    /// The expression and why the condition is invalid, if it is.
+    pub(crate) fn into_parts(self) -> (Expr, Option<String>) {
+        (self.expr, self.error)
+    }
+
     /// Both conditions.
     pub fn and(self, other: Condition<M>) -> Self {
-        Condition::from_expr(self.expr.and(other.expr))
+        self.combine(other, ExprTrait::and)
     }
 
     /// Either condition.
     pub fn or(self, other: Condition<M>) -> Self {
-        Condition::from_expr(self.expr.or(other.expr))
+        self.combine(other, ExprTrait::or)
+    }
+
+    fn combine(self, other: Condition<M>, op: fn(Expr, Expr) -> Expr) -> Self {
+        Condition { expr: op(self.expr, other.expr), error: self.error.or(other.error), _marker: PhantomData }
     }
 }
 
@@ -245,32 +268,44 @@ impl<M> BitOr for Condition<M> {
 impl<M> Not for Condition<M> {
     type Output = Condition<M>;
     fn not(self) -> Self {
-        Condition::from_expr(self.expr.not())
+        Condition { expr: self.expr.not(), error: self.error, _marker: PhantomData }
     }
 }
 
 /// One `ORDER BY` term of model `M`.
 pub struct OrderBy<M> {
+    /// The column ordered by (empty when ordering by an expression).
     pub(crate) column: &'static str,
     pub(crate) descending: bool,
+    /// An expression ordered by instead of a column (a related-row count), or why it could
+    /// not be written.
+    pub(crate) expr: Option<Result<Expr, String>>,
     _marker: PhantomData<fn() -> M>,
 }
 
 impl<M> Clone for OrderBy<M> {
     fn clone(&self) -> Self {
-        OrderBy { column: self.column, descending: self.descending, _marker: PhantomData }
+        OrderBy { column: self.column, descending: self.descending, expr: self.expr.clone(), _marker: PhantomData }
     }
 }
 
 impl<M> OrderBy<M> {
     pub(crate) fn new(column: &'static str, descending: bool) -> Self {
-        OrderBy { column, descending, _marker: PhantomData }
+        OrderBy { column, descending, expr: None, _marker: PhantomData }
+    }
+
+    pub(crate) fn by_expr(expr: Result<Expr, String>, descending: bool) -> Self {
+        OrderBy { column: "", descending, expr: Some(expr), _marker: PhantomData }
     }
 }
 
 impl<M> std::fmt::Debug for OrderBy<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}{}", if self.descending { "-" } else { "" }, self.column)
+        let sign = if self.descending { "-" } else { "" };
+        match &self.expr {
+            Some(expr) => write!(f, "{sign}{expr:?}"),
+            None => write!(f, "{sign}{}", self.column),
+        }
     }
 }
 
@@ -294,7 +329,7 @@ impl<M: Model> OrderBy<M> {
                     meta.field_names().join(", ")
                 ))
             })?;
-        Ok(OrderBy { column: column.name, descending, _marker: PhantomData })
+        Ok(OrderBy::new(column.name, descending))
     }
 }
 

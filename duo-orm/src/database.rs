@@ -201,6 +201,10 @@ impl Database {
         for meta in self.registered.lock().unwrap_or_else(PoisonError::into_inner).iter() {
             metas.push(meta());
         }
+        // Join tables of many-to-many relationships, bare ones included.
+        let join_tables: Vec<&'static ModelMeta> =
+            metas.iter().flat_map(|meta| meta.relations.iter().filter_map(|r| r.through_table())).collect();
+        metas.extend(join_tables);
         crate::query::schema::dependency_order(metas)
     }
 
@@ -425,9 +429,19 @@ impl Database {
     // caller's current span and reaches the caller's subscriber, wherever the work then runs.
 
     pub(crate) async fn fetch_all<M: Model>(&self, stmt: Statement) -> Result<Vec<M>> {
+        self.fetch_decoded(stmt, M::meta().name, M::decode).await
+    }
+
+    /// Runs `stmt` and decodes each row with `decode` (`model` names the rows in decode errors).
+    pub(crate) async fn fetch_decoded<T, D>(&self, stmt: Statement, model: &'static str, decode: D) -> Result<Vec<T>>
+    where
+        T: Send + 'static,
+        D: Fn(&mut RowCursor<'_>) -> Result<T> + Send + Sync + 'static,
+    {
         let engine = self.engine()?;
         let span = engine.span(&stmt);
-        self.run(engine, move |engine, mut conn| async move { engine.fetch_all::<M>(&mut conn, stmt, span).await }).await
+        self.run(engine, move |engine, mut conn| async move { engine.fetch_decoded(&mut conn, stmt, span, model, decode).await })
+            .await
     }
 
     pub(crate) async fn fetch_scalar(&self, stmt: Statement) -> Result<Option<i64>> {
@@ -898,19 +912,26 @@ impl Engine {
         }
     }
 
-    async fn fetch_all<M: Model>(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<Vec<M>> {
+    async fn fetch_decoded<T>(
+        &self,
+        conn: &mut Lease,
+        stmt: Statement,
+        span: tracing::Span,
+        model: &'static str,
+        decode: impl Fn(&mut RowCursor<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
         let work = async {
             let Statement { sql, values } = stmt;
             on_conn!(conn.conn()?, c, Wrap => {
                 let mut rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch(c);
-                let mut models = Vec::new();
+                let mut decoded = Vec::new();
                 while let Some(row) = rows.try_next().await? {
-                    models.push(M::decode(&mut RowCursor::new(Wrap(&row), M::meta().name))?);
+                    decoded.push(decode(&mut RowCursor::new(Wrap(&row), model))?);
                 }
-                Ok(models)
+                Ok(decoded)
             })
         };
-        Self::traced(span, |rows: &Vec<M>| rows.len() as u64, work).await
+        Self::traced(span, |rows: &Vec<T>| rows.len() as u64, work).await
     }
 
     async fn fetch_scalar(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<Option<i64>> {

@@ -32,6 +32,18 @@ pub enum Error {
         model: &'static str,
     },
 
+    /// A relationship field was read but its rows were never loaded.
+    #[error(
+        "{model}.{relation} is not loaded; help: load it with the query \
+         (`{model}::related(|m| m.{relation})`) or fetch it for this row (`row.{relation}().get()`)"
+    )]
+    NotLoaded {
+        /// The model holding the relationship.
+        model: &'static str,
+        /// The relationship field.
+        relation: &'static str,
+    },
+
     /// The query is invalid before it reaches the database (an unknown column, an empty value list, …).
     #[error("invalid query: {0}")]
     InvalidQuery(String),

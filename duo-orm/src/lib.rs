@@ -42,6 +42,7 @@ mod lifecycle;
 pub mod model;
 pub mod pending;
 pub mod query;
+pub mod relation;
 mod sync;
 pub mod transaction;
 pub mod types;
@@ -57,6 +58,7 @@ pub use query::bulk::{CreateBulk, CreateBulkReturning, DeleteBulk, UpdateBulk};
 pub use query::select::Select;
 pub use query::stream::Iterate;
 pub use query::write::ModelExt;
+pub use relation::{Association, Related, RelatedCount, Relation, RelationKind, RelationMeta, Strategy};
 pub use transaction::Transaction;
 
 /// `#[derive(Model)]`: see the user guide's "Defining models" chapter.
@@ -72,7 +74,7 @@ pub use sqlx;
 
 /// Everything a model file needs: `use duo_orm::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Database, Dialect, Error, Hooks, Model, ModelExt, Payload, Result, Schema, Select, Transaction};
+    pub use crate::{Database, Dialect, Error, Hooks, Model, ModelExt, Payload, Related, Result, Schema, Select, Transaction};
     pub use serde::{Deserialize, Serialize};
     pub use serde_json::json;
     /// `try_next()`, `next()` and friends on [`Iterate::stream`](crate::Iterate::stream).
@@ -87,7 +89,24 @@ pub mod __private {
         ColumnDefault, ColumnMeta, ForeignKeyMeta, HookFns, IndexMeta, ReferentialAction, SetOn, model_column_values,
         serialize_to_map,
     };
+    pub use crate::relation::load::RelationLoader;
+    pub use crate::relation::{RelationField, ThroughMeta, key_column, kind};
     pub use crate::types::{FieldType, RowCursor, SqlType};
+    pub use std::sync::OnceLock;
+
+    /// Checks at compile time that a foreign-key column of type `F` can hold keys of type `K`
+    /// (the same type, or an `Option` of it).
+    pub fn assert_foreign_key<K, M, F: ForeignKeyOf<K>>(_column: crate::Column<M, F>) {}
+
+    /// A foreign-key field type that holds keys of type `K`.
+    #[diagnostic::on_unimplemented(
+        message = "a foreign key of type `{Self}` cannot hold the referenced key of type `{K}`",
+        label = "this foreign key's type does not match the referenced primary key",
+        note = "a foreign key has the referenced key's type, or an `Option` of it for an optional relationship"
+    )]
+    pub trait ForeignKeyOf<K> {}
+    impl<T: FieldType> ForeignKeyOf<T> for T {}
+    impl<T: FieldType> ForeignKeyOf<T> for Option<T> {}
     pub use inventory;
     pub use sea_query::Value;
     pub use serde_json::{Map as JsonMap, Value as Json};

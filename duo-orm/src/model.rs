@@ -22,6 +22,8 @@ pub struct ModelMeta {
     pub primary_key: &'static [usize],
     /// Indexes and unique constraints, single-column ones included.
     pub indexes: &'static [IndexMeta],
+    /// The relationships the model declares (`has_many`, `belongs_to`, …).
+    pub relations: &'static [crate::relation::RelationMeta],
 }
 
 /// One column of a model.
@@ -214,6 +216,8 @@ pub trait Model: Sized + Send + Sync + 'static {
     fn decode(row: &mut RowCursor<'_>) -> Result<Self>;
     /// Every column's value, in column order.
     fn values(&self) -> Vec<Value>;
+    /// The value of the column at `index` (in column order).
+    fn value_at(&self, index: usize) -> Value;
     /// Every column's `(position, value)`, in column order, moved out of the instance.
     fn into_indexed_values(self) -> Vec<(usize, Value)> {
         self.values().into_iter().enumerate().collect()

@@ -389,4 +389,25 @@ impl<'r> RowCursor<'r> {
         };
         decoded.map_err(|e| Error::Decode { model: self.model, column: format!("#{index}"), detail: e.to_string() })
     }
+
+    /// Whether the column `ahead` positions after the next one is NULL (a `LEFT JOIN` that
+    /// found nothing), without consuming anything.
+    pub(crate) fn is_null_ahead(&self, ahead: usize) -> Result<bool> {
+        let index = self.index + ahead;
+        let raw_is_null = match &self.row {
+            #[cfg(feature = "sqlite")]
+            RowRef::Sqlite(row) => sqlx::Row::try_get_raw(*row, index).map(|raw| sqlx::ValueRef::is_null(&raw)),
+            #[cfg(feature = "postgres")]
+            RowRef::Postgres(row) => sqlx::Row::try_get_raw(*row, index).map(|raw| sqlx::ValueRef::is_null(&raw)),
+            #[cfg(feature = "mysql")]
+            RowRef::MySql(row) => sqlx::Row::try_get_raw(*row, index).map(|raw| sqlx::ValueRef::is_null(&raw)),
+            RowRef::Never(never, _) => match *never {},
+        };
+        raw_is_null.map_err(|e| Error::Decode { model: self.model, column: format!("#{index}"), detail: e.to_string() })
+    }
+
+    /// Skips `columns` columns.
+    pub(crate) fn skip(&mut self, columns: usize) {
+        self.index += columns;
+    }
 }

@@ -13,6 +13,7 @@ mod errors;
 mod hooks;
 mod models;
 mod queries;
+mod relations;
 mod runtimes;
 mod sync_api;
 mod transactions;

@@ -105,3 +105,14 @@ macro_rules! setup_sync {
         $db.create_all().wait().expect("create_all");
     }};
 }
+
+/// Keeps tracing's process-wide maximum level at TRACE. tracing recomputes that maximum from
+/// the live subscribers when one comes or goes; with scoped subscribers coming and going on
+/// parallel test threads, a recomputation can miss one and switch spans off for a while. A
+/// global subscriber that records nothing but wants every level prevents that.
+pub fn keep_tracing_on() {
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+    });
+}

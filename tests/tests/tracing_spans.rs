@@ -38,14 +38,7 @@ fn capture(work: impl std::future::Future<Output = ()>) -> String {
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .finish();
-    // tracing keeps one process-wide maximum level, recomputed from the live subscribers when
-    // one comes or goes. With scoped subscribers coming and going on parallel test threads, a
-    // recomputation can miss this one and switch spans off for a while. A global subscriber
-    // that records nothing but wants every level keeps that maximum at TRACE for good.
-    static GLOBAL: std::sync::Once = std::sync::Once::new();
-    GLOBAL.call_once(|| {
-        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
-    });
+    crate::support::keep_tracing_on();
     tracing::subscriber::with_default(subscriber, || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(work);

@@ -10,6 +10,8 @@ use crate::dialect::{self, Paging, Statement};
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
 use crate::pending::Pending;
+use crate::relation::load::{self, LoadNode};
+use crate::relation::{Path, Relation};
 
 /// A query over model `M`: filters, order and paging, then a terminal operation
 /// (`all`, `first`, `one`, `count`, `exists`).
@@ -21,6 +23,8 @@ pub struct Select<M> {
     pub(crate) paging: Paging,
     /// Why the query is invalid (reported as `InvalidQuery` when it runs or renders).
     pub(crate) error: Option<String>,
+    /// The relationships to load with the rows (`related(..)`), as a tree of paths.
+    pub(crate) related: Vec<LoadNode>,
     _marker: PhantomData<fn() -> M>,
 }
 
@@ -31,6 +35,7 @@ impl<M> Clone for Select<M> {
             order: self.order.clone(),
             paging: self.paging,
             error: self.error.clone(),
+            related: self.related.clone(),
             _marker: PhantomData,
         }
     }
@@ -43,6 +48,7 @@ impl<M> std::fmt::Debug for Select<M> {
             .field("order", &self.order)
             .field("limit", &self.paging.limit)
             .field("offset", &self.paging.offset)
+            .field("related", &self.related.len())
             .finish()
     }
 }
@@ -64,7 +70,54 @@ impl<M: Model> Default for Select<M> {
 impl<M: Model> Select<M> {
     /// Every row of `M`.
     pub fn new() -> Self {
-        Select { filter: None, order: Vec::new(), paging: Paging::default(), error: None, _marker: PhantomData }
+        Select {
+            filter: None,
+            order: Vec::new(),
+            paging: Paging::default(),
+            error: None,
+            related: Vec::new(),
+            _marker: PhantomData,
+        }
+    }
+
+    /// Loads a relationship (or a path of them) with the rows: `related(|u| u.posts)`,
+    /// `related(|u| u.posts.then(|p| p.comments))`, `related(|p| p.author)`. Collections load
+    /// with one more statement per hop (selectin), to-one hops with a join in the statement
+    /// loading their owners; `.selectin()` / `.joined()` on the path override that. Call it
+    /// again for sibling paths; a path asked twice is loaded once.
+    pub fn related<T>(self, path: impl FnOnce(&M::Columns) -> Relation<M, T>) -> Self {
+        self.related_path(path(M::columns()))
+    }
+
+    /// [`related`](Self::related) with the path given as a value (`path!(User::posts,
+    /// Post::comments)`).
+    pub fn related_path<T>(self, path: Relation<M, T>) -> Self {
+        self.load_path(path.erase())
+    }
+
+    /// [`related`](Self::related) with paths given as text, `"posts.comments, profile"`: for
+    /// include lists that come from a request. An unknown relationship makes the query fail
+    /// with [`Error::InvalidQuery`] naming the ones the model has.
+    pub fn related_names(mut self, paths: &str) -> Self {
+        for text in paths.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            match Path::parse(M::meta(), text) {
+                Ok(path) => self = self.load_path(path),
+                Err(error) => self.fail(invalid_message(error)),
+            }
+        }
+        self
+    }
+
+    fn load_path(mut self, path: Path) -> Self {
+        if let Err(error) = load::add_path(&mut self.related, M::meta(), &path) {
+            self.fail(error);
+        }
+        self
+    }
+
+    /// Records why the query is invalid (the first reason wins).
+    fn fail(&mut self, error: String) {
+        self.error.get_or_insert(error);
     }
 
     /// Adds a condition (ANDed with earlier ones).
@@ -74,7 +127,10 @@ impl<M: Model> Select<M> {
 
     /// Adds a prepared condition (ANDed with earlier ones).
     pub fn and_where(mut self, condition: Condition<M>) -> Self {
-        let expr = condition.into_expr();
+        let (expr, error) = condition.into_parts();
+        if let Some(error) = error {
+            self.fail(error);
+        }
         self.filter = Some(match self.filter.take() {
             Some(existing) => existing.and(expr),
             None => expr,
@@ -85,7 +141,12 @@ impl<M: Model> Select<M> {
     /// Orders the rows by typed columns: `order_by(|u| u.age.desc())`, or several terms with
     /// `order_by(|u| (u.age.desc(), u.id.asc()))`.
     pub fn order_by<O: OrderTerms<M>>(mut self, order: impl FnOnce(&M::Columns) -> O) -> Self {
-        self.order.extend(order(M::columns()).terms());
+        for term in order(M::columns()).terms() {
+            if let Some(Err(error)) = &term.expr {
+                self.fail(error.clone());
+            }
+            self.order.push(term);
+        }
         self
     }
 
@@ -95,7 +156,7 @@ impl<M: Model> Select<M> {
     pub fn order_by_str(mut self, fields: &str) -> Self {
         match fields.split(',').map(OrderBy::parse).collect::<Result<Vec<_>>>() {
             Ok(terms) => self.order.extend(terms),
-            Err(error) => self.error = self.error.take().or_else(|| Some(invalid_message(error))),
+            Err(error) => self.fail(invalid_message(error)),
         }
         self
     }
@@ -129,7 +190,7 @@ impl<M: Model> Select<M> {
     /// The sea-query statement of this query (the escape hatch): edit it, then run it with
     /// `M::from_statement(stmt)`. It selects `M`'s columns in decode order.
     pub fn alchemize(&self) -> SelectStatement {
-        let mut stmt = self.statement(Projection::Rows, true);
+        let mut stmt = self.statement(Projection::Rows, true, false);
         if let Some(limit) = self.paging.limit {
             stmt.limit(limit);
         }
@@ -154,7 +215,8 @@ impl<M: Model> Select<M> {
         self.render(dialect, Projection::Exists, Paging { limit: Some(1), ..self.paging })
     }
 
-    fn statement(&self, projection: Projection, with_order: bool) -> SelectStatement {
+    /// The statement body; `with_joins` adds the joined hops of `related(..)` (rows only).
+    fn statement(&self, projection: Projection, with_order: bool, with_joins: bool) -> SelectStatement {
         let meta: &ModelMeta = M::meta();
         let mut stmt = Query::select();
         match projection {
@@ -169,13 +231,21 @@ impl<M: Model> Select<M> {
             }
         }
         stmt.from(meta.table);
+        if with_joins && projection == Projection::Rows {
+            load::add_joins(&mut stmt, meta.table, &self.related, &mut 0);
+        }
         if let Some(filter) = &self.filter {
             stmt.and_where(filter.clone());
         }
         if with_order {
             for term in &self.order {
                 let order = if term.descending { Order::Desc } else { Order::Asc };
-                stmt.order_by((meta.table, term.column), order);
+                match &term.expr {
+                    Some(Ok(expr)) => stmt.order_by_expr(expr.clone(), order),
+                    // Reported by `check` before anything renders.
+                    Some(Err(_)) => continue,
+                    None => stmt.order_by((meta.table, term.column), order),
+                };
             }
         }
         stmt
@@ -190,14 +260,23 @@ impl<M: Model> Select<M> {
         }
         let with_order = projection == Projection::Rows;
         let ordered = with_order && !self.order.is_empty();
-        Ok(dialect::render_select(dialect, self.statement(projection, with_order), paging, ordered))
+        Ok(dialect::render_select(dialect, self.statement(projection, with_order, true), paging, ordered))
     }
 
     /// Fails with the reason this query is invalid, if any.
     pub(crate) fn check(&self) -> Result<()> {
         match &self.error {
             Some(message) => Err(Error::InvalidQuery(message.clone())),
-            None => Ok(()),
+            None => load::check_supported(&self.related).map_err(Error::InvalidQuery),
+        }
+    }
+
+    /// Runs `stmt` (rendered from this query) and loads the `related(..)` paths.
+    async fn fetch(self, db: &crate::Database, stmt: dialect::Statement) -> Result<Vec<M>> {
+        if self.related.is_empty() {
+            db.fetch_all::<M>(stmt).await
+        } else {
+            load::fetch::<M>(db, stmt, &self.related).await
         }
     }
 
@@ -224,7 +303,7 @@ impl<M: Model> Select<M> {
         Pending::new::<M>(move |db| {
             Box::pin(async move {
                 let stmt = self.to_sql(db.dialect()?)?;
-                db.fetch_all::<M>(stmt).await
+                self.fetch(db, stmt).await
             })
         })
     }
@@ -235,7 +314,7 @@ impl<M: Model> Select<M> {
         Pending::new::<M>(move |db| {
             Box::pin(async move {
                 let stmt = query.to_sql(db.dialect()?)?;
-                Ok(db.fetch_all::<M>(stmt).await?.pop())
+                Ok(query.fetch(db, stmt).await?.pop())
             })
         })
     }
@@ -247,7 +326,7 @@ impl<M: Model> Select<M> {
         Pending::new::<M>(move |db| {
             Box::pin(async move {
                 let stmt = query.to_sql(db.dialect()?)?;
-                let mut rows = db.fetch_all::<M>(stmt).await?;
+                let mut rows = query.fetch(db, stmt).await?;
                 match rows.len() {
                     0 => Err(Error::NotFound { model: M::meta().name }),
                     1 => Ok(rows.pop().expect("one row")),

@@ -133,6 +133,18 @@ pub trait ModelExt: Model {
         Select::new().filter(condition)
     }
 
+    /// A query over every row that also loads a relationship (or a path of them):
+    /// `User::related(|u| u.posts).filter(..).all()`. See [`Select::related`].
+    fn related<T>(path: impl FnOnce(&Self::Columns) -> crate::Relation<Self, T>) -> Select<Self> {
+        Select::new().related(path)
+    }
+
+    /// [`related`](Self::related) with the path as a value: `User::related_path(path!(User::posts,
+    /// Post::comments))`.
+    fn related_path<T>(path: crate::Relation<Self, T>) -> Select<Self> {
+        Select::new().related_path(path)
+    }
+
     /// The row with primary key `key` (a tuple for a composite key), or `None`.
     fn get<'a>(key: impl Into<Self::Key>) -> Pending<'a, Option<Self>> {
         Select::<Self>::by_key(key.into().key_values()).first()
@@ -247,8 +259,20 @@ pub trait ModelExt: Model {
         Pending::new::<Self>(move |db| {
             Box::pin(async move {
                 lifecycle::before_delete(self)?;
+                let cascades: Vec<_> = Self::meta().relations.iter().filter(|r| r.cascade).collect();
                 let stmt = render_delete(db.dialect()?, Self::meta(), self.key().key_values());
-                db.execute(stmt).await?;
+                if cascades.is_empty() {
+                    db.execute(stmt).await?;
+                } else {
+                    // Related rows go first (a foreign key would refuse otherwise), all or nothing.
+                    crate::transaction::run_block(db, async {
+                        for relation in cascades {
+                            relation.loader.delete_related(db, self).await?;
+                        }
+                        db.execute(stmt).await
+                    })
+                    .await?;
+                }
                 lifecycle::after_delete(self)
             })
         })

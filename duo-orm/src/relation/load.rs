@@ -1,0 +1,497 @@
+//! Eager loading: the tree of paths a query asked for, and how each hop is fetched.
+//!
+//! A query keeps its `related(..)` paths as a tree of [`LoadNode`]s (the same path twice is one
+//! branch). Joined hops become `LEFT JOIN`s of the statement that loads their owners and are
+//! decoded from the same rows; each selectin hop is one more statement over the keys of the
+//! rows loaded so far (`= ANY($1)` on PostgreSQL, chunked `IN` lists elsewhere). Every hop's
+//! rows are fetched once, loaded further, and only then handed out to their owners.
+
+use std::any::Any;
+use std::collections::{HashMap, HashSet};
+use std::marker::PhantomData;
+
+use sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement, Value};
+
+use super::{
+    MAX_LOAD_DEPTH, Path, Related, RelatedValue, RelationField, RelationKind, RelationMeta, Strategy, column_index,
+    downcast, key_column_meta,
+};
+use crate::config::Dialect;
+use crate::database::Database;
+use crate::dialect::{self, Paging, Statement};
+use crate::error::{Error, Result};
+use crate::model::{Model, ModelMeta};
+use crate::pending::BoxFuture;
+use crate::types::{FieldType, RowCursor};
+
+
+/// One hop of the eager-loading tree.
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct LoadNode {
+    pub(crate) relation: &'static RelationMeta,
+    pub(crate) strategy: Strategy,
+    /// The strategy a path asked for, if any (to refuse conflicting requests).
+    pub(crate) asked: Option<Strategy>,
+    pub(crate) children: Vec<LoadNode>,
+}
+
+impl LoadNode {
+    fn joined(&self) -> bool {
+        self.strategy == Strategy::Joined
+    }
+
+    /// Whether anything below this node needs a statement of its own.
+    fn needs_statements(&self) -> bool {
+        self.children.iter().any(|child| !child.joined() || child.needs_statements())
+    }
+
+    /// Columns this joined hop adds to its owners' rows, its own joined hops included.
+    fn joined_width(&self) -> usize {
+        (self.relation.target)().columns.len() + joined(&self.children).map(LoadNode::joined_width).sum::<usize>()
+    }
+}
+
+fn joined(nodes: &[LoadNode]) -> impl Iterator<Item = &LoadNode> {
+    nodes.iter().filter(|node| node.joined())
+}
+
+/// Adds `path` to the tree `nodes` of a query over `meta`.
+pub(crate) fn add_path(nodes: &mut Vec<LoadNode>, meta: &'static ModelMeta, path: &Path) -> std::result::Result<(), String> {
+    let name = path.name();
+    if path.requested > MAX_LOAD_DEPTH {
+        return Err(format!(
+            "cannot load `{name}…`: it has {} hops, and eager loading follows at most {MAX_LOAD_DEPTH}; load \
+             deeper rows with a second query",
+            path.requested
+        ));
+    }
+    let first = path.hops.first().expect("a relation path has at least one hop");
+    if !std::ptr::eq((first.owner)(), meta) {
+        return Err(format!(
+            "cannot load `{name}` on a query of {}: the relationship `{}` belongs to {}; a path starts at the \
+             query's model",
+            meta.name,
+            first.qualified_name(),
+            (first.owner)().name
+        ));
+    }
+    let collection = path.hops.iter().find(|hop| hop.kind.is_collection());
+    if let (Some(Strategy::Joined), true, Some(collection)) = (path.strategy, path.hops.len() > 1, collection) {
+        return Err(format!(
+            "cannot load `{name}` joined: it passes through the collection `{}`, and one joined query would \
+             repeat every owner once per row below it; leave the path to selectin (the default for collections)",
+            collection.qualified_name()
+        ));
+    }
+    let mut level = nodes;
+    for hop in &path.hops {
+        let strategy = resolve(hop.kind, path.strategy);
+        let index = match level.iter().position(|node| std::ptr::eq(node.relation, *hop)) {
+            Some(index) => {
+                let node = &mut level[index];
+                match (node.asked, path.strategy) {
+                    (Some(before), Some(now)) if before != now && node.relation.kind.is_collection() => {
+                        return Err(format!(
+                            "`{name}` is asked to load `{}` both {} and {}; ask for one strategy",
+                            node.relation.qualified_name(),
+                            strategy_name(before),
+                            strategy_name(now)
+                        ));
+                    }
+                    (None, Some(now)) => {
+                        node.asked = Some(now);
+                        node.strategy = strategy;
+                    }
+                    _ => {}
+                }
+                index
+            }
+            None => {
+                level.push(LoadNode { relation: hop, strategy, asked: path.strategy, children: Vec::new() });
+                level.len() - 1
+            }
+        };
+        level = &mut level[index].children;
+    }
+    Ok(())
+}
+
+fn strategy_name(strategy: Strategy) -> &'static str {
+    match strategy {
+        Strategy::Selectin => "selectin",
+        Strategy::Joined => "joined",
+    }
+}
+
+/// To-one hops are always joined (`selectin` asked on one becomes joined: one row per owner
+/// joins without repeating anything); collections are selectin unless asked joined.
+fn resolve(kind: RelationKind, asked: Option<Strategy>) -> Strategy {
+    if kind.is_collection() { asked.unwrap_or(Strategy::Selectin) } else { Strategy::Joined }
+}
+
+/// Why a tree cannot be loaded by this version, if it cannot.
+pub(crate) fn check_supported(nodes: &[LoadNode]) -> std::result::Result<(), String> {
+    for node in nodes {
+        if node.joined() && node.relation.kind.is_collection() {
+            return Err(format!(
+                "joined loading of the collection `{}` is not supported yet; load it with selectin (the \
+                 default), which costs one more statement",
+                node.relation.qualified_name()
+            ));
+        }
+        check_supported(&node.children)?;
+    }
+    Ok(())
+}
+
+/// Adds the joined hops of `nodes` (and theirs, depth first) to `stmt`, whose owner rows come
+/// from `owner` (a table name or alias): `LEFT JOIN "users" AS "users_1" ON …` and their
+/// columns, in the order [`decode_joined`] reads them.
+pub(crate) fn add_joins(stmt: &mut SelectStatement, owner: &str, nodes: &[LoadNode], counter: &mut usize) {
+    for node in joined(nodes) {
+        let relation = node.relation;
+        let target = (relation.target)();
+        *counter += 1;
+        let alias = format!("{}_{}", target.table, counter);
+        stmt.columns(target.columns.iter().map(|c| (Alias::new(alias.as_str()), c.name)));
+        let on = Expr::col((Alias::new(alias.as_str()), (relation.target_column)()))
+            .equals((Alias::new(owner), (relation.owner_column)()));
+        stmt.join_as(JoinType::LeftJoin, target.table, Alias::new(alias.as_str()), on);
+        add_joins(stmt, &alias, &node.children, counter);
+    }
+}
+
+/// Decodes the joined hops of `nodes` from the rest of `row` into `owner`.
+pub(crate) fn decode_joined(owner: &mut dyn Any, row: &mut RowCursor<'_>, nodes: &[LoadNode]) -> Result<()> {
+    for node in joined(nodes) {
+        node.relation.loader.decode_joined(owner, row, node)?;
+    }
+    Ok(())
+}
+
+/// Rows of `M` from `stmt`, with the joined hops of `nodes` decoded into them.
+async fn fetch_rows<M: Model>(db: &Database, stmt: Statement, nodes: &[LoadNode]) -> Result<Vec<M>> {
+    if joined(nodes).next().is_none() {
+        return db.fetch_all::<M>(stmt).await;
+    }
+    let nodes: Vec<LoadNode> = joined(nodes).cloned().collect();
+    db.fetch_decoded(stmt, M::meta().name, move |row| {
+        let mut model = M::decode(row)?;
+        decode_joined(&mut model, row, &nodes)?;
+        Ok(model)
+    })
+    .await
+}
+
+/// Runs a query whose statement carries the joined hops of `nodes`, then loads the rest.
+pub(crate) async fn fetch<M: Model>(db: &Database, stmt: Statement, nodes: &[LoadNode]) -> Result<Vec<M>> {
+    let mut rows = fetch_rows::<M>(db, stmt, nodes).await?;
+    load_below(db, &mut rows, nodes).await?;
+    Ok(rows)
+}
+
+/// Loads every hop of `nodes` that the statement loading `owners` did not: selectin hops, and
+/// the selectin hops below joined ones.
+pub(crate) async fn load_below(db: &Database, owners: &mut (dyn Any + Send), nodes: &[LoadNode]) -> Result<()> {
+    for node in nodes {
+        let loader = node.relation.loader;
+        if !node.joined() {
+            loader.load_selectin(db, owners, node).await?;
+        } else if node.needs_statements() {
+            loader.load_below_joined(db, owners, node).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A relationship's loading code, with the owner and target types erased so that paths can
+/// be walked through any models. Implemented by [`RelationLoader`].
+#[doc(hidden)]
+pub trait Loader: Send + Sync + 'static {
+    /// Loads `node` for `owners` (a `Vec` of the owner model) with statements of its own.
+    fn load_selectin<'a>(&'a self, db: &'a Database, owners: &'a mut (dyn Any + Send), node: &'a LoadNode)
+    -> BoxFuture<'a, Result<()>>;
+    /// Loads what lies below the joined `node`, already decoded into `owners`.
+    fn load_below_joined<'a>(
+        &'a self,
+        db: &'a Database,
+        owners: &'a mut (dyn Any + Send),
+        node: &'a LoadNode,
+    ) -> BoxFuture<'a, Result<()>>;
+    /// Decodes the joined `node` from `row` into `owner` (one owner model).
+    fn decode_joined(&self, owner: &mut dyn Any, row: &mut RowCursor<'_>, node: &LoadNode) -> Result<()>;
+    /// The ORM-level cascade: deletes `owner`'s related rows (with their hooks), or the join
+    /// rows of a many-to-many.
+    fn delete_related<'a>(&'a self, db: &'a Database, owner: &'a (dyn Any + Send + Sync)) -> BoxFuture<'a, Result<()>>;
+}
+
+/// The [`Loader`] of relationship field `R`.
+#[doc(hidden)]
+pub struct RelationLoader<R>(PhantomData<fn() -> R>);
+
+impl<R> RelationLoader<R> {
+    pub const NEW: Self = RelationLoader(PhantomData);
+}
+
+impl<R: RelationField> Loader for RelationLoader<R> {
+    fn load_selectin<'a>(
+        &'a self,
+        db: &'a Database,
+        owners: &'a mut (dyn Any + Send),
+        node: &'a LoadNode,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(load_selectin::<R>(db, owners, node))
+    }
+
+    fn load_below_joined<'a>(
+        &'a self,
+        db: &'a Database,
+        owners: &'a mut (dyn Any + Send),
+        node: &'a LoadNode,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(load_below_joined::<R>(db, owners, node))
+    }
+
+    fn decode_joined(&self, owner: &mut dyn Any, row: &mut RowCursor<'_>, node: &LoadNode) -> Result<()> {
+        let relation = R::relation();
+        let owner = owner
+            .downcast_mut::<R::Owner>()
+            .ok_or_else(|| Error::invalid(format!("internal: joined rows of {} decoded into the wrong model", relation.name)))?;
+        let target = R::Target::meta();
+        let rows = if row.is_null_ahead(target.primary_key[0])? {
+            // LEFT JOIN found nothing: every column of this hop and its joined hops is NULL.
+            row.skip(node.joined_width());
+            Vec::new()
+        } else {
+            let mut model = R::Target::decode(row)?;
+            decode_joined(&mut model, row, &node.children)?;
+            vec![model]
+        };
+        *R::slot(owner) = Related::loaded(R::Value::from_rows(rows, relation)?);
+        Ok(())
+    }
+
+    fn delete_related<'a>(&'a self, db: &'a Database, owner: &'a (dyn Any + Send + Sync)) -> BoxFuture<'a, Result<()>> {
+        Box::pin(super::assoc::delete_related::<R>(db, owner))
+    }
+}
+
+/// The distinct non-NULL values of `values`, in first-seen order.
+fn distinct_keys(values: impl Iterator<Item = Value>) -> Vec<Value> {
+    let mut seen = HashSet::new();
+    values.filter(|v| *v != v.as_null() && seen.insert(v.clone())).collect()
+}
+
+async fn load_selectin<R: RelationField>(db: &Database, owners: &mut (dyn Any + Send), node: &LoadNode) -> Result<()> {
+    let relation = R::relation();
+    let owners = downcast::<Vec<R::Owner>>(owners, relation.name)?;
+    let owner_index = column_index(R::Owner::meta(), (relation.owner_column)());
+    let keys = distinct_keys(owners.iter().map(|owner| owner.value_at(owner_index)));
+    let mut targets: Vec<R::Target> = Vec::new();
+    // For a many-to-many: (owner key, index in `targets`) per join row.
+    let mut links: Vec<(Value, usize)> = Vec::new();
+    if !keys.is_empty() {
+        let statements = selectin_statements(db.dialect()?, relation, keys, &node.children);
+        if relation.through.is_some() {
+            let mut positions: HashMap<Value, usize> = HashMap::new();
+            let key_index = R::Target::meta().primary_key[0];
+            for stmt in statements {
+                let nodes: Vec<LoadNode> = joined(&node.children).cloned().collect();
+                let rows = db
+                    .fetch_decoded(stmt, R::Target::meta().name, move |row| {
+                        let link = row.next::<R::OwnerKey>()?.into_value();
+                        let mut model = R::Target::decode(row)?;
+                        decode_joined(&mut model, row, &nodes)?;
+                        Ok((link, model))
+                    })
+                    .await?;
+                for (link, model) in rows {
+                    // A target joined to several owners comes once per join row: keep one.
+                    let position = *positions.entry(model.value_at(key_index)).or_insert_with(|| {
+                        targets.push(model);
+                        targets.len() - 1
+                    });
+                    links.push((link, position));
+                }
+            }
+        } else {
+            for stmt in statements {
+                targets.extend(fetch_rows::<R::Target>(db, stmt, &node.children).await?);
+            }
+        }
+        load_below(db, &mut targets, &node.children).await?;
+    }
+    match relation.kind {
+        RelationKind::HasMany | RelationKind::HasOne => hand_out_exclusive::<R>(owners, owner_index, targets),
+        RelationKind::BelongsTo => {
+            let key_index = key_column_index::<R>();
+            let links = targets.iter().enumerate().map(|(i, t)| (t.value_at(key_index), i)).collect();
+            hand_out_shared::<R>(owners, owner_index, targets, links)
+        }
+        RelationKind::ManyToMany => hand_out_shared::<R>(owners, owner_index, targets, links),
+    }
+}
+
+fn key_column_index<R: RelationField>() -> usize {
+    R::Target::meta().primary_key[0]
+}
+
+/// Rows that belong to one owner each (`has_many`, `has_one`): grouped by their foreign key
+/// and moved to their owner.
+fn hand_out_exclusive<R: RelationField>(owners: &mut [R::Owner], owner_index: usize, targets: Vec<R::Target>) -> Result<()> {
+    let relation = R::relation();
+    let foreign_key = column_index(R::Target::meta(), (relation.target_column)());
+    let mut groups: HashMap<Value, Vec<R::Target>> = HashMap::with_capacity(owners.len());
+    for target in targets {
+        groups.entry(target.value_at(foreign_key)).or_default().push(target);
+    }
+    for owner in owners {
+        let rows = groups.remove(&owner.value_at(owner_index)).unwrap_or_default();
+        *R::slot(owner) = Related::loaded(R::Value::from_rows(rows, relation)?);
+    }
+    Ok(())
+}
+
+/// Rows several owners may share (`belongs_to`, `many_to_many`): `links` pairs an owner key
+/// with a row; the last owner to need a row gets it, the others a copy.
+fn hand_out_shared<R: RelationField>(
+    owners: &mut [R::Owner],
+    owner_index: usize,
+    targets: Vec<R::Target>,
+    links: Vec<(Value, usize)>,
+) -> Result<()> {
+    let relation = R::relation();
+    let mut groups: HashMap<Value, Vec<usize>> = HashMap::new();
+    for (key, position) in links {
+        groups.entry(key).or_default().push(position);
+    }
+    let mut uses = vec![0usize; targets.len()];
+    let owner_keys: Vec<Value> = owners.iter().map(|owner| owner.value_at(owner_index)).collect();
+    for key in &owner_keys {
+        for &position in groups.get(key).into_iter().flatten() {
+            uses[position] += 1;
+        }
+    }
+    let mut targets: Vec<Option<R::Target>> = targets.into_iter().map(Some).collect();
+    for (owner, key) in owners.iter_mut().zip(&owner_keys) {
+        let mut rows = Vec::new();
+        for &position in groups.get(key).into_iter().flatten() {
+            uses[position] -= 1;
+            let row = if uses[position] == 0 {
+                targets[position].take()
+            } else {
+                targets[position].as_ref().and_then(R::share)
+            };
+            rows.push(row.ok_or_else(|| {
+                Error::invalid(format!("internal: a row of {} was handed out twice", relation.qualified_name()))
+            })?);
+        }
+        *R::slot(owner) = Related::loaded(R::Value::from_rows(rows, relation)?);
+    }
+    Ok(())
+}
+
+async fn load_below_joined<R: RelationField>(db: &Database, owners: &mut (dyn Any + Send), node: &LoadNode) -> Result<()> {
+    let relation = R::relation();
+    let owners = downcast::<Vec<R::Owner>>(owners, relation.name)?;
+    // Move the joined rows out, load below them as one batch, and put them back.
+    let mut counts = Vec::with_capacity(owners.len());
+    let mut targets: Vec<R::Target> = Vec::new();
+    for owner in owners.iter_mut() {
+        let rows = R::slot(owner).take().map(RelatedValue::into_rows).unwrap_or_default();
+        counts.push(rows.len());
+        targets.extend(rows);
+    }
+    load_below(db, &mut targets, &node.children).await?;
+    let mut rows = targets.into_iter();
+    for (owner, count) in owners.iter_mut().zip(counts) {
+        let mine: Vec<R::Target> = rows.by_ref().take(count).collect();
+        *R::slot(owner) = Related::loaded(R::Value::from_rows(mine, relation)?);
+    }
+    Ok(())
+}
+
+impl<O, T> super::Relation<O, T> {
+    /// The statements selectin loading runs for the last hop of this path, given the owner
+    /// keys `keys` (for reviewing the SQL; loading renders them itself).
+    pub fn selectin_sql(&self, dialect: Dialect, keys: Vec<Value>) -> Vec<Statement> {
+        match self.hops().last() {
+            Some(relation) => selectin_statements(dialect, relation, keys, &[]),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// The statements of one selectin hop for owner keys `keys`: `SELECT <target columns>
+/// [<joined hops>] FROM target WHERE target.fk = ANY($1)` on PostgreSQL (one array parameter),
+/// `IN (…)` lists chunked within the dialect's limits elsewhere. A many-to-many hop joins its
+/// join table and selects the owner key first.
+pub(crate) fn selectin_statements(
+    dialect: Dialect,
+    relation: &'static RelationMeta,
+    keys: Vec<Value>,
+    below: &[LoadNode],
+) -> Vec<Statement> {
+    let target = (relation.target)();
+    let mut base = Query::select();
+    let key_column = match &relation.through {
+        Some(through) => {
+            let join_table = (through.table)();
+            base.column((join_table, (through.owner_column)()));
+            base.join(
+                JoinType::InnerJoin,
+                join_table,
+                Expr::col((join_table, (through.target_column)())).equals((target.table, key_column_meta(target).name)),
+            );
+            (join_table, (through.owner_column)())
+        }
+        None => (target.table, (relation.target_column)()),
+    };
+    base.columns(target.columns.iter().map(|c| (target.table, c.name)));
+    base.from(target.table);
+    add_joins(&mut base, target.table, below, &mut 0);
+    let keys = if dialect == Dialect::Postgres {
+        match postgres_array(keys) {
+            Ok(array) => {
+                base.and_where(Expr::col(key_column).eq(sea_query::extension::postgres::PgFunc::any(Expr::val(array))));
+                return vec![dialect::render_select(dialect, base, Paging::default(), false)];
+            }
+            Err(keys) => keys,
+        }
+    } else {
+        keys
+    };
+    keys.chunks(max_in_list(dialect))
+        .map(|chunk| {
+            let mut stmt = base.clone();
+            stmt.and_where(Expr::col(key_column).is_in(chunk.iter().cloned()));
+            dialect::render_select(dialect, stmt, Paging::default(), false)
+        })
+        .collect()
+}
+
+/// The most values one `IN (…)` list carries: the parameter limit, and Oracle's 1 000
+/// expressions per list (ORA-01795).
+fn max_in_list(dialect: Dialect) -> usize {
+    match dialect {
+        Dialect::Oracle => 1_000,
+        other => other.max_parameters(),
+    }
+}
+
+/// `keys` as one PostgreSQL array parameter, for the key types that have an array type
+/// (others come back unchanged).
+fn postgres_array(keys: Vec<Value>) -> std::result::Result<Value, Vec<Value>> {
+    use sea_query::ArrayType;
+    let array_type = match keys.first() {
+        Some(Value::SmallInt(_)) => ArrayType::SmallInt,
+        Some(Value::Int(_)) => ArrayType::Int,
+        Some(Value::BigInt(_)) => ArrayType::BigInt,
+        Some(Value::String(_)) => ArrayType::String,
+        #[cfg(feature = "uuid")]
+        Some(Value::Uuid(_)) => ArrayType::Uuid,
+        _ => return Err(keys),
+    };
+    Ok(Value::Array(array_type, Some(Box::new(keys))))
+}

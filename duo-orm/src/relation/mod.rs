@@ -1,0 +1,532 @@
+//! Relationships between models: what `#[duo(has_many(..))]`, `belongs_to`, `has_one` and
+//! `many_to_many` declare, the [`Related`] field that eager loading fills, the typed
+//! [`Relation`] handles that name a relationship (or a path of them) in `related(..)` and in
+//! filters, and the [`Association`] helpers (`alice.posts().create(..)`).
+//!
+//! Submodules: [`filter`] writes relationship conditions as correlated subqueries, [`load`]
+//! runs eager loading, [`assoc`] holds the per-instance helpers.
+
+use std::any::Any;
+use std::marker::PhantomData;
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+use crate::model::{ColumnMeta, ForeignKeyMeta, Model, ModelMeta, ReferentialAction, SetOn};
+
+pub(crate) mod assoc;
+pub(crate) mod filter;
+pub(crate) mod load;
+
+pub use assoc::Association;
+pub use filter::RelatedCount;
+pub use load::Loader;
+
+/// How deep an eager-loading path may go (`users → posts → comments → likes`).
+pub const MAX_LOAD_DEPTH: usize = 3;
+
+/// The most hops a [`Relation`] path holds (filters may use one more than loading).
+const MAX_HOPS: usize = MAX_LOAD_DEPTH + 1;
+
+/// What a relationship declaration says about the two tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationKind {
+    /// `has_many(Post, foreign_key = author_id)`: the target holds a foreign key to the owner.
+    HasMany,
+    /// `has_one(Profile, foreign_key = user_id)`: as `has_many`, at most one row.
+    HasOne,
+    /// `belongs_to(User, foreign_key = author_id)`: the owner holds a foreign key to the target.
+    BelongsTo,
+    /// `many_to_many(Tag, through = ..)`: a join table holds a key of each side.
+    ManyToMany,
+}
+
+impl RelationKind {
+    /// Whether the relationship holds several rows (`has_many`, `many_to_many`).
+    pub fn is_collection(self) -> bool {
+        matches!(self, RelationKind::HasMany | RelationKind::ManyToMany)
+    }
+
+    /// The declaration keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            RelationKind::HasMany => "has_many",
+            RelationKind::HasOne => "has_one",
+            RelationKind::BelongsTo => "belongs_to",
+            RelationKind::ManyToMany => "many_to_many",
+        }
+    }
+}
+
+/// The join table of a `many_to_many` relationship.
+pub struct ThroughMeta {
+    /// The join table's name.
+    pub table: fn() -> &'static str,
+    /// Its column holding the owner's key.
+    pub owner_column: fn() -> &'static str,
+    /// Its column holding the target's key.
+    pub target_column: fn() -> &'static str,
+    /// The join table's own model (`through = PostTag`), or `None` for a bare table
+    /// (`through = "post_tags"`), which `create_all` creates from the two keys.
+    pub model: Option<fn() -> &'static ModelMeta>,
+    #[doc(hidden)]
+    pub table_meta: OnceLock<&'static ModelMeta>,
+}
+
+/// One relationship of a model, as declared. Written by `#[derive(Model)]`.
+pub struct RelationMeta {
+    /// The field name (`posts`).
+    pub name: &'static str,
+    /// What kind of relationship it is.
+    pub kind: RelationKind,
+    /// The model declaring it.
+    pub owner: fn() -> &'static ModelMeta,
+    /// The related model.
+    pub target: fn() -> &'static ModelMeta,
+    /// The owner's column the link starts from: its key (`has_*`, `many_to_many`) or its
+    /// foreign key (`belongs_to`).
+    pub owner_column: fn() -> &'static str,
+    /// The target's column matching it: its foreign key (`has_*`) or its key (`belongs_to`,
+    /// `many_to_many`).
+    pub target_column: fn() -> &'static str,
+    /// The join table of a `many_to_many`.
+    pub through: Option<ThroughMeta>,
+    /// `cascade`: deleting an owner through the ORM first deletes its related rows one by one,
+    /// with their hooks (a `many_to_many` deletes only the join rows).
+    pub cascade: bool,
+    #[doc(hidden)]
+    pub loader: &'static dyn Loader,
+}
+
+impl std::fmt::Debug for RelationMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelationMeta")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("owner", &(self.owner)().name)
+            .field("target", &(self.target)().name)
+            .field("cascade", &self.cascade)
+            .finish()
+    }
+}
+
+impl RelationMeta {
+    /// `User.posts`, for messages.
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", (self.owner)().name, self.name)
+    }
+
+    /// The join table described as a model (two key columns, both foreign keys with
+    /// `ON DELETE CASCADE`), for `create_all`: its own model's when it has one.
+    pub fn through_table(&'static self) -> Option<&'static ModelMeta> {
+        let through = self.through.as_ref()?;
+        if let Some(model) = through.model {
+            return Some(model());
+        }
+        Some(through.table_meta.get_or_init(|| {
+            let key_column = |side: fn() -> &'static ModelMeta, name: &'static str| {
+                let key = key_column_meta(side());
+                ColumnMeta {
+                    field: name,
+                    name,
+                    sql_type: key.sql_type,
+                    nullable: false,
+                    primary_key: true,
+                    auto_increment: false,
+                    unique: false,
+                    index: false,
+                    default: None,
+                    max_length: key.max_length,
+                    references: Some(ForeignKeyMeta {
+                        target: side,
+                        column: None,
+                        on_delete: Some(ReferentialAction::Cascade),
+                        on_update: None,
+                    }),
+                    guarded: false,
+                    set_on: SetOn::NEVER,
+                    from_json: key.from_json,
+                }
+            };
+            let columns = vec![
+                key_column(self.owner, (through.owner_column)()),
+                key_column(self.target, (through.target_column)()),
+            ];
+            let table = (through.table)();
+            // Built once per relationship and kept for the life of the program, like the
+            // static metadata of a model.
+            Box::leak(Box::new(ModelMeta {
+                name: table,
+                table,
+                columns: Box::leak(columns.into_boxed_slice()),
+                primary_key: &[0, 1],
+                indexes: &[],
+                relations: &[],
+            }))
+        }))
+    }
+}
+
+/// The single primary-key column of a model (relationships link single-column keys; the
+/// derive refuses others at compile time).
+pub(crate) fn key_column_meta(meta: &'static ModelMeta) -> &'static ColumnMeta {
+    &meta.columns[meta.primary_key[0]]
+}
+
+/// The name of a model's single primary-key column (used by generated relationship metadata).
+#[doc(hidden)]
+pub fn key_column(meta: &'static ModelMeta) -> &'static str {
+    key_column_meta(meta).name
+}
+
+/// The position of column `name` in `meta`'s decode order.
+pub(crate) fn column_index(meta: &ModelMeta, name: &str) -> usize {
+    meta.columns.iter().position(|c| c.name == name).unwrap_or_else(|| {
+        // The derive resolves every relationship column through a typed column handle.
+        unreachable!("relationship column `{name}` is not a column of {}", meta.name)
+    })
+}
+
+/// A relationship field: `posts: Related<Vec<Post>>`, `author: Related<User>`,
+/// `profile: Related<Option<Profile>>`. It is not a column: rows come back with it *not
+/// loaded*, and [`get`](Related::get) says so with [`Error::NotLoaded`] rather than pretending
+/// there are no related rows. Eager loading (`User::related(|u| u.posts)`) or the association
+/// helper (`user.posts().get()`) fill it.
+pub struct Related<T> {
+    value: Option<T>,
+    relation: Option<&'static RelationMeta>,
+}
+
+impl<T> Related<T> {
+    /// Not loaded.
+    pub const fn not_loaded() -> Self {
+        Related { value: None, relation: None }
+    }
+
+    /// Not loaded, naming the relationship in the error a read gives.
+    #[doc(hidden)]
+    pub const fn unloaded(relation: &'static RelationMeta) -> Self {
+        Related { value: None, relation: Some(relation) }
+    }
+
+    /// Loaded with `value`.
+    pub fn loaded(value: T) -> Self {
+        Related { value: Some(value), relation: None }
+    }
+
+    /// Whether the related rows were loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.value.is_some()
+    }
+
+    /// Whether they were not (for `#[serde(skip_serializing_if = "Related::is_not_loaded")]`).
+    pub fn is_not_loaded(&self) -> bool {
+        self.value.is_none()
+    }
+
+    /// The related rows, or [`Error::NotLoaded`] when they were not loaded.
+    pub fn get(&self) -> Result<&T> {
+        self.value.as_ref().ok_or_else(|| self.not_loaded_error())
+    }
+
+    /// The related rows, mutably.
+    pub fn get_mut(&mut self) -> Result<&mut T> {
+        match self.value {
+            Some(ref mut value) => Ok(value),
+            None => Err(self.not_loaded_error()),
+        }
+    }
+
+    /// The related rows, moved out.
+    pub fn into_inner(self) -> Result<T> {
+        match self.value {
+            Some(value) => Ok(value),
+            None => Err(self.not_loaded_error()),
+        }
+    }
+
+    /// Replaces the related rows (and marks them loaded).
+    pub fn set(&mut self, value: T) {
+        self.value = Some(value);
+    }
+
+    /// Takes the related rows out, leaving the field not loaded.
+    pub fn take(&mut self) -> Option<T> {
+        self.value.take()
+    }
+
+    fn not_loaded_error(&self) -> Error {
+        match self.relation {
+            Some(relation) => Error::NotLoaded { model: (relation.owner)().name, relation: relation.name },
+            None => Error::NotLoaded { model: "the model", relation: "this relationship" },
+        }
+    }
+}
+
+impl<T> Default for Related<T> {
+    fn default() -> Self {
+        Self::not_loaded()
+    }
+}
+
+impl<T: Clone> Clone for Related<T> {
+    fn clone(&self) -> Self {
+        Related { value: self.value.clone(), relation: self.relation }
+    }
+}
+
+impl<T: PartialEq> PartialEq for Related<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Related<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.value {
+            Some(value) => f.debug_tuple("Loaded").field(value).finish(),
+            None => f.write_str("NotLoaded"),
+        }
+    }
+}
+
+/// Loaded rows serialize as themselves; a relationship that was not loaded as `null`.
+impl<T: serde::Serialize> serde::Serialize for Related<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match &self.value {
+            Some(value) => value.serialize(serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+/// What a [`Related`] field holds: `Vec<T>` (collections), `Option<T>` (a `has_one`, or a
+/// `belongs_to` through a nullable foreign key) or `T` (a required `belongs_to`).
+pub trait RelatedValue<T>: Sized + Send + 'static {
+    /// Builds the value from the related rows found for one owner.
+    fn from_rows(rows: Vec<T>, relation: &'static RelationMeta) -> Result<Self>;
+    /// The rows it holds.
+    fn into_rows(self) -> Vec<T>;
+}
+
+impl<T: Send + 'static> RelatedValue<T> for Vec<T> {
+    fn from_rows(rows: Vec<T>, _: &'static RelationMeta) -> Result<Self> {
+        Ok(rows)
+    }
+    fn into_rows(self) -> Vec<T> {
+        self
+    }
+}
+
+impl<T: Send + 'static> RelatedValue<T> for Option<T> {
+    fn from_rows(rows: Vec<T>, _: &'static RelationMeta) -> Result<Self> {
+        Ok(rows.into_iter().next())
+    }
+    fn into_rows(self) -> Vec<T> {
+        self.into_iter().collect()
+    }
+}
+
+impl<T: Model> RelatedValue<T> for T {
+    fn from_rows(rows: Vec<T>, relation: &'static RelationMeta) -> Result<Self> {
+        // A required `belongs_to` whose row is missing: only possible without a foreign-key
+        // constraint in the database.
+        rows.into_iter().next().ok_or(Error::NotFound { model: (relation.target)().name })
+    }
+    fn into_rows(self) -> Vec<T> {
+        vec![self]
+    }
+}
+
+/// One relationship field of a model, as a type: what the generic loader needs. Implemented
+/// by `#[derive(Model)]` on a hidden marker per relationship.
+#[doc(hidden)]
+pub trait RelationField: Send + Sync + 'static {
+    type Owner: Model;
+    type Target: Model;
+    type Value: RelatedValue<Self::Target>;
+    /// The owner's key type, which the join table of a `many_to_many` holds.
+    type OwnerKey: crate::types::FieldType;
+    fn relation() -> &'static RelationMeta;
+    fn slot(owner: &mut Self::Owner) -> &mut Related<Self::Value>;
+    /// A copy of a related row for a second owner (`belongs_to` and `many_to_many` share
+    /// rows); `None` for relationships whose rows belong to one owner.
+    fn share(row: &Self::Target) -> Option<Self::Target>;
+}
+
+/// Kinds of relationships as types, so that `attach` exists only on many-to-many helpers and
+/// `create` only where a related row can be made through its owner.
+pub mod kind {
+    /// `has_many`.
+    #[derive(Debug)]
+    pub struct HasMany;
+    /// `has_one`.
+    #[derive(Debug)]
+    pub struct HasOne;
+    /// `belongs_to`.
+    #[derive(Debug)]
+    pub struct BelongsTo;
+    /// `many_to_many`.
+    #[derive(Debug)]
+    pub struct ManyToMany;
+}
+
+/// How eager loading fetches one hop of a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// One more query per hop: `WHERE fk = ANY($1)` with one array parameter on PostgreSQL,
+    /// `IN (…)` lists chunked within the parameter limit elsewhere. The default for
+    /// collections.
+    Selectin,
+    /// A `LEFT JOIN` in the query that loads the owners. The default, and the only strategy,
+    /// for to-one hops; for a collection only on a single-hop path.
+    Joined,
+}
+
+/// A relationship of `O` leading to `T`, or a path of them (`users → posts → comments`): what
+/// `related(..)` loads and what relationship filters (`exists`, `any`, `all`, `count`) test.
+///
+/// Get one from the typed handles: `User::related(|u| u.posts)`, a path with
+/// `|u| u.posts.then(|p| p.comments)` or [`path!`](crate::path).
+pub struct Relation<O, T> {
+    hops: [Option<&'static RelationMeta>; MAX_HOPS],
+    /// Hops asked for; more than `MAX_HOPS` means the path overflowed (an error when used).
+    len: usize,
+    strategy: Option<Strategy>,
+    _marker: PhantomData<fn() -> (O, T)>,
+}
+
+impl<O, T> Clone for Relation<O, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<O, T> Copy for Relation<O, T> {}
+
+impl<O, T> std::fmt::Debug for Relation<O, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relation").field("path", &self.path_name()).field("strategy", &self.strategy).finish()
+    }
+}
+
+impl<O, T> Relation<O, T> {
+    #[doc(hidden)]
+    pub const fn new(relation: &'static RelationMeta) -> Self {
+        Relation { hops: [Some(relation), None, None, None], len: 1, strategy: None, _marker: PhantomData }
+    }
+
+    /// The path continued by a relationship of `T`: `u.posts.then(|p| p.comments)`.
+    pub fn then<U>(self, next: impl FnOnce(&T::Columns) -> Relation<T, U>) -> Relation<O, U>
+    where
+        T: Model,
+    {
+        self.hop(next(T::columns()))
+    }
+
+    /// [`then`](Self::then) with the next relationship given directly (what `path!` writes).
+    #[doc(hidden)]
+    pub fn hop<U>(self, next: Relation<T, U>) -> Relation<O, U> {
+        let mut path = Relation { hops: self.hops, len: self.len, strategy: self.strategy, _marker: PhantomData };
+        for relation in next.hops() {
+            if path.len < MAX_HOPS {
+                path.hops[path.len] = Some(relation);
+            }
+            path.len += 1;
+        }
+        path.strategy = self.strategy.or(next.strategy);
+        path
+    }
+
+    /// Loads this path with one query per hop (see [`Strategy::Selectin`]).
+    pub fn selectin(mut self) -> Self {
+        self.strategy = Some(Strategy::Selectin);
+        self
+    }
+
+    /// Loads this path with joins (see [`Strategy::Joined`]).
+    pub fn joined(mut self) -> Self {
+        self.strategy = Some(Strategy::Joined);
+        self
+    }
+
+    /// `posts.comments`.
+    pub fn path_name(&self) -> String {
+        let mut names: Vec<&str> = self.hops().map(|r| r.name).collect();
+        if self.len > MAX_HOPS {
+            names.push("…");
+        }
+        names.join(".")
+    }
+
+    pub(crate) fn hops(&self) -> impl Iterator<Item = &'static RelationMeta> + '_ {
+        self.hops.iter().flatten().copied()
+    }
+
+    pub(crate) fn erase(&self) -> Path {
+        Path { hops: self.hops().collect(), requested: self.len, strategy: self.strategy }
+    }
+}
+
+/// A path with its types erased: what a query keeps.
+#[derive(Debug, Clone)]
+pub(crate) struct Path {
+    pub hops: Vec<&'static RelationMeta>,
+    /// Hops asked for (more than `hops.len()` when the typed path overflowed).
+    pub requested: usize,
+    pub strategy: Option<Strategy>,
+}
+
+impl Path {
+    pub fn name(&self) -> String {
+        self.hops.iter().map(|r| r.name).collect::<Vec<_>>().join(".")
+    }
+
+    /// Resolves `posts.comments` against `meta`'s relationships, hop by hop.
+    pub fn parse(meta: &'static ModelMeta, text: &str) -> Result<Path> {
+        let mut hops = Vec::new();
+        let mut at = meta;
+        for name in text.split('.').map(str::trim) {
+            let relation = at.relations.iter().find(|r| r.name == name).ok_or_else(|| {
+                let known: Vec<&str> = at.relations.iter().map(|r| r.name).collect();
+                Error::invalid(format!(
+                    "cannot load `{text}` from {}: {} has no relationship `{name}`; a path starts at the \
+                     query's model and follows declared relationships ({} has: {})",
+                    meta.name,
+                    at.name,
+                    at.name,
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                ))
+            })?;
+            hops.push(relation);
+            at = (relation.target)();
+        }
+        Ok(Path { requested: hops.len(), hops, strategy: None })
+    }
+}
+
+/// The path of relationships through models, checked at compile time:
+/// `path!(User::posts, Post::comments)` is `User`'s `posts`, then each post's `comments`.
+///
+/// ```
+/// # use duo_orm::prelude::*;
+/// # #[derive(Model, Debug, Clone)] #[duo(table = "users")]
+/// # struct User { #[duo(primary_key)] id: i64, #[duo(has_many(Post, foreign_key = author_id))] posts: Related<Vec<Post>> }
+/// # #[derive(Model, Debug, Clone)] #[duo(table = "posts")]
+/// # struct Post { #[duo(primary_key)] id: i64, author_id: i64, #[duo(has_many(Comment, foreign_key = post_id))] comments: Related<Vec<Comment>> }
+/// # #[derive(Model, Debug, Clone)] #[duo(table = "comments")]
+/// # struct Comment { #[duo(primary_key)] id: i64, post_id: i64 }
+/// let query = User::related_path(duo_orm::path!(User::posts, Post::comments));
+/// # let _ = query;
+/// ```
+#[macro_export]
+macro_rules! path {
+    ($model:ident :: $relation:ident $(, $next:ident :: $next_relation:ident)* $(,)?) => {
+        <$model as $crate::Model>::columns().$relation
+            $(.hop(<$next as $crate::Model>::columns().$next_relation))*
+    };
+}
+
+/// Downcasts what the loader passes around; a mismatch is a bug in duo-orm, reported as an
+/// error rather than a panic.
+pub(crate) fn downcast<'a, T: 'static>(value: &'a mut (dyn Any + Send), what: &str) -> Result<&'a mut T> {
+    value.downcast_mut::<T>().ok_or_else(|| Error::invalid(format!("internal: eager loading got the wrong rows for {what}")))
+}
