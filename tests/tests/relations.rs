@@ -286,6 +286,28 @@ async fn eager_loading_costs_one_statement_per_selectin_hop() {
         assert_eq!(tags.iter().map(|t| t.posts.get().unwrap().len()).collect::<Vec<_>>(), [2, 1]);
         assert!(tags[0].posts.get().unwrap().iter().all(|p| p.author.get().unwrap().id == f.alice.id));
 
+        // A collection joined (single hop): one statement, each owner once with all its rows.
+        let (users, statements) = counted(User::related(|u| u.posts.joined()).order_by(|u| u.id.asc()).all().on(db)).await;
+        assert_eq!(statements, 1, "{dialect:?}");
+        assert_eq!(names(&users), ["Alice", "Bob", "Carol"]);
+        assert_eq!(users.iter().map(|u| u.posts.get().unwrap().len()).collect::<Vec<_>>(), [2, 1, 0]);
+        // Paging counts owners, not joined rows; a selectin hop below the joined one still loads.
+        let (users, statements) = counted(
+            User::related(|u| u.posts.joined())
+                .related(|u| u.posts.then(|p| p.comments))
+                .order_by(|u| u.name.desc())
+                .limit(2)
+                .all()
+                .on(db),
+        )
+        .await;
+        assert_eq!(statements, 2, "{dialect:?}");
+        assert_eq!(names(&users), ["Carol", "Bob"]);
+        assert_eq!(users[1].posts.get().unwrap().len(), 1);
+        assert!(users[1].posts.get().unwrap()[0].comments.get().unwrap().is_empty());
+        let alice = User::related(|u| u.posts.joined()).order_by(|u| u.id.asc()).first().on(db).await.unwrap().unwrap();
+        assert_eq!(alice.posts.get().unwrap().len(), 2, "first() limits owners, not joined rows");
+
         // Paths from a request, as text; first() and one() load too.
         let alice = User::query()
             .related_names("posts.comments, profile")
@@ -319,7 +341,6 @@ async fn eager_loading_refuses_what_it_cannot_load() {
         );
         invalid(User::query().related_names("comments").all().on(db).await, "User has no relationship `comments`");
         invalid(User::query().related_names("posts.author.nope").all().on(db).await, "User has no relationship `nope`");
-        invalid(User::related(|u| u.posts.joined()).all().on(db).await, "not supported yet");
     }
 }
 

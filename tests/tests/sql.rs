@@ -212,3 +212,96 @@ fn create_bulk_returning_rows() {
         }
     }));
 }
+
+mod relationships {
+    use duo_orm::prelude::*;
+    use duo_orm::Dialect;
+    use duo_orm::sea_query::Value;
+
+    use super::{per_dialect, show};
+    use crate::relations::{Comment, Post, Tag, User};
+
+    fn all(statements: Vec<duo_orm::Statement>) -> String {
+        statements.into_iter().map(|s| show(Ok(s))).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn relationship_filters_are_correlated_subqueries() {
+        let render = |d| {
+            let comments = |u: &crate::relations::UserColumns| u.posts.then(|p| p.comments);
+            [
+                User::filter(|u| u.posts.exists()).to_sql(d),
+                User::filter(|u| u.posts.any(|p| p.title.contains("Rust"))).to_sql(d),
+                User::filter(|u| u.posts.all(|p| p.published.eq(true))).to_sql(d),
+                User::filter(|u| u.posts.count().ge(3)).order_by(|u| u.posts.count().desc()).to_sql(d),
+                User::filter(|u| comments(u).any(|c| c.likes.gt(10)) & !comments(u).all(|c| c.likes.ge(1))).to_sql(d),
+                User::query().order_by(|u| comments(u).count().asc()).limit(5).to_sql(d),
+                Post::filter(|p| p.tags.any(|t| t.name.eq("rust"))).to_sql(d),
+                Tag::filter(|t| t.posts.count().ge(2)).to_sql(d),
+            ]
+            .into_iter()
+            .map(show)
+            .collect::<Vec<_>>()
+            .join("\n")
+        };
+        insta::assert_snapshot!(per_dialect(render));
+    }
+
+    #[test]
+    fn selectin_loading_statements() {
+        let keys = || vec![Value::BigInt(Some(1)), Value::BigInt(Some(2))];
+        let render = |d| {
+            [
+                User::columns().posts.selectin_sql(d, keys()),
+                Post::columns().tags.selectin_sql(d, keys()),
+                Comment::columns().post.selectin_sql(d, keys()),
+            ]
+            .into_iter()
+            .map(all)
+            .collect::<Vec<_>>()
+            .join("\n")
+        };
+        insta::assert_snapshot!(per_dialect(render));
+    }
+
+    #[test]
+    fn selectin_in_lists_stay_within_each_dialects_limits() {
+        let keys: Vec<Value> = (0..2_500).map(|k| Value::BigInt(Some(k))).collect();
+        let chunks = |d| User::columns().posts.selectin_sql(d, keys.clone()).len();
+        // PostgreSQL binds one array; SQL Server 2 098 parameters; Oracle 1 000 per IN list.
+        assert_eq!(chunks(Dialect::Postgres), 1);
+        assert_eq!(chunks(Dialect::MySql), 1);
+        assert_eq!(chunks(Dialect::Sqlite), 1);
+        assert_eq!(chunks(Dialect::MsSql), 2);
+        assert_eq!(chunks(Dialect::Oracle), 3);
+        let oracle = User::columns().posts.selectin_sql(Dialect::Oracle, keys.clone());
+        assert!(oracle.iter().all(|s| s.values.0.len() <= 1_000));
+        let postgres = User::columns().posts.selectin_sql(Dialect::Postgres, keys);
+        assert!(postgres[0].sql.ends_with("= ANY($1)"), "{}", postgres[0].sql);
+        assert_eq!(postgres[0].values.0.len(), 1);
+    }
+
+    #[test]
+    fn joined_loading_statements() {
+        let render = |d| {
+            [
+                Comment::related(|c| c.post.then(|p| p.author)).filter(|c| c.likes.gt(0)).to_sql(d),
+                Post::related(|p| p.author).related(|p| p.editor).order_by(|p| p.id.asc()).limit(10).to_sql(d),
+                User::related(|u| u.posts.joined()).filter(|u| u.name.ne("x")).to_sql(d),
+                User::related(|u| u.posts.joined()).order_by(|u| u.name.desc()).limit(2).to_sql(d),
+            ]
+            .into_iter()
+            .map(show)
+            .collect::<Vec<_>>()
+            .join("\n")
+        };
+        insta::assert_snapshot!(per_dialect(render));
+    }
+
+    #[test]
+    fn a_bare_join_table_is_created_from_both_keys() {
+        let join = Post::meta().relations.iter().find(|r| r.name == "tags").unwrap().through_table().unwrap();
+        let render = |d| duo_orm::query::schema::create_table(join, d, true).map(|s| s.join("\n")).unwrap_or_else(|e| e.to_string());
+        insta::assert_snapshot!(per_dialect(render));
+    }
+}

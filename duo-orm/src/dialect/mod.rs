@@ -157,7 +157,7 @@ pub(crate) fn indexable_text_length(column: &ColumnMeta, indexed: bool) -> Optio
 /// associativity as in standard SQL, statement dispatch, bound values, no boolean literals
 /// (`1 = 1`), and no LIMIT/OFFSET (their paging is a tail the renderers append).
 macro_rules! custom_builder {
-    ($builder:ident, placeholder = $placeholder:literal) => {
+    ($builder:ident, placeholder = $placeholder:literal, table_alias = $alias_keyword:literal) => {
         impl sea_query::OperLeftAssocDecider for $builder {
             fn well_known_left_associative(&self, op: &sea_query::BinOper) -> bool {
                 sea_query::SqliteQueryBuilder.well_known_left_associative(op)
@@ -174,7 +174,18 @@ macro_rules! custom_builder {
             }
         }
 
-        impl sea_query::TableRefBuilder for $builder {}
+        impl sea_query::TableRefBuilder for $builder {
+            // `table AS alias` (SQL Server) or `table alias` (Oracle, which refuses `AS` there).
+            fn prepare_table_ref_iden(&self, table_ref: &sea_query::TableRef, sql: &mut impl sea_query::SqlWriter) {
+                if let sea_query::TableRef::Table(name, alias) = table_ref {
+                    self.prepare_table_name(name, sql);
+                    if let Some(alias) = alias {
+                        sql.write_str($alias_keyword).unwrap();
+                        self.prepare_iden(alias, sql);
+                    }
+                }
+            }
+        }
 
         impl sea_query::EscapeBuilder for $builder {
             fn write_escaped(&self, buffer: &mut impl std::fmt::Write, string: &str) {

@@ -13,7 +13,7 @@ use crate::types::SqlType;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct MsSqlQueryBuilder;
 
-custom_builder!(MsSqlQueryBuilder, placeholder = "@P");
+custom_builder!(MsSqlQueryBuilder, placeholder = "@P", table_alias = " AS ");
 
 impl QuotedBuilder for MsSqlQueryBuilder {
     fn quote(&self) -> sea_query::Quote {

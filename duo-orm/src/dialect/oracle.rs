@@ -15,7 +15,7 @@ use crate::types::SqlType;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OracleQueryBuilder;
 
-custom_builder!(OracleQueryBuilder, placeholder = ":");
+custom_builder!(OracleQueryBuilder, placeholder = ":", table_alias = " ");
 
 impl QuotedBuilder for OracleQueryBuilder {
     fn quote(&self) -> sea_query::Quote {

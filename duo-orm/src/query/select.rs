@@ -238,17 +238,43 @@ impl<M: Model> Select<M> {
             stmt.and_where(filter.clone());
         }
         if with_order {
-            for term in &self.order {
-                let order = if term.descending { Order::Desc } else { Order::Asc };
-                match &term.expr {
-                    Some(Ok(expr)) => stmt.order_by_expr(expr.clone(), order),
-                    // Reported by `check` before anything renders.
-                    Some(Err(_)) => continue,
-                    None => stmt.order_by((meta.table, term.column), order),
-                };
-            }
+            order_by_terms(&mut stmt, meta, &self.order);
         }
         stmt
+    }
+
+    /// The rows of a query that joins a collection: every owner comes once per related row,
+    /// so the owners' key orders last (to keep an owner's rows together), and paging applies
+    /// to the owners, in a subquery, not to the joined rows.
+    fn render_joining_collection(&self, dialect: Dialect, paging: Paging) -> Result<Statement> {
+        let meta: &ModelMeta = M::meta();
+        let mut order = self.order.clone();
+        for column in meta.key_columns() {
+            if !order.iter().any(|term| term.expr.is_none() && term.column == column.name) {
+                order.push(OrderBy::new(column.name, false));
+            }
+        }
+        let mut stmt = if paging.is_set() {
+            if matches!(dialect, Dialect::MsSql | Dialect::Oracle) {
+                return Err(Error::unsupported(
+                    dialect,
+                    "joined loading of a collection together with limit/offset/first() (the paged \
+                     subquery cannot be written); load the collection with selectin, the default",
+                ));
+            }
+            let mut owners = self.statement(Projection::Rows, true, false);
+            dialect::apply_limit_offset(dialect, &mut owners, paging);
+            let mut outer = Query::select();
+            outer.columns(meta.columns.iter().map(|c| (meta.table, c.name)));
+            // Aliased as the table itself, so conditions and orders written on it still apply.
+            outer.from_subquery(owners, sea_query::Alias::new(meta.table));
+            outer
+        } else {
+            self.statement(Projection::Rows, false, false)
+        };
+        load::add_joins(&mut stmt, meta.table, &self.related, &mut 0);
+        order_by_terms(&mut stmt, meta, &order);
+        Ok(dialect::render_select(dialect, stmt, Paging::default(), true))
     }
 
     fn render(&self, dialect: Dialect, projection: Projection, paging: Paging) -> Result<Statement> {
@@ -259,6 +285,9 @@ impl<M: Model> Select<M> {
             return Ok(wrap_count(dialect, inner));
         }
         let with_order = projection == Projection::Rows;
+        if with_order && load::joins_collection(&self.related) {
+            return self.render_joining_collection(dialect, paging);
+        }
         let ordered = with_order && !self.order.is_empty();
         Ok(dialect::render_select(dialect, self.statement(projection, with_order, true), paging, ordered))
     }
@@ -267,7 +296,7 @@ impl<M: Model> Select<M> {
     pub(crate) fn check(&self) -> Result<()> {
         match &self.error {
             Some(message) => Err(Error::InvalidQuery(message.clone())),
-            None => load::check_supported(&self.related).map_err(Error::InvalidQuery),
+            None => Ok(()),
         }
     }
 
@@ -354,6 +383,19 @@ impl<M: Model> Select<M> {
                 db.fetch_exists(stmt).await
             })
         })
+    }
+}
+
+/// Adds `terms` as ORDER BY, columns qualified by `meta`'s table.
+fn order_by_terms<M>(stmt: &mut SelectStatement, meta: &ModelMeta, terms: &[OrderBy<M>]) {
+    for term in terms {
+        let order = if term.descending { Order::Desc } else { Order::Asc };
+        match &term.expr {
+            Some(Ok(expr)) => stmt.order_by_expr(expr.clone(), order),
+            // Reported by `check` before anything renders.
+            Some(Err(_)) => continue,
+            None => stmt.order_by((meta.table, term.column), order),
+        };
     }
 }
 

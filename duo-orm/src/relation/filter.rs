@@ -47,7 +47,7 @@ impl<O: Model, T: Model> Relation<O, T> {
         let (expr, error) = condition(T::columns()).into_parts();
         // Rows that fail the condition, NULL included: `CASE WHEN c THEN 1 ELSE 0 END = 0`
         // works in every dialect (SQL Server and Oracle have no boolean values to coalesce).
-        let failing = Expr::case(expr, 1).finally(0).eq(0);
+        let failing = Expr::case(expr, Expr::cust("1")).finally(Expr::cust("0")).eq(Expr::cust("0"));
         self::condition(self.subquery(Projection::One, Some(failing)).map(Expr::not_exists)).with_error(error)
     }
 

@@ -130,19 +130,10 @@ fn resolve(kind: RelationKind, asked: Option<Strategy>) -> Strategy {
     if kind.is_collection() { asked.unwrap_or(Strategy::Selectin) } else { Strategy::Joined }
 }
 
-/// Why a tree cannot be loaded by this version, if it cannot.
-pub(crate) fn check_supported(nodes: &[LoadNode]) -> std::result::Result<(), String> {
-    for node in nodes {
-        if node.joined() && node.relation.kind.is_collection() {
-            return Err(format!(
-                "joined loading of the collection `{}` is not supported yet; load it with selectin (the \
-                 default), which costs one more statement",
-                node.relation.qualified_name()
-            ));
-        }
-        check_supported(&node.children)?;
-    }
-    Ok(())
+/// Whether the tree joins a collection (its owners then come once per related row, and are
+/// merged back by [`fetch`]).
+pub(crate) fn joins_collection(nodes: &[LoadNode]) -> bool {
+    joined(nodes).any(|node| node.relation.kind.is_collection())
 }
 
 /// Adds the joined hops of `nodes` (and theirs, depth first) to `stmt`, whose owner rows come
@@ -175,13 +166,38 @@ async fn fetch_rows<M: Model>(db: &Database, stmt: Statement, nodes: &[LoadNode]
     if joined(nodes).next().is_none() {
         return db.fetch_all::<M>(stmt).await;
     }
-    let nodes: Vec<LoadNode> = joined(nodes).cloned().collect();
-    db.fetch_decoded(stmt, M::meta().name, move |row| {
-        let mut model = M::decode(row)?;
-        decode_joined(&mut model, row, &nodes)?;
-        Ok(model)
-    })
-    .await
+    let joined_nodes: Vec<LoadNode> = joined(nodes).cloned().collect();
+    let rows = db
+        .fetch_decoded(stmt, M::meta().name, move |row| {
+            let mut model = M::decode(row)?;
+            decode_joined(&mut model, row, &joined_nodes)?;
+            Ok(model)
+        })
+        .await?;
+    if joins_collection(nodes) { merge_repeated_owners(rows, nodes) } else { Ok(rows) }
+}
+
+/// A joined collection repeats its owner once per related row, on consecutive rows (the
+/// query orders by the owner's key last): keeps one owner and gathers the related rows.
+fn merge_repeated_owners<M: Model>(rows: Vec<M>, nodes: &[LoadNode]) -> Result<Vec<M>> {
+    let key_of = |row: &M| -> Vec<Value> { M::meta().primary_key.iter().map(|&i| row.value_at(i)).collect() };
+    let mut merged: Vec<M> = Vec::new();
+    let mut last_key: Option<Vec<Value>> = None;
+    for mut row in rows {
+        let key = key_of(&row);
+        match merged.last_mut() {
+            Some(owner) if last_key.as_ref() == Some(&key) => {
+                for node in joined(nodes).filter(|node| node.relation.kind.is_collection()) {
+                    node.relation.loader.merge_joined(owner, &mut row)?;
+                }
+            }
+            _ => {
+                merged.push(row);
+                last_key = Some(key);
+            }
+        }
+    }
+    Ok(merged)
 }
 
 /// Runs a query whose statement carries the joined hops of `nodes`, then loads the rest.
@@ -221,6 +237,9 @@ pub trait Loader: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<()>>;
     /// Decodes the joined `node` from `row` into `owner` (one owner model).
     fn decode_joined(&self, owner: &mut dyn Any, row: &mut RowCursor<'_>, node: &LoadNode) -> Result<()>;
+    /// Moves the joined rows of `node`'s relationship from `from` into `into` (two copies of
+    /// one owner).
+    fn merge_joined(&self, into: &mut dyn Any, from: &mut dyn Any) -> Result<()>;
     /// The ORM-level cascade: deletes `owner`'s related rows (with their hooks), or the join
     /// rows of a many-to-many.
     fn delete_related<'a>(&'a self, db: &'a Database, owner: &'a (dyn Any + Send + Sync)) -> BoxFuture<'a, Result<()>>;
@@ -269,6 +288,18 @@ impl<R: RelationField> Loader for RelationLoader<R> {
             vec![model]
         };
         *R::slot(owner) = Related::loaded(R::Value::from_rows(rows, relation)?);
+        Ok(())
+    }
+
+    fn merge_joined(&self, into: &mut dyn Any, from: &mut dyn Any) -> Result<()> {
+        let relation = R::relation();
+        let wrong = || Error::invalid(format!("internal: joined rows of {} merged into the wrong model", relation.name));
+        let from = from.downcast_mut::<R::Owner>().ok_or_else(wrong)?;
+        let more = R::slot(from).take().map(RelatedValue::into_rows).unwrap_or_default();
+        let into = into.downcast_mut::<R::Owner>().ok_or_else(wrong)?;
+        let mut rows = R::slot(into).take().map(RelatedValue::into_rows).unwrap_or_default();
+        rows.extend(more);
+        *R::slot(into) = Related::loaded(R::Value::from_rows(rows, relation)?);
         Ok(())
     }
 
