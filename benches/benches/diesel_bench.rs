@@ -8,6 +8,10 @@
 //! * `unit_of_work/<backend>`: 100 point lookups awaited plainly, inside an ambient
 //!   transaction, and `.wait()`ed from a plain thread (no raw sqlx side: the baseline is the
 //!   plain async path).
+//! * `associations/<backend>`: 100 users × 10 posts × 10 comments; load the users, their
+//!   posts and those posts' comments, grouped per owner. duo-orm's eager loading
+//!   (`related(|u| u.posts.then(|p| p.comments))`) against hand-written sqlx that builds `IN`
+//!   lists and groups the rows with hash maps.
 //!
 //! Each group measures `duo-orm` and `raw sqlx` side by side on the same database file or
 //! server database, each through its own connection pool. SQLite always runs (a temporary
@@ -24,6 +28,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, SamplingMode};
 use duo_orm::prelude::*;
 use futures_util::TryStreamExt;
+use duo_orm_benches::associations::{self, ASSOCIATION_SHAPE, Loaded, normalize};
 use sqlx::{Connection, Executor, Row};
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -144,6 +149,14 @@ impl RawPool {
         }
     }
 
+    async fn load_associations(&self) -> sqlx::Result<Loaded> {
+        match self {
+            RawPool::Sqlite(pool) => associations::load_sqlite(pool).await,
+            RawPool::Postgres(pool) => associations::load_postgres(pool).await,
+            RawPool::MySql(pool) => associations::load_mysql(pool).await,
+        }
+    }
+
     async fn execute(&self, sql: &'static str) -> sqlx::Result<()> {
         match self {
             RawPool::Sqlite(pool) => pool.execute(sql).await.map(drop),
@@ -173,20 +186,40 @@ struct Backend {
     cleanup: Option<std::path::PathBuf>,
 }
 
+// diesel_bench's schema (without foreign-key constraints, so the other workloads may empty
+// `users` while posts remain).
 const SQLITE_DDL: &[&str] = &[
+    "DROP TABLE IF EXISTS comments",
+    "DROP TABLE IF EXISTS posts",
     "DROP TABLE IF EXISTS users",
     "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR NOT NULL, hair_color VARCHAR)",
     "CREATE INDEX users_hair_color ON users (hair_color)",
+    "CREATE TABLE posts (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, title VARCHAR NOT NULL, body TEXT)",
+    "CREATE INDEX posts_user_id ON posts (user_id)",
+    "CREATE TABLE comments (id INTEGER PRIMARY KEY AUTOINCREMENT, post_id INTEGER NOT NULL, text TEXT NOT NULL)",
+    "CREATE INDEX comments_post_id ON comments (post_id)",
 ];
 const POSTGRES_DDL: &[&str] = &[
+    "DROP TABLE IF EXISTS comments",
+    "DROP TABLE IF EXISTS posts",
     "DROP TABLE IF EXISTS users",
     "CREATE TABLE users (id SERIAL PRIMARY KEY, name VARCHAR NOT NULL, hair_color VARCHAR)",
     "CREATE INDEX users_hair_color ON users (hair_color)",
+    "CREATE TABLE posts (id SERIAL PRIMARY KEY, user_id INTEGER NOT NULL, title VARCHAR NOT NULL, body TEXT)",
+    "CREATE INDEX posts_user_id ON posts (user_id)",
+    "CREATE TABLE comments (id SERIAL PRIMARY KEY, post_id INTEGER NOT NULL, text TEXT NOT NULL)",
+    "CREATE INDEX comments_post_id ON comments (post_id)",
 ];
 const MYSQL_DDL: &[&str] = &[
+    "DROP TABLE IF EXISTS comments",
+    "DROP TABLE IF EXISTS posts",
     "DROP TABLE IF EXISTS users",
     "CREATE TABLE users (id INTEGER AUTO_INCREMENT PRIMARY KEY, name VARCHAR(255) NOT NULL, hair_color VARCHAR(255))",
     "CREATE INDEX users_hair_color ON users (hair_color)",
+    "CREATE TABLE posts (id INTEGER AUTO_INCREMENT PRIMARY KEY, user_id INTEGER NOT NULL, title VARCHAR(255) NOT NULL, body TEXT)",
+    "CREATE INDEX posts_user_id ON posts (user_id)",
+    "CREATE TABLE comments (id INTEGER AUTO_INCREMENT PRIMARY KEY, post_id INTEGER NOT NULL, text TEXT NOT NULL)",
+    "CREATE INDEX comments_post_id ON comments (post_id)",
 ];
 
 /// `url` with its database (path) replaced by `database`, query string kept.
@@ -444,6 +477,37 @@ fn unit_of_work(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &'stat
     group.finish();
 }
 
+/// The associations workload: seeds 100 users × 10 posts × 10 comments (untimed, with
+/// `create_bulk`), checks that both sides load the same tree, then measures them.
+fn associations(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &'static Backend) {
+    let (users, posts_per_user, comments_per_post) = ASSOCIATION_SHAPE;
+    rt.block_on(async {
+        for sql in ["DELETE FROM comments", "DELETE FROM posts", "DELETE FROM users"] {
+            backend.raw.execute(sql).await.expect("emptying the associations tables");
+        }
+        associations::seed(&backend.db).await.expect("seeding the associations workload");
+        let db = &backend.db;
+        // Both sides must load the same tree (order within a group is the database's).
+        let orm = associations::load_tree(db).await;
+        let mut raw = backend.raw.load_associations().await.expect("raw sqlx associations");
+        normalize(&mut raw);
+        let mut orm = associations::as_loaded(orm);
+        normalize(&mut orm);
+        assert_eq!(raw.len(), users);
+        assert_eq!(raw.iter().map(|(_, p)| p.iter().map(|(_, c)| c.len()).sum::<usize>()).sum::<usize>(), users * posts_per_user * comments_per_post);
+        assert_eq!(raw, orm, "duo-orm and raw sqlx load different trees on {}", backend.name);
+    });
+    let mut group = c.benchmark_group(format!("associations/{}", backend.name));
+    let n = users * posts_per_user * comments_per_post;
+    group.bench_with_input(BenchmarkId::new("duo-orm", n), &n, |b, _| {
+        measure(b, rt, backend, false, move || async move { associations::load_tree(&backend.db).await })
+    });
+    group.bench_with_input(BenchmarkId::new("raw sqlx", n), &n, |b, _| {
+        measure(b, rt, backend, false, move || async move { backend.raw.load_associations().await.unwrap() })
+    });
+    group.finish();
+}
+
 fn main() {
     let mut c = Criterion::default()
         .sample_size(20)
@@ -472,12 +536,15 @@ fn main() {
         insert(&mut c, &rt, backend);
         bulk_insert(&mut c, &rt, backend);
         unit_of_work(&mut c, &rt, backend);
+        associations(&mut c, &rt, backend);
     }
 
     for backend in backends {
         rt.block_on(async {
             backend.db.disconnect().await.ok();
-            backend.raw.execute("DROP TABLE IF EXISTS users").await.ok();
+            for sql in ["DROP TABLE IF EXISTS comments", "DROP TABLE IF EXISTS posts", "DROP TABLE IF EXISTS users"] {
+                backend.raw.execute(sql).await.ok();
+            }
             backend.raw.close().await;
         });
         if let Some(path) = &backend.cleanup {

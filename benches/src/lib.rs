@@ -1,1 +1,3 @@
+//! Code shared by the benchmark (`benches/diesel_bench.rs`) and the profiling examples.
 
+pub mod associations;

@@ -438,7 +438,7 @@ fn relation_items(def: &ModelDef, private: &TokenStream) -> TokenStream {
         );
         quote! {
             #[doc(hidden)]
-            pub struct #marker;
+            #vis struct #marker;
 
             #[automatically_derived]
             impl #private::RelationField for #marker {

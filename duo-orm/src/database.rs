@@ -425,6 +425,18 @@ impl Database {
         .await
     }
 
+    /// A pooled connection kept for the several statements of one operation (the hops of an
+    /// eager load), so that they do not each wait for the previous one's connection to come
+    /// back to the pool. `None` inside a transaction (its connection is used anyway) and when
+    /// no connection is idle where the caller runs: each statement then takes its own.
+    pub(crate) async fn hold(&self) -> Result<Option<Held>> {
+        let engine = self.engine()?;
+        if crate::transaction::current(self).is_some() {
+            return Ok(None);
+        }
+        Ok(Self::acquire_in_place(&engine).await?.map(|lease| Held { engine, lease: Lease::Pooled(lease) }))
+    }
+
     // Each statement's span is created here, in the caller's context, so it nests under the
     // caller's current span and reaches the caller's subscriber, wherever the work then runs.
 
@@ -460,6 +472,25 @@ impl Database {
         let engine = self.engine()?;
         let span = engine.span(&stmt);
         self.run(engine, move |engine, mut conn| async move { engine.execute(&mut conn, stmt, span).await }).await
+    }
+}
+
+/// A connection held by one operation across its statements (see [`Database::hold`]).
+pub(crate) struct Held {
+    engine: Arc<Engine>,
+    lease: Lease,
+}
+
+impl Held {
+    /// [`Database::fetch_decoded`] on the held connection.
+    pub(crate) async fn fetch_decoded<T>(
+        &mut self,
+        stmt: Statement,
+        model: &'static str,
+        decode: impl Fn(&mut RowCursor<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let span = self.engine.span(&stmt);
+        self.engine.fetch_decoded(&mut self.lease, stmt, span, model, decode).await
     }
 }
 

@@ -409,3 +409,38 @@ async fn deleting_a_parent_honours_declared_cascades() {
         assert_eq!(Post::get(bobs.id).on(db).await.unwrap().unwrap().editor_id, None);
     }
 }
+
+// Models private to their module declare relationships like public ones.
+#[derive(Model, Debug, Clone)]
+#[duo(table = "rel_teams")]
+struct Team {
+    #[duo(primary_key)]
+    id: i64,
+    name: String,
+    #[duo(has_many(Member, foreign_key = team_id))]
+    members: Related<Vec<Member>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[duo(table = "rel_members")]
+struct Member {
+    #[duo(primary_key)]
+    id: i64,
+    team_id: i64,
+    #[duo(belongs_to(Team))]
+    team: Related<Team>,
+}
+
+#[tokio::test]
+async fn private_models_declare_relationships_too() {
+    for t in backends("rel_private").await {
+        let db = &t.db;
+        setup!(db, Team, Member);
+        let team = Team::create(json!({"name": "core"})).on(db).await.unwrap();
+        team.members().create(json!({})).on(db).await.unwrap();
+        let teams = Team::related(|t| t.members.then(|m| m.team)).all().on(db).await.unwrap();
+        let members = teams[0].members.get().unwrap();
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].team.get().unwrap().name, "core");
+    }
+}

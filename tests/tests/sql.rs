@@ -222,14 +222,19 @@ mod relationships {
     use crate::relations::{Comment, Post, Tag, User};
 
     fn all(statements: Vec<duo_orm::Statement>) -> String {
-        statements.into_iter().map(|s| show(Ok(s))).collect::<Vec<_>>().join("\n")
+        lines(statements.into_iter().map(Ok))
+    }
+
+    /// One rendered statement (or error) after the other.
+    fn lines(rendered: impl IntoIterator<Item = Result<duo_orm::Statement>>) -> String {
+        rendered.into_iter().map(show).collect::<Vec<_>>().join("\n")
     }
 
     #[test]
     fn relationship_filters_are_correlated_subqueries() {
         let render = |d| {
             let comments = |u: &crate::relations::UserColumns| u.posts.then(|p| p.comments);
-            [
+            lines([
                 User::filter(|u| u.posts.exists()).to_sql(d),
                 User::filter(|u| u.posts.any(|p| p.title.contains("Rust"))).to_sql(d),
                 User::filter(|u| u.posts.all(|p| p.published.eq(true))).to_sql(d),
@@ -238,11 +243,7 @@ mod relationships {
                 User::query().order_by(|u| comments(u).count().asc()).limit(5).to_sql(d),
                 Post::filter(|p| p.tags.any(|t| t.name.eq("rust"))).to_sql(d),
                 Tag::filter(|t| t.posts.count().ge(2)).to_sql(d),
-            ]
-            .into_iter()
-            .map(show)
-            .collect::<Vec<_>>()
-            .join("\n")
+            ])
         };
         insta::assert_snapshot!(per_dialect(render));
     }
@@ -284,16 +285,12 @@ mod relationships {
     #[test]
     fn joined_loading_statements() {
         let render = |d| {
-            [
+            lines([
                 Comment::related(|c| c.post.then(|p| p.author)).filter(|c| c.likes.gt(0)).to_sql(d),
                 Post::related(|p| p.author).related(|p| p.editor).order_by(|p| p.id.asc()).limit(10).to_sql(d),
                 User::related(|u| u.posts.joined()).filter(|u| u.name.ne("x")).to_sql(d),
                 User::related(|u| u.posts.joined()).order_by(|u| u.name.desc()).limit(2).to_sql(d),
-            ]
-            .into_iter()
-            .map(show)
-            .collect::<Vec<_>>()
-            .join("\n")
+            ])
         };
         insta::assert_snapshot!(per_dialect(render));
     }

@@ -17,7 +17,7 @@ use super::{
     downcast, key_column_meta,
 };
 use crate::config::Dialect;
-use crate::database::Database;
+use crate::database::{Database, Held};
 use crate::dialect::{self, Paging, Statement};
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
@@ -161,13 +161,38 @@ pub(crate) fn decode_joined(owner: &mut dyn Any, row: &mut RowCursor<'_>, nodes:
     Ok(())
 }
 
+/// Where the statements of one eager load run: on one connection held for all of them, or,
+/// inside a transaction (or with no idle connection at hand), each the usual way.
+#[doc(hidden)]
+pub struct Session<'a> {
+    db: &'a Database,
+    held: Option<Held>,
+}
+
+impl<'a> Session<'a> {
+    pub(crate) async fn open(db: &'a Database) -> Result<Session<'a>> {
+        Ok(Session { db, held: db.hold().await? })
+    }
+
+    async fn fetch_decoded<T, D>(&mut self, stmt: Statement, model: &'static str, decode: D) -> Result<Vec<T>>
+    where
+        T: Send + 'static,
+        D: Fn(&mut RowCursor<'_>) -> Result<T> + Send + Sync + 'static,
+    {
+        match &mut self.held {
+            Some(held) => held.fetch_decoded(stmt, model, decode).await,
+            None => self.db.fetch_decoded(stmt, model, decode).await,
+        }
+    }
+}
+
 /// Rows of `M` from `stmt`, with the joined hops of `nodes` decoded into them.
-async fn fetch_rows<M: Model>(db: &Database, stmt: Statement, nodes: &[LoadNode]) -> Result<Vec<M>> {
+async fn fetch_rows<M: Model>(session: &mut Session<'_>, stmt: Statement, nodes: &[LoadNode]) -> Result<Vec<M>> {
     if joined(nodes).next().is_none() {
-        return db.fetch_all::<M>(stmt).await;
+        return session.fetch_decoded(stmt, M::meta().name, M::decode).await;
     }
     let joined_nodes: Vec<LoadNode> = joined(nodes).cloned().collect();
-    let rows = db
+    let rows = session
         .fetch_decoded(stmt, M::meta().name, move |row| {
             let mut model = M::decode(row)?;
             decode_joined(&mut model, row, &joined_nodes)?;
@@ -202,20 +227,21 @@ fn merge_repeated_owners<M: Model>(rows: Vec<M>, nodes: &[LoadNode]) -> Result<V
 
 /// Runs a query whose statement carries the joined hops of `nodes`, then loads the rest.
 pub(crate) async fn fetch<M: Model>(db: &Database, stmt: Statement, nodes: &[LoadNode]) -> Result<Vec<M>> {
-    let mut rows = fetch_rows::<M>(db, stmt, nodes).await?;
-    load_below(db, &mut rows, nodes).await?;
+    let mut session = Session::open(db).await?;
+    let mut rows = fetch_rows::<M>(&mut session, stmt, nodes).await?;
+    load_below(&mut session, &mut rows, nodes).await?;
     Ok(rows)
 }
 
 /// Loads every hop of `nodes` that the statement loading `owners` did not: selectin hops, and
 /// the selectin hops below joined ones.
-pub(crate) async fn load_below(db: &Database, owners: &mut (dyn Any + Send), nodes: &[LoadNode]) -> Result<()> {
+pub(crate) async fn load_below(session: &mut Session<'_>, owners: &mut (dyn Any + Send), nodes: &[LoadNode]) -> Result<()> {
     for node in nodes {
         let loader = node.relation.loader;
         if !node.joined() {
-            loader.load_selectin(db, owners, node).await?;
+            loader.load_selectin(session, owners, node).await?;
         } else if node.needs_statements() {
-            loader.load_below_joined(db, owners, node).await?;
+            loader.load_below_joined(session, owners, node).await?;
         }
     }
     Ok(())
@@ -226,12 +252,16 @@ pub(crate) async fn load_below(db: &Database, owners: &mut (dyn Any + Send), nod
 #[doc(hidden)]
 pub trait Loader: Send + Sync + 'static {
     /// Loads `node` for `owners` (a `Vec` of the owner model) with statements of its own.
-    fn load_selectin<'a>(&'a self, db: &'a Database, owners: &'a mut (dyn Any + Send), node: &'a LoadNode)
-    -> BoxFuture<'a, Result<()>>;
+    fn load_selectin<'a>(
+        &'a self,
+        session: &'a mut Session<'_>,
+        owners: &'a mut (dyn Any + Send),
+        node: &'a LoadNode,
+    ) -> BoxFuture<'a, Result<()>>;
     /// Loads what lies below the joined `node`, already decoded into `owners`.
     fn load_below_joined<'a>(
         &'a self,
-        db: &'a Database,
+        session: &'a mut Session<'_>,
         owners: &'a mut (dyn Any + Send),
         node: &'a LoadNode,
     ) -> BoxFuture<'a, Result<()>>;
@@ -256,20 +286,20 @@ impl<R> RelationLoader<R> {
 impl<R: RelationField> Loader for RelationLoader<R> {
     fn load_selectin<'a>(
         &'a self,
-        db: &'a Database,
+        session: &'a mut Session<'_>,
         owners: &'a mut (dyn Any + Send),
         node: &'a LoadNode,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(load_selectin::<R>(db, owners, node))
+        Box::pin(load_selectin::<R>(session, owners, node))
     }
 
     fn load_below_joined<'a>(
         &'a self,
-        db: &'a Database,
+        session: &'a mut Session<'_>,
         owners: &'a mut (dyn Any + Send),
         node: &'a LoadNode,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(load_below_joined::<R>(db, owners, node))
+        Box::pin(load_below_joined::<R>(session, owners, node))
     }
 
     fn decode_joined(&self, owner: &mut dyn Any, row: &mut RowCursor<'_>, node: &LoadNode) -> Result<()> {
@@ -308,13 +338,46 @@ impl<R: RelationField> Loader for RelationLoader<R> {
     }
 }
 
+/// A key value as a hash-map key. Integer keys (nearly all of them) hash as one `i64`, as a
+/// hand-written `HashMap<i64, _>` would: hashing the whole `Value` enum doubled the cost of
+/// grouping rows.
+#[derive(PartialEq, Eq)]
+enum LinkKey {
+    Int(i64),
+    Other(Value),
+}
+
+impl std::hash::Hash for LinkKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            LinkKey::Int(i) => state.write_i64(*i),
+            LinkKey::Other(value) => value.hash(state),
+        }
+    }
+}
+
+impl From<Value> for LinkKey {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::TinyInt(Some(i)) => LinkKey::Int(i.into()),
+            Value::SmallInt(Some(i)) => LinkKey::Int(i.into()),
+            Value::Int(Some(i)) => LinkKey::Int(i.into()),
+            Value::BigInt(Some(i)) => LinkKey::Int(i),
+            Value::TinyUnsigned(Some(i)) => LinkKey::Int(i.into()),
+            Value::SmallUnsigned(Some(i)) => LinkKey::Int(i.into()),
+            Value::Unsigned(Some(i)) => LinkKey::Int(i.into()),
+            other => LinkKey::Other(other),
+        }
+    }
+}
+
 /// The distinct non-NULL values of `values`, in first-seen order.
 fn distinct_keys(values: impl Iterator<Item = Value>) -> Vec<Value> {
     let mut seen = HashSet::new();
-    values.filter(|v| *v != v.as_null() && seen.insert(v.clone())).collect()
+    values.filter(|v| *v != v.as_null() && seen.insert(LinkKey::from(v.clone()))).collect()
 }
 
-async fn load_selectin<R: RelationField>(db: &Database, owners: &mut (dyn Any + Send), node: &LoadNode) -> Result<()> {
+async fn load_selectin<R: RelationField>(session: &mut Session<'_>, owners: &mut (dyn Any + Send), node: &LoadNode) -> Result<()> {
     let relation = R::relation();
     let owners = downcast::<Vec<R::Owner>>(owners, relation.name)?;
     let owner_index = column_index(R::Owner::meta(), (relation.owner_column)());
@@ -323,13 +386,13 @@ async fn load_selectin<R: RelationField>(db: &Database, owners: &mut (dyn Any + 
     // For a many-to-many: (owner key, index in `targets`) per join row.
     let mut links: Vec<(Value, usize)> = Vec::new();
     if !keys.is_empty() {
-        let statements = selectin_statements(db.dialect()?, relation, keys, &node.children);
+        let statements = selectin_statements(session.db.dialect()?, relation, keys, &node.children);
         if relation.through.is_some() {
-            let mut positions: HashMap<Value, usize> = HashMap::new();
+            let mut positions: HashMap<LinkKey, usize> = HashMap::new();
             let key_index = R::Target::meta().primary_key[0];
             for stmt in statements {
                 let nodes: Vec<LoadNode> = joined(&node.children).cloned().collect();
-                let rows = db
+                let rows = session
                     .fetch_decoded(stmt, R::Target::meta().name, move |row| {
                         let link = row.next::<R::OwnerKey>()?.into_value();
                         let mut model = R::Target::decode(row)?;
@@ -339,7 +402,7 @@ async fn load_selectin<R: RelationField>(db: &Database, owners: &mut (dyn Any + 
                     .await?;
                 for (link, model) in rows {
                     // A target joined to several owners comes once per join row: keep one.
-                    let position = *positions.entry(model.value_at(key_index)).or_insert_with(|| {
+                    let position = *positions.entry(model.value_at(key_index).into()).or_insert_with(|| {
                         targets.push(model);
                         targets.len() - 1
                     });
@@ -348,10 +411,10 @@ async fn load_selectin<R: RelationField>(db: &Database, owners: &mut (dyn Any + 
             }
         } else {
             for stmt in statements {
-                targets.extend(fetch_rows::<R::Target>(db, stmt, &node.children).await?);
+                targets.extend(fetch_rows::<R::Target>(session, stmt, &node.children).await?);
             }
         }
-        load_below(db, &mut targets, &node.children).await?;
+        load_below(session, &mut targets, &node.children).await?;
     }
     match relation.kind {
         RelationKind::HasMany | RelationKind::HasOne => hand_out_exclusive::<R>(owners, owner_index, targets),
@@ -373,12 +436,12 @@ fn key_column_index<R: RelationField>() -> usize {
 fn hand_out_exclusive<R: RelationField>(owners: &mut [R::Owner], owner_index: usize, targets: Vec<R::Target>) -> Result<()> {
     let relation = R::relation();
     let foreign_key = column_index(R::Target::meta(), (relation.target_column)());
-    let mut groups: HashMap<Value, Vec<R::Target>> = HashMap::with_capacity(owners.len());
+    let mut groups: HashMap<LinkKey, Vec<R::Target>> = HashMap::with_capacity(owners.len());
     for target in targets {
-        groups.entry(target.value_at(foreign_key)).or_default().push(target);
+        groups.entry(target.value_at(foreign_key).into()).or_default().push(target);
     }
     for owner in owners {
-        let rows = groups.remove(&owner.value_at(owner_index)).unwrap_or_default();
+        let rows = groups.remove(&owner.value_at(owner_index).into()).unwrap_or_default();
         *R::slot(owner) = Related::loaded(R::Value::from_rows(rows, relation)?);
     }
     Ok(())
@@ -393,12 +456,12 @@ fn hand_out_shared<R: RelationField>(
     links: Vec<(Value, usize)>,
 ) -> Result<()> {
     let relation = R::relation();
-    let mut groups: HashMap<Value, Vec<usize>> = HashMap::new();
+    let mut groups: HashMap<LinkKey, Vec<usize>> = HashMap::new();
     for (key, position) in links {
-        groups.entry(key).or_default().push(position);
+        groups.entry(key.into()).or_default().push(position);
     }
     let mut uses = vec![0usize; targets.len()];
-    let owner_keys: Vec<Value> = owners.iter().map(|owner| owner.value_at(owner_index)).collect();
+    let owner_keys: Vec<LinkKey> = owners.iter().map(|owner| owner.value_at(owner_index).into()).collect();
     for key in &owner_keys {
         for &position in groups.get(key).into_iter().flatten() {
             uses[position] += 1;
@@ -423,7 +486,7 @@ fn hand_out_shared<R: RelationField>(
     Ok(())
 }
 
-async fn load_below_joined<R: RelationField>(db: &Database, owners: &mut (dyn Any + Send), node: &LoadNode) -> Result<()> {
+async fn load_below_joined<R: RelationField>(session: &mut Session<'_>, owners: &mut (dyn Any + Send), node: &LoadNode) -> Result<()> {
     let relation = R::relation();
     let owners = downcast::<Vec<R::Owner>>(owners, relation.name)?;
     // Move the joined rows out, load below them as one batch, and put them back.
@@ -434,7 +497,7 @@ async fn load_below_joined<R: RelationField>(db: &Database, owners: &mut (dyn An
         counts.push(rows.len());
         targets.extend(rows);
     }
-    load_below(db, &mut targets, &node.children).await?;
+    load_below(session, &mut targets, &node.children).await?;
     let mut rows = targets.into_iter();
     for (owner, count) in owners.iter_mut().zip(counts) {
         let mine: Vec<R::Target> = rows.by_ref().take(count).collect();

@@ -1,0 +1,129 @@
+//! The associations workload (`benches/src/associations.rs`) timed interleaved — hand-written
+//! sqlx, then duo-orm, then again — so that load from other processes hits both alike; a
+//! steadier ratio than separate criterion groups on a small machine.
+//!
+//! ```text
+//! cargo run --release -p duo-orm-benches --example associations -- [sqlite|postgres|mariadb] [rounds]
+//! valgrind --tool=callgrind target/release/examples/associations sqlite 20 --only duo|raw
+//! ```
+//!
+//! Uses a temporary SQLite file, or the `duo_orm_bench` database of the servers named by
+//! `DUO_TEST_POSTGRES_URL` / `DUO_TEST_MYSQL_URL` (created by the criterion benchmark).
+
+use std::time::{Duration, Instant};
+
+use duo_orm::prelude::*;
+use duo_orm_benches::associations::{self, Author, Comment, Loaded, Post};
+
+#[derive(Clone)]
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+    MySql(sqlx::MySqlPool),
+}
+
+impl Raw {
+    async fn load(&self) -> Loaded {
+        match self {
+            Raw::Sqlite(pool) => associations::load_sqlite(pool).await,
+            Raw::Postgres(pool) => associations::load_postgres(pool).await,
+            Raw::MySql(pool) => associations::load_mysql(pool).await,
+        }
+        .expect("raw associations")
+    }
+}
+
+fn bench_url(var: &str) -> String {
+    let url = std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set"));
+    let base = url.split('?').next().unwrap_or(&url).to_string();
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
+    format!("{}/duo_orm_bench", &base[..path])
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let backend = args.next().unwrap_or_else(|| "sqlite".into());
+    let rounds: usize = args.next().map_or(30, |a| a.parse().expect("rounds"));
+    let only = match args.next().as_deref() {
+        Some("--only") => Some(args.next().expect("--only raw|duo")),
+        _ => None,
+    };
+    let app = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let sqlite_path = std::env::temp_dir().join(format!("duo_orm_associations_{}.db", std::process::id()));
+    let (raw, url) = app.block_on(async {
+        match backend.as_str() {
+            "sqlite" => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&sqlite_path).create_if_missing(true);
+                let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+                (Raw::Sqlite(pool), format!("sqlite://{}", sqlite_path.display()))
+            }
+            "postgres" => {
+                let url = bench_url("DUO_TEST_POSTGRES_URL");
+                (Raw::Postgres(sqlx::PgPool::connect(&url).await.unwrap()), url)
+            }
+            "mariadb" => {
+                let url = bench_url("DUO_TEST_MYSQL_URL");
+                (Raw::MySql(sqlx::MySqlPool::connect(&url).await.unwrap()), url)
+            }
+            other => panic!("unknown backend {other}"),
+        }
+    });
+    let db: &'static Database = Box::leak(Box::new(Database::new(url)));
+    app.block_on(async {
+        db.register::<Author>().register::<Post>().register::<Comment>();
+        db.drop_all().await.unwrap();
+        db.create_all().await.unwrap();
+        associations::seed(db).await.unwrap();
+        let mut raw_tree = raw.load().await;
+        let mut orm_tree = associations::as_loaded(associations::load_tree(db).await);
+        associations::normalize(&mut raw_tree);
+        associations::normalize(&mut orm_tree);
+        assert_eq!(raw_tree, orm_tree, "both sides load the same tree");
+    });
+
+    let run = |variant: &'static str| {
+        let raw = raw.clone();
+        app.block_on(async move {
+            tokio::spawn(async move {
+                let started = Instant::now();
+                match variant {
+                    "raw" => drop(std::hint::black_box(raw.load().await)),
+                    _ => drop(std::hint::black_box(associations::load_tree(db).await)),
+                }
+                started.elapsed()
+            })
+            .await
+            .unwrap()
+        })
+    };
+    if let Some(only) = only {
+        // One side, `rounds` times: for an instruction count under callgrind.
+        let variant: &'static str = if only == "raw" { "raw" } else { "duo" };
+        let total: Duration = (0..rounds).map(|_| run(variant)).sum();
+        println!("{backend}: {rounds} × {only} in {total:?}");
+    } else {
+        let (mut raw_samples, mut orm_samples) = (Vec::new(), Vec::new());
+        for round in 0..rounds + 3 {
+            // Alternate which side runs first, so neither always follows the other.
+            let (r, o) = if round % 2 == 0 { (run("raw"), run("duo")) } else { let o = run("duo"); (run("raw"), o) };
+            if round >= 3 {
+                raw_samples.push(r);
+                orm_samples.push(o);
+            }
+        }
+        let (r, o) = (median(raw_samples), median(orm_samples));
+        println!("associations, {backend}, {rounds} rounds; median per load:");
+        println!("  raw sqlx (IN lists + hash maps) {:>8.2} ms", r.as_secs_f64() * 1e3);
+        println!("  duo-orm related(..)            {:>8.2} ms   ({:.3} × raw sqlx)", o.as_secs_f64() * 1e3, o.as_secs_f64() / r.as_secs_f64());
+    }
+    app.block_on(async { db.drop_all().await.ok() });
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
+    }
+}
