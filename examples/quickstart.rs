@@ -19,6 +19,9 @@ struct User {
     age: i32,
     #[duo(unique, max_length = 200)]
     email: String,
+    /// Not a column: filled by eager loading (`User::related(|u| u.posts)`).
+    #[duo(has_many(Post, foreign_key = author_id))]
+    posts: Related<Vec<Post>>,
 }
 
 #[derive(Model, Debug, Clone)]
@@ -29,6 +32,8 @@ struct Post {
     title: String,
     #[duo(references = User, on_delete = cascade, index)]
     author_id: i64,
+    #[duo(belongs_to(User, foreign_key = author_id))]
+    author: Related<User>,
 }
 
 /// What a client may send to create a user: validated before anything is written.
@@ -49,7 +54,7 @@ async fn main() -> duo_orm::Result<()> {
 
     let ada = User::create(UserCreate { name: "Ada".into(), age: 36, email: "ada@example.com".into() }).await?;
     let bob = User::create(json!({"name": "Bob", "age": 17, "email": "bob@example.com"})).await?;
-    Post::create(json!({"title": "Notes on the Analytical Engine", "author_id": ada.id})).await?;
+    ada.posts().create(json!({"title": "Notes on the Analytical Engine"})).await?;
     println!("inserted {} (id {}) and {} (id {})", ada.name, ada.id, bob.name, bob.id);
 
     match User::create(UserCreate { name: "".into(), age: 200, email: "nope".into() }).await {
@@ -64,10 +69,11 @@ async fn main() -> duo_orm::Result<()> {
     bob.update(json!({"age": 18})).await?;
     println!("Bob is now {}; users aged 18+: {}", bob.age, User::filter(|u| u.age.ge(18)).count().await?);
 
-    let posts = Post::filter(|p| p.author_id.eq(ada.id)).all().await?;
+    let posts = ada.posts().all().await?;
     println!("Ada's posts: {:?}", posts.iter().map(|p| &p.title).collect::<Vec<_>>());
 
-    println!("the SQL behind that query on PostgreSQL:\n  {}", Post::filter(|p| p.author_id.eq(ada.id)).to_sql(Dialect::Postgres)?.sql);
+    let authors = User::filter(|u| u.posts.exists()).to_sql(Dialect::Postgres)?;
+    println!("the SQL behind \"users with a post\" on PostgreSQL:\n  {}", authors.sql);
 
     // One unit of work: both posts or neither.
     let written = DB
@@ -85,6 +91,16 @@ async fn main() -> duo_orm::Result<()> {
         titles.push(post.title);
     }
     println!("streamed every post, two at a time: {titles:?}");
+
+    // Eager loading: the users, then all their posts in one more statement (not one per user).
+    let users = User::related(|u| u.posts).order_by(|u| u.name.asc()).all().await?;
+    for user in &users {
+        println!("{} wrote {} post(s)", user.name, user.posts.get()?.len());
+    }
+    let prolific = User::filter(|u| u.posts.count().ge(2)).all().await?;
+    println!("users with 2+ posts: {:?}", prolific.iter().map(|u| &u.name).collect::<Vec<_>>());
+    let with_authors = Post::related(|p| p.author).filter(|p| p.title.startswith("Draft")).all().await?;
+    println!("drafts by: {:?}", with_authors.iter().map(|p| p.author.get().map(|a| a.name.clone())).collect::<Result<Vec<_>>>()?);
 
     ada.delete().await?;
     println!("deleted Ada; posts left (ON DELETE CASCADE): {}", Post::query().count().await?);

@@ -18,6 +18,9 @@ mod crud {}
 #[doc = include_str!("../../docs/src/querying.md")]
 mod querying {}
 
+#[doc = include_str!("../../docs/src/relationships.md")]
+mod relationships {}
+
 #[doc = include_str!("../../docs/src/transactions.md")]
 mod transactions {}
 
