@@ -132,7 +132,9 @@ macro_rules! raw_associations {
             let placeholders = |n: usize| {
                 (1..=n).map(|i| if $numbered { format!("${i}") } else { "?".to_string() }).collect::<Vec<_>>().join(", ")
             };
-            let mut rows = sqlx::query("SELECT id, name, hair_color FROM users").fetch(pool);
+            // One connection for the three queries, as a careful hand-written version would.
+            let mut conn = pool.acquire().await?;
+            let mut rows = sqlx::query("SELECT id, name, hair_color FROM users").fetch(&mut *conn);
             let mut users = Vec::new();
             while let Some(row) = rows.try_next().await? {
                 let row: $row = row;
@@ -145,7 +147,7 @@ macro_rules! raw_associations {
             for id in &user_ids {
                 query = query.bind(*id);
             }
-            let mut rows = query.fetch(pool);
+            let mut rows = query.fetch(&mut *conn);
             let mut posts = Vec::new();
             while let Some(row) = rows.try_next().await? {
                 let row: $row = row;
@@ -158,7 +160,7 @@ macro_rules! raw_associations {
             for id in &post_ids {
                 query = query.bind(*id);
             }
-            let mut rows = query.fetch(pool);
+            let mut rows = query.fetch(&mut *conn);
             let mut comments: HashMap<i32, Vec<RawComment>> = HashMap::new();
             while let Some(row) = rows.try_next().await? {
                 let row: $row = row;

@@ -578,14 +578,14 @@ fn validate_relations(cx: &Ctxt, fields: &[FieldDef], relations: &[RelationDef])
                 None => cx.error_spanned_by(
                     &relation.foreign_key,
                     format!(
-                        "belongs_to needs its foreign key in this model: no column field named `{}`; help: add                          the field, or name it with foreign_key = …",
+                        "belongs_to needs its foreign key in this model: no column field named `{}`; help: add the field, or name it with foreign_key = …",
                         relation.foreign_key
                     ),
                 ),
                 Some(fk) if fk.nullable && relation.shape == Shape::One => cx.error_spanned_by(
                     &relation.value_ty,
                     format!(
-                        "the foreign key `{}` is optional, so the related row may be missing; help: use                          `Related<Option<…>>`",
+                        "the foreign key `{}` is optional, so the related row may be missing; help: use `Related<Option<…>>`",
                         fk.ident
                     ),
                 ),

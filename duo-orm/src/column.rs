@@ -226,7 +226,8 @@ impl<M> Condition<M> {
         self
     }
 
-    /// The underlying sea-query expression.
+    /// The underlying sea-query expression. A condition that cannot be written (an invalid
+    /// relationship path) is `1 = 0` here: build queries through `filter` to get its error.
     pub fn into_expr(self) -> Expr {
         self.expr
     }

@@ -426,15 +426,18 @@ impl Database {
     }
 
     /// A pooled connection kept for the several statements of one operation (the hops of an
-    /// eager load), so that they do not each wait for the previous one's connection to come
-    /// back to the pool. `None` inside a transaction (its connection is used anyway) and when
-    /// no connection is idle where the caller runs: each statement then takes its own.
+    /// eager load). A pool takes a connection back asynchronously, so a statement that follows
+    /// another at once rarely finds it idle and would go through the I/O runtime; holding one
+    /// connection costs at most one such trip per operation. `None` inside a transaction, whose
+    /// connection every statement uses anyway, and off a tokio runtime, where statements run
+    /// on the I/O runtime.
     pub(crate) async fn hold(&self) -> Result<Option<Held>> {
-        let engine = self.engine()?;
-        if crate::transaction::current(self).is_some() {
+        if crate::transaction::current(self).is_some() || tokio::runtime::Handle::try_current().is_err() {
             return Ok(None);
         }
-        Ok(Self::acquire_in_place(&engine).await?.map(|lease| Held { engine, lease: Lease::Pooled(lease) }))
+        let engine = self.engine()?;
+        let lease = Self::acquire(engine.clone()).await?;
+        Ok(Some(Held { engine, lease: Lease::Pooled(lease) }))
     }
 
     // Each statement's span is created here, in the caller's context, so it nests under the

@@ -58,6 +58,13 @@ impl<'a, T: Send + 'a> Pending<'a, T> {
         Pending { database: self.database, subject: self.subject, operation, transaction: self.transaction }
     }
 
+    /// Runs on `database` when no database is known yet (the related model is not bound, its
+    /// owner is).
+    pub(crate) fn or_database(mut self, database: Option<&'a Database>) -> Self {
+        self.database = self.database.or(database);
+        self
+    }
+
     /// Runs the operation on `database` instead of the model's bound one.
     pub fn on(mut self, database: &'a Database) -> Self {
         self.database = Some(database);

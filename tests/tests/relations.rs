@@ -95,6 +95,9 @@ thread_local! {
 
 impl Hooks for Post {
     fn before_delete(&self) -> Result<()> {
+        if self.title == "undeletable" {
+            return Err(Error::validation("title", "this post cannot be deleted"));
+        }
         POSTS_DELETED.set(POSTS_DELETED.get() + 1);
         Ok(())
     }
@@ -308,6 +311,50 @@ async fn eager_loading_costs_one_statement_per_selectin_hop() {
         let alice = User::related(|u| u.posts.joined()).order_by(|u| u.id.asc()).first().on(db).await.unwrap().unwrap();
         assert_eq!(alice.posts.get().unwrap().len(), 2, "first() limits owners, not joined rows");
 
+        // A many-to-many joined: through its join table, each post once with all its tags.
+        let (posts, statements) = counted(Post::related(|p| p.tags.joined()).order_by(|p| p.id.asc()).all().on(db)).await;
+        assert_eq!(statements, 1, "{dialect:?}");
+        assert_eq!(posts.iter().map(|p| p.tags.get().unwrap().len()).collect::<Vec<_>>(), [2, 1, 0]);
+        // A collection below a joined to-one hop: every comment's post gets all its comments,
+        // although the post was joined once per comment.
+        let (comments, statements) = counted(Comment::related(|c| c.post.then(|p| p.comments)).all().on(db)).await;
+        assert_eq!(statements, 2, "{dialect:?}");
+        for comment in &comments {
+            let post = comment.post.get().unwrap();
+            let expected = if post.title == "Draft" { 1 } else { 3 };
+            assert_eq!(post.comments.get().unwrap().len(), expected, "{dialect:?}");
+        }
+        // Three hops: users → posts → tags → the tags' posts; one statement per hop.
+        let (users, statements) = counted(
+            User::related(|u| u.posts.then(|p| p.tags).then(|t| t.posts)).order_by(|u| u.id.asc()).all().on(db),
+        )
+        .await;
+        assert_eq!(statements, 4, "{dialect:?}");
+        let rust_posts: Vec<usize> = users[0].posts.get().unwrap().iter()
+            .flat_map(|p| p.tags.get().unwrap().iter().filter(|t| t.name == "rust").map(|t| t.posts.get().unwrap().len()))
+            .collect();
+        assert_eq!(rust_posts, [2, 2]);
+
+        // Inside a transaction, loading uses its connection and sees its uncommitted rows; the
+        // sync API loads the same way.
+        let loaded = db
+            .transaction(async {
+                f.carol.posts().create(json!({"title": "uncommitted", "published": false})).on(db).await?;
+                let carol = User::related(|u| u.posts).filter(|u| u.id.eq(f.carol.id)).one().on(db).await?;
+                Err::<(), _>(Error::validation("rollback", carol.posts.get()?.len().to_string()))
+            })
+            .await;
+        assert!(matches!(loaded, Err(Error::Validation { ref detail, .. }) if detail == "1"), "{loaded:?}");
+        let url = t.url.clone();
+        let counts = tokio::task::spawn_blocking(move || {
+            let db = Database::new(url);
+            let users = User::related(|u| u.posts.then(|p| p.comments)).order_by(|u| u.id.asc()).all().on(&db).wait().unwrap();
+            users.iter().map(|u| u.posts.get().unwrap().len()).collect::<Vec<_>>()
+        })
+        .await
+        .unwrap();
+        assert_eq!(counts, [2, 1, 0], "the rolled-back post is gone, and .wait() loads too");
+
         // Paths from a request, as text; first() and one() load too.
         let alice = User::query()
             .related_names("posts.comments, profile")
@@ -341,6 +388,8 @@ async fn eager_loading_refuses_what_it_cannot_load() {
         );
         invalid(User::query().related_names("comments").all().on(db).await, "User has no relationship `comments`");
         invalid(User::query().related_names("posts.author.nope").all().on(db).await, "User has no relationship `nope`");
+        let posts = Post::related(|p| p.comments.joined()).related(|p| p.tags.joined()).all().on(db).await;
+        assert!(matches!(posts, Err(Error::InvalidQuery(ref m)) if m.contains("cannot join the collections")), "{posts:?}");
     }
 }
 
@@ -402,11 +451,27 @@ async fn deleting_a_parent_honours_declared_cascades() {
         assert_eq!(Profile::query().count().on(db).await.unwrap(), 0, "ON DELETE CASCADE from the foreign key");
         assert_eq!(Tag::query().count().on(db).await.unwrap(), 2, "tags are not owned by posts");
 
-        // ON DELETE SET NULL: Bob edited nothing left, so edit Bob's post by Carol, delete Carol.
-        let bobs = f.bob.posts().all().on(db).await.unwrap().remove(0);
-        Post::filter(|p| p.id.eq(bobs.id)).update_bulk(json!({"editor_id": f.carol.id})).on(db).await.unwrap();
+        // A child's hook refuses: the whole delete is undone, parent and children.
+        let bobs_first = f.bob.posts().all().on(db).await.unwrap().remove(0);
+        f.bob.posts().create(json!({"title": "undeletable", "published": true})).on(db).await.unwrap();
+        let refused = f.bob.delete().on(db).await;
+        assert!(matches!(refused, Err(Error::Validation { .. })), "{refused:?}");
+        assert!(User::get(f.bob.id).on(db).await.unwrap().is_some());
+        assert_eq!(f.bob.posts().count().on(db).await.unwrap(), 2, "the first post's delete was rolled back");
+        Post::filter(|p| p.title.eq("undeletable")).delete_bulk().on(db).await.unwrap();
+        // Bulk deletes with hooks run the ORM cascade too.
+        POSTS_DELETED.set(0);
+        let removed = User::filter(|u| u.id.eq(f.bob.id)).delete_bulk().with_hooks(true).on(db).await.unwrap();
+        assert_eq!((removed, POSTS_DELETED.get()), (1, 1));
+        assert!(Post::get(bobs_first.id).on(db).await.unwrap().is_none());
+
+        // ON DELETE SET NULL: a post edited by Carol loses its editor when Carol goes.
+        let carols = f.carol.posts().create(json!({"title": "by Carol", "published": true})).on(db).await.unwrap();
+        let dave = User::create(json!({"name": "Dave"})).on(db).await.unwrap();
+        let edited = dave.posts().create(json!({"title": "edited", "published": true, "editor_id": f.carol.id})).on(db).await.unwrap();
+        Post::filter(|p| p.id.eq(carols.id)).delete_bulk().on(db).await.unwrap();
         User::filter(|u| u.id.eq(f.carol.id)).delete_bulk().on(db).await.unwrap();
-        assert_eq!(Post::get(bobs.id).on(db).await.unwrap().unwrap().editor_id, None);
+        assert_eq!(Post::get(edited.id).on(db).await.unwrap().unwrap().editor_id, None);
     }
 }
 

@@ -243,6 +243,8 @@ mod relationships {
                 User::query().order_by(|u| comments(u).count().asc()).limit(5).to_sql(d),
                 Post::filter(|p| p.tags.any(|t| t.name.eq("rust"))).to_sql(d),
                 Tag::filter(|t| t.posts.count().ge(2)).to_sql(d),
+                // A join table in the middle of a path.
+                User::filter(|u| u.posts.then(|p| p.tags).any(|t| t.name.eq("rust"))).to_sql(d),
             ])
         };
         insta::assert_snapshot!(per_dialect(render));
@@ -290,6 +292,7 @@ mod relationships {
                 Post::related(|p| p.author).related(|p| p.editor).order_by(|p| p.id.asc()).limit(10).to_sql(d),
                 User::related(|u| u.posts.joined()).filter(|u| u.name.ne("x")).to_sql(d),
                 User::related(|u| u.posts.joined()).order_by(|u| u.name.desc()).limit(2).to_sql(d),
+                Post::related(|p| p.tags.joined()).to_sql(d),
             ])
         };
         insta::assert_snapshot!(per_dialect(render));

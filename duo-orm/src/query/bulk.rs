@@ -599,6 +599,7 @@ impl<M: Model> DeleteBulk<M> {
                     Box::pin(async move {
                         for row in &rows {
                             lifecycle::before_delete(row)?;
+                            crate::relation::assoc::delete_cascades(db, row).await?;
                         }
                         let keys: Vec<Vec<Value>> = rows.iter().map(|row| row.key().key_values()).collect();
                         let mut deleted = 0;

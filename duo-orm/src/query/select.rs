@@ -188,7 +188,8 @@ impl<M: Model> Select<M> {
     }
 
     /// The sea-query statement of this query (the escape hatch): edit it, then run it with
-    /// `M::from_statement(stmt)`. It selects `M`'s columns in decode order.
+    /// `M::from_statement(stmt)`. It selects `M`'s columns in decode order, without the joins
+    /// of `related(..)` (eager loading is not part of the escape hatch).
     pub fn alchemize(&self) -> SelectStatement {
         let mut stmt = self.statement(Projection::Rows, true, false);
         if let Some(limit) = self.paging.limit {

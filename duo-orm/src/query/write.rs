@@ -259,19 +259,16 @@ pub trait ModelExt: Model {
         Pending::new::<Self>(move |db| {
             Box::pin(async move {
                 lifecycle::before_delete(self)?;
-                let cascades: Vec<_> = Self::meta().relations.iter().filter(|r| r.cascade).collect();
                 let stmt = render_delete(db.dialect()?, Self::meta(), self.key().key_values());
-                if cascades.is_empty() {
-                    db.execute(stmt).await?;
-                } else {
+                if crate::relation::assoc::cascades(Self::meta()) {
                     // Related rows go first (a foreign key would refuse otherwise), all or nothing.
                     crate::transaction::run_block(db, async {
-                        for relation in cascades {
-                            relation.loader.delete_related(db, self).await?;
-                        }
+                        crate::relation::assoc::delete_cascades(db, self).await?;
                         db.execute(stmt).await
                     })
                     .await?;
+                } else {
+                    db.execute(stmt).await?;
                 }
                 lifecycle::after_delete(self)
             })

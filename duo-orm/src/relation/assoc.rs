@@ -11,7 +11,8 @@ use crate::column::Condition;
 use crate::database::Database;
 use crate::dialect::{Statement, build_any};
 use crate::error::{Error, Result};
-use crate::model::{Model, Payload};
+use crate::model::{Model, ModelMeta, Payload};
+use crate::types::KeyValues;
 use crate::pending::Pending;
 use crate::query::select::Select;
 use crate::query::write::ModelExt;
@@ -65,13 +66,15 @@ impl<'a, O: Model, T: Model, V: RelatedValue<T>, K> Association<'a, O, T, V, K> 
     }
 
     /// The related rows as a query to refine: `alice.posts().query().filter(..).order_by(..)`.
+    /// It runs on the related model's database (give it with `.on(&db)` if only the owner is
+    /// bound); the other helpers fall back to the owner's.
     pub fn query(&self) -> Select<T> {
         Select::new().and_where(Condition::from_expr(related_rows(self.relation, owner_value(self.owner, self.relation))))
     }
 
     /// Every related row.
     pub fn all(&self) -> Pending<'a, Vec<T>> {
-        self.query().all()
+        self.query().all().or_database(O::database())
     }
 
     /// The related rows as the relationship field holds them: a `Vec` for collections, an
@@ -85,11 +88,12 @@ impl<'a, O: Model, T: Model, V: RelatedValue<T>, K> Association<'a, O, T, V, K> 
                 V::from_rows(rows, relation)
             })
         })
+        .or_database(O::database())
     }
 
     /// How many rows are related.
     pub fn count(&self) -> Pending<'a, u64> {
-        self.query().count()
+        self.query().count().or_database(O::database())
     }
 }
 
@@ -127,6 +131,7 @@ impl<'a, O: Model, T: Model, V: RelatedValue<T>, K: CreateThrough> Association<'
                 T::create(map).run_on(db).await
             })
         })
+        .or_database(O::database())
     }
 }
 
@@ -144,7 +149,7 @@ impl<'a, O: Model, T: Model, V: RelatedValue<T>> Association<'a, O, T, V, kind::
 
     fn change_link(&self, change: LinkChange, target: &T) -> Pending<'a, u64> {
         let (relation, owner_key, target_key) = (self.relation, owner_value(self.owner, self.relation), key_of(target));
-        Pending::new::<T>(move |db| Box::pin(execute_link(db, relation, change, owner_key, target_key)))
+        Pending::new::<T>(move |db| Box::pin(execute_link(db, relation, change, owner_key, target_key))).or_database(O::database())
     }
 }
 
@@ -195,6 +200,20 @@ fn link_statement(
     })
 }
 
+/// Whether `meta` declares an ORM-level cascade.
+pub(crate) fn cascades(meta: &ModelMeta) -> bool {
+    meta.relations.iter().any(|r| r.cascade)
+}
+
+/// Runs every ORM-level cascade of `row`'s model for `row`, about to be deleted (inside the
+/// caller's transaction).
+pub(crate) async fn delete_cascades<M: Model>(db: &Database, row: &M) -> Result<()> {
+    for relation in M::meta().relations.iter().filter(|r| r.cascade) {
+        relation.loader.delete_related(db, row).await?;
+    }
+    Ok(())
+}
+
 /// The ORM-level cascade of relationship `R` for one owner about to be deleted.
 pub(crate) async fn delete_related<R: RelationField>(db: &Database, owner: &(dyn Any + Send + Sync)) -> Result<()> {
     let relation = R::relation();
@@ -209,7 +228,10 @@ pub(crate) async fn delete_related<R: RelationField>(db: &Database, owner: &(dyn
         }
         RelationKind::HasMany | RelationKind::HasOne => {
             let rows = Select::<R::Target>::new().and_where(Condition::from_expr(related_rows(relation, key))).all().run_on(db).await?;
-            for row in &rows {
+            // A self-referential relationship may list the owner itself (a row that is its own
+            // parent): it is being deleted already.
+            let owner_key = std::ptr::eq(R::Owner::meta(), R::Target::meta()).then(|| owner.key().key_values());
+            for row in rows.iter().filter(|row| owner_key.as_ref() != Some(&row.key().key_values())) {
                 row.delete().run_on(db).await?;
             }
         }

@@ -64,6 +64,9 @@ impl<O: Model, T: Model> Relation<O, T> {
 
     fn subquery(&self, projection: Projection, condition: Option<Expr>) -> Result<SelectStatement, String> {
         let path = self.erase();
+        if !path.hops.first().is_some_and(|first| std::ptr::eq((first.owner)(), O::meta())) {
+            return Err(format!("the relationship path `{}` does not start at {}", self.path_name(), O::meta().name));
+        }
         if path.requested > path.hops.len() {
             return Err(format!(
                 "the relationship path `{}` has {} hops; filters follow at most {}",

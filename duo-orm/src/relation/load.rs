@@ -57,7 +57,7 @@ fn joined(nodes: &[LoadNode]) -> impl Iterator<Item = &LoadNode> {
 }
 
 /// Adds `path` to the tree `nodes` of a query over `meta`.
-pub(crate) fn add_path(nodes: &mut Vec<LoadNode>, meta: &'static ModelMeta, path: &Path) -> std::result::Result<(), String> {
+pub(crate) fn add_path(tree: &mut Vec<LoadNode>, meta: &'static ModelMeta, path: &Path) -> std::result::Result<(), String> {
     let name = path.name();
     if path.requested > MAX_LOAD_DEPTH {
         return Err(format!(
@@ -84,7 +84,7 @@ pub(crate) fn add_path(nodes: &mut Vec<LoadNode>, meta: &'static ModelMeta, path
             collection.qualified_name()
         ));
     }
-    let mut level = nodes;
+    let mut level = &mut *tree;
     for hop in &path.hops {
         let strategy = resolve(hop.kind, path.strategy);
         let index = match level.iter().position(|node| std::ptr::eq(node.relation, *hop)) {
@@ -114,6 +114,17 @@ pub(crate) fn add_path(nodes: &mut Vec<LoadNode>, meta: &'static ModelMeta, path
         };
         level = &mut level[index].children;
     }
+    let joined_collections: Vec<String> = joined(tree)
+        .filter(|node| node.relation.kind.is_collection())
+        .map(|node| node.relation.qualified_name())
+        .collect();
+    if joined_collections.len() > 1 {
+        return Err(format!(
+            "cannot join the collections {} in one query: every owner would come once per combination of \
+             their rows; join at most one collection and load the others with selectin (the default)",
+            joined_collections.join(" and ")
+        ));
+    }
     Ok(())
 }
 
@@ -136,6 +147,12 @@ pub(crate) fn joins_collection(nodes: &[LoadNode]) -> bool {
     joined(nodes).any(|node| node.relation.kind.is_collection())
 }
 
+/// Whether an owner may come on several rows: a joined collection, or a joined `has_one`
+/// whose foreign key the database does not keep unique.
+fn may_repeat_owners(nodes: &[LoadNode]) -> bool {
+    joined(nodes).any(|node| node.relation.kind.is_collection() || node.relation.kind == RelationKind::HasOne)
+}
+
 /// Adds the joined hops of `nodes` (and theirs, depth first) to `stmt`, whose owner rows come
 /// from `owner` (a table name or alias): `LEFT JOIN "users" AS "users_1" ON …` and their
 /// columns, in the order [`decode_joined`] reads them.
@@ -146,8 +163,23 @@ pub(crate) fn add_joins(stmt: &mut SelectStatement, owner: &str, nodes: &[LoadNo
         *counter += 1;
         let alias = format!("{}_{}", target.table, counter);
         stmt.columns(target.columns.iter().map(|c| (Alias::new(alias.as_str()), c.name)));
-        let on = Expr::col((Alias::new(alias.as_str()), (relation.target_column)()))
-            .equals((Alias::new(owner), (relation.owner_column)()));
+        let on = match &relation.through {
+            // owner → join rows → targets; the join table adds no columns.
+            Some(through) => {
+                let link = format!("{}_{}_link", (through.table)(), counter);
+                stmt.join_as(
+                    JoinType::LeftJoin,
+                    (through.table)(),
+                    Alias::new(link.as_str()),
+                    Expr::col((Alias::new(link.as_str()), (through.owner_column)()))
+                        .equals((Alias::new(owner), (relation.owner_column)())),
+                );
+                Expr::col((Alias::new(alias.as_str()), (relation.target_column)()))
+                    .equals((Alias::new(link.as_str()), (through.target_column)()))
+            }
+            None => Expr::col((Alias::new(alias.as_str()), (relation.target_column)()))
+                .equals((Alias::new(owner), (relation.owner_column)())),
+        };
         stmt.join_as(JoinType::LeftJoin, target.table, Alias::new(alias.as_str()), on);
         add_joins(stmt, &alias, &node.children, counter);
     }
@@ -199,26 +231,26 @@ async fn fetch_rows<M: Model>(session: &mut Session<'_>, stmt: Statement, nodes:
             Ok(model)
         })
         .await?;
-    if joins_collection(nodes) { merge_repeated_owners(rows, nodes) } else { Ok(rows) }
+    if may_repeat_owners(nodes) { merge_repeated_owners(rows, nodes) } else { Ok(rows) }
 }
 
-/// A joined collection repeats its owner once per related row, on consecutive rows (the
-/// query orders by the owner's key last): keeps one owner and gathers the related rows.
+/// A joined collection repeats its owner once per related row (a `has_one` without a unique
+/// key may too): keeps the first copy of each owner, in order, and gathers the related rows
+/// of the collection into it (a repeated `has_one` keeps its first row).
 fn merge_repeated_owners<M: Model>(rows: Vec<M>, nodes: &[LoadNode]) -> Result<Vec<M>> {
-    let key_of = |row: &M| -> Vec<Value> { M::meta().primary_key.iter().map(|&i| row.value_at(i)).collect() };
-    let mut merged: Vec<M> = Vec::new();
-    let mut last_key: Option<Vec<Value>> = None;
+    let key_of = |row: &M| -> Vec<LinkKey> { M::meta().primary_key.iter().map(|&i| row.value_at(i).into()).collect() };
+    let mut merged: Vec<M> = Vec::with_capacity(rows.len());
+    let mut positions: HashMap<Vec<LinkKey>, usize> = HashMap::new();
     for mut row in rows {
-        let key = key_of(&row);
-        match merged.last_mut() {
-            Some(owner) if last_key.as_ref() == Some(&key) => {
+        match positions.get(&key_of(&row)) {
+            Some(&position) => {
                 for node in joined(nodes).filter(|node| node.relation.kind.is_collection()) {
-                    node.relation.loader.merge_joined(owner, &mut row)?;
+                    node.relation.loader.merge_joined(&mut merged[position], &mut row)?;
                 }
             }
-            _ => {
+            None => {
+                positions.insert(key_of(&row), merged.len());
                 merged.push(row);
-                last_key = Some(key);
             }
         }
     }
@@ -448,40 +480,52 @@ fn hand_out_exclusive<R: RelationField>(owners: &mut [R::Owner], owner_index: us
 }
 
 /// Rows several owners may share (`belongs_to`, `many_to_many`): `links` pairs an owner key
-/// with a row; the last owner to need a row gets it, the others a copy.
+/// with a row.
 fn hand_out_shared<R: RelationField>(
     owners: &mut [R::Owner],
     owner_index: usize,
     targets: Vec<R::Target>,
     links: Vec<(Value, usize)>,
 ) -> Result<()> {
-    let relation = R::relation();
     let mut groups: HashMap<LinkKey, Vec<usize>> = HashMap::new();
     for (key, position) in links {
         groups.entry(key.into()).or_default().push(position);
     }
+    let links: Vec<(usize, usize)> = owners
+        .iter()
+        .enumerate()
+        .flat_map(|(i, owner)| {
+            let positions = groups.get(&owner.value_at(owner_index).into()).cloned().unwrap_or_default();
+            positions.into_iter().map(move |position| (i, position))
+        })
+        .collect();
+    let rows = distribute::<R>(targets, links, owners.len())?;
+    fill::<R>(owners, rows)
+}
+
+/// Hands `targets` out along `links` (owner index, row position): the last owner to need a
+/// row gets it, the others a copy.
+fn distribute<R: RelationField>(targets: Vec<R::Target>, links: Vec<(usize, usize)>, owners: usize) -> Result<Vec<Vec<R::Target>>> {
     let mut uses = vec![0usize; targets.len()];
-    let owner_keys: Vec<LinkKey> = owners.iter().map(|owner| owner.value_at(owner_index).into()).collect();
-    for key in &owner_keys {
-        for &position in groups.get(key).into_iter().flatten() {
-            uses[position] += 1;
-        }
+    for &(_, position) in &links {
+        uses[position] += 1;
     }
     let mut targets: Vec<Option<R::Target>> = targets.into_iter().map(Some).collect();
-    for (owner, key) in owners.iter_mut().zip(&owner_keys) {
-        let mut rows = Vec::new();
-        for &position in groups.get(key).into_iter().flatten() {
-            uses[position] -= 1;
-            let row = if uses[position] == 0 {
-                targets[position].take()
-            } else {
-                targets[position].as_ref().and_then(R::share)
-            };
-            rows.push(row.ok_or_else(|| {
-                Error::invalid(format!("internal: a row of {} was handed out twice", relation.qualified_name()))
-            })?);
-        }
-        *R::slot(owner) = Related::loaded(R::Value::from_rows(rows, relation)?);
+    let mut per_owner: Vec<Vec<R::Target>> = (0..owners).map(|_| Vec::new()).collect();
+    for (owner, position) in links {
+        uses[position] -= 1;
+        let row = if uses[position] == 0 { targets[position].take() } else { targets[position].as_ref().and_then(R::share) };
+        per_owner[owner].push(row.ok_or_else(|| {
+            Error::invalid(format!("internal: a row of {} was handed out twice", R::relation().qualified_name()))
+        })?);
+    }
+    Ok(per_owner)
+}
+
+/// Sets each owner's relationship field to its rows.
+fn fill<R: RelationField>(owners: &mut [R::Owner], rows: Vec<Vec<R::Target>>) -> Result<()> {
+    for (owner, mine) in owners.iter_mut().zip(rows) {
+        *R::slot(owner) = Related::loaded(R::Value::from_rows(mine, R::relation())?);
     }
     Ok(())
 }
@@ -489,21 +533,24 @@ fn hand_out_shared<R: RelationField>(
 async fn load_below_joined<R: RelationField>(session: &mut Session<'_>, owners: &mut (dyn Any + Send), node: &LoadNode) -> Result<()> {
     let relation = R::relation();
     let owners = downcast::<Vec<R::Owner>>(owners, relation.name)?;
-    // Move the joined rows out, load below them as one batch, and put them back.
-    let mut counts = Vec::with_capacity(owners.len());
+    // Move the joined rows out, once each (several comments join the same post), load below
+    // them as one batch, and put them back: a row several owners joined goes to each of them.
+    let key_index = R::Target::meta().primary_key[0];
+    let mut positions: HashMap<LinkKey, usize> = HashMap::new();
     let mut targets: Vec<R::Target> = Vec::new();
-    for owner in owners.iter_mut() {
-        let rows = R::slot(owner).take().map(RelatedValue::into_rows).unwrap_or_default();
-        counts.push(rows.len());
-        targets.extend(rows);
+    let mut links: Vec<(usize, usize)> = Vec::new();
+    for (owner_index, owner) in owners.iter_mut().enumerate() {
+        for row in R::slot(owner).take().map(RelatedValue::into_rows).unwrap_or_default() {
+            let position = *positions.entry(row.value_at(key_index).into()).or_insert_with(|| {
+                targets.push(row);
+                targets.len() - 1
+            });
+            links.push((owner_index, position));
+        }
     }
     load_below(session, &mut targets, &node.children).await?;
-    let mut rows = targets.into_iter();
-    for (owner, count) in owners.iter_mut().zip(counts) {
-        let mine: Vec<R::Target> = rows.by_ref().take(count).collect();
-        *R::slot(owner) = Related::loaded(R::Value::from_rows(mine, relation)?);
-    }
-    Ok(())
+    let rows = distribute::<R>(targets, links, owners.len())?;
+    fill::<R>(owners, rows)
 }
 
 impl<O, T> super::Relation<O, T> {
