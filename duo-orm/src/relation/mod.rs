@@ -3,8 +3,8 @@
 //! [`Relation`] handles that name a relationship (or a path of them) in `related(..)` and in
 //! filters, and the [`Association`] helpers (`alice.posts().create(..)`).
 //!
-//! Submodules: [`filter`] writes relationship conditions as correlated subqueries, [`load`]
-//! runs eager loading, [`assoc`] holds the per-instance helpers.
+//! Submodules: `filter` writes relationship conditions as correlated subqueries, `load`
+//! runs eager loading, `assoc` holds the per-instance helpers.
 
 use std::any::Any;
 use std::marker::PhantomData;
