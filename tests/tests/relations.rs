@@ -355,6 +355,14 @@ async fn eager_loading_costs_one_statement_per_selectin_hop() {
         .unwrap();
         assert_eq!(counts, [2, 1, 0], "the rolled-back post is gone, and .wait() loads too");
 
+        // Streaming loads each batch's relationships (two users per batch here).
+        let mut streamed = Vec::new();
+        let mut stream = User::related(|u| u.posts.then(|p| p.comments)).iterate().batch_size(2).on(db).stream();
+        while let Some(user) = stream.try_next().await.unwrap() {
+            streamed.push((user.name.clone(), user.posts.get().unwrap().len()));
+        }
+        assert_eq!(streamed, [("Alice".to_string(), 2), ("Bob".to_string(), 1), ("Carol".to_string(), 0)]);
+
         // Paths from a request, as text; first() and one() load too.
         let alice = User::query()
             .related_names("posts.comments, profile")
