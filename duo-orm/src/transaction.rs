@@ -236,7 +236,7 @@ impl Frame {
             return Ok(Frame { shared, id, depth, ended: false });
         }
         let engine = database.engine()?;
-        let mut lease = Database::acquire(engine.clone()).await?;
+        let mut lease = Database::acquire(engine.clone(), false).await?;
         // SQLite: take the write lock at BEGIN, so concurrent writers queue (busy timeout)
         // instead of failing when a reader upgrades to a writer.
         let statement = (engine.url.dialect() == crate::Dialect::Sqlite).then_some("BEGIN IMMEDIATE");

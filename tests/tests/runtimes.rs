@@ -162,3 +162,53 @@ fn dying_runtimes_do_not_leak_file_sqlite_connections() {
         .acquire_timeout(std::time::Duration::from_secs(5));
     survive_dying_runtimes(Box::leak(Box::new(db)));
 }
+
+/// Server connections live in a pool of the runtime that uses them, which goes (connections
+/// closed) when that runtime shuts down: runtimes that come and go do not pile up connections.
+#[test]
+fn a_runtimes_connections_close_with_it() {
+    let Some(base) = std::env::var(crate::support::POSTGRES_ENV).ok().filter(|u| !u.is_empty()) else {
+        eprintln!("notice: {} is not set; skipping the runtime-pool test", crate::support::POSTGRES_ENV);
+        return;
+    };
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let tag = format!("duo_rt_pool_{}", std::process::id());
+    let db = Database::new(format!("{base}{separator}application_name={tag}"));
+    // The server's count of this database's connections, asked on a connection of its own.
+    let connections = || -> i64 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+            use duo_orm::sqlx::{Connection, Row};
+            let mut observer = duo_orm::sqlx::PgConnection::connect(&base).await.unwrap();
+            let sql = format!("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = '{tag}'");
+            let n = duo_orm::sqlx::query(duo_orm::sqlx::AssertSqlSafe(sql)).fetch_one(&mut observer).await.unwrap().get("n");
+            observer.close().await.unwrap();
+            n
+        })
+    };
+    for round in 0..5 {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            db.execute_raw("SELECT 1").await.unwrap();
+            // Three statements at once: the pool of this runtime opens up to three connections.
+            let (a, b, c) = tokio::join!(
+                db.execute_raw("SELECT pg_sleep(0.05)").into_future(),
+                db.execute_raw("SELECT pg_sleep(0.05)").into_future(),
+                db.execute_raw("SELECT pg_sleep(0.05)").into_future()
+            );
+            a.unwrap();
+            b.unwrap();
+            c.unwrap();
+        });
+        drop(runtime);
+        // The server notices closed sockets at once; give it a moment.
+        let mut open = connections();
+        for _ in 0..50 {
+            if open == 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            open = connections();
+        }
+        assert_eq!(open, 0, "round {round}: the runtime's connections outlived it");
+    }
+}
