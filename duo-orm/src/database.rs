@@ -348,11 +348,10 @@ impl Database {
     /// Runs `work` on the ambient transaction's connection when the caller is inside a
     /// transaction of this database, else on a pooled connection of `engine`.
     ///
-    /// Fast path: a caller on a tokio runtime with an idle connection available runs the
-    /// statement in place: no task hop, rows flow straight to the caller. Otherwise the work
-    /// runs on the I/O runtime, which opens new connections there, so every server socket
-    /// belongs to a runtime that never shuts down. [`Leased`] decides where the connection goes
-    /// back to its pool.
+    /// A caller on a tokio runtime runs the statement in place (no task hop, rows flow straight
+    /// to it): on a server connection of its own runtime's pool, or on an idle connection of
+    /// the I/O pool (SQLite). Otherwise the work runs on the I/O runtime, which opens new
+    /// connections there. [`Leased`] decides where the connection goes back to its pool.
     async fn run<T, F, Fut>(&self, engine: Arc<Engine>, work: F) -> Result<T>
     where
         T: Send + 'static,
@@ -642,12 +641,12 @@ pub(crate) enum Conn {
 ///
 /// sqlx returns a dropped connection by spawning a task on the *current* runtime (and, when
 /// the connection turns out broken, may open a replacement from that task). A server
-/// connection's socket must stay on the I/O runtime, so its return always runs there,
-/// whoever drops the lease (a caller whose future was cancelled included). A SQLite connection
-/// is a thread and channels, bound to no runtime: it returns on the caller's runtime, as with
-/// plain sqlx, so the next statement finds it idle without waking the I/O runtime. Not so an
-/// in-memory SQLite database: if that runtime died before the return ran, the connection would
-/// close and its data with it.
+/// connection's socket belongs to the runtime of its pool (the caller's own, or the I/O
+/// runtime), so its return always runs there, whoever drops the lease (a caller whose future
+/// was cancelled included). A SQLite connection is a thread and channels, bound to no runtime:
+/// it returns on the caller's runtime, as with plain sqlx, so the next statement finds it idle
+/// without waking the I/O runtime. Not so an in-memory SQLite database: if that runtime died
+/// before the return ran, the connection would close and its data with it.
 pub(crate) struct Leased {
     conn: Option<Conn>,
     /// The runtime the connection goes back to its pool on: its own pool's runtime, the I/O
