@@ -448,22 +448,16 @@ async fn load_selectin<R: RelationField>(session: &mut Session<'_>, owners: &mut
         }
         load_below(session, &mut targets, &node.children).await?;
     }
-    match relation.kind {
-        RelationKind::HasMany | RelationKind::HasOne => hand_out_exclusive::<R>(owners, owner_index, targets),
-        RelationKind::BelongsTo => {
-            let key_index = key_column_index::<R>();
-            let links = targets.iter().enumerate().map(|(i, t)| (t.value_at(key_index), i)).collect();
-            hand_out_shared::<R>(owners, owner_index, targets, links)
-        }
-        RelationKind::ManyToMany => hand_out_shared::<R>(owners, owner_index, targets, links),
+    // Only collections are selected in (to-one hops are always joined): a has_many's rows
+    // belong to one owner each, a many_to_many's may be shared.
+    if relation.through.is_some() {
+        hand_out_shared::<R>(owners, owner_index, targets, links)
+    } else {
+        hand_out_exclusive::<R>(owners, owner_index, targets)
     }
 }
 
-fn key_column_index<R: RelationField>() -> usize {
-    R::Target::meta().primary_key[0]
-}
-
-/// Rows that belong to one owner each (`has_many`, `has_one`): grouped by their foreign key
+/// Rows that belong to one owner each (`has_many`): grouped by their foreign key
 /// and moved to their owner.
 fn hand_out_exclusive<R: RelationField>(owners: &mut [R::Owner], owner_index: usize, targets: Vec<R::Target>) -> Result<()> {
     let relation = R::relation();
