@@ -43,6 +43,7 @@ pub mod model;
 pub mod pending;
 pub mod query;
 pub mod relation;
+pub mod schema;
 mod sync;
 pub mod transaction;
 pub mod types;

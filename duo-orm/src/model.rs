@@ -110,7 +110,8 @@ impl ForeignKeyMeta {
 }
 
 /// What the database does to referencing rows when the referenced row goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReferentialAction {
     /// `CASCADE`.
     Cascade,

@@ -9,8 +9,7 @@ use sea_query::{InsertStatement, QueryBuilder, SelectStatement, SqlWriterValues,
 
 use crate::config::Dialect;
 use crate::error::Result;
-use crate::model::{ColumnMeta, ModelMeta};
-use crate::types::SqlType;
+use crate::schema::{Column, ColumnType, Table};
 
 pub mod mssql;
 pub(crate) mod mysql;
@@ -130,12 +129,12 @@ pub(crate) fn insert_returns_row(dialect: Dialect) -> bool {
     !matches!(dialect, Dialect::MySql)
 }
 
-/// Renders the column type of `column` in `dialect`.
-pub(crate) fn column_type(dialect: Dialect, meta: &ModelMeta, column: &ColumnMeta) -> Result<String> {
-    if let SqlType::Custom(name) = column.sql_type {
-        return Ok(name.to_string());
+/// Renders the column type of `column` (of `table`) in `dialect`.
+pub(crate) fn column_type(dialect: Dialect, table: &Table, column: &Column) -> Result<String> {
+    if let ColumnType::Custom(name) = &column.column_type {
+        return Ok(name.clone());
     }
-    let indexed = column.primary_key || meta.indexes.iter().any(|i| i.columns.contains(&column.name));
+    let indexed = table.is_indexed(&column.name);
     match dialect {
         Dialect::Postgres => Ok(postgres::column_type(column)),
         Dialect::MySql => Ok(mysql::column_type(column, indexed)),
@@ -148,7 +147,7 @@ pub(crate) fn column_type(dialect: Dialect, meta: &ModelMeta, column: &ColumnMet
 /// The length of a text column: the declared one, else 255 where the dialect cannot index
 /// or constrain an unbounded text column (MySQL, SQL Server) and the column is a key or in
 /// an index or unique constraint.
-pub(crate) fn indexable_text_length(column: &ColumnMeta, indexed: bool) -> Option<u32> {
+pub(crate) fn indexable_text_length(column: &Column, indexed: bool) -> Option<u32> {
     column.max_length.or(indexed.then_some(255))
 }
 

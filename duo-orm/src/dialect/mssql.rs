@@ -6,8 +6,7 @@ use sea_query::{
 };
 
 use super::{Paging, Statement, custom_builder, custom_builder_methods, write_offset_fetch};
-use crate::model::ColumnMeta;
-use crate::types::SqlType;
+use crate::schema::{Column, ColumnType};
 
 /// sea-query `QueryBuilder` for SQL Server expressions and statement bodies.
 #[derive(Debug, Default, Clone, Copy)]
@@ -70,28 +69,28 @@ pub(crate) fn render_select(mut stmt: SelectStatement, paging: Paging, ordered: 
     Statement::new(writer.into_parts())
 }
 
-pub(crate) fn column_type(column: &ColumnMeta, indexed: bool) -> String {
-    match column.sql_type {
-        SqlType::SmallInt => "SMALLINT".into(),
-        SqlType::Integer => "INT".into(),
-        SqlType::BigInt => "BIGINT".into(),
-        SqlType::Float => "REAL".into(),
-        SqlType::Double => "FLOAT".into(),
-        SqlType::Boolean => "BIT".into(),
+pub(crate) fn column_type(column: &Column, indexed: bool) -> String {
+    match &column.column_type {
+        ColumnType::SmallInt => "SMALLINT".into(),
+        ColumnType::Integer => "INT".into(),
+        ColumnType::BigInt => "BIGINT".into(),
+        ColumnType::Float => "REAL".into(),
+        ColumnType::Double => "FLOAT".into(),
+        ColumnType::Boolean => "BIT".into(),
         // NVARCHAR(MAX) cannot be a key or carry an index.
-        SqlType::Text => match super::indexable_text_length(column, indexed) {
+        ColumnType::Text => match super::indexable_text_length(column, indexed) {
             Some(n) => format!("NVARCHAR({n})"),
             None => "NVARCHAR(MAX)".into(),
         },
-        SqlType::Blob => "VARBINARY(MAX)".into(),
-        SqlType::TimestampTz => "DATETIMEOFFSET".into(),
-        SqlType::Timestamp => "DATETIME2".into(),
-        SqlType::Date => "DATE".into(),
-        SqlType::Time => "TIME".into(),
-        SqlType::Uuid => "UNIQUEIDENTIFIER".into(),
-        SqlType::Decimal => "DECIMAL(28, 10)".into(),
-        SqlType::Json => "NVARCHAR(MAX)".into(),
-        SqlType::Custom(name) => name.into(),
+        ColumnType::Blob => "VARBINARY(MAX)".into(),
+        ColumnType::TimestampTz => "DATETIMEOFFSET".into(),
+        ColumnType::Timestamp => "DATETIME2".into(),
+        ColumnType::Date => "DATE".into(),
+        ColumnType::Time => "TIME".into(),
+        ColumnType::Uuid => "UNIQUEIDENTIFIER".into(),
+        ColumnType::Decimal => "DECIMAL(28, 10)".into(),
+        ColumnType::Json => "NVARCHAR(MAX)".into(),
+        ColumnType::Custom(name) => name.clone(),
     }
 }
 
@@ -107,8 +106,9 @@ pub(crate) const DDL: crate::query::schema::CustomDdl = crate::query::schema::Cu
             format!("CREATE TABLE {}", quote(table))
         }
     },
-    create_index_head: |index, table, if_not_exists| {
-        let create = format!("CREATE INDEX {} ON {}", quote(index), quote(table));
+    create_index_head: |index, table, unique, if_not_exists| {
+        let unique = if unique { "UNIQUE " } else { "" };
+        let create = format!("CREATE {unique}INDEX {} ON {}", quote(index), quote(table));
         if if_not_exists {
             format!("IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'{}') {create}", index.replace('\'', "''"))
         } else {

@@ -8,8 +8,7 @@ use sea_query::{InsertStatement, QueryBuilder, QuotedBuilder, ReturningClause, S
 use super::{Paging, Statement, custom_builder, custom_builder_methods, write_offset_fetch};
 use crate::config::Dialect;
 use crate::error::{Error, Result};
-use crate::model::ColumnMeta;
-use crate::types::SqlType;
+use crate::schema::{Column, ColumnType};
 
 /// sea-query `QueryBuilder` for Oracle expressions and statement bodies.
 #[derive(Debug, Default, Clone, Copy)]
@@ -57,21 +56,21 @@ pub(crate) fn render_insert(stmt: InsertStatement, returning: &[&'static str]) -
     Statement { sql, values }
 }
 
-pub(crate) fn column_type(column: &ColumnMeta) -> Result<String> {
-    Ok(match column.sql_type {
-        SqlType::SmallInt => "NUMBER(5)".into(),
-        SqlType::Integer => "NUMBER(10)".into(),
-        SqlType::BigInt => "NUMBER(19)".into(),
-        SqlType::Float => "BINARY_FLOAT".into(),
-        SqlType::Double => "BINARY_DOUBLE".into(),
-        SqlType::Boolean => "NUMBER(1)".into(),
+pub(crate) fn column_type(column: &Column) -> Result<String> {
+    Ok(match &column.column_type {
+        ColumnType::SmallInt => "NUMBER(5)".into(),
+        ColumnType::Integer => "NUMBER(10)".into(),
+        ColumnType::BigInt => "NUMBER(19)".into(),
+        ColumnType::Float => "BINARY_FLOAT".into(),
+        ColumnType::Double => "BINARY_DOUBLE".into(),
+        ColumnType::Boolean => "NUMBER(1)".into(),
         // CLOBs cannot be compared with `=`: text is VARCHAR2, 4000 bytes unless declared.
-        SqlType::Text => format!("VARCHAR2({})", column.max_length.unwrap_or(4000)),
-        SqlType::Blob => "BLOB".into(),
-        SqlType::TimestampTz => "TIMESTAMP WITH TIME ZONE".into(),
-        SqlType::Timestamp => "TIMESTAMP".into(),
-        SqlType::Date => "DATE".into(),
-        SqlType::Time => {
+        ColumnType::Text => format!("VARCHAR2({})", column.max_length.unwrap_or(4000)),
+        ColumnType::Blob => "BLOB".into(),
+        ColumnType::TimestampTz => "TIMESTAMP WITH TIME ZONE".into(),
+        ColumnType::Timestamp => "TIMESTAMP".into(),
+        ColumnType::Date => "DATE".into(),
+        ColumnType::Time => {
             return Err(Error::unsupported(
                 Dialect::Oracle,
                 format!(
@@ -81,10 +80,10 @@ pub(crate) fn column_type(column: &ColumnMeta) -> Result<String> {
                 ),
             ));
         }
-        SqlType::Uuid => "RAW(16)".into(),
-        SqlType::Decimal => "NUMBER(28, 10)".into(),
-        SqlType::Json => "JSON".into(),
-        SqlType::Custom(name) => name.into(),
+        ColumnType::Uuid => "RAW(16)".into(),
+        ColumnType::Decimal => "NUMBER(28, 10)".into(),
+        ColumnType::Json => "JSON".into(),
+        ColumnType::Custom(name) => name.clone(),
     })
 }
 
@@ -97,8 +96,9 @@ pub(crate) const DDL: crate::query::schema::CustomDdl = crate::query::schema::Cu
     create_table_head: |table, if_not_exists| {
         format!("CREATE TABLE {}{}", if if_not_exists { "IF NOT EXISTS " } else { "" }, quote(table))
     },
-    create_index_head: |index, table, if_not_exists| {
-        format!("CREATE INDEX {}{} ON {}", if if_not_exists { "IF NOT EXISTS " } else { "" }, quote(index), quote(table))
+    create_index_head: |index, table, unique, if_not_exists| {
+        let unique = if unique { "UNIQUE " } else { "" };
+        format!("CREATE {unique}INDEX {}{} ON {}", if if_not_exists { "IF NOT EXISTS " } else { "" }, quote(index), quote(table))
     },
     drop_table: |table, if_exists| {
         let exists = if if_exists { "IF EXISTS " } else { "" };

@@ -1,28 +1,27 @@
 //! PostgreSQL specifics.
 
-use crate::model::ColumnMeta;
-use crate::types::SqlType;
+use crate::schema::{Column, ColumnType};
 
-pub(crate) fn column_type(column: &ColumnMeta) -> String {
-    match column.sql_type {
-        SqlType::SmallInt => "smallint".into(),
-        SqlType::Integer => "integer".into(),
-        SqlType::BigInt => "bigint".into(),
-        SqlType::Float => "real".into(),
-        SqlType::Double => "double precision".into(),
-        SqlType::Boolean => "boolean".into(),
-        SqlType::Text => match column.max_length {
+pub(crate) fn column_type(column: &Column) -> String {
+    match &column.column_type {
+        ColumnType::SmallInt => "smallint".into(),
+        ColumnType::Integer => "integer".into(),
+        ColumnType::BigInt => "bigint".into(),
+        ColumnType::Float => "real".into(),
+        ColumnType::Double => "double precision".into(),
+        ColumnType::Boolean => "boolean".into(),
+        ColumnType::Text => match column.max_length {
             Some(n) => format!("varchar({n})"),
             None => "text".into(),
         },
-        SqlType::Blob => "bytea".into(),
-        SqlType::TimestampTz => "timestamptz".into(),
-        SqlType::Timestamp => "timestamp".into(),
-        SqlType::Date => "date".into(),
-        SqlType::Time => "time".into(),
-        SqlType::Uuid => "uuid".into(),
-        SqlType::Decimal => "numeric".into(),
-        SqlType::Json => "jsonb".into(),
-        SqlType::Custom(name) => name.into(),
+        ColumnType::Blob => "bytea".into(),
+        ColumnType::TimestampTz => "timestamptz".into(),
+        ColumnType::Timestamp => "timestamp".into(),
+        ColumnType::Date => "date".into(),
+        ColumnType::Time => "time".into(),
+        ColumnType::Uuid => "uuid".into(),
+        ColumnType::Decimal => "numeric".into(),
+        ColumnType::Json => "jsonb".into(),
+        ColumnType::Custom(name) => name.clone(),
     }
 }

@@ -4,15 +4,15 @@
 //! through `CustomDdl`, written once and parameterised by each dialect's module.
 
 use sea_query::{
-    ColumnDef, ColumnType, Expr, ForeignKey, ForeignKeyAction, Index, MysqlQueryBuilder,
-    PostgresQueryBuilder, SqliteQueryBuilder, Table,
+    ColumnDef, ColumnType as SeaColumnType, Expr, ForeignKey, ForeignKeyAction, MysqlQueryBuilder,
+    PostgresQueryBuilder, SqliteQueryBuilder, Table as SeaTable,
 };
 
 use crate::config::Dialect;
 use crate::dialect::{self, mssql, oracle};
 use crate::error::{Error, Result};
-use crate::model::{ColumnDefault, ColumnMeta, ModelMeta, ReferentialAction};
-use crate::types::SqlType;
+use crate::model::{ModelMeta, ReferentialAction};
+use crate::schema::{Column, ColumnType, Default, Index, Table};
 
 /// Orders models so that referenced tables come before the tables referencing them
 /// (self-references and cycles fall back to declaration order).
@@ -51,23 +51,44 @@ pub fn dependency_order(metas: Vec<&'static ModelMeta>) -> Vec<&'static ModelMet
     ordered
 }
 
-/// The CREATE TABLE statement, then one CREATE INDEX per plain index.
+/// The CREATE TABLE statement of a model's table, then one CREATE INDEX per plain index.
 pub fn create_table(meta: &ModelMeta, dialect: Dialect, if_not_exists: bool) -> Result<Vec<String>> {
+    render_create_table(&Table::from_model(meta), dialect, CreateTable { if_not_exists, unique_inline: true })
+}
+
+/// The DROP TABLE statement of a model's table.
+pub fn drop_table(meta: &ModelMeta, dialect: Dialect, if_exists: bool) -> String {
+    render_drop_table(meta.table, dialect, if_exists)
+}
+
+/// How a CREATE TABLE is written.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CreateTable {
+    /// Run only when the table (and each index) is missing.
+    pub if_not_exists: bool,
+    /// Unique indexes as constraints of the table (`create_all`), or as separate
+    /// `CREATE UNIQUE INDEX` statements that `DROP INDEX` can remove in every dialect
+    /// (migrations).
+    pub unique_inline: bool,
+}
+
+/// CREATE TABLE for `table`, then its separate CREATE INDEX statements.
+pub(crate) fn render_create_table(table: &Table, dialect: Dialect, how: CreateTable) -> Result<Vec<String>> {
     match dialect {
-        Dialect::Postgres | Dialect::MySql | Dialect::Sqlite => sea_query_create_table(meta, dialect, if_not_exists),
-        Dialect::MsSql => CustomDdl::MSSQL.create_table(meta, if_not_exists),
-        Dialect::Oracle => CustomDdl::ORACLE.create_table(meta, if_not_exists),
+        Dialect::Postgres | Dialect::MySql | Dialect::Sqlite => sea_query_create_table(table, dialect, how),
+        Dialect::MsSql => CustomDdl::MSSQL.create_table(table, how),
+        Dialect::Oracle => CustomDdl::ORACLE.create_table(table, how),
     }
 }
 
-/// The DROP TABLE statement.
-pub fn drop_table(meta: &ModelMeta, dialect: Dialect, if_exists: bool) -> String {
+/// DROP TABLE, optionally tolerating a missing table.
+pub(crate) fn render_drop_table(table: &str, dialect: Dialect, if_exists: bool) -> String {
     match dialect {
-        Dialect::MsSql => CustomDdl::MSSQL.drop_table(meta, if_exists),
-        Dialect::Oracle => CustomDdl::ORACLE.drop_table(meta, if_exists),
+        Dialect::MsSql => (CustomDdl::MSSQL.drop_table)(table, if_exists),
+        Dialect::Oracle => (CustomDdl::ORACLE.drop_table)(table, if_exists),
         _ => {
-            let mut stmt = Table::drop();
-            stmt.table(meta.table);
+            let mut stmt = SeaTable::drop();
+            stmt.table(sea_query::Alias::new(table));
             if if_exists {
                 stmt.if_exists();
             }
@@ -80,7 +101,39 @@ pub fn drop_table(meta: &ModelMeta, dialect: Dialect, if_exists: bool) -> String
     }
 }
 
-fn fk_action(action: ReferentialAction) -> ForeignKeyAction {
+/// CREATE [UNIQUE] INDEX `index` ON `table`.
+pub(crate) fn render_create_index(table: &str, index: &Index, dialect: Dialect, if_not_exists: bool) -> String {
+    match dialect {
+        Dialect::MsSql => CustomDdl::MSSQL.create_index(table, index, if_not_exists),
+        Dialect::Oracle => CustomDdl::ORACLE.create_index(table, index, if_not_exists),
+        _ => {
+            let mut def = sea_query_index(index);
+            def.table(sea_query::Alias::new(table));
+            if if_not_exists {
+                def.if_not_exists();
+            }
+            match dialect {
+                Dialect::Postgres => def.to_string(PostgresQueryBuilder),
+                Dialect::MySql => def.to_string(MysqlQueryBuilder),
+                _ => def.to_string(SqliteQueryBuilder),
+            }
+        }
+    }
+}
+
+fn sea_query_index(index: &Index) -> sea_query::IndexCreateStatement {
+    let mut def = sea_query::Index::create();
+    def.name(&index.name);
+    for column in &index.columns {
+        def.col(sea_query::Alias::new(column));
+    }
+    if index.unique {
+        def.unique();
+    }
+    def
+}
+
+pub(crate) fn fk_action(action: ReferentialAction) -> ForeignKeyAction {
     match action {
         ReferentialAction::Cascade => ForeignKeyAction::Cascade,
         ReferentialAction::SetNull => ForeignKeyAction::SetNull,
@@ -90,104 +143,98 @@ fn fk_action(action: ReferentialAction) -> ForeignKeyAction {
     }
 }
 
-fn default_expr(default: ColumnDefault) -> Expr {
+fn default_expr(default: &Default) -> Expr {
     match default {
-        ColumnDefault::Bool(b) => Expr::val(b),
-        ColumnDefault::Int(i) => Expr::val(i),
-        ColumnDefault::Float(f) => Expr::val(f),
-        ColumnDefault::Str(s) => Expr::val(s),
-        ColumnDefault::Sql(sql) => Expr::cust(sql),
+        Default::Bool(b) => Expr::val(*b),
+        Default::Int(i) => Expr::val(*i),
+        Default::Float(f) => Expr::val(*f),
+        Default::Str(s) => Expr::val(s.clone()),
+        Default::Sql(sql) => Expr::cust(sql.clone()),
     }
 }
 
-fn sea_query_create_table(meta: &ModelMeta, dialect: Dialect, if_not_exists: bool) -> Result<Vec<String>> {
-    let mut table = Table::create();
-    table.table(meta.table);
-    if if_not_exists {
-        table.if_not_exists();
+/// A sea-query column definition of `column` in `table` (PostgreSQL, MySQL, SQLite).
+pub(crate) fn sea_query_column(table: &Table, column: &Column, dialect: Dialect) -> Result<ColumnDef> {
+    let type_name = dialect::column_type(dialect, table, column)?;
+    // PostgreSQL writes identity columns from sea-query's own integer types.
+    let column_type = match (dialect, column.auto_increment, &column.column_type) {
+        (Dialect::Postgres, true, ColumnType::SmallInt) => SeaColumnType::SmallInteger,
+        (Dialect::Postgres, true, ColumnType::Integer) => SeaColumnType::Integer,
+        (Dialect::Postgres, true, ColumnType::BigInt) => SeaColumnType::BigInteger,
+        _ => SeaColumnType::custom(type_name),
+    };
+    let mut def = ColumnDef::new_with_type(sea_query::Alias::new(&column.name), column_type);
+    if !column.nullable {
+        def.not_null();
     }
-    let single_auto_key = meta.auto_increment_key();
-    for column in meta.columns {
-        let type_name = dialect::column_type(dialect, meta, column)?;
-        // PostgreSQL writes identity columns from sea-query's own integer types.
-        let column_type = match (dialect, column.auto_increment, column.sql_type) {
-            (Dialect::Postgres, true, SqlType::SmallInt) => ColumnType::SmallInteger,
-            (Dialect::Postgres, true, SqlType::Integer) => ColumnType::Integer,
-            (Dialect::Postgres, true, SqlType::BigInt) => ColumnType::BigInteger,
-            _ => ColumnType::custom(type_name),
-        };
-        let mut def = ColumnDef::new_with_type(column.name, column_type);
-        if !column.nullable {
-            def.not_null();
-        }
-        if column.auto_increment {
-            def.auto_increment();
-        }
-        // SQLite only auto-increments an inline `integer PRIMARY KEY`.
-        if dialect == Dialect::Sqlite && single_auto_key.is_some_and(|k| std::ptr::eq(k, column)) {
-            def.primary_key();
-        }
-        if let Some(default) = column.default {
-            def.default(default_expr(default));
-        }
-        table.col(def);
+    if column.auto_increment {
+        def.auto_increment();
     }
-    if !(dialect == Dialect::Sqlite && single_auto_key.is_some()) {
-        let mut pk = Index::create();
-        pk.name(format!("pk_{}", meta.table));
-        for column in meta.key_columns() {
-            pk.col(column.name);
-        }
-        table.primary_key(&mut pk);
+    // SQLite only auto-increments an inline `integer PRIMARY KEY`.
+    if dialect == Dialect::Sqlite && table.auto_increment_key().is_some_and(|k| k.name == column.name) {
+        def.primary_key();
     }
-    for column in meta.columns {
-        if let Some(fk) = column.references {
-            let target = (fk.target)();
-            let mut key = ForeignKey::create();
-            key.name(format!("fk_{}_{}", meta.table, column.name))
-                .from(meta.table, column.name)
-                .to(target.table, fk.target_column());
-            if let Some(action) = fk.on_delete {
-                key.on_delete(fk_action(action));
-            }
-            if let Some(action) = fk.on_update {
-                key.on_update(fk_action(action));
-            }
-            table.foreign_key(&mut key);
+    if let Some(default) = &column.default {
+        def.default(default_expr(default));
+    }
+    Ok(def)
+}
+
+/// A sea-query foreign key of `table`.
+pub(crate) fn sea_query_foreign_key(table: &str, fk: &crate::schema::ForeignKey) -> sea_query::ForeignKeyCreateStatement {
+    let mut key = ForeignKey::create();
+    key.name(&fk.name).from_tbl(sea_query::Alias::new(table)).to_tbl(sea_query::Alias::new(&fk.references));
+    for column in &fk.columns {
+        key.from_col(sea_query::Alias::new(column));
+    }
+    for column in &fk.referenced_columns {
+        key.to_col(sea_query::Alias::new(column));
+    }
+    if let Some(action) = fk.on_delete {
+        key.on_delete(fk_action(action));
+    }
+    if let Some(action) = fk.on_update {
+        key.on_update(fk_action(action));
+    }
+    key
+}
+
+fn sea_query_create_table(table: &Table, dialect: Dialect, how: CreateTable) -> Result<Vec<String>> {
+    let mut stmt = SeaTable::create();
+    stmt.table(sea_query::Alias::new(&table.name));
+    if how.if_not_exists {
+        stmt.if_not_exists();
+    }
+    for column in &table.columns {
+        stmt.col(sea_query_column(table, column, dialect)?);
+    }
+    if !(dialect == Dialect::Sqlite && table.auto_increment_key().is_some()) {
+        let mut pk = sea_query::Index::create();
+        pk.name(format!("pk_{}", table.name));
+        for column in &table.primary_key {
+            pk.col(sea_query::Alias::new(column));
         }
+        stmt.primary_key(&mut pk);
+    }
+    for fk in &table.foreign_keys {
+        stmt.foreign_key(&mut sea_query_foreign_key(&table.name, fk));
     }
     let mut separate_indexes = Vec::new();
-    for index in meta.indexes {
-        let mut def = Index::create();
-        def.name(index.name(meta.table));
-        for column in index.columns {
-            def.col(*column);
-        }
-        if index.unique {
-            def.unique();
-            table.index(&mut def);
-        } else if dialect == Dialect::MySql {
-            // MySQL has no CREATE INDEX IF NOT EXISTS: declare the index with the table.
-            table.index(&mut def);
+    for index in &table.indexes {
+        // MySQL has no CREATE INDEX IF NOT EXISTS: `create_all` declares plain indexes with the table.
+        let inline = if index.unique { how.unique_inline } else { dialect == Dialect::MySql };
+        if inline {
+            stmt.index(&mut sea_query_index(index));
         } else {
-            def.table(meta.table);
-            if if_not_exists {
-                def.if_not_exists();
-            }
-            separate_indexes.push(def);
+            separate_indexes.push(render_create_index(&table.name, index, dialect, how.if_not_exists));
         }
     }
     let mut statements = vec![match dialect {
-        Dialect::Postgres => table.to_string(PostgresQueryBuilder),
-        Dialect::MySql => table.to_string(MysqlQueryBuilder),
-        _ => table.to_string(SqliteQueryBuilder),
+        Dialect::Postgres => stmt.to_string(PostgresQueryBuilder),
+        Dialect::MySql => stmt.to_string(MysqlQueryBuilder),
+        _ => stmt.to_string(SqliteQueryBuilder),
     }];
-    for index in separate_indexes {
-        statements.push(match dialect {
-            Dialect::Postgres => index.to_string(PostgresQueryBuilder),
-            _ => index.to_string(SqliteQueryBuilder),
-        });
-    }
+    statements.extend(separate_indexes);
     Ok(statements)
 }
 
@@ -201,8 +248,8 @@ pub(crate) struct CustomDdl {
     pub bool_literal: fn(bool) -> &'static str,
     /// `CREATE TABLE "t"`, made to run only when the table is missing if asked.
     pub create_table_head: fn(table: &str, if_not_exists: bool) -> String,
-    /// `CREATE INDEX "i" ON "t"`, made to run only when the index is missing if asked.
-    pub create_index_head: fn(index: &str, table: &str, if_not_exists: bool) -> String,
+    /// `CREATE [UNIQUE] INDEX "i" ON "t"`, made to run only when the index is missing if asked.
+    pub create_index_head: fn(index: &str, table: &str, unique: bool, if_not_exists: bool) -> String,
     /// DROP TABLE, optionally tolerating a missing table.
     pub drop_table: fn(table: &str, if_exists: bool) -> String,
     /// The referential action as the dialect writes it (`None`: omit the clause).
@@ -213,62 +260,69 @@ impl CustomDdl {
     pub(crate) const MSSQL: CustomDdl = mssql::DDL;
     pub(crate) const ORACLE: CustomDdl = oracle::DDL;
 
-    fn create_table(&self, meta: &ModelMeta, if_not_exists: bool) -> Result<Vec<String>> {
+    fn create_table(&self, table: &Table, how: CreateTable) -> Result<Vec<String>> {
         let q = self.quote;
         let mut parts = Vec::new();
-        for column in meta.columns {
-            parts.push(self.column_definition(meta, column)?);
+        for column in &table.columns {
+            parts.push(self.column_definition(table, column)?);
         }
-        let key: Vec<String> = meta.key_columns().map(|c| q(c.name)).collect();
-        parts.push(format!("CONSTRAINT {} PRIMARY KEY ({})", q(&format!("pk_{}", meta.table)), key.join(", ")));
-        for index in meta.indexes.iter().filter(|i| i.unique) {
-            let columns: Vec<String> = index.columns.iter().map(|c| q(c)).collect();
-            parts.push(format!("CONSTRAINT {} UNIQUE ({})", q(&index.name(meta.table)), columns.join(", ")));
-        }
-        for column in meta.columns {
-            let Some(fk) = column.references else { continue };
-            let target = (fk.target)();
-            let mut clause = format!(
-                "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
-                q(&format!("fk_{}_{}", meta.table, column.name)),
-                q(column.name),
-                q(target.table),
-                q(fk.target_column())
-            );
-            for (action, on_update) in [(fk.on_delete, false), (fk.on_update, true)] {
-                let Some(action) = action else { continue };
-                let written = (self.action)(action, on_update)
-                    .map_err(|what| Error::unsupported(self.dialect, format!("{what} (foreign key `{}.{}`)", meta.table, column.name)))?;
-                if let Some(written) = written {
-                    clause.push_str(if on_update { " ON UPDATE " } else { " ON DELETE " });
-                    clause.push_str(written);
-                }
+        let key: Vec<String> = table.primary_key.iter().map(|c| q(c)).collect();
+        parts.push(format!("CONSTRAINT {} PRIMARY KEY ({})", q(&format!("pk_{}", table.name)), key.join(", ")));
+        if how.unique_inline {
+            for index in table.indexes.iter().filter(|i| i.unique) {
+                let columns: Vec<String> = index.columns.iter().map(|c| q(c)).collect();
+                parts.push(format!("CONSTRAINT {} UNIQUE ({})", q(&index.name), columns.join(", ")));
             }
-            parts.push(clause);
         }
-        let mut statements = vec![format!("{} ({})", (self.create_table_head)(meta.table, if_not_exists), parts.join(", "))];
-        for index in meta.indexes.iter().filter(|i| !i.unique) {
-            let columns: Vec<String> = index.columns.iter().map(|c| q(c)).collect();
-            let head = (self.create_index_head)(&index.name(meta.table), meta.table, if_not_exists);
-            statements.push(format!("{head} ({})", columns.join(", ")));
+        for fk in &table.foreign_keys {
+            parts.push(self.foreign_key_clause(&table.name, fk)?);
+        }
+        let mut statements = vec![format!("{} ({})", (self.create_table_head)(&table.name, how.if_not_exists), parts.join(", "))];
+        for index in table.indexes.iter().filter(|i| !(i.unique && how.unique_inline)) {
+            statements.push(self.create_index(&table.name, index, how.if_not_exists));
         }
         Ok(statements)
     }
 
-    fn column_definition(&self, meta: &ModelMeta, column: &ColumnMeta) -> Result<String> {
-        let mut sql = format!("{} {}", (self.quote)(column.name), dialect::column_type(self.dialect, meta, column)?);
+    /// `CONSTRAINT "fk" FOREIGN KEY ("col") REFERENCES "t" ("id") [ON DELETE …]`.
+    pub(crate) fn foreign_key_clause(&self, table: &str, fk: &crate::schema::ForeignKey) -> Result<String> {
+        let q = self.quote;
+        let list = |columns: &[String]| columns.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ");
+        let mut clause = format!(
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+            q(&fk.name),
+            list(&fk.columns),
+            q(&fk.references),
+            list(&fk.referenced_columns)
+        );
+        for (action, on_update) in [(fk.on_delete, false), (fk.on_update, true)] {
+            let Some(action) = action else { continue };
+            let written = (self.action)(action, on_update).map_err(|what| {
+                Error::unsupported(self.dialect, format!("{what} (foreign key `{table}.{}`)", fk.columns.join(", ")))
+            })?;
+            if let Some(written) = written {
+                clause.push_str(if on_update { " ON UPDATE " } else { " ON DELETE " });
+                clause.push_str(written);
+            }
+        }
+        Ok(clause)
+    }
+
+    pub(crate) fn create_index(&self, table: &str, index: &Index, if_not_exists: bool) -> String {
+        let columns: Vec<String> = index.columns.iter().map(|c| (self.quote)(c)).collect();
+        let head = (self.create_index_head)(&index.name, table, index.unique, if_not_exists);
+        format!("{head} ({})", columns.join(", "))
+    }
+
+    /// `"col" TYPE [identity] [DEFAULT …] [NOT NULL]`.
+    pub(crate) fn column_definition(&self, table: &Table, column: &Column) -> Result<String> {
+        let mut sql = format!("{} {}", (self.quote)(&column.name), dialect::column_type(self.dialect, table, column)?);
         if column.auto_increment {
             sql.push_str(self.identity);
         }
-        if let Some(default) = column.default {
+        if let Some(default) = &column.default {
             sql.push_str(" DEFAULT ");
-            sql.push_str(&match default {
-                ColumnDefault::Bool(b) => (self.bool_literal)(b).to_string(),
-                ColumnDefault::Int(i) => i.to_string(),
-                ColumnDefault::Float(f) => f.to_string(),
-                ColumnDefault::Str(s) => format!("'{}'", s.replace('\'', "''")),
-                ColumnDefault::Sql(expr) => expr.to_string(),
-            });
+            sql.push_str(&self.default_literal(default));
         }
         if !column.nullable {
             sql.push_str(" NOT NULL");
@@ -276,7 +330,13 @@ impl CustomDdl {
         Ok(sql)
     }
 
-    fn drop_table(&self, meta: &ModelMeta, if_exists: bool) -> String {
-        (self.drop_table)(meta.table, if_exists)
+    pub(crate) fn default_literal(&self, default: &Default) -> String {
+        match default {
+            Default::Bool(b) => (self.bool_literal)(*b).to_string(),
+            Default::Int(i) => i.to_string(),
+            Default::Float(f) => f.to_string(),
+            Default::Str(s) => format!("'{}'", s.replace('\'', "''")),
+            Default::Sql(expr) => expr.clone(),
+        }
     }
 }
