@@ -1,42 +1,119 @@
-//! The `duo-orm` command line. `main` is a thin shell over [`run`], so tests and other tools
-//! can drive the CLI in-process.
+//! The `duo-orm` command line: `init` scaffolds a project, `migrate …` autogenerates,
+//! applies, reverts and checks migrations. `main` is a thin shell over [`run`], so tests and
+//! other tools can drive the CLI in-process.
 //!
-//! This version has `--help` and `--version`; `init` and `migrate` come next (they will read
-//! models with `duo-orm-macros-core`, the parser the derive uses).
+//! Models are read with `duo-orm-macros-core`, the parser `#[derive(Model)]` uses, so the CLI
+//! sees exactly what the derive sees without compiling the user's crate.
+
+mod init;
+mod migrate;
+mod output;
+mod project;
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 
-/// duo-orm: scaffold projects and manage migrations for duo-orm models.
+/// A failure the CLI reports as one line, `error: <message>`, with exit code 1.
+#[derive(Debug)]
+pub struct Failure {
+    message: String,
+    /// The exit code (1 unless a command says otherwise, like `check` finding drift).
+    code: u8,
+}
+
+impl Failure {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Failure { message: message.into(), code: 1 }
+    }
+}
+
+impl From<duo_orm::Error> for Failure {
+    fn from(error: duo_orm::Error) -> Self {
+        // duo-orm's errors never carry a password.
+        Failure::new(error.to_string())
+    }
+}
+
+/// Scaffold duo-orm projects and manage their migrations.
 #[derive(Debug, Parser)]
 #[command(
     name = "duo-orm",
     version,
     about = "Scaffold duo-orm projects and manage their migrations",
-    long_about = "Scaffold duo-orm projects and manage their migrations.\n\n\
-                  This release provides --help and --version only: `init` and `migrate` \
-                  (create, up, down, status, history, sql, check) are being built next.",
-    after_help = "Examples:\n  duo-orm --version\n  duo-orm --help"
+    after_help = "Examples:\n  \
+                  duo-orm init                           # src/db, migrations/, Cargo.toml settings\n  \
+                  duo-orm migrate create \"initial\"       # autogenerate from the models\n  \
+                  duo-orm migrate up                     # apply, with progress\n  \
+                  duo-orm migrate sql --dialect postgres # render without a database\n  \
+                  duo-orm migrate check                  # models vs live database; exit 1 on drift"
 )]
-pub struct Cli {}
+pub struct Cli {
+    /// Run as if started in this directory.
+    #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
+    directory: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scaffold the database module, models/ and schemas/, migrations/ and the Cargo.toml settings.
+    #[command(after_help = "Examples:\n  duo-orm init\n  duo-orm init --dir src/storage\n\n\
+                            Never overwrites a file: run it again safely; it reports what it created and skipped.")]
+    Init {
+        /// Where the database module goes, relative to the project root and inside src/.
+        #[arg(long, default_value = "src/db", value_name = "DIR")]
+        dir: String,
+    },
+    /// Create, apply, revert and inspect migrations (alias: `migration`).
+    #[command(visible_alias = "migration")]
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    #[command(subcommand)]
+    command: migrate::MigrateCommand,
+}
 
 /// Parses `args` (program name first) and runs the command. Help and version go to stdout
-/// with exit code 0; usage errors go to stderr with exit code 2.
+/// with exit code 0; usage errors go to stderr with exit code 2; a failure prints
+/// `error: <cause>` on stderr and exits 1 (`migrate check` exits 1 on drift).
 pub fn run<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    match Cli::try_parse_from(args) {
-        Ok(_cli) => {
-            eprintln!("duo-orm: nothing to do yet; run `duo-orm --help`");
-            ExitCode::SUCCESS
-        }
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
+    };
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if !failure.message.is_empty() {
+                // One line: the cause and what to do.
+                eprintln!("error: {}", failure.message.replace('\n', " "));
+            }
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn execute(cli: Cli) -> Result<(), Failure> {
+    let cwd = match cli.directory {
+        Some(dir) => dir,
+        None => std::env::current_dir().map_err(|e| Failure::new(format!("cannot read the current directory: {e}")))?,
+    };
+    let mut out = output::Output::stdout();
+    match cli.command {
+        Command::Init { dir } => init::init(&cwd, &dir, &mut out),
+        Command::Migrate(args) => migrate::run(&cwd, args.command, &mut out),
     }
 }

@@ -498,6 +498,46 @@ pub(crate) struct Held {
     lease: Lease,
 }
 
+impl Database {
+    /// A pooled connection of this database for one long operation (a migration run), even
+    /// inside a transaction of it or off a tokio runtime.
+    #[cfg(feature = "migrate")]
+    pub(crate) async fn dedicated(&self) -> Result<Held> {
+        let engine = self.engine()?;
+        let lease = Self::acquire(engine.clone(), true).await?;
+        Ok(Held { engine, lease: Lease::Pooled(lease) })
+    }
+}
+
+#[cfg(feature = "migrate")]
+impl Held {
+    /// Runs trusted SQL text without parameters and returns the rows affected.
+    pub(crate) async fn execute_raw(&mut self, sql: &str) -> Result<u64> {
+        let stmt = Statement::raw(sql.to_string());
+        let span = self.engine.span(&stmt);
+        Ok(self.engine.execute(&mut self.lease, stmt, span).await?.rows_affected)
+    }
+
+    /// Runs `stmt` and returns the rows affected.
+    pub(crate) async fn execute(&mut self, stmt: Statement) -> Result<u64> {
+        let span = self.engine.span(&stmt);
+        Ok(self.engine.execute(&mut self.lease, stmt, span).await?.rows_affected)
+    }
+
+    /// BEGIN (or `statement` instead), COMMIT or ROLLBACK on the held connection.
+    pub(crate) async fn control(&mut self, control: Control) -> Result<()> {
+        let conn = self.lease.conn()?;
+        let depth = conn.transaction_depth();
+        let nested = if matches!(control, Control::Begin(_)) { depth > 0 } else { depth > 1 };
+        self.engine.control(conn, control, nested).await
+    }
+
+    /// The dialect of the held connection.
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.engine.url.dialect()
+    }
+}
+
 impl Held {
     /// [`Database::fetch_decoded`] on the held connection.
     pub(crate) async fn fetch_decoded<T>(

@@ -48,6 +48,10 @@ pub enum Error {
     #[error("invalid query: {0}")]
     InvalidQuery(String),
 
+    /// A migration cannot be read, planned or applied (the message says which one and why).
+    #[error("migration error: {0}")]
+    Migration(String),
+
     /// The dialect cannot do what was asked (the SQL would be wrong, so none is produced).
     #[error("{dialect} does not support {operation}")]
     UnsupportedOperation {

@@ -39,6 +39,8 @@ pub mod database;
 pub mod dialect;
 pub mod error;
 mod lifecycle;
+#[cfg(feature = "migrate")]
+pub mod migrate;
 pub mod model;
 pub mod pending;
 pub mod query;

@@ -1,0 +1,212 @@
+//! `duo-orm init`: scaffolds the database module, the migrations directory and the settings.
+//! Idempotent: an existing file is never overwritten, only reported as skipped.
+
+use std::path::Path;
+
+use crate::Failure;
+use crate::output::Output;
+use crate::project::{Settings, find_root};
+
+/// The dependency line `init` adds when the project has no duo-orm dependency.
+const DEPENDENCY_VERSION: &str = "0.1";
+
+/// Checks `--dir`: relative, under `src/`, every part a valid Rust module name.
+pub fn check_dir(dir: &str) -> Result<Vec<String>, Failure> {
+    let path = Path::new(dir);
+    if path.is_absolute() {
+        return Err(Failure::new(format!("--dir `{dir}` must be relative to the project root, like `src/db`")));
+    }
+    let parts: Vec<String> = dir.trim_end_matches('/').split('/').map(str::to_string).collect();
+    if parts.first().map(String::as_str) != Some("src") || parts.len() < 2 {
+        return Err(Failure::new(format!(
+            "--dir `{dir}` must be inside src/ (the database module is part of the crate), like `src/db`"
+        )));
+    }
+    for part in &parts[1..] {
+        if !is_module_name(part) {
+            return Err(Failure::new(format!(
+                "--dir `{dir}`: `{part}` is not a valid Rust module name; help: use lowercase letters, digits and `_`"
+            )));
+        }
+    }
+    Ok(parts)
+}
+
+fn is_module_name(name: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for",
+        "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static",
+        "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "gen", "try", "main", "lib",
+    ];
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    first_ok && name != "_" && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') && !KEYWORDS.contains(&name)
+}
+
+/// Runs `init` from `cwd` with the module at `dir`.
+pub fn init(cwd: &Path, dir: &str, out: &mut Output) -> Result<(), Failure> {
+    let parts = check_dir(dir)?;
+    let root = find_root(cwd)?;
+    let dir = parts.join("/");
+    let module_path = format!("crate::{}", parts[1..].join("::"));
+    let module_name = parts.last().cloned().unwrap_or_default();
+
+    // The module's parent file, where `mod <name>;` goes: lib.rs (as `pub mod`) or main.rs
+    // for `src/<name>`, else the parent directory's mod.rs or `<parent>.rs`.
+    let parent = if parts.len() == 2 {
+        ["src/lib.rs", "src/main.rs"].into_iter().map(|f| root.join(f)).find(|p| p.is_file()).ok_or_else(|| {
+            Failure::new("the project has neither src/lib.rs nor src/main.rs to declare the module in".to_string())
+        })?
+    } else {
+        let parent_dir = parts[..parts.len() - 1].join("/");
+        [format!("{parent_dir}/mod.rs"), format!("{parent_dir}.rs")]
+            .into_iter()
+            .map(|f| root.join(f))
+            .find(|p| p.is_file())
+            .ok_or_else(|| Failure::new(format!("--dir `{dir}`: the parent module {parent_dir} does not exist; create it first")))?
+    };
+
+    let entry = format!(
+        "//! The database: its connection and models (scaffolded by `duo-orm init`).\n\
+         \n\
+         pub mod models;\n\
+         pub mod schemas;\n\
+         \n\
+         use duo_orm::Database;\n\
+         \n\
+         /// The application's database: `DATABASE_URL` when set, else a SQLite file in the working\n\
+         /// directory. Nothing connects until first use.\n\
+         pub static DB: Database = Database::from_env(\"DATABASE_URL\", \"sqlite://./app.db\");\n"
+    );
+    let models = format!(
+        "//! Models: one struct per table. `duo-orm migrate create \"message\"` reads this directory\n\
+         //! (without compiling it) and writes a migration for what changed.\n\
+         //!\n\
+         //! ```ignore\n\
+         //! use duo_orm::prelude::*;\n\
+         //!\n\
+         //! #[derive(Model, Debug, Clone, Serialize)]\n\
+         //! #[duo(table = \"users\", db = {module_path}::DB)]\n\
+         //! pub struct User {{\n\
+         //!     #[duo(primary_key)]\n\
+         //!     pub id: i64,\n\
+         //!     #[duo(unique, max_length = 200)]\n\
+         //!     pub email: String,\n\
+         //! }}\n\
+         //! ```\n"
+    );
+    let schemas = "//! Schemas: the payload structs (`#[derive(Schema)]`) your handlers accept, validated with\n\
+                   //! `validator` before they reach the database.\n"
+        .to_string();
+
+    write_new(&root, &format!("{dir}/mod.rs"), &entry, "database entrypoint (static DB)", out)?;
+    write_new(&root, &format!("{dir}/models/mod.rs"), &models, "", out)?;
+    write_new(&root, &format!("{dir}/schemas/mod.rs"), &schemas, "", out)?;
+    let settings = Settings::for_dir(&dir);
+    let migrations = root.join(&settings.migrations);
+    if migrations.is_dir() {
+        out.skipped(&format!("{}/", settings.migrations), "exists");
+    } else {
+        std::fs::create_dir_all(&migrations).map_err(|e| Failure::new(format!("cannot create {}: {e}", migrations.display())))?;
+        out.created(&format!("{}/", settings.migrations), "");
+    }
+    write_new(&root, ".env", "DATABASE_URL=sqlite://./app.db\n", "DATABASE_URL for the CLI (SQLite to start)", out)?;
+    wire_module(&root, &parent, &module_name, parts.len() == 2, out)?;
+    update_manifest(&root, &settings, out)?;
+    out.line(&format!(
+        "next: define models in {}, then `duo-orm migrate create \"initial\"` and `duo-orm migrate up`",
+        settings.models
+    ));
+    Ok(())
+}
+
+fn write_new(root: &Path, relative: &str, text: &str, what: &str, out: &mut Output) -> Result<(), Failure> {
+    let path = root.join(relative);
+    if path.exists() {
+        out.skipped(relative, "exists");
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Failure::new(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    std::fs::write(&path, text).map_err(|e| Failure::new(format!("cannot write {relative}: {e}")))?;
+    out.created(relative, what);
+    Ok(())
+}
+
+/// Adds `mod <name>;` to the parent module unless it already declares the module.
+fn wire_module(root: &Path, parent: &Path, name: &str, crate_root: bool, out: &mut Output) -> Result<(), Failure> {
+    let shown = parent.strip_prefix(root).unwrap_or(parent).display().to_string();
+    let text = std::fs::read_to_string(parent).map_err(|e| Failure::new(format!("cannot read {shown}: {e}")))?;
+    let declared = text.lines().any(|line| {
+        let line = line.trim();
+        let line = line.strip_prefix("pub ").or_else(|| line.strip_prefix("pub(crate) ")).unwrap_or(line);
+        line == format!("mod {name};") || line.starts_with(&format!("mod {name} "))
+    });
+    if declared {
+        out.skipped(&shown, &format!("already declares `mod {name}`"));
+        return Ok(());
+    }
+    let visibility = if crate_root && shown.ends_with("main.rs") { "" } else { "pub " };
+    let declaration = format!("{visibility}mod {name};\n");
+    // After the inner doc comments and attributes at the top, before the first item.
+    let insert_at = text
+        .lines()
+        .take_while(|l| l.starts_with("//!") || l.starts_with("#![") || l.trim().is_empty())
+        .map(|l| l.len() + 1)
+        .sum::<usize>()
+        .min(text.len());
+    let mut updated = String::with_capacity(text.len() + declaration.len() + 1);
+    updated.push_str(&text[..insert_at]);
+    updated.push_str(&declaration);
+    if insert_at < text.len() && !text[insert_at..].starts_with('\n') {
+        updated.push('\n');
+    }
+    updated.push_str(&text[insert_at..]);
+    std::fs::write(parent, updated).map_err(|e| Failure::new(format!("cannot write {shown}: {e}")))?;
+    out.updated(&shown, &format!("`{}mod {name};`", visibility));
+    Ok(())
+}
+
+/// Adds `[package.metadata.duo-orm]` and the duo-orm dependency, keeping the file's layout
+/// and comments.
+fn update_manifest(root: &Path, settings: &Settings, out: &mut Output) -> Result<(), Failure> {
+    let path = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| Failure::new(format!("cannot read Cargo.toml: {e}")))?;
+    let mut doc: toml_edit::DocumentMut =
+        text.parse().map_err(|e: toml_edit::TomlError| Failure::new(format!("Cargo.toml is not valid TOML: {}", e.message())))?;
+    let mut changes = Vec::new();
+    let Some(package) = doc.get_mut("package").and_then(|p| p.as_table_mut()) else {
+        return Err(Failure::new("Cargo.toml has no [package] (a workspace root?); help: run init in the package's directory"));
+    };
+    let has_metadata = package.get("metadata").and_then(|m| m.get("duo-orm")).is_some();
+    if !has_metadata {
+        let metadata = package.entry("metadata").or_insert(toml_edit::table());
+        if let Some(metadata) = metadata.as_table_mut() {
+            metadata.set_implicit(true);
+            let mut table = toml_edit::Table::new();
+            table.insert("models", toml_edit::value(&settings.models));
+            table.insert("schemas", toml_edit::value(&settings.schemas));
+            table.insert("migrations", toml_edit::value(&settings.migrations));
+            table.insert("version_table", toml_edit::value(&settings.version_table));
+            table.decor_mut().set_prefix("\n# Read by the duo-orm CLI (`duo-orm migrate …`).\n");
+            metadata.insert("duo-orm", toml_edit::Item::Table(table));
+        }
+        changes.push("[package.metadata.duo-orm]");
+    }
+    let dependencies = doc.entry("dependencies").or_insert(toml_edit::table());
+    if let Some(dependencies) = dependencies.as_table_like_mut()
+        && dependencies.get("duo-orm").is_none()
+        && dependencies.get("duo_orm").is_none()
+    {
+        dependencies.insert("duo-orm", toml_edit::value(DEPENDENCY_VERSION));
+        changes.push("duo-orm dependency");
+    }
+    if changes.is_empty() {
+        out.skipped("Cargo.toml", "already set up");
+        return Ok(());
+    }
+    std::fs::write(&path, doc.to_string()).map_err(|e| Failure::new(format!("cannot write Cargo.toml: {e}")))?;
+    out.updated("Cargo.toml", &format!("{} (formatting preserved)", changes.join(", ")));
+    Ok(())
+}

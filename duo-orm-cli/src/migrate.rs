@@ -1,0 +1,356 @@
+//! `duo-orm migrate …`: create (autogenerate), new, up, down, status, history, sql, check,
+//! resolve.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use clap::{ArgGroup, Args, Subcommand};
+use duo_orm::migrate::{self, Migration, Migrator, Operation, Progress, Renames, State, Target};
+use duo_orm::{Database, Dialect};
+
+use crate::Failure;
+use crate::output::Output;
+use crate::project::Project;
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The database URL (else DATABASE_URL, else DATABASE_URL in the project's .env).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Autogenerate a migration (up and down) from what changed in the models.
+    #[command(after_help = "Examples:\n  \
+        duo-orm migrate create \"add users\"\n  \
+        duo-orm migrate create \"rename name\" --rename-column users.name=full_name\n\n\
+        Reads the models with the derive's parser (nothing is compiled) and compares them with the \
+        schema the existing migrations build. Renames are explicit: without --rename-* a renamed \
+        column is a drop and an add.")]
+    Create {
+        /// What the migration does (becomes part of its file name).
+        message: String,
+        /// Rename a table instead of dropping and creating it.
+        #[arg(long = "rename-table", value_name = "OLD=NEW")]
+        rename_table: Vec<String>,
+        /// Rename a column (table by its new name) instead of dropping and adding it.
+        #[arg(long = "rename-column", value_name = "TABLE.OLD=NEW")]
+        rename_column: Vec<String>,
+    },
+    /// Write a hand-written migration: SQL for every dialect, or per dialect.
+    #[command(after_help = "Example:\n  duo-orm migrate new \"backfill emails\"")]
+    New {
+        /// What the migration does.
+        message: String,
+    },
+    /// Apply pending migrations, up to TARGET (default: all) (alias: `upgrade`).
+    #[command(visible_alias = "upgrade", after_help = "Examples:\n  duo-orm migrate up\n  duo-orm migrate up 20261124061500")]
+    Up {
+        /// `head` or a migration id (a unique prefix is enough).
+        target: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revert migrations: the last one, `-N` of them, down to an id (kept), or `base` (alias: `downgrade`).
+    #[command(
+        visible_alias = "downgrade",
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  duo-orm migrate down\n  duo-orm migrate down -2\n  duo-orm migrate down base"
+    )]
+    Down {
+        /// `-N`, a migration id, or `base` (default: -1).
+        target: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Show each migration as applied, pending, changed, dirty or missing.
+    #[command(after_help = "Example:\n  duo-orm migrate status --database-url sqlite://./app.db")]
+    Status {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List the migrations in order, with their steps (no database needed).
+    #[command(after_help = "Example:\n  duo-orm migrate history")]
+    History,
+    /// Print the SQL of every migration without a database (offline mode).
+    #[command(after_help = "Examples:\n  duo-orm migrate sql --dialect postgres\n  duo-orm migrate sql --dialect mssql --down")]
+    Sql {
+        /// postgres, mysql, sqlite, mssql or oracle (default: the database URL's dialect).
+        #[arg(long, value_name = "DIALECT")]
+        dialect: Option<String>,
+        /// Print the down steps, last migration first.
+        #[arg(long)]
+        down: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Compare the models with the live database; exit 1 and list the differences on drift.
+    #[command(after_help = "Example:\n  duo-orm migrate check || echo \"run duo-orm migrate create\"")]
+    Check {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Record by hand whether a migration left dirty by a failure (MySQL/MariaDB) is applied.
+    #[command(
+        group(ArgGroup::new("outcome").required(true).args(["applied", "rolled_back"])),
+        after_help = "Example:\n  duo-orm migrate resolve 20261124061500 --rolled-back"
+    )]
+    Resolve {
+        /// The migration id (a unique prefix is enough).
+        id: String,
+        /// Its steps have all been completed by hand.
+        #[arg(long)]
+        applied: bool,
+        /// Its steps have all been undone by hand.
+        #[arg(long)]
+        rolled_back: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+pub fn run(cwd: &Path, command: MigrateCommand, out: &mut Output) -> Result<(), Failure> {
+    let project = Project::open(cwd)?;
+    match command {
+        MigrateCommand::Create { message, rename_table, rename_column } => {
+            create(&project, &message, renames(&rename_table, &rename_column)?, out)
+        }
+        MigrateCommand::New { message } => new(&project, &message, out),
+        MigrateCommand::History => history(&project, out),
+        MigrateCommand::Sql { dialect, down, db } => {
+            let dialect = match dialect {
+                Some(name) => parse_dialect(&name)?,
+                None => Database::new(project.database_url(db.database_url.as_deref())?).dialect()?,
+            };
+            let migrations = project.migrations()?;
+            for (id, statements) in migrations.render(dialect, down)? {
+                out.line(&format!("-- {id} ({})", if down { "down" } else { "up" }));
+                for sql in statements {
+                    out.line(&format!("{sql};"));
+                }
+                out.line("");
+            }
+            Ok(())
+        }
+        MigrateCommand::Up { target, db } => {
+            let target = Target::parse(target.as_deref().unwrap_or("head"))?;
+            apply(&project, &db, out, true, target)
+        }
+        MigrateCommand::Down { target, db } => {
+            let target = Target::parse(target.as_deref().unwrap_or("-1"))?;
+            apply(&project, &db, out, false, target)
+        }
+        MigrateCommand::Status { db } => status(&project, &db, out),
+        MigrateCommand::Check { db } => check(&project, &db, out),
+        MigrateCommand::Resolve { id, applied, rolled_back: _, db } => {
+            let migrations = project.migrations()?;
+            let database = connect(&project, &db)?;
+            let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table);
+            block_on(async { migrator.resolve(&database, &id, applied).await })?;
+            out.line(&format!("recorded {id} as {}", if applied { "applied" } else { "not applied" }));
+            Ok(())
+        }
+    }
+}
+
+fn parse_dialect(name: &str) -> Result<Dialect, Failure> {
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "postgres" | "postgresql" | "pg" => Dialect::Postgres,
+        "mysql" | "mariadb" => Dialect::MySql,
+        "sqlite" => Dialect::Sqlite,
+        "mssql" | "sqlserver" => Dialect::MsSql,
+        "oracle" => Dialect::Oracle,
+        _ => return Err(Failure::new(format!("unknown dialect `{name}`; expected postgres, mysql, sqlite, mssql or oracle"))),
+    })
+}
+
+fn renames(tables: &[String], columns: &[String]) -> Result<Renames, Failure> {
+    let mut renames = Renames::default();
+    for spec in tables {
+        let (from, to) = spec
+            .split_once('=')
+            .ok_or_else(|| Failure::new(format!("--rename-table `{spec}`: expected OLD=NEW")))?;
+        renames.tables.push((from.trim().into(), to.trim().into()));
+    }
+    for spec in columns {
+        let parsed = spec.split_once('=').and_then(|(left, to)| left.split_once('.').map(|(t, from)| (t, from, to)));
+        let (table, from, to) =
+            parsed.ok_or_else(|| Failure::new(format!("--rename-column `{spec}`: expected TABLE.OLD=NEW")))?;
+        renames.columns.push((table.trim().into(), from.trim().into(), to.trim().into()));
+    }
+    Ok(renames)
+}
+
+fn block_on<T>(work: impl Future<Output = duo_orm::Result<T>>) -> Result<T, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))?;
+    Ok(runtime.block_on(work)?)
+}
+
+fn connect(project: &Project, db: &DbArgs) -> Result<Database, Failure> {
+    let database = Database::new(project.database_url(db.database_url.as_deref())?);
+    database.dialect()?;
+    Ok(database)
+}
+
+fn write_migration(project: &Project, migration: &Migration, out: &mut Output) -> Result<(), Failure> {
+    let relative = format!("{}/{}.toml", project.settings.migrations, migration.id);
+    let path = project.root.join(&relative);
+    if path.exists() {
+        return Err(Failure::new(format!("{relative} already exists")));
+    }
+    std::fs::write(&path, migration.to_text()?).map_err(|e| Failure::new(format!("cannot write {relative}: {e}")))?;
+    out.created(&relative, &format!("\"{}\"", migration.message));
+    Ok(())
+}
+
+fn create(project: &Project, message: &str, renames: Renames, out: &mut Output) -> Result<(), Failure> {
+    let migrations = project.migrations()?;
+    let models = project.model_schema()?;
+    let history = migrations.schema_after(migrations.len())?;
+    let up = migrate::diff(&history, &models, &renames)?;
+    if up.is_empty() {
+        out.line(&format!(
+            "no changes: the models match the schema of the {} existing migration(s); nothing written",
+            migrations.len()
+        ));
+        return Ok(());
+    }
+    let down: Vec<Operation> = up.iter().rev().filter_map(Operation::inverse).collect();
+    let id = migrate::new_id(message, &migrations, SystemTime::now());
+    let migration = Migration { id, message: message.to_string(), up: up.clone(), down, checksum: String::new() };
+    write_migration(project, &migration, out)?;
+    for step in &up {
+        out.step('+', &step.describe());
+        if let Operation::AddColumn { table, column } = step
+            && !column.nullable
+            && column.default.is_none()
+        {
+            let warning = out.yellow("warning:");
+            out.line(&format!(
+                "      {warning} {table}.{} is NOT NULL without a default: `up` fails if {table} has rows; \
+                 give it #[duo(default = …)] or make it an Option",
+                column.name
+            ));
+        }
+    }
+    out.line("next: review the file, then `duo-orm migrate up`");
+    Ok(())
+}
+
+fn new(project: &Project, message: &str, out: &mut Output) -> Result<(), Failure> {
+    let migrations = project.migrations()?;
+    let id = migrate::new_id(message, &migrations, SystemTime::now());
+    let relative = format!("{}/{id}.toml", project.settings.migrations);
+    let text = format!(
+        "# duo-orm migration {id} (hand-written)\n\
+         # `sql` runs on every dialect; `postgres`, `mysql`, `sqlite`, `mssql` or `oracle` replace it\n\
+         # on that dialect. End each statement with `;` at the end of a line.\n\
+         message = {message:?}\n\
+         \n\
+         [[up]]\n\
+         op = \"sql\"\n\
+         sql = \"\"\"\n\
+         -- write the SQL that applies this migration here\n\
+         \"\"\"\n\
+         \n\
+         [[down]]\n\
+         op = \"sql\"\n\
+         sql = \"\"\"\n\
+         -- and the SQL that reverts it here\n\
+         \"\"\"\n"
+    );
+    // The template must read back as a migration.
+    Migration::parse(&id, &text)?;
+    std::fs::write(project.root.join(&relative), text).map_err(|e| Failure::new(format!("cannot write {relative}: {e}")))?;
+    out.created(&relative, &format!("\"{message}\" (hand-written)"));
+    Ok(())
+}
+
+fn history(project: &Project, out: &mut Output) -> Result<(), Failure> {
+    let migrations = project.migrations()?;
+    if migrations.is_empty() {
+        out.line("no migrations yet; help: `duo-orm migrate create \"initial\"`");
+        return Ok(());
+    }
+    for migration in &migrations {
+        out.line(&format!("{}  {}", out.bold(&migration.id), migration.message));
+        for step in &migration.up {
+            out.step('+', &step.describe());
+        }
+    }
+    Ok(())
+}
+
+/// `up` (applying up to `target`) or `down`, with a line per migration as it starts and ends.
+fn apply(project: &Project, db: &DbArgs, out: &mut Output, up: bool, target: Target) -> Result<(), Failure> {
+    let migrations = project.migrations()?;
+    let database = connect(project, db)?;
+    let (green, done) = (out.green("ok"), out.bold("done"));
+    let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table).on_progress(move |event| {
+        let mut out = Output::stdout();
+        match event {
+            Progress::Started { id, up, statements } => {
+                let verb = if *up { "applying" } else { "reverting" };
+                out.line(&format!("  {verb} {id} ({statements} statement{})", if *statements == 1 { "" } else { "s" }));
+            }
+            Progress::Finished(step) => {
+                out.line(&format!("    {green} {} in {:.1?}", step.id, step.elapsed));
+            }
+        }
+    });
+    let report = block_on(async {
+        if up { migrator.up_to(&database, target).await } else { migrator.down(&database, target).await }
+    })?;
+    let count = report.applied.len() + report.reverted.len();
+    if count == 0 {
+        out.line("nothing to do: the database is already there");
+    } else if !report.applied.is_empty() {
+        out.line(&format!("{done}: applied {} migration(s)", report.applied.len()));
+    } else {
+        out.line(&format!("{done}: reverted {} migration(s)", report.reverted.len()));
+    }
+    Ok(())
+}
+
+fn status(project: &Project, db: &DbArgs, out: &mut Output) -> Result<(), Failure> {
+    let migrations = project.migrations()?;
+    let database = connect(project, db)?;
+    let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table);
+    let statuses = block_on(async { migrator.status(&database).await })?;
+    if statuses.is_empty() {
+        out.line("no migrations yet; help: `duo-orm migrate create \"initial\"`");
+    }
+    for status in statuses {
+        let state = match &status.state {
+            State::Applied { at } => out.green(&format!("applied {at}")),
+            State::Pending => out.yellow("pending"),
+            State::Changed => out.red("CHANGED since applied"),
+            State::Dirty => out.red("DIRTY (failed part-way; see `duo-orm migrate resolve --help`)"),
+            State::Missing => out.red("applied, file MISSING"),
+        };
+        out.line(&format!("{:<48} {state}  {}", status.id, status.message));
+    }
+    Ok(())
+}
+
+fn check(project: &Project, db: &DbArgs, out: &mut Output) -> Result<(), Failure> {
+    let models = project.model_schema()?;
+    let database = connect(project, db)?;
+    let live = block_on(async { migrate::introspect(&database).await })?;
+    let drift = migrate::compare(&models, &live, &[project.settings.version_table.as_str()]);
+    if drift.is_empty() {
+        out.line(&format!("no drift: the database matches the models ({} tables)", models.tables.len()));
+        return Ok(());
+    }
+    for difference in &drift {
+        out.line(&format!("  {} {difference}", out.red("drift:")));
+    }
+    Err(Failure::new(format!(
+        "the database differs from the models in {} place(s); help: `duo-orm migrate create \"…\"` then `duo-orm migrate up`",
+        drift.len()
+    )))
+}

@@ -1,0 +1,354 @@
+//! The user's project: its root, its `[package.metadata.duo-orm]` settings, its models (read
+//! with the derive's own parser, without compiling the crate) and its database URL.
+
+use std::path::{Path, PathBuf};
+
+use duo_orm::migrate::Schema;
+use duo_orm::model::ReferentialAction;
+use duo_orm::schema::{Column, ColumnType, Default, ForeignKey, Index, Table};
+use duo_orm_macros_core::model::DefaultDef;
+use duo_orm_macros_core::relation::ThroughTable;
+use duo_orm_macros_core::{ModelDef, RelationKind, SqlType, parse_model};
+
+use crate::Failure;
+
+/// The settings `duo-orm init` writes under `[package.metadata.duo-orm]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Where the models live (relative to the project root).
+    pub models: String,
+    /// Where the schemas live.
+    pub schemas: String,
+    /// Where the migrations live.
+    pub migrations: String,
+    /// The table recording applied migrations.
+    pub version_table: String,
+}
+
+impl Settings {
+    /// The defaults for a database module at `dir` (`src/db`).
+    pub fn for_dir(dir: &str) -> Settings {
+        Settings {
+            models: format!("{dir}/models"),
+            schemas: format!("{dir}/schemas"),
+            migrations: "migrations".into(),
+            version_table: duo_orm::migrate::DEFAULT_VERSION_TABLE.into(),
+        }
+    }
+}
+
+/// A project: its root directory and settings.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+    pub settings: Settings,
+}
+
+/// The nearest directory at or above `start` holding a `Cargo.toml`.
+pub fn find_root(start: &Path) -> Result<PathBuf, Failure> {
+    let mut dir = Some(start);
+    while let Some(current) = dir {
+        if current.join("Cargo.toml").is_file() {
+            return Ok(current.to_path_buf());
+        }
+        dir = current.parent();
+    }
+    Err(Failure::new(format!(
+        "no Cargo.toml in {} or any directory above it; help: run this inside a cargo project (`cargo new app && cd app`)",
+        start.display()
+    )))
+}
+
+impl Project {
+    /// The project around `start`, with the settings of its `Cargo.toml` (defaults for
+    /// missing keys).
+    pub fn open(start: &Path) -> Result<Project, Failure> {
+        let root = find_root(start)?;
+        let manifest = std::fs::read_to_string(root.join("Cargo.toml"))
+            .map_err(|e| Failure::new(format!("cannot read {}: {e}", root.join("Cargo.toml").display())))?;
+        let doc: toml_edit::DocumentMut = manifest
+            .parse()
+            .map_err(|e: toml_edit::TomlError| Failure::new(format!("Cargo.toml is not valid TOML: {}", e.message())))?;
+        let mut settings = Settings::for_dir("src/db");
+        if let Some(table) = doc.get("package").and_then(|p| p.get("metadata")).and_then(|m| m.get("duo-orm")) {
+            let read = |key: &str, slot: &mut String| {
+                if let Some(value) = table.get(key).and_then(|v| v.as_str()) {
+                    *slot = value.to_string();
+                }
+            };
+            read("models", &mut settings.models);
+            read("schemas", &mut settings.schemas);
+            read("migrations", &mut settings.migrations);
+            read("version_table", &mut settings.version_table);
+        }
+        Ok(Project { root, settings })
+    }
+
+    pub fn migrations_dir(&self) -> PathBuf {
+        self.root.join(&self.settings.migrations)
+    }
+
+    /// The migrations on disk (none when the directory does not exist yet).
+    pub fn migrations(&self) -> Result<duo_orm::migrate::Migrations, Failure> {
+        let dir = self.migrations_dir();
+        if !dir.exists() {
+            return Err(Failure::new(format!(
+                "the migrations directory {} does not exist; help: run `duo-orm init`",
+                self.settings.migrations
+            )));
+        }
+        Ok(duo_orm::migrate::Migrations::from_dir(dir)?)
+    }
+
+    /// The schema the models describe.
+    pub fn model_schema(&self) -> Result<Schema, Failure> {
+        let dir = self.root.join(&self.settings.models);
+        if !dir.is_dir() {
+            return Err(Failure::new(format!(
+                "the models directory {} does not exist; help: run `duo-orm init`, or set `models` under \
+                 [package.metadata.duo-orm] in Cargo.toml",
+                self.settings.models
+            )));
+        }
+        let mut files = Vec::new();
+        collect_rust_files(&dir, &mut files)?;
+        files.sort();
+        let mut models = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
+            let shown = file.strip_prefix(&self.root).unwrap_or(&file).display().to_string();
+            let parsed = syn::parse_file(&text).map_err(|e| located(&shown, &e))?;
+            collect_models(&parsed.items, &shown, &mut models)?;
+        }
+        schema_of(&models)
+    }
+
+    /// The database URL: `--database-url`, else `DATABASE_URL`, else `DATABASE_URL` in the
+    /// project's `.env`.
+    pub fn database_url(&self, flag: Option<&str>) -> Result<String, Failure> {
+        if let Some(url) = flag {
+            return Ok(url.to_string());
+        }
+        if let Ok(url) = std::env::var("DATABASE_URL")
+            && !url.is_empty()
+        {
+            return Ok(url);
+        }
+        if let Ok(env) = std::fs::read_to_string(self.root.join(".env"))
+            && let Some(url) = dotenv_value(&env, "DATABASE_URL")
+        {
+            return Ok(url);
+        }
+        Err(Failure::new(
+            "no database URL; help: pass --database-url, set DATABASE_URL, or add DATABASE_URL=... to the project's .env",
+        ))
+    }
+}
+
+/// The value of `key` in `.env` text (`KEY=value`, optionally `export`ed and quoted).
+pub fn dotenv_value(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let (name, value) = line.split_once('=')?;
+        if name.trim() != key {
+            return None;
+        }
+        let value = value.trim();
+        let unquoted = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+            .unwrap_or(value);
+        Some(unquoted.to_string())
+    })
+}
+
+fn collect_rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Failure::new(format!("cannot read {}: {e}", dir.display())))?;
+    for entry in entries {
+        let path = entry.map_err(|e| Failure::new(e.to_string()))?.path();
+        if path.is_dir() {
+            collect_rust_files(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn located(file: &str, error: &syn::Error) -> Failure {
+    let start = error.span().start();
+    Failure::new(format!("{file}:{}:{}: {error}", start.line, start.column + 1))
+}
+
+/// Structs deriving `Model` (the derive's last path segment), in inline modules too.
+fn collect_models(items: &[syn::Item], file: &str, out: &mut Vec<ModelDef>) -> Result<(), Failure> {
+    for item in items {
+        match item {
+            syn::Item::Struct(item) if derives_model(&item.attrs) => {
+                let input = syn::DeriveInput::from(item.clone());
+                out.push(parse_model(&input).map_err(|e| located(file, &e))?);
+            }
+            syn::Item::Mod(module) => {
+                if let Some((_, items)) = &module.content {
+                    collect_models(items, file, out)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn derives_model(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().filter(|a| a.path().is_ident("derive")).any(|attr| {
+        let mut found = false;
+        let _ = attr.parse_nested_meta(|meta| {
+            found |= meta.path.segments.last().is_some_and(|s| s.ident == "Model");
+            Ok(())
+        });
+        found
+    })
+}
+
+fn column_type(sql_type: &SqlType) -> ColumnType {
+    match sql_type {
+        SqlType::SmallInt => ColumnType::SmallInt,
+        SqlType::Integer => ColumnType::Integer,
+        SqlType::BigInt => ColumnType::BigInt,
+        SqlType::Float => ColumnType::Float,
+        SqlType::Double => ColumnType::Double,
+        SqlType::Boolean => ColumnType::Boolean,
+        SqlType::Text => ColumnType::Text,
+        SqlType::Blob => ColumnType::Blob,
+        SqlType::TimestampTz => ColumnType::TimestampTz,
+        SqlType::Timestamp => ColumnType::Timestamp,
+        SqlType::Date => ColumnType::Date,
+        SqlType::Time => ColumnType::Time,
+        SqlType::Uuid => ColumnType::Uuid,
+        SqlType::Decimal => ColumnType::Decimal,
+        SqlType::Json => ColumnType::Json,
+        SqlType::Custom(sql) => ColumnType::Custom(sql.clone()),
+    }
+}
+
+fn action(name: &Option<String>) -> Option<ReferentialAction> {
+    Some(match name.as_deref()? {
+        "cascade" => ReferentialAction::Cascade,
+        "set_null" => ReferentialAction::SetNull,
+        "set_default" => ReferentialAction::SetDefault,
+        "restrict" => ReferentialAction::Restrict,
+        _ => ReferentialAction::NoAction,
+    })
+}
+
+fn last_ident(path: &syn::Path) -> String {
+    path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
+}
+
+/// The tables of `models`, plus the bare join tables of their many-to-many relationships,
+/// as the runtime's `create_all` would create them.
+pub fn schema_of(models: &[ModelDef]) -> Result<Schema, Failure> {
+    let find = |path: &syn::Path| -> Result<&ModelDef, Failure> {
+        let name = last_ident(path);
+        models.iter().find(|m| m.ident == name).ok_or_else(|| {
+            Failure::new(format!("the model `{name}` is referenced but not defined in the models directory; help: move it there"))
+        })
+    };
+    let key_of = |model: &ModelDef| -> Result<Column, Failure> {
+        let keys: Vec<_> = model.primary_key().collect();
+        match keys.as_slice() {
+            [(_, field)] => Ok(Column {
+                name: field.column.clone(),
+                column_type: column_type(&field.sql_type),
+                nullable: false,
+                auto_increment: false,
+                max_length: field.max_length,
+                default: None,
+            }),
+            _ => Err(Failure::new(format!("`{}` is referenced but has a composite key; relationships need a single-column key", model.ident))),
+        }
+    };
+    let mut schema = Schema::default();
+    for model in models {
+        if schema.table(&model.table).is_some() {
+            return Err(Failure::new(format!("two models use the table `{}`", model.table)));
+        }
+        let mut table = Table {
+            name: model.table.clone(),
+            columns: Vec::new(),
+            primary_key: model.primary_key().map(|(_, f)| f.column.clone()).collect(),
+            indexes: model
+                .indexes
+                .iter()
+                .map(|i| Index { name: Index::conventional_name(&model.table, &i.columns, i.unique), columns: i.columns.clone(), unique: i.unique })
+                .collect(),
+            foreign_keys: Vec::new(),
+        };
+        for field in &model.fields {
+            table.columns.push(Column {
+                name: field.column.clone(),
+                column_type: column_type(&field.sql_type),
+                nullable: field.nullable,
+                auto_increment: field.auto_increment,
+                max_length: field.max_length,
+                default: field.default.as_ref().map(|d| match d {
+                    DefaultDef::Bool(b) => Default::Bool(*b),
+                    DefaultDef::Int(i) => Default::Int(*i),
+                    DefaultDef::Float(f) => Default::Float(*f),
+                    DefaultDef::Str(s) => Default::Str(s.clone()),
+                    DefaultDef::Sql(s) => Default::Sql(s.clone()),
+                }),
+            });
+            if let Some(reference) = &field.references {
+                let target = find(&reference.target)?;
+                let columns = vec![field.column.clone()];
+                table.foreign_keys.push(ForeignKey {
+                    name: ForeignKey::conventional_name(&model.table, &columns),
+                    columns,
+                    references: target.table.clone(),
+                    referenced_columns: vec![key_of(target)?.name],
+                    on_delete: action(&reference.on_delete),
+                    on_update: action(&reference.on_update),
+                });
+            }
+        }
+        schema.tables.push(table);
+    }
+    for model in models {
+        for relation in model.relations.iter().filter(|r| r.kind == RelationKind::ManyToMany) {
+            let Some(through) = &relation.through else { continue };
+            let ThroughTable::Table(name) = &through.table else { continue };
+            let name = name.value();
+            if schema.table(&name).is_some() {
+                continue;
+            }
+            let target = find(&relation.target)?;
+            let side = |column: &syn::Ident, model: &ModelDef| -> Result<(Column, ForeignKey), Failure> {
+                let key = key_of(model)?;
+                let column = Column { name: column.to_string(), ..key.clone() };
+                let columns = vec![column.name.clone()];
+                let fk = ForeignKey {
+                    name: ForeignKey::conventional_name(&name, &columns),
+                    columns,
+                    references: model.table.clone(),
+                    referenced_columns: vec![key.name],
+                    on_delete: Some(ReferentialAction::Cascade),
+                    on_update: None,
+                };
+                Ok((column, fk))
+            };
+            let (owner_column, owner_fk) = side(&through.owner_key, model)?;
+            let (target_column, target_fk) = side(&through.target_key, target)?;
+            schema.tables.push(Table {
+                name: name.clone(),
+                primary_key: vec![owner_column.name.clone(), target_column.name.clone()],
+                columns: vec![owner_column, target_column],
+                indexes: vec![],
+                foreign_keys: vec![owner_fk, target_fk],
+            });
+        }
+    }
+    Ok(schema)
+}

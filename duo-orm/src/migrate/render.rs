@@ -1,0 +1,298 @@
+//! Migration steps as SQL, per dialect.
+//!
+//! Most steps are one ALTER statement. SQLite cannot alter a column or add and drop foreign
+//! keys: those steps rebuild the table (create the new shape, copy the rows, drop the old
+//! table, rename), the procedure SQLite's documentation gives. The runner turns foreign-key
+//! enforcement off around SQLite migrations so a rebuild never cascades.
+
+use sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder};
+
+use super::{Operation, Schema, step_error};
+use crate::config::Dialect;
+use crate::dialect::{self, mssql};
+use crate::error::{Error, Result};
+use crate::query::schema::{
+    CreateTable, CustomDdl, render_create_index, render_create_table, render_drop_table, sea_query_column,
+    sea_query_foreign_key,
+};
+use crate::schema::{Column, Default, Table};
+
+/// The SQL of `steps` (of migration `id`) in `dialect`, applying each to `schema` as it goes
+/// (rendering needs the schema each step starts from).
+pub fn render_steps(id: &str, steps: &[Operation], schema: &mut Schema, dialect: Dialect) -> Result<Vec<String>> {
+    let mut sql = Vec::new();
+    for (n, step) in steps.iter().enumerate() {
+        let before = schema.clone();
+        schema.apply(step).map_err(|why| step_error(id, n, step, &why))?;
+        sql.extend(render_step(step, &before, schema, dialect).map_err(|e| match e {
+            Error::Migration(message) => Error::Migration(format!("migration {id}, step {}: {message}", n + 1)),
+            other => other,
+        })?);
+    }
+    Ok(sql)
+}
+
+fn quote(dialect: Dialect, name: &str) -> String {
+    match dialect {
+        Dialect::MySql => format!("`{}`", name.replace('`', "``")),
+        Dialect::MsSql => mssql::quote(name),
+        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+fn custom(dialect: Dialect) -> &'static CustomDdl {
+    match dialect {
+        Dialect::MsSql => &CustomDdl::MSSQL,
+        _ => &CustomDdl::ORACLE,
+    }
+}
+
+fn table_of<'a>(schema: &'a Schema, name: &str) -> Result<&'a Table> {
+    schema.table(name).ok_or_else(|| Error::Migration(format!("table `{name}` does not exist")))
+}
+
+/// One step: `before` is the schema it starts from, `after` the one it leaves.
+fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Dialect) -> Result<Vec<String>> {
+    let q = |name: &str| quote(dialect, name);
+    let sqlite = dialect == Dialect::Sqlite;
+    Ok(match step {
+        Operation::CreateTable { table } => {
+            render_create_table(table, dialect, CreateTable { if_not_exists: false, unique_inline: false })?
+        }
+        Operation::DropTable { table } => vec![render_drop_table(&table.name, dialect, false)],
+        Operation::RenameTable { from, to } => vec![match dialect {
+            Dialect::MySql => format!("RENAME TABLE {} TO {}", q(from), q(to)),
+            Dialect::MsSql => format!("EXEC sp_rename N'{}', N'{}'", sql_string(from), sql_string(to)),
+            _ => format!("ALTER TABLE {} RENAME TO {}", q(from), q(to)),
+        }],
+        Operation::AddColumn { table, column } => {
+            let t = table_of(after, table)?;
+            // SQLite adds a NOT NULL column only with a non-NULL default.
+            if sqlite && !column.nullable && column.default.is_none() {
+                return rebuild(table_of(before, table)?, t);
+            }
+            vec![match dialect {
+                Dialect::MsSql | Dialect::Oracle => {
+                    let definition = custom(dialect).column_definition(t, column)?;
+                    if dialect == Dialect::Oracle {
+                        format!("ALTER TABLE {} ADD ({definition})", q(table))
+                    } else {
+                        format!("ALTER TABLE {} ADD {definition}", q(table))
+                    }
+                }
+                _ => {
+                    let mut alter = sea_query::Table::alter();
+                    alter.table(sea_query::Alias::new(table)).add_column(sea_query_column(t, column, dialect)?);
+                    build_alter(dialect, &alter)
+                }
+            }]
+        }
+        Operation::DropColumn { table, column } => {
+            vec![format!("ALTER TABLE {} DROP COLUMN {}", q(table), q(&column.name))]
+        }
+        Operation::AlterColumn { table, from, to } => {
+            let t = table_of(after, table)?;
+            alter_column(dialect, before, t, from, to)?
+        }
+        Operation::RenameColumn { table, from, to } => vec![match dialect {
+            Dialect::MsSql => format!(
+                "EXEC sp_rename N'{}', N'{}', N'COLUMN'",
+                sql_string(&format!("{table}.{from}")),
+                sql_string(to)
+            ),
+            _ => format!("ALTER TABLE {} RENAME COLUMN {} TO {}", q(table), q(from), q(to)),
+        }],
+        Operation::CreateIndex { table, index } => vec![render_create_index(table, index, dialect, false)],
+        Operation::DropIndex { table, index } => vec![match dialect {
+            Dialect::MySql | Dialect::MsSql => format!("DROP INDEX {} ON {}", q(&index.name), q(table)),
+            _ => format!("DROP INDEX {}", q(&index.name)),
+        }],
+        Operation::AddForeignKey { table, foreign_key } => match dialect {
+            Dialect::Sqlite => rebuild(table_of(before, table)?, table_of(after, table)?)?,
+            Dialect::Postgres => vec![sea_query_foreign_key(table, foreign_key).to_string(PostgresQueryBuilder)],
+            Dialect::MySql => vec![sea_query_foreign_key(table, foreign_key).to_string(MysqlQueryBuilder)],
+            _ => vec![format!("ALTER TABLE {} ADD {}", q(table), custom(dialect).foreign_key_clause(table, foreign_key)?)],
+        },
+        Operation::DropForeignKey { table, foreign_key } => match dialect {
+            Dialect::Sqlite => rebuild(table_of(before, table)?, table_of(after, table)?)?,
+            Dialect::MySql => vec![format!("ALTER TABLE {} DROP FOREIGN KEY {}", q(table), q(&foreign_key.name))],
+            _ => vec![format!("ALTER TABLE {} DROP CONSTRAINT {}", q(table), q(&foreign_key.name))],
+        },
+        Operation::Sql { sql, postgres, mysql, sqlite, mssql, oracle } => {
+            let own = match dialect {
+                Dialect::Postgres => postgres,
+                Dialect::MySql => mysql,
+                Dialect::Sqlite => sqlite,
+                Dialect::MsSql => mssql,
+                Dialect::Oracle => oracle,
+            };
+            match own.as_ref().or(sql.as_ref()) {
+                Some(text) => split_sql(text),
+                None => {
+                    return Err(Error::Migration(format!(
+                        "a hand-written step has no SQL for {dialect}; help: add `sql = \"…\"` (every dialect) or `{} = \"…\"` to the step",
+                        dialect_key(dialect)
+                    )));
+                }
+            }
+        }
+    })
+}
+
+/// The key of a dialect's own SQL in a hand-written step.
+fn dialect_key(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => "postgres",
+        Dialect::MySql => "mysql",
+        Dialect::Sqlite => "sqlite",
+        Dialect::MsSql => "mssql",
+        Dialect::Oracle => "oracle",
+    }
+}
+
+/// Hand-written SQL as statements: split at `;` that end a line (drivers run one statement
+/// at a time), keeping semicolons inside lines (string literals, procedure bodies) intact.
+fn split_sql(text: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim_end();
+        current.push_str(line);
+        current.push('\n');
+        if trimmed.ends_with(';') {
+            let statement = current.trim().trim_end_matches(';').trim().to_string();
+            if !statement.is_empty() {
+                statements.push(statement);
+            }
+            current.clear();
+        }
+    }
+    let rest = current.trim().trim_end_matches(';').trim();
+    if !rest.is_empty() {
+        statements.push(rest.to_string());
+    }
+    statements
+}
+
+fn sql_string(text: &str) -> String {
+    text.replace('\'', "''")
+}
+
+fn build_alter(dialect: Dialect, alter: &sea_query::TableAlterStatement) -> String {
+    match dialect {
+        Dialect::Postgres => alter.to_string(PostgresQueryBuilder),
+        Dialect::MySql => alter.to_string(MysqlQueryBuilder),
+        _ => alter.to_string(SqliteQueryBuilder),
+    }
+}
+
+/// A default as an SQL literal in `dialect` (PostgreSQL, MySQL, SQLite: by sea-query, which
+/// escapes strings the way each expects).
+fn default_literal(dialect: Dialect, default: &Default) -> String {
+    if let Default::Sql(expr) = default {
+        return expr.clone();
+    }
+    if matches!(dialect, Dialect::MsSql | Dialect::Oracle) {
+        return custom(dialect).default_literal(default);
+    }
+    let value: sea_query::Value = match default {
+        Default::Bool(b) => (*b).into(),
+        Default::Int(i) => (*i).into(),
+        Default::Float(f) => (*f).into(),
+        Default::Str(s) => s.clone().into(),
+        Default::Sql(_) => unreachable!("returned above"),
+    };
+    let select = sea_query::Query::select().expr(sea_query::Expr::val(value)).to_owned();
+    let sql = match dialect {
+        Dialect::Postgres => select.to_string(PostgresQueryBuilder),
+        Dialect::MySql => select.to_string(MysqlQueryBuilder),
+        _ => select.to_string(SqliteQueryBuilder),
+    };
+    sql.trim_start_matches("SELECT ").to_string()
+}
+
+fn alter_column(dialect: Dialect, before: &Schema, table: &Table, from: &Column, to: &Column) -> Result<Vec<String>> {
+    let q = |name: &str| quote(dialect, name);
+    let name = &table.name;
+    let retyped = from.column_type != to.column_type || from.max_length != to.max_length;
+    let mut sql = Vec::new();
+    match dialect {
+        Dialect::Sqlite => return rebuild(table_of(before, name)?, table),
+        Dialect::MySql => {
+            let mut alter = sea_query::Table::alter();
+            alter.table(sea_query::Alias::new(name)).modify_column(sea_query_column(table, to, dialect)?);
+            sql.push(build_alter(dialect, &alter));
+        }
+        Dialect::Postgres => {
+            let head = format!("ALTER TABLE {} ALTER COLUMN {}", q(name), q(&to.name));
+            if retyped {
+                let type_name = dialect::column_type(dialect, table, to)?;
+                sql.push(format!("{head} TYPE {type_name} USING {}::{type_name}", q(&to.name)));
+            }
+            if from.nullable != to.nullable {
+                sql.push(format!("{head} {} NOT NULL", if to.nullable { "DROP" } else { "SET" }));
+            }
+            if from.default != to.default {
+                sql.push(match &to.default {
+                    Some(default) => format!("{head} SET DEFAULT {}", default_literal(dialect, default)),
+                    None => format!("{head} DROP DEFAULT"),
+                });
+            }
+        }
+        Dialect::MsSql => {
+            if from.default != to.default {
+                return Err(Error::unsupported(
+                    dialect,
+                    format!(
+                        "changing the default of `{name}.{}` in a generated step (SQL Server keeps defaults as \
+                         constraints with generated names); help: write it as a hand-written `sql` step",
+                        to.name
+                    ),
+                ));
+            }
+            if retyped || from.nullable != to.nullable {
+                let type_name = dialect::column_type(dialect, table, to)?;
+                let null = if to.nullable { "NULL" } else { "NOT NULL" };
+                sql.push(format!("ALTER TABLE {} ALTER COLUMN {} {type_name} {null}", q(name), q(&to.name)));
+            }
+        }
+        Dialect::Oracle => {
+            let head = format!("ALTER TABLE {} MODIFY ({}", q(name), q(&to.name));
+            if retyped {
+                sql.push(format!("{head} {})", dialect::column_type(dialect, table, to)?));
+            }
+            if from.default != to.default {
+                let default = to.default.as_ref().map_or_else(|| "NULL".to_string(), |d| default_literal(dialect, d));
+                sql.push(format!("{head} DEFAULT {default})"));
+            }
+            if from.nullable != to.nullable {
+                sql.push(format!("{head} {})", if to.nullable { "NULL" } else { "NOT NULL" }));
+            }
+        }
+    }
+    Ok(sql)
+}
+
+/// SQLite's table rebuild: a new table of the new shape under a temporary name, the rows
+/// copied (columns both shapes have), the old table dropped, the new one renamed, its
+/// indexes created.
+fn rebuild(before: &Table, after: &Table) -> Result<Vec<String>> {
+    let temporary = format!("_duo_rebuild_{}", after.name);
+    let mut shape = after.clone();
+    shape.name = temporary.clone();
+    let indexes = std::mem::take(&mut shape.indexes);
+    let mut sql = render_create_table(&shape, Dialect::Sqlite, CreateTable { if_not_exists: false, unique_inline: false })?;
+    let q = |name: &str| quote(Dialect::Sqlite, name);
+    let common: Vec<String> =
+        after.columns.iter().filter(|c| before.column(&c.name).is_some()).map(|c| q(&c.name)).collect();
+    if !common.is_empty() {
+        let list = common.join(", ");
+        sql.push(format!("INSERT INTO {} ({list}) SELECT {list} FROM {}", q(&temporary), q(&before.name)));
+    }
+    sql.push(render_drop_table(&before.name, Dialect::Sqlite, false));
+    sql.push(format!("ALTER TABLE {} RENAME TO {}", q(&temporary), q(&after.name)));
+    for index in &indexes {
+        sql.push(render_create_index(&after.name, index, Dialect::Sqlite, false));
+    }
+    Ok(sql)
+}

@@ -1,0 +1,564 @@
+//! Applying and reverting migrations against a database.
+//!
+//! Safety rules, for every dialect:
+//! - Concurrent runners are serialised: a session advisory lock (PostgreSQL), `GET_LOCK`
+//!   (MySQL/MariaDB), or one exclusive transaction per migration that re-reads what is
+//!   applied (SQLite). Two simultaneous `up`s apply each migration once.
+//! - A migration runs in a transaction where DDL is transactional (PostgreSQL, SQLite). On
+//!   MySQL/MariaDB, whose DDL commits implicitly, its version row is written *dirty* first and
+//!   cleaned when every statement succeeded: a failure leaves it dirty, and later runs refuse
+//!   until [`Migrator::resolve`] records what was done by hand.
+//! - An applied migration whose file changed (checksum) or disappeared stops the run.
+
+use std::time::{Duration, Instant};
+
+use sea_query::{Alias, Expr, ExprTrait, Order, Query};
+
+use super::{Migrations, checksum, iso_timestamp, render_steps};
+use crate::config::Dialect;
+use crate::database::{Control, Database, Held};
+use crate::dialect::{Statement, build_any};
+use crate::error::{Error, Result};
+use crate::pending::Pending;
+use crate::query::schema::{CreateTable, render_create_table};
+use crate::schema::{Column, ColumnType, Table};
+
+/// Where `up` or `down` stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Every migration (`up`).
+    Head,
+    /// Before every migration (`down`: revert all).
+    Base,
+    /// Up to and including this migration (`up`), or down to it, keeping it (`down`).
+    Id(String),
+    /// This many migrations (`down -N`).
+    Steps(usize),
+}
+
+impl Target {
+    /// Reads `head`, `base` (or `0`), `-N`, or a migration id (or unique prefix of one).
+    pub fn parse(text: &str) -> Result<Target> {
+        let text = text.trim();
+        Ok(match text {
+            "head" => Target::Head,
+            "base" | "0" => Target::Base,
+            _ if text.starts_with('-') => match text[1..].parse::<usize>() {
+                Ok(n) if n > 0 => Target::Steps(n),
+                _ => {
+                    return Err(Error::Migration(format!(
+                        "`{text}` is not a target; help: use `-N` (a positive count), `head`, `base` or a migration id"
+                    )));
+                }
+            },
+            _ if text.is_empty() => return Err(Error::Migration("an empty target; help: use `head`, `base`, `-N` or an id".into())),
+            _ => Target::Id(text.to_string()),
+        })
+    }
+}
+
+/// What happened to one migration during a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The migration.
+    pub id: String,
+    /// How long its statements took.
+    pub elapsed: Duration,
+    /// How many statements ran.
+    pub statements: usize,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Migrations applied, in order.
+    pub applied: Vec<Step>,
+    /// Migrations reverted, in order.
+    pub reverted: Vec<Step>,
+}
+
+/// A migration recorded in the version table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedMigration {
+    /// Its id.
+    pub id: String,
+    /// The checksum of its file when it was applied.
+    pub checksum: String,
+    /// When it was applied (UTC, ISO 8601).
+    pub applied_at: String,
+    /// Whether it failed part-way (MySQL/MariaDB) and awaits [`Migrator::resolve`].
+    pub dirty: bool,
+}
+
+/// Where a migration stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Applied, file unchanged.
+    Applied {
+        /// When.
+        at: String,
+    },
+    /// Not applied yet.
+    Pending,
+    /// Applied, but the file changed since.
+    Changed,
+    /// Failed part-way; needs [`Migrator::resolve`].
+    Dirty,
+    /// Applied, but no file has its id any more.
+    Missing,
+}
+
+/// One line of `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// The migration.
+    pub id: String,
+    /// Its message (empty for a missing file).
+    pub message: String,
+    /// Where it stands.
+    pub state: State,
+}
+
+/// A progress event, for output while a run goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// A migration starts (`up`: applying, else reverting), with its statement count.
+    Started {
+        /// The migration.
+        id: String,
+        /// Whether it is being applied (else reverted).
+        up: bool,
+        /// How many statements it runs.
+        statements: usize,
+    },
+    /// It finished.
+    Finished(Step),
+}
+
+type ProgressFn = Box<dyn Fn(&Progress) + Send + Sync>;
+
+/// Applies, reverts and inspects a [`Migrations`] set on a database.
+pub struct Migrator<'m> {
+    migrations: &'m Migrations,
+    version_table: String,
+    progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for Migrator<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Migrator").field("migrations", &self.migrations.len()).field("version_table", &self.version_table).finish()
+    }
+}
+
+impl<'m> Migrator<'m> {
+    /// A migrator for `migrations`, recording them in `duo_migrations`.
+    pub fn new(migrations: &'m Migrations) -> Self {
+        Migrator { migrations, version_table: super::DEFAULT_VERSION_TABLE.to_string(), progress: None }
+    }
+
+    /// Records applied migrations in `table` instead of `duo_migrations`.
+    pub fn version_table(mut self, table: impl Into<String>) -> Self {
+        self.version_table = table.into();
+        self
+    }
+
+    /// Calls `report` as each migration starts and finishes.
+    pub fn on_progress(mut self, report: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Box::new(report));
+        self
+    }
+
+    fn report(&self, event: Progress) {
+        if let Some(report) = &self.progress {
+            report(&event);
+        }
+    }
+
+    /// Applies every pending migration, in order.
+    pub fn up<'a>(&'a self, db: &'a Database) -> Pending<'a, Report> {
+        self.up_to(db, Target::Head)
+    }
+
+    /// Applies pending migrations up to and including `target` ([`Target::Head`] or an id).
+    pub fn up_to<'a>(&'a self, db: &'a Database, target: Target) -> Pending<'a, Report> {
+        Pending::on_database(db, move |db| Box::pin(async move { self.run(db, target, true).await }))
+    }
+
+    /// Reverts applied migrations, last first: `Steps(n)`, down to an id (kept), or `Base`.
+    pub fn down<'a>(&'a self, db: &'a Database, target: Target) -> Pending<'a, Report> {
+        Pending::on_database(db, move |db| Box::pin(async move { self.run(db, target, false).await }))
+    }
+
+    /// Every migration with where it stands, then applied ones whose file is missing.
+    pub fn status<'a>(&'a self, db: &'a Database) -> Pending<'a, Vec<MigrationStatus>> {
+        Pending::on_database(db, move |db| {
+            Box::pin(async move {
+                let mut conn = db.dedicated().await?;
+                let applied = self.read_applied(&mut conn).await?;
+                Ok(self.statuses(&applied))
+            })
+        })
+    }
+
+    /// The migrations recorded as applied, in id order.
+    pub fn history<'a>(&'a self, db: &'a Database) -> Pending<'a, Vec<AppliedMigration>> {
+        Pending::on_database(db, move |db| {
+            Box::pin(async move {
+                let mut conn = db.dedicated().await?;
+                self.read_applied(&mut conn).await
+            })
+        })
+    }
+
+    /// Records by hand that migration `id` is applied (`applied`) or not: for a migration
+    /// left dirty by a failure on MySQL/MariaDB, after finishing or undoing its steps by hand.
+    pub fn resolve<'a>(&'a self, db: &'a Database, id: &'a str, applied: bool) -> Pending<'a, ()> {
+        Pending::on_database(db, move |db| {
+            Box::pin(async move {
+                let mut conn = db.dedicated().await?;
+                self.ensure_version_table(&mut conn).await?;
+                let index = self.migrations.find(id)?;
+                let migration = &self.migrations.iter().as_slice()[index];
+                conn.execute(self.delete_row(conn.dialect(), &migration.id)).await?;
+                if applied {
+                    conn.execute(self.insert_row(conn.dialect(), &migration.id, &migration.checksum, false)).await?;
+                }
+                Ok(())
+            })
+        })
+    }
+
+    fn statuses(&self, applied: &[AppliedMigration]) -> Vec<MigrationStatus> {
+        let mut out: Vec<MigrationStatus> = self
+            .migrations
+            .iter()
+            .map(|m| {
+                let state = match applied.iter().find(|a| a.id == m.id) {
+                    None => State::Pending,
+                    Some(a) if a.dirty => State::Dirty,
+                    Some(a) if a.checksum != m.checksum => State::Changed,
+                    Some(a) => State::Applied { at: a.applied_at.clone() },
+                };
+                MigrationStatus { id: m.id.clone(), message: m.message.clone(), state }
+            })
+            .collect();
+        for a in applied.iter().filter(|a| self.migrations.iter().all(|m| m.id != a.id)) {
+            out.push(MigrationStatus { id: a.id.clone(), message: String::new(), state: State::Missing });
+        }
+        out
+    }
+
+    /// Refuses to go on when an applied migration is dirty, changed or missing.
+    fn verify(&self, applied: &[AppliedMigration]) -> Result<()> {
+        for status in self.statuses(applied) {
+            let id = &status.id;
+            match status.state {
+                State::Dirty => {
+                    return Err(Error::Migration(format!(
+                        "migration {id} failed part-way (MySQL/MariaDB cannot roll back DDL) and is recorded as dirty; \
+                         help: see its statements with `duo-orm migrate sql`, finish or undo them by hand, then run \
+                         `duo-orm migrate resolve {id} --applied` (or `--rolled-back`)"
+                    )));
+                }
+                State::Changed => {
+                    return Err(Error::Migration(format!(
+                        "migration {id} changed after it was applied (its checksum differs); help: restore the file \
+                         from version control, and put the change in a new migration (`duo-orm migrate create`)"
+                    )));
+                }
+                State::Missing => {
+                    return Err(Error::Migration(format!(
+                        "migration {id} is applied but its file is missing; help: restore the file from version \
+                         control (if it was removed on purpose, revert its changes by hand and run \
+                         `duo-orm migrate resolve {id} --rolled-back`)"
+                    )));
+                }
+                State::Applied { .. } | State::Pending => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn run(&self, db: &Database, target: Target, up: bool) -> Result<Report> {
+        let mut conn = db.dedicated().await?;
+        let dialect = conn.dialect();
+        // Resolved before taking the lock: an unknown target is the caller's mistake.
+        let target_index = match &target {
+            Target::Id(id) => Some(self.migrations.find(id)?),
+            Target::Steps(_) if up => {
+                return Err(Error::Migration("`up` takes `head` or a migration id, not a count".into()));
+            }
+            Target::Base if up => return Err(Error::Migration("`up` takes `head` or a migration id, not `base`".into())),
+            _ => None,
+        };
+        let lock = self.lock_key();
+        match dialect {
+            Dialect::Postgres => {
+                conn.execute_raw(&format!("SELECT pg_advisory_lock({lock})")).await?;
+            }
+            Dialect::MySql => {
+                let got = conn
+                    .fetch_decoded(
+                        Statement::raw(format!("SELECT GET_LOCK('duo-orm:{}', 600)", self.version_table.replace('\'', "''"))),
+                        "lock",
+                        |row| row.next::<Option<i64>>(),
+                    )
+                    .await?;
+                if got.first().copied().flatten() != Some(1) {
+                    return Err(Error::Migration(
+                        "another migration run has held the lock for 10 minutes; help: check for a stuck `duo-orm migrate` process".into(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        let result = self.run_locked(&mut conn, target, target_index, up).await;
+        match dialect {
+            Dialect::Postgres => {
+                conn.execute_raw(&format!("SELECT pg_advisory_unlock({lock})")).await?;
+            }
+            Dialect::MySql => {
+                conn.execute_raw(&format!("SELECT RELEASE_LOCK('duo-orm:{}')", self.version_table.replace('\'', "''"))).await?;
+            }
+            _ => {}
+        }
+        result
+    }
+
+    /// A lock key derived from the version table's name: runners of one migration set meet.
+    fn lock_key(&self) -> i64 {
+        i64::from_str_radix(&checksum(&format!("duo-orm:{}", self.version_table))[..15], 16).unwrap_or(0)
+    }
+
+    async fn run_locked(&self, conn: &mut Held, target: Target, target_index: Option<usize>, up: bool) -> Result<Report> {
+        let dialect = conn.dialect();
+        if dialect != Dialect::Sqlite {
+            self.ensure_version_table(conn).await?;
+        }
+        let list = self.migrations.iter().as_slice();
+        let mut report = Report::default();
+        // `down -N` counts from the migrations applied when the run starts.
+        let mut remaining = match target {
+            Target::Steps(n) => n,
+            _ => usize::MAX,
+        };
+        loop {
+            if remaining == 0 {
+                break;
+            }
+            if dialect == Dialect::Sqlite {
+                // Off before the transaction (SQLite ignores it inside one): a table rebuild
+                // must not cascade. Checked with `foreign_key_check` before committing.
+                conn.execute_raw("PRAGMA foreign_keys = OFF").await?;
+                conn.control(Control::Begin(Some("BEGIN EXCLUSIVE"))).await?;
+                if let Err(e) = self.ensure_version_table(conn).await {
+                    return self.abandon(conn, e).await;
+                }
+            } else if dialect == Dialect::Postgres {
+                conn.control(Control::Begin(None)).await?;
+            }
+            let applied = match self.read_applied(conn).await.and_then(|a| self.verify(&a).map(|()| a)) {
+                Ok(applied) => applied,
+                Err(e) => return self.abandon(conn, e).await,
+            };
+            let is_applied = |id: &str| applied.iter().any(|a| a.id == id);
+            let next = if up {
+                list.iter().enumerate().find(|(i, m)| !is_applied(&m.id) && target_index.is_none_or(|t| *i <= t))
+            } else {
+                list.iter()
+                    .enumerate()
+                    .rev()
+                    .find(|(i, m)| is_applied(&m.id) && target_index.is_none_or(|t| *i > t))
+            };
+            let Some((index, migration)) = next else {
+                self.finish(conn).await?;
+                break;
+            };
+            let statements = match self.plan(index, up, dialect) {
+                Ok(statements) => statements,
+                Err(e) => return self.abandon(conn, e).await,
+            };
+            self.report(Progress::Started { id: migration.id.clone(), up, statements: statements.len() });
+            let started = Instant::now();
+            if let Err(e) = self.execute(conn, &migration.id, &migration.checksum, &statements, up).await {
+                return self.abandon(conn, e).await;
+            }
+            if dialect == Dialect::Sqlite {
+                let broken = conn
+                    .fetch_decoded(Statement::raw("PRAGMA foreign_key_check".into()), "foreign key check", |row| {
+                        row.next::<String>()
+                    })
+                    .await;
+                match broken {
+                    Ok(tables) if !tables.is_empty() => {
+                        let e = Error::Migration(format!(
+                            "migration {} leaves rows whose foreign keys point nowhere (in {}); nothing was applied",
+                            migration.id,
+                            tables.join(", ")
+                        ));
+                        return self.abandon(conn, e).await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => return self.abandon(conn, e).await,
+                }
+            }
+            self.finish(conn).await?;
+            let step = Step { id: migration.id.clone(), elapsed: started.elapsed(), statements: statements.len() };
+            self.report(Progress::Finished(step.clone()));
+            if up {
+                report.applied.push(step);
+            } else {
+                report.reverted.push(step);
+            }
+            remaining -= 1;
+        }
+        Ok(report)
+    }
+
+    /// The statements that apply (or revert) migration `index` in `dialect`.
+    fn plan(&self, index: usize, up: bool, dialect: Dialect) -> Result<Vec<String>> {
+        let migration = &self.migrations.iter().as_slice()[index];
+        if up {
+            let mut schema = self.migrations.schema_after(index)?;
+            render_steps(&migration.id, &migration.up, &mut schema, dialect)
+        } else {
+            let mut schema = self.migrations.schema_after(index + 1)?;
+            render_steps(&migration.id, &migration.down, &mut schema, dialect)
+        }
+    }
+
+    /// Runs a migration's statements and records it (`up`) or removes its record.
+    async fn execute(&self, conn: &mut Held, id: &str, sum: &str, statements: &[String], up: bool) -> Result<()> {
+        let dialect = conn.dialect();
+        let annotate = |n: usize, e: Error| -> Error {
+            Error::Migration(format!("migration {id} failed at statement {} ({}): {e}", n + 1, statements[n]))
+        };
+        if dialect == Dialect::MySql {
+            // DDL commits implicitly here: mark the migration dirty while it runs.
+            conn.execute(self.delete_row(dialect, id)).await?;
+            conn.execute(self.insert_row(dialect, id, sum, true)).await?;
+            for (n, sql) in statements.iter().enumerate() {
+                conn.execute_raw(sql).await.map_err(|e| annotate(n, e))?;
+            }
+            conn.execute(self.delete_row(dialect, id)).await?;
+            if up {
+                conn.execute(self.insert_row(dialect, id, sum, false)).await?;
+            }
+            return Ok(());
+        }
+        for (n, sql) in statements.iter().enumerate() {
+            conn.execute_raw(sql).await.map_err(|e| annotate(n, e))?;
+        }
+        if up {
+            conn.execute(self.insert_row(dialect, id, sum, false)).await?;
+        } else {
+            conn.execute(self.delete_row(dialect, id)).await?;
+        }
+        Ok(())
+    }
+
+    /// Commits the migration's transaction (PostgreSQL, SQLite) and restores SQLite's
+    /// foreign-key enforcement.
+    async fn finish(&self, conn: &mut Held) -> Result<()> {
+        match conn.dialect() {
+            Dialect::Postgres => conn.control(Control::Commit).await,
+            Dialect::Sqlite => {
+                let committed = conn.control(Control::Commit).await;
+                conn.execute_raw("PRAGMA foreign_keys = ON").await?;
+                committed
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Rolls back the migration's transaction and returns `error`.
+    async fn abandon<T>(&self, conn: &mut Held, error: Error) -> Result<T> {
+        match conn.dialect() {
+            Dialect::Postgres => {
+                let _ = conn.control(Control::Rollback).await;
+            }
+            Dialect::Sqlite => {
+                let _ = conn.control(Control::Rollback).await;
+                let _ = conn.execute_raw("PRAGMA foreign_keys = ON").await;
+            }
+            _ => {}
+        }
+        Err(error)
+    }
+
+    fn version_table_def(&self) -> Table {
+        let column = |name: &str, column_type: ColumnType, max_length: Option<u32>| Column {
+            name: name.into(),
+            column_type,
+            nullable: false,
+            auto_increment: false,
+            max_length,
+            default: None,
+        };
+        Table {
+            name: self.version_table.clone(),
+            columns: vec![
+                column("id", ColumnType::Text, Some(255)),
+                column("checksum", ColumnType::Text, Some(32)),
+                column("applied_at", ColumnType::Text, Some(32)),
+                column("dirty", ColumnType::BigInt, None),
+            ],
+            primary_key: vec!["id".into()],
+            indexes: vec![],
+            foreign_keys: vec![],
+        }
+    }
+
+    async fn ensure_version_table(&self, conn: &mut Held) -> Result<()> {
+        let create = CreateTable { if_not_exists: true, unique_inline: true };
+        for sql in render_create_table(&self.version_table_def(), conn.dialect(), create)? {
+            conn.execute_raw(&sql).await?;
+        }
+        Ok(())
+    }
+
+    async fn read_applied(&self, conn: &mut Held) -> Result<Vec<AppliedMigration>> {
+        let dialect = conn.dialect();
+        let exists = match dialect {
+            Dialect::Sqlite => format!(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{}'",
+                self.version_table.replace('\'', "''")
+            ),
+            _ => format!(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = '{}' AND table_schema = {}",
+                self.version_table.replace('\'', "''"),
+                if dialect == Dialect::Postgres { "current_schema()" } else { "DATABASE()" }
+            ),
+        };
+        let count = conn.fetch_decoded(Statement::raw(exists), "version table", |row| row.next::<i64>()).await?;
+        if count.first().copied().unwrap_or(0) == 0 {
+            return Ok(Vec::new());
+        }
+        let table = Alias::new(&self.version_table);
+        let select = Query::select()
+            .columns([Alias::new("id"), Alias::new("checksum"), Alias::new("applied_at"), Alias::new("dirty")])
+            .from(table)
+            .order_by(Alias::new("id"), Order::Asc)
+            .to_owned();
+        let stmt = Statement::new(build_any!(dialect, select));
+        conn.fetch_decoded(stmt, "applied migration", |row| {
+            Ok(AppliedMigration { id: row.next()?, checksum: row.next()?, applied_at: row.next()?, dirty: row.next::<i64>()? != 0 })
+        })
+        .await
+    }
+
+    fn insert_row(&self, dialect: Dialect, id: &str, sum: &str, dirty: bool) -> Statement {
+        let insert = Query::insert()
+            .into_table(Alias::new(&self.version_table))
+            .columns([Alias::new("id"), Alias::new("checksum"), Alias::new("applied_at"), Alias::new("dirty")])
+            .values_panic([id.into(), sum.into(), iso_timestamp(std::time::SystemTime::now()).into(), i64::from(dirty).into()])
+            .to_owned();
+        Statement::new(build_any!(dialect, insert))
+    }
+
+    fn delete_row(&self, dialect: Dialect, id: &str) -> Statement {
+        let delete =
+            Query::delete().from_table(Alias::new(&self.version_table)).and_where(Expr::col(Alias::new("id")).eq(id)).to_owned();
+        Statement::new(build_any!(dialect, delete))
+    }
+}
