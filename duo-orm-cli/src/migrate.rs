@@ -2,7 +2,7 @@
 //! resolve.
 
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use clap::{ArgGroup, Args, Subcommand};
 use duo_orm::migrate::{self, Migration, Migrator, Operation, Progress, Renames, State, Target};
@@ -191,7 +191,8 @@ fn block_on<T>(work: impl Future<Output = duo_orm::Result<T>>) -> Result<T, Fail
 }
 
 fn connect(project: &Project, db: &DbArgs) -> Result<Database, Failure> {
-    let database = Database::new(project.database_url(db.database_url.as_deref())?);
+    // A CLI user waiting on an unreachable server wants to know soon.
+    let database = Database::new(project.database_url(db.database_url.as_deref())?).acquire_timeout(Duration::from_secs(10));
     database.dialect()?;
     Ok(database)
 }

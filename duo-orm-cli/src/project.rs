@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use duo_orm::migrate::Schema;
 use duo_orm::model::ReferentialAction;
-use duo_orm::schema::{Column, ColumnType, Default, ForeignKey, Index, Table};
+use duo_orm::schema::{Column, ColumnType, DefaultValue, ForeignKey, Index, Table};
 use duo_orm_macros_core::model::DefaultDef;
 use duo_orm_macros_core::relation::ThroughTable;
 use duo_orm_macros_core::{ModelDef, RelationKind, SqlType, parse_model};
@@ -294,11 +294,11 @@ pub fn schema_of(models: &[ModelDef]) -> Result<Schema, Failure> {
                 auto_increment: field.auto_increment,
                 max_length: field.max_length,
                 default: field.default.as_ref().map(|d| match d {
-                    DefaultDef::Bool(b) => Default::Bool(*b),
-                    DefaultDef::Int(i) => Default::Int(*i),
-                    DefaultDef::Float(f) => Default::Float(*f),
-                    DefaultDef::Str(s) => Default::Str(s.clone()),
-                    DefaultDef::Sql(s) => Default::Sql(s.clone()),
+                    DefaultDef::Bool(b) => DefaultValue::Bool(*b),
+                    DefaultDef::Int(i) => DefaultValue::Int(*i),
+                    DefaultDef::Float(f) => DefaultValue::Float(*f),
+                    DefaultDef::Str(s) => DefaultValue::Str(s.clone()),
+                    DefaultDef::Sql(s) => DefaultValue::Sql(s.clone()),
                 }),
             });
             if let Some(reference) = &field.references {

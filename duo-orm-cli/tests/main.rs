@@ -1,30 +1,363 @@
-//! Runs the built `duo-orm` binary and checks exit codes and output.
+//! The `duo-orm` binary end to end, in temporary cargo projects, on SQLite, PostgreSQL and
+//! MariaDB (the live backends come from `DUO_TEST_POSTGRES_URL` / `DUO_TEST_MYSQL_URL`, as in
+//! the workspace's other tests).
 
-use std::process::Command;
+#[path = "../../tests/tests/support.rs"]
+#[allow(dead_code)]
+mod support;
 
-fn duo_orm(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_duo-orm")).args(args).output().expect("run duo-orm")
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use duo_orm::migrate::{LiveSchema, introspect};
+use duo_orm::{Database, Dialect};
+use support::{TestDb, backends_sync};
+
+const BIN: &str = env!("CARGO_BIN_EXE_duo-orm");
+
+/// A temporary cargo project (a manifest and a `main.rs`; the CLI never compiles it).
+struct TempProject {
+    root: PathBuf,
+}
+
+impl TempProject {
+    fn new(name: &str) -> TempProject {
+        let root = std::env::temp_dir().join(format!("duo_cli_{name}_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[package]\nname = \"blog\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n# keep this comment\n[dependencies]\nserde = \"1\"\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("src/main.rs"), "fn main() {}\n").unwrap();
+        TempProject { root }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        run_in(&self.root, args)
+    }
+
+    /// Runs and asserts success, returning stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        let (stdout, stderr) = texts(&output);
+        assert!(output.status.success(), "`duo-orm {}` failed: {stderr}\n{stdout}", args.join(" "));
+        stdout
+    }
+
+    fn write(&self, relative: &str, text: &str) {
+        std::fs::write(self.root.join(relative), text).unwrap();
+    }
+
+    fn migration_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(self.root.join("migrations")).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files
+    }
+}
+
+impl Drop for TempProject {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN).args(args).current_dir(dir).env_remove("DATABASE_URL").env("NO_COLOR", "1").output().unwrap()
+}
+
+fn texts(output: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// A failure: the exit code is not 0, and stderr is one `error:` line, never a panic.
+fn assert_fails_cleanly(output: &Output, expected: &str) {
+    let (stdout, stderr) = texts(output);
+    assert!(!output.status.success(), "expected a failure, got success: {stdout}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected on stderr, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(stderr.contains(expected), "`{expected}` not in: {stderr}");
+}
+
+const MODELS: &str = r#"
+use duo_orm::prelude::*;
+
+#[derive(Model, Debug)]
+#[duo(table = "users", db = crate::db::DB)]
+pub struct User {
+    #[duo(primary_key)]
+    pub id: i64,
+    #[duo(unique, max_length = 200)]
+    pub email: String,
+    pub name: Option<String>,
+    #[duo(has_many(Post))]
+    pub posts: Related<Vec<Post>>,
+}
+
+#[derive(Model, Debug)]
+#[duo(table = "posts", db = crate::db::DB)]
+pub struct Post {
+    #[duo(primary_key)]
+    pub id: i64,
+    #[duo(max_length = 120)]
+    pub title: String,
+    #[duo(references = User, on_delete = cascade, index)]
+    pub user_id: i64,
+    #[duo(default = false)]
+    pub published: bool,
+}
+"#;
+
+fn live(url: &str) -> LiveSchema {
+    let db = Database::new(url.to_string());
+    introspect(&db).wait().expect("introspect")
+}
+
+fn user_tables(schema: &LiveSchema) -> Vec<String> {
+    let mut names: Vec<String> = schema.tables.iter().map(|t| t.name.clone()).filter(|n| n != "duo_migrations").collect();
+    names.sort();
+    names
 }
 
 #[test]
-fn help_describes_the_tool() {
-    let out = duo_orm(&["--help"]);
-    assert!(out.status.success());
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("Usage: duo-orm") && stdout.contains("--version") && stdout.contains("Examples:"), "{stdout}");
+fn init_create_up_check_down_on_every_backend() {
+    let project = TempProject::new("e2e");
+    let init = project.ok(&["init"]);
+    assert!(init.contains("created src/db/mod.rs"), "{init}");
+    assert!(init.contains("updated Cargo.toml"), "{init}");
+    assert!(init.contains("next:"), "{init}");
+    let manifest = std::fs::read_to_string(project.root.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("# keep this comment") && manifest.contains("[package.metadata.duo-orm]"), "{manifest}");
+    assert!(manifest.contains("duo-orm = \"0.1\""), "{manifest}");
+    assert!(std::fs::read_to_string(project.root.join("src/main.rs")).unwrap().starts_with("mod db;\n"));
+    // Idempotent: nothing is created or overwritten the second time.
+    let again = project.ok(&["init"]);
+    assert!(!again.contains("created") && !again.contains("updated"), "{again}");
+    assert!(again.contains("skipped src/db/mod.rs"), "{again}");
+
+    project.write("src/db/models/mod.rs", MODELS);
+    let created = project.ok(&["migrate", "create", "initial"]);
+    assert!(created.contains("+ create table users") && created.contains("+ create table posts"), "{created}");
+    assert_eq!(project.migration_files().len(), 1);
+    let unchanged = project.ok(&["migrate", "create", "nothing"]);
+    assert!(unchanged.contains("no changes"), "{unchanged}");
+    assert_eq!(project.migration_files().len(), 1, "no file for no changes");
+
+    let backends = backends_sync("cli_e2e");
+    for backend in &backends {
+        let url = backend.url.as_str();
+        let applied = project.ok(&["migrate", "up", "--database-url", url]);
+        assert!(applied.contains("applying") && applied.contains("applied 1 migration"), "{applied}");
+        let schema = live(url);
+        assert_eq!(user_tables(&schema), ["posts", "users"], "{:?}", backend.dialect);
+        let users = schema.table("users").unwrap();
+        assert_eq!(users.primary_key, ["id"]);
+        assert!(users.columns.iter().any(|c| c.name == "name" && c.nullable));
+        assert!(users.columns.iter().any(|c| c.name == "email" && !c.nullable));
+        assert!(users.indexes.iter().any(|i| i.columns == ["email"] && i.unique), "{:?}", users.indexes);
+        let posts = schema.table("posts").unwrap();
+        assert!(posts.indexes.iter().any(|i| i.columns == ["user_id"] && !i.unique), "{:?}", posts.indexes);
+        let fk = &posts.foreign_keys[0];
+        assert_eq!((fk.columns.as_slice(), fk.references.as_str()), (&["user_id".to_string()][..], "users"));
+        assert_eq!(fk.on_delete, Some(duo_orm::model::ReferentialAction::Cascade));
+        let check = project.ok(&["migrate", "check", "--database-url", url]);
+        assert!(check.contains("no drift"), "{check}");
+    }
+
+    // A column and an index more.
+    project.write(
+        "src/db/models/mod.rs",
+        &MODELS.replace("    pub published: bool,\n", "    pub published: bool,\n    #[duo(index, default = 0)]\n    pub views: i32,\n"),
+    );
+    let second = project.ok(&["migration", "create", "add views"]);
+    assert!(second.contains("+ add column posts.views") && second.contains("+ create index ix_posts_views"), "{second}");
+    for backend in &backends {
+        let url = backend.url.as_str();
+        // Drift until the new migration is applied.
+        let drift = project.run(&["migrate", "check", "--database-url", url]);
+        assert_eq!(drift.status.code(), Some(1));
+        assert!(texts(&drift).0.contains("posts.views"), "{:?}", texts(&drift));
+        project.ok(&["migration", "upgrade", "--database-url", url]);
+        assert!(project.ok(&["migrate", "check", "--database-url", url]).contains("no drift"));
+        let status = project.ok(&["migrate", "status", "--database-url", url]);
+        assert_eq!(status.matches("applied 20").count(), 2, "{status}");
+        project.ok(&["migrate", "down", "--database-url", url]);
+        let after_one = live(url);
+        assert!(after_one.table("posts").unwrap().columns.iter().all(|c| c.name != "views"), "{:?}", backend.dialect);
+        project.ok(&["migration", "downgrade", "--database-url", url]);
+        assert!(user_tables(&live(url)).is_empty(), "{:?}: schema back where it started", backend.dialect);
+        let status = project.ok(&["migrate", "status", "--database-url", url]);
+        assert_eq!(status.matches("pending").count(), 2, "{status}");
+    }
+    let history = project.ok(&["migration", "history"]);
+    assert!(history.contains("initial") && history.contains("add views"), "{history}");
+}
+
+/// Five migrations, each creating a table.
+fn five_migrations(project: &TempProject) {
+    project.ok(&["init"]);
+    for n in 0..5 {
+        let models: String = (0..=n)
+            .map(|i| {
+                format!(
+                    "#[derive(Model)]\n#[duo(table = \"t{i}\")]\npub struct T{i} {{ #[duo(primary_key)] pub id: i64, pub v: String }}\n"
+                )
+            })
+            .collect();
+        project.write("src/db/models/mod.rs", &format!("use duo_orm::prelude::*;\n{models}"));
+        project.ok(&["migrate", "create", &format!("table {n}")]);
+    }
+}
+
+fn applied_count(backend: &TestDb) -> i64 {
+    let db = Database::new(backend.url.clone());
+    let migrations = duo_orm::migrate::Migrations::default();
+    let history = duo_orm::migrate::Migrator::new(&migrations).history(&db).wait().unwrap();
+    history.len() as i64
 }
 
 #[test]
-fn version_is_the_crate_version() {
-    let out = duo_orm(&["--version"]);
-    assert!(out.status.success());
-    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), format!("duo-orm {}", env!("CARGO_PKG_VERSION")));
+fn two_simultaneous_runners_apply_each_migration_once() {
+    let project = TempProject::new("concurrent");
+    five_migrations(&project);
+    for backend in backends_sync("cli_concurrent") {
+        let spawn = || {
+            Command::new(BIN)
+                .args(["migrate", "up", "--database-url", &backend.url])
+                .current_dir(&project.root)
+                .env("NO_COLOR", "1")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (first, second) = (spawn(), spawn());
+        let (first, second) = (first.wait_with_output().unwrap(), second.wait_with_output().unwrap());
+        assert!(first.status.success(), "{:?}", texts(&first));
+        assert!(second.status.success(), "{:?}", texts(&second));
+        let applied = |o: &Output| texts(o).0.matches("  applying ").count();
+        assert_eq!(applied(&first) + applied(&second), 5, "{:?} / {:?}", texts(&first), texts(&second));
+        assert_eq!(applied_count(&backend), 5, "{:?}", backend.dialect);
+        assert_eq!(user_tables(&live(&backend.url)).len(), 5);
+    }
 }
 
 #[test]
-fn unknown_arguments_fail_with_usage_and_exit_2() {
-    let out = duo_orm(&["migrate", "up"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("unexpected argument") && !stderr.contains("panicked"), "{stderr}");
+fn an_edited_or_missing_applied_migration_stops_the_run() {
+    let project = TempProject::new("edited");
+    five_migrations(&project);
+    let files = project.migration_files();
+    for backend in backends_sync("cli_edited") {
+        let url = backend.url.as_str();
+        project.ok(&["migrate", "up", files[1].file_stem().unwrap().to_str().unwrap(), "--database-url", url]);
+        assert_eq!(applied_count(&backend), 2, "up to a target");
+        let original = std::fs::read_to_string(&files[0]).unwrap();
+        std::fs::write(&files[0], original.replace("name = \"v\"", "name = \"w\"")).unwrap();
+        let refused = project.run(&["migrate", "up", "--database-url", url]);
+        assert_fails_cleanly(&refused, "changed after it was applied");
+        assert!(project.ok(&["migrate", "status", "--database-url", url]).contains("CHANGED"));
+        std::fs::write(&files[0], &original).unwrap();
+
+        std::fs::rename(&files[1], project.root.join("moved.txt")).unwrap();
+        assert_fails_cleanly(&project.run(&["migrate", "up", "--database-url", url]), "its file is missing");
+        std::fs::rename(project.root.join("moved.txt"), &files[1]).unwrap();
+        assert_eq!(applied_count(&backend), 2, "nothing applied after a refusal");
+        project.ok(&["migrate", "up", "--database-url", url]);
+        assert_eq!(applied_count(&backend), 5);
+    }
+}
+
+#[test]
+fn a_failed_mariadb_migration_is_dirty_until_resolved() {
+    let Some(backend) = backends_sync("cli_dirty").into_iter().find(|b| b.dialect == Dialect::MySql) else { return };
+    let project = TempProject::new("dirty");
+    project.ok(&["init"]);
+    project.ok(&["migrate", "new", "broken"]);
+    let file = project.migration_files().remove(0);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let broken = text.replacen(
+        "-- write the SQL that applies this migration here",
+        "CREATE TABLE half_done (id INT PRIMARY KEY);\nTHIS IS NOT SQL;",
+        1,
+    );
+    std::fs::write(&file, broken).unwrap();
+    let url = backend.url.as_str();
+    let failed = project.run(&["migrate", "up", "--database-url", url]);
+    assert_fails_cleanly(&failed, "failed at statement 2");
+    assert!(project.ok(&["migrate", "status", "--database-url", url]).contains("DIRTY"));
+    let refused = project.run(&["migrate", "up", "--database-url", url]);
+    assert_fails_cleanly(&refused, "duo-orm migrate resolve");
+    // Undo by hand, record it, and the run goes on.
+    Database::new(url.to_string()).execute_raw("DROP TABLE half_done").wait().unwrap();
+    let id = file.file_stem().unwrap().to_str().unwrap().to_string();
+    project.ok(&["migrate", "resolve", &id, "--rolled-back", "--database-url", url]);
+    assert!(project.ok(&["migrate", "status", "--database-url", url]).contains("pending"));
+}
+
+#[test]
+fn bad_input_gives_one_line_and_a_non_zero_exit() {
+    // No Cargo.toml anywhere above.
+    let empty = std::env::temp_dir().join(format!("duo_cli_no_manifest_{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    if !empty.ancestors().any(|d| d.join("Cargo.toml").is_file()) {
+        assert_fails_cleanly(&run_in(&empty, &["init"]), "no Cargo.toml");
+        assert_fails_cleanly(&run_in(&empty, &["migrate", "status"]), "no Cargo.toml");
+    }
+    let _ = std::fs::remove_dir_all(&empty);
+
+    let project = TempProject::new("bad_input");
+    for dir in ["../elsewhere", "/abs/db", "src/9db", "src/fn", "db", "src/my-db"] {
+        assert_fails_cleanly(&project.run(&["init", "--dir", dir]), "--dir");
+    }
+    project.ok(&["init", "--dir", "src/storage"]);
+    assert!(std::fs::read_to_string(project.root.join("Cargo.toml")).unwrap().contains("models = \"src/storage/models\""));
+    project.write("src/storage/models/mod.rs", MODELS);
+    project.ok(&["migrate", "create", "initial"]);
+
+    // init wrote a `.env` with the SQLite default; without it there is no URL at all.
+    assert!(std::fs::read_to_string(project.root.join(".env")).unwrap().contains("DATABASE_URL=sqlite://"));
+    std::fs::remove_file(project.root.join(".env")).unwrap();
+    assert_fails_cleanly(&project.run(&["migrate", "up"]), "no database URL");
+    assert_fails_cleanly(&project.run(&["migrate", "up", "--database-url", "postgresql+psycopg://u@h/db"]), "driver");
+    assert_fails_cleanly(&project.run(&["migrate", "up", "--database-url", "nosuch://x"]), "nosuch");
+    // Refused by the server (or unreachable without one): either way the password stays out.
+    let secret = project.run(&["migrate", "up", "--database-url", "postgres://nosuchuser:s3cret-pw@127.0.0.1:5432/test"]);
+    assert_fails_cleanly(&secret, "error");
+    assert!(!texts(&secret).1.contains("s3cret-pw"), "the password leaked: {}", texts(&secret).1);
+
+    let sqlite = format!("sqlite://{}", project.root.join("app.db").display());
+    assert_fails_cleanly(&project.run(&["migrate", "up", "nosuch", "--database-url", &sqlite]), "no migration has the id `nosuch`");
+    assert_fails_cleanly(&project.run(&["migrate", "down", "-0", "--database-url", &sqlite]), "not a target");
+    assert_fails_cleanly(&project.run(&["migrate", "sql", "--dialect", "db2"]), "unknown dialect");
+    // `.env` supplies the URL (init wrote the SQLite default).
+    project.write(".env", &format!("DATABASE_URL={sqlite}\n"));
+    assert!(project.ok(&["migrate", "up"]).contains("applied 1 migration"));
+
+    // A model error points at the file, line and column.
+    project.write("src/storage/models/mod.rs", "#[derive(Model)]\nstruct Bad { #[duo(primary_key)] id: i64, #[duo(nonsense)] x: i32 }\n");
+    assert_fails_cleanly(&project.run(&["migrate", "create", "bad"]), "src/storage/models/mod.rs:2:");
+}
+
+#[test]
+fn every_command_has_help_with_examples_and_sql_renders_offline() {
+    let project = TempProject::new("help");
+    for command in [&["init"][..], &["migrate", "create"], &["migrate", "up"], &["migrate", "down"], &["migrate", "sql"], &["migrate", "check"]] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let help = project.ok(&args);
+        assert!(help.contains("Example"), "{args:?}: {help}");
+    }
+    project.ok(&["init"]);
+    project.write("src/db/models/mod.rs", MODELS);
+    project.ok(&["migrate", "create", "initial"]);
+    for dialect in ["postgres", "mysql", "sqlite", "mssql", "oracle"] {
+        let sql = project.ok(&["migrate", "sql", "--dialect", dialect]);
+        assert!(sql.contains("CREATE TABLE") && sql.contains("CREATE UNIQUE INDEX"), "{dialect}: {sql}");
+        let down = project.ok(&["migrate", "sql", "--dialect", dialect, "--down"]);
+        assert!(down.contains("DROP TABLE"), "{dialect}: {down}");
+    }
 }

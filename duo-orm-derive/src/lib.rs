@@ -16,3 +16,12 @@ pub fn derive_schema(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     duo_orm_macros_core::expand_schema(&input).into()
 }
+
+/// Embeds the migration files of a directory (relative to the crate's `Cargo.toml`) at
+/// compile time: `duo_orm::embed_migrations!("migrations")` is a
+/// `duo_orm::Result<duo_orm::migrate::Migrations>`. Re-exported as `duo_orm::embed_migrations!`.
+#[proc_macro]
+pub fn embed_migrations(input: TokenStream) -> TokenStream {
+    let dir = syn::parse_macro_input!(input as syn::LitStr);
+    duo_orm_macros_core::expand_embed_migrations(&dir).into()
+}

@@ -49,3 +49,28 @@ pub fn expand_schema(input: &DeriveInput) -> TokenStream {
 
 #[cfg(test)]
 mod tests;
+
+/// Expands `embed_migrations!("dir")`: every `*.toml` file of `dir` (relative to the crate's
+/// `Cargo.toml`), in name order, through `include_str!` so an edited file rebuilds the crate.
+/// A new file needs a rebuild to be seen (`cargo:rerun-if-changed=migrations` in a build
+/// script does that).
+pub fn expand_embed_migrations(dir: &syn::LitStr) -> TokenStream {
+    let root = std::env::var("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from).unwrap_or_default();
+    let path = root.join(dir.value());
+    let entries = match std::fs::read_dir(&path) {
+        Ok(entries) => entries,
+        Err(e) => {
+            let message = format!("cannot read the migrations directory `{}`: {e}; help: the path is relative to Cargo.toml", path.display());
+            return syn::Error::new(dir.span(), message).to_compile_error();
+        }
+    };
+    let mut files: Vec<std::path::PathBuf> =
+        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
+    files.sort();
+    let pairs = files.iter().map(|file| {
+        let id = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let absolute = file.display().to_string();
+        quote::quote!((#id, include_str!(#absolute)))
+    });
+    quote::quote!(::duo_orm::migrate::Migrations::embedded(&[#(#pairs),*]))
+}

@@ -66,6 +66,11 @@ pub use transaction::Transaction;
 
 /// `#[derive(Model)]`: see the user guide's "Defining models" chapter.
 pub use duo_orm_derive::Model;
+/// `embed_migrations!("migrations")`: the migration files of a directory (relative to the
+/// crate's `Cargo.toml`), embedded at compile time, as a
+/// `Result<`[`migrate::Migrations`]`>`.
+#[cfg(feature = "migrate")]
+pub use duo_orm_derive::embed_migrations;
 /// `#[derive(Schema)]`: makes a serde struct a write payload, validated with
 /// `validator::Validate` when it implements it.
 pub use duo_orm_derive::Schema;

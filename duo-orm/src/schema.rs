@@ -47,7 +47,7 @@ pub struct Column {
     pub max_length: Option<u32>,
     /// The column's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default: Option<Default>,
+    pub default: Option<DefaultValue>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -179,7 +179,7 @@ impl<'de> Deserialize<'de> for ColumnType {
 /// A column default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Default {
+pub enum DefaultValue {
     /// A boolean literal.
     Bool(bool),
     /// An integer literal.
@@ -192,14 +192,14 @@ pub enum Default {
     Sql(String),
 }
 
-impl From<ColumnDefault> for Default {
+impl From<ColumnDefault> for DefaultValue {
     fn from(default: ColumnDefault) -> Self {
         match default {
-            ColumnDefault::Bool(b) => Default::Bool(b),
-            ColumnDefault::Int(i) => Default::Int(i),
-            ColumnDefault::Float(f) => Default::Float(f),
-            ColumnDefault::Str(s) => Default::Str(s.to_string()),
-            ColumnDefault::Sql(s) => Default::Sql(s.to_string()),
+            ColumnDefault::Bool(b) => DefaultValue::Bool(b),
+            ColumnDefault::Int(i) => DefaultValue::Int(i),
+            ColumnDefault::Float(f) => DefaultValue::Float(f),
+            ColumnDefault::Str(s) => DefaultValue::Str(s.to_string()),
+            ColumnDefault::Sql(s) => DefaultValue::Sql(s.to_string()),
         }
     }
 }
@@ -261,7 +261,7 @@ impl Table {
                 nullable: c.nullable,
                 auto_increment: c.auto_increment,
                 max_length: c.max_length,
-                default: c.default.map(Default::from),
+                default: c.default.map(DefaultValue::from),
             })
             .collect();
         let indexes = meta

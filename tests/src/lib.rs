@@ -5,6 +5,8 @@ mod introduction {}
 
 #[doc = include_str!("../../docs/src/installation.md")]
 mod installation {}
+#[doc = include_str!("../../docs/src/migrations.md")]
+mod migrations {}
 
 #[doc = include_str!("../../docs/src/configuration.md")]
 mod configuration {}

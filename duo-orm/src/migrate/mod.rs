@@ -608,9 +608,9 @@ mod tests {
     #[test]
     fn ids_sort_after_existing_ones_and_slug_the_message() {
         let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_500_000);
-        assert_eq!(iso_timestamp(at), "2026-11-25T04:40:00Z");
+        assert_eq!(iso_timestamp(at), "2026-11-24T06:00:00Z");
         let id = new_id("Add users' e-mail!", &Migrations::default(), at);
-        assert_eq!(id, "20261125044000_add_users_e_mail");
+        assert_eq!(id, "20261124060000_add_users_e_mail");
         let existing = Migrations::from_list(vec![Migration {
             id: id.clone(),
             message: String::new(),
@@ -619,7 +619,7 @@ mod tests {
             checksum: String::new(),
         }])
         .unwrap();
-        assert_eq!(new_id("next", &existing, at), "20261125044001_next");
+        assert_eq!(new_id("next", &existing, at), "20261124060001_next");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::query::schema::{
     CreateTable, CustomDdl, render_create_index, render_create_table, render_drop_table, sea_query_column,
     sea_query_foreign_key,
 };
-use crate::schema::{Column, Default, Table};
+use crate::schema::{Column, DefaultValue, Table};
 
 /// The SQL of `steps` (of migration `id`) in `dialect`, applying each to `schema` as it goes
 /// (rendering needs the schema each step starts from).
@@ -188,19 +188,19 @@ fn build_alter(dialect: Dialect, alter: &sea_query::TableAlterStatement) -> Stri
 
 /// A default as an SQL literal in `dialect` (PostgreSQL, MySQL, SQLite: by sea-query, which
 /// escapes strings the way each expects).
-fn default_literal(dialect: Dialect, default: &Default) -> String {
-    if let Default::Sql(expr) = default {
+fn default_literal(dialect: Dialect, default: &DefaultValue) -> String {
+    if let DefaultValue::Sql(expr) = default {
         return expr.clone();
     }
     if matches!(dialect, Dialect::MsSql | Dialect::Oracle) {
         return custom(dialect).default_literal(default);
     }
     let value: sea_query::Value = match default {
-        Default::Bool(b) => (*b).into(),
-        Default::Int(i) => (*i).into(),
-        Default::Float(f) => (*f).into(),
-        Default::Str(s) => s.clone().into(),
-        Default::Sql(_) => unreachable!("returned above"),
+        DefaultValue::Bool(b) => (*b).into(),
+        DefaultValue::Int(i) => (*i).into(),
+        DefaultValue::Float(f) => (*f).into(),
+        DefaultValue::Str(s) => s.clone().into(),
+        DefaultValue::Sql(_) => unreachable!("returned above"),
     };
     let select = sea_query::Query::select().expr(sea_query::Expr::val(value)).to_owned();
     let sql = match dialect {

@@ -12,7 +12,7 @@ use crate::config::Dialect;
 use crate::dialect::{self, mssql, oracle};
 use crate::error::{Error, Result};
 use crate::model::{ModelMeta, ReferentialAction};
-use crate::schema::{Column, ColumnType, Default, Index, Table};
+use crate::schema::{Column, ColumnType, DefaultValue, Index, Table};
 
 /// Orders models so that referenced tables come before the tables referencing them
 /// (self-references and cycles fall back to declaration order).
@@ -143,13 +143,13 @@ pub(crate) fn fk_action(action: ReferentialAction) -> ForeignKeyAction {
     }
 }
 
-fn default_expr(default: &Default) -> Expr {
+fn default_expr(default: &DefaultValue) -> Expr {
     match default {
-        Default::Bool(b) => Expr::val(*b),
-        Default::Int(i) => Expr::val(*i),
-        Default::Float(f) => Expr::val(*f),
-        Default::Str(s) => Expr::val(s.clone()),
-        Default::Sql(sql) => Expr::cust(sql.clone()),
+        DefaultValue::Bool(b) => Expr::val(*b),
+        DefaultValue::Int(i) => Expr::val(*i),
+        DefaultValue::Float(f) => Expr::val(*f),
+        DefaultValue::Str(s) => Expr::val(s.clone()),
+        DefaultValue::Sql(sql) => Expr::cust(sql.clone()),
     }
 }
 
@@ -330,13 +330,13 @@ impl CustomDdl {
         Ok(sql)
     }
 
-    pub(crate) fn default_literal(&self, default: &Default) -> String {
+    pub(crate) fn default_literal(&self, default: &DefaultValue) -> String {
         match default {
-            Default::Bool(b) => (self.bool_literal)(*b).to_string(),
-            Default::Int(i) => i.to_string(),
-            Default::Float(f) => f.to_string(),
-            Default::Str(s) => format!("'{}'", s.replace('\'', "''")),
-            Default::Sql(expr) => expr.clone(),
+            DefaultValue::Bool(b) => (self.bool_literal)(*b).to_string(),
+            DefaultValue::Int(i) => i.to_string(),
+            DefaultValue::Float(f) => f.to_string(),
+            DefaultValue::Str(s) => format!("'{}'", s.replace('\'', "''")),
+            DefaultValue::Sql(expr) => expr.clone(),
         }
     }
 }

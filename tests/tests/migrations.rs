@@ -1,0 +1,252 @@
+//! Migrations through the library API: every step rendered in five dialects (exact SQL),
+//! applied and reverted live with rows kept, and embedded migrations applied at start-up.
+
+use duo_orm::migrate::{Migration, Migrations, Migrator, Operation, Schema, Target, diff, introspect};
+use duo_orm::model::ReferentialAction;
+use duo_orm::schema::{Column, ColumnType, DefaultValue, ForeignKey, Index, Table};
+use duo_orm::{Dialect, Error};
+
+use crate::support::{TestDb, backends};
+
+fn column(name: &str, column_type: ColumnType) -> Column {
+    Column { name: name.into(), column_type, nullable: false, auto_increment: false, max_length: None, default: None }
+}
+
+fn users() -> Table {
+    Table {
+        name: "users".into(),
+        columns: vec![
+            Column { auto_increment: true, ..column("id", ColumnType::BigInt) },
+            Column { max_length: Some(200), ..column("email", ColumnType::Text) },
+            Column { nullable: true, ..column("name", ColumnType::Text) },
+        ],
+        primary_key: vec!["id".into()],
+        indexes: vec![Index { name: "uq_users_email".into(), columns: vec!["email".into()], unique: true }],
+        foreign_keys: vec![],
+    }
+}
+
+fn posts() -> Table {
+    Table {
+        name: "posts".into(),
+        columns: vec![
+            Column { auto_increment: true, ..column("id", ColumnType::BigInt) },
+            Column { max_length: Some(100), ..column("title", ColumnType::Text) },
+            column("user_id", ColumnType::BigInt),
+        ],
+        primary_key: vec!["id".into()],
+        indexes: vec![],
+        foreign_keys: vec![],
+    }
+}
+
+fn author_key() -> ForeignKey {
+    ForeignKey {
+        name: "fk_posts_user_id".into(),
+        columns: vec!["user_id".into()],
+        references: "users".into(),
+        referenced_columns: vec!["id".into()],
+        on_delete: Some(ReferentialAction::Cascade),
+        on_update: None,
+    }
+}
+
+/// Two migrations: the tables, then one step of every other kind.
+fn migrations() -> Migrations {
+    let first = vec![Operation::CreateTable { table: users() }, Operation::CreateTable { table: posts() }];
+    let widened = Column { max_length: Some(300), ..column("title", ColumnType::Text) };
+    let second = vec![
+        Operation::AddColumn {
+            table: "posts".into(),
+            column: Column { default: Some(DefaultValue::Int(0)), ..column("views", ColumnType::Integer) },
+        },
+        Operation::AlterColumn { table: "posts".into(), from: posts().columns[1].clone(), to: widened },
+        Operation::AlterColumn {
+            table: "users".into(),
+            from: users().columns[2].clone(),
+            to: Column { nullable: false, ..users().columns[2].clone() },
+        },
+        Operation::RenameColumn { table: "users".into(), from: "name".into(), to: "full_name".into() },
+        Operation::CreateIndex {
+            table: "posts".into(),
+            index: Index { name: "ix_posts_user_id".into(), columns: vec!["user_id".into()], unique: false },
+        },
+        Operation::AddForeignKey { table: "posts".into(), foreign_key: author_key() },
+        Operation::Sql {
+            sql: Some("UPDATE posts SET views = 1".into()),
+            postgres: None,
+            mysql: None,
+            sqlite: Some("UPDATE \"posts\" SET \"views\" = 1;\nUPDATE \"posts\" SET \"views\" = \"views\" + 0;".into()),
+            mssql: None,
+            oracle: None,
+        },
+        Operation::RenameTable { from: "posts".into(), to: "articles".into() },
+    ];
+    let down = |up: &[Operation]| -> Vec<Operation> { up.iter().rev().filter_map(Operation::inverse).collect() };
+    let migration = |id: &str, up: Vec<Operation>| Migration {
+        id: id.into(),
+        message: id.into(),
+        down: down(&up),
+        up,
+        checksum: String::new(),
+    };
+    Migrations::from_list(vec![migration("20260101000000_tables", first), migration("20260102000000_changes", second)]).unwrap()
+}
+
+fn rendered(dialect: Dialect, down: bool) -> String {
+    let mut out = String::new();
+    for (id, statements) in migrations().render(dialect, down).unwrap() {
+        out.push_str(&format!("-- {id}\n"));
+        for sql in statements {
+            out.push_str(&sql);
+            out.push_str(";\n");
+        }
+    }
+    out
+}
+
+#[test]
+fn every_step_renders_in_five_dialects() {
+    for (name, dialect) in [
+        ("postgres", Dialect::Postgres),
+        ("mysql", Dialect::MySql),
+        ("sqlite", Dialect::Sqlite),
+        ("mssql", Dialect::MsSql),
+        ("oracle", Dialect::Oracle),
+    ] {
+        insta::assert_snapshot!(format!("migration_up_{name}"), rendered(dialect, false));
+        insta::assert_snapshot!(format!("migration_down_{name}"), rendered(dialect, true));
+    }
+}
+
+#[test]
+fn what_a_dialect_cannot_do_is_an_error_not_wrong_sql() {
+    let step = Operation::AlterColumn {
+        table: "users".into(),
+        from: users().columns[2].clone(),
+        to: Column { default: Some(DefaultValue::Str("anon".into())), ..users().columns[2].clone() },
+    };
+    let mut schema = Schema::default();
+    schema.apply(&Operation::CreateTable { table: users() }).unwrap();
+    let error = duo_orm::migrate::render_steps("m", &[step], &mut schema, Dialect::MsSql).unwrap_err();
+    assert!(matches!(error, Error::UnsupportedOperation { dialect: Dialect::MsSql, .. }), "{error}");
+    assert!(error.to_string().contains("hand-written"), "{error}");
+    // A hand-written step without SQL for the dialect names the key to add.
+    let sql_only_postgres =
+        Operation::Sql { sql: None, postgres: Some("SELECT 1".into()), mysql: None, sqlite: None, mssql: None, oracle: None };
+    let error = duo_orm::migrate::render_steps("m", &[sql_only_postgres], &mut Schema::default(), Dialect::Oracle).unwrap_err();
+    assert!(error.to_string().contains("`oracle = \"…\"`"), "{error}");
+    // A step that does not fit the schema is refused before any SQL.
+    let error = duo_orm::migrate::render_steps("m", &[Operation::DropTable { table: posts() }], &mut Schema::default(), Dialect::Postgres)
+        .unwrap_err();
+    assert!(error.to_string().contains("table `posts` does not exist"), "{error}");
+}
+
+#[test]
+fn autogenerate_orders_steps_and_reverses_them() {
+    let old = Schema { tables: vec![users()] };
+    let mut with_fk = posts();
+    with_fk.foreign_keys.push(author_key());
+    let mut renamed = users();
+    renamed.columns[2].name = "full_name".into();
+    let new = Schema { tables: vec![renamed, with_fk] };
+    let renames = duo_orm::migrate::Renames { tables: vec![], columns: vec![("users".into(), "name".into(), "full_name".into())] };
+    let steps = diff(&old, &new, &renames).unwrap();
+    let described: Vec<String> = steps.iter().map(Operation::describe).collect();
+    assert_eq!(described, ["rename column users.name to full_name", "create table posts"]);
+    // Without the rename: a drop and an add.
+    let steps = diff(&old, &new, &Default::default()).unwrap();
+    let described: Vec<String> = steps.iter().map(Operation::describe).collect();
+    assert_eq!(described, ["create table posts", "drop column users.name", "add column users.full_name"]);
+    // Applying the steps and then their inverses comes back to the start.
+    let mut schema = old.clone();
+    for step in &steps {
+        schema.apply(step).unwrap();
+    }
+    assert_eq!(schema, new);
+    for step in steps.iter().rev() {
+        schema.apply(&step.inverse().unwrap()).unwrap();
+    }
+    assert_eq!(schema, old);
+    assert!(diff(&new, &new, &Default::default()).unwrap().is_empty());
+}
+
+/// `SELECT COUNT(*)` through sqlx itself, on a connection of its own.
+async fn count(backend: &TestDb, table: &str) -> i64 {
+    use duo_orm::sqlx::{self, AssertSqlSafe, Connection};
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    match backend.dialect {
+        Dialect::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&backend.url).await.unwrap();
+            sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&mut conn).await.unwrap()
+        }
+        Dialect::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&backend.url).await.unwrap();
+            sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&mut conn).await.unwrap()
+        }
+        _ => {
+            let mut conn = sqlx::MySqlConnection::connect(&backend.url).await.unwrap();
+            sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&mut conn).await.unwrap()
+        }
+    }
+}
+
+#[tokio::test]
+async fn steps_apply_and_revert_live_keeping_rows() {
+    let set = migrations();
+    for backend in backends("migrations_live").await {
+        let db = &backend.db;
+        let migrator = Migrator::new(&set);
+        let report = migrator.up_to(db, Target::Id("20260101000000".into())).await.unwrap();
+        assert_eq!(report.applied.len(), 1);
+        db.execute_raw("INSERT INTO users (email, name) VALUES ('ada@example.com', 'Ada')").await.unwrap();
+        db.execute_raw("INSERT INTO posts (title, user_id) VALUES ('one', 1)").await.unwrap();
+        db.execute_raw("INSERT INTO posts (title, user_id) VALUES ('two', 1)").await.unwrap();
+        // Alters, a rename, a foreign key (a table rebuild on SQLite): no row is lost, and
+        // the rebuild of `posts` does not cascade to anything.
+        let report = migrator.up(db).await.unwrap();
+        assert_eq!(report.applied.len(), 1, "{:?}", backend.dialect);
+        assert_eq!(count(&backend, "articles").await, 2, "{:?}", backend.dialect);
+        assert_eq!(count(&backend, "users").await, 1);
+        let live = introspect(db).await.unwrap();
+        let articles = live.table("articles").expect("renamed");
+        assert!(articles.foreign_keys.iter().any(|f| f.references == "users" && f.on_delete == Some(ReferentialAction::Cascade)));
+        assert!(articles.columns.iter().any(|c| c.name == "views"));
+        let users_live = live.table("users").unwrap();
+        assert!(users_live.columns.iter().any(|c| c.name == "full_name" && !c.nullable), "{:?}", users_live.columns);
+        let views = db.execute_raw("UPDATE articles SET views = views WHERE views = 1").await.unwrap();
+        assert_eq!(views, 2, "{:?}: the hand-written step ran", backend.dialect);
+        // The foreign key is enforced afterwards (SQLite's enforcement is back on).
+        let orphan = db.execute_raw("INSERT INTO articles (title, user_id, views) VALUES ('x', 99, 0)").await;
+        assert!(matches!(orphan, Err(Error::Integrity { .. })), "{:?}: {orphan:?}", backend.dialect);
+
+        let report = migrator.down(db, Target::Steps(1)).await.unwrap();
+        assert_eq!(report.reverted.len(), 1);
+        assert_eq!(count(&backend, "posts").await, 2, "{:?}: rows kept through the down steps", backend.dialect);
+        let statuses = migrator.status(db).await.unwrap();
+        assert_eq!(statuses.iter().filter(|s| s.state == duo_orm::migrate::State::Pending).count(), 1);
+        migrator.down(db, Target::Base).await.unwrap();
+        let live = introspect(db).await.unwrap();
+        assert!(live.table("users").is_none() && live.table("posts").is_none(), "{:?}", backend.dialect);
+        assert!(migrator.history(db).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn embedded_migrations_apply_at_start_up() {
+    let embedded = duo_orm::embed_migrations!("migrations").unwrap();
+    assert_eq!(embedded.len(), 2);
+    for backend in backends("migrations_embedded").await {
+        let db = &backend.db;
+        let migrator = Migrator::new(&embedded).version_table("app_versions");
+        assert_eq!(migrator.up(db).await.unwrap().applied.len(), 2);
+        // Idempotent at every start.
+        assert!(migrator.up(db).await.unwrap().applied.is_empty());
+        assert_eq!(count(&backend, "mig_accounts").await, 2, "{:?}", backend.dialect);
+        let history = migrator.history(db).await.unwrap();
+        assert_eq!(history.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["20260101000000_accounts", "20260102000000_seed"]);
+        // The same from sync code.
+        migrator.down(db, Target::Base).wait().unwrap();
+        assert!(introspect(db).await.unwrap().table("mig_accounts").is_none());
+    }
+}
