@@ -193,6 +193,9 @@ fn init_create_up_check_down_on_every_backend() {
         let status = project.ok(&["migrate", "status", "--database-url", url]);
         assert_eq!(status.matches("pending").count(), 2, "{status}");
     }
+    // The project root is found from a subdirectory too.
+    let from_below = run_in(&project.root.join("src/db/models"), &["migration", "history"]);
+    assert!(from_below.status.success() && texts(&from_below).0.contains("add views"), "{:?}", texts(&from_below));
     let history = project.ok(&["migration", "history"]);
     assert!(history.contains("initial") && history.contains("add views"), "{history}");
 }
