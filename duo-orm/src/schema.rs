@@ -313,3 +313,30 @@ impl Table {
         self.primary_key.iter().any(|k| k == column) || self.indexes.iter().any(|i| i.columns.iter().any(|c| c == column))
     }
 }
+
+/// The positions of `items` ordered so that referenced tables come before the tables
+/// referencing them. `name` gives an item's table, `references` the tables it references;
+/// self-references, tables outside `items` and cycles fall back to the given order.
+pub(crate) fn dependency_order<T>(items: &[T], name: impl Fn(&T) -> &str, references: impl Fn(&T) -> Vec<&str>) -> Vec<usize> {
+    let mut ordered: Vec<usize> = Vec::with_capacity(items.len());
+    let placed = |ordered: &[usize], table: &str| ordered.iter().any(|&i| name(&items[i]) == table);
+    while ordered.len() < items.len() {
+        let before = ordered.len();
+        for (i, item) in items.iter().enumerate() {
+            if ordered.contains(&i) {
+                continue;
+            }
+            let ready = references(item).into_iter().all(|target| {
+                target == name(item) || placed(&ordered, target) || !items.iter().any(|other| name(other) == target)
+            });
+            if ready {
+                ordered.push(i);
+            }
+        }
+        if ordered.len() == before {
+            // A cycle: take the rest as given.
+            ordered.extend((0..items.len()).filter(|i| !ordered.contains(i)).collect::<Vec<_>>());
+        }
+    }
+    ordered
+}

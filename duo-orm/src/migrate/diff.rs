@@ -123,32 +123,10 @@ pub fn diff(old: &Schema, new: &Schema, renames: &Renames) -> Result<Vec<Operati
     Ok(steps)
 }
 
-/// `tables` with referenced tables before the tables referencing them (cycles and
-/// self-references fall back to the given order).
+/// `tables` with referenced tables before the tables referencing them.
 fn dependency_order<'a>(tables: &[&'a Table]) -> Vec<&'a Table> {
-    let mut ordered: Vec<&'a Table> = Vec::with_capacity(tables.len());
-    while ordered.len() < tables.len() {
-        let before = ordered.len();
-        for table in tables {
-            if ordered.iter().any(|t| t.name == table.name) {
-                continue;
-            }
-            let ready = table.foreign_keys.iter().all(|fk| {
-                fk.references == table.name
-                    || ordered.iter().any(|t| t.name == fk.references)
-                    || !tables.iter().any(|t| t.name == fk.references)
-            });
-            if ready {
-                ordered.push(table);
-            }
-        }
-        if ordered.len() == before {
-            for table in tables {
-                if !ordered.iter().any(|t| t.name == table.name) {
-                    ordered.push(table);
-                }
-            }
-        }
-    }
-    ordered
+    let order = crate::schema::dependency_order(tables, |t| t.name.as_str(), |t| {
+        t.foreign_keys.iter().map(|fk| fk.references.as_str()).collect()
+    });
+    order.into_iter().map(|i| tables[i]).collect()
 }

@@ -23,32 +23,8 @@ pub fn dependency_order(metas: Vec<&'static ModelMeta>) -> Vec<&'static ModelMet
             unique.push(meta);
         }
     }
-    let mut ordered: Vec<&'static ModelMeta> = Vec::with_capacity(unique.len());
-    while ordered.len() < unique.len() {
-        let before = ordered.len();
-        for meta in &unique {
-            if ordered.iter().any(|m| m.table == meta.table) {
-                continue;
-            }
-            let ready = meta.dependencies().all(|dep| {
-                dep.table == meta.table
-                    || ordered.iter().any(|m| m.table == dep.table)
-                    || !unique.iter().any(|m| m.table == dep.table)
-            });
-            if ready {
-                ordered.push(meta);
-            }
-        }
-        if ordered.len() == before {
-            // A cycle: take the rest as declared.
-            for meta in &unique {
-                if !ordered.iter().any(|m| m.table == meta.table) {
-                    ordered.push(meta);
-                }
-            }
-        }
-    }
-    ordered
+    let order = crate::schema::dependency_order(&unique, |m| m.table, |m| m.dependencies().map(|d| d.table).collect());
+    order.into_iter().map(|i| unique[i]).collect()
 }
 
 /// The CREATE TABLE statement of a model's table, then one CREATE INDEX per plain index.
