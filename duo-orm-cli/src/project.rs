@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use duo_orm::migrate::Schema;
 use duo_orm::model::ReferentialAction;
 use duo_orm::schema::{Column, ColumnType, DefaultValue, ForeignKey, Index, Table};
-use duo_orm_macros_core::model::DefaultDef;
+use duo_orm_macros_core::model::{DefaultDef, snake_case};
 use duo_orm_macros_core::relation::ThroughTable;
 use duo_orm_macros_core::{ModelDef, RelationKind, SqlType, parse_model};
 
@@ -212,24 +212,13 @@ fn derives_model(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
+/// The runtime's column type for the derive's: by variant name (`TimestampTz` is
+/// `timestamp_tz` in migration files), so the two enums cannot drift apart unnoticed.
 fn column_type(sql_type: &SqlType) -> ColumnType {
     match sql_type {
-        SqlType::SmallInt => ColumnType::SmallInt,
-        SqlType::Integer => ColumnType::Integer,
-        SqlType::BigInt => ColumnType::BigInt,
-        SqlType::Float => ColumnType::Float,
-        SqlType::Double => ColumnType::Double,
-        SqlType::Boolean => ColumnType::Boolean,
-        SqlType::Text => ColumnType::Text,
-        SqlType::Blob => ColumnType::Blob,
-        SqlType::TimestampTz => ColumnType::TimestampTz,
-        SqlType::Timestamp => ColumnType::Timestamp,
-        SqlType::Date => ColumnType::Date,
-        SqlType::Time => ColumnType::Time,
-        SqlType::Uuid => ColumnType::Uuid,
-        SqlType::Decimal => ColumnType::Decimal,
-        SqlType::Json => ColumnType::Json,
         SqlType::Custom(sql) => ColumnType::Custom(sql.clone()),
+        known => ColumnType::from_name(&snake_case(known.variant()))
+            .unwrap_or_else(|| unreachable!("every portable type has a migration name (tested)")),
     }
 }
 
@@ -351,4 +340,22 @@ pub fn schema_of(models: &[ModelDef]) -> Result<Schema, Failure> {
         }
     }
     Ok(schema)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_derive_type_has_a_runtime_type() {
+        let all = [
+            SqlType::SmallInt, SqlType::Integer, SqlType::BigInt, SqlType::Float, SqlType::Double, SqlType::Boolean,
+            SqlType::Text, SqlType::Blob, SqlType::TimestampTz, SqlType::Timestamp, SqlType::Date, SqlType::Time,
+            SqlType::Uuid, SqlType::Decimal, SqlType::Json,
+        ];
+        let mapped: Vec<String> = all.iter().map(|t| column_type(t).name()).collect();
+        assert_eq!(mapped.len(), 15);
+        assert_eq!(mapped[8], "timestamp_tz");
+        assert_eq!(column_type(&SqlType::Custom("citext".into())), ColumnType::Custom("citext".into()));
+    }
 }

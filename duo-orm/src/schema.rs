@@ -54,42 +54,9 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
-/// A portable column type: the owned form of [`SqlType`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ColumnType {
-    /// 16-bit integer.
-    SmallInt,
-    /// 32-bit integer.
-    Integer,
-    /// 64-bit integer.
-    BigInt,
-    /// 32-bit float.
-    Float,
-    /// 64-bit float.
-    Double,
-    /// Boolean.
-    Boolean,
-    /// Text (bounded by the column's `max_length` when given).
-    Text,
-    /// Bytes.
-    Blob,
-    /// An instant, with time zone where the dialect has one.
-    TimestampTz,
-    /// A date and time without time zone.
-    Timestamp,
-    /// A date.
-    Date,
-    /// A time of day.
-    Time,
-    /// A UUID.
-    Uuid,
-    /// An exact decimal.
-    Decimal,
-    /// A JSON document.
-    Json,
-    /// A type written into DDL as given (`#[duo(sql_type = "...")]`).
-    Custom(String),
-}
+/// A portable column type with an owned custom type: what schemas built at run time (and
+/// migration files) hold.
+pub type ColumnType = SqlType<String>;
 
 /// The names migration files use for the portable types; a custom type is written `sql:<type>`.
 const TYPE_NAMES: [(&str, ColumnType); 15] = [
@@ -131,29 +98,6 @@ impl ColumnType {
     /// Whether the type is an integer type.
     pub fn is_integer(&self) -> bool {
         matches!(self, ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt)
-    }
-}
-
-impl From<SqlType> for ColumnType {
-    fn from(sql_type: SqlType) -> Self {
-        match sql_type {
-            SqlType::SmallInt => ColumnType::SmallInt,
-            SqlType::Integer => ColumnType::Integer,
-            SqlType::BigInt => ColumnType::BigInt,
-            SqlType::Float => ColumnType::Float,
-            SqlType::Double => ColumnType::Double,
-            SqlType::Boolean => ColumnType::Boolean,
-            SqlType::Text => ColumnType::Text,
-            SqlType::Blob => ColumnType::Blob,
-            SqlType::TimestampTz => ColumnType::TimestampTz,
-            SqlType::Timestamp => ColumnType::Timestamp,
-            SqlType::Date => ColumnType::Date,
-            SqlType::Time => ColumnType::Time,
-            SqlType::Uuid => ColumnType::Uuid,
-            SqlType::Decimal => ColumnType::Decimal,
-            SqlType::Json => ColumnType::Json,
-            SqlType::Custom(sql) => ColumnType::Custom(sql.to_string()),
-        }
     }
 }
 
@@ -257,7 +201,7 @@ impl Table {
             .iter()
             .map(|c| Column {
                 name: c.name.to_string(),
-                column_type: c.sql_type.into(),
+                column_type: c.sql_type.map_custom(str::to_string),
                 nullable: c.nullable,
                 auto_increment: c.auto_increment,
                 max_length: c.max_length,

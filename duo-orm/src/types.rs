@@ -5,9 +5,12 @@ use sea_query::Value;
 use crate::error::{Error, Result};
 
 /// A portable column type, rendered per dialect by the DDL builders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// `S` holds a custom type's SQL: `&'static str` in a model's static metadata, `String` in a
+/// schema built at run time ([`ColumnType`](crate::schema::ColumnType), what migrations use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum SqlType {
+pub enum SqlType<S = &'static str> {
     /// `i16`.
     SmallInt,
     /// `i32`.
@@ -39,7 +42,31 @@ pub enum SqlType {
     /// `serde_json::Value`.
     Json,
     /// `#[duo(sql_type = "...")]`: written into DDL as given.
-    Custom(&'static str),
+    Custom(S),
+}
+
+impl<S> SqlType<S> {
+    /// The same type with the custom SQL converted by `f`.
+    pub fn map_custom<T>(self, f: impl FnOnce(S) -> T) -> SqlType<T> {
+        match self {
+            SqlType::SmallInt => SqlType::SmallInt,
+            SqlType::Integer => SqlType::Integer,
+            SqlType::BigInt => SqlType::BigInt,
+            SqlType::Float => SqlType::Float,
+            SqlType::Double => SqlType::Double,
+            SqlType::Boolean => SqlType::Boolean,
+            SqlType::Text => SqlType::Text,
+            SqlType::Blob => SqlType::Blob,
+            SqlType::TimestampTz => SqlType::TimestampTz,
+            SqlType::Timestamp => SqlType::Timestamp,
+            SqlType::Date => SqlType::Date,
+            SqlType::Time => SqlType::Time,
+            SqlType::Uuid => SqlType::Uuid,
+            SqlType::Decimal => SqlType::Decimal,
+            SqlType::Json => SqlType::Json,
+            SqlType::Custom(sql) => SqlType::Custom(f(sql)),
+        }
+    }
 }
 
 /// A Rust type that can be a model field: bound as a parameter, decoded by position, and
