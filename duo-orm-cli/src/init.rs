@@ -148,19 +148,25 @@ fn wire_module(root: &Path, parent: &Path, name: &str, crate_root: bool, out: &m
         return Ok(());
     }
     let visibility = if crate_root && shown.ends_with("main.rs") { "" } else { "pub " };
-    let declaration = format!("{visibility}mod {name};\n");
+    let declaration = format!("{visibility}mod {name};");
     // After the inner doc comments and attributes at the top, before the first item.
-    let insert_at = text
-        .lines()
+    // `split_inclusive` keeps each line's own ending (`\n` or `\r\n`), so the sum is a byte
+    // offset at a line start.
+    let insert_at: usize = text
+        .split_inclusive('\n')
         .take_while(|l| l.starts_with("//!") || l.starts_with("#![") || l.trim().is_empty())
-        .map(|l| l.len() + 1)
-        .sum::<usize>()
-        .min(text.len());
-    let mut updated = String::with_capacity(text.len() + declaration.len() + 1);
+        .map(str::len)
+        .sum();
+    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut updated = String::with_capacity(text.len() + declaration.len() + 4);
     updated.push_str(&text[..insert_at]);
+    if insert_at > 0 && !text[..insert_at].ends_with('\n') {
+        updated.push_str(newline);
+    }
     updated.push_str(&declaration);
-    if insert_at < text.len() && !text[insert_at..].starts_with('\n') {
-        updated.push('\n');
+    updated.push_str(newline);
+    if insert_at < text.len() && !text[insert_at..].starts_with(newline) {
+        updated.push_str(newline);
     }
     updated.push_str(&text[insert_at..]);
     std::fs::write(parent, updated).map_err(|e| Failure::new(format!("cannot write {shown}: {e}")))?;
@@ -182,15 +188,20 @@ fn update_manifest(root: &Path, settings: &Settings, out: &mut Output) -> Result
     let has_metadata = package.get("metadata").and_then(|m| m.get("duo-orm")).is_some();
     if !has_metadata {
         let metadata = package.entry("metadata").or_insert(toml_edit::table());
+        let mut table = toml_edit::Table::new();
+        table.insert("models", toml_edit::value(&settings.models));
+        table.insert("schemas", toml_edit::value(&settings.schemas));
+        table.insert("migrations", toml_edit::value(&settings.migrations));
+        table.insert("version_table", toml_edit::value(&settings.version_table));
         if let Some(metadata) = metadata.as_table_mut() {
             metadata.set_implicit(true);
-            let mut table = toml_edit::Table::new();
-            table.insert("models", toml_edit::value(&settings.models));
-            table.insert("schemas", toml_edit::value(&settings.schemas));
-            table.insert("migrations", toml_edit::value(&settings.migrations));
-            table.insert("version_table", toml_edit::value(&settings.version_table));
             table.decor_mut().set_prefix("\n# Read by the duo-orm CLI (`duo-orm migrate …`).\n");
             metadata.insert("duo-orm", toml_edit::Item::Table(table));
+        } else if let Some(inline) = metadata.as_inline_table_mut() {
+            // `metadata = { … }` stays inline.
+            inline.insert("duo-orm", toml_edit::Value::InlineTable(table.into_inline_table()));
+        } else {
+            return Err(Failure::new("`package.metadata` in Cargo.toml is not a table; help: fix it, then run init again"));
         }
         changes.push("[package.metadata.duo-orm]");
     }

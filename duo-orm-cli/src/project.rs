@@ -125,23 +125,34 @@ impl Project {
 
     /// The database URL: `--database-url`, else `DATABASE_URL`, else `DATABASE_URL` in the
     /// project's `.env`.
+    ///
+    /// A relative SQLite path is taken from the project root, wherever the CLI runs from.
     pub fn database_url(&self, flag: Option<&str>) -> Result<String, Failure> {
-        if let Some(url) = flag {
-            return Ok(url.to_string());
-        }
-        if let Ok(url) = std::env::var("DATABASE_URL")
-            && !url.is_empty()
-        {
-            return Ok(url);
-        }
-        if let Ok(env) = std::fs::read_to_string(self.root.join(".env"))
-            && let Some(url) = dotenv_value(&env, "DATABASE_URL")
-        {
-            return Ok(url);
+        let found = flag.map(str::to_string).or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty())).or_else(|| {
+            std::fs::read_to_string(self.root.join(".env")).ok().and_then(|env| dotenv_value(&env, "DATABASE_URL"))
+        });
+        if let Some(url) = found {
+            return Ok(self.anchor_sqlite(url));
         }
         Err(Failure::new(
             "no database URL; help: pass --database-url, set DATABASE_URL, or add DATABASE_URL=... to the project's .env",
         ))
+    }
+}
+
+impl Project {
+    /// `sqlite://./app.db` → `sqlite:///<root>/app.db`; other URLs as they are.
+    fn anchor_sqlite(&self, url: String) -> String {
+        let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else { return url };
+        let (path, query) = rest.split_once('?').map_or((rest, None), |(p, q)| (p, Some(q)));
+        if path.is_empty() || path.starts_with('/') || path.starts_with(":memory:") {
+            return url;
+        }
+        let absolute = self.root.join(path.strip_prefix("./").unwrap_or(path));
+        match query {
+            Some(query) => format!("sqlite://{}?{query}", absolute.display()),
+            None => format!("sqlite://{}", absolute.display()),
+        }
     }
 }
 

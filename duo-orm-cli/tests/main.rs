@@ -171,10 +171,15 @@ fn init_create_up_check_down_on_every_backend() {
     // A column and an index more.
     project.write(
         "src/db/models/mod.rs",
-        &MODELS.replace("    pub published: bool,\n", "    pub published: bool,\n    #[duo(index, default = 0)]\n    pub views: i32,\n"),
+        &MODELS.replace(
+            "    pub published: bool,\n",
+            "    pub published: bool,\n    #[duo(index, default = 0)]\n    pub views: i32,\n    #[duo(index)]\n    pub tag: Option<String>,\n",
+        ),
     );
     let second = project.ok(&["migration", "create", "add views"]);
     assert!(second.contains("+ add column posts.views") && second.contains("+ create index ix_posts_views"), "{second}");
+    // An unbounded text column with an index: bounded on MariaDB before it is indexed.
+    assert!(second.contains("+ add column posts.tag") && second.contains("+ create index ix_posts_tag"), "{second}");
     for backend in &backends {
         let url = backend.url.as_str();
         // Drift until the new migration is applied.
@@ -363,4 +368,28 @@ fn every_command_has_help_with_examples_and_sql_renders_offline() {
         let down = project.ok(&["migrate", "sql", "--dialect", dialect, "--down"]);
         assert!(down.contains("DROP TABLE"), "{dialect}: {down}");
     }
+}
+
+#[test]
+fn init_keeps_line_endings_and_inline_metadata_and_anchors_sqlite_at_the_root() {
+    let project = TempProject::new("crlf");
+    project.write("src/main.rs", "//! The app.\r\n\r\nfn main() {}\r\n");
+    project.write(
+        "Cargo.toml",
+        "[package]\r\nname = \"blog\"\r\nversion = \"0.1.0\"\r\nedition = \"2024\"\r\nmetadata = { other = 1 }\r\n",
+    );
+    project.ok(&["init"]);
+    let main = std::fs::read_to_string(project.root.join("src/main.rs")).unwrap();
+    assert_eq!(main, "//! The app.\r\n\r\nmod db;\r\n\r\nfn main() {}\r\n");
+    let manifest = std::fs::read_to_string(project.root.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("other = 1") && manifest.contains("duo-orm = {"), "{manifest}");
+    // The settings written inline are read back.
+    project.write("src/db/models/mod.rs", MODELS);
+    project.ok(&["migrate", "create", "initial"]);
+    // `.env` says `sqlite://./app.db`: from a subdirectory it is still the project's file.
+    let below = project.root.join("src/db");
+    let output = run_in(&below, &["migrate", "up"]);
+    assert!(output.status.success(), "{:?}", texts(&output));
+    assert!(project.root.join("app.db").is_file());
+    assert!(!below.join("app.db").exists());
 }

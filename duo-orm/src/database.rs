@@ -532,6 +532,14 @@ impl Held {
         self.engine.control(conn, control, nested).await
     }
 
+    /// Closes the connection when dropped instead of returning it to its pool: whatever
+    /// session state it holds (a lock, a pragma, an unfinished transaction) ends with it.
+    pub(crate) fn close_on_drop(&mut self) {
+        if let Lease::Pooled(leased) = &mut self.lease {
+            leased.close_on_drop();
+        }
+    }
+
     /// The dialect of the held connection.
     pub(crate) fn dialect(&self) -> Dialect {
         self.engine.url.dialect()

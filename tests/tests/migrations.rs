@@ -82,6 +82,47 @@ fn migrations() -> Migrations {
         },
         Operation::RenameTable { from: "posts".into(), to: "articles".into() },
     ];
+    let comments_key = ForeignKey {
+        name: "fk_comments_article_id".into(),
+        columns: vec!["article_id".into()],
+        references: "articles".into(),
+        referenced_columns: vec!["id".into()],
+        on_delete: Some(ReferentialAction::Cascade),
+        on_update: None,
+    };
+    let comments = Table {
+        name: "comments".into(),
+        columns: vec![
+            Column { auto_increment: true, ..column("id", ColumnType::BigInt) },
+            column("article_id", ColumnType::BigInt),
+            Column { nullable: true, ..column("body", ColumnType::Text) },
+        ],
+        primary_key: vec!["id".into()],
+        indexes: vec![],
+        foreign_keys: vec![comments_key.clone()],
+    };
+    let body_index = Index { name: "ix_comments_body".into(), columns: vec!["body".into()], unique: false };
+    let email = users().columns[1].clone();
+    let third = vec![
+        Operation::CreateTable { table: comments.clone() },
+        // A rebuild on SQLite of a table that `articles` references with ON DELETE CASCADE.
+        Operation::AlterColumn { table: "users".into(), from: email.clone(), to: Column { max_length: Some(250), ..email } },
+        Operation::DropIndex { table: "users".into(), index: users().indexes[0].clone() },
+        // An unbounded text column gains an index: bounded first on MySQL and SQL Server.
+        Operation::CreateIndex { table: "comments".into(), index: body_index.clone() },
+        // A default that is an SQL expression: a rebuild on SQLite.
+        Operation::AddColumn {
+            table: "users".into(),
+            column: Column {
+                max_length: Some(20),
+                default: Some(DefaultValue::Sql("'none'".into())),
+                ..column("note", ColumnType::Text)
+            },
+        },
+        Operation::DropIndex { table: "comments".into(), index: body_index },
+        Operation::DropForeignKey { table: "comments".into(), foreign_key: comments_key },
+        Operation::DropTable { table: Table { foreign_keys: vec![], ..comments } },
+    ];
     let down = |up: &[Operation]| -> Vec<Operation> { up.iter().rev().filter_map(Operation::inverse).collect() };
     let migration = |id: &str, up: Vec<Operation>| Migration {
         id: id.into(),
@@ -90,7 +131,12 @@ fn migrations() -> Migrations {
         up,
         checksum: String::new(),
     };
-    Migrations::from_list(vec![migration("20260101000000_tables", first), migration("20260102000000_changes", second)]).unwrap()
+    Migrations::from_list(vec![
+        migration("20260101000000_tables", first),
+        migration("20260102000000_changes", second),
+        migration("20260103000000_more", third),
+    ])
+    .unwrap()
 }
 
 fn rendered(dialect: Dialect, down: bool) -> String {
@@ -121,16 +167,12 @@ fn every_step_renders_in_five_dialects() {
 
 #[test]
 fn what_a_dialect_cannot_do_is_an_error_not_wrong_sql() {
-    let step = Operation::AlterColumn {
-        table: "users".into(),
-        from: users().columns[2].clone(),
-        to: Column { default: Some(DefaultValue::Str("anon".into())), ..users().columns[2].clone() },
-    };
+    let step = Operation::AddColumn { table: "users".into(), column: column("opens_at", ColumnType::Time) };
     let mut schema = Schema::default();
     schema.apply(&Operation::CreateTable { table: users() }).unwrap();
-    let error = duo_orm::migrate::render_steps("m", &[step], &mut schema, Dialect::MsSql).unwrap_err();
-    assert!(matches!(error, Error::UnsupportedOperation { dialect: Dialect::MsSql, .. }), "{error}");
-    assert!(error.to_string().contains("hand-written"), "{error}");
+    let error = duo_orm::migrate::render_steps("m", &[step], &mut schema, Dialect::Oracle).unwrap_err();
+    assert!(matches!(error, Error::UnsupportedOperation { dialect: Dialect::Oracle, .. }), "{error}");
+    assert!(error.to_string().contains("TIME"), "{error}");
     // A hand-written step without SQL for the dialect names the key to add.
     let sql_only_postgres =
         Operation::Sql { sql: None, postgres: Some("SELECT 1".into()), mysql: None, sqlite: None, mssql: None, oracle: None };
@@ -204,7 +246,7 @@ async fn steps_apply_and_revert_live_keeping_rows() {
         db.execute_raw("INSERT INTO posts (title, user_id) VALUES ('two', 1)").await.unwrap();
         // Alters, a rename, a foreign key (a table rebuild on SQLite): no row is lost, and
         // the rebuild of `posts` does not cascade to anything.
-        let report = migrator.up(db).await.unwrap();
+        let report = migrator.up_to(db, Target::Id("20260102000000".into())).await.unwrap();
         assert_eq!(report.applied.len(), 1, "{:?}", backend.dialect);
         assert_eq!(count(&backend, "articles").await, 2, "{:?}", backend.dialect);
         assert_eq!(count(&backend, "users").await, 1);
@@ -216,15 +258,30 @@ async fn steps_apply_and_revert_live_keeping_rows() {
         assert!(users_live.columns.iter().any(|c| c.name == "full_name" && !c.nullable), "{:?}", users_live.columns);
         let views = db.execute_raw("UPDATE articles SET views = views WHERE views = 1").await.unwrap();
         assert_eq!(views, 2, "{:?}: the hand-written step ran", backend.dialect);
-        // The foreign key is enforced afterwards (SQLite's enforcement is back on).
+        // The foreign key exists and is enforced.
         let orphan = db.execute_raw("INSERT INTO articles (title, user_id, views) VALUES ('x', 99, 0)").await;
         assert!(matches!(orphan, Err(Error::Integrity { .. })), "{:?}: {orphan:?}", backend.dialect);
 
-        let report = migrator.down(db, Target::Steps(1)).await.unwrap();
-        assert_eq!(report.reverted.len(), 1);
+        // Rebuilding `users` (SQLite), which `articles` references with ON DELETE CASCADE,
+        // deletes no article; the rebuilt tables keep their indexes.
+        assert_eq!(migrator.up(db).await.unwrap().applied.len(), 1, "{:?}", backend.dialect);
+        assert_eq!(count(&backend, "articles").await, 2, "{:?}: no cascade", backend.dialect);
+        assert_eq!(count(&backend, "users").await, 1);
+        let live = introspect(db).await.unwrap();
+        let articles = live.table("articles").unwrap();
+        assert!(articles.indexes.iter().any(|i| i.name == "ix_posts_user_id"), "{:?}: {:?}", backend.dialect, articles.indexes);
+        let users_live = live.table("users").unwrap();
+        assert!(users_live.columns.iter().any(|c| c.name == "note" && c.has_default), "{:?}", users_live.columns);
+        assert!(users_live.indexes.is_empty(), "{:?}: {:?}", backend.dialect, users_live.indexes);
+        assert!(live.table("comments").is_none());
+        // `down head` is not a target.
+        assert!(migrator.down(db, Target::Head).await.unwrap_err().to_string().contains("not `head`"));
+
+        let report = migrator.down(db, Target::Steps(2)).await.unwrap();
+        assert_eq!(report.reverted.len(), 2);
         assert_eq!(count(&backend, "posts").await, 2, "{:?}: rows kept through the down steps", backend.dialect);
         let statuses = migrator.status(db).await.unwrap();
-        assert_eq!(statuses.iter().filter(|s| s.state == duo_orm::migrate::State::Pending).count(), 1);
+        assert_eq!(statuses.iter().filter(|s| s.state == duo_orm::migrate::State::Pending).count(), 2);
         migrator.down(db, Target::Base).await.unwrap();
         let live = introspect(db).await.unwrap();
         assert!(live.table("users").is_none() && live.table("posts").is_none(), "{:?}", backend.dialect);
@@ -249,4 +306,38 @@ async fn embedded_migrations_apply_at_start_up() {
         migrator.down(db, Target::Base).wait().unwrap();
         assert!(introspect(db).await.unwrap().table("mig_accounts").is_none());
     }
+}
+
+#[tokio::test]
+async fn a_pending_migration_older_than_an_applied_one_is_refused() {
+    let all: Vec<Migration> = migrations().iter().cloned().collect();
+    for backend in backends("migrations_order").await {
+        let db = &backend.db;
+        // The first and the third are recorded as applied; the second arrives later (a
+        // merged branch).
+        let before_merge = Migrations::from_list(vec![all[0].clone(), all[2].clone()]).unwrap();
+        Migrator::new(&before_merge).up_to(db, Target::Id(all[0].id.clone())).await.unwrap();
+        Migrator::new(&before_merge).resolve(db, &all[2].id, true).await.unwrap();
+        let merged = Migrations::from_list(all.clone()).unwrap();
+        let error = Migrator::new(&merged).up(db).await.unwrap_err();
+        assert!(error.to_string().contains("sorts before"), "{:?}: {error}", backend.dialect);
+        // The refusal released the lock: the next run gets through to the same refusal.
+        assert_eq!(Migrator::new(&merged).status(db).await.unwrap().len(), 3);
+        assert!(Migrator::new(&merged).up(db).await.unwrap_err().to_string().contains("sorts before"));
+    }
+}
+
+#[tokio::test]
+async fn a_sqlite_rebuild_refuses_to_drop_what_hand_written_sql_added() {
+    let set = migrations();
+    let backend = backends("migrations_guard").await.into_iter().find(|b| b.dialect == Dialect::Sqlite).unwrap();
+    let db = &backend.db;
+    let migrator = Migrator::new(&set);
+    migrator.up_to(db, Target::Id("20260101000000".into())).await.unwrap();
+    db.execute_raw("ALTER TABLE users ADD COLUMN extra text").await.unwrap();
+    let error = migrator.up(db).await.unwrap_err();
+    assert!(error.to_string().contains("column extra"), "{error}");
+    assert_eq!(migrator.history(db).await.unwrap().len(), 1, "nothing applied");
+    db.execute_raw("ALTER TABLE users DROP COLUMN extra").await.unwrap();
+    assert_eq!(migrator.up(db).await.unwrap().applied.len(), 2);
 }

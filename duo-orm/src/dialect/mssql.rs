@@ -99,6 +99,7 @@ pub(crate) const DDL: crate::query::schema::CustomDdl = crate::query::schema::Cu
     quote,
     identity: " IDENTITY(1,1)",
     bool_literal: |b| if b { "1" } else { "0" },
+    named_defaults: true,
     create_table_head: |table, if_not_exists| {
         if if_not_exists {
             format!("IF OBJECT_ID(N'{}', N'U') IS NULL CREATE TABLE {}", quote(table).replace('\'', "''"), quote(table))

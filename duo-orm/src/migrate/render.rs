@@ -12,7 +12,7 @@ use crate::config::Dialect;
 use crate::dialect::{self, mssql};
 use crate::error::{Error, Result};
 use crate::query::schema::{
-    CreateTable, CustomDdl, render_create_index, render_create_table, render_drop_table, sea_query_column,
+    CreateTable, CustomDdl, default_constraint, render_create_index, render_create_table, render_drop_table, sea_query_column,
     sea_query_foreign_key,
 };
 use crate::schema::{Column, DefaultValue, Table};
@@ -60,15 +60,24 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
             render_create_table(table, dialect, CreateTable { if_not_exists: false, unique_inline: false })?
         }
         Operation::DropTable { table } => vec![render_drop_table(&table.name, dialect, false)],
-        Operation::RenameTable { from, to } => vec![match dialect {
-            Dialect::MySql => format!("RENAME TABLE {} TO {}", q(from), q(to)),
-            Dialect::MsSql => format!("EXEC sp_rename N'{}', N'{}'", sql_string(from), sql_string(to)),
-            _ => format!("ALTER TABLE {} RENAME TO {}", q(from), q(to)),
-        }],
+        Operation::RenameTable { from, to } => {
+            let mut sql = vec![match dialect {
+                Dialect::MySql => format!("RENAME TABLE {} TO {}", q(from), q(to)),
+                Dialect::MsSql => format!("EXEC sp_rename N'{}', N'{}'", sql_string(from), sql_string(to)),
+                _ => format!("ALTER TABLE {} RENAME TO {}", q(from), q(to)),
+            }];
+            if dialect == Dialect::MsSql {
+                for column in table_of(after, to)?.columns.iter().filter(|c| c.default.is_some()) {
+                    sql.push(rename_default(&default_constraint(from, &column.name), &default_constraint(to, &column.name)));
+                }
+            }
+            sql
+        }
         Operation::AddColumn { table, column } => {
             let t = table_of(after, table)?;
-            // SQLite adds a NOT NULL column only with a non-NULL default.
-            if sqlite && !column.nullable && column.default.is_none() {
+            // SQLite adds a NOT NULL column only with a default, and only a constant one.
+            let sql_default = matches!(column.default, Some(DefaultValue::Sql(_)));
+            if sqlite && ((!column.nullable && column.default.is_none()) || sql_default) {
                 return rebuild(table_of(before, table)?, t);
             }
             vec![match dialect {
@@ -88,25 +97,44 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
             }]
         }
         Operation::DropColumn { table, column } => {
-            vec![format!("ALTER TABLE {} DROP COLUMN {}", q(table), q(&column.name))]
+            let mut sql = Vec::new();
+            if dialect == Dialect::MsSql && column.default.is_some() {
+                sql.push(format!("ALTER TABLE {} DROP CONSTRAINT {}", q(table), q(&default_constraint(table, &column.name))));
+            }
+            sql.push(format!("ALTER TABLE {} DROP COLUMN {}", q(table), q(&column.name)));
+            sql
         }
         Operation::AlterColumn { table, from, to } => {
             let t = table_of(after, table)?;
             alter_column(dialect, before, t, from, to)?
         }
-        Operation::RenameColumn { table, from, to } => vec![match dialect {
-            Dialect::MsSql => format!(
-                "EXEC sp_rename N'{}', N'{}', N'COLUMN'",
-                sql_string(&format!("{table}.{from}")),
-                sql_string(to)
-            ),
-            _ => format!("ALTER TABLE {} RENAME COLUMN {} TO {}", q(table), q(from), q(to)),
-        }],
-        Operation::CreateIndex { table, index } => vec![render_create_index(table, index, dialect, false)],
-        Operation::DropIndex { table, index } => vec![match dialect {
-            Dialect::MySql | Dialect::MsSql => format!("DROP INDEX {} ON {}", q(&index.name), q(table)),
-            _ => format!("DROP INDEX {}", q(&index.name)),
-        }],
+        Operation::RenameColumn { table, from, to } => {
+            let mut sql = vec![match dialect {
+                Dialect::MsSql => format!(
+                    "EXEC sp_rename N'{}', N'{}', N'COLUMN'",
+                    sql_string(&format!("{table}.{from}")),
+                    sql_string(to)
+                ),
+                _ => format!("ALTER TABLE {} RENAME COLUMN {} TO {}", q(table), q(from), q(to)),
+            }];
+            if dialect == Dialect::MsSql && table_of(after, table)?.column(to).is_some_and(|c| c.default.is_some()) {
+                sql.push(rename_default(&default_constraint(table, from), &default_constraint(table, to)));
+            }
+            sql
+        }
+        Operation::CreateIndex { table, index } => {
+            let mut sql = retype_indexed_text(dialect, table_of(before, table)?, table_of(after, table)?, &index.columns)?;
+            sql.push(render_create_index(table, index, dialect, false));
+            sql
+        }
+        Operation::DropIndex { table, index } => {
+            let mut sql = vec![match dialect {
+                Dialect::MySql | Dialect::MsSql => format!("DROP INDEX {} ON {}", q(&index.name), q(table)),
+                _ => format!("DROP INDEX {}", q(&index.name)),
+            }];
+            sql.extend(retype_indexed_text(dialect, table_of(before, table)?, table_of(after, table)?, &index.columns)?);
+            sql
+        }
         Operation::AddForeignKey { table, foreign_key } => match dialect {
             Dialect::Sqlite => rebuild(table_of(before, table)?, table_of(after, table)?)?,
             Dialect::Postgres => vec![sea_query_foreign_key(table, foreign_key).to_string(PostgresQueryBuilder)],
@@ -151,8 +179,11 @@ fn dialect_key(dialect: Dialect) -> &'static str {
 }
 
 /// Hand-written SQL as statements: split at `;` that end a line (drivers run one statement
-/// at a time), keeping semicolons inside lines (string literals, procedure bodies) intact.
+/// at a time), keeping semicolons inside lines intact. Statements made only of `--` comments
+/// are left out (MySQL refuses an empty query). A body whose lines end with `;` (a PL/pgSQL
+/// function, a T-SQL procedure) is split too: write such bodies with `;` inside the lines.
 fn split_sql(text: &str) -> Vec<String> {
+    let only_comments = |statement: &str| statement.lines().all(|l| l.trim().is_empty() || l.trim().starts_with("--"));
     let mut statements = Vec::new();
     let mut current = String::new();
     for line in text.lines() {
@@ -161,17 +192,55 @@ fn split_sql(text: &str) -> Vec<String> {
         current.push('\n');
         if trimmed.ends_with(';') {
             let statement = current.trim().trim_end_matches(';').trim().to_string();
-            if !statement.is_empty() {
+            if !only_comments(&statement) {
                 statements.push(statement);
             }
             current.clear();
         }
     }
     let rest = current.trim().trim_end_matches(';').trim();
-    if !rest.is_empty() {
+    if !only_comments(rest) {
         statements.push(rest.to_string());
     }
     statements
+}
+
+/// `sp_rename` of a default constraint (SQL Server), after its column or table was renamed.
+fn rename_default(from: &str, to: &str) -> String {
+    format!("EXEC sp_rename N'{}', N'{}', N'OBJECT'", sql_string(from), sql_string(to))
+}
+
+/// MySQL and SQL Server cannot index an unbounded text column, so duo-orm bounds indexed text
+/// columns (255 characters unless declared): when an index makes `columns` indexed, or stops
+/// indexing them, their type changes to match.
+fn retype_indexed_text(dialect: Dialect, before: &Table, after: &Table, columns: &[String]) -> Result<Vec<String>> {
+    let q = |name: &str| quote(dialect, name);
+    let mut sql = Vec::new();
+    if !matches!(dialect, Dialect::MySql | Dialect::MsSql) {
+        return Ok(sql);
+    }
+    for name in columns {
+        let Some(column) = after.column(name) else { continue };
+        let unbounded_text = column.column_type == crate::schema::ColumnType::Text && column.max_length.is_none();
+        if !unbounded_text || before.is_indexed(name) == after.is_indexed(name) {
+            continue;
+        }
+        sql.push(match dialect {
+            Dialect::MySql => {
+                let mut alter = sea_query::Table::alter();
+                alter.table(sea_query::Alias::new(&after.name)).modify_column(sea_query_column(after, column, dialect)?);
+                build_alter(dialect, &alter)
+            }
+            _ => format!(
+                "ALTER TABLE {} ALTER COLUMN {} {} {}",
+                q(&after.name),
+                q(name),
+                dialect::column_type(dialect, after, column)?,
+                if column.nullable { "NULL" } else { "NOT NULL" }
+            ),
+        });
+    }
+    Ok(sql)
 }
 
 fn sql_string(text: &str) -> String {
@@ -240,20 +309,25 @@ fn alter_column(dialect: Dialect, before: &Schema, table: &Table, from: &Column,
             }
         }
         Dialect::MsSql => {
-            if from.default != to.default {
-                return Err(Error::unsupported(
-                    dialect,
-                    format!(
-                        "changing the default of `{name}.{}` in a generated step (SQL Server keeps defaults as \
-                         constraints with generated names); help: write it as a hand-written `sql` step",
-                        to.name
-                    ),
-                ));
+            // Defaults are constraints named after the column: drop the old one, add the new.
+            let constraint = q(&default_constraint(name, &to.name));
+            if from.default != to.default && from.default.is_some() {
+                sql.push(format!("ALTER TABLE {} DROP CONSTRAINT {constraint}", q(name)));
             }
             if retyped || from.nullable != to.nullable {
                 let type_name = dialect::column_type(dialect, table, to)?;
                 let null = if to.nullable { "NULL" } else { "NOT NULL" };
                 sql.push(format!("ALTER TABLE {} ALTER COLUMN {} {type_name} {null}", q(name), q(&to.name)));
+            }
+            if from.default != to.default
+                && let Some(default) = &to.default
+            {
+                sql.push(format!(
+                    "ALTER TABLE {} ADD CONSTRAINT {constraint} DEFAULT {} FOR {}",
+                    q(name),
+                    default_literal(dialect, default),
+                    q(&to.name)
+                ));
             }
         }
         Dialect::Oracle => {
@@ -273,21 +347,52 @@ fn alter_column(dialect: Dialect, before: &Schema, table: &Table, from: &Column,
     Ok(sql)
 }
 
+/// The start of the note a SQLite rebuild begins with: the runner checks, before rebuilding,
+/// that the live table has no column or index the migrations do not know (added by
+/// hand-written SQL), which dropping the old table would lose.
+pub(crate) const REBUILD_NOTE: &str = "-- duo-orm: rebuild ";
+
+/// What [`REBUILD_NOTE`] carries (as JSON).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct RebuildGuard {
+    pub table: String,
+    pub columns: Vec<String>,
+    pub indexes: Vec<String>,
+}
+
 /// SQLite's table rebuild: a new table of the new shape under a temporary name, the rows
-/// copied (columns both shapes have), the old table dropped, the new one renamed, its
-/// indexes created.
+/// copied (columns both shapes have), the AUTOINCREMENT high-water mark carried over, the old
+/// table dropped, the new one renamed, its indexes created.
 fn rebuild(before: &Table, after: &Table) -> Result<Vec<String>> {
     let temporary = format!("_duo_rebuild_{}", after.name);
+    let guard = RebuildGuard {
+        table: before.name.clone(),
+        columns: before.columns.iter().map(|c| c.name.clone()).collect(),
+        indexes: before.indexes.iter().map(|i| i.name.clone()).collect(),
+    };
+    let mut sql = vec![format!("{REBUILD_NOTE}{}", serde_json::to_string(&guard).unwrap_or_default())];
     let mut shape = after.clone();
     shape.name = temporary.clone();
     let indexes = std::mem::take(&mut shape.indexes);
-    let mut sql = render_create_table(&shape, Dialect::Sqlite, CreateTable { if_not_exists: false, unique_inline: false })?;
+    sql.extend(render_create_table(&shape, Dialect::Sqlite, CreateTable { if_not_exists: false, unique_inline: false })?);
     let q = |name: &str| quote(Dialect::Sqlite, name);
     let common: Vec<String> =
         after.columns.iter().filter(|c| before.column(&c.name).is_some()).map(|c| q(&c.name)).collect();
     if !common.is_empty() {
         let list = common.join(", ");
         sql.push(format!("INSERT INTO {} ({list}) SELECT {list} FROM {}", q(&temporary), q(&before.name)));
+    }
+    if after.auto_increment_key().is_some() {
+        // Ids of deleted rows are not handed out again: keep the old table's high-water mark.
+        let (old, new) = (sql_string(&before.name), sql_string(&temporary));
+        sql.push(format!(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT '{new}', seq FROM sqlite_sequence WHERE name = '{old}' \
+             AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = '{new}')"
+        ));
+        sql.push(format!(
+            "UPDATE sqlite_sequence SET seq = (SELECT MAX(seq) FROM sqlite_sequence WHERE name IN ('{old}', '{new}')) \
+             WHERE name = '{new}'"
+        ));
     }
     sql.push(render_drop_table(&before.name, Dialect::Sqlite, false));
     sql.push(format!("ALTER TABLE {} RENAME TO {}", q(&temporary), q(&after.name)));

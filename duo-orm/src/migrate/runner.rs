@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use sea_query::{Alias, Expr, ExprTrait, Order, Query};
 
+use super::render::{REBUILD_NOTE, RebuildGuard};
 use super::{Migrations, checksum, iso_timestamp, render_steps};
 use crate::config::Dialect;
 use crate::database::{Control, Database, Held};
@@ -248,8 +249,19 @@ impl<'m> Migrator<'m> {
         out
     }
 
-    /// Refuses to go on when an applied migration is dirty, changed or missing.
+    /// Refuses to go on when an applied migration is dirty, changed or missing, or when a
+    /// pending one sorts before an applied one (a merged branch): its steps were planned
+    /// against a schema without the later migrations, so applying it now could undo them.
     fn verify(&self, applied: &[AppliedMigration]) -> Result<()> {
+        if let Some(last) = applied.iter().filter(|a| self.migrations.iter().any(|m| m.id == a.id)).map(|a| &a.id).max()
+            && let Some(early) = self.migrations.iter().find(|m| m.id < *last && applied.iter().all(|a| a.id != m.id))
+        {
+            return Err(Error::Migration(format!(
+                "migration {} is pending but sorts before {last}, which is applied (a merged branch?); \
+                 help: recreate it after the applied ones (delete the file, then `duo-orm migrate create`)",
+                early.id
+            )));
+        }
         for status in self.statuses(applied) {
             let id = &status.id;
             match status.state {
@@ -281,6 +293,9 @@ impl<'m> Migrator<'m> {
 
     async fn run(&self, db: &Database, target: Target, up: bool) -> Result<Report> {
         let mut conn = db.dedicated().await?;
+        // Never back to the pool: if this future is dropped mid-run, closing the connection
+        // releases the lock and rolls back the open transaction with it.
+        conn.close_on_drop();
         let dialect = conn.dialect();
         // Resolved before taking the lock: an unknown target is the caller's mistake.
         let target_index = match &target {
@@ -289,6 +304,9 @@ impl<'m> Migrator<'m> {
                 return Err(Error::Migration("`up` takes `head` or a migration id, not a count".into()));
             }
             Target::Base if up => return Err(Error::Migration("`up` takes `head` or a migration id, not `base`".into())),
+            Target::Head if !up => {
+                return Err(Error::Migration("`down` takes `-N`, a migration id or `base`, not `head`".into()));
+            }
             _ => None,
         };
         let lock = self.lock_key();
@@ -313,12 +331,13 @@ impl<'m> Migrator<'m> {
             _ => {}
         }
         let result = self.run_locked(&mut conn, target, target_index, up).await;
+        // An unlock that fails changes nothing: closing the connection releases the lock.
         match dialect {
             Dialect::Postgres => {
-                conn.execute_raw(&format!("SELECT pg_advisory_unlock({lock})")).await?;
+                let _ = conn.execute_raw(&format!("SELECT pg_advisory_unlock({lock})")).await;
             }
             Dialect::MySql => {
-                conn.execute_raw(&format!("SELECT RELEASE_LOCK('duo-orm:{}')", self.version_table.replace('\'', "''"))).await?;
+                let _ = conn.execute_raw(&format!("SELECT RELEASE_LOCK('duo-orm:{}')", self.version_table.replace('\'', "''"))).await;
             }
             _ => {}
         }
@@ -350,7 +369,9 @@ impl<'m> Migrator<'m> {
                 // Off before the transaction (SQLite ignores it inside one): a table rebuild
                 // must not cascade. Checked with `foreign_key_check` before committing.
                 conn.execute_raw("PRAGMA foreign_keys = OFF").await?;
-                conn.control(Control::Begin(Some("BEGIN EXCLUSIVE"))).await?;
+                if let Err(e) = conn.control(Control::Begin(Some("BEGIN EXCLUSIVE"))).await {
+                    return self.abandon(conn, e).await;
+                }
                 if let Err(e) = self.ensure_version_table(conn).await {
                     return self.abandon(conn, e).await;
                 }
@@ -371,14 +392,17 @@ impl<'m> Migrator<'m> {
                     .find(|(i, m)| is_applied(&m.id) && target_index.is_none_or(|t| *i > t))
             };
             let Some((index, migration)) = next else {
-                self.finish(conn).await?;
+                if let Err(e) = self.finish(conn).await {
+                    return self.abandon(conn, e).await;
+                }
                 break;
             };
             let statements = match self.plan(index, up, dialect) {
                 Ok(statements) => statements,
                 Err(e) => return self.abandon(conn, e).await,
             };
-            self.report(Progress::Started { id: migration.id.clone(), up, statements: statements.len() });
+            let count = statements.iter().filter(|s| !s.starts_with(REBUILD_NOTE)).count();
+            self.report(Progress::Started { id: migration.id.clone(), up, statements: count });
             let started = Instant::now();
             if let Err(e) = self.execute(conn, &migration.id, &migration.checksum, &statements, up).await {
                 return self.abandon(conn, e).await;
@@ -402,8 +426,10 @@ impl<'m> Migrator<'m> {
                     Err(e) => return self.abandon(conn, e).await,
                 }
             }
-            self.finish(conn).await?;
-            let step = Step { id: migration.id.clone(), elapsed: started.elapsed(), statements: statements.len() };
+            if let Err(e) = self.finish(conn).await {
+                return self.abandon(conn, e).await;
+            }
+            let step = Step { id: migration.id.clone(), elapsed: started.elapsed(), statements: count };
             self.report(Progress::Finished(step.clone()));
             if up {
                 report.applied.push(step);
@@ -434,19 +460,28 @@ impl<'m> Migrator<'m> {
             Error::Migration(format!("migration {id} failed at statement {} ({}): {e}", n + 1, statements[n]))
         };
         if dialect == Dialect::MySql {
-            // DDL commits implicitly here: mark the migration dirty while it runs.
-            conn.execute(self.delete_row(dialect, id)).await?;
-            conn.execute(self.insert_row(dialect, id, sum, true)).await?;
+            // DDL commits implicitly here: the record says "dirty" while the statements run,
+            // and one statement makes it clean (up) or removes it (down).
+            if up {
+                conn.execute(self.insert_row(dialect, id, sum, true)).await?;
+            } else {
+                conn.execute(self.set_dirty(dialect, id, true)).await?;
+            }
             for (n, sql) in statements.iter().enumerate() {
                 conn.execute_raw(sql).await.map_err(|e| annotate(n, e))?;
             }
-            conn.execute(self.delete_row(dialect, id)).await?;
             if up {
-                conn.execute(self.insert_row(dialect, id, sum, false)).await?;
+                conn.execute(self.set_dirty(dialect, id, false)).await?;
+            } else {
+                conn.execute(self.delete_row(dialect, id)).await?;
             }
             return Ok(());
         }
         for (n, sql) in statements.iter().enumerate() {
+            if let Some(guard) = sql.strip_prefix(REBUILD_NOTE) {
+                check_rebuild(conn, id, guard).await?;
+                continue;
+            }
             conn.execute_raw(sql).await.map_err(|e| annotate(n, e))?;
         }
         if up {
@@ -458,14 +493,13 @@ impl<'m> Migrator<'m> {
     }
 
     /// Commits the migration's transaction (PostgreSQL, SQLite) and restores SQLite's
-    /// foreign-key enforcement.
+    /// foreign-key enforcement. A failed commit leaves the transaction to [`abandon`](Self::abandon).
     async fn finish(&self, conn: &mut Held) -> Result<()> {
         match conn.dialect() {
             Dialect::Postgres => conn.control(Control::Commit).await,
             Dialect::Sqlite => {
-                let committed = conn.control(Control::Commit).await;
-                conn.execute_raw("PRAGMA foreign_keys = ON").await?;
-                committed
+                conn.control(Control::Commit).await?;
+                conn.execute_raw("PRAGMA foreign_keys = ON").await.map(|_| ())
             }
             _ => Ok(()),
         }
@@ -556,9 +590,46 @@ impl<'m> Migrator<'m> {
         Statement::new(build_any!(dialect, insert))
     }
 
+    fn set_dirty(&self, dialect: Dialect, id: &str, dirty: bool) -> Statement {
+        let update = Query::update()
+            .table(Alias::new(&self.version_table))
+            .value(Alias::new("dirty"), i64::from(dirty))
+            .and_where(Expr::col(Alias::new("id")).eq(id))
+            .to_owned();
+        Statement::new(build_any!(dialect, update))
+    }
+
     fn delete_row(&self, dialect: Dialect, id: &str) -> Statement {
         let delete =
             Query::delete().from_table(Alias::new(&self.version_table)).and_where(Expr::col(Alias::new("id")).eq(id)).to_owned();
         Statement::new(build_any!(dialect, delete))
     }
+}
+
+/// Before a SQLite table rebuild: refuses when the live table has columns or indexes the
+/// migrations do not know (added by hand-written SQL), which the rebuild would drop.
+async fn check_rebuild(conn: &mut Held, id: &str, guard: &str) -> Result<()> {
+    let guard: RebuildGuard =
+        serde_json::from_str(guard).map_err(|e| Error::Migration(format!("migration {id}: a damaged rebuild note: {e}")))?;
+    let names = |sql: &str| Statement { sql: sql.to_string(), values: sea_query::Values(vec![guard.table.clone().into()]) };
+    let columns = conn.fetch_decoded(names("SELECT name FROM pragma_table_info(?1)"), "column", |row| row.next::<String>()).await?;
+    let indexes = conn
+        .fetch_decoded(names("SELECT name FROM pragma_index_list(?1) WHERE origin = 'c'"), "index", |row| row.next::<String>())
+        .await?;
+    let unknown: Vec<String> = columns
+        .iter()
+        .filter(|c| !guard.columns.contains(c))
+        .map(|c| format!("column {c}"))
+        .chain(indexes.iter().filter(|i| !guard.indexes.contains(i)).map(|i| format!("index {i}")))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Migration(format!(
+        "migration {id} rebuilds SQLite table `{}`, which has {} that no migration step created (hand-written SQL?); \
+         the rebuild would drop them, so nothing was applied; help: describe them with steps \
+         (`add_column`, `create_index`) in an earlier migration, or write this change as hand-written SQL",
+        guard.table,
+        unknown.join(", ")
+    )))
 }

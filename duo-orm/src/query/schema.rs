@@ -214,6 +214,11 @@ fn sea_query_create_table(table: &Table, dialect: Dialect, how: CreateTable) -> 
     Ok(statements)
 }
 
+/// The name of a column's default constraint where defaults are named (SQL Server).
+pub(crate) fn default_constraint(table: &str, column: &str) -> String {
+    format!("df_{table}_{column}")
+}
+
 /// DDL for the dialects sea-query cannot write, described by what differs between them.
 pub(crate) struct CustomDdl {
     pub dialect: Dialect,
@@ -222,6 +227,9 @@ pub(crate) struct CustomDdl {
     pub identity: &'static str,
     /// Literal for a boolean default.
     pub bool_literal: fn(bool) -> &'static str,
+    /// Whether a default is written as a named constraint (`CONSTRAINT df_<table>_<column>
+    /// DEFAULT …`, SQL Server), so that a migration can drop or change it by name.
+    pub named_defaults: bool,
     /// `CREATE TABLE "t"`, made to run only when the table is missing if asked.
     pub create_table_head: fn(table: &str, if_not_exists: bool) -> String,
     /// `CREATE [UNIQUE] INDEX "i" ON "t"`, made to run only when the index is missing if asked.
@@ -297,6 +305,9 @@ impl CustomDdl {
             sql.push_str(self.identity);
         }
         if let Some(default) = &column.default {
+            if self.named_defaults {
+                sql.push_str(&format!(" CONSTRAINT {}", (self.quote)(&default_constraint(&table.name, &column.name))));
+            }
             sql.push_str(" DEFAULT ");
             sql.push_str(&self.default_literal(default));
         }
