@@ -104,6 +104,8 @@ pub fn map_type(ty: &Type) -> Result<SqlType, String> {
         "Uuid" => SqlType::Uuid,
         "Decimal" => SqlType::Decimal,
         "JsonValue" => SqlType::Json,
+        // `duo_orm::Json<T>`: any serde type, stored as a JSON document.
+        "Json" if single_generic(&last.arguments).is_some() => SqlType::Json,
         "Value" if path.path.segments.len() >= 2 && path.path.segments[path.path.segments.len() - 2].ident == "serde_json" => {
             SqlType::Json
         }

@@ -2,9 +2,11 @@
 
 use std::marker::PhantomData;
 use std::ops::{BitAnd, BitOr, Not};
+use std::sync::Arc;
 
 use sea_query::{Expr, ExprTrait, Func, LikeExpr, Value};
 
+use crate::config::Dialect;
 use crate::model::Model;
 use crate::types::{IntoColumnValue, TextType};
 
@@ -188,9 +190,54 @@ fn is_null(value: &Value) -> bool {
     *value == value.as_null()
 }
 
+/// A condition's SQL: the same in every dialect, or written per dialect when the query is
+/// rendered (JSON paths and array operators, whose syntax differs between dialects).
+#[derive(Clone)]
+pub(crate) enum CondExpr {
+    /// One expression for every dialect.
+    Portable(Expr),
+    /// Written for the dialect at hand; an error when that dialect cannot express it.
+    PerDialect(Arc<dyn Fn(Dialect) -> crate::Result<Expr> + Send + Sync>),
+}
+
+impl std::fmt::Debug for CondExpr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CondExpr::Portable(expr) => expr.fmt(f),
+            CondExpr::PerDialect(_) => f.write_str("<written per dialect>"),
+        }
+    }
+}
+
+impl CondExpr {
+    /// The expression for `dialect`.
+    pub(crate) fn resolve(&self, dialect: Dialect) -> crate::Result<Expr> {
+        match self {
+            CondExpr::Portable(expr) => Ok(expr.clone()),
+            CondExpr::PerDialect(render) => render(dialect),
+        }
+    }
+
+    /// `f` applied to the expression, whenever it is written.
+    pub(crate) fn map(self, f: impl Fn(Expr) -> Expr + Send + Sync + 'static) -> CondExpr {
+        match self {
+            CondExpr::Portable(expr) => CondExpr::Portable(f(expr)),
+            CondExpr::PerDialect(render) => CondExpr::PerDialect(Arc::new(move |dialect| render(dialect).map(&f))),
+        }
+    }
+
+    /// Both expressions joined by `op`.
+    pub(crate) fn combine(self, other: CondExpr, op: fn(Expr, Expr) -> Expr) -> CondExpr {
+        match (self, other) {
+            (CondExpr::Portable(a), CondExpr::Portable(b)) => CondExpr::Portable(op(a, b)),
+            (a, b) => CondExpr::PerDialect(Arc::new(move |dialect| Ok(op(a.resolve(dialect)?, b.resolve(dialect)?)))),
+        }
+    }
+}
+
 /// A boolean condition on model `M`. Combine with `&`, `|` and `!`.
 pub struct Condition<M> {
-    expr: Expr,
+    expr: CondExpr,
     /// Why the condition cannot be written (an invalid relationship path): the query it joins
     /// fails with [`Error::InvalidQuery`](crate::Error::InvalidQuery).
     error: Option<String>,
@@ -212,12 +259,22 @@ impl<M> std::fmt::Debug for Condition<M> {
 impl<M> Condition<M> {
     /// Wraps a hand-built sea-query expression (the escape hatch).
     pub fn from_expr(expr: Expr) -> Self {
+        Condition { expr: CondExpr::Portable(expr), error: None, _marker: PhantomData }
+    }
+
+    /// A condition from its parts.
+    pub(crate) fn from_cond_expr(expr: CondExpr) -> Self {
         Condition { expr, error: None, _marker: PhantomData }
+    }
+
+    /// A condition written per dialect when its query is rendered.
+    pub(crate) fn per_dialect(render: impl Fn(Dialect) -> crate::Result<Expr> + Send + Sync + 'static) -> Self {
+        Condition { expr: CondExpr::PerDialect(Arc::new(render)), error: None, _marker: PhantomData }
     }
 
     /// A condition that makes its query fail with `InvalidQuery` and `error`.
     pub(crate) fn invalid(error: String) -> Self {
-        Condition { expr: Expr::cust("1 = 0"), error: Some(error), _marker: PhantomData }
+        Condition { expr: CondExpr::Portable(Expr::cust("1 = 0")), error: Some(error), _marker: PhantomData }
     }
 
     /// This condition, failing with `error` when there is one.
@@ -226,14 +283,31 @@ impl<M> Condition<M> {
         self
     }
 
-    /// The underlying sea-query expression. A condition that cannot be written (an invalid
-    /// relationship path) is `1 = 0` here: build queries through `filter` to get its error.
+    /// The condition as a sea-query expression for `dialect`: `UnsupportedOperation` when the
+    /// dialect cannot express it (a JSON or array operator), `InvalidQuery` when it cannot be
+    /// written at all (an invalid relationship path).
+    pub fn into_expr_for(self, dialect: Dialect) -> crate::Result<Expr> {
+        if let Some(error) = self.error {
+            return Err(crate::Error::InvalidQuery(error));
+        }
+        self.expr.resolve(dialect)
+    }
+
+    /// The underlying sea-query expression, for a condition written the same in every dialect.
+    /// A condition that cannot be written (an invalid relationship path) is `1 = 0` here, and
+    /// one whose SQL depends on the dialect (JSON paths, arrays) is a comment that fails to
+    /// run: use [`into_expr_for`](Self::into_expr_for) for those.
     pub fn into_expr(self) -> Expr {
-        self.expr
+        match self.expr {
+            CondExpr::Portable(expr) => expr,
+            CondExpr::PerDialect(_) => {
+                Expr::cust("/* duo-orm: this condition depends on the dialect; use into_expr_for(dialect) */ NULL")
+            }
+        }
     }
 
     /// The expression and why the condition is invalid, if it is.
-    pub(crate) fn into_parts(self) -> (Expr, Option<String>) {
+    pub(crate) fn into_parts(self) -> (CondExpr, Option<String>) {
         (self.expr, self.error)
     }
 
@@ -248,7 +322,7 @@ impl<M> Condition<M> {
     }
 
     fn combine(self, other: Condition<M>, op: fn(Expr, Expr) -> Expr) -> Self {
-        Condition { expr: op(self.expr, other.expr), error: self.error.or(other.error), _marker: PhantomData }
+        Condition { expr: self.expr.combine(other.expr, op), error: self.error.or(other.error), _marker: PhantomData }
     }
 }
 
@@ -269,7 +343,7 @@ impl<M> BitOr for Condition<M> {
 impl<M> Not for Condition<M> {
     type Output = Condition<M>;
     fn not(self) -> Self {
-        Condition { expr: self.expr.not(), error: self.error, _marker: PhantomData }
+        Condition { expr: self.expr.map(ExprTrait::not), error: self.error, _marker: PhantomData }
     }
 }
 

@@ -38,6 +38,8 @@ pub mod config;
 pub mod database;
 pub mod dialect;
 pub mod error;
+#[cfg(feature = "json")]
+pub mod json;
 mod lifecycle;
 #[cfg(feature = "migrate")]
 pub mod migrate;
@@ -55,6 +57,8 @@ pub use config::{DatabaseUrl, Dialect, PoolOptions};
 pub use database::Database;
 pub use dialect::Statement;
 pub use error::{Error, IntegrityKind, Result};
+#[cfg(feature = "json")]
+pub use json::Json;
 pub use model::{HookFns, Hooks, Model, ModelMeta, Payload, SetOn};
 pub use pending::Pending;
 pub use query::bulk::{CreateBulk, CreateBulkReturning, DeleteBulk, UpdateBulk};
@@ -85,6 +89,8 @@ pub mod prelude {
     pub use crate::{Database, Dialect, Error, Hooks, Model, ModelExt, Payload, Related, Result, Schema, Select, Transaction};
     pub use serde::{Deserialize, Serialize};
     pub use serde_json::json;
+    #[cfg(feature = "json")]
+    pub use crate::Json;
     /// `try_next()`, `next()` and friends on [`Iterate::stream`](crate::Iterate::stream).
     pub use futures_util::{StreamExt as _, TryStreamExt as _};
 }

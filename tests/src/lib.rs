@@ -23,6 +23,9 @@ mod querying {}
 #[doc = include_str!("../../docs/src/relationships.md")]
 mod relationships {}
 
+#[doc = include_str!("../../docs/src/json.md")]
+mod json {}
+
 #[doc = include_str!("../../docs/src/transactions.md")]
 mod transactions {}
 

@@ -11,6 +11,7 @@ mod bulk;
 mod crud;
 mod errors;
 mod hooks;
+mod json;
 mod migrations;
 mod models;
 mod queries;

@@ -491,18 +491,18 @@ impl<M: Model> UpdateBulk<M> {
 
     /// The UPDATE this runs without hooks, in `dialect`.
     pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
-        Ok(self.render(dialect, self.assignments()?))
+        self.render(dialect, self.assignments()?)
     }
 
-    fn render(&self, dialect: Dialect, set: Row) -> Statement {
+    fn render(&self, dialect: Dialect, set: Row) -> Result<Statement> {
         let meta = M::meta();
         let mut stmt = Query::update();
         stmt.table(meta.table);
         stmt.values(set.into_iter().map(|(i, v, _)| (meta.columns[i].name, Expr::val(v))));
         if let Some(filter) = &self.query.filter {
-            stmt.and_where(filter.clone());
+            stmt.and_where(filter.resolve(dialect)?);
         }
-        Statement::new(build_any!(dialect, stmt))
+        Ok(Statement::new(build_any!(dialect, stmt)))
     }
 
     /// The checked assignments, with `set_on(update)` timestamps.
@@ -524,7 +524,7 @@ impl<M: Model> UpdateBulk<M> {
             Box::pin(async move {
                 let set = self.assignments()?;
                 if !self.options.with_hooks {
-                    return Ok(db.execute(self.render(db.dialect()?, set)).await?.rows_affected);
+                    return Ok(db.execute(self.render(db.dialect()?, set)?).await?.rows_affected);
                 }
                 let assigned = self.set?;
                 let meta = M::meta();
@@ -571,20 +571,20 @@ impl<M: Model> DeleteBulk<M> {
     /// The DELETE this runs without hooks, in `dialect`.
     pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
         self.check()?;
-        Ok(self.render(dialect))
+        self.render(dialect)
     }
 
     fn check(&self) -> Result<()> {
         check_filtered(&self.query, &self.options, &self.error, "delete_bulk")
     }
 
-    fn render(&self, dialect: Dialect) -> Statement {
+    fn render(&self, dialect: Dialect) -> Result<Statement> {
         let mut stmt = Query::delete();
         stmt.from_table(M::meta().table);
         if let Some(filter) = &self.query.filter {
-            stmt.and_where(filter.clone());
+            stmt.and_where(filter.resolve(dialect)?);
         }
-        Statement::new(build_any!(dialect, stmt))
+        Ok(Statement::new(build_any!(dialect, stmt)))
     }
 
     fn into_pending<'a>(self) -> Pending<'a, u64> {
@@ -592,7 +592,7 @@ impl<M: Model> DeleteBulk<M> {
             Box::pin(async move {
                 self.check()?;
                 if !self.options.with_hooks {
-                    return Ok(db.execute(self.render(db.dialect()?)).await?.rows_affected);
+                    return Ok(db.execute(self.render(db.dialect()?)?).await?.rows_affected);
                 }
                 let meta = M::meta();
                 in_batches(db, &self.query, self.options, |db, rows| {

@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 
 use sea_query::{Asterisk, Expr, ExprTrait, Order, Query, SelectStatement, Value};
 
-use crate::column::{Condition, OrderBy, OrderTerms};
+use crate::column::{CondExpr, Condition, OrderBy, OrderTerms};
 use crate::config::Dialect;
 use crate::dialect::{self, Paging, Statement};
 use crate::error::{Error, Result};
@@ -18,7 +18,7 @@ use crate::relation::{Path, Relation};
 ///
 /// Build one with `M::query()` or `M::filter(..)`.
 pub struct Select<M> {
-    pub(crate) filter: Option<Expr>,
+    pub(crate) filter: Option<CondExpr>,
     pub(crate) order: Vec<OrderBy<M>>,
     pub(crate) paging: Paging,
     /// Why the query is invalid (reported as `InvalidQuery` when it runs or renders).
@@ -132,7 +132,7 @@ impl<M: Model> Select<M> {
             self.fail(error);
         }
         self.filter = Some(match self.filter.take() {
-            Some(existing) => existing.and(expr),
+            Some(existing) => existing.combine(expr, ExprTrait::and),
             None => expr,
         });
         self
@@ -190,15 +190,30 @@ impl<M: Model> Select<M> {
     /// The sea-query statement of this query (the escape hatch): edit it, then run it with
     /// `M::from_statement(stmt)`. It selects `M`'s columns in decode order, without the joins
     /// of `related(..)` (eager loading is not part of the escape hatch).
+    ///
+    /// Conditions whose SQL depends on the dialect (JSON paths, arrays) are written for the
+    /// model's database (PostgreSQL when it has none); one that dialect cannot express makes
+    /// the statement fail when it runs. [`alchemize_for`](Self::alchemize_for) says why instead.
     pub fn alchemize(&self) -> SelectStatement {
-        let mut stmt = self.statement(Projection::Rows, true, false);
+        let dialect = M::database().and_then(|db| db.dialect().ok()).unwrap_or(Dialect::Postgres);
+        self.alchemize_for(dialect).unwrap_or_else(|error| {
+            let mut stmt = self.statement_with(Projection::Rows, true, false, None);
+            stmt.and_where(Expr::cust(format!("/* duo-orm: {} */ NULL", error.to_string().replace("*/", "* /"))));
+            stmt
+        })
+    }
+
+    /// [`alchemize`](Self::alchemize) for `dialect`: `UnsupportedOperation` when the dialect
+    /// cannot express one of the conditions.
+    pub fn alchemize_for(&self, dialect: Dialect) -> Result<SelectStatement> {
+        let mut stmt = self.statement(dialect, Projection::Rows, true, false)?;
         if let Some(limit) = self.paging.limit {
             stmt.limit(limit);
         }
         if let Some(offset) = self.paging.offset {
             stmt.offset(offset);
         }
-        stmt
+        Ok(stmt)
     }
 
     /// The SQL and values this query runs as `all()` in `dialect`.
@@ -216,8 +231,15 @@ impl<M: Model> Select<M> {
         self.render(dialect, Projection::Exists, Paging { limit: Some(1), ..self.paging })
     }
 
-    /// The statement body; `with_joins` adds the joined hops of `related(..)` (rows only).
-    fn statement(&self, projection: Projection, with_order: bool, with_joins: bool) -> SelectStatement {
+    /// The statement body in `dialect`; `with_joins` adds the joined hops of `related(..)`
+    /// (rows only).
+    fn statement(&self, dialect: Dialect, projection: Projection, with_order: bool, with_joins: bool) -> Result<SelectStatement> {
+        let filter = self.filter.as_ref().map(|f| f.resolve(dialect)).transpose()?;
+        Ok(self.statement_with(projection, with_order, with_joins, filter))
+    }
+
+    /// The statement body with the filter already written.
+    fn statement_with(&self, projection: Projection, with_order: bool, with_joins: bool, filter: Option<Expr>) -> SelectStatement {
         let meta: &ModelMeta = M::meta();
         let mut stmt = Query::select();
         match projection {
@@ -235,8 +257,8 @@ impl<M: Model> Select<M> {
         if with_joins && projection == Projection::Rows {
             load::add_joins(&mut stmt, meta.table, &self.related, &mut 0);
         }
-        if let Some(filter) = &self.filter {
-            stmt.and_where(filter.clone());
+        if let Some(filter) = filter {
+            stmt.and_where(filter);
         }
         if with_order {
             order_by_terms(&mut stmt, meta, &self.order);
@@ -263,7 +285,7 @@ impl<M: Model> Select<M> {
                      subquery cannot be written); load the collection with selectin, the default",
                 ));
             }
-            let mut owners = self.statement(Projection::Rows, true, false);
+            let mut owners = self.statement(dialect, Projection::Rows, true, false)?;
             dialect::apply_limit_offset(dialect, &mut owners, paging);
             let mut outer = Query::select();
             outer.columns(meta.columns.iter().map(|c| (meta.table, c.name)));
@@ -271,7 +293,7 @@ impl<M: Model> Select<M> {
             outer.from_subquery(owners, sea_query::Alias::new(meta.table));
             outer
         } else {
-            self.statement(Projection::Rows, false, false)
+            self.statement(dialect, Projection::Rows, false, false)?
         };
         load::add_joins(&mut stmt, meta.table, &self.related, &mut 0);
         order_by_terms(&mut stmt, meta, &order);
@@ -290,7 +312,7 @@ impl<M: Model> Select<M> {
             return self.render_joining_collection(dialect, paging);
         }
         let ordered = with_order && !self.order.is_empty();
-        Ok(dialect::render_select(dialect, self.statement(projection, with_order, true), paging, ordered))
+        Ok(dialect::render_select(dialect, self.statement(dialect, projection, with_order, true)?, paging, ordered))
     }
 
     /// Fails with the reason this query is invalid, if any.

@@ -15,7 +15,8 @@ use std::marker::PhantomData;
 use sea_query::{Asterisk, Expr, ExprTrait, JoinType, Query, SelectStatement, SubQueryStatement};
 
 use super::{Path, Relation, RelationKind, RelationMeta};
-use crate::column::{Condition, OrderBy};
+
+use crate::column::{CondExpr, Condition, OrderBy};
 use crate::model::{Model, ModelMeta};
 
 /// What the correlated subquery computes.
@@ -30,14 +31,14 @@ enum Projection {
 impl<O: Model, T: Model> Relation<O, T> {
     /// Owners with at least one related row: `User::filter(|u| u.posts.exists())`.
     pub fn exists(self) -> Condition<O> {
-        condition(self.subquery(Projection::One, None).map(Expr::exists))
+        condition(self.subquery(Projection::One).map(Expr::exists))
     }
 
     /// Owners with at least one related row matching `condition`:
     /// `User::filter(|u| u.posts.any(|p| p.title.contains("Rust")))`.
     pub fn any(self, condition: impl FnOnce(&T::Columns) -> Condition<T>) -> Condition<O> {
         let (expr, error) = condition(T::columns()).into_parts();
-        self::condition(self.subquery(Projection::One, Some(expr)).map(Expr::exists)).with_error(error)
+        self.with_rows_where(expr, Expr::exists).with_error(error)
     }
 
     /// Owners whose related rows all match `condition` (owners with no related rows
@@ -47,8 +48,21 @@ impl<O: Model, T: Model> Relation<O, T> {
         let (expr, error) = condition(T::columns()).into_parts();
         // Rows that fail the condition, NULL included: `CASE WHEN c THEN 1 ELSE 0 END = 0`
         // works in every dialect (SQL Server and Oracle have no boolean values to coalesce).
-        let failing = Expr::case(expr, Expr::cust("1")).finally(Expr::cust("0")).eq(Expr::cust("0"));
-        self::condition(self.subquery(Projection::One, Some(failing)).map(Expr::not_exists)).with_error(error)
+        let failing = expr.map(|expr| Expr::case(expr, Expr::cust("1")).finally(Expr::cust("0")).eq(Expr::cust("0")));
+        self.with_rows_where(failing, Expr::not_exists).with_error(error)
+    }
+
+    /// `wrap` of the correlated subquery of the related rows matching `rows` (written per
+    /// dialect when `rows` is).
+    fn with_rows_where(&self, rows: CondExpr, wrap: fn(SelectStatement) -> Expr) -> Condition<O> {
+        match self.subquery(Projection::One) {
+            Err(error) => Condition::invalid(error),
+            Ok(base) => Condition::from_cond_expr(rows.map(move |expr| {
+                let mut stmt = base.clone();
+                stmt.and_where(expr);
+                wrap(stmt)
+            })),
+        }
     }
 
     /// The number of related rows, to compare (`u.posts.count().ge(3)`) or order by
@@ -56,13 +70,13 @@ impl<O: Model, T: Model> Relation<O, T> {
     pub fn count(self) -> RelatedCount<O> {
         RelatedCount {
             expr: self
-                .subquery(Projection::Count, None)
+                .subquery(Projection::Count)
                 .map(|sub| Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub)))),
             _marker: PhantomData,
         }
     }
 
-    fn subquery(&self, projection: Projection, condition: Option<Expr>) -> Result<SelectStatement, String> {
+    fn subquery(&self, projection: Projection) -> Result<SelectStatement, String> {
         let path = self.erase();
         if !path.hops.first().is_some_and(|first| std::ptr::eq((first.owner)(), O::meta())) {
             return Err(format!("the relationship path `{}` does not start at {}", self.path_name(), O::meta().name));
@@ -75,7 +89,7 @@ impl<O: Model, T: Model> Relation<O, T> {
                 path.hops.len()
             ));
         }
-        correlated(&path, O::meta(), projection, condition)
+        correlated(&path, O::meta(), projection)
     }
 }
 
@@ -84,7 +98,6 @@ fn correlated(
     path: &Path,
     outer: &'static ModelMeta,
     projection: Projection,
-    condition: Option<Expr>,
 ) -> Result<SelectStatement, String> {
     check_distinct_tables(path, outer)?;
     let last = path.hops.last().expect("a relation path has at least one hop");
@@ -101,9 +114,6 @@ fn correlated(
         } else {
             stmt.join(JoinType::InnerJoin, (hop.owner)().table, link);
         }
-    }
-    if let Some(condition) = condition {
-        stmt.and_where(condition);
     }
     Ok(stmt)
 }
