@@ -228,6 +228,10 @@ fn derives_model(attrs: &[syn::Attribute]) -> bool {
 fn column_type(sql_type: &SqlType) -> ColumnType {
     match sql_type {
         SqlType::Custom(sql) => ColumnType::Custom(sql.clone()),
+        SqlType::Array(element) => match duo_orm::types::ArrayOf::of(&column_type(element)) {
+            Some(of) => ColumnType::Array(of),
+            None => unreachable!("the derive maps arrays of scalars only"),
+        },
         known => ColumnType::from_name(&snake_case(known.variant()))
             .unwrap_or_else(|| unreachable!("every portable type has a migration name (tested)")),
     }
@@ -368,5 +372,6 @@ mod tests {
         assert_eq!(mapped.len(), 15);
         assert_eq!(mapped[8], "timestamp_tz");
         assert_eq!(column_type(&SqlType::Custom("citext".into())), ColumnType::Custom("citext".into()));
+        assert_eq!(column_type(&SqlType::Array(Box::new(SqlType::Text))).name(), "text[]");
     }
 }

@@ -479,6 +479,10 @@ fn relation_items(def: &ModelDef, private: &TokenStream) -> TokenStream {
 fn sql_type_tokens(private: &TokenStream, sql_type: &SqlType) -> TokenStream {
     match sql_type {
         SqlType::Custom(name) => quote!(#private::SqlType::Custom(#name)),
+        SqlType::Array(element) => {
+            let variant = format_ident!("{}", element.variant());
+            quote!(#private::SqlType::Array(#private::ArrayOf::#variant))
+        }
         other => {
             let variant = format_ident!("{}", other.variant());
             quote!(#private::SqlType::#variant)

@@ -22,6 +22,8 @@ pub enum SqlType {
     Decimal,
     Json,
     Custom(String),
+    /// `Vec<T>` of a scalar `T` (a PostgreSQL array).
+    Array(Box<SqlType>),
 }
 
 impl SqlType {
@@ -44,6 +46,7 @@ impl SqlType {
             SqlType::Decimal => "Decimal",
             SqlType::Json => "Json",
             SqlType::Custom(_) => "Custom",
+            SqlType::Array(_) => "Array",
         }
     }
 
@@ -111,7 +114,25 @@ pub fn map_type(ty: &Type) -> Result<SqlType, String> {
         }
         "Vec" => match single_generic(&last.arguments) {
             Some(Type::Path(inner)) if inner.path.is_ident("u8") => SqlType::Blob,
-            _ => return Err(unsupported()),
+            // A PostgreSQL array of a scalar.
+            Some(inner) => match map_type(inner) {
+                Ok(element @ (SqlType::SmallInt
+                | SqlType::Integer
+                | SqlType::BigInt
+                | SqlType::Float
+                | SqlType::Double
+                | SqlType::Boolean
+                | SqlType::Text
+                | SqlType::Uuid)) => SqlType::Array(Box::new(element)),
+                _ => {
+                    return Err(format!(
+                        "duo-orm cannot map `{}` to a column type: arrays hold integers, floats, booleans, strings \
+                         or UUIDs; help: store other lists as JSON with `duo_orm::Json<Vec<T>>`",
+                        quote::quote!(#ty).to_string().replace(' ', "")
+                    ));
+                }
+            },
+            None => return Err(unsupported()),
         },
         "DateTime" => match single_generic(&last.arguments) {
             Some(Type::Path(tz)) if tz.path.segments.last().is_some_and(|s| s.ident == "Utc") => SqlType::TimestampTz,

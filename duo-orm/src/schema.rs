@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{ColumnDefault, ModelMeta, ReferentialAction};
-use crate::types::SqlType;
+use crate::types::{ArrayOf, SqlType};
 
 /// A table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,10 +79,12 @@ const TYPE_NAMES: [(&str, ColumnType); 15] = [
 const CUSTOM_PREFIX: &str = "sql:";
 
 impl ColumnType {
-    /// The name migration files use: `big_int`, `text`, … or `sql:<type>`.
+    /// The name migration files use: `big_int`, `text`, … `text[]` for an array, or
+    /// `sql:<type>`.
     pub fn name(&self) -> String {
         match self {
             ColumnType::Custom(sql) => format!("{CUSTOM_PREFIX}{sql}"),
+            ColumnType::Array(of) => format!("{}[]", of.element::<String>().name()),
             known => TYPE_NAMES.iter().find(|(_, t)| t == known).map(|(n, _)| n.to_string()).unwrap_or_default(),
         }
     }
@@ -91,6 +93,9 @@ impl ColumnType {
     pub fn from_name(name: &str) -> Option<ColumnType> {
         if let Some(sql) = name.strip_prefix(CUSTOM_PREFIX) {
             return Some(ColumnType::Custom(sql.to_string()));
+        }
+        if let Some(element) = name.strip_suffix("[]") {
+            return ColumnType::from_name(element).as_ref().and_then(ArrayOf::of).map(ColumnType::Array);
         }
         TYPE_NAMES.iter().find(|(n, _)| *n == name).map(|(_, t)| t.clone())
     }

@@ -43,6 +43,62 @@ pub enum SqlType<S = &'static str> {
     Json,
     /// `#[duo(sql_type = "...")]`: written into DDL as given.
     Custom(S),
+    /// `Vec<T>` of a scalar `T`: a PostgreSQL array. Other dialects refuse it when writing
+    /// DDL; store `Json<Vec<T>>` there.
+    Array(ArrayOf),
+}
+
+/// The element type of an array column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ArrayOf {
+    /// `Vec<i16>`.
+    SmallInt,
+    /// `Vec<i32>`.
+    Integer,
+    /// `Vec<i64>`.
+    BigInt,
+    /// `Vec<f32>`.
+    Float,
+    /// `Vec<f64>`.
+    Double,
+    /// `Vec<bool>`.
+    Boolean,
+    /// `Vec<String>`.
+    Text,
+    /// `Vec<uuid::Uuid>`.
+    Uuid,
+}
+
+impl ArrayOf {
+    /// The column type of one element.
+    pub fn element<S>(self) -> SqlType<S> {
+        match self {
+            ArrayOf::SmallInt => SqlType::SmallInt,
+            ArrayOf::Integer => SqlType::Integer,
+            ArrayOf::BigInt => SqlType::BigInt,
+            ArrayOf::Float => SqlType::Float,
+            ArrayOf::Double => SqlType::Double,
+            ArrayOf::Boolean => SqlType::Boolean,
+            ArrayOf::Text => SqlType::Text,
+            ArrayOf::Uuid => SqlType::Uuid,
+        }
+    }
+
+    /// The array of elements of type `element`, if arrays hold that type.
+    pub fn of<S>(element: &SqlType<S>) -> Option<ArrayOf> {
+        Some(match element {
+            SqlType::SmallInt => ArrayOf::SmallInt,
+            SqlType::Integer => ArrayOf::Integer,
+            SqlType::BigInt => ArrayOf::BigInt,
+            SqlType::Float => ArrayOf::Float,
+            SqlType::Double => ArrayOf::Double,
+            SqlType::Boolean => ArrayOf::Boolean,
+            SqlType::Text => ArrayOf::Text,
+            SqlType::Uuid => ArrayOf::Uuid,
+            _ => return None,
+        })
+    }
 }
 
 impl<S> SqlType<S> {
@@ -65,6 +121,7 @@ impl<S> SqlType<S> {
             SqlType::Decimal => SqlType::Decimal,
             SqlType::Json => SqlType::Json,
             SqlType::Custom(sql) => SqlType::Custom(f(sql)),
+            SqlType::Array(of) => SqlType::Array(of),
         }
     }
 }

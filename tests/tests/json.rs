@@ -112,23 +112,10 @@ async fn path_expressions_return_the_expected_rows_live() {
 
 #[test]
 fn path_expressions_render_natively_in_five_dialects() {
-    for (name, dialect) in [
-        ("postgres", Dialect::Postgres),
-        ("mysql", Dialect::MySql),
-        ("sqlite", Dialect::Sqlite),
-        ("mssql", Dialect::MsSql),
-        ("oracle", Dialect::Oracle),
-    ] {
+    for (name, dialect) in crate::support::DIALECTS {
         let mut out = String::new();
         for (what, filter, _) in cases().into_iter().chain(document_cases()) {
-            let rendered = match Doc::filter(filter).to_sql(dialect) {
-                Ok(statement) => {
-                    let sql = statement.sql;
-                    let where_clause = sql.split_once(" WHERE ").map_or(sql.as_str(), |(_, w)| w).to_string();
-                    format!("{where_clause}\n    values: {:?}", statement.values.0)
-                }
-                Err(error) => format!("error: {error}"),
-            };
+            let rendered = crate::support::where_and_values(Doc::filter(filter).to_sql(dialect));
             out.push_str(&format!("-- {what}\n{rendered}\n"));
         }
         insta::assert_snapshot!(format!("json_{name}"), out);

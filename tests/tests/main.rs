@@ -10,6 +10,7 @@ mod config;
 mod bulk;
 mod crud;
 mod errors;
+mod arrays;
 mod hooks;
 mod json;
 mod migrations;

@@ -153,13 +153,7 @@ fn rendered(dialect: Dialect, down: bool) -> String {
 
 #[test]
 fn every_step_renders_in_five_dialects() {
-    for (name, dialect) in [
-        ("postgres", Dialect::Postgres),
-        ("mysql", Dialect::MySql),
-        ("sqlite", Dialect::Sqlite),
-        ("mssql", Dialect::MsSql),
-        ("oracle", Dialect::Oracle),
-    ] {
+    for (name, dialect) in crate::support::DIALECTS {
         insta::assert_snapshot!(format!("migration_up_{name}"), rendered(dialect, false));
         insta::assert_snapshot!(format!("migration_down_{name}"), rendered(dialect, true));
     }

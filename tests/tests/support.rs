@@ -116,3 +116,24 @@ pub fn keep_tracing_on() {
         let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
     });
 }
+
+/// The five dialects, with the names their exact-SQL snapshots use.
+pub const DIALECTS: [(&str, Dialect); 5] = [
+    ("postgres", Dialect::Postgres),
+    ("mysql", Dialect::MySql),
+    ("sqlite", Dialect::Sqlite),
+    ("mssql", Dialect::MsSql),
+    ("oracle", Dialect::Oracle),
+];
+
+/// A rendered query for a snapshot: its WHERE clause and bound values, or its error.
+pub fn where_and_values(rendered: duo_orm::Result<duo_orm::Statement>) -> String {
+    match rendered {
+        Ok(statement) => {
+            let sql = statement.sql;
+            let where_clause = sql.split_once(" WHERE ").map_or(sql.as_str(), |(_, w)| w).to_string();
+            format!("{where_clause}\n    values: {:?}", statement.values.0)
+        }
+        Err(error) => format!("error: {error}"),
+    }
+}

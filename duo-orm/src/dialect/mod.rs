@@ -134,6 +134,20 @@ pub(crate) fn column_type(dialect: Dialect, table: &Table, column: &Column) -> R
     if let ColumnType::Custom(name) = &column.column_type {
         return Ok(name.clone());
     }
+    if let ColumnType::Array(of) = column.column_type {
+        if dialect != Dialect::Postgres {
+            return Err(crate::Error::unsupported(
+                dialect,
+                format!(
+                    "the array column `{}.{}` (arrays are PostgreSQL's); help: store it as JSON with `Json<Vec<T>>`, \
+                     which works on every dialect",
+                    table.name, column.name
+                ),
+            ));
+        }
+        let element = Column { column_type: of.element(), ..column.clone() };
+        return Ok(format!("{}[]", postgres::column_type(&element)));
+    }
     let indexed = table.is_indexed(&column.name);
     match dialect {
         Dialect::Postgres => Ok(postgres::column_type(column)),

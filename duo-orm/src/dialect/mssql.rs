@@ -91,6 +91,8 @@ pub(crate) fn column_type(column: &Column, indexed: bool) -> String {
         ColumnType::Decimal => "DECIMAL(28, 10)".into(),
         ColumnType::Json => "NVARCHAR(MAX)".into(),
         ColumnType::Custom(name) => name.clone(),
+        // Written by `dialect::column_type` (or refused) before the dialect is asked.
+        ColumnType::Array(_) => unreachable!("array columns are written by dialect::column_type"),
     }
 }
 

@@ -40,5 +40,7 @@ pub(crate) fn column_type(column: &Column, indexed: bool) -> String {
         ColumnType::Decimal => "decimal(28, 10)".into(),
         ColumnType::Json => "json".into(),
         ColumnType::Custom(name) => name.clone(),
+        // Written by `dialect::column_type` (or refused) before the dialect is asked.
+        ColumnType::Array(_) => unreachable!("array columns are written by dialect::column_type"),
     }
 }

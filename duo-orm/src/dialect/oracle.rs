@@ -84,6 +84,8 @@ pub(crate) fn column_type(column: &Column) -> Result<String> {
         ColumnType::Decimal => "NUMBER(28, 10)".into(),
         ColumnType::Json => "JSON".into(),
         ColumnType::Custom(name) => name.clone(),
+        // Written by `dialect::column_type` (or refused) before the dialect is asked.
+        ColumnType::Array(_) => unreachable!("array columns are written by dialect::column_type"),
     })
 }
 

@@ -23,5 +23,7 @@ pub(crate) fn column_type(column: &Column) -> String {
         ColumnType::Decimal => "numeric".into(),
         ColumnType::Json => "jsonb".into(),
         ColumnType::Custom(name) => name.clone(),
+        // Written by `dialect::column_type` (or refused) before the dialect is asked.
+        ColumnType::Array(_) => unreachable!("array columns are written by dialect::column_type"),
     }
 }
