@@ -235,6 +235,12 @@ impl CondExpr {
     }
 }
 
+/// Stands for a condition whose SQL depends on the dialect where none was given: a call to a
+/// function no database has, so the statement fails (naming it) instead of answering wrongly.
+pub(crate) fn needs_a_dialect() -> Expr {
+    Expr::cust("duo_orm_condition_needs_a_dialect_use_into_expr_for() = 1")
+}
+
 /// A boolean condition on model `M`. Combine with `&`, `|` and `!`.
 pub struct Condition<M> {
     expr: CondExpr,
@@ -295,14 +301,12 @@ impl<M> Condition<M> {
 
     /// The underlying sea-query expression, for a condition written the same in every dialect.
     /// A condition that cannot be written (an invalid relationship path) is `1 = 0` here, and
-    /// one whose SQL depends on the dialect (JSON paths, arrays) is a comment that fails to
-    /// run: use [`into_expr_for`](Self::into_expr_for) for those.
+    /// one whose SQL depends on the dialect (JSON paths, arrays) calls a function no database
+    /// has, so it fails when it runs: use [`into_expr_for`](Self::into_expr_for) for those.
     pub fn into_expr(self) -> Expr {
         match self.expr {
             CondExpr::Portable(expr) => expr,
-            CondExpr::PerDialect(_) => {
-                Expr::cust("/* duo-orm: this condition depends on the dialect; use into_expr_for(dialect) */ NULL")
-            }
+            CondExpr::PerDialect(_) => needs_a_dialect(),
         }
     }
 

@@ -1077,6 +1077,19 @@ impl Pool {
 }
 
 impl Engine {
+    /// Refuses a PostgreSQL array parameter on another backend, whose driver cannot bind one
+    /// (sea-query-sqlx would panic).
+    fn check_bindable(&self, stmt: &Statement) -> Result<()> {
+        let dialect = self.url.dialect();
+        if dialect != Dialect::Postgres && stmt.values.0.iter().any(|v| matches!(v, sea_query::Value::Array(..))) {
+            return Err(Error::unsupported(
+                dialect,
+                "an array value (arrays are PostgreSQL's); store the list as `Json<Vec<T>>`",
+            ));
+        }
+        Ok(())
+    }
+
     fn connect_error(&self, e: sqlx::Error) -> Error {
         match e {
             sqlx::Error::Database(_) => Error::from(e),
@@ -1095,6 +1108,7 @@ impl Engine {
         model: &'static str,
         decode: impl Fn(&mut RowCursor<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
+        self.check_bindable(&stmt)?;
         let work = async {
             let Statement { sql, values } = stmt;
             on_conn!(conn.conn()?, c, Wrap => {
@@ -1110,6 +1124,7 @@ impl Engine {
     }
 
     async fn fetch_scalar(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<Option<i64>> {
+        self.check_bindable(&stmt)?;
         let work = async {
             let Statement { sql, values } = stmt;
             on_conn!(conn.conn()?, c, _Wrap => {
@@ -1124,6 +1139,7 @@ impl Engine {
     }
 
     async fn fetch_exists(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<bool> {
+        self.check_bindable(&stmt)?;
         let work = async {
             let Statement { sql, values } = stmt;
             on_conn!(conn.conn()?, c, _Wrap => {
@@ -1135,6 +1151,7 @@ impl Engine {
     }
 
     async fn execute(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<Executed> {
+        self.check_bindable(&stmt)?;
         let work = async {
             let Statement { sql, values } = stmt;
             match conn.conn()? {

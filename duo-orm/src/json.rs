@@ -4,11 +4,11 @@
 //!
 //! | | PostgreSQL | MySQL / MariaDB | SQLite | SQL Server | Oracle |
 //! |---|---|---|---|---|---|
-//! | navigate, `as_text` / `as_integer` / `as_float` / `as_bool` | `->`, `->>` | `JSON_EXTRACT` | `json_extract` | `JSON_VALUE` | `JSON_VALUE` |
+//! | navigate, `as_text` / `as_integer` / `as_float` / `as_bool` | `->`, `->>`, `jsonb_typeof` | `JSON_EXTRACT`, `JSON_TYPE` | `json_extract`, `json_type` | `JSON_VALUE`, `OPENJSON` | `JSON_VALUE`, `JSON_EXISTS` |
 //! | `is_null` (missing counts), `has_key` | ✓ | ✓ | ✓ | ✓ (`OPENJSON`) | ✓ (`JSON_EXISTS`) |
 //! | `contains` a scalar (in an array) | `@>` | `JSON_CONTAINS` | `json_each` | `OPENJSON` | `JSON_EXISTS` |
 //! | `contains` an object or array fragment | `@>` | `JSON_CONTAINS` | unsupported | unsupported | unsupported |
-//! | `eq` / `ne` an object or array | `=` (jsonb) | `JSON_EXTRACT` text | `json_extract` text | unsupported | `JSON_EQUAL` |
+//! | `eq` / `ne` an object or array | `=` (jsonb) | `JSON_EXTRACT` | `json_extract` text | unsupported | `JSON_EQUAL` |
 //!
 //! "unsupported" is [`Error::UnsupportedOperation`] naming the dialect and the operation,
 //! raised when the query is rendered, never SQL that would answer wrongly.
@@ -102,41 +102,48 @@ pub enum PathKey {
     Index(u32),
 }
 
-impl From<&str> for PathKey {
-    fn from(key: &str) -> Self {
-        PathKey::Key(key.to_string())
+/// What [`JsonPath::at`] accepts: a string (an object key) or an integer (an array index).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a JSON path step",
+    label = "a path step is a string (an object key) or an integer (an array index)"
+)]
+pub trait IntoPathKey {
+    #[doc(hidden)]
+    fn into_path_key(self) -> std::result::Result<PathKey, String>;
+}
+
+impl IntoPathKey for &str {
+    fn into_path_key(self) -> std::result::Result<PathKey, String> {
+        Ok(PathKey::Key(self.to_string()))
     }
 }
-impl From<String> for PathKey {
-    fn from(key: String) -> Self {
-        PathKey::Key(key)
+impl IntoPathKey for String {
+    fn into_path_key(self) -> std::result::Result<PathKey, String> {
+        Ok(PathKey::Key(self))
     }
 }
-impl From<u32> for PathKey {
-    fn from(index: u32) -> Self {
-        PathKey::Index(index)
-    }
+macro_rules! index_key {
+    ($($ty:ty),*) => {$(
+        impl IntoPathKey for $ty {
+            fn into_path_key(self) -> std::result::Result<PathKey, String> {
+                u32::try_from(self)
+                    .map(PathKey::Index)
+                    .map_err(|_| format!("`{self}` is not a JSON array index (0 or more)"))
+            }
+        }
+    )*};
 }
-impl From<u16> for PathKey {
-    fn from(index: u16) -> Self {
-        PathKey::Index(index.into())
-    }
-}
-impl From<u8> for PathKey {
-    fn from(index: u8) -> Self {
-        PathKey::Index(index.into())
-    }
-}
+index_key!(i32, i64, u8, u16, u32, u64, usize);
 
 impl<M: Model, T: JsonType> Column<M, T> {
     /// The document at `key` (an object key, or an array index): `u.settings.at("flags")`.
-    pub fn at(self, key: impl Into<PathKey>) -> JsonPath<M> {
+    pub fn at(self, key: impl IntoPathKey) -> JsonPath<M> {
         self.json().at(key)
     }
 
     /// The whole document, for the path helpers: `u.tags.json().contains("orm")`.
     pub fn json(self) -> JsonPath<M> {
-        JsonPath { table: M::meta().table, column: self.name(), path: Vec::new(), _marker: PhantomData }
+        JsonPath { table: M::meta().table, column: self.name(), path: Vec::new(), error: None, _marker: PhantomData }
     }
 
     /// Documents holding `key` at their top level.
@@ -151,16 +158,21 @@ impl<M: Model, T: JsonType> Column<M, T> {
 }
 
 /// A place inside a JSON column: navigate with [`at`](Self::at), then test or extract.
+///
+/// Every test is two-valued on every dialect: where the path leads nowhere (a missing key,
+/// a NULL column) a test is false, and its negation (`!`, `ne`) true.
 pub struct JsonPath<M> {
     table: &'static str,
     column: &'static str,
     path: Vec<PathKey>,
+    /// Why the path cannot be written (a negative index): its conditions fail with it.
+    error: Option<String>,
     _marker: PhantomData<fn() -> M>,
 }
 
 impl<M> Clone for JsonPath<M> {
     fn clone(&self) -> Self {
-        JsonPath { table: self.table, column: self.column, path: self.path.clone(), _marker: PhantomData }
+        JsonPath { table: self.table, column: self.column, path: self.path.clone(), error: self.error.clone(), _marker: PhantomData }
     }
 }
 
@@ -176,11 +188,21 @@ enum Scalar {
     Text,
     Integer,
     Float,
+    Boolean,
 }
 
-/// A value a JSON path is compared with. Its type chooses the comparison: an integer
-/// compares as an integer, a bool as a boolean, a string as text, an object or array as a
-/// document.
+/// The JSON types a test can require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Number,
+    String,
+    Boolean,
+    Array,
+}
+
+/// A value a JSON path is compared with. Its type chooses the comparison: an integer or a
+/// float compares with JSON numbers, a bool with JSON booleans, a string with JSON strings,
+/// an object or array as a document.
 pub trait JsonOperand {
     #[doc(hidden)]
     fn into_operand(self) -> Operand;
@@ -223,64 +245,87 @@ impl JsonOperand for serde_json::Value {
     }
 }
 
+/// `CASE WHEN test THEN 1 ELSE 0 END = 1`: true or false, never NULL, in every dialect (SQL
+/// Server and Oracle have no boolean values to coalesce).
+fn two_valued(test: Expr) -> Expr {
+    Expr::case(test, Expr::cust("1")).finally(Expr::cust("0")).eq(Expr::cust("1"))
+}
+
+/// `'…'`, or `N'…'` on SQL Server (whose plain literals lose characters outside the code page).
+fn sql_literal(dialect: Dialect, text: &str) -> String {
+    let quoted = format!("'{}'", text.replace('\'', "''"));
+    if dialect == Dialect::MsSql { format!("N{quoted}") } else { quoted }
+}
+
 impl<M: 'static> JsonPath<M> {
-    /// One step further: an object key or an array index.
-    pub fn at(mut self, key: impl Into<PathKey>) -> Self {
-        self.path.push(key.into());
+    /// One step further: an object key (a string) or an array index (an integer).
+    pub fn at(mut self, key: impl IntoPathKey) -> Self {
+        match key.into_path_key() {
+            Ok(key) => self.path.push(key),
+            Err(error) => {
+                self.error.get_or_insert(error);
+            }
+        }
         self
     }
 
-    /// The value here, as text.
+    /// The value here, as text (any scalar, converted by the database).
     pub fn as_text(self) -> JsonScalar<M, String> {
         JsonScalar { path: self, scalar: Scalar::Text, _marker: PhantomData }
     }
 
-    /// The value here, as an integer.
+    /// The value here, when it is a JSON number (else no value: NULL).
     pub fn as_integer(self) -> JsonScalar<M, i64> {
         JsonScalar { path: self, scalar: Scalar::Integer, _marker: PhantomData }
     }
 
-    /// The value here, as a float.
+    /// The value here, when it is a JSON number, as a float.
     pub fn as_float(self) -> JsonScalar<M, f64> {
         JsonScalar { path: self, scalar: Scalar::Float, _marker: PhantomData }
+    }
+
+    /// The value here, when it is a JSON boolean: compare with `eq` / `ne`.
+    pub fn as_bool(self) -> JsonScalar<M, bool> {
+        JsonScalar { path: self, scalar: Scalar::Boolean, _marker: PhantomData }
     }
 
     /// The value here equals `value`, compared by its type (see [`JsonOperand`]); `NULL` /
     /// `Value::Null` means [`is_null`](Self::is_null).
     pub fn eq(self, value: impl JsonOperand) -> Condition<M> {
-        self.compare(value.into_operand(), false)
+        self.compare(value.into_operand())
     }
 
-    /// The value here differs from `value` (a missing value differs from everything but null).
+    /// Not [`eq`](Self::eq): a missing value differs from everything but null.
     pub fn ne(self, value: impl JsonOperand) -> Condition<M> {
-        self.compare(value.into_operand(), true)
+        !self.compare(value.into_operand())
     }
 
-    fn compare(self, operand: Operand, negate: bool) -> Condition<M> {
-        let condition = match operand {
+    fn compare(self, operand: Operand) -> Condition<M> {
+        match operand {
             Operand::Int(i) => self.as_integer().eq(i),
             Operand::Float(f) => self.as_float().eq(f),
-            Operand::Text(s) => self.as_text().eq(s),
-            Operand::Bool(b) => self.bool_is(b),
+            Operand::Bool(b) => self.as_bool().eq(b),
             Operand::Null => self.is_null(),
-            Operand::Document(doc) => Condition::per_dialect(move |dialect| self.equals_document(dialect, &doc)),
-        };
-        if negate { !condition } else { condition }
+            Operand::Text(text) => self.condition(move |path, dialect| {
+                Ok(path.is_kind(dialect, Kind::String)?.and(path.extract(dialect, Scalar::Text)?.eq(text.clone())))
+            }),
+            Operand::Document(doc) => self.condition(move |path, dialect| path.equals_document(dialect, &doc)),
+        }
     }
 
-    /// The value here is JSON `true`.
+    /// The value here is JSON `true` (not the string `"true"`).
     pub fn is_true(self) -> Condition<M> {
-        self.bool_is(true)
+        self.as_bool().eq(true)
     }
 
     /// The value here is JSON `false`.
     pub fn is_false(self) -> Condition<M> {
-        self.bool_is(false)
+        self.as_bool().eq(false)
     }
 
     /// Nothing here: the key is missing, or holds JSON `null` (or the column is NULL).
     pub fn is_null(self) -> Condition<M> {
-        Condition::per_dialect(move |dialect| self.null_here(dialect))
+        self.condition(|path, dialect| path.null_here(dialect))
     }
 
     /// Something here other than JSON `null`.
@@ -291,7 +336,7 @@ impl<M: 'static> JsonPath<M> {
     /// The object here has `key`.
     pub fn has_key(self, key: impl Into<String>) -> Condition<M> {
         let key = key.into();
-        Condition::per_dialect(move |dialect| self.key_here(dialect, &key))
+        self.condition(move |path, dialect| path.key_here(dialect, &key))
     }
 
     /// The document here contains `fragment`: an array holding a scalar
@@ -299,13 +344,25 @@ impl<M: 'static> JsonPath<M> {
     /// (`{"flags": {"beta": true}}`) on PostgreSQL and MySQL/MariaDB.
     pub fn contains(self, fragment: impl Serialize) -> Condition<M> {
         match serde_json::to_value(fragment) {
-            Ok(fragment) => Condition::per_dialect(move |dialect| self.contains_here(dialect, &fragment)),
+            Ok(fragment) => self.condition(move |path, dialect| path.contains_here(dialect, &fragment)),
             Err(e) => Condition::invalid(format!("the fragment given to contains() is not JSON: {e}")),
         }
     }
 
-    fn bool_is(self, value: bool) -> Condition<M> {
-        Condition::per_dialect(move |dialect| self.bool_here(dialect, value))
+    /// A condition written per dialect by `render`, made two-valued; the path's own error
+    /// (a negative index) instead when it has one.
+    fn condition(self, render: impl Fn(&Self, Dialect) -> Result<Expr> + Send + Sync + 'static) -> Condition<M> {
+        if let Some(error) = &self.error {
+            return Condition::invalid(error.clone());
+        }
+        Condition::per_dialect(move |dialect| {
+            if dialect == Dialect::Sqlite
+                && self.path.iter().any(|step| matches!(step, PathKey::Key(k) if str::contains(k, '"')))
+            {
+                return Err(Error::unsupported(dialect, "a JSON object key containing `\"` (its paths cannot quote it)"));
+            }
+            Ok(two_valued(render(&self, dialect)?))
+        })
     }
 
     // ---- rendering -------------------------------------------------------------------
@@ -314,27 +371,24 @@ impl<M: 'static> JsonPath<M> {
         Expr::col((Alias::new(self.table), Alias::new(self.column)))
     }
 
-    /// `$."flags"."beta"[0]`: the SQL/JSON path of the standard dialects.
     fn path_text(&self) -> String {
         path_text(&self.path)
     }
 
-    /// The path as an SQL string literal (SQL Server and Oracle want a literal path).
-    fn path_literal(&self, extra: Option<&str>) -> Expr {
+    fn with_key(&self, key: &str) -> Vec<PathKey> {
         let mut path = self.path.clone();
-        if let Some(key) = extra {
-            path.push(PathKey::Key(key.to_string()));
-        }
-        Expr::cust(format!("'{}'", path_text(&path).replace('\'', "''")))
+        path.push(PathKey::Key(key.to_string()));
+        path
+    }
+
+    /// The path as an SQL string literal (SQL Server and Oracle want a literal path).
+    fn path_literal(&self, dialect: Dialect) -> Expr {
+        Expr::cust(sql_literal(dialect, &self.path_text()))
     }
 
     /// The path as a bound parameter.
-    fn path_value(&self, extra: Option<&str>) -> Expr {
-        let mut path = self.path.clone();
-        if let Some(key) = extra {
-            path.push(PathKey::Key(key.to_string()));
-        }
-        Expr::val(path_text(&path))
+    fn path_value(&self) -> Expr {
+        Expr::val(self.path_text())
     }
 
     /// PostgreSQL: `col -> $1 -> $2` (jsonb), or `… ->> $n` (text) with `text`.
@@ -354,116 +408,125 @@ impl<M: 'static> JsonPath<M> {
         expr
     }
 
-    /// The scalar here, read as `scalar`.
-    fn extract(&self, dialect: Dialect, scalar: Scalar) -> Result<Expr> {
-        let cast = |expr: Expr, name: &str| -> Expr {
-            match scalar {
-                Scalar::Text => expr,
-                _ => expr.cast_as(Alias::new(name)),
-            }
-        };
-        Ok(match dialect {
-            Dialect::Postgres => {
-                let text = self.pg_node(true);
-                match scalar {
-                    Scalar::Text => text,
-                    Scalar::Integer => text.cast_as(Alias::new("bigint")),
-                    Scalar::Float => text.cast_as(Alias::new("double precision")),
-                }
-            }
-            Dialect::MySql => {
-                let text = Func::cust("JSON_UNQUOTE")
-                    .arg(Func::cust("JSON_EXTRACT").arg(self.column()).arg(self.path_value(None)))
-                    .into();
-                match scalar {
-                    Scalar::Integer => cast(text, "SIGNED"),
-                    Scalar::Float => cast(text, "DOUBLE"),
-                    Scalar::Text => text,
-                }
-            }
-            Dialect::Sqlite => {
-                let value: Expr = Func::cust("json_extract").arg(self.column()).arg(self.path_value(None)).into();
-                match scalar {
-                    Scalar::Text => value.cast_as(Alias::new("TEXT")),
-                    Scalar::Integer => value.cast_as(Alias::new("INTEGER")),
-                    Scalar::Float => value.cast_as(Alias::new("REAL")),
-                }
-            }
-            Dialect::MsSql => {
-                let value: Expr = Func::cust("JSON_VALUE").arg(self.column()).arg(self.path_literal(None)).into();
-                match scalar {
-                    Scalar::Text => value,
-                    Scalar::Integer => value.cast_as(Alias::new("BIGINT")),
-                    Scalar::Float => value.cast_as(Alias::new("FLOAT")),
-                }
-            }
-            Dialect::Oracle => {
-                let value: Expr = Func::cust("JSON_VALUE").arg(self.column()).arg(self.path_literal(None)).into();
-                match scalar {
-                    Scalar::Text => value,
-                    Scalar::Integer => value.cast_as(Alias::new("NUMBER(19)")),
-                    Scalar::Float => value.cast_as(Alias::new("BINARY_DOUBLE")),
-                }
-            }
-        })
+    /// MySQL: `JSON_EXTRACT(col, path)`.
+    fn my_node(&self) -> Expr {
+        Func::cust("JSON_EXTRACT").arg(self.column()).arg(self.path_value()).into()
     }
 
-    fn bool_here(&self, dialect: Dialect, value: bool) -> Result<Expr> {
-        let word = if value { "true" } else { "false" };
-        Ok(match dialect {
-            Dialect::Postgres => self.pg_node(false).eq(Expr::cust(format!("'{word}'::jsonb"))),
-            Dialect::Sqlite => Func::cust("json_type").arg(self.column()).arg(self.path_value(None)).eq(word),
-            // JSON_VALUE / JSON_UNQUOTE write a JSON boolean as the text `true` / `false`;
-            // a string "true" is excluded by its type where the dialect can tell.
-            Dialect::MySql => {
-                let node = Func::cust("JSON_EXTRACT").arg(self.column()).arg(self.path_value(None));
-                Expr::expr(Func::cust("JSON_TYPE").arg(node.clone()))
-                    .eq("BOOLEAN")
-                    .and(Expr::expr(Func::cust("JSON_UNQUOTE").arg(node)).eq(word))
-            }
-            Dialect::MsSql | Dialect::Oracle => {
-                // A JSON string "true" reads the same through JSON_VALUE: SQL Server and
-                // Oracle check the type with a filter/condition on the path instead.
-                let value = self.extract(dialect, Scalar::Text)?;
-                let typed = self.boolean_type_check(dialect)?;
-                typed.and(value.eq(word))
-            }
-        })
-    }
-
-    /// SQL Server: `ISJSON`-free type check through OPENJSON's `type` (3 = boolean); Oracle:
-    /// `JSON_EXISTS` with a `boolean()` item method.
-    fn boolean_type_check(&self, dialect: Dialect) -> Result<Expr> {
-        let (parent, last) = match self.path.split_last() {
-            Some((last, parent)) => (parent.to_vec(), last.clone()),
-            None => return Err(Error::unsupported(dialect, "a boolean test on a whole JSON document")),
-        };
-        Ok(match dialect {
-            Dialect::MsSql => {
-                let key = match last {
-                    PathKey::Key(k) => k,
-                    PathKey::Index(n) => n.to_string(),
-                };
-                let parent = JsonPath::<M> { path: parent, ..self.clone() };
-                let mut select = Query::select();
-                select
-                    .expr(Expr::val(1))
-                    .from_function(Func::cust("OPENJSON").arg(self.column()).arg(parent.path_literal(None)), Alias::new("j"))
-                    .and_where(Expr::col((Alias::new("j"), Alias::new("key"))).eq(key))
-                    .and_where(Expr::col((Alias::new("j"), Alias::new("type"))).eq(3));
-                Expr::exists(select)
-            }
-            _ => Expr::cust(format!(
-                "JSON_EXISTS({}, '{}?(@.type() == \"boolean\")')",
-                self.oracle_column(),
-                self.path_text().replace('\'', "''")
-            )),
-        })
-    }
-
-    /// The quoted column for templates written as text (Oracle).
+    /// The text of the quoted column, for templates written as text (Oracle).
     fn oracle_column(&self) -> String {
         format!("\"{}\".\"{}\"", self.table.replace('"', "\"\""), self.column.replace('"', "\"\""))
+    }
+
+    /// Oracle: `JSON_EXISTS(col, '<path>?(<filter>)')`.
+    fn oracle_exists(&self, path: &str, filter: &str) -> Expr {
+        Expr::cust(format!("JSON_EXISTS({}, {})", self.oracle_column(), sql_literal(Dialect::Oracle, &format!("{path}?({filter})"))))
+    }
+
+    /// SQL Server: the OPENJSON `type` of the value here (0 null, 1 string, 2 number,
+    /// 3 boolean, 4 array, 5 object) is `code`: read from the parent's members.
+    fn mssql_type_is(&self, code: i32) -> Result<Expr> {
+        let Some((last, parent)) = self.path.split_last() else {
+            return Err(Error::unsupported(Dialect::MsSql, "a type test on a whole JSON document (give a path)"));
+        };
+        let key = match last {
+            PathKey::Key(k) => k.clone(),
+            PathKey::Index(n) => n.to_string(),
+        };
+        let parent = sql_literal(Dialect::MsSql, &path_text(parent));
+        let mut select = Query::select();
+        select
+            .expr(Expr::val(1))
+            .from_function(Func::cust("OPENJSON").arg(self.column()).arg(Expr::cust(parent)), Alias::new("j"))
+            .and_where(Expr::col((Alias::new("j"), Alias::new("key"))).eq(key))
+            .and_where(Expr::col((Alias::new("j"), Alias::new("type"))).eq(code));
+        Ok(Expr::exists(select))
+    }
+
+    /// The value here is of JSON type `kind`.
+    fn is_kind(&self, dialect: Dialect, kind: Kind) -> Result<Expr> {
+        Ok(match dialect {
+            Dialect::Postgres => {
+                let name = match kind {
+                    Kind::Number => "number",
+                    Kind::String => "string",
+                    Kind::Boolean => "boolean",
+                    Kind::Array => "array",
+                };
+                Expr::expr(Func::cust("jsonb_typeof").arg(self.pg_node(false))).eq(name)
+            }
+            Dialect::MySql => {
+                let names: &[&str] = match kind {
+                    Kind::Number => &["INTEGER", "DOUBLE", "DECIMAL", "UNSIGNED INTEGER"],
+                    Kind::String => &["STRING"],
+                    Kind::Boolean => &["BOOLEAN"],
+                    Kind::Array => &["ARRAY"],
+                };
+                Expr::expr(Func::cust("JSON_TYPE").arg(self.my_node())).is_in(names.iter().copied())
+            }
+            Dialect::Sqlite => {
+                let names: &[&str] = match kind {
+                    Kind::Number => &["integer", "real"],
+                    Kind::String => &["text"],
+                    Kind::Boolean => &["true", "false"],
+                    Kind::Array => &["array"],
+                };
+                Expr::expr(Func::cust("json_type").arg(self.column()).arg(self.path_value())).is_in(names.iter().copied())
+            }
+            Dialect::MsSql => match kind {
+                // JSON_QUERY returns an array's text.
+                Kind::Array => Expr::expr(Func::cust("JSON_QUERY").arg(self.column()).arg(self.path_literal(dialect)))
+                    .like(sea_query::LikeExpr::new("[%")),
+                Kind::Number => self.mssql_type_is(2)?,
+                Kind::String => self.mssql_type_is(1)?,
+                Kind::Boolean => self.mssql_type_is(3)?,
+            },
+            Dialect::Oracle => {
+                let name = match kind {
+                    Kind::Number => "number",
+                    Kind::String => "string",
+                    Kind::Boolean => "boolean",
+                    Kind::Array => "array",
+                };
+                self.oracle_exists(&self.path_text(), &format!("@.type() == \"{name}\""))
+            }
+        })
+    }
+
+    /// The scalar here, read as `scalar`: text converts any scalar; numbers and booleans
+    /// read only values of that JSON type (anything else is NULL, never an error).
+    fn extract(&self, dialect: Dialect, scalar: Scalar) -> Result<Expr> {
+        let text: Expr = match dialect {
+            Dialect::Postgres => self.pg_node(true),
+            Dialect::MySql => Func::cust("JSON_UNQUOTE").arg(self.my_node()).into(),
+            Dialect::Sqlite => Func::cust("json_extract").arg(self.column()).arg(self.path_value()).into(),
+            Dialect::MsSql | Dialect::Oracle => Func::cust("JSON_VALUE").arg(self.column()).arg(self.path_literal(dialect)).into(),
+        };
+        let kind = match scalar {
+            Scalar::Text => {
+                return Ok(if dialect == Dialect::Sqlite { text.cast_as(Alias::new("TEXT")) } else { text });
+            }
+            Scalar::Integer | Scalar::Float => Kind::Number,
+            Scalar::Boolean => Kind::Boolean,
+        };
+        let value = match (dialect, scalar) {
+            // Booleans compare as the text `true` / `false` every dialect writes for them.
+            (Dialect::Sqlite, Scalar::Boolean) => Func::cust("json_type").arg(self.column()).arg(self.path_value()).into(),
+            (_, Scalar::Boolean) => text,
+            (Dialect::Postgres, Scalar::Integer) => text.cast_as(Alias::new("numeric")),
+            (Dialect::Postgres, _) => text.cast_as(Alias::new("double precision")),
+            (Dialect::MySql, Scalar::Integer) => text.cast_as(Alias::new("DECIMAL(65, 30)")),
+            (Dialect::MySql, _) => text.cast_as(Alias::new("DOUBLE")),
+            (Dialect::Sqlite, _) => text,
+            (Dialect::MsSql, Scalar::Integer) => text.cast_as(Alias::new("DECIMAL(38, 10)")),
+            (Dialect::MsSql, _) => text.cast_as(Alias::new("FLOAT")),
+            (Dialect::Oracle, _) => Expr::cust(format!(
+                "JSON_VALUE({}, {} RETURNING NUMBER)",
+                self.oracle_column(),
+                sql_literal(dialect, &self.path_text())
+            )),
+        };
+        Ok(Expr::case(self.is_kind(dialect, kind)?, value).into())
     }
 
     fn null_here(&self, dialect: Dialect) -> Result<Expr> {
@@ -472,56 +535,47 @@ impl<M: 'static> JsonPath<M> {
                 let node = self.pg_node(false);
                 node.clone().is_null().or(node.eq(Expr::cust("'null'::jsonb")))
             }
-            Dialect::MySql => {
-                let node = Func::cust("JSON_EXTRACT").arg(self.column()).arg(self.path_value(None));
-                Expr::expr(node.clone()).is_null().or(Expr::expr(Func::cust("JSON_TYPE").arg(node)).eq("NULL"))
-            }
+            Dialect::MySql => self.my_node().is_null().or(Expr::expr(Func::cust("JSON_TYPE").arg(self.my_node())).eq("NULL")),
             Dialect::Sqlite => {
-                let kind = Func::cust("json_type").arg(self.column()).arg(self.path_value(None));
+                let kind = Func::cust("json_type").arg(self.column()).arg(self.path_value());
                 Expr::expr(kind.clone()).is_null().or(Expr::expr(kind).eq("null"))
             }
             Dialect::MsSql | Dialect::Oracle => {
                 // JSON_VALUE is NULL for a missing key, a JSON null and an object or array;
                 // JSON_QUERY is not NULL for an object or array.
-                let value = Func::cust("JSON_VALUE").arg(self.column()).arg(self.path_literal(None));
-                let query = Func::cust("JSON_QUERY").arg(self.column()).arg(self.path_literal(None));
+                let value = Func::cust("JSON_VALUE").arg(self.column()).arg(self.path_literal(dialect));
+                let query = Func::cust("JSON_QUERY").arg(self.column()).arg(self.path_literal(dialect));
                 Expr::expr(value).is_null().and(Expr::expr(query).is_null())
             }
         })
     }
 
     fn key_here(&self, dialect: Dialect, key: &str) -> Result<Expr> {
+        let path = path_text(&self.with_key(key));
         Ok(match dialect {
             Dialect::Postgres => self.clone().at(key).pg_node(false).is_not_null(),
-            Dialect::MySql => {
-                Func::cust("JSON_CONTAINS_PATH").arg(self.column()).arg("one").arg(self.path_value(Some(key))).into()
-            }
-            Dialect::Sqlite => Expr::expr(Func::cust("json_type").arg(self.column()).arg(self.path_value(Some(key)))).is_not_null(),
+            Dialect::MySql => Func::cust("JSON_CONTAINS_PATH").arg(self.column()).arg("one").arg(Expr::val(path)).into(),
+            Dialect::Sqlite => Expr::expr(Func::cust("json_type").arg(self.column()).arg(Expr::val(path))).is_not_null(),
             Dialect::MsSql => {
                 let mut select = Query::select();
                 select
                     .expr(Expr::val(1))
-                    .from_function(Func::cust("OPENJSON").arg(self.column()).arg(self.path_literal(None)), Alias::new("j"))
+                    .from_function(Func::cust("OPENJSON").arg(self.column()).arg(self.path_literal(dialect)), Alias::new("j"))
                     .and_where(Expr::col((Alias::new("j"), Alias::new("key"))).eq(key));
                 Expr::exists(select)
             }
-            Dialect::Oracle => Expr::cust(format!(
-                "JSON_EXISTS({}, '{}')",
-                self.oracle_column(),
-                path_text(&[self.path.clone(), vec![PathKey::Key(key.to_string())]].concat()).replace('\'', "''")
-            )),
+            Dialect::Oracle => Expr::cust(format!("JSON_EXISTS({}, {})", self.oracle_column(), sql_literal(dialect, &path))),
         })
     }
 
     fn contains_here(&self, dialect: Dialect, fragment: &serde_json::Value) -> Result<Expr> {
-        let scalar = !matches!(fragment, serde_json::Value::Object(_) | serde_json::Value::Array(_));
+        use serde_json::Value as J;
+        let scalar = !matches!(fragment, J::Object(_) | J::Array(_));
         Ok(match dialect {
             Dialect::Postgres => self.pg_node(false).contains(Expr::val(fragment.clone())),
-            Dialect::MySql => Func::cust("JSON_CONTAINS")
-                .arg(self.column())
-                .arg(Expr::val(fragment.to_string()))
-                .arg(self.path_value(None))
-                .into(),
+            Dialect::MySql => {
+                Func::cust("JSON_CONTAINS").arg(self.column()).arg(Expr::val(fragment.to_string())).arg(self.path_value()).into()
+            }
             _ if !scalar => {
                 return Err(Error::unsupported(
                     dialect,
@@ -529,44 +583,56 @@ impl<M: 'static> JsonPath<M> {
                      test the members one by one with at(..).eq(..)",
                 ));
             }
+            // An array (not an object's members) holding a member of the fragment's type
+            // and value.
             Dialect::Sqlite | Dialect::MsSql => {
-                let (function, path) = if dialect == Dialect::Sqlite {
-                    ("json_each", self.path_value(None))
-                } else {
-                    ("OPENJSON", self.path_literal(None))
-                };
-                let member = Expr::col((Alias::new("j"), Alias::new("value")));
+                let sqlite = dialect == Dialect::Sqlite;
+                let (function, path) = if sqlite { ("json_each", self.path_value()) } else { ("OPENJSON", self.path_literal(dialect)) };
+                let member = |column: &str| Expr::col((Alias::new("j"), Alias::new(column)));
                 let mut select = Query::select();
                 select.expr(Expr::val(1)).from_function(Func::cust(function).arg(self.column()).arg(path), Alias::new("j"));
-                match fragment {
-                    serde_json::Value::String(s) => select.and_where(member.eq(s.clone())),
-                    serde_json::Value::Number(n) if dialect == Dialect::Sqlite => match n.as_i64() {
-                        Some(i) => select.and_where(member.eq(i)),
-                        None => select.and_where(member.eq(n.as_f64().unwrap_or(f64::NAN))),
-                    },
-                    // OPENJSON's value column is text.
-                    other => select.and_where(member.eq(other.to_string())),
+                let matches = match (fragment, sqlite) {
+                    (J::String(s), true) => member("type").eq("text").and(member("value").eq(s.clone())),
+                    (J::String(s), false) => member("type").eq(1).and(member("value").eq(s.clone())),
+                    (J::Number(n), true) => member("type").is_in(["integer", "real"]).and(member("value").eq(n.as_f64().unwrap_or(f64::NAN))),
+                    (J::Number(n), false) => member("type")
+                        .eq(2)
+                        .and(member("value").cast_as(Alias::new("FLOAT")).eq(n.as_f64().unwrap_or(f64::NAN))),
+                    (J::Bool(b), true) => member("type").eq(if *b { "true" } else { "false" }),
+                    (J::Bool(b), false) => member("type").eq(3).and(member("value").eq(if *b { "true" } else { "false" })),
+                    (_, true) => member("type").eq("null"),
+                    (_, false) => member("type").eq(0),
                 };
-                Expr::exists(select)
+                select.and_where(matches);
+                self.is_kind(dialect, Kind::Array)?.and(Expr::exists(select))
             }
             Dialect::Oracle => {
-                // The member is a bound variable of the path filter (`PASSING :1 AS "v"`).
-                let member: Value = match fragment {
-                    serde_json::Value::String(s) => s.clone().into(),
-                    serde_json::Value::Number(n) => match n.as_i64() {
-                        Some(i) => i.into(),
-                        None => n.as_f64().unwrap_or(f64::NAN).into(),
-                    },
-                    other => other.to_string().into(),
+                let array = self.is_kind(dialect, Kind::Array)?;
+                let path = format!("{}[*]", self.path_text());
+                let member = match fragment {
+                    // The member is a bound variable of the path filter (`PASSING :1 AS "v"`).
+                    J::String(_) | J::Number(_) => {
+                        let value: Value = match fragment {
+                            J::String(s) => s.clone().into(),
+                            J::Number(n) => match n.as_i64() {
+                                Some(i) => i.into(),
+                                None => n.as_f64().unwrap_or(f64::NAN).into(),
+                            },
+                            _ => unreachable!("matched above"),
+                        };
+                        Expr::cust_with_exprs(
+                            format!(
+                                "JSON_EXISTS({}, {} PASSING :1 AS \"v\")",
+                                self.oracle_column(),
+                                sql_literal(dialect, &format!("{path}?(@ == $v)"))
+                            ),
+                            [Expr::val(value)],
+                        )
+                    }
+                    J::Bool(b) => self.oracle_exists(&path, &format!("@ == {b}")),
+                    _ => self.oracle_exists(&path, "@ == null"),
                 };
-                Expr::cust_with_exprs(
-                    format!(
-                        "JSON_EXISTS({}, '{}[*]?(@ == $v)' PASSING :1 AS \"v\")",
-                        self.oracle_column(),
-                        self.path_text().replace('\'', "''")
-                    ),
-                    [Expr::val(member)],
-                )
+                array.and(member)
             }
         })
     }
@@ -574,13 +640,13 @@ impl<M: 'static> JsonPath<M> {
     fn equals_document(&self, dialect: Dialect, document: &serde_json::Value) -> Result<Expr> {
         Ok(match dialect {
             Dialect::Postgres => self.pg_node(false).eq(Expr::val(document.clone())),
-            // Both sides go through the same function, so they are written the same way.
-            Dialect::MySql => Expr::expr(Func::cust("JSON_EXTRACT").arg(self.column()).arg(self.path_value(None)))
-                .eq(Func::cust("JSON_EXTRACT").arg(Expr::val(document.to_string())).arg("$")),
-            Dialect::Sqlite => Expr::expr(Func::cust("json_extract").arg(self.column()).arg(self.path_value(None)))
+            // MySQL compares JSON values; MariaDB (JSON is text there) the text both sides
+            // get from the same function.
+            Dialect::MySql => self.my_node().eq(Func::cust("JSON_EXTRACT").arg(Expr::val(document.to_string())).arg("$")),
+            Dialect::Sqlite => Expr::expr(Func::cust("json_extract").arg(self.column()).arg(self.path_value()))
                 .eq(Func::cust("json_extract").arg(Expr::val(document.to_string())).arg("$")),
             Dialect::Oracle => Expr::cust_with_exprs(
-                format!("JSON_EQUAL(JSON_QUERY({}, '{}'), :1)", self.oracle_column(), self.path_text().replace('\'', "''")),
+                format!("JSON_EQUAL(JSON_QUERY({}, {}), :1)", self.oracle_column(), sql_literal(dialect, &self.path_text())),
                 [Expr::val(document.to_string())],
             ),
             Dialect::MsSql => {
@@ -594,7 +660,7 @@ impl<M: 'static> JsonPath<M> {
     }
 }
 
-/// `\"` and `\\` escaped inside a double-quoted path step or JSON string.
+/// `\"` and `\\` escaped inside a double-quoted path step.
 fn escape_path_string(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
 }
@@ -623,8 +689,13 @@ pub struct JsonScalar<M, T> {
 
 impl<M: 'static, T: FieldType + Clone> JsonScalar<M, T> {
     fn compare(self, value: T, op: fn(Expr, Expr) -> Expr) -> Condition<M> {
-        let value = value.into_value();
-        Condition::per_dialect(move |dialect| Ok(op(self.path.extract(dialect, self.scalar)?, Expr::val(value.clone()))))
+        let scalar = self.scalar;
+        let value = match (scalar, value.into_value()) {
+            // JSON booleans read as the text `true` / `false`.
+            (Scalar::Boolean, Value::Bool(Some(b))) => Value::from(if b { "true" } else { "false" }),
+            (_, value) => value,
+        };
+        self.path.condition(move |path, dialect| Ok(op(path.extract(dialect, scalar)?, Expr::val(value.clone()))))
     }
 
     /// `value here = value`.
@@ -632,12 +703,19 @@ impl<M: 'static, T: FieldType + Clone> JsonScalar<M, T> {
         self.compare(value.into(), |a, b| a.eq(b))
     }
 
-    /// `value here <> value` (a missing value is neither equal nor different: use
-    /// `is_null`).
+    /// Not `eq`: true where the value differs or is missing.
     pub fn ne(self, value: impl Into<T>) -> Condition<M> {
-        self.compare(value.into(), |a, b| a.ne(b))
+        !self.eq(value)
     }
+}
 
+/// The scalars that order: numbers and text (not booleans).
+pub trait Ordered {}
+impl Ordered for i64 {}
+impl Ordered for f64 {}
+impl Ordered for String {}
+
+impl<M: 'static, T: FieldType + Clone + Ordered> JsonScalar<M, T> {
     /// `value here > value`.
     pub fn gt(self, value: impl Into<T>) -> Condition<M> {
         self.compare(value.into(), |a, b| a.gt(b))

@@ -192,15 +192,22 @@ impl<M: Model> Select<M> {
     /// of `related(..)` (eager loading is not part of the escape hatch).
     ///
     /// Conditions whose SQL depends on the dialect (JSON paths, arrays) are written for the
-    /// model's database (PostgreSQL when it has none); one that dialect cannot express makes
-    /// the statement fail when it runs. [`alchemize_for`](Self::alchemize_for) says why instead.
+    /// model's bound database; without one, or when that dialect cannot express them, the
+    /// statement calls a function no database has, so it fails when it runs instead of
+    /// answering wrongly. Use [`alchemize_for`](Self::alchemize_for) for such queries.
     pub fn alchemize(&self) -> SelectStatement {
-        let dialect = M::database().and_then(|db| db.dialect().ok()).unwrap_or(Dialect::Postgres);
-        self.alchemize_for(dialect).unwrap_or_else(|error| {
-            let mut stmt = self.statement_with(Projection::Rows, true, false, None);
-            stmt.and_where(Expr::cust(format!("/* duo-orm: {} */ NULL", error.to_string().replace("*/", "* /"))));
-            stmt
-        })
+        let dialect = M::database().and_then(|db| db.dialect().ok());
+        match dialect.map(|dialect| self.alchemize_for(dialect)) {
+            Some(Ok(stmt)) => stmt,
+            _ if self.filter.as_ref().is_none_or(|f| matches!(f, CondExpr::Portable(_))) => self
+                .alchemize_for(Dialect::Postgres)
+                .unwrap_or_else(|_| self.statement_with(Projection::Rows, true, false, None)),
+            _ => {
+                let mut stmt = self.statement_with(Projection::Rows, true, false, None);
+                stmt.and_where(crate::column::needs_a_dialect());
+                stmt
+            }
+        }
     }
 
     /// [`alchemize`](Self::alchemize) for `dialect`: `UnsupportedOperation` when the dialect
