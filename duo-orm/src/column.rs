@@ -280,7 +280,8 @@ impl<M> Condition<M> {
 
     /// A condition that makes its query fail with `InvalidQuery` and `error`.
     pub(crate) fn invalid(error: String) -> Self {
-        Condition { expr: CondExpr::Portable(Expr::cust("1 = 0")), error: Some(error), _marker: PhantomData }
+        // Never `1 = 0`: negated, that would select every row through the escape hatch.
+        Condition { expr: CondExpr::Portable(Expr::cust("duo_orm_invalid_condition_see_its_query_error() = 1")), error: Some(error), _marker: PhantomData }
     }
 
     /// This condition, failing with `error` when there is one.
@@ -300,7 +301,8 @@ impl<M> Condition<M> {
     }
 
     /// The underlying sea-query expression, for a condition written the same in every dialect.
-    /// A condition that cannot be written (an invalid relationship path) is `1 = 0` here, and
+    /// A condition that cannot be written (an invalid relationship path) calls a function no
+    /// database has here, and
     /// one whose SQL depends on the dialect (JSON paths, arrays) calls a function no database
     /// has, so it fails when it runs: use [`into_expr_for`](Self::into_expr_for) for those.
     pub fn into_expr(self) -> Expr {

@@ -126,9 +126,12 @@ macro_rules! index_key {
     ($($ty:ty),*) => {$(
         impl IntoPathKey for $ty {
             fn into_path_key(self) -> std::result::Result<PathKey, String> {
-                u32::try_from(self)
-                    .map(PathKey::Index)
-                    .map_err(|_| format!("`{self}` is not a JSON array index (0 or more)"))
+                // Up to i32::MAX: PostgreSQL reads a larger bound index as a negative one.
+                i32::try_from(self)
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .map(|n| PathKey::Index(n as u32))
+                    .ok_or_else(|| format!("`{self}` is not a JSON array index (0 to {})", i32::MAX))
             }
         }
     )*};
@@ -357,9 +360,9 @@ impl<M: 'static> JsonPath<M> {
         }
         Condition::per_dialect(move |dialect| {
             if dialect == Dialect::Sqlite
-                && self.path.iter().any(|step| matches!(step, PathKey::Key(k) if str::contains(k, '"')))
+                && self.path.iter().any(|step| matches!(step, PathKey::Key(k) if str::contains(k, ['"', '\\'])))
             {
-                return Err(Error::unsupported(dialect, "a JSON object key containing `\"` (its paths cannot quote it)"));
+                return Err(Error::unsupported(dialect, "a JSON object key containing `\"` or `\\` (its paths cannot quote it)"));
             }
             Ok(two_valued(render(&self, dialect)?))
         })
@@ -443,6 +446,12 @@ impl<M: 'static> JsonPath<M> {
         Ok(Expr::exists(select))
     }
 
+    /// SQL Server: the object or array here starts with `bracket` (`[` array, `{` object).
+    fn mssql_starts_with(&self, bracket: char) -> Expr {
+        let text = Func::cust("JSON_QUERY").arg(self.column()).arg(self.path_literal(Dialect::MsSql));
+        Expr::expr(Func::cust("LEFT").arg(text).arg(1)).eq(bracket.to_string())
+    }
+
     /// The value here is of JSON type `kind`.
     fn is_kind(&self, dialect: Dialect, kind: Kind) -> Result<Expr> {
         Ok(match dialect {
@@ -474,9 +483,8 @@ impl<M: 'static> JsonPath<M> {
                 Expr::expr(Func::cust("json_type").arg(self.column()).arg(self.path_value())).is_in(names.iter().copied())
             }
             Dialect::MsSql => match kind {
-                // JSON_QUERY returns an array's text.
-                Kind::Array => Expr::expr(Func::cust("JSON_QUERY").arg(self.column()).arg(self.path_literal(dialect)))
-                    .like(sea_query::LikeExpr::new("[%")),
+                // JSON_QUERY returns an array's text (`[` is a wildcard in LIKE: compare it).
+                Kind::Array => self.mssql_starts_with('['),
                 Kind::Number => self.mssql_type_is(2)?,
                 Kind::String => self.mssql_type_is(1)?,
                 Kind::Boolean => self.mssql_type_is(3)?,
@@ -488,7 +496,8 @@ impl<M: 'static> JsonPath<M> {
                     Kind::Boolean => "boolean",
                     Kind::Array => "array",
                 };
-                self.oracle_exists(&self.path_text(), &format!("@.type() == \"{name}\""))
+                // Strict mode: in lax mode a filter on an array would test its elements.
+                self.oracle_exists(&format!("strict {}", self.path_text()), &format!("@.type() == \"{name}\""))
             }
         })
     }
@@ -503,9 +512,7 @@ impl<M: 'static> JsonPath<M> {
             Dialect::MsSql | Dialect::Oracle => Func::cust("JSON_VALUE").arg(self.column()).arg(self.path_literal(dialect)).into(),
         };
         let kind = match scalar {
-            Scalar::Text => {
-                return Ok(if dialect == Dialect::Sqlite { text.cast_as(Alias::new("TEXT")) } else { text });
-            }
+            Scalar::Text => return self.scalar_text(dialect, text),
             Scalar::Integer | Scalar::Float => Kind::Number,
             Scalar::Boolean => Kind::Boolean,
         };
@@ -518,7 +525,7 @@ impl<M: 'static> JsonPath<M> {
             (Dialect::MySql, Scalar::Integer) => text.cast_as(Alias::new("DECIMAL(65, 30)")),
             (Dialect::MySql, _) => text.cast_as(Alias::new("DOUBLE")),
             (Dialect::Sqlite, _) => text,
-            (Dialect::MsSql, Scalar::Integer) => text.cast_as(Alias::new("DECIMAL(38, 10)")),
+            // FLOAT reads every JSON number (serde writes large and small ones with an exponent).
             (Dialect::MsSql, _) => text.cast_as(Alias::new("FLOAT")),
             (Dialect::Oracle, _) => Expr::cust(format!(
                 "JSON_VALUE({}, {} RETURNING NUMBER)",
@@ -527,6 +534,30 @@ impl<M: 'static> JsonPath<M> {
             )),
         };
         Ok(Expr::case(self.is_kind(dialect, kind)?, value).into())
+    }
+
+    /// Any scalar here as text, the same in every dialect: `true` / `false` for booleans,
+    /// nothing (NULL) for JSON null, objects and arrays.
+    fn scalar_text(&self, dialect: Dialect, text: Expr) -> Result<Expr> {
+        Ok(match dialect {
+            Dialect::Postgres => {
+                let kind = Func::cust("jsonb_typeof").arg(self.pg_node(false));
+                Expr::case(Expr::expr(kind).is_in(["object", "array"]), Expr::cust("NULL")).finally(text).into()
+            }
+            Dialect::MySql => {
+                let kind = Func::cust("JSON_TYPE").arg(self.my_node());
+                Expr::case(Expr::expr(kind).is_in(["NULL", "OBJECT", "ARRAY"]), Expr::cust("NULL")).finally(text).into()
+            }
+            Dialect::Sqlite => {
+                let kind = || Expr::expr(Func::cust("json_type").arg(self.column()).arg(self.path_value()));
+                Expr::case(kind().is_in(["true", "false"]), kind())
+                    .case(kind().is_in(["object", "array"]), Expr::cust("NULL"))
+                    .finally(text.cast_as(Alias::new("TEXT")))
+                    .into()
+            }
+            // JSON_VALUE reads scalars only, booleans as `true` / `false`.
+            Dialect::MsSql | Dialect::Oracle => text,
+        })
     }
 
     fn null_here(&self, dialect: Dialect) -> Result<Expr> {
@@ -555,14 +586,19 @@ impl<M: 'static> JsonPath<M> {
         Ok(match dialect {
             Dialect::Postgres => self.clone().at(key).pg_node(false).is_not_null(),
             Dialect::MySql => Func::cust("JSON_CONTAINS_PATH").arg(self.column()).arg("one").arg(Expr::val(path)).into(),
+            Dialect::Sqlite if key.contains(['"', '\\']) => {
+                return Err(Error::unsupported(dialect, "a JSON object key containing `\"` or `\\` (its paths cannot quote it)"));
+            }
             Dialect::Sqlite => Expr::expr(Func::cust("json_type").arg(self.column()).arg(Expr::val(path))).is_not_null(),
             Dialect::MsSql => {
+                // OPENJSON lists an array's positions as keys too: objects only.
+                let object = self.mssql_starts_with('{');
                 let mut select = Query::select();
                 select
                     .expr(Expr::val(1))
                     .from_function(Func::cust("OPENJSON").arg(self.column()).arg(self.path_literal(dialect)), Alias::new("j"))
                     .and_where(Expr::col((Alias::new("j"), Alias::new("key"))).eq(key));
-                Expr::exists(select)
+                object.and(Expr::exists(select))
             }
             Dialect::Oracle => Expr::cust(format!("JSON_EXISTS({}, {})", self.oracle_column(), sql_literal(dialect, &path))),
         })
@@ -572,9 +608,15 @@ impl<M: 'static> JsonPath<M> {
         use serde_json::Value as J;
         let scalar = !matches!(fragment, J::Object(_) | J::Array(_));
         Ok(match dialect {
-            Dialect::Postgres => self.pg_node(false).contains(Expr::val(fragment.clone())),
-            Dialect::MySql => {
-                Func::cust("JSON_CONTAINS").arg(self.column()).arg(Expr::val(fragment.to_string())).arg(self.path_value()).into()
+            Dialect::Postgres | Dialect::MySql => {
+                let contains: Expr = if dialect == Dialect::Postgres {
+                    self.pg_node(false).contains(Expr::val(fragment.clone()))
+                } else {
+                    Func::cust("JSON_CONTAINS").arg(self.column()).arg(Expr::val(fragment.to_string())).arg(self.path_value()).into()
+                };
+                // A scalar is looked for in an array, as on the other dialects (`"a" @> "a"`
+                // holds too).
+                if scalar { self.is_kind(dialect, Kind::Array)?.and(contains) } else { contains }
             }
             _ if !scalar => {
                 return Err(Error::unsupported(
@@ -595,9 +637,11 @@ impl<M: 'static> JsonPath<M> {
                     (J::String(s), true) => member("type").eq("text").and(member("value").eq(s.clone())),
                     (J::String(s), false) => member("type").eq(1).and(member("value").eq(s.clone())),
                     (J::Number(n), true) => member("type").is_in(["integer", "real"]).and(member("value").eq(n.as_f64().unwrap_or(f64::NAN))),
-                    (J::Number(n), false) => member("type")
-                        .eq(2)
-                        .and(member("value").cast_as(Alias::new("FLOAT")).eq(n.as_f64().unwrap_or(f64::NAN))),
+                    // The CAST only reads numbers: SQL Server may evaluate it before the type test.
+                    (J::Number(n), false) => member("type").eq(2).and(
+                        Expr::expr(Expr::case(member("type").eq(2), member("value").cast_as(Alias::new("FLOAT"))))
+                            .eq(n.as_f64().unwrap_or(f64::NAN)),
+                    ),
                     (J::Bool(b), true) => member("type").eq(if *b { "true" } else { "false" }),
                     (J::Bool(b), false) => member("type").eq(3).and(member("value").eq(if *b { "true" } else { "false" })),
                     (_, true) => member("type").eq("null"),
@@ -607,32 +651,35 @@ impl<M: 'static> JsonPath<M> {
                 self.is_kind(dialect, Kind::Array)?.and(Expr::exists(select))
             }
             Dialect::Oracle => {
-                let array = self.is_kind(dialect, Kind::Array)?;
-                let path = format!("{}[*]", self.path_text());
-                let member = match fragment {
+                // Strict mode: a value that is not an array is an error, which JSON_EXISTS
+                // reads as false; each member must have the fragment's JSON type.
+                let path = format!("strict {}[*]", self.path_text());
+                match fragment {
                     // The member is a bound variable of the path filter (`PASSING :1 AS "v"`).
                     J::String(_) | J::Number(_) => {
-                        let value: Value = match fragment {
-                            J::String(s) => s.clone().into(),
-                            J::Number(n) => match n.as_i64() {
-                                Some(i) => i.into(),
-                                None => n.as_f64().unwrap_or(f64::NAN).into(),
-                            },
+                        let (kind, value): (&str, Value) = match fragment {
+                            J::String(s) => ("string", s.clone().into()),
+                            J::Number(n) => (
+                                "number",
+                                match n.as_i64() {
+                                    Some(i) => i.into(),
+                                    None => n.as_f64().unwrap_or(f64::NAN).into(),
+                                },
+                            ),
                             _ => unreachable!("matched above"),
                         };
                         Expr::cust_with_exprs(
                             format!(
                                 "JSON_EXISTS({}, {} PASSING :1 AS \"v\")",
                                 self.oracle_column(),
-                                sql_literal(dialect, &format!("{path}?(@ == $v)"))
+                                sql_literal(dialect, &format!("{path}?(@.type() == \"{kind}\" && @ == $v)"))
                             ),
                             [Expr::val(value)],
                         )
                     }
-                    J::Bool(b) => self.oracle_exists(&path, &format!("@ == {b}")),
-                    _ => self.oracle_exists(&path, "@ == null"),
-                };
-                array.and(member)
+                    J::Bool(b) => self.oracle_exists(&path, &format!("@.type() == \"boolean\" && @ == {b}")),
+                    _ => self.oracle_exists(&path, "@.type() == \"null\""),
+                }
             }
         })
     }
@@ -643,8 +690,13 @@ impl<M: 'static> JsonPath<M> {
             // MySQL compares JSON values; MariaDB (JSON is text there) the text both sides
             // get from the same function.
             Dialect::MySql => self.my_node().eq(Func::cust("JSON_EXTRACT").arg(Expr::val(document.to_string())).arg("$")),
-            Dialect::Sqlite => Expr::expr(Func::cust("json_extract").arg(self.column()).arg(self.path_value()))
-                .eq(Func::cust("json_extract").arg(Expr::val(document.to_string())).arg("$")),
+            // json_extract gives a string's text too: require an object or array.
+            Dialect::Sqlite => Expr::expr(Func::cust("json_type").arg(self.column()).arg(self.path_value()))
+                .is_in(["object", "array"])
+                .and(
+                    Expr::expr(Func::cust("json_extract").arg(self.column()).arg(self.path_value()))
+                        .eq(Func::cust("json_extract").arg(Expr::val(document.to_string())).arg("$")),
+                ),
             Dialect::Oracle => Expr::cust_with_exprs(
                 format!("JSON_EQUAL(JSON_QUERY({}, {}), :1)", self.oracle_column(), sql_literal(dialect, &self.path_text())),
                 [Expr::val(document.to_string())],

@@ -75,6 +75,10 @@ fn cases() -> Vec<(&'static str, Filter, &'static [&'static str])> {
         ("contains a number", |d| d.data.at("mixed").contains(2), &["one"]),
         ("an object's members are not an array's", |d| d.data.at("flags").contains(true), &[]),
         ("index as an i32", |d| d.data.at("tags").at(0).eq("db"), &["two"]),
+        ("contains looks in arrays only", |d| d.data.at("who").contains("ada"), &[]),
+        ("as_text of a boolean", |d| d.data.at("flags").at("beta").as_text().eq("true"), &["one"]),
+        ("as_text of an object is nothing", |d| d.data.at("flags").as_text().ge(""), &[]),
+        ("an array's positions are not keys", |d| d.data.at("tags").has_key("0"), &[]),
     ]
 }
 
@@ -156,9 +160,16 @@ fn a_negative_index_is_an_invalid_query() {
     let error = Doc::filter(|d| d.data.at("tags").at(-1).eq("x")).to_sql(Dialect::Postgres).unwrap_err();
     assert!(matches!(error, Error::InvalidQuery(_)), "{error}");
     assert!(error.to_string().contains("`-1` is not a JSON array index"), "{error}");
+    let too_big = Doc::filter(|d| d.data.at("tags").at(i64::from(i32::MAX) + 1).eq("x")).to_sql(Dialect::Postgres);
+    assert!(matches!(too_big, Err(Error::InvalidQuery(_))), "{too_big:?}");
     // Without a dialect, the escape hatch writes a statement that fails instead of answering.
     let sql = Doc::filter(|d| d.data.has_key("a")).alchemize().to_string(duo_orm::sea_query::SqliteQueryBuilder);
-    assert!(sql.contains("duo_orm_condition_needs_a_dialect"), "{sql}");
+    assert!(sql.contains("duo_orm_query_cannot_be_written_here"), "{sql}");
+    // An invalid path fails through the escape hatch too, negated or not.
+    let error = Doc::filter(|d| d.data.at("tags").at(-1).ne("x")).alchemize_for(Dialect::Postgres).unwrap_err();
+    assert!(matches!(error, Error::InvalidQuery(_)), "{error}");
+    let sql = Doc::filter(|d| d.data.at("tags").at(-1).ne("x")).alchemize().to_string(duo_orm::sea_query::PostgresQueryBuilder);
+    assert!(sql.contains("duo_orm_query_cannot_be_written_here"), "{sql}");
 }
 
 #[test]

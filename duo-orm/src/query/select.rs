@@ -196,23 +196,25 @@ impl<M: Model> Select<M> {
     /// statement calls a function no database has, so it fails when it runs instead of
     /// answering wrongly. Use [`alchemize_for`](Self::alchemize_for) for such queries.
     pub fn alchemize(&self) -> SelectStatement {
-        let dialect = M::database().and_then(|db| db.dialect().ok());
-        match dialect.map(|dialect| self.alchemize_for(dialect)) {
-            Some(Ok(stmt)) => stmt,
-            _ if self.filter.as_ref().is_none_or(|f| matches!(f, CondExpr::Portable(_))) => self
-                .alchemize_for(Dialect::Postgres)
-                .unwrap_or_else(|_| self.statement_with(Projection::Rows, true, false, None)),
-            _ => {
-                let mut stmt = self.statement_with(Projection::Rows, true, false, None);
-                stmt.and_where(crate::column::needs_a_dialect());
-                stmt
-            }
-        }
+        let portable = self.filter.as_ref().is_none_or(|f| matches!(f, CondExpr::Portable(_)));
+        let written = match M::database().and_then(|db| db.dialect().ok()) {
+            Some(dialect) => self.alchemize_for(dialect),
+            None if portable => self.alchemize_for(Dialect::Postgres),
+            None => Err(Error::InvalidQuery("no dialect".into())),
+        };
+        written.unwrap_or_else(|_| {
+            // Invalid, or not expressible here: a statement that fails when run (naming the
+            // way out), never one that answers without the filter.
+            let mut stmt = self.statement_with(Projection::Rows, true, false, None);
+            stmt.and_where(Expr::cust("duo_orm_query_cannot_be_written_here_use_alchemize_for() = 1"));
+            stmt
+        })
     }
 
     /// [`alchemize`](Self::alchemize) for `dialect`: `UnsupportedOperation` when the dialect
     /// cannot express one of the conditions.
     pub fn alchemize_for(&self, dialect: Dialect) -> Result<SelectStatement> {
+        self.check()?;
         let mut stmt = self.statement(dialect, Projection::Rows, true, false)?;
         if let Some(limit) = self.paging.limit {
             stmt.limit(limit);
