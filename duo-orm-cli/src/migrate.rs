@@ -124,6 +124,11 @@ pub fn run(cwd: &Path, command: MigrateCommand, out: &mut Output) -> Result<(), 
                 None => Database::new(project.database_url(db.database_url.as_deref())?).dialect()?,
             };
             let migrations = project.migrations()?;
+            out.line("-- Rendered offline by `duo-orm migrate sql`: this SQL does not record what it applies in");
+            out.line(&format!("-- the version table ({}); `duo-orm migrate up` does, in transactions, with a lock.", project.settings.version_table));
+            if dialect == Dialect::Sqlite {
+                out.line("-- SQLite: run it with `PRAGMA foreign_keys = OFF;` first, or a table rebuild cascades deletes.");
+            }
             for (id, statements) in migrations.render(dialect, down)? {
                 out.line(&format!("-- {id} ({})", if down { "down" } else { "up" }));
                 for sql in statements {

@@ -201,6 +201,13 @@ fn init_create_up_check_down_on_every_backend() {
     // The project root is found from a subdirectory too.
     let from_below = run_in(&project.root.join("src/db/models"), &["migration", "history"]);
     assert!(from_below.status.success() && texts(&from_below).0.contains("add views"), "{:?}", texts(&from_below));
+    // A rename is explicit: without the flag a drop and an add, with it one step.
+    let renamed = MODELS.replace("pub name: Option<String>,", "#[duo(column = \"full_name\")]\n    pub name: Option<String>,");
+    project.write("src/db/models/mod.rs", &renamed.replace("    pub published: bool,\n", "    pub published: bool,\n    #[duo(index, default = 0)]\n    pub views: i32,\n    #[duo(index)]\n    pub tag: Option<String>,\n"));
+    let guessed = project.ok(&["migrate", "create", "rename", "--rename-column", "users.name=full_name"]);
+    assert!(guessed.contains("+ rename column users.name to full_name") && !guessed.contains("drop column"), "{guessed}");
+    let bad = project.run(&["migrate", "create", "x", "--rename-column", "users.nope=full_name"]);
+    assert_fails_cleanly(&bad, "cannot rename column `users.nope`");
     let history = project.ok(&["migration", "history"]);
     assert!(history.contains("initial") && history.contains("add views"), "{history}");
 }

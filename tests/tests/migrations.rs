@@ -119,6 +119,12 @@ fn migrations() -> Migrations {
                 ..column("note", ColumnType::Text)
             },
         },
+        // A default changes (SQL Server drops and adds its named constraint).
+        Operation::AlterColumn {
+            table: "articles".into(),
+            from: Column { default: Some(DefaultValue::Int(0)), ..column("views", ColumnType::Integer) },
+            to: Column { default: Some(DefaultValue::Int(1)), ..column("views", ColumnType::Integer) },
+        },
         Operation::DropIndex { table: "comments".into(), index: body_index },
         Operation::DropForeignKey { table: "comments".into(), foreign_key: comments_key },
         Operation::DropTable { table: Table { foreign_keys: vec![], ..comments } },
@@ -281,6 +287,47 @@ async fn steps_apply_and_revert_live_keeping_rows() {
         assert!(live.table("users").is_none() && live.table("posts").is_none(), "{:?}", backend.dialect);
         assert!(migrator.history(db).await.unwrap().is_empty());
     }
+}
+
+#[test]
+fn tables_that_reference_each_other_drop_together() {
+    let mut a = users();
+    a.name = "a".into();
+    let mut b = posts();
+    b.name = "b".into();
+    let to = |from: &str, target: &str, column: &str| ForeignKey {
+        name: format!("fk_{from}_{column}"),
+        columns: vec![column.into()],
+        references: target.into(),
+        referenced_columns: vec!["id".into()],
+        on_delete: None,
+        on_update: None,
+    };
+    a.foreign_keys.push(to("a", "b", "name"));
+    b.foreign_keys.push(to("b", "a", "user_id"));
+    let old = Schema { tables: vec![a, b] };
+    let steps = diff(&old, &Schema::default(), &Default::default()).unwrap();
+    let described: Vec<String> = steps.iter().map(Operation::describe).collect();
+    assert_eq!(described, ["drop foreign key fk_a_name on a", "drop foreign key fk_b_user_id on b", "drop table b", "drop table a"]);
+    let mut schema = old.clone();
+    for step in &steps {
+        schema.apply(step).unwrap();
+    }
+    for step in steps.iter().rev() {
+        schema.apply(&step.inverse().unwrap()).unwrap();
+    }
+    assert_eq!(schema.tables.len(), 2);
+    assert!(schema.tables.iter().all(|t| t.foreign_keys.len() == 1), "the cycle comes back whole");
+}
+
+#[tokio::test]
+async fn an_in_memory_sqlite_database_keeps_its_migrated_schema() {
+    let embedded = duo_orm::embed_migrations!("migrations").unwrap();
+    let db = duo_orm::Database::new("sqlite::memory:");
+    Migrator::new(&embedded).up(&db).await.unwrap();
+    // The run's connection went back to the pool (closing it would drop the database).
+    assert_eq!(db.execute_raw("UPDATE mig_accounts SET balance = balance").await.unwrap(), 2);
+    assert_eq!(Migrator::new(&embedded).status(&db).await.unwrap().len(), 2);
 }
 
 #[tokio::test]

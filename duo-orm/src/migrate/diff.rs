@@ -76,10 +76,19 @@ pub fn diff(old: &Schema, new: &Schema, renames: &Renames) -> Result<Vec<Operati
             steps.push(Operation::DropIndex { table: o.name.clone(), index: index.clone() });
         }
     }
-    // Tables that go: those referencing others first.
+    // Tables that go: those referencing others first. Foreign keys between them go first,
+    // so a cycle drops too, and the down steps create the tables before adding them back.
     let gone: Vec<&Table> = old.tables.iter().filter(|t| new.table(&t.name).is_none()).collect();
+    let is_gone = |name: &str| gone.iter().any(|t| t.name == name);
+    for table in &gone {
+        for fk in table.foreign_keys.iter().filter(|fk| is_gone(&fk.references) && fk.references != table.name) {
+            steps.push(Operation::DropForeignKey { table: table.name.clone(), foreign_key: fk.clone() });
+        }
+    }
     for table in dependency_order(&gone).into_iter().rev() {
-        steps.push(Operation::DropTable { table: table.clone() });
+        let mut table = table.clone();
+        table.foreign_keys.retain(|fk| !is_gone(&fk.references) || fk.references == table.name);
+        steps.push(Operation::DropTable { table });
     }
     // Tables that come: referenced ones first. A foreign key to a table created later (a
     // cycle) is added once both exist.

@@ -66,10 +66,23 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
                 Dialect::MsSql => format!("EXEC sp_rename N'{}', N'{}'", sql_string(from), sql_string(to)),
                 _ => format!("ALTER TABLE {} RENAME TO {}", q(from), q(to)),
             }];
-            if dialect == Dialect::MsSql {
-                for column in table_of(after, to)?.columns.iter().filter(|c| c.default.is_some()) {
-                    sql.push(rename_default(&default_constraint(from, &column.name), &default_constraint(to, &column.name)));
+            // The primary key's constraint (and index) is named after the table: rename it,
+            // or a later table of the old name could not name its own.
+            let (old_pk, new_pk) = (format!("pk_{from}"), format!("pk_{to}"));
+            match dialect {
+                Dialect::Postgres => sql.push(format!("ALTER TABLE {} RENAME CONSTRAINT {} TO {}", q(to), q(&old_pk), q(&new_pk))),
+                Dialect::Oracle => {
+                    sql.push(format!("ALTER TABLE {} RENAME CONSTRAINT {} TO {}", q(to), q(&old_pk), q(&new_pk)));
+                    sql.push(format!("ALTER INDEX {} RENAME TO {}", q(&old_pk), q(&new_pk)));
                 }
+                Dialect::MsSql => {
+                    sql.push(rename_default(&old_pk, &new_pk));
+                    for column in table_of(after, to)?.columns.iter().filter(|c| c.default.is_some()) {
+                        sql.push(rename_default(&default_constraint(from, &column.name), &default_constraint(to, &column.name)));
+                    }
+                }
+                // MySQL's primary key is always `PRIMARY`; SQLite's constraint names are local.
+                _ => {}
             }
             sql
         }
@@ -205,7 +218,7 @@ fn split_sql(text: &str) -> Vec<String> {
     statements
 }
 
-/// `sp_rename` of a default constraint (SQL Server), after its column or table was renamed.
+/// `sp_rename` of a constraint (SQL Server), after its column or table was renamed.
 fn rename_default(from: &str, to: &str) -> String {
     format!("EXEC sp_rename N'{}', N'{}', N'OBJECT'", sql_string(from), sql_string(to))
 }
@@ -310,8 +323,10 @@ fn alter_column(dialect: Dialect, before: &Schema, table: &Table, from: &Column,
         }
         Dialect::MsSql => {
             // Defaults are constraints named after the column: drop the old one, add the new.
+            // The default constraint also blocks a type change: drop it first, add it back.
             let constraint = q(&default_constraint(name, &to.name));
-            if from.default != to.default && from.default.is_some() {
+            let readd = from.default != to.default || retyped;
+            if readd && from.default.is_some() {
                 sql.push(format!("ALTER TABLE {} DROP CONSTRAINT {constraint}", q(name)));
             }
             if retyped || from.nullable != to.nullable {
@@ -319,9 +334,7 @@ fn alter_column(dialect: Dialect, before: &Schema, table: &Table, from: &Column,
                 let null = if to.nullable { "NULL" } else { "NOT NULL" };
                 sql.push(format!("ALTER TABLE {} ALTER COLUMN {} {type_name} {null}", q(name), q(&to.name)));
             }
-            if from.default != to.default
-                && let Some(default) = &to.default
-            {
+            if readd && let Some(default) = &to.default {
                 sql.push(format!(
                     "ALTER TABLE {} ADD CONSTRAINT {constraint} DEFAULT {} FOR {}",
                     q(name),

@@ -38,12 +38,12 @@ pub enum Target {
 }
 
 impl Target {
-    /// Reads `head`, `base` (or `0`), `-N`, or a migration id (or unique prefix of one).
+    /// Reads `head`, `base`, `-N`, or a migration id (or unique prefix of one).
     pub fn parse(text: &str) -> Result<Target> {
         let text = text.trim();
         Ok(match text {
             "head" => Target::Head,
-            "base" | "0" => Target::Base,
+            "base" => Target::Base,
             _ if text.starts_with('-') => match text[1..].parse::<usize>() {
                 Ok(n) if n > 0 => Target::Steps(n),
                 _ => {
@@ -292,12 +292,7 @@ impl<'m> Migrator<'m> {
     }
 
     async fn run(&self, db: &Database, target: Target, up: bool) -> Result<Report> {
-        let mut conn = db.dedicated().await?;
-        // Never back to the pool: if this future is dropped mid-run, closing the connection
-        // releases the lock and rolls back the open transaction with it.
-        conn.close_on_drop();
-        let dialect = conn.dialect();
-        // Resolved before taking the lock: an unknown target is the caller's mistake.
+        // Resolved before anything else: an unknown target is the caller's mistake.
         let target_index = match &target {
             Target::Id(id) => Some(self.migrations.find(id)?),
             Target::Steps(_) if up => {
@@ -309,6 +304,9 @@ impl<'m> Migrator<'m> {
             }
             _ => None,
         };
+        let mut guard = RunConnection { conn: db.dedicated().await?, keep: false };
+        let conn = &mut guard.conn;
+        let dialect = conn.dialect();
         let lock = self.lock_key();
         match dialect {
             Dialect::Postgres => {
@@ -330,17 +328,19 @@ impl<'m> Migrator<'m> {
             }
             _ => {}
         }
-        let result = self.run_locked(&mut conn, target, target_index, up).await;
-        // An unlock that fails changes nothing: closing the connection releases the lock.
-        match dialect {
-            Dialect::Postgres => {
-                let _ = conn.execute_raw(&format!("SELECT pg_advisory_unlock({lock})")).await;
-            }
-            Dialect::MySql => {
-                let _ = conn.execute_raw(&format!("SELECT RELEASE_LOCK('duo-orm:{}')", self.version_table.replace('\'', "''"))).await;
-            }
-            _ => {}
-        }
+        let result = self.run_locked(conn, target, target_index, up).await;
+        let unlocked = match dialect {
+            Dialect::Postgres => conn.execute_raw(&format!("SELECT pg_advisory_unlock({lock})")).await.map(|_| ()),
+            Dialect::MySql => conn
+                .execute_raw(&format!("SELECT RELEASE_LOCK('duo-orm:{}')", self.version_table.replace('\'', "''")))
+                .await
+                .map(|_| ()),
+            _ => Ok(()),
+        };
+        // The connection goes back to its pool only in a known state: unlocked, and outside
+        // a transaction (SQLite's failures are rolled back and its pragma restored). An
+        // in-memory SQLite database lives in that one connection, so it must not close.
+        guard.keep = unlocked.is_ok() && (result.is_ok() || dialect == Dialect::Sqlite);
         result
     }
 
@@ -606,6 +606,22 @@ impl<'m> Migrator<'m> {
     }
 }
 
+/// The connection of one run: closed when dropped unless the run finished in a known state
+/// (a dropped future, a failure on a server), so that a lock, a pragma or a transaction never
+/// goes back to the pool with it.
+struct RunConnection {
+    conn: Held,
+    keep: bool,
+}
+
+impl Drop for RunConnection {
+    fn drop(&mut self) {
+        if !self.keep {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
 /// Before a SQLite table rebuild: refuses when the live table has columns or indexes the
 /// migrations do not know (added by hand-written SQL), which the rebuild would drop.
 async fn check_rebuild(conn: &mut Held, id: &str, guard: &str) -> Result<()> {
@@ -616,11 +632,19 @@ async fn check_rebuild(conn: &mut Held, id: &str, guard: &str) -> Result<()> {
     let indexes = conn
         .fetch_decoded(names("SELECT name FROM pragma_index_list(?1) WHERE origin = 'c'"), "index", |row| row.next::<String>())
         .await?;
+    let triggers = conn
+        .fetch_decoded(
+            names("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1"),
+            "trigger",
+            |row| row.next::<String>(),
+        )
+        .await?;
     let unknown: Vec<String> = columns
         .iter()
         .filter(|c| !guard.columns.contains(c))
         .map(|c| format!("column {c}"))
         .chain(indexes.iter().filter(|i| !guard.indexes.contains(i)).map(|i| format!("index {i}")))
+        .chain(triggers.iter().map(|t| format!("trigger {t}")))
         .collect();
     if unknown.is_empty() {
         return Ok(());
