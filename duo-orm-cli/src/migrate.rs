@@ -216,7 +216,7 @@ fn write_migration(project: &Project, migration: &Migration, out: &mut Output) -
 fn create(project: &Project, message: &str, renames: Renames, out: &mut Output) -> Result<(), Failure> {
     let migrations = project.migrations()?;
     let models = project.model_schema()?;
-    let history = migrations.schema_after(migrations.len())?;
+    let history = migrations.schemas()?.pop().unwrap_or_default();
     let up = migrate::diff(&history, &models, &renames)?;
     if up.is_empty() {
         out.line(&format!(

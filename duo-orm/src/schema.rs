@@ -99,11 +99,6 @@ impl ColumnType {
         }
         TYPE_NAMES.iter().find(|(n, _)| *n == name).map(|(_, t)| t.clone())
     }
-
-    /// Whether the type is an integer type.
-    pub fn is_integer(&self) -> bool {
-        matches!(self, ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt)
-    }
 }
 
 impl Serialize for ColumnType {

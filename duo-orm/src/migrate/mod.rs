@@ -507,32 +507,50 @@ impl Migrations {
         }
     }
 
-    /// The schema the first `count` migrations build.
-    pub fn schema_after(&self, count: usize) -> Result<Schema> {
-        Schema::from_migrations(&self.list[..count])
+    /// The schema before each migration, then the one after the last: `schemas()[i]` is what
+    /// migration `i` starts from. Built by one replay of every `up` step.
+    pub fn schemas(&self) -> Result<Vec<Schema>> {
+        let mut schemas = vec![Schema::default()];
+        self.extend_schemas(&mut schemas, self.list.len())?;
+        Ok(schemas)
+    }
+
+    /// Extends `schemas` (as [`schemas`](Self::schemas) builds them, from at least the empty
+    /// one) until it holds the schema after the first `count` migrations: a run replays only
+    /// as far as it goes, once.
+    pub fn extend_schemas(&self, schemas: &mut Vec<Schema>, count: usize) -> Result<()> {
+        if schemas.is_empty() {
+            schemas.push(Schema::default());
+        }
+        while schemas.len() <= count {
+            let migration = &self.list[schemas.len() - 1];
+            let mut next = schemas[schemas.len() - 1].clone();
+            next.apply_all(&migration.id, &migration.up)?;
+            schemas.push(next);
+        }
+        Ok(())
+    }
+
+    /// The statements that apply (`up`) or revert migration `index` in `dialect`, given
+    /// [`schemas`](Self::schemas).
+    pub fn statements(&self, index: usize, up: bool, dialect: Dialect, schemas: &[Schema]) -> Result<Vec<String>> {
+        let migration = &self.list[index];
+        if up {
+            render_steps(&migration.id, &migration.up, &mut schemas[index].clone(), dialect)
+        } else {
+            render_steps(&migration.id, &migration.down, &mut schemas[index + 1].clone(), dialect)
+        }
     }
 
     /// The SQL that applies every migration (`up`) or reverts every one, last first (`down`),
     /// in `dialect`: what `duo-orm migrate sql` prints, without a database.
     pub fn render(&self, dialect: Dialect, down: bool) -> Result<Vec<(String, Vec<String>)>> {
-        let mut out = Vec::new();
-        let mut schema = Schema::default();
-        let mut states = Vec::new();
-        for migration in &self.list {
-            states.push(schema.clone());
-            let sql = render_steps(&migration.id, &migration.up, &mut schema, dialect)?;
-            if !down {
-                out.push((migration.id.clone(), sql));
-            }
-        }
-        if down {
-            for (migration, before) in self.list.iter().zip(states).rev() {
-                let mut after = before;
-                after.apply_all(&migration.id, &migration.up)?;
-                out.push((migration.id.clone(), render_steps(&migration.id, &migration.down, &mut after, dialect)?));
-            }
-        }
-        Ok(out)
+        let schemas = self.schemas()?;
+        let order: Vec<usize> = if down { (0..self.list.len()).rev().collect() } else { (0..self.list.len()).collect() };
+        order
+            .into_iter()
+            .map(|i| Ok((self.list[i].id.clone(), self.statements(i, !down, dialect, &schemas)?)))
+            .collect()
     }
 }
 

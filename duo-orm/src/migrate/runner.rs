@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use sea_query::{Alias, Expr, ExprTrait, Order, Query};
 
 use super::render::{REBUILD_NOTE, RebuildGuard};
-use super::{Migrations, checksum, iso_timestamp, render_steps};
+use super::{Migrations, checksum, iso_timestamp};
 use crate::config::Dialect;
 use crate::database::{Control, Database, Held};
 use crate::dialect::{Statement, build_any};
@@ -355,6 +355,8 @@ impl<'m> Migrator<'m> {
             self.ensure_version_table(conn).await?;
         }
         let list = self.migrations.iter().as_slice();
+        // What each migration starts from, replayed once per run and only as far as it goes.
+        let mut schemas = Vec::new();
         let mut report = Report::default();
         // `down -N` counts from the migrations applied when the run starts.
         let mut remaining = match target {
@@ -397,7 +399,11 @@ impl<'m> Migrator<'m> {
                 }
                 break;
             };
-            let statements = match self.plan(index, up, dialect) {
+            let statements = match self
+                .migrations
+                .extend_schemas(&mut schemas, index + 1)
+                .and_then(|()| self.migrations.statements(index, up, dialect, &schemas))
+            {
                 Ok(statements) => statements,
                 Err(e) => return self.abandon(conn, e).await,
             };
@@ -439,18 +445,6 @@ impl<'m> Migrator<'m> {
             remaining -= 1;
         }
         Ok(report)
-    }
-
-    /// The statements that apply (or revert) migration `index` in `dialect`.
-    fn plan(&self, index: usize, up: bool, dialect: Dialect) -> Result<Vec<String>> {
-        let migration = &self.migrations.iter().as_slice()[index];
-        if up {
-            let mut schema = self.migrations.schema_after(index)?;
-            render_steps(&migration.id, &migration.up, &mut schema, dialect)
-        } else {
-            let mut schema = self.migrations.schema_after(index + 1)?;
-            render_steps(&migration.id, &migration.down, &mut schema, dialect)
-        }
     }
 
     /// Runs a migration's statements and records it (`up`) or removes its record.
