@@ -244,7 +244,7 @@ pub fn model(def: &ModelDef) -> TokenStream {
                     #database
                 }
 
-                fn decode(row: &mut #private::RowCursor<'_>) -> #krate::Result<Self> {
+                fn decode(row: &mut #private::RowCursor<'_>) -> #private::RowResult<Self> {
                     #private::Ok(#ident { #(#decode_fields,)* #(#unloaded_fields,)* })
                 }
 

@@ -24,7 +24,7 @@ use crate::model::{Model, ModelMeta};
 use crate::pending::Pending;
 use crate::transaction::{Transaction, TxConn};
 #[allow(unused_imports)]
-use crate::types::{RowCursor, RowRef};
+use crate::types::{RowCursor, RowRef, RowResult};
 
 /// Where a [`Database`] finds its URL.
 #[derive(Clone)]
@@ -465,11 +465,24 @@ impl Database {
     pub(crate) async fn fetch_decoded<T, D>(&self, stmt: Statement, model: &'static str, decode: D) -> Result<Vec<T>>
     where
         T: Send + 'static,
-        D: Fn(&mut RowCursor<'_>) -> Result<T> + Send + Sync + 'static,
+        D: Fn(&mut RowCursor<'_>) -> RowResult<T> + Send + Sync + 'static,
+    {
+        self.fetch_fold(stmt, model, Vec::new(), move |rows, row| {
+            rows.push(decode(row)?);
+            Ok(())
+        }).await
+    }
+
+    /// Runs `stmt` and folds its rows into `state` with `step`, as they arrive (no list of
+    /// them in between).
+    pub(crate) async fn fetch_fold<A, F>(&self, stmt: Statement, model: &'static str, state: A, step: F) -> Result<A>
+    where
+        A: Send + 'static,
+        F: FnMut(&mut A, &mut RowCursor<'_>) -> Result<()> + Send + 'static,
     {
         let engine = self.engine()?;
         let span = engine.span(&stmt);
-        self.run(engine, move |engine, mut conn| async move { engine.fetch_decoded(&mut conn, stmt, span, model, decode).await })
+        self.run(engine, move |engine, mut conn| async move { engine.fetch_fold(&mut conn, stmt, span, model, state, step).await })
             .await
     }
 
@@ -552,10 +565,24 @@ impl Held {
         &mut self,
         stmt: Statement,
         model: &'static str,
-        decode: impl Fn(&mut RowCursor<'_>) -> Result<T>,
+        decode: impl Fn(&mut RowCursor<'_>) -> RowResult<T>,
     ) -> Result<Vec<T>> {
+        self.fetch_fold(stmt, model, Vec::new(), move |rows, row| {
+            rows.push(decode(row)?);
+            Ok(())
+        }).await
+    }
+
+    /// [`Database::fetch_fold`] on the held connection.
+    pub(crate) async fn fetch_fold<A>(
+        &mut self,
+        stmt: Statement,
+        model: &'static str,
+        state: A,
+        step: impl FnMut(&mut A, &mut RowCursor<'_>) -> Result<()>,
+    ) -> Result<A> {
         let span = self.engine.span(&stmt);
-        self.engine.fetch_decoded(&mut self.lease, stmt, span, model, decode).await
+        self.engine.fetch_fold(&mut self.lease, stmt, span, model, state, step).await
     }
 }
 
@@ -1100,27 +1127,30 @@ impl Engine {
         }
     }
 
-    async fn fetch_decoded<T>(
+    /// Runs `stmt` on `conn` and folds each row into `state` with `step` as it arrives.
+    async fn fetch_fold<A>(
         &self,
         conn: &mut Lease,
         stmt: Statement,
         span: tracing::Span,
         model: &'static str,
-        decode: impl Fn(&mut RowCursor<'_>) -> Result<T>,
-    ) -> Result<Vec<T>> {
+        mut state: A,
+        mut step: impl FnMut(&mut A, &mut RowCursor<'_>) -> Result<()>,
+    ) -> Result<A> {
         self.check_bindable(&stmt)?;
         let work = async {
             let Statement { sql, values } = stmt;
+            let mut count = 0u64;
             on_conn!(conn.conn()?, c, Wrap => {
                 let mut rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch(c);
-                let mut decoded = Vec::new();
                 while let Some(row) = rows.try_next().await? {
-                    decoded.push(decode(&mut RowCursor::new(Wrap(&row), model))?);
+                    step(&mut state, &mut RowCursor::new(Wrap(&row), model))?;
+                    count += 1;
                 }
-                Ok(decoded)
-            })
+            });
+            Ok((state, count))
         };
-        Self::traced(span, |rows: &Vec<T>| rows.len() as u64, work).await
+        Self::traced(span, |(_, count): &(A, u64)| *count, work).await.map(|(state, _)| state)
     }
 
     async fn fetch_scalar(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<Option<i64>> {

@@ -106,7 +106,7 @@ pub mod __private {
     };
     pub use crate::relation::load::RelationLoader;
     pub use crate::relation::{RelationField, ThroughMeta, key_column, kind};
-    pub use crate::types::{ArrayOf, FieldType, RowCursor, SqlType};
+    pub use crate::types::{ArrayOf, FieldType, RowCursor, RowError, RowResult, SqlType};
     pub use std::sync::OnceLock;
 
     /// Checks at compile time that a foreign-key column of type `F` can hold keys of type `K`

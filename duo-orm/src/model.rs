@@ -7,7 +7,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::database::Database;
 use crate::error::{Error, Result};
-use crate::types::{KeyValues, RowCursor, SqlType};
+use crate::types::{KeyValues, RowCursor, RowResult, SqlType};
 
 /// Static description of a model's table: written by `#[derive(Model)]`.
 #[derive(Debug)]
@@ -214,7 +214,7 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// The database the model is bound to with `#[duo(db = …)]`.
     fn database() -> Option<&'static Database>;
     /// Builds the model from a row whose columns are in [`ModelMeta::columns`] order.
-    fn decode(row: &mut RowCursor<'_>) -> Result<Self>;
+    fn decode(row: &mut RowCursor<'_>) -> RowResult<Self>;
     /// Every column's value, in column order.
     fn values(&self) -> Vec<Value>;
     /// The value of the column at `index` (in column order).

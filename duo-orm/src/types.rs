@@ -431,6 +431,36 @@ tuple_key!(A 0, B 1);
 tuple_key!(A 0, B 1, C 2);
 tuple_key!(A 0, B 1, C 2, D 3);
 
+/// A row that could not be decoded: its [`Error`], boxed. Decoding returns a `Result` per
+/// column and per row, and an `Error` is 80 bytes; boxed, each of those results is only as
+/// large as its value, which keeps the per-row path of every query to the writes a
+/// hand-written loop makes. `?` turns it into an [`Error`] and back.
+#[doc(hidden)]
+pub struct RowError(Box<Error>);
+
+/// The `Result` of decoding a column or a row.
+#[doc(hidden)]
+pub type RowResult<T> = std::result::Result<T, RowError>;
+
+impl From<RowError> for Error {
+    fn from(error: RowError) -> Self {
+        *error.0
+    }
+}
+
+impl From<Error> for RowError {
+    #[cold]
+    fn from(error: Error) -> Self {
+        RowError(Box::new(error))
+    }
+}
+
+impl std::fmt::Debug for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// Reads one row by position, field after field, into a model.
 ///
 /// Generated `decode` functions call [`RowCursor::next`] once per column, in declaration
@@ -459,7 +489,7 @@ impl<'r> RowCursor<'r> {
 
     /// Decodes the next column as `T`.
     #[inline]
-    pub fn next<T: FieldType>(&mut self) -> Result<T> {
+    pub fn next<T: FieldType>(&mut self) -> RowResult<T> {
         let index = self.index;
         self.index += 1;
         let decoded = match &self.row {
@@ -471,7 +501,17 @@ impl<'r> RowCursor<'r> {
             RowRef::MySql(row) => T::decode_mysql(row, index),
             RowRef::Never(never, _) => match *never {},
         };
-        decoded.map_err(|e| Error::Decode { model: self.model, column: format!("#{index}"), detail: e.to_string() })
+        match decoded {
+            Ok(value) => Ok(value),
+            Err(error) => Err(self.decode_error(index, error)),
+        }
+    }
+
+    // Out of line: the per-column path stays a match and a call.
+    #[cold]
+    #[inline(never)]
+    fn decode_error(&self, index: usize, error: sqlx::Error) -> RowError {
+        Error::Decode { model: self.model, column: format!("#{index}"), detail: error.to_string() }.into()
     }
 
     /// Whether the column `ahead` positions after the next one is NULL (a `LEFT JOIN` that

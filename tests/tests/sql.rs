@@ -268,6 +268,29 @@ mod relationships {
     }
 
     #[test]
+    fn selectin_statements_reuse_their_text_for_any_number_of_keys() {
+        // The text around the keys is rendered once and kept: later loads of the same hop with
+        // more or fewer keys must still get one placeholder per key, numbered from 1.
+        let keys = |n: i64| (1..=n).map(|k| Value::BigInt(Some(k))).collect::<Vec<_>>();
+        let lists = [
+            (Dialect::MySql, "IN (?, ?, ?)"),
+            (Dialect::Sqlite, "IN (?, ?, ?)"),
+            (Dialect::MsSql, "IN (@P1, @P2, @P3)"),
+            (Dialect::Oracle, "IN (:1, :2, :3)"),
+            (Dialect::Postgres, "= ANY($1)"),
+        ];
+        for (dialect, three_keys) in lists {
+            let two = User::columns().posts.selectin_sql(dialect, keys(2));
+            let three = User::columns().posts.selectin_sql(dialect, keys(3));
+            assert!(three[0].sql.ends_with(three_keys), "{dialect:?}: {}", three[0].sql);
+            let expected_values = if dialect == Dialect::Postgres { 1 } else { 3 };
+            assert_eq!(three[0].values.0.len(), expected_values, "{dialect:?}");
+            assert_eq!(User::columns().posts.selectin_sql(dialect, keys(2)), two, "{dialect:?}");
+            assert_ne!(two[0].values, three[0].values, "{dialect:?}");
+        }
+    }
+
+    #[test]
     fn selectin_in_lists_stay_within_each_dialects_limits() {
         let keys: Vec<Value> = (0..2_500).map(|k| Value::BigInt(Some(k))).collect();
         let chunks = |d| User::columns().posts.selectin_sql(d, keys.clone()).len();

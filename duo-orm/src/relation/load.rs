@@ -7,10 +7,12 @@
 //! rows are fetched once, loaded further, and only then handed out to their owners.
 
 use std::any::Any;
-use std::collections::{HashMap, HashSet};
+use std::collections::hash_map::Entry;
 use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement, Value};
+use foldhash::{HashMap, HashMapExt};
+use sea_query::{Alias, BinOper, Expr, ExprTrait, JoinType, Query, SelectStatement, Value};
 
 use super::{
     MAX_LOAD_DEPTH, Path, Related, RelatedValue, RelationField, RelationKind, RelationMeta, Strategy, column_index,
@@ -22,7 +24,7 @@ use crate::dialect::{self, Paging, Statement};
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
 use crate::pending::BoxFuture;
-use crate::types::{FieldType, RowCursor};
+use crate::types::{FieldType, RowCursor, RowResult};
 
 
 /// One hop of the eager-loading tree.
@@ -209,11 +211,22 @@ impl<'a> Session<'a> {
     async fn fetch_decoded<T, D>(&mut self, stmt: Statement, model: &'static str, decode: D) -> Result<Vec<T>>
     where
         T: Send + 'static,
-        D: Fn(&mut RowCursor<'_>) -> Result<T> + Send + Sync + 'static,
+        D: Fn(&mut RowCursor<'_>) -> RowResult<T> + Send + Sync + 'static,
     {
         match &mut self.held {
             Some(held) => held.fetch_decoded(stmt, model, decode).await,
             None => self.db.fetch_decoded(stmt, model, decode).await,
+        }
+    }
+
+    async fn fetch_fold<A, F>(&mut self, stmt: Statement, model: &'static str, state: A, step: F) -> Result<A>
+    where
+        A: Send + 'static,
+        F: FnMut(&mut A, &mut RowCursor<'_>) -> Result<()> + Send + 'static,
+    {
+        match &mut self.held {
+            Some(held) => held.fetch_fold(stmt, model, state, step).await,
+            None => self.db.fetch_fold(stmt, model, state, step).await,
         }
     }
 }
@@ -389,6 +402,7 @@ impl std::hash::Hash for LinkKey {
 }
 
 impl From<Value> for LinkKey {
+    #[inline]
     fn from(value: Value) -> Self {
         match value {
             Value::TinyInt(Some(i)) => LinkKey::Int(i.into()),
@@ -403,74 +417,117 @@ impl From<Value> for LinkKey {
     }
 }
 
-/// The distinct non-NULL values of `values`, in first-seen order.
-fn distinct_keys(values: impl Iterator<Item = Value>) -> Vec<Value> {
-    let mut seen = HashSet::new();
-    values.filter(|v| *v != v.as_null() && seen.insert(LinkKey::from(v.clone()))).collect()
+/// Where each owner key's rows go: the position of the first owner with that key, and the
+/// distinct non-NULL keys in first-seen order (what the statements select by).
+fn owner_positions<O: Model>(owners: &[O], owner_index: usize) -> (HashMap<LinkKey, usize>, Vec<Value>) {
+    let mut positions = HashMap::with_capacity(owners.len());
+    let mut keys = Vec::with_capacity(owners.len());
+    for (position, owner) in owners.iter().enumerate() {
+        let key = owner.value_at(owner_index);
+        if key == key.as_null() {
+            continue;
+        }
+        if let Entry::Vacant(slot) = positions.entry(LinkKey::from(key.clone())) {
+            slot.insert(position);
+            keys.push(key);
+        }
+    }
+    (positions, keys)
 }
 
 async fn load_selectin<R: RelationField>(session: &mut Session<'_>, owners: &mut (dyn Any + Send), node: &LoadNode) -> Result<()> {
     let relation = R::relation();
     let owners = downcast::<Vec<R::Owner>>(owners, relation.name)?;
     let owner_index = column_index(R::Owner::meta(), (relation.owner_column)());
-    let keys = distinct_keys(owners.iter().map(|owner| owner.value_at(owner_index)));
-    let mut targets: Vec<R::Target> = Vec::new();
-    // For a many-to-many: (owner key, index in `targets`) per join row.
-    let mut links: Vec<(Value, usize)> = Vec::new();
+    let (positions, keys) = owner_positions(owners, owner_index);
+    if relation.through.is_some() {
+        return load_many_to_many::<R>(session, owners, owner_index, keys, node).await;
+    }
+    // A has_many: each row belongs to the one owner its foreign key names.
+    let mut per_owner: Vec<Vec<R::Target>> = (0..owners.len()).map(|_| Vec::new()).collect();
     if !keys.is_empty() {
         let statements = selectin_statements(session.db.dialect()?, relation, keys, &node.children);
-        if relation.through.is_some() {
-            let mut positions: HashMap<LinkKey, usize> = HashMap::new();
-            let key_index = R::Target::meta().primary_key[0];
+        let foreign_key = column_index(R::Target::meta(), (relation.target_column)());
+        if node.needs_statements() || may_repeat_owners(&node.children) {
+            // The rows are loaded further (or merged) as one batch before they are handed out.
+            let mut targets: Vec<R::Target> = Vec::new();
             for stmt in statements {
-                let nodes: Vec<LoadNode> = joined(&node.children).cloned().collect();
-                let rows = session
-                    .fetch_decoded(stmt, R::Target::meta().name, move |row| {
-                        let link = row.next::<R::OwnerKey>()?.into_value();
-                        let mut model = R::Target::decode(row)?;
-                        decode_joined(&mut model, row, &nodes)?;
-                        Ok((link, model))
-                    })
-                    .await?;
-                for (link, model) in rows {
-                    // A target joined to several owners comes once per join row: keep one.
-                    let position = *positions.entry(model.value_at(key_index).into()).or_insert_with(|| {
-                        targets.push(model);
-                        targets.len() - 1
-                    });
-                    links.push((link, position));
+                let rows = fetch_rows::<R::Target>(session, stmt, &node.children).await?;
+                if targets.is_empty() {
+                    targets = rows;
+                } else {
+                    targets.extend(rows);
+                }
+            }
+            load_below(session, &mut targets, &node.children).await?;
+            for target in targets {
+                if let Some(&position) = positions.get(&target.value_at(foreign_key).into()) {
+                    per_owner[position].push(target);
                 }
             }
         } else {
+            // Nothing more to load below: each row goes to its owner as it is decoded, as a
+            // hand-written loop would, with no list of all the rows in between.
+            let mut state = (positions, per_owner);
             for stmt in statements {
-                targets.extend(fetch_rows::<R::Target>(session, stmt, &node.children).await?);
+                let nodes: Vec<LoadNode> = joined(&node.children).cloned().collect();
+                state = session
+                    .fetch_fold(stmt, R::Target::meta().name, state, move |(positions, per_owner), row| {
+                        let mut model = R::Target::decode(row)?;
+                        if !nodes.is_empty() {
+                            decode_joined(&mut model, row, &nodes)?;
+                        }
+                        if let Some(&position) = positions.get(&model.value_at(foreign_key).into()) {
+                            per_owner[position].push(model);
+                        }
+                        Ok(())
+                    })
+                    .await?;
+            }
+            per_owner = state.1;
+        }
+    }
+    fill::<R>(owners, per_owner)
+}
+
+/// A many-to-many hop: the rows come with the owner key of their join row, and several
+/// owners may share one.
+async fn load_many_to_many<R: RelationField>(
+    session: &mut Session<'_>,
+    owners: &mut [R::Owner],
+    owner_index: usize,
+    keys: Vec<Value>,
+    node: &LoadNode,
+) -> Result<()> {
+    let mut targets: Vec<R::Target> = Vec::new();
+    // (owner key, index in `targets`) per join row.
+    let mut links: Vec<(Value, usize)> = Vec::new();
+    if !keys.is_empty() {
+        let statements = selectin_statements(session.db.dialect()?, R::relation(), keys, &node.children);
+        let mut positions: HashMap<LinkKey, usize> = HashMap::new();
+        let key_index = R::Target::meta().primary_key[0];
+        for stmt in statements {
+            let nodes: Vec<LoadNode> = joined(&node.children).cloned().collect();
+            let rows = session
+                .fetch_decoded(stmt, R::Target::meta().name, move |row| {
+                    let link = row.next::<R::OwnerKey>()?.into_value();
+                    let mut model = R::Target::decode(row)?;
+                    decode_joined(&mut model, row, &nodes)?;
+                    Ok((link, model))
+                })
+                .await?;
+            for (link, model) in rows {
+                // A target joined to several owners comes once per join row: keep one.
+                let position = *positions.entry(model.value_at(key_index).into()).or_insert_with(|| {
+                    targets.push(model);
+                    targets.len() - 1
+                });
+                links.push((link, position));
             }
         }
         load_below(session, &mut targets, &node.children).await?;
     }
-    // Only collections are selected in (to-one hops are always joined): a has_many's rows
-    // belong to one owner each, a many_to_many's may be shared.
-    if relation.through.is_some() {
-        hand_out_shared::<R>(owners, owner_index, targets, links)
-    } else {
-        hand_out_exclusive::<R>(owners, owner_index, targets)
-    }
-}
-
-/// Rows that belong to one owner each (`has_many`): grouped by their foreign key
-/// and moved to their owner.
-fn hand_out_exclusive<R: RelationField>(owners: &mut [R::Owner], owner_index: usize, targets: Vec<R::Target>) -> Result<()> {
-    let relation = R::relation();
-    let foreign_key = column_index(R::Target::meta(), (relation.target_column)());
-    let mut groups: HashMap<LinkKey, Vec<R::Target>> = HashMap::with_capacity(owners.len());
-    for target in targets {
-        groups.entry(target.value_at(foreign_key).into()).or_default().push(target);
-    }
-    for owner in owners {
-        let rows = groups.remove(&owner.value_at(owner_index).into()).unwrap_or_default();
-        *R::slot(owner) = Related::loaded(R::Value::from_rows(rows, relation)?);
-    }
-    Ok(())
+    hand_out_shared::<R>(owners, owner_index, targets, links)
 }
 
 /// Rows several owners may share (`belongs_to`, `many_to_many`): `links` pairs an owner key
@@ -562,48 +619,150 @@ impl<O, T> super::Relation<O, T> {
 /// [<joined hops>] FROM target WHERE target.fk = ANY($1)` on PostgreSQL (one array parameter),
 /// `IN (…)` lists chunked within the dialect's limits elsewhere. A many-to-many hop joins its
 /// join table and selects the owner key first.
+///
+/// The text around the keys is rendered once per hop, joined hops below it and dialect (see
+/// [`SelectinSql`]); the keys are moved into the statements, never copied.
 pub(crate) fn selectin_statements(
     dialect: Dialect,
     relation: &'static RelationMeta,
     keys: Vec<Value>,
     below: &[LoadNode],
 ) -> Vec<Statement> {
-    let target = (relation.target)();
-    let mut base = Query::select();
-    let key_column = match &relation.through {
-        Some(through) => {
-            let join_table = (through.table)();
-            base.column((join_table, (through.owner_column)()));
-            base.join(
-                JoinType::InnerJoin,
-                join_table,
-                Expr::col((join_table, (through.target_column)())).equals((target.table, key_column_meta(target).name)),
-            );
-            (join_table, (through.owner_column)())
-        }
-        None => (target.table, (relation.target_column)()),
-    };
-    base.columns(target.columns.iter().map(|c| (target.table, c.name)));
-    base.from(target.table);
-    add_joins(&mut base, target.table, below, &mut 0);
     let keys = if dialect == Dialect::Postgres {
         match postgres_array(keys) {
             Ok(array) => {
-                base.and_where(Expr::col(key_column).eq(sea_query::extension::postgres::PgFunc::any(Expr::val(array))));
-                return vec![dialect::render_select(dialect, base, Paging::default(), false)];
+                let sql = SelectinSql::get(dialect, relation, below, KeyShape::Array);
+                return vec![Statement { sql: sql.head.clone(), values: sea_query::Values(vec![array]) }];
             }
             Err(keys) => keys,
         }
     } else {
         keys
     };
-    keys.chunks(max_in_list(dialect))
-        .map(|chunk| {
-            let mut stmt = base.clone();
-            stmt.and_where(Expr::col(key_column).is_in(chunk.iter().cloned()));
-            dialect::render_select(dialect, stmt, Paging::default(), false)
-        })
-        .collect()
+    let sql = SelectinSql::get(dialect, relation, below, KeyShape::List);
+    let per_statement = max_in_list(dialect);
+    let mut keys = keys.into_iter();
+    let mut statements = Vec::with_capacity(keys.len().div_ceil(per_statement));
+    while keys.len() > 0 {
+        let chunk: Vec<Value> = keys.by_ref().take(per_statement).collect();
+        statements.push(Statement { sql: sql.with_list(dialect, chunk.len()), values: sea_query::Values(chunk) });
+    }
+    statements
+}
+
+/// How a selectin statement carries its keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum KeyShape {
+    /// One array parameter: `= ANY($1)` (PostgreSQL).
+    Array,
+    /// An `IN (…)` list of one placeholder per key.
+    List,
+}
+
+/// A selectin statement's text around its keys. The model metadata is static, so there are
+/// only as many of these as hops × joined shapes below them × dialects a program loads: each
+/// is rendered once and kept for the life of the process.
+struct SelectinSql {
+    /// Everything up to the key list's `(`, or, for [`KeyShape::Array`], the whole statement.
+    head: String,
+    /// Everything after the key list's `)`.
+    tail: String,
+}
+
+/// Where the key list goes in a rendered template: no identifier or SQL keyword contains
+/// control characters.
+const KEY_LIST: &str = "\u{1}duo-orm keys\u{1}";
+
+type SelectinKey = (usize, Dialect, KeyShape, Vec<usize>);
+
+impl SelectinSql {
+    /// The text of `relation`'s selectin statement with the joined hops of `below`, rendered on
+    /// first use.
+    fn get(dialect: Dialect, relation: &'static RelationMeta, below: &[LoadNode], shape: KeyShape) -> Arc<SelectinSql> {
+        static RENDERED: OnceLock<Mutex<HashMap<SelectinKey, Arc<SelectinSql>>>> = OnceLock::new();
+        let mut joins = Vec::new();
+        joined_shape(below, &mut joins);
+        let key = (relation as *const RelationMeta as usize, dialect, shape, joins);
+        let rendered = RENDERED.get_or_init(Default::default);
+        if let Some(sql) = rendered.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            return sql.clone();
+        }
+        let sql = Arc::new(Self::render(dialect, relation, below, shape));
+        rendered.lock().unwrap_or_else(PoisonError::into_inner).entry(key).or_insert(sql).clone()
+    }
+
+    fn render(dialect: Dialect, relation: &'static RelationMeta, below: &[LoadNode], shape: KeyShape) -> SelectinSql {
+        let target = (relation.target)();
+        let mut stmt = Query::select();
+        let key_column = match &relation.through {
+            Some(through) => {
+                let join_table = (through.table)();
+                stmt.column((join_table, (through.owner_column)()));
+                stmt.join(
+                    JoinType::InnerJoin,
+                    join_table,
+                    Expr::col((join_table, (through.target_column)())).equals((target.table, key_column_meta(target).name)),
+                );
+                (join_table, (through.owner_column)())
+            }
+            None => (target.table, (relation.target_column)()),
+        };
+        stmt.columns(target.columns.iter().map(|c| (target.table, c.name)));
+        stmt.from(target.table);
+        add_joins(&mut stmt, target.table, below, &mut 0);
+        match shape {
+            KeyShape::Array => {
+                let array = Value::Array(sea_query::ArrayType::BigInt, Some(Box::default()));
+                stmt.and_where(Expr::col(key_column).eq(sea_query::extension::postgres::PgFunc::any(Expr::val(array))));
+                let rendered = dialect::render_select(dialect, stmt, Paging::default(), false);
+                SelectinSql { head: rendered.sql, tail: String::new() }
+            }
+            KeyShape::List => {
+                stmt.and_where(Expr::col(key_column).binary(BinOper::In, Expr::cust(KEY_LIST)));
+                let rendered = dialect::render_select(dialect, stmt, Paging::default(), false);
+                debug_assert!(rendered.values.0.is_empty(), "a selectin template binds only its keys");
+                let (head, tail) = rendered.sql.split_once(KEY_LIST).expect("the key list is in the rendered template");
+                // sea-query puts the right side of `IN` in parentheses.
+                let (mut head, mut tail) = (head.to_string(), tail.to_string());
+                if !(head.ends_with('(') && tail.starts_with(')')) {
+                    head.push('(');
+                    tail.insert(0, ')');
+                }
+                SelectinSql { head, tail }
+            }
+        }
+    }
+
+    /// The statement for `keys` keys: the template with their placeholders, numbered from 1
+    /// where the dialect numbers them.
+    fn with_list(&self, dialect: Dialect, keys: usize) -> String {
+        use std::fmt::Write;
+        let mut sql = String::with_capacity(self.head.len() + self.tail.len() + keys * 7);
+        sql.push_str(&self.head);
+        for position in 1..=keys {
+            if position > 1 {
+                sql.push_str(", ");
+            }
+            match dialect {
+                Dialect::MySql | Dialect::Sqlite => sql.push('?'),
+                Dialect::Postgres => write!(sql, "${position}").expect("writing to a String"),
+                Dialect::MsSql => write!(sql, "@P{position}").expect("writing to a String"),
+                Dialect::Oracle => write!(sql, ":{position}").expect("writing to a String"),
+            }
+        }
+        sql.push_str(&self.tail);
+        sql
+    }
+}
+
+/// The joined hops of `nodes`, depth first, as relationship addresses (each followed by a
+/// 0 that closes its children): what, besides the hop itself, shapes a selectin statement.
+fn joined_shape(nodes: &[LoadNode], shape: &mut Vec<usize>) {
+    for node in joined(nodes) {
+        shape.push(node.relation as *const RelationMeta as usize);
+        joined_shape(&node.children, shape);
+        shape.push(0);
+    }
 }
 
 /// The most values one `IN (…)` list carries: the parameter limit, and Oracle's 1 000
