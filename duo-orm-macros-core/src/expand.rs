@@ -244,10 +244,14 @@ pub fn model(def: &ModelDef) -> TokenStream {
                     #database
                 }
 
+                // Inlined into the row loop that calls it, the model is built in place instead
+                // of being returned through memory once per row.
+                #[inline(always)]
                 fn decode(row: &mut #private::RowCursor<'_>) -> #private::RowResult<Self> {
                     #private::Ok(#ident { #(#decode_fields,)* #(#unloaded_fields,)* })
                 }
 
+                #[inline]
                 fn value_at(&self, index: usize) -> #private::Value {
                     match index {
                         #(#value_at_arms,)*

@@ -404,52 +404,126 @@ impl std::hash::Hash for LinkKey {
 impl From<Value> for LinkKey {
     #[inline]
     fn from(value: Value) -> Self {
-        match value {
-            Value::TinyInt(Some(i)) => LinkKey::Int(i.into()),
-            Value::SmallInt(Some(i)) => LinkKey::Int(i.into()),
-            Value::Int(Some(i)) => LinkKey::Int(i.into()),
-            Value::BigInt(Some(i)) => LinkKey::Int(i),
-            Value::TinyUnsigned(Some(i)) => LinkKey::Int(i.into()),
-            Value::SmallUnsigned(Some(i)) => LinkKey::Int(i.into()),
-            Value::Unsigned(Some(i)) => LinkKey::Int(i.into()),
-            other => LinkKey::Other(other),
+        match integer_key(&value) {
+            Some(i) => LinkKey::Int(i),
+            None => LinkKey::Other(value),
         }
     }
 }
 
-/// Where each owner key's rows go: the position of the first owner with that key, and the
-/// distinct non-NULL keys in first-seen order (what the statements select by).
-fn owner_positions<O: Model>(owners: &[O], owner_index: usize) -> (HashMap<LinkKey, usize>, Vec<Value>) {
-    let mut positions = HashMap::with_capacity(owners.len());
-    let mut keys = Vec::with_capacity(owners.len());
-    for (position, owner) in owners.iter().enumerate() {
-        let key = owner.value_at(owner_index);
-        if key == key.as_null() {
-            continue;
+/// An integer key as one `i64` (`None`: not an integer, or NULL).
+#[inline(always)]
+fn integer_key(value: &Value) -> Option<i64> {
+    match *value {
+        Value::TinyInt(Some(i)) => Some(i.into()),
+        Value::SmallInt(Some(i)) => Some(i.into()),
+        Value::Int(Some(i)) => Some(i.into()),
+        Value::BigInt(Some(i)) => Some(i),
+        Value::TinyUnsigned(Some(i)) => Some(i.into()),
+        Value::SmallUnsigned(Some(i)) => Some(i.into()),
+        Value::Unsigned(Some(i)) => Some(i.into()),
+        _ => None,
+    }
+}
+
+/// How a has_many hop finds the group of a row's key: owner keys are numbered in first-seen
+/// order, and the rows of key number `g` gather in group `g`.
+enum KeyIndex {
+    /// Integer keys spread over a range at most a few times their number (auto-increment ids,
+    /// nearly always): a table indexed by `key - base`, where a row's group costs one array
+    /// read instead of a hash lookup. [`NO_GROUP`] marks the gaps.
+    Dense { base: i64, groups: Vec<u32> },
+    /// Any other keys.
+    Hashed(HashMap<LinkKey, u32>),
+}
+
+const NO_GROUP: u32 = u32::MAX;
+
+impl KeyIndex {
+    /// The distinct non-NULL keys of the owner keys `values` in first-seen order (what the
+    /// statements select by), and their index.
+    fn new(values: Vec<Value>) -> (Vec<Value>, KeyIndex) {
+        let mut keys = Vec::with_capacity(values.len());
+        if let Some((base, span)) = dense_range(&values) {
+            let mut groups = vec![NO_GROUP; span];
+            for value in values {
+                let Some(key) = integer_key(&value) else { continue };
+                let slot = &mut groups[(key - base) as usize];
+                if *slot == NO_GROUP {
+                    *slot = keys.len() as u32;
+                    keys.push(value);
+                }
+            }
+            return (keys, KeyIndex::Dense { base, groups });
         }
-        if let Entry::Vacant(slot) = positions.entry(LinkKey::from(key.clone())) {
-            slot.insert(position);
-            keys.push(key);
+        let mut groups = HashMap::with_capacity(values.len());
+        for value in values {
+            if value == value.as_null() {
+                continue;
+            }
+            if let Entry::Vacant(slot) = groups.entry(LinkKey::from(value.clone())) {
+                slot.insert(keys.len() as u32);
+                keys.push(value);
+            }
+        }
+        (keys, KeyIndex::Hashed(groups))
+    }
+
+    /// The group of the key `value`, if an owner has it.
+    /// Called once per row: inlined, with no drop of the (heap-free) integer value.
+    #[inline(always)]
+    fn group(&self, value: Value) -> Option<usize> {
+        let group = match integer_key(&value) {
+            Some(key) => {
+                std::mem::forget(value);
+                match self {
+                    KeyIndex::Dense { base, groups } => *groups.get(usize::try_from(key.wrapping_sub(*base)).ok()?)?,
+                    KeyIndex::Hashed(groups) => *groups.get(&LinkKey::Int(key))?,
+                }
+            }
+            None => match self {
+                KeyIndex::Dense { .. } => return None,
+                KeyIndex::Hashed(groups) => *groups.get(&LinkKey::Other(value))?,
+            },
+        };
+        (group != NO_GROUP).then_some(group as usize)
+    }
+}
+
+/// The lowest key and the span of `values` when they are all integers or NULL (at least one
+/// integer) spread over at most four slots per value (64 at least, 4 Mi at most): the table of
+/// [`KeyIndex::Dense`] then stays within a few bytes per owner.
+fn dense_range(values: &[Value]) -> Option<(i64, usize)> {
+    let (mut low, mut high) = (i64::MAX, i64::MIN);
+    for value in values {
+        match integer_key(value) {
+            Some(key) => {
+                low = Ord::min(low, key);
+                high = Ord::max(high, key);
+            }
+            None if *value == value.as_null() => {}
+            None => return None,
         }
     }
-    (positions, keys)
+    let span = usize::try_from(high.checked_sub(low)?).ok()?.checked_add(1)?;
+    (span <= (values.len() * 4).clamp(64, 1 << 22)).then_some((low, span))
 }
 
 async fn load_selectin<R: RelationField>(session: &mut Session<'_>, owners: &mut (dyn Any + Send), node: &LoadNode) -> Result<()> {
     let relation = R::relation();
     let owners = downcast::<Vec<R::Owner>>(owners, relation.name)?;
     let owner_index = column_index(R::Owner::meta(), (relation.owner_column)());
-    let (positions, keys) = owner_positions(owners, owner_index);
+    let (keys, mut index) = KeyIndex::new(owners.iter().map(|owner| owner.value_at(owner_index)).collect());
     if relation.through.is_some() {
         return load_many_to_many::<R>(session, owners, owner_index, keys, node).await;
     }
-    // A has_many: each row belongs to the one owner its foreign key names.
-    let mut per_owner: Vec<Vec<R::Target>> = (0..owners.len()).map(|_| Vec::new()).collect();
+    // A has_many: each row belongs to the owner its foreign key names.
+    let mut groups: Vec<Vec<R::Target>> = (0..keys.len()).map(|_| Vec::new()).collect();
     if !keys.is_empty() {
         let statements = selectin_statements(session.db.dialect()?, relation, keys, &node.children);
         let foreign_key = column_index(R::Target::meta(), (relation.target_column)());
         if node.needs_statements() || may_repeat_owners(&node.children) {
-            // The rows are loaded further (or merged) as one batch before they are handed out.
+            // The rows are loaded further (or merged) as one batch before they are grouped.
             let mut targets: Vec<R::Target> = Vec::new();
             for stmt in statements {
                 let rows = fetch_rows::<R::Target>(session, stmt, &node.children).await?;
@@ -461,33 +535,48 @@ async fn load_selectin<R: RelationField>(session: &mut Session<'_>, owners: &mut
             }
             load_below(session, &mut targets, &node.children).await?;
             for target in targets {
-                if let Some(&position) = positions.get(&target.value_at(foreign_key).into()) {
-                    per_owner[position].push(target);
+                if let Some(group) = index.group(target.value_at(foreign_key)) {
+                    groups[group].push(target);
                 }
             }
         } else {
-            // Nothing more to load below: each row goes to its owner as it is decoded, as a
-            // hand-written loop would, with no list of all the rows in between.
-            let mut state = (positions, per_owner);
+            // Nothing more to load below: each row joins its group as it is decoded, with no
+            // list of all the rows in between.
+            let mut state = (index, groups);
             for stmt in statements {
                 let nodes: Vec<LoadNode> = joined(&node.children).cloned().collect();
                 state = session
-                    .fetch_fold(stmt, R::Target::meta().name, state, move |(positions, per_owner), row| {
+                    .fetch_fold(stmt, R::Target::meta().name, state, move |(index, groups), row| {
                         let mut model = R::Target::decode(row)?;
                         if !nodes.is_empty() {
                             decode_joined(&mut model, row, &nodes)?;
                         }
-                        if let Some(&position) = positions.get(&model.value_at(foreign_key).into()) {
-                            per_owner[position].push(model);
+                        if let Some(group) = index.group(model.value_at(foreign_key)) {
+                            groups[group].push(model);
                         }
                         Ok(())
                     })
                     .await?;
             }
-            per_owner = state.1;
+            (index, groups) = state;
         }
     }
-    fill::<R>(owners, per_owner)
+    hand_out_groups::<R>(owners, owner_index, &index, groups)
+}
+
+/// Gives each owner the rows of its key's group (the first owner with a key gets them: a
+/// has_many's key is unique among its owners).
+fn hand_out_groups<R: RelationField>(
+    owners: &mut [R::Owner],
+    owner_index: usize,
+    index: &KeyIndex,
+    mut groups: Vec<Vec<R::Target>>,
+) -> Result<()> {
+    for owner in owners.iter_mut() {
+        let rows = index.group(owner.value_at(owner_index)).map(|group| std::mem::take(&mut groups[group])).unwrap_or_default();
+        *R::slot(owner) = Related::loaded(R::Value::from_rows(rows, R::relation())?);
+    }
+    Ok(())
 }
 
 /// A many-to-many hop: the rows come with the owner key of their join row, and several
@@ -788,4 +877,62 @@ fn postgres_array(keys: Vec<Value>) -> std::result::Result<Value, Vec<Value>> {
         _ => return Err(keys),
     };
     Ok(Value::Array(array_type, Some(Box::new(keys))))
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_query::Value;
+
+    use super::KeyIndex;
+
+    fn int(i: i32) -> Value {
+        Value::Int(Some(i))
+    }
+
+    #[test]
+    fn dense_integer_keys_index_by_offset() {
+        let (keys, index) = KeyIndex::new(vec![int(3), int(1), Value::Int(None), int(3), int(2)]);
+        assert!(matches!(index, KeyIndex::Dense { base: 1, .. }));
+        assert_eq!(keys, vec![int(3), int(1), int(2)], "distinct, first seen first, no NULL");
+        assert_eq!(index.group(int(3)), Some(0));
+        assert_eq!(index.group(Value::BigInt(Some(1))), Some(1), "integer widths compare by value");
+        assert_eq!(index.group(Value::Unsigned(Some(2))), Some(2));
+        for missing in [int(0), int(4), int(-1), Value::BigInt(Some(i64::MIN)), Value::BigInt(Some(i64::MAX))] {
+            assert_eq!(index.group(missing.clone()), None, "{missing:?}");
+        }
+        assert_eq!(index.group(Value::String(Some("1".into()))), None);
+        assert_eq!(index.group(Value::Int(None)), None);
+    }
+
+    #[test]
+    fn gaps_in_a_dense_range_find_no_group() {
+        let (keys, index) = KeyIndex::new(vec![int(-3), int(10), int(-1)]);
+        assert!(matches!(index, KeyIndex::Dense { base: -3, .. }));
+        assert_eq!(keys.len(), 3);
+        assert_eq!((index.group(int(-3)), index.group(int(-1)), index.group(int(10))), (Some(0), Some(2), Some(1)));
+        assert_eq!(index.group(int(0)), None, "a gap in the table");
+    }
+
+    #[test]
+    fn sparse_or_extreme_integer_keys_are_hashed() {
+        let (_, index) = KeyIndex::new(vec![int(1), int(10_000_000)]);
+        assert!(matches!(index, KeyIndex::Hashed(_)));
+        assert_eq!((index.group(int(10_000_000)), index.group(int(1)), index.group(int(2))), (Some(1), Some(0), None));
+        let (_, index) = KeyIndex::new(vec![Value::BigInt(Some(i64::MIN)), Value::BigInt(Some(i64::MAX))]);
+        assert!(matches!(index, KeyIndex::Hashed(_)), "the span overflows: no table");
+        assert_eq!(index.group(Value::BigInt(Some(i64::MAX))), Some(1));
+    }
+
+    #[test]
+    fn other_keys_are_hashed_by_value() {
+        let text = |s: &str| Value::String(Some(s.into()));
+        let (keys, index) = KeyIndex::new(vec![text("b"), text("a"), text("b"), Value::String(None)]);
+        assert!(matches!(index, KeyIndex::Hashed(_)));
+        assert_eq!(keys, vec![text("b"), text("a")]);
+        assert_eq!((index.group(text("a")), index.group(text("b")), index.group(text("c"))), (Some(1), Some(0), None));
+        assert_eq!(index.group(int(1)), None);
+        let (keys, index) = KeyIndex::new(vec![Value::Int(None)]);
+        assert!(keys.is_empty());
+        assert_eq!(index.group(int(1)), None);
+    }
 }
