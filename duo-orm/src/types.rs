@@ -431,20 +431,28 @@ tuple_key!(A 0, B 1);
 tuple_key!(A 0, B 1, C 2);
 tuple_key!(A 0, B 1, C 2, D 3);
 
-/// A row that could not be decoded: its [`Error`], boxed. Decoding returns a `Result` per
-/// column and per row, and an `Error` is 80 bytes; boxed, each of those results is only as
+/// Why a row could not be decoded: an [`Error`] (nearly always [`Error::Decode`]), boxed.
+///
+/// [`RowCursor::next`] and [`Model::decode`](crate::Model::decode) return a `Result` per
+/// column and per row, and an [`Error`] is 80 bytes; boxed, each of those results is only as
 /// large as its value, which keeps the per-row path of every query to the writes a
-/// hand-written loop makes. `?` turns it into an [`Error`] and back.
-#[doc(hidden)]
+/// hand-written loop makes. `?` turns it into an [`Error`] (and an [`Error`] into it); queries
+/// only ever return [`Error`].
 pub struct RowError(Box<Error>);
 
 /// The `Result` of decoding a column or a row.
-#[doc(hidden)]
 pub type RowResult<T> = std::result::Result<T, RowError>;
+
+impl RowError {
+    /// The error itself.
+    pub fn into_error(self) -> Error {
+        *self.0
+    }
+}
 
 impl From<RowError> for Error {
     fn from(error: RowError) -> Self {
-        *error.0
+        error.into_error()
     }
 }
 
@@ -458,6 +466,18 @@ impl From<Error> for RowError {
 impl std::fmt::Debug for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for RowError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }
 

@@ -57,6 +57,39 @@ async fn invalid_payloads_are_refused_before_writing() {
     }
 }
 
+/// Two models of one table that disagree on a column's type.
+#[derive(Model, Debug, Clone)]
+#[duo(table = "err_decode_probe")]
+pub struct Labelled {
+    #[duo(primary_key)]
+    pub id: i64,
+    pub label: String,
+}
+
+#[derive(Model, Debug, Clone)]
+#[duo(table = "err_decode_probe")]
+pub struct LabelledAsNumber {
+    #[duo(primary_key)]
+    pub id: i64,
+    pub label: i64,
+}
+
+#[tokio::test]
+async fn a_column_that_cannot_become_its_field_is_a_decode_error_naming_model_and_column() {
+    for t in backends("err_decode").await {
+        setup!(t.db, Labelled);
+        Labelled::create(json!({"label": "not a number"})).on(&t.db).await.unwrap();
+        for err in [
+            LabelledAsNumber::query().all().on(&t.db).await.unwrap_err(),
+            LabelledAsNumber::query().first().on(&t.db).await.unwrap_err(),
+        ] {
+            let Error::Decode { model, column, detail } = &err else { panic!("{:?}: {err:?}", t.dialect) };
+            assert_eq!((*model, column.as_str()), ("LabelledAsNumber", "#1"), "{:?}: {detail}", t.dialect);
+            assert!(err.to_string().starts_with("cannot decode column #1 of LabelledAsNumber"), "{err}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn unbound_model_without_on_says_how_to_bind() {
     let err = User::query().all().await.unwrap_err();

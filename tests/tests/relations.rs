@@ -379,6 +379,67 @@ async fn eager_loading_costs_one_statement_per_selectin_hop() {
 }
 
 #[tokio::test]
+async fn selectin_rows_reach_their_owners_whatever_is_joined_below_and_however_sparse_the_keys() {
+    for t in backends("rel_grouping").await {
+        let db = &t.db;
+        let d = t.dialect;
+        let f = fixture(&t).await;
+        // A key far from the others: the owners' keys no longer fit a small table and are hashed.
+        let zed = User::create(json!({"id": 4_000_000, "name": "Zed"})).on(db).await.unwrap();
+        assert_eq!(zed.id, 4_000_000, "{d:?}");
+        zed.posts().create(json!({"title": "Far away", "published": true, "editor_id": f.alice.id})).on(db).await.unwrap();
+
+        let titles = |users: &[User]| -> Vec<(String, Vec<String>)> {
+            users
+                .iter()
+                .map(|u| {
+                    let mut titles: Vec<String> = u.posts.get().unwrap().iter().map(|p| p.title.clone()).collect();
+                    titles.sort();
+                    (u.name.clone(), titles)
+                })
+                .collect()
+        };
+        let expected: Vec<(String, Vec<String>)> = [
+            ("Alice", vec!["Draft", "Rust ORMs"]),
+            ("Bob", vec!["Bob's post"]),
+            ("Carol", vec![]),
+            ("Zed", vec!["Far away"]),
+        ]
+        .into_iter()
+        .map(|(name, titles)| (name.to_string(), titles.into_iter().map(String::from).collect()))
+        .collect();
+
+        // The same hop alone, then with a joined hop below it: two statement texts, each kept
+        // and each right, in one process.
+        for _ in 0..2 {
+            let plain = User::related(|u| u.posts).order_by(|u| u.id.asc()).all().on(db).await.unwrap();
+            assert_eq!(titles(&plain), expected, "{d:?}");
+            let edited = User::related(|u| u.posts.then(|p| p.editor)).order_by(|u| u.id.asc()).all().on(db).await.unwrap();
+            assert_eq!(titles(&edited), expected, "{d:?}");
+            let editors: Vec<(String, Option<String>)> = edited
+                .iter()
+                .flat_map(|u| u.posts.get().unwrap().iter())
+                .map(|p| (p.title.clone(), p.editor.get().unwrap().as_ref().map(|e| e.name.clone())))
+                .filter(|(_, editor)| editor.is_some())
+                .collect();
+            let mut editors = editors;
+            editors.sort();
+            assert_eq!(
+                editors,
+                [("Draft".to_string(), Some("Bob".to_string())), ("Far away".to_string(), Some("Alice".to_string()))],
+                "{d:?}"
+            );
+        }
+        // Only some of the owners, keys out of order: each still gets exactly its own rows.
+        let some = User::related(|u| u.posts).filter(|u| u.name.ne("Bob")).order_by(|u| u.id.desc()).all().on(db).await.unwrap();
+        let mut got = titles(&some);
+        got.reverse();
+        let without_bob: Vec<_> = expected.iter().filter(|(name, _)| name != "Bob").cloned().collect();
+        assert_eq!(got, without_bob, "{d:?}");
+    }
+}
+
+#[tokio::test]
 async fn eager_loading_refuses_what_it_cannot_load() {
     for t in backends("rel_refusals").await {
         let db = &t.db;

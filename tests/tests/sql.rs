@@ -302,6 +302,21 @@ mod relationships {
         assert_eq!(chunks(Dialect::Oracle), 3);
         let oracle = User::columns().posts.selectin_sql(Dialect::Oracle, keys.clone());
         assert!(oracle.iter().all(|s| s.values.0.len() <= 1_000));
+        // Every chunk numbers its own placeholders from 1, one per value, and the keys stay in
+        // order across chunks.
+        for (dialect, prefix) in [(Dialect::Oracle, ":"), (Dialect::MsSql, "@P")] {
+            let last_placeholder = |n: usize| format!("{prefix}{n})");
+            let chunks = User::columns().posts.selectin_sql(dialect, keys.clone());
+            let sizes: Vec<usize> = chunks.iter().map(|s| s.values.0.len()).collect();
+            let expected = if dialect == Dialect::Oracle { vec![1_000, 1_000, 500] } else { vec![2_098, 402] };
+            assert_eq!(sizes, expected, "{dialect:?}");
+            for chunk in &chunks {
+                assert!(chunk.sql.ends_with(&last_placeholder(chunk.values.0.len())), "{dialect:?}");
+                assert!(chunk.sql.contains(&last_placeholder(1).replace(')', ", ")), "{dialect:?}: numbering starts at 1");
+            }
+            let all: Vec<Value> = chunks.into_iter().flat_map(|s| s.values.0).collect();
+            assert_eq!(all, keys, "{dialect:?}");
+        }
         let postgres = User::columns().posts.selectin_sql(Dialect::Postgres, keys);
         assert!(postgres[0].sql.ends_with("= ANY($1)"), "{}", postgres[0].sql);
         assert_eq!(postgres[0].values.0.len(), 1);

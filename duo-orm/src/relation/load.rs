@@ -475,6 +475,9 @@ impl KeyIndex {
     fn group(&self, value: Value) -> Option<usize> {
         let group = match integer_key(&value) {
             Some(key) => {
+                // `integer_key` only answers for the integer variants, which own no heap
+                // memory: forgetting one frees nothing, and saves the out-of-line drop of a
+                // `Value` per row.
                 std::mem::forget(value);
                 match self {
                     KeyIndex::Dense { base, groups } => *groups.get(usize::try_from(key.wrapping_sub(*base)).ok()?)?,
@@ -911,6 +914,16 @@ mod tests {
         assert_eq!(keys.len(), 3);
         assert_eq!((index.group(int(-3)), index.group(int(-1)), index.group(int(10))), (Some(0), Some(2), Some(1)));
         assert_eq!(index.group(int(0)), None, "a gap in the table");
+    }
+
+    #[test]
+    fn a_table_spans_at_most_four_slots_per_key_and_at_least_64() {
+        let dense = |keys: Vec<i32>| matches!(KeyIndex::new(keys.into_iter().map(int).collect()).1, KeyIndex::Dense { .. });
+        assert!(dense(vec![0, 63]), "64 slots for two keys");
+        assert!(!dense(vec![0, 64]), "65 slots for two keys");
+        let twenty = |last: i32| (0..19).chain([last]).collect::<Vec<_>>();
+        assert!(dense(twenty(79)), "80 slots for 20 keys");
+        assert!(!dense(twenty(80)), "81 slots for 20 keys");
     }
 
     #[test]
