@@ -578,3 +578,97 @@ async fn private_models_declare_relationships_too() {
         assert_eq!(members[0].team.get().unwrap().name, "core");
     }
 }
+
+/// Text keys: countries by code, their cities, and the languages spoken there.
+#[derive(Model, Debug, Clone)]
+#[duo(table = "rel_countries")]
+pub struct Country {
+    #[duo(primary_key, max_length = 8)]
+    pub code: String,
+    #[duo(has_many(City, foreign_key = country_code))]
+    pub cities: Related<Vec<City>>,
+    #[duo(many_to_many(Language, through = CountryLanguage, owner_key = country_code, target_key = language_id))]
+    pub languages: Related<Vec<Language>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[duo(table = "rel_cities")]
+pub struct City {
+    #[duo(primary_key)]
+    pub id: i64,
+    pub name: String,
+    #[duo(references = Country, max_length = 8)]
+    pub country_code: String,
+}
+
+#[derive(Model, Debug, Clone)]
+#[duo(table = "rel_languages")]
+pub struct Language {
+    #[duo(primary_key)]
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Model, Debug, Clone)]
+#[duo(table = "rel_country_languages")]
+pub struct CountryLanguage {
+    #[duo(primary_key, references = Country, max_length = 8)]
+    pub country_code: String,
+    #[duo(primary_key, references = Language)]
+    pub language_id: i64,
+}
+
+#[tokio::test]
+async fn text_keys_the_database_matches_loosely_still_reach_their_owner_or_fail_loudly() {
+    for t in backends("rel_text_keys").await {
+        let db = &t.db;
+        let d = t.dialect;
+        setup!(db, Country, City, Language, CountryLanguage);
+        for code in ["FR", "DE", "CAFE"] {
+            Country::create(json!({ "code": code })).on(db).await.unwrap();
+        }
+        let french = Language::create(json!({"name": "French"})).on(db).await.unwrap();
+        let german = Language::create(json!({"name": "German"})).on(db).await.unwrap();
+        City::create(json!({"name": "Paris", "country_code": "FR"})).on(db).await.unwrap();
+        CountryLanguage::create(json!({"country_code": "FR", "language_id": french.id})).on(db).await.unwrap();
+        // MariaDB's default collation ignores case and trailing spaces, and its foreign keys
+        // compare that way too: these rows belong to FR and DE there. Elsewhere keys are exact.
+        let loose = d == duo_orm::Dialect::MySql;
+        if loose {
+            City::create(json!({"name": "Lyon", "country_code": "fr"})).on(db).await.unwrap();
+            City::create(json!({"name": "Berlin", "country_code": "De "})).on(db).await.unwrap();
+            CountryLanguage::create(json!({"country_code": "de", "language_id": german.id})).on(db).await.unwrap();
+        } else {
+            City::create(json!({"name": "Lyon", "country_code": "FR"})).on(db).await.unwrap();
+            City::create(json!({"name": "Berlin", "country_code": "DE"})).on(db).await.unwrap();
+            CountryLanguage::create(json!({"country_code": "DE", "language_id": german.id})).on(db).await.unwrap();
+        }
+        let countries = Country::related(|c| c.cities).related(|c| c.languages).order_by(|c| c.code.asc()).all().on(db).await.unwrap();
+        let loaded: Vec<(String, Vec<String>, Vec<String>)> = countries
+            .iter()
+            .map(|c| {
+                let mut cities: Vec<String> = c.cities.get().unwrap().iter().map(|x| x.name.clone()).collect();
+                cities.sort();
+                let languages = c.languages.get().unwrap().iter().map(|l| l.name.clone()).collect();
+                (c.code.clone(), cities, languages)
+            })
+            .collect();
+        let row = |code: &str, cities: &[&str], languages: &[&str]| {
+            (code.to_string(), cities.iter().map(|s| s.to_string()).collect(), languages.iter().map(|s| s.to_string()).collect())
+        };
+        assert_eq!(
+            loaded,
+            [row("CAFE", &[], &[]), row("DE", &["Berlin"], &["German"]), row("FR", &["Lyon", "Paris"], &["French"])],
+            "{d:?}: no row is lost"
+        );
+        if loose {
+            // A key the collation matches (it ignores accents) but duo-orm cannot: an error, not
+            // a missing row.
+            City::create(json!({"name": "Nowhere", "country_code": "café"})).on(db).await.unwrap();
+            let err = Country::related(|c| c.cities).all().on(db).await.unwrap_err();
+            let Error::Decode { model, column, detail } = &err else { panic!("{err:?}") };
+            assert_eq!((*model, column.as_str()), ("City", "country_code"), "{detail}");
+            assert!(detail.contains("Country.cities") && detail.contains("collation"), "{detail}");
+        }
+    }
+}

@@ -433,8 +433,9 @@ enum KeyIndex {
     /// nearly always): a table indexed by `key - base`, where a row's group costs one array
     /// read instead of a hash lookup. [`NO_GROUP`] marks the gaps.
     Dense { base: i64, groups: Vec<u32> },
-    /// Any other keys.
-    Hashed(HashMap<LinkKey, u32>),
+    /// Any other keys; `loose` is built on the first row whose key matches none exactly (see
+    /// [`KeyIndex::loose_group`]).
+    Hashed { groups: HashMap<LinkKey, u32>, loose: Option<HashMap<String, u32>> },
 }
 
 const NO_GROUP: u32 = u32::MAX;
@@ -466,7 +467,7 @@ impl KeyIndex {
                 keys.push(value);
             }
         }
-        (keys, KeyIndex::Hashed(groups))
+        (keys, KeyIndex::Hashed { groups, loose: None })
     }
 
     /// The group of the key `value`, if an owner has it.
@@ -481,15 +482,70 @@ impl KeyIndex {
                 std::mem::forget(value);
                 match self {
                     KeyIndex::Dense { base, groups } => *groups.get(usize::try_from(key.wrapping_sub(*base)).ok()?)?,
-                    KeyIndex::Hashed(groups) => *groups.get(&LinkKey::Int(key))?,
+                    KeyIndex::Hashed { groups, .. } => *groups.get(&LinkKey::Int(key))?,
                 }
             }
             None => match self {
                 KeyIndex::Dense { .. } => return None,
-                KeyIndex::Hashed(groups) => *groups.get(&LinkKey::Other(value))?,
+                KeyIndex::Hashed { groups, .. } => *groups.get(&LinkKey::Other(value))?,
             },
         };
         (group != NO_GROUP).then_some(group as usize)
+    }
+
+    /// The group of a text key that matches no owner key exactly, compared the way the
+    /// default collations of MySQL/MariaDB and SQL Server compare text: ignoring case and
+    /// trailing spaces. The database returned the row for one of the owners' keys, so a single
+    /// loose match is that key; `None` when there is none or more than one (the collation also
+    /// ignores accents, say).
+    fn loose_group(&mut self, value: &Value) -> Option<usize> {
+        let KeyIndex::Hashed { groups, loose } = self else { return None };
+        let loose = loose.get_or_insert_with(|| {
+            let mut loose: HashMap<String, u32> = HashMap::new();
+            for (key, &group) in groups.iter() {
+                if let Some(text) = key.loose_text() {
+                    // Two owner keys that differ only in case leave that loose key ambiguous.
+                    loose.entry(text).and_modify(|g| *g = NO_GROUP).or_insert(group);
+                }
+            }
+            loose
+        });
+        let group = *loose.get(&loose_text(value)?)?;
+        (group != NO_GROUP).then_some(group as usize)
+    }
+}
+
+/// `value` as text folded for loose comparison: lowercase, trailing spaces trimmed.
+fn loose_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(Some(text)) => Some(text.trim_end_matches(' ').to_lowercase()),
+        _ => None,
+    }
+}
+
+impl LinkKey {
+    fn loose_text(&self) -> Option<String> {
+        match self {
+            LinkKey::Other(value) => loose_text(value),
+            LinkKey::Int(_) => None,
+        }
+    }
+}
+
+/// A related row that the database matched to one of the owners' keys, but that matches none
+/// of them in Rust, even loosely: it cannot be handed out, and dropping it would lose it.
+fn unmatched_row(relation: &'static RelationMeta, column: &str) -> Error {
+    Error::Decode {
+        model: (relation.target)().name,
+        column: column.to_string(),
+        detail: format!(
+            "a row loaded for `{}` has a key that matches none of the {} keys it was selected by, \
+             exactly or ignoring case and trailing spaces: the database compares them with a \
+             collation duo-orm cannot follow (one that ignores accents, say); make the keys match \
+             exactly, or load these rows with a query of their own",
+            relation.qualified_name(),
+            (relation.owner)().name,
+        ),
     }
 }
 
@@ -538,9 +594,8 @@ async fn load_selectin<R: RelationField>(session: &mut Session<'_>, owners: &mut
             }
             load_below(session, &mut targets, &node.children).await?;
             for target in targets {
-                if let Some(group) = index.group(target.value_at(foreign_key)) {
-                    groups[group].push(target);
-                }
+                let group = group_of(&mut index, &target, foreign_key, relation)?;
+                groups[group].push(target);
             }
         } else {
             // Nothing more to load below: each row joins its group as it is decoded, with no
@@ -554,9 +609,8 @@ async fn load_selectin<R: RelationField>(session: &mut Session<'_>, owners: &mut
                         if !nodes.is_empty() {
                             decode_joined(&mut model, row, &nodes)?;
                         }
-                        if let Some(group) = index.group(model.value_at(foreign_key)) {
-                            groups[group].push(model);
-                        }
+                        let group = group_of(index, &model, foreign_key, relation)?;
+                        groups[group].push(model);
                         Ok(())
                     })
                     .await?;
@@ -565,6 +619,18 @@ async fn load_selectin<R: RelationField>(session: &mut Session<'_>, owners: &mut
         }
     }
     hand_out_groups::<R>(owners, owner_index, &index, groups)
+}
+
+/// The group of `target` by its foreign key at `foreign_key`: exactly, or else loosely (see
+/// [`KeyIndex::loose_group`]).
+#[inline(always)]
+fn group_of<T: Model>(index: &mut KeyIndex, target: &T, foreign_key: usize, relation: &'static RelationMeta) -> Result<usize> {
+    match index.group(target.value_at(foreign_key)) {
+        Some(group) => Ok(group),
+        None => index
+            .loose_group(&target.value_at(foreign_key))
+            .ok_or_else(|| unmatched_row(relation, (relation.target_column)())),
+    }
 }
 
 /// Gives each owner the rows of its key's group (the first owner with a key gets them: a
@@ -634,14 +700,32 @@ fn hand_out_shared<R: RelationField>(
     for (key, position) in links {
         groups.entry(key.into()).or_default().push(position);
     }
-    let links: Vec<(usize, usize)> = owners
-        .iter()
-        .enumerate()
-        .flat_map(|(i, owner)| {
-            let positions = groups.get(&owner.value_at(owner_index).into()).cloned().unwrap_or_default();
-            positions.into_iter().map(move |position| (i, position))
-        })
-        .collect();
+    let owner_keys: Vec<LinkKey> = owners.iter().map(|owner| owner.value_at(owner_index).into()).collect();
+    let mut links: Vec<(usize, usize)> = Vec::new();
+    for (i, key) in owner_keys.iter().enumerate() {
+        if let Some(positions) = groups.get(key) {
+            links.extend(positions.iter().map(|&position| (i, position)));
+        }
+    }
+    // Join rows whose owner key matches no owner exactly: the database matched them loosely
+    // (see `KeyIndex::loose_group`); a single loose match is their owner.
+    let exact: foldhash::HashSet<&LinkKey> = owner_keys.iter().collect();
+    let mut unclaimed = groups.iter().filter(|(key, _)| !exact.contains(key)).peekable();
+    if unclaimed.peek().is_some() {
+        let mut loose: HashMap<String, Option<usize>> = HashMap::new();
+        for (i, key) in owner_keys.iter().enumerate() {
+            if let Some(text) = key.loose_text() {
+                loose.entry(text).and_modify(|owner| *owner = None).or_insert(Some(i));
+            }
+        }
+        for (key, positions) in unclaimed {
+            let relation = R::relation();
+            let column = relation.through.as_ref().map_or("", |through| (through.owner_column)());
+            let owner = key.loose_text().and_then(|text| loose.get(&text).copied().flatten());
+            let owner = owner.ok_or_else(|| unmatched_row(relation, column))?;
+            links.extend(positions.iter().map(|&position| (owner, position)));
+        }
+    }
     let rows = distribute::<R>(targets, links, owners.len())?;
     fill::<R>(owners, rows)
 }
@@ -929,18 +1013,32 @@ mod tests {
     #[test]
     fn sparse_or_extreme_integer_keys_are_hashed() {
         let (_, index) = KeyIndex::new(vec![int(1), int(10_000_000)]);
-        assert!(matches!(index, KeyIndex::Hashed(_)));
+        assert!(matches!(index, KeyIndex::Hashed { .. }));
         assert_eq!((index.group(int(10_000_000)), index.group(int(1)), index.group(int(2))), (Some(1), Some(0), None));
         let (_, index) = KeyIndex::new(vec![Value::BigInt(Some(i64::MIN)), Value::BigInt(Some(i64::MAX))]);
-        assert!(matches!(index, KeyIndex::Hashed(_)), "the span overflows: no table");
+        assert!(matches!(index, KeyIndex::Hashed { .. }), "the span overflows: no table");
         assert_eq!(index.group(Value::BigInt(Some(i64::MAX))), Some(1));
+    }
+
+    #[test]
+    fn text_keys_fall_back_to_a_match_ignoring_case_and_trailing_spaces() {
+        let text = |s: &str| Value::String(Some(s.into()));
+        let (_, mut index) = KeyIndex::new(vec![text("FR"), text("De "), text("ab"), text("AB"), int(7)]);
+        assert_eq!(index.group(text("fr")), None, "not an exact match");
+        assert_eq!(index.loose_group(&text("fr")), Some(0));
+        assert_eq!(index.loose_group(&text("DE")), Some(1), "trailing spaces ignored");
+        assert_eq!(index.loose_group(&text("Ab")), None, "ab and AB are both owners: ambiguous");
+        assert_eq!(index.loose_group(&text("café")), None);
+        assert_eq!(index.loose_group(&int(7)), None, "integers only match exactly");
+        let (_, mut dense) = KeyIndex::new(vec![int(1), int(2)]);
+        assert_eq!(dense.loose_group(&text("1")), None);
     }
 
     #[test]
     fn other_keys_are_hashed_by_value() {
         let text = |s: &str| Value::String(Some(s.into()));
         let (keys, index) = KeyIndex::new(vec![text("b"), text("a"), text("b"), Value::String(None)]);
-        assert!(matches!(index, KeyIndex::Hashed(_)));
+        assert!(matches!(index, KeyIndex::Hashed { .. }));
         assert_eq!(keys, vec![text("b"), text("a")]);
         assert_eq!((index.group(text("a")), index.group(text("b")), index.group(text("c"))), (Some(1), Some(0), None));
         assert_eq!(index.group(int(1)), None);
