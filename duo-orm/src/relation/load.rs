@@ -433,9 +433,8 @@ enum KeyIndex {
     /// nearly always): a table indexed by `key - base`, where a row's group costs one array
     /// read instead of a hash lookup. [`NO_GROUP`] marks the gaps.
     Dense { base: i64, groups: Vec<u32> },
-    /// Any other keys; `loose` is built on the first row whose key matches none exactly (see
-    /// [`KeyIndex::loose_group`]).
-    Hashed { groups: HashMap<LinkKey, u32>, loose: Option<HashMap<String, u32>> },
+    /// Any other keys.
+    Hashed(HashMap<LinkKey, u32>),
 }
 
 const NO_GROUP: u32 = u32::MAX;
@@ -467,7 +466,7 @@ impl KeyIndex {
                 keys.push(value);
             }
         }
-        (keys, KeyIndex::Hashed { groups, loose: None })
+        (keys, KeyIndex::Hashed(groups))
     }
 
     /// The group of the key `value`, if an owner has it.
@@ -482,70 +481,15 @@ impl KeyIndex {
                 std::mem::forget(value);
                 match self {
                     KeyIndex::Dense { base, groups } => *groups.get(usize::try_from(key.wrapping_sub(*base)).ok()?)?,
-                    KeyIndex::Hashed { groups, .. } => *groups.get(&LinkKey::Int(key))?,
+                    KeyIndex::Hashed(groups) => *groups.get(&LinkKey::Int(key))?,
                 }
             }
             None => match self {
                 KeyIndex::Dense { .. } => return None,
-                KeyIndex::Hashed { groups, .. } => *groups.get(&LinkKey::Other(value))?,
+                KeyIndex::Hashed(groups) => *groups.get(&LinkKey::Other(value))?,
             },
         };
         (group != NO_GROUP).then_some(group as usize)
-    }
-
-    /// The group of a text key that matches no owner key exactly, compared the way the
-    /// default collations of MySQL/MariaDB and SQL Server compare text: ignoring case and
-    /// trailing spaces. The database returned the row for one of the owners' keys, so a single
-    /// loose match is that key; `None` when there is none or more than one (the collation also
-    /// ignores accents, say).
-    fn loose_group(&mut self, value: &Value) -> Option<usize> {
-        let KeyIndex::Hashed { groups, loose } = self else { return None };
-        let loose = loose.get_or_insert_with(|| {
-            let mut loose: HashMap<String, u32> = HashMap::new();
-            for (key, &group) in groups.iter() {
-                if let Some(text) = key.loose_text() {
-                    // Two owner keys that differ only in case leave that loose key ambiguous.
-                    loose.entry(text).and_modify(|g| *g = NO_GROUP).or_insert(group);
-                }
-            }
-            loose
-        });
-        let group = *loose.get(&loose_text(value)?)?;
-        (group != NO_GROUP).then_some(group as usize)
-    }
-}
-
-/// `value` as text folded for loose comparison: lowercase, trailing spaces trimmed.
-fn loose_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(Some(text)) => Some(text.trim_end_matches(' ').to_lowercase()),
-        _ => None,
-    }
-}
-
-impl LinkKey {
-    fn loose_text(&self) -> Option<String> {
-        match self {
-            LinkKey::Other(value) => loose_text(value),
-            LinkKey::Int(_) => None,
-        }
-    }
-}
-
-/// A related row that the database matched to one of the owners' keys, but that matches none
-/// of them in Rust, even loosely: it cannot be handed out, and dropping it would lose it.
-fn unmatched_row(relation: &'static RelationMeta, column: &str) -> Error {
-    Error::Decode {
-        model: (relation.target)().name,
-        column: column.to_string(),
-        detail: format!(
-            "a row loaded for `{}` has a key that matches none of the {} keys it was selected by, \
-             exactly or ignoring case and trailing spaces: the database compares them with a \
-             collation duo-orm cannot follow (one that ignores accents, say); make the keys match \
-             exactly, or load these rows with a query of their own",
-            relation.qualified_name(),
-            (relation.owner)().name,
-        ),
     }
 }
 
@@ -578,6 +522,8 @@ async fn load_selectin<R: RelationField>(session: &mut Session<'_>, owners: &mut
     }
     // A has_many: each row belongs to the owner its foreign key names.
     let mut groups: Vec<Vec<R::Target>> = (0..keys.len()).map(|_| Vec::new()).collect();
+    // Rows whose key equals no owner key exactly, with that key (see `stored_owner_keys`).
+    let mut unmatched: Vec<(Value, R::Target)> = Vec::new();
     if !keys.is_empty() {
         let statements = selectin_statements(session.db.dialect()?, relation, keys, &node.children);
         let foreign_key = column_index(R::Target::meta(), (relation.target_column)());
@@ -594,42 +540,106 @@ async fn load_selectin<R: RelationField>(session: &mut Session<'_>, owners: &mut
             }
             load_below(session, &mut targets, &node.children).await?;
             for target in targets {
-                let group = group_of(&mut index, &target, foreign_key, relation)?;
-                groups[group].push(target);
+                match index.group(target.value_at(foreign_key)) {
+                    Some(group) => groups[group].push(target),
+                    None => unmatched.push((target.value_at(foreign_key), target)),
+                }
             }
         } else {
             // Nothing more to load below: each row joins its group as it is decoded, with no
             // list of all the rows in between.
-            let mut state = (index, groups);
+            let mut state = (index, groups, unmatched);
             for stmt in statements {
                 let nodes: Vec<LoadNode> = joined(&node.children).cloned().collect();
                 state = session
-                    .fetch_fold(stmt, R::Target::meta().name, state, move |(index, groups), row| {
+                    .fetch_fold(stmt, R::Target::meta().name, state, move |(index, groups, unmatched), row| {
                         let mut model = R::Target::decode(row)?;
                         if !nodes.is_empty() {
                             decode_joined(&mut model, row, &nodes)?;
                         }
-                        let group = group_of(index, &model, foreign_key, relation)?;
-                        groups[group].push(model);
+                        match index.group(model.value_at(foreign_key)) {
+                            Some(group) => groups[group].push(model),
+                            None => unmatched.push((model.value_at(foreign_key), model)),
+                        }
                         Ok(())
                     })
                     .await?;
             }
-            (index, groups) = state;
+            (index, groups, unmatched) = state;
+        }
+        if !unmatched.is_empty() {
+            let column = (relation.target_column)();
+            let keys = unmatched.iter().map(|(key, _)| key.clone()).collect();
+            let stored = stored_owner_keys::<R>(session, keys, R::Target::meta().name, column).await?;
+            for (key, target) in unmatched {
+                let owner_key = stored.get(&LinkKey::from(key.clone())).cloned().unwrap_or_else(|| key.clone());
+                let group = index.group(owner_key).ok_or_else(|| unresolved_key(R::Target::meta().name, column, relation, &key, 1))?;
+                groups[group].push(target);
+            }
         }
     }
     hand_out_groups::<R>(owners, owner_index, &index, groups)
 }
 
-/// The group of `target` by its foreign key at `foreign_key`: exactly, or else loosely (see
-/// [`KeyIndex::loose_group`]).
-#[inline(always)]
-fn group_of<T: Model>(index: &mut KeyIndex, target: &T, foreign_key: usize, relation: &'static RelationMeta) -> Result<usize> {
-    match index.group(target.value_at(foreign_key)) {
-        Some(group) => Ok(group),
-        None => index
-            .loose_group(&target.value_at(foreign_key))
-            .ok_or_else(|| unmatched_row(relation, (relation.target_column)())),
+/// The owner key as the owners' table stores it, for each key of `keys` (keys of related rows
+/// that equal no loaded owner key exactly). The database returned those rows for one of the
+/// owners' keys, comparing text under its collation: MySQL/MariaDB and SQL Server ignore case,
+/// and trailing spaces or accents, by default. Only the database knows which key it matched,
+/// so it is asked, once per distinct key: `SELECT key FROM owners WHERE key = ?`. `model` and
+/// `column` name the related rows' key column in errors.
+async fn stored_owner_keys<R: RelationField>(
+    session: &mut Session<'_>,
+    keys: Vec<Value>,
+    model: &'static str,
+    column: &str,
+) -> Result<HashMap<LinkKey, Value>> {
+    let relation = R::relation();
+    let owner = (relation.owner)();
+    let owner_column = (relation.owner_column)();
+    let dialect = session.db.dialect()?;
+    let mut stored: HashMap<LinkKey, Value> = HashMap::new();
+    for key in keys {
+        if stored.contains_key(&LinkKey::from(key.clone())) {
+            continue;
+        }
+        let mut stmt = Query::select();
+        stmt.column((owner.table, owner_column)).from(owner.table).and_where(Expr::col((owner.table, owner_column)).eq(key.clone()));
+        let stmt = dialect::render_select(dialect, stmt, Paging::default(), false);
+        let matches = session.fetch_decoded(stmt, owner.name, |row| Ok(row.next::<R::OwnerKey>()?.into_value())).await?;
+        match <[Value; 1]>::try_from(matches) {
+            Ok([owner_key]) => {
+                stored.insert(LinkKey::from(key), owner_key);
+            }
+            Err(matches) => return Err(unresolved_key(model, column, relation, &key, matches.len())),
+        }
+    }
+    Ok(stored)
+}
+
+/// A related row whose key the database matched to `matches` owner rows instead of one, or
+/// (`matches` 1) to an owner that was not loaded: it cannot be handed out, and dropping it
+/// would lose it.
+fn unresolved_key(model: &'static str, column: &str, relation: &'static RelationMeta, key: &Value, matches: usize) -> Error {
+    unresolved_key_error(model, column, &relation.qualified_name(), (relation.owner)().name, key, matches)
+}
+
+fn unresolved_key_error(model: &'static str, column: &str, relation: &str, owner: &str, key: &Value, matches: usize) -> Error {
+    let key = match key {
+        Value::String(Some(text)) => format!("{text:?}"),
+        other => format!("{other:?}"),
+    };
+    let matched = match matches {
+        1 => format!("to a {owner} row that was not loaded"),
+        n => format!("to {n} {owner} rows instead of one"),
+    };
+    Error::Decode {
+        model,
+        column: column.to_string(),
+        detail: format!(
+            "a row loaded for `{relation}` has the key {key}, which equals none of the loaded {owner} \
+             keys exactly, and which the database matches {matched}; give the keys one spelling, or \
+             load these rows with a query of their own",
+        ),
     }
 }
 
@@ -684,8 +694,49 @@ async fn load_many_to_many<R: RelationField>(
             }
         }
         load_below(session, &mut targets, &node.children).await?;
+        resolve_loose_links::<R>(session, owners, owner_index, &mut links).await?;
     }
     hand_out_shared::<R>(owners, owner_index, targets, links)
+}
+
+/// Gives the join rows whose text owner key equals no owner key exactly the key of the owner
+/// the database matched them to (see [`stored_owner_keys`]).
+async fn resolve_loose_links<R: RelationField>(
+    session: &mut Session<'_>,
+    owners: &[R::Owner],
+    owner_index: usize,
+    links: &mut [(Value, usize)],
+) -> Result<()> {
+    // Only text compares loosely: other keys the database matched exactly.
+    if !links.iter().any(|(key, _)| text_of(key).is_some()) {
+        return Ok(());
+    }
+    let owner_keys: Vec<Value> = owners.iter().map(|owner| owner.value_at(owner_index)).collect();
+    let exact: foldhash::HashSet<&str> = owner_keys.iter().filter_map(text_of).collect();
+    let is_loose = |key: &Value| text_of(key).is_some_and(|text| !exact.contains(text));
+    let loose: Vec<Value> = links.iter().filter(|(key, _)| is_loose(key)).map(|(key, _)| key.clone()).collect();
+    if loose.is_empty() {
+        return Ok(());
+    }
+    let relation = R::relation();
+    let (table, column) = match &relation.through {
+        Some(through) => ((through.table)(), (through.owner_column)()),
+        None => (R::Target::meta().name, (relation.target_column)()),
+    };
+    let stored = stored_owner_keys::<R>(session, loose, table, column).await?;
+    for (key, _) in links.iter_mut().filter(|(key, _)| is_loose(key)) {
+        let owner_key = stored.get(&LinkKey::from(key.clone())).filter(|owner_key| text_of(owner_key).is_some_and(|text| exact.contains(text)));
+        *key = owner_key.cloned().ok_or_else(|| unresolved_key(table, column, relation, key, 1))?;
+    }
+    Ok(())
+}
+
+/// The text of a text value.
+fn text_of(value: &Value) -> Option<&str> {
+    match value {
+        Value::String(Some(text)) => Some(text),
+        _ => None,
+    }
 }
 
 /// Rows several owners may share (`belongs_to`, `many_to_many`): `links` pairs an owner key
@@ -700,32 +751,14 @@ fn hand_out_shared<R: RelationField>(
     for (key, position) in links {
         groups.entry(key.into()).or_default().push(position);
     }
-    let owner_keys: Vec<LinkKey> = owners.iter().map(|owner| owner.value_at(owner_index).into()).collect();
-    let mut links: Vec<(usize, usize)> = Vec::new();
-    for (i, key) in owner_keys.iter().enumerate() {
-        if let Some(positions) = groups.get(key) {
-            links.extend(positions.iter().map(|&position| (i, position)));
-        }
-    }
-    // Join rows whose owner key matches no owner exactly: the database matched them loosely
-    // (see `KeyIndex::loose_group`); a single loose match is their owner.
-    let exact: foldhash::HashSet<&LinkKey> = owner_keys.iter().collect();
-    let mut unclaimed = groups.iter().filter(|(key, _)| !exact.contains(key)).peekable();
-    if unclaimed.peek().is_some() {
-        let mut loose: HashMap<String, Option<usize>> = HashMap::new();
-        for (i, key) in owner_keys.iter().enumerate() {
-            if let Some(text) = key.loose_text() {
-                loose.entry(text).and_modify(|owner| *owner = None).or_insert(Some(i));
-            }
-        }
-        for (key, positions) in unclaimed {
-            let relation = R::relation();
-            let column = relation.through.as_ref().map_or("", |through| (through.owner_column)());
-            let owner = key.loose_text().and_then(|text| loose.get(&text).copied().flatten());
-            let owner = owner.ok_or_else(|| unmatched_row(relation, column))?;
-            links.extend(positions.iter().map(|&position| (owner, position)));
-        }
-    }
+    let links: Vec<(usize, usize)> = owners
+        .iter()
+        .enumerate()
+        .flat_map(|(i, owner)| {
+            let positions = groups.get(&owner.value_at(owner_index).into()).cloned().unwrap_or_default();
+            positions.into_iter().map(move |position| (i, position))
+        })
+        .collect();
     let rows = distribute::<R>(targets, links, owners.len())?;
     fill::<R>(owners, rows)
 }
@@ -1013,32 +1046,30 @@ mod tests {
     #[test]
     fn sparse_or_extreme_integer_keys_are_hashed() {
         let (_, index) = KeyIndex::new(vec![int(1), int(10_000_000)]);
-        assert!(matches!(index, KeyIndex::Hashed { .. }));
+        assert!(matches!(index, KeyIndex::Hashed(_)));
         assert_eq!((index.group(int(10_000_000)), index.group(int(1)), index.group(int(2))), (Some(1), Some(0), None));
         let (_, index) = KeyIndex::new(vec![Value::BigInt(Some(i64::MIN)), Value::BigInt(Some(i64::MAX))]);
-        assert!(matches!(index, KeyIndex::Hashed { .. }), "the span overflows: no table");
+        assert!(matches!(index, KeyIndex::Hashed(_)), "the span overflows: no table");
         assert_eq!(index.group(Value::BigInt(Some(i64::MAX))), Some(1));
     }
 
     #[test]
-    fn text_keys_fall_back_to_a_match_ignoring_case_and_trailing_spaces() {
-        let text = |s: &str| Value::String(Some(s.into()));
-        let (_, mut index) = KeyIndex::new(vec![text("FR"), text("De "), text("ab"), text("AB"), int(7)]);
-        assert_eq!(index.group(text("fr")), None, "not an exact match");
-        assert_eq!(index.loose_group(&text("fr")), Some(0));
-        assert_eq!(index.loose_group(&text("DE")), Some(1), "trailing spaces ignored");
-        assert_eq!(index.loose_group(&text("Ab")), None, "ab and AB are both owners: ambiguous");
-        assert_eq!(index.loose_group(&text("café")), None);
-        assert_eq!(index.loose_group(&int(7)), None, "integers only match exactly");
-        let (_, mut dense) = KeyIndex::new(vec![int(1), int(2)]);
-        assert_eq!(dense.loose_group(&text("1")), None);
+    fn a_key_the_database_cannot_tie_to_one_loaded_owner_is_a_decode_error() {
+        let cases = [(0, "matches to 0 Country rows instead of one"), (2, "matches to 2 Country rows instead of one"), (1, "matches to a Country row that was not loaded")];
+        for (matches, says) in cases {
+            let err = super::unresolved_key_error("City", "country_code", "Country.cities", "Country", &Value::String(Some("café".into())), matches);
+            let crate::Error::Decode { model, column, detail } = &err else { panic!("{err:?}") };
+            assert_eq!((*model, column.as_str()), ("City", "country_code"));
+            assert!(detail.contains("`Country.cities`") && detail.contains("\"café\"") && detail.contains(says), "{detail}");
+            assert!(err.to_string().starts_with("cannot decode column country_code of City"), "{err}");
+        }
     }
 
     #[test]
     fn other_keys_are_hashed_by_value() {
         let text = |s: &str| Value::String(Some(s.into()));
         let (keys, index) = KeyIndex::new(vec![text("b"), text("a"), text("b"), Value::String(None)]);
-        assert!(matches!(index, KeyIndex::Hashed { .. }));
+        assert!(matches!(index, KeyIndex::Hashed(_)));
         assert_eq!(keys, vec![text("b"), text("a")]);
         assert_eq!((index.group(text("a")), index.group(text("b")), index.group(text("c"))), (Some(1), Some(0), None));
         assert_eq!(index.group(int(1)), None);
