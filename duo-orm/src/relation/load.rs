@@ -4,7 +4,9 @@
 //! branch). Joined hops become `LEFT JOIN`s of the statement that loads their owners and are
 //! decoded from the same rows; each selectin hop is one more statement over the keys of the
 //! rows loaded so far (`= ANY($1)` on PostgreSQL, chunked `IN` lists elsewhere). Every hop's
-//! rows are fetched once, loaded further, and only then handed out to their owners.
+//! rows are fetched once, loaded further, and only then handed out to their owners. A text key
+//! that the database matched loosely (under its collation) costs one more statement, which asks
+//! it which owner it matched (see `stored_owner_keys`).
 
 use std::any::Any;
 use std::collections::hash_map::Entry;
@@ -572,8 +574,9 @@ async fn load_selectin<R: RelationField>(session: &mut Session<'_>, owners: &mut
             let keys = unmatched.iter().map(|(key, _)| key.clone()).collect();
             let stored = stored_owner_keys::<R>(session, keys, R::Target::meta().name, column).await?;
             for (key, target) in unmatched {
-                let owner_key = stored.get(&LinkKey::from(key.clone())).cloned().unwrap_or_else(|| key.clone());
-                let group = index.group(owner_key).ok_or_else(|| unresolved_key(R::Target::meta().name, column, relation, &key, 1))?;
+                let owner_key = stored.get(&LinkKey::from(key.clone())).cloned();
+                let group = owner_key.and_then(|owner_key| index.group(owner_key));
+                let group = group.ok_or_else(|| unresolved_key(R::Target::meta().name, column, relation, &key, 1))?;
                 groups[group].push(target);
             }
         }
@@ -719,16 +722,21 @@ async fn resolve_loose_links<R: RelationField>(
         return Ok(());
     }
     let relation = R::relation();
-    let (table, column) = match &relation.through {
-        Some(through) => ((through.table)(), (through.owner_column)()),
-        None => (R::Target::meta().name, (relation.target_column)()),
-    };
-    let stored = stored_owner_keys::<R>(session, loose, table, column).await?;
+    let (model, column) = (R::Target::meta().name, link_column(relation));
+    let stored = stored_owner_keys::<R>(session, loose, model, &column).await?;
     for (key, _) in links.iter_mut().filter(|(key, _)| is_loose(key)) {
         let owner_key = stored.get(&LinkKey::from(key.clone())).filter(|owner_key| text_of(owner_key).is_some_and(|text| exact.contains(text)));
-        *key = owner_key.cloned().ok_or_else(|| unresolved_key(table, column, relation, key, 1))?;
+        *key = owner_key.cloned().ok_or_else(|| unresolved_key(model, &column, relation, key, 1))?;
     }
     Ok(())
+}
+
+/// The join table's owner column of a many-to-many, as `table.column` (for errors).
+fn link_column(relation: &'static RelationMeta) -> String {
+    match &relation.through {
+        Some(through) => format!("{}.{}", (through.table)(), (through.owner_column)()),
+        None => (relation.target_column)().to_string(),
+    }
 }
 
 /// The text of a text value.
@@ -747,18 +755,28 @@ fn hand_out_shared<R: RelationField>(
     targets: Vec<R::Target>,
     links: Vec<(Value, usize)>,
 ) -> Result<()> {
-    let mut groups: HashMap<LinkKey, Vec<usize>> = HashMap::new();
+    // Each owner key's join rows, and whether an owner claimed them.
+    let mut groups: HashMap<LinkKey, (Vec<usize>, bool)> = HashMap::new();
     for (key, position) in links {
-        groups.entry(key.into()).or_default().push(position);
+        groups.entry(key.into()).or_default().0.push(position);
     }
-    let links: Vec<(usize, usize)> = owners
-        .iter()
-        .enumerate()
-        .flat_map(|(i, owner)| {
-            let positions = groups.get(&owner.value_at(owner_index).into()).cloned().unwrap_or_default();
-            positions.into_iter().map(move |position| (i, position))
-        })
-        .collect();
+    let mut links: Vec<(usize, usize)> = Vec::new();
+    for (i, owner) in owners.iter().enumerate() {
+        if let Some((positions, claimed)) = groups.get_mut(&owner.value_at(owner_index).into()) {
+            links.extend(positions.iter().map(|&position| (i, position)));
+            *claimed = true;
+        }
+    }
+    // Join rows keep their owners' keys exactly (loose text keys were resolved before), so a
+    // row no owner claimed would be lost: refuse instead.
+    if let Some((key, _)) = groups.iter().find(|(_, (_, claimed))| !claimed) {
+        let relation = R::relation();
+        let key = match key {
+            LinkKey::Int(i) => Value::BigInt(Some(*i)),
+            LinkKey::Other(value) => value.clone(),
+        };
+        return Err(unresolved_key(R::Target::meta().name, &link_column(relation), relation, &key, 0));
+    }
     let rows = distribute::<R>(targets, links, owners.len())?;
     fill::<R>(owners, rows)
 }
