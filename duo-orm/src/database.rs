@@ -467,10 +467,7 @@ impl Database {
         T: Send + 'static,
         D: Fn(&mut RowCursor<'_>) -> RowResult<T> + Send + Sync + 'static,
     {
-        self.fetch_fold(stmt, model, Vec::new(), move |rows, row| {
-            rows.push(decode(row)?);
-            Ok(())
-        }).await
+self.fetch_fold(stmt, model, Vec::new(), collect_rows(decode)).await
     }
 
     /// Runs `stmt` and folds its rows into `state` with `step`, as they arrive (no list of
@@ -567,10 +564,7 @@ impl Held {
         model: &'static str,
         decode: impl Fn(&mut RowCursor<'_>) -> RowResult<T>,
     ) -> Result<Vec<T>> {
-        self.fetch_fold(stmt, model, Vec::new(), move |rows, row| {
-            rows.push(decode(row)?);
-            Ok(())
-        }).await
+self.fetch_fold(stmt, model, Vec::new(), collect_rows(decode)).await
     }
 
     /// [`Database::fetch_fold`] on the held connection.
@@ -583,6 +577,14 @@ impl Held {
     ) -> Result<A> {
         let span = self.engine.span(&stmt);
         self.engine.fetch_fold(&mut self.lease, stmt, span, model, state, step).await
+    }
+}
+
+/// The fold step of `fetch_decoded`: each row decoded with `decode` and pushed to a list.
+fn collect_rows<T>(decode: impl Fn(&mut RowCursor<'_>) -> RowResult<T>) -> impl FnMut(&mut Vec<T>, &mut RowCursor<'_>) -> Result<()> {
+    move |rows, row| {
+        rows.push(decode(row)?);
+        Ok(())
     }
 }
 

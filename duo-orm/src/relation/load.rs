@@ -542,10 +542,7 @@ async fn load_selectin<R: RelationField>(session: &mut Session<'_>, owners: &mut
             }
             load_below(session, &mut targets, &node.children).await?;
             for target in targets {
-                match index.group(target.value_at(foreign_key)) {
-                    Some(group) => groups[group].push(target),
-                    None => unmatched.push((target.value_at(foreign_key), target)),
-                }
+                place(&index, &mut groups, &mut unmatched, target, foreign_key);
             }
         } else {
             // Nothing more to load below: each row joins its group as it is decoded, with no
@@ -559,10 +556,7 @@ async fn load_selectin<R: RelationField>(session: &mut Session<'_>, owners: &mut
                         if !nodes.is_empty() {
                             decode_joined(&mut model, row, &nodes)?;
                         }
-                        match index.group(model.value_at(foreign_key)) {
-                            Some(group) => groups[group].push(model),
-                            None => unmatched.push((model.value_at(foreign_key), model)),
-                        }
+                        place(index, groups, unmatched, model, foreign_key);
                         Ok(())
                     })
                     .await?;
@@ -582,6 +576,16 @@ async fn load_selectin<R: RelationField>(session: &mut Session<'_>, owners: &mut
         }
     }
     hand_out_groups::<R>(owners, owner_index, &index, groups)
+}
+
+/// Puts `target` in the group of its foreign key at `foreign_key`, or, when that key equals no
+/// owner key exactly, in `unmatched` with the key. Called once per row.
+#[inline(always)]
+fn place<T: Model>(index: &KeyIndex, groups: &mut [Vec<T>], unmatched: &mut Vec<(Value, T)>, target: T, foreign_key: usize) {
+    match index.group(target.value_at(foreign_key)) {
+        Some(group) => groups[group].push(target),
+        None => unmatched.push((target.value_at(foreign_key), target)),
+    }
 }
 
 /// The owner key as the owners' table stores it, for each key of `keys` (keys of related rows
