@@ -251,11 +251,13 @@ fn new(project: &Project, message: &str, out: &mut Output) -> Result<(), Failure
     let migrations = project.migrations()?;
     let id = migrate::new_id(message, &migrations, SystemTime::now());
     let relative = format!("{}/{id}.toml", project.settings.migrations);
+    // A TOML string, escaped by TOML's rules (Rust's `{:?}` writes escapes TOML rejects).
+    let message_toml = toml_edit::Value::from(message).decorated("", "").to_string();
     let text = format!(
         "# duo-orm migration {id} (hand-written)\n\
          # `sql` runs on every dialect; `postgres`, `mysql`, `sqlite`, `mssql` or `oracle` replace it\n\
          # on that dialect. End each statement with `;` at the end of a line.\n\
-         message = {message:?}\n\
+         message = {message_toml}\n\
          \n\
          [[up]]\n\
          op = \"sql\"\n\
@@ -272,7 +274,7 @@ fn new(project: &Project, message: &str, out: &mut Output) -> Result<(), Failure
     // The template must read back as a migration.
     Migration::parse(&id, &text)?;
     std::fs::write(project.root.join(&relative), text).map_err(|e| Failure::new(format!("cannot write {relative}: {e}")))?;
-    out.created(&relative, &format!("\"{message}\" (hand-written)"));
+    out.created(&relative, &format!("\"{}\" (hand-written)", message.escape_debug()));
     Ok(())
 }
 

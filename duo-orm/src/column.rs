@@ -137,67 +137,217 @@ impl<M: Model, T> Column<M, T> {
 }
 
 /// Text-only operators: they exist only on `String` and `Option<String>` columns.
+///
+/// `contains`, `startswith` and `endswith` are case- and accent-sensitive on every backend;
+/// the `i` variants ignore case (see the querying guide for how each dialect folds letters
+/// beyond ASCII). Wildcards in the value match literally.
 impl<M: Model, T: TextType> Column<M, T> {
     /// `column LIKE pattern`, with the pattern used as given (`%` and `_` are wildcards; `!`
-    /// escapes them).
+    /// escapes them). Case-sensitivity follows the database (SQLite's LIKE and MySQL's
+    /// default collations ignore case): prefer the helpers below.
     pub fn like(self, pattern: impl Into<String>) -> Condition<M> {
-        like(self.expr(), pattern.into())
+        let pattern = pattern.into();
+        if pattern.contains('\0') {
+            let column = self.expr();
+            return text_with_nul(pattern, move |_, pattern| Ok(like_expr(column.clone(), pattern)));
+        }
+        Condition::from_expr(like_expr(self.expr(), pattern))
     }
 
-    /// Contains `value` (wildcards in `value` match literally).
+    /// Contains `value`, with the same case and accents.
     pub fn contains(self, value: &str) -> Condition<M> {
-        like(self.expr(), format!("%{}%", escape_like(value)))
+        self.matching(Match::Contains, value)
     }
 
-    /// Starts with `value`.
+    /// Starts with `value`, with the same case and accents.
     pub fn startswith(self, value: &str) -> Condition<M> {
-        like(self.expr(), format!("{}%", escape_like(value)))
+        self.matching(Match::Prefix, value)
     }
 
-    /// Ends with `value`.
+    /// Ends with `value`, with the same case and accents.
     pub fn endswith(self, value: &str) -> Condition<M> {
-        like(self.expr(), format!("%{}", escape_like(value)))
+        self.matching(Match::Suffix, value)
     }
 
     /// Contains `value`, ignoring case.
     pub fn icontains(self, value: &str) -> Condition<M> {
-        ilike(self.expr(), format!("%{}%", escape_like(&value.to_lowercase())))
+        self.matching_folded(Match::Contains, value)
     }
 
     /// Starts with `value`, ignoring case.
     pub fn istartswith(self, value: &str) -> Condition<M> {
-        ilike(self.expr(), format!("{}%", escape_like(&value.to_lowercase())))
+        self.matching_folded(Match::Prefix, value)
     }
 
     /// Ends with `value`, ignoring case.
     pub fn iendswith(self, value: &str) -> Condition<M> {
-        ilike(self.expr(), format!("%{}", escape_like(&value.to_lowercase())))
+        self.matching_folded(Match::Suffix, value)
+    }
+
+    /// `column = value`, character for character on every backend: where a column's
+    /// collation ignores case, accents or trailing spaces (MySQL/MariaDB and SQL Server
+    /// defaults), [`eq`](Column::eq) follows it, and this does not. An index on the column
+    /// still narrows the search.
+    pub fn eq_exact(self, value: &str) -> Condition<M> {
+        let value = value.to_string();
+        let (column, table, name) = (self.expr(), M::meta().table, self.name);
+        let render = move |dialect: Dialect, value: String| {
+            let column = column.clone();
+            Ok(match dialect {
+                Dialect::MySql | Dialect::MsSql => {
+                    column.clone().eq(value.clone()).and(byte_for_byte(dialect, table, name).eq(value))
+                }
+                _ => column.eq(value),
+            })
+        };
+        text_condition(value, render)
+    }
+
+    /// The case-sensitive match, per dialect: LIKE where it already compares case
+    /// (PostgreSQL, Oracle), GLOB on SQLite (whose LIKE folds ASCII), and on MySQL and SQL
+    /// Server a LIKE in the column's collation (which an index can serve) ANDed with the same
+    /// LIKE compared byte for byte.
+    fn matching(self, shape: Match, value: &str) -> Condition<M> {
+        let value = value.to_string();
+        let (column, table, name) = (self.expr(), M::meta().table, self.name);
+        text_condition(value, move |dialect, value| {
+            let column = column.clone();
+            Ok(match dialect {
+                Dialect::Sqlite => sea_query::extension::sqlite::SqliteExpr::glob(column, shape.pattern(&escape_glob(&value), '*')),
+                Dialect::MySql | Dialect::MsSql => {
+                    let pattern = shape.pattern(&escape_like(&value), '%');
+                    like_expr(column, pattern.clone()).and(like_expr(byte_for_byte(dialect, table, name), pattern))
+                }
+                _ => like_expr(column, shape.pattern(&escape_like(&value), '%')),
+            })
+        })
+    }
+
+    /// The case-insensitive match: `LOWER(column) LIKE lower(pattern)`, except on SQLite,
+    /// whose LIKE already ignores ASCII case and whose LOWER folds nothing else: the pattern
+    /// is folded the same way there, so a value always matches itself.
+    fn matching_folded(self, shape: Match, value: &str) -> Condition<M> {
+        let value = value.to_string();
+        let column = self.expr();
+        text_condition(value, move |dialect, value| {
+            Ok(match dialect {
+                Dialect::Sqlite => like_expr(column.clone(), shape.pattern(&escape_like(&value.to_ascii_lowercase()), '%')),
+                _ => like_expr(Expr::expr(Func::lower(column.clone())), shape.pattern(&escape_like(&value.to_lowercase()), '%')),
+            })
+        })
     }
 }
 
-// The pattern is a bound parameter; only the escape character is written into the SQL.
-fn like<M>(column: Expr, pattern: String) -> Condition<M> {
-    Condition::from_expr(column.like(LikeExpr::new(pattern).escape(LIKE_ESCAPE)))
+/// `table.column` compared byte for byte, whatever its collation: `BINARY col` on MySQL,
+/// `col COLLATE Latin1_General_100_BIN2` on SQL Server (the column side, so that LIKE's
+/// pattern and ESCAPE stay as sea-query writes them).
+fn byte_for_byte(dialect: Dialect, table: &'static str, column: &'static str) -> Expr {
+    match dialect {
+        Dialect::MsSql => Expr::cust(format!(
+            "{}.{} COLLATE Latin1_General_100_BIN2",
+            crate::dialect::mssql::quote(table),
+            crate::dialect::mssql::quote(column)
+        )),
+        _ => Expr::cust(format!("BINARY `{}`.`{}`", table.replace('`', "``"), column.replace('`', "``"))),
+    }
 }
 
-// LOWER() of the column against a lower-cased pattern works in every dialect, whatever the
-// column's collation.
-fn ilike<M>(column: Expr, lowered_pattern: String) -> Condition<M> {
-    Condition::from_expr(Expr::expr(Func::lower(column)).like(LikeExpr::new(lowered_pattern).escape(LIKE_ESCAPE)))
+/// Where a text helper's value must sit in its pattern.
+#[derive(Clone, Copy)]
+enum Match {
+    Contains,
+    Prefix,
+    Suffix,
+}
+
+impl Match {
+    fn pattern(self, escaped: &str, any: char) -> String {
+        match self {
+            Match::Contains => format!("{any}{escaped}{any}"),
+            Match::Prefix => format!("{escaped}{any}"),
+            Match::Suffix => format!("{any}{escaped}"),
+        }
+    }
+}
+
+/// A text condition written per dialect by `render`, refused where the dialect cannot hold
+/// or match the value (a NUL character).
+fn text_condition<M>(value: String, render: impl Fn(Dialect, String) -> crate::Result<Expr> + Send + Sync + 'static) -> Condition<M> {
+    if value.contains('\0') {
+        return text_with_nul(value, render);
+    }
+    Condition::per_dialect(move |dialect| render(dialect, value.clone()))
+}
+
+/// A condition on text with a NUL character: PostgreSQL's text cannot hold one, and SQLite's
+/// LIKE and GLOB stop reading a pattern at it (so `contains("\0")` would match every row).
+fn text_with_nul<M>(value: String, render: impl Fn(Dialect, String) -> crate::Result<Expr> + Send + Sync + 'static) -> Condition<M> {
+    Condition::per_dialect(move |dialect| match dialect {
+        Dialect::Postgres | Dialect::Sqlite => Err(crate::Error::unsupported(
+            dialect,
+            "text containing the NUL character (\\0) in a comparison or pattern",
+        )),
+        _ => render(dialect, value.clone()),
+    })
+}
+
+/// Escapes GLOB's wildcards (`*`, `?`, `[`) so the value matches literally.
+fn escape_glob(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 4);
+    for c in value.chars() {
+        match c {
+            '*' => out.push_str("[*]"),
+            '?' => out.push_str("[?]"),
+            '[' => out.push_str("[[]"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+// The pattern is a bound parameter; only the escape character is written into the SQL.
+fn like_expr(column: Expr, pattern: String) -> Expr {
+    column.like(LikeExpr::new(pattern).escape(LIKE_ESCAPE))
 }
 
 fn is_null(value: &Value) -> bool {
     *value == value.as_null()
 }
 
+/// How deeply `&`, `|`, `!` and relationship filters may nest in one condition. Chains of one
+/// operator are flattened as they are built, so this bounds only alternations such as
+/// `((a | b) & c) | d`; it keeps rendering (and dropping) a condition built from request input
+/// far from the end of a 2 MiB thread stack.
+pub const MAX_CONDITION_DEPTH: u32 = 32;
+
+/// Terms folded into a left-leaning chain (`a AND b AND c`, as sea-query writes it); longer
+/// lists are split in halves first, so the expression sea-query renders (recursively) is
+/// `log2(n)` levels deep rather than `n`.
+const CHAIN: usize = 8;
+
+type Render = Arc<dyn Fn(Dialect) -> crate::Result<Expr> + Send + Sync>;
+
 /// A condition's SQL: the same in every dialect, or written per dialect when the query is
-/// rendered (JSON paths and array operators, whose syntax differs between dialects).
+/// rendered (JSON paths and array operators, whose syntax differs between dialects), joined
+/// into flat AND/OR lists and wrapped (NOT, subqueries) as it is built.
 #[derive(Clone)]
 pub(crate) enum CondExpr {
     /// One expression for every dialect.
     Portable(Expr),
     /// Written for the dialect at hand; an error when that dialect cannot express it.
-    PerDialect(Arc<dyn Fn(Dialect) -> crate::Result<Expr> + Send + Sync>),
+    PerDialect(Render),
+    /// Terms joined by OR (`any`) or AND, flattened as they are combined. `depth`: the
+    /// nesting below, counting this list.
+    Terms { any: bool, terms: Vec<CondExpr>, depth: u32 },
+    /// The inner condition negated, or handed to a function (a subquery around it) when
+    /// written.
+    Wrapped { inner: Box<CondExpr>, wrap: Wrap, depth: u32 },
+}
+
+#[derive(Clone)]
+pub(crate) enum Wrap {
+    Not,
+    Map(Arc<dyn Fn(Expr) -> Expr + Send + Sync>),
 }
 
 impl std::fmt::Debug for CondExpr {
@@ -205,6 +355,12 @@ impl std::fmt::Debug for CondExpr {
         match self {
             CondExpr::Portable(expr) => expr.fmt(f),
             CondExpr::PerDialect(_) => f.write_str("<written per dialect>"),
+            CondExpr::Terms { any, terms, .. } => {
+                f.write_str(if *any { "Any" } else { "All" })?;
+                f.debug_list().entries(terms).finish()
+            }
+            CondExpr::Wrapped { inner, wrap: Wrap::Not, .. } => f.debug_tuple("Not").field(inner).finish(),
+            CondExpr::Wrapped { inner, wrap: Wrap::Map(_), .. } => f.debug_tuple("Wrapped").field(inner).finish(),
         }
     }
 }
@@ -212,27 +368,99 @@ impl std::fmt::Debug for CondExpr {
 impl CondExpr {
     /// The expression for `dialect`.
     pub(crate) fn resolve(&self, dialect: Dialect) -> crate::Result<Expr> {
+        self.write(&|render: &Render| render(dialect))
+    }
+
+    /// The expression, with `leaf` writing the parts that depend on the dialect.
+    fn write(&self, leaf: &dyn Fn(&Render) -> crate::Result<Expr>) -> crate::Result<Expr> {
         match self {
             CondExpr::Portable(expr) => Ok(expr.clone()),
-            CondExpr::PerDialect(render) => render(dialect),
+            CondExpr::PerDialect(render) => leaf(render),
+            CondExpr::Terms { any, terms, .. } => {
+                let exprs = terms.iter().map(|term| term.write(leaf)).collect::<crate::Result<Vec<_>>>()?;
+                Ok(fold_terms(exprs, *any))
+            }
+            CondExpr::Wrapped { inner, wrap, .. } => {
+                let expr = inner.write(leaf)?;
+                Ok(match wrap {
+                    Wrap::Not => expr.not(),
+                    Wrap::Map(f) => f(expr),
+                })
+            }
+        }
+    }
+
+    /// Whether the condition is written the same in every dialect.
+    pub(crate) fn is_portable(&self) -> bool {
+        match self {
+            CondExpr::Portable(_) => true,
+            CondExpr::PerDialect(_) => false,
+            CondExpr::Terms { terms, .. } => terms.iter().all(CondExpr::is_portable),
+            CondExpr::Wrapped { inner, .. } => inner.is_portable(),
+        }
+    }
+
+    /// How deeply lists and wrappers nest in this condition (0 for a single expression).
+    pub(crate) fn depth(&self) -> u32 {
+        match self {
+            CondExpr::Portable(_) | CondExpr::PerDialect(_) => 0,
+            CondExpr::Terms { depth, .. } | CondExpr::Wrapped { depth, .. } => *depth,
         }
     }
 
     /// `f` applied to the expression, whenever it is written.
     pub(crate) fn map(self, f: impl Fn(Expr) -> Expr + Send + Sync + 'static) -> CondExpr {
+        let depth = self.depth() + 1;
+        CondExpr::Wrapped { inner: Box::new(self), wrap: Wrap::Map(Arc::new(f)), depth }
+    }
+
+    /// The negation (a double negation cancels out, so `!` repeated stays shallow).
+    pub(crate) fn negate(self) -> CondExpr {
         match self {
-            CondExpr::Portable(expr) => CondExpr::Portable(f(expr)),
-            CondExpr::PerDialect(render) => CondExpr::PerDialect(Arc::new(move |dialect| render(dialect).map(&f))),
+            CondExpr::Wrapped { inner, wrap: Wrap::Not, .. } => *inner,
+            other => {
+                let depth = other.depth() + 1;
+                CondExpr::Wrapped { inner: Box::new(other), wrap: Wrap::Not, depth }
+            }
         }
     }
 
-    /// Both expressions joined by `op`.
-    pub(crate) fn combine(self, other: CondExpr, op: fn(Expr, Expr) -> Expr) -> CondExpr {
-        match (self, other) {
-            (CondExpr::Portable(a), CondExpr::Portable(b)) => CondExpr::Portable(op(a, b)),
-            (a, b) => CondExpr::PerDialect(Arc::new(move |dialect| Ok(op(a.resolve(dialect)?, b.resolve(dialect)?)))),
+    /// Both conditions (`any`: either), as one flat list when either side already is one of
+    /// the same operator.
+    pub(crate) fn combine(self, other: CondExpr, any: bool) -> CondExpr {
+        let mut terms = Vec::new();
+        let mut depth = 1;
+        for side in [self, other] {
+            match side {
+                CondExpr::Terms { any: side_any, terms: side_terms, depth: side_depth } if side_any == any => {
+                    depth = Ord::max(depth, side_depth);
+                    if terms.is_empty() {
+                        terms = side_terms;
+                    } else {
+                        terms.extend(side_terms);
+                    }
+                }
+                term => {
+                    depth = Ord::max(depth, term.depth() + 1);
+                    terms.push(term);
+                }
+            }
         }
+        CondExpr::Terms { any, terms, depth }
     }
+}
+
+/// `exprs` joined by OR (`any`) or AND: a left-leaning chain of up to [`CHAIN`] terms, halves
+/// joined above that. An empty list is never built.
+fn fold_terms(mut exprs: Vec<Expr>, any: bool) -> Expr {
+    let join = |a: Expr, b: Expr| if any { a.or(b) } else { a.and(b) };
+    if exprs.len() > CHAIN {
+        let right = exprs.split_off(exprs.len() / 2);
+        return join(fold_terms(exprs, any), fold_terms(right, any));
+    }
+    let mut exprs = exprs.into_iter();
+    let first = exprs.next().unwrap_or_else(|| Expr::val(!any));
+    exprs.fold(first, join)
 }
 
 /// Stands for a condition whose SQL depends on the dialect where none was given: a call to a
@@ -270,7 +498,7 @@ impl<M> Condition<M> {
 
     /// A condition from its parts.
     pub(crate) fn from_cond_expr(expr: CondExpr) -> Self {
-        Condition { expr, error: None, _marker: PhantomData }
+        Condition::checked(expr, None)
     }
 
     /// A condition written per dialect when its query is rendered.
@@ -306,10 +534,7 @@ impl<M> Condition<M> {
     /// one whose SQL depends on the dialect (JSON paths, arrays) calls a function no database
     /// has, so it fails when it runs: use [`into_expr_for`](Self::into_expr_for) for those.
     pub fn into_expr(self) -> Expr {
-        match self.expr {
-            CondExpr::Portable(expr) => expr,
-            CondExpr::PerDialect(_) => needs_a_dialect(),
-        }
+        self.expr.write(&|_| Ok(needs_a_dialect())).unwrap_or_else(|_| needs_a_dialect())
     }
 
     /// The expression and why the condition is invalid, if it is.
@@ -319,16 +544,29 @@ impl<M> Condition<M> {
 
     /// Both conditions.
     pub fn and(self, other: Condition<M>) -> Self {
-        self.combine(other, ExprTrait::and)
+        self.combine(other, false)
     }
 
     /// Either condition.
     pub fn or(self, other: Condition<M>) -> Self {
-        self.combine(other, ExprTrait::or)
+        self.combine(other, true)
     }
 
-    fn combine(self, other: Condition<M>, op: fn(Expr, Expr) -> Expr) -> Self {
-        Condition { expr: self.expr.combine(other.expr, op), error: self.error.or(other.error), _marker: PhantomData }
+    fn combine(self, other: Condition<M>, any: bool) -> Self {
+        let error = self.error.or(other.error);
+        Condition::checked(self.expr.combine(other.expr, any), error)
+    }
+
+    /// A condition from `expr`, made invalid when it nests deeper than
+    /// [`MAX_CONDITION_DEPTH`].
+    pub(crate) fn checked(expr: CondExpr, error: Option<String>) -> Self {
+        if expr.depth() > MAX_CONDITION_DEPTH {
+            return Condition::invalid(format!(
+                "the condition nests deeper than {MAX_CONDITION_DEPTH} levels of `&`, `|`, `!` and relationship filters; \
+                 help: flatten it (chains of one operator do not count)"
+            ));
+        }
+        Condition { expr, error, _marker: PhantomData }
     }
 }
 
@@ -349,7 +587,7 @@ impl<M> BitOr for Condition<M> {
 impl<M> Not for Condition<M> {
     type Output = Condition<M>;
     fn not(self) -> Self {
-        Condition { expr: self.expr.map(ExprTrait::not), error: self.error, _marker: PhantomData }
+        Condition::checked(self.expr.negate(), self.error)
     }
 }
 

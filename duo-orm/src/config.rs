@@ -142,6 +142,11 @@ impl DatabaseUrl {
             (Dialect::Sqlite, false) => format!("sqlite:{rest}"),
             _ => url.to_string(),
         };
+        let driver_url = match dialect {
+            Dialect::Postgres | Dialect::MySql => server_driver_url(dialect, &driver_url)
+                .map_err(|problem| Error::config(format!("the {dialect} URL `{}` {problem}", redact(url))))?,
+            _ => driver_url,
+        };
         Ok(DatabaseUrl { raw: url.to_string(), dialect, driver_url })
     }
 
@@ -175,29 +180,283 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// Where the password of `scheme://user:password@host/…` sits in `url`, if it has one.
-pub(crate) fn password_range(url: &str) -> Option<std::ops::Range<usize>> {
-    let start = url.find("://")? + 3;
-    let authority_end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
-    let at = url[start..authority_end].rfind('@')? + start;
-    let colon = url[start..at].find(':')? + start;
+/// Checks a PostgreSQL or MySQL URL the way its driver will read it, and returns the URL to
+/// hand the driver. Refused, with the reason (which never quotes a value):
+/// - user info the driver would split elsewhere: a `/`, `?` or `#` left unencoded in the
+///   password moves the end of the host part, so the driver would read part of the password as
+///   a host or path (and print it in its messages);
+/// - a credential-bearing query parameter the driver does not read, such as `PASSWORD=` (the
+///   drivers' names are case-sensitive; sqlx logs parameters it ignores, value included);
+/// - for MySQL, a URL that names no user (sqlx would silently connect as `root`).
+///
+/// MySQL's driver ignores `user=` and `password=` query parameters; they are moved into the
+/// user info, where it reads them.
+fn server_driver_url(dialect: Dialect, url: &str) -> std::result::Result<String, String> {
+    let parts = UrlParts::split(url);
+    if parts.userinfo_spills() {
+        return Err("has a user name or password with an unencoded `/`, `?` or `#`; \
+                    percent-encode them in the URL (`%2F`, `%3F`, `%23`)"
+            .into());
+    }
+    let (mut user, mut password) = match parts.userinfo {
+        Some(info) => match info.split_once(':') {
+            Some((user, password)) => (user.to_string(), Some(password.to_string())),
+            None => (info.to_string(), None),
+        },
+        None => (String::new(), None),
+    };
+    let mut query = Vec::new();
+    for pair in parts.query.split('&').filter(|pair| !pair.is_empty()) {
+        let Some((key, value)) = pair.split_once('=') else {
+            // Not quoted: it may be the tail of a password cut by an unencoded `&`.
+            return Err("has a query parameter without `=` (an unencoded `&` in a value?); \
+                        percent-encode `&` as `%26`"
+                .into());
+        };
+        let lower = key.to_ascii_lowercase();
+        let credential = lower == "user" || is_secret_key(&lower);
+        match (dialect, key) {
+            (Dialect::MySql, "user" | "password") => {
+                let slot = if key == "user" { &mut user } else { password.get_or_insert_with(String::new) };
+                if !slot.is_empty() {
+                    return Err(format!("gives the {key} twice (before the host and as `{key}=`); keep one"));
+                }
+                *slot = percent_encode_userinfo(&percent_decode(&value.replace('+', " ")));
+            }
+            (Dialect::Postgres, "user" | "password") => query.push(pair),
+            // sqlx-postgres logs a parameter it does not read with its value: keep those from
+            // it (a password's tail after an unencoded `&` would be one), and say so here.
+            (Dialect::Postgres, _) if !credential && !POSTGRES_PARAMETERS.contains(&key) && !key.starts_with("options[") => {
+                tracing::warn!(parameter = key, "ignoring a connect parameter the PostgreSQL driver does not read");
+            }
+            _ if credential => {
+                return Err(format!(
+                    "has a query parameter `{key}` that its driver does not read (parameter names are \
+                     case-sensitive); put the credentials before the host (`user:password@host`){}",
+                    if dialect == Dialect::Postgres { " or in `user=` / `password=`" } else { "" }
+                ));
+            }
+            _ => query.push(pair),
+        }
+    }
+    if dialect == Dialect::MySql && user.is_empty() {
+        return Err("names no user, and its driver would then connect as `root`; write the user before the host \
+                    (`mysql://user@host/db`, `mysql://root@host/db` if root is meant)"
+            .into());
+    }
+    let mut out = String::with_capacity(url.len());
+    out.push_str(parts.scheme);
+    out.push_str("://");
+    if !user.is_empty() || password.is_some() {
+        out.push_str(&user);
+        if let Some(password) = &password {
+            out.push(':');
+            out.push_str(password);
+        }
+        out.push('@');
+    }
+    out.push_str(parts.host_and_path);
+    if !query.is_empty() {
+        out.push('?');
+        out.push_str(&query.join("&"));
+    }
+    if let Some(fragment) = parts.fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    Ok(out)
+}
+
+/// The query parameters sqlx-postgres reads (`options[…]` too).
+const POSTGRES_PARAMETERS: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "application_name",
+    "options",
+];
+
+/// `scheme://[userinfo@]host/path?query#fragment`, split where the drivers' URL parser splits
+/// it: the authority ends at the first `/`, `?` or `#`, and the user info at its last `@`.
+struct UrlParts<'a> {
+    scheme: &'a str,
+    userinfo: Option<&'a str>,
+    host_and_path: &'a str,
+    query: &'a str,
+    fragment: Option<&'a str>,
+    /// Everything after `://`, to look for user info the split above misses.
+    rest: &'a str,
+}
+
+impl<'a> UrlParts<'a> {
+    fn split(url: &'a str) -> Self {
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (userinfo, host_start) = match rest[..authority_end].rfind('@') {
+            Some(at) => (Some(&rest[..at]), at + 1),
+            None => (None, 0),
+        };
+        let (before_fragment, fragment) = match rest[host_start..].split_once('#') {
+            Some((before, fragment)) => (before, Some(fragment)),
+            None => (&rest[host_start..], None),
+        };
+        let (host_and_path, query) = before_fragment.split_once('?').unwrap_or((before_fragment, ""));
+        UrlParts { scheme, userinfo, host_and_path, query, fragment, rest }
+    }
+
+    /// Whether what looks like `user:password@` runs past the authority: a password with an
+    /// unencoded `/`, `?` or `#` (the drivers would read part of it as host, path or query).
+    /// An `@` inside a query parameter's value (`?application_name=me@host`) is not one.
+    fn userinfo_spills(&self) -> bool {
+        let rest = self.rest;
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let Some(at) = password_range_in(rest).map(|range| range.end) else { return false };
+        if at <= authority_end {
+            return false;
+        }
+        if rest.find('#').is_some_and(|fragment| fragment < at) {
+            return true;
+        }
+        match rest.find('?') {
+            Some(query) if query < at => {
+                let pair_start = rest[..at].rfind('&').map_or(query + 1, |i| i + 1).max(query + 1);
+                !rest[pair_start..at].contains('=')
+            }
+            _ => true,
+        }
+    }
+}
+
+/// Where the password of `user:password@…` sits in `rest` (the URL after `://`), read
+/// generously so that it is hidden however the URL is malformed: from the first `:` of the
+/// user info to the last `@` of the URL (one inside a secret query value does not count). A
+/// colon after a `/`, `?` or `#` is a port, path or query, not a password.
+fn password_range_in(rest: &str) -> Option<std::ops::Range<usize>> {
+    let secrets = secret_values(rest);
+    let at = rest.match_indices('@').map(|(i, _)| i).rfind(|i| !secrets.iter().any(|r| r.contains(i)))?;
+    let colon = rest[..at].find(':')?;
+    if rest[..colon].contains(['/', '?', '#']) {
+        return None;
+    }
     Some(colon + 1..at)
 }
 
-/// Replaces the password of `scheme://user:password@host` (and of a `password=` query
-/// parameter) with `***`.
-pub fn redact(url: &str) -> String {
-    let mut out = url.to_string();
-    if let Some(range) = password_range(url) {
-        out.replace_range(range, "***");
-    }
-    for key in ["password=", "pwd=", "sslpassword="] {
-        let mut from = 0;
-        while let Some(i) = out[from..].to_ascii_lowercase().find(key).map(|i| from + i + key.len()) {
-            let end = out[i..].find('&').map_or(out.len(), |j| i + j);
-            out.replace_range(i..end, "***");
-            from = i + 3;
+/// Where the password of `scheme://user:password@host/…` sits in `url`, if it has one.
+pub(crate) fn password_range(url: &str) -> Option<std::ops::Range<usize>> {
+    let start = url.find("://")? + 3;
+    let range = password_range_in(&url[start..])?;
+    Some(range.start + start..range.end + start)
+}
+
+/// The values of every `key=value` after a `?` or `&` whose key names a secret. A value
+/// runs to the next parameter that has an `=`: an unencoded `&` inside a password would
+/// otherwise leave its tail showing as a key of its own.
+fn secret_values(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut from = 0;
+    while let Some(eq) = text[from..].find('=').map(|i| from + i) {
+        from = eq + 1;
+        let Some(key_start) = text[..eq].rfind(['?', '&']).map(|i| i + 1) else { continue };
+        if !is_secret_key(&text[key_start..eq].to_ascii_lowercase()) {
+            continue;
         }
+        let mut value_end = text.len();
+        let mut at = eq + 1;
+        while let Some(separator) = text[at..].find('&').map(|i| at + i) {
+            let next = &text[separator + 1..];
+            if is_parameter(&next[..next.find('&').unwrap_or(next.len())]) {
+                value_end = separator;
+                break;
+            }
+            at = separator + 1;
+        }
+        ranges.push(eq + 1..value_end);
+        from = value_end;
+    }
+    ranges
+}
+
+/// Whether `segment` reads as `key=value`, with a key made of the characters keys have.
+fn is_parameter(segment: &str) -> bool {
+    segment.split_once('=').is_some_and(|(key, _)| {
+        !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']'))
+    })
+}
+
+/// Whether a query parameter (lower-cased) carries a secret.
+fn is_secret_key(lower: &str) -> bool {
+    ["pass", "pwd", "secret", "token"].iter().any(|word| lower.contains(word))
+}
+
+pub(crate) fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Encodes everything but RFC 3986's unreserved characters, so the text stays one user-info
+/// part.
+fn percent_encode_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Replaces the password of `scheme://user:password@host` (however malformed its user info)
+/// and the value of every credential-bearing query parameter (`password=`, `PWD=`,
+/// `sslpassword=`, `…token=`, in any case) with `***`.
+///
+/// ```
+/// use duo_orm::config::redact;
+/// assert_eq!(redact("postgres://app:pa#ss@db/app"), "postgres://app:***@db/app");
+/// assert_eq!(redact("mysql://db/app?user=app&PASSWORD=s3cret"), "mysql://db/app?user=app&PASSWORD=***");
+/// ```
+pub fn redact(url: &str) -> String {
+    let mut ranges = secret_values(url);
+    ranges.extend(password_range(url));
+    ranges.sort_by_key(|range| range.start);
+    // Overlapping or touching ranges become one, so each secret is one `***`.
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+            _ => merged.push(range),
+        }
+    }
+    let mut out = url.to_string();
+    for range in merged.into_iter().rev() {
+        out.replace_range(range, "***");
     }
     out
 }
@@ -228,6 +487,22 @@ impl PoolOptions {
             idle_timeout: Some(Duration::from_secs(600)),
             max_lifetime: Some(Duration::from_secs(1800)),
         }
+    }
+}
+
+impl PoolOptions {
+    /// Refuses options no pool can work with (nothing is connected yet).
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.max_connections == 0 {
+            return Err(Error::config("max_connections must be at least 1, got 0"));
+        }
+        if self.min_connections > self.max_connections {
+            return Err(Error::config(format!(
+                "min_connections ({}) is larger than max_connections ({})",
+                self.min_connections, self.max_connections
+            )));
+        }
+        Ok(())
     }
 }
 

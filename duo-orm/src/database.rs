@@ -892,12 +892,17 @@ fn scrub(message: String, url: &str) -> String {
     let mut out = message.replace(url, &redact(url));
     if let Some(password) = password_range(url).map(|range| &url[range]).filter(|p| !p.is_empty()) {
         out = out.replace(password, "***");
+        let decoded = crate::config::percent_decode(password);
+        if !decoded.is_empty() {
+            out = out.replace(&decoded, "***");
+        }
     }
     out
 }
 
 impl Engine {
     fn open(url: DatabaseUrl, options: &PoolOptions, log_values: bool) -> Result<Self> {
+        options.check()?;
         // Pools spawn maintenance tasks: create them inside the runtime that will own them.
         let pool = {
             let _guard = runtime().enter();

@@ -191,6 +191,13 @@ impl From<sqlx::Error> for Error {
         let sqlx::Error::Database(db) = &err else {
             return Error::Database(err);
         };
+        // PostgreSQL's text cannot hold NUL: say so instead of "invalid byte sequence".
+        if db.code().as_deref() == Some("22021") && db.message().contains("0x00") {
+            return Error::UnsupportedOperation {
+                dialect: Dialect::Postgres,
+                operation: "text containing the NUL character (\\0): its text types cannot hold it".into(),
+            };
+        }
         let kind = match db.kind() {
             sqlx::error::ErrorKind::UniqueViolation => IntegrityKind::Unique,
             sqlx::error::ErrorKind::ForeignKeyViolation => IntegrityKind::ForeignKey,

@@ -359,10 +359,10 @@ impl<M: 'static> JsonPath<M> {
             return Condition::invalid(error.clone());
         }
         Condition::per_dialect(move |dialect| {
-            if dialect == Dialect::Sqlite
-                && self.path.iter().any(|step| matches!(step, PathKey::Key(k) if str::contains(k, ['"', '\\'])))
-            {
-                return Err(Error::unsupported(dialect, "a JSON object key containing `\"` or `\\` (its paths cannot quote it)"));
+            for step in &self.path {
+                if let PathKey::Key(key) = step {
+                    check_key(dialect, key)?;
+                }
             }
             Ok(two_valued(render(&self, dialect)?))
         })
@@ -582,13 +582,11 @@ impl<M: 'static> JsonPath<M> {
     }
 
     fn key_here(&self, dialect: Dialect, key: &str) -> Result<Expr> {
+        check_key(dialect, key)?;
         let path = path_text(&self.with_key(key));
         Ok(match dialect {
             Dialect::Postgres => self.clone().at(key).pg_node(false).is_not_null(),
             Dialect::MySql => Func::cust("JSON_CONTAINS_PATH").arg(self.column()).arg("one").arg(Expr::val(path)).into(),
-            Dialect::Sqlite if key.contains(['"', '\\']) => {
-                return Err(Error::unsupported(dialect, "a JSON object key containing `\"` or `\\` (its paths cannot quote it)"));
-            }
             Dialect::Sqlite => Expr::expr(Func::cust("json_type").arg(self.column()).arg(Expr::val(path))).is_not_null(),
             Dialect::MsSql => {
                 // OPENJSON lists an array's positions as keys too: objects only.
@@ -712,9 +710,21 @@ impl<M: 'static> JsonPath<M> {
     }
 }
 
-/// `\"` and `\\` escaped inside a double-quoted path step.
-fn escape_path_string(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('"', "\\\"")
+/// Refuses an object key that `dialect`'s JSON paths cannot address, so that a condition on it
+/// fails instead of silently matching nothing:
+/// - SQLite reads a quoted path step verbatim up to the next `"`, with no escapes, and stops
+///   at a NUL;
+/// - MariaDB's path parser cannot address a key that starts with `-` (`$."--"` and `$."-a"`
+///   find nothing), and the MySQL dialect serves MariaDB too.
+fn check_key(dialect: Dialect, key: &str) -> Result<()> {
+    let problem = match dialect {
+        Dialect::Sqlite if key.contains(['"', '\\']) || key.chars().any(char::is_control) => {
+            "a JSON object key containing `\"`, `\\` or a control character (its paths cannot quote them)"
+        }
+        Dialect::MySql if key.starts_with('-') => "a JSON object key starting with `-` (MariaDB's JSON paths cannot address it)",
+        _ => return Ok(()),
+    };
+    Err(Error::unsupported(dialect, problem))
 }
 
 fn path_text(path: &[PathKey]) -> String {
@@ -722,9 +732,10 @@ fn path_text(path: &[PathKey]) -> String {
     for step in path {
         match step {
             PathKey::Key(key) => {
-                text.push_str(".\"");
-                text.push_str(&escape_path_string(key));
-                text.push('"');
+                // Escaped as serde_json writes the documents: MariaDB compares a path step with
+                // a document's keys as written, escapes included.
+                text.push('.');
+                text.push_str(&serde_json::to_string(key).unwrap_or_default());
             }
             PathKey::Index(n) => text.push_str(&format!("[{n}]")),
         }

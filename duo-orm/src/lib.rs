@@ -53,7 +53,7 @@ mod sync;
 pub mod transaction;
 pub mod types;
 
-pub use column::{Column, Condition, OrderBy};
+pub use column::{Column, Condition, MAX_CONDITION_DEPTH, OrderBy};
 pub use config::{DatabaseUrl, Dialect, PoolOptions};
 pub use database::Database;
 pub use dialect::Statement;

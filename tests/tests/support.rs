@@ -137,3 +137,17 @@ pub fn where_and_values(rendered: duo_orm::Result<duo_orm::Statement>) -> String
         Err(error) => format!("error: {error}"),
     }
 }
+
+/// A writer that keeps everything a tracing subscriber formats.
+#[derive(Clone, Default)]
+pub struct LogBuffer(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,11 +1,10 @@
 //! Every statement runs inside a `duo_orm.query` span with its SQL and duration; values
 //! only when asked; never a password.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use duo_orm::prelude::*;
 use tracing_subscriber::fmt::format::FmtSpan;
+
+use crate::support::LogBuffer as Buffer;
 
 #[derive(Model, Debug)]
 #[duo(table = "traced_items")]
@@ -13,19 +12,6 @@ struct Item {
     #[duo(primary_key)]
     id: i64,
     secret_value: String,
-}
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// The tracing output of `work`, run on a fresh runtime.

@@ -34,6 +34,11 @@ impl Statement {
     pub(crate) fn raw(sql: String) -> Self {
         Statement { sql, values: Values(Vec::new()) }
     }
+
+    /// Fixed SQL text with bound values (written with the dialect's placeholders).
+    pub(crate) fn with_values(sql: &str, values: impl IntoIterator<Item = Value>) -> Self {
+        Statement { sql: sql.to_string(), values: Values(values.into_iter().collect()) }
+    }
 }
 
 /// Renders a statement whose body sea-query's builders can write in every dialect (UPDATE,

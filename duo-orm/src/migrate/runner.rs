@@ -169,6 +169,12 @@ impl<'m> Migrator<'m> {
         self
     }
 
+    /// A connection for one operation, once the version table's name is known to be usable.
+    async fn open(&self, db: &Database) -> Result<Held> {
+        check_table_name(&self.version_table)?;
+        db.dedicated().await
+    }
+
     fn report(&self, event: Progress) {
         if let Some(report) = &self.progress {
             report(&event);
@@ -194,7 +200,7 @@ impl<'m> Migrator<'m> {
     pub fn status<'a>(&'a self, db: &'a Database) -> Pending<'a, Vec<MigrationStatus>> {
         Pending::on_database(db, move |db| {
             Box::pin(async move {
-                let mut conn = db.dedicated().await?;
+                let mut conn = self.open(db).await?;
                 let applied = self.read_applied(&mut conn).await?;
                 Ok(self.statuses(&applied))
             })
@@ -205,7 +211,7 @@ impl<'m> Migrator<'m> {
     pub fn history<'a>(&'a self, db: &'a Database) -> Pending<'a, Vec<AppliedMigration>> {
         Pending::on_database(db, move |db| {
             Box::pin(async move {
-                let mut conn = db.dedicated().await?;
+                let mut conn = self.open(db).await?;
                 self.read_applied(&mut conn).await
             })
         })
@@ -216,7 +222,7 @@ impl<'m> Migrator<'m> {
     pub fn resolve<'a>(&'a self, db: &'a Database, id: &'a str, applied: bool) -> Pending<'a, ()> {
         Pending::on_database(db, move |db| {
             Box::pin(async move {
-                let mut conn = db.dedicated().await?;
+                let mut conn = self.open(db).await?;
                 self.ensure_version_table(&mut conn).await?;
                 let index = self.migrations.find(id)?;
                 let migration = &self.migrations.iter().as_slice()[index];
@@ -304,7 +310,7 @@ impl<'m> Migrator<'m> {
             }
             _ => None,
         };
-        let mut guard = RunConnection { conn: db.dedicated().await?, keep: false };
+        let mut guard = RunConnection { conn: self.open(db).await?, keep: false };
         let conn = &mut guard.conn;
         let dialect = conn.dialect();
         let lock = self.lock_key();
@@ -315,7 +321,7 @@ impl<'m> Migrator<'m> {
             Dialect::MySql => {
                 let got = conn
                     .fetch_decoded(
-                        Statement::raw(format!("SELECT GET_LOCK('duo-orm:{}', 600)", self.version_table.replace('\'', "''"))),
+                        Statement::with_values("SELECT GET_LOCK(?, 600)", [self.mysql_lock_name().into()]),
                         "lock",
                         |row| row.next::<Option<i64>>(),
                     )
@@ -332,7 +338,7 @@ impl<'m> Migrator<'m> {
         let unlocked = match dialect {
             Dialect::Postgres => conn.execute_raw(&format!("SELECT pg_advisory_unlock({lock})")).await.map(|_| ()),
             Dialect::MySql => conn
-                .execute_raw(&format!("SELECT RELEASE_LOCK('duo-orm:{}')", self.version_table.replace('\'', "''")))
+                .execute(Statement::with_values("SELECT RELEASE_LOCK(?)", [self.mysql_lock_name().into()]))
                 .await
                 .map(|_| ()),
             _ => Ok(()),
@@ -342,6 +348,11 @@ impl<'m> Migrator<'m> {
         // in-memory SQLite database lives in that one connection, so it must not close.
         guard.keep = unlocked.is_ok() && (result.is_ok() || dialect == Dialect::Sqlite);
         result
+    }
+
+    /// MySQL's lock name (at most 64 characters, whatever the table's name).
+    fn mysql_lock_name(&self) -> String {
+        format!("duo-orm:{:x}", self.lock_key())
     }
 
     /// A lock key derived from the version table's name: runners of one migration set meet.
@@ -547,18 +558,21 @@ impl<'m> Migrator<'m> {
 
     async fn read_applied(&self, conn: &mut Held) -> Result<Vec<AppliedMigration>> {
         let dialect = conn.dialect();
+        let name = sea_query::Value::from(self.version_table.as_str());
         let exists = match dialect {
-            Dialect::Sqlite => format!(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{}'",
-                self.version_table.replace('\'', "''")
+            Dialect::Sqlite => {
+                Statement::with_values("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [name])
+            }
+            Dialect::Postgres => Statement::with_values(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = $1 AND table_schema = current_schema()",
+                [name],
             ),
-            _ => format!(
-                "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = '{}' AND table_schema = {}",
-                self.version_table.replace('\'', "''"),
-                if dialect == Dialect::Postgres { "current_schema()" } else { "DATABASE()" }
+            _ => Statement::with_values(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = DATABASE()",
+                [name],
             ),
         };
-        let count = conn.fetch_decoded(Statement::raw(exists), "version table", |row| row.next::<i64>()).await?;
+        let count = conn.fetch_decoded(exists, "version table", |row| row.next::<i64>()).await?;
         if count.first().copied().unwrap_or(0) == 0 {
             return Ok(Vec::new());
         }
@@ -650,4 +664,20 @@ async fn check_rebuild(conn: &mut Held, id: &str, guard: &str) -> Result<()> {
         guard.table,
         unknown.join(", ")
     )))
+}
+
+/// Refuses a table name that no dialect can hold as given: empty, longer than PostgreSQL's
+/// 63 bytes (it would silently truncate it), or with control characters. Every other
+/// character is fine: the name is always quoted as an identifier, or bound as a value.
+pub(crate) fn check_table_name(name: &str) -> Result<()> {
+    let problem = if name.trim().is_empty() {
+        "is empty"
+    } else if name.len() > 63 {
+        "is longer than 63 bytes (PostgreSQL would cut it short)"
+    } else if name.chars().any(char::is_control) {
+        "contains a control character"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Migration(format!("the version table name {name:?} {problem}; help: use a plain name such as `duo_migrations`")))
 }

@@ -53,6 +53,15 @@ impl<M> std::fmt::Debug for Select<M> {
     }
 }
 
+/// Refuses a row count (LIMIT, OFFSET, batch size) above `i64::MAX`: databases bind them as
+/// signed 64-bit integers.
+pub(crate) fn check_row_count(what: &str, n: u64) -> std::result::Result<(), String> {
+    if i64::try_from(n).is_err() {
+        return Err(format!("{what} {n} is larger than the largest row count a database accepts ({})", i64::MAX));
+    }
+    Ok(())
+}
+
 /// What a rendered SELECT returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Projection {
@@ -132,7 +141,7 @@ impl<M: Model> Select<M> {
             self.fail(error);
         }
         self.filter = Some(match self.filter.take() {
-            Some(existing) => existing.combine(expr, ExprTrait::and),
+            Some(existing) => existing.combine(expr, false),
             None => expr,
         });
         self
@@ -161,30 +170,44 @@ impl<M: Model> Select<M> {
         self
     }
 
-    /// Returns at most `n` rows.
+    /// Returns at most `n` rows. More than `i64::MAX` (what databases bind) makes the query
+    /// fail with [`Error::InvalidQuery`].
     pub fn limit(mut self, n: u64) -> Self {
-        self.paging.limit = Some(n);
+        self.paging.limit = Some(self.row_count("limit", n));
         self
     }
 
-    /// Skips the first `n` rows.
+    /// Skips the first `n` rows. More than `i64::MAX` makes the query fail with
+    /// [`Error::InvalidQuery`].
     pub fn offset(mut self, n: u64) -> Self {
-        self.paging.offset = Some(n);
+        self.paging.offset = Some(self.row_count("offset", n));
         self
+    }
+
+    /// `n`, when a database can bind it as a row count; otherwise records why the query is
+    /// invalid (and returns 0, which is never sent).
+    fn row_count(&mut self, what: &str, n: u64) -> u64 {
+        if let Err(error) = check_row_count(what, n) {
+            self.fail(error);
+            return 0;
+        }
+        n
     }
 
     /// Page `page` (counting from 1) of `per_page` rows: `limit(per_page).offset((page-1)*per_page)`.
+    /// A page past `i64::MAX` rows makes the query fail with [`Error::InvalidQuery`].
     pub fn paginate(mut self, page: u64, per_page: u64) -> Self {
         if page == 0 || per_page == 0 {
-            self.error = self.error.take().or_else(|| {
-                Some(format!(
-                    "paginate(page, per_page) counts pages from 1 and needs at least one row per page; got page {page}, per_page {per_page}"
-                ))
-            });
+            self.fail(format!(
+                "paginate(page, per_page) counts pages from 1 and needs at least one row per page; got page {page}, per_page {per_page}"
+            ));
             return self;
         }
-        self.paging = Paging { limit: Some(per_page), offset: Some((page - 1) * per_page) };
-        self
+        let Some(offset) = (page - 1).checked_mul(per_page) else {
+            self.fail(format!("paginate({page}, {per_page}): page {page} starts past the last row a database can count"));
+            return self;
+        };
+        self.limit(per_page).offset(offset)
     }
 
     /// The sea-query statement of this query (the escape hatch): edit it, then run it with
@@ -196,7 +219,7 @@ impl<M: Model> Select<M> {
     /// statement calls a function no database has, so it fails when it runs instead of
     /// answering wrongly. Use [`alchemize_for`](Self::alchemize_for) for such queries.
     pub fn alchemize(&self) -> SelectStatement {
-        let portable = self.filter.as_ref().is_none_or(|f| matches!(f, CondExpr::Portable(_)));
+        let portable = self.filter.as_ref().is_none_or(CondExpr::is_portable);
         let written = match M::database().and_then(|db| db.dialect().ok()) {
             Some(dialect) => self.alchemize_for(dialect),
             None if portable => self.alchemize_for(Dialect::Postgres),

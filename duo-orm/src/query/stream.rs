@@ -64,6 +64,8 @@ impl<'a, M: Model> Iterate<'a, M> {
     pub fn batch_size(mut self, n: u64) -> Self {
         if n == 0 {
             self.error = Some("iterate: batch_size must be at least 1, got 0".into());
+        } else if let Err(error) = crate::query::select::check_row_count("iterate: batch_size", n) {
+            self.error = Some(error);
         }
         self.batch_size = n.max(1);
         self
