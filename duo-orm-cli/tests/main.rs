@@ -340,9 +340,24 @@ fn bad_input_gives_one_line_and_a_non_zero_exit() {
     assert_fails_cleanly(&project.run(&["migrate", "up", "--database-url", "postgresql+psycopg://u@h/db"]), "driver");
     assert_fails_cleanly(&project.run(&["migrate", "up", "--database-url", "nosuch://x"]), "nosuch");
     // Refused by the server (or unreachable without one): either way the password stays out.
-    let secret = project.run(&["migrate", "up", "--database-url", "postgres://nosuchuser:s3cret-pw@127.0.0.1:5432/test"]);
-    assert_fails_cleanly(&secret, "error");
-    assert!(!texts(&secret).1.contains("s3cret-pw"), "the password leaked: {}", texts(&secret).1);
+    // Every URL shape, well-formed or not, through every command that reads one.
+    for url in [
+        "postgres://nosuchuser:s3cret-pw@127.0.0.1:5432/test",
+        "postgres://app:s3cret#pw@127.0.0.1:1/app",
+        "postgres://app:s3cret/pw@127.0.0.1:1/app",
+        "postgres://app@127.0.0.1:1/app?PASSWORD=s3cret-pw",
+        // Well-formed: the servers refuse the unknown user at once.
+        "postgres://127.0.0.1:5432/app?user=nosuchuser&password=s3cret-pw",
+        "mysql://127.0.0.1:3306/app?user=nosuchuser&password=s3cret-pw",
+        "mysql://app:s3cret?pw@127.0.0.1:1/app",
+    ] {
+        for command in [&["migrate", "up"][..], &["migrate", "status"], &["migrate", "check"], &["migrate", "down", "-1"]] {
+            let output = project.run(&[command, &["--database-url", url]].concat());
+            assert_fails_cleanly(&output, "error");
+            let (stdout, stderr) = texts(&output);
+            assert!(!stdout.contains("s3cret") && !stderr.contains("s3cret"), "{url}: the password leaked: {stderr}{stdout}");
+        }
+    }
 
     let sqlite = format!("sqlite://{}", project.root.join("app.db").display());
     assert_fails_cleanly(&project.run(&["migrate", "up", "nosuch", "--database-url", &sqlite]), "no migration has the id `nosuch`");
@@ -351,6 +366,14 @@ fn bad_input_gives_one_line_and_a_non_zero_exit() {
     // `.env` supplies the URL (init wrote the SQLite default).
     project.write(".env", &format!("DATABASE_URL={sqlite}\n"));
     assert!(project.ok(&["migrate", "up"]).contains("applied 1 migration"));
+
+    // A message with control or zero-width characters is written as TOML reads it back.
+    let message = "fix\ttabs\u{7}\u{200b} and \"quotes\" \\ back";
+    project.ok(&["migrate", "new", message]);
+    let newest = project.migration_files().pop().unwrap();
+    let text = std::fs::read_to_string(&newest).unwrap();
+    let read = duo_orm::migrate::Migration::parse(newest.file_stem().unwrap().to_str().unwrap(), &text).unwrap();
+    assert_eq!(read.message, message);
 
     // A model error points at the file, line and column.
     project.write("src/storage/models/mod.rs", "#[derive(Model)]\nstruct Bad { #[duo(primary_key)] id: i64, #[duo(nonsense)] x: i32 }\n");

@@ -382,3 +382,29 @@ async fn a_sqlite_rebuild_refuses_to_drop_what_hand_written_sql_added() {
     db.execute_raw("ALTER TABLE users DROP COLUMN extra").await.unwrap();
     assert_eq!(migrator.up(db).await.unwrap().applied.len(), 2);
 }
+
+#[tokio::test]
+async fn a_hostile_version_table_name_is_an_identifier_never_sql() {
+    let embedded = duo_orm::embed_migrations!("migrations").unwrap();
+    // Each would end a string literal or an identifier early if it were interpolated: the
+    // first ran SLEEP(3) on MariaDB when only `'` was doubled.
+    let hostile = ["v\\'; SELECT SLEEP(3); --x", "v\"q", "v`b", "v]s", "v'; DROP TABLE mig_accounts; --"];
+    for backend in backends("migrations_hostile_table").await {
+        let db = &backend.db;
+        for name in hostile {
+            let migrator = Migrator::new(&embedded).version_table(name);
+            let d = backend.dialect;
+            migrator.up(db).await.unwrap_or_else(|e| panic!("{d:?} {name:?}: {e}"));
+            let history = migrator.history(db).await.unwrap();
+            assert_eq!(history.len(), 2, "{d:?} {name:?}: recorded in its own table");
+            assert!(introspect(db).await.unwrap().table(name).is_some(), "{d:?}: the table is named {name:?} exactly");
+            migrator.down(db, Target::Base).await.unwrap();
+            assert!(migrator.history(db).await.unwrap().is_empty());
+        }
+        assert_eq!(introspect(db).await.unwrap().table("mig_accounts").map(|_| ()), None, "nothing dropped by accident");
+        for bad in ["", "   ", " padded", "tab\tname", "nul\0", &"x".repeat(64)] {
+            let error = Migrator::new(&embedded).version_table(bad).up(db).await.unwrap_err();
+            assert!(matches!(error, duo_orm::Error::Migration(ref m) if m.contains("version table name")), "{bad:?}: {error}");
+        }
+    }
+}

@@ -150,8 +150,8 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
         }
         Operation::AddForeignKey { table, foreign_key } => match dialect {
             Dialect::Sqlite => rebuild(table_of(before, table)?, table_of(after, table)?)?,
-            Dialect::Postgres => vec![sea_query_foreign_key(table, foreign_key).to_string(PostgresQueryBuilder)],
-            Dialect::MySql => vec![sea_query_foreign_key(table, foreign_key).to_string(MysqlQueryBuilder)],
+            Dialect::Postgres => vec![sea_query_foreign_key(table, foreign_key, dialect).to_string(PostgresQueryBuilder)],
+            Dialect::MySql => vec![sea_query_foreign_key(table, foreign_key, dialect).to_string(MysqlQueryBuilder)],
             _ => vec![format!("ALTER TABLE {} ADD {}", q(table), custom(dialect).foreign_key_clause(table, foreign_key)?)],
         },
         Operation::DropForeignKey { table, foreign_key } => match dialect {

@@ -672,6 +672,8 @@ async fn check_rebuild(conn: &mut Held, id: &str, guard: &str) -> Result<()> {
 pub(crate) fn check_table_name(name: &str) -> Result<()> {
     let problem = if name.trim().is_empty() {
         "is empty"
+    } else if name.trim() != name {
+        "starts or ends with white space (MySQL refuses such names)"
     } else if name.len() > 63 {
         "is longer than 63 bytes (PostgreSQL would cut it short)"
     } else if name.chars().any(char::is_control) {

@@ -83,7 +83,7 @@ pub(crate) fn render_create_index(table: &str, index: &Index, dialect: Dialect, 
         Dialect::MsSql => CustomDdl::MSSQL.create_index(table, index, if_not_exists),
         Dialect::Oracle => CustomDdl::ORACLE.create_index(table, index, if_not_exists),
         _ => {
-            let mut def = sea_query_index(index);
+            let mut def = sea_query_index(index, dialect);
             def.table(sea_query::Alias::new(table));
             if if_not_exists {
                 def.if_not_exists();
@@ -97,9 +97,19 @@ pub(crate) fn render_create_index(table: &str, index: &Index, dialect: Dialect, 
     }
 }
 
-fn sea_query_index(index: &Index) -> sea_query::IndexCreateStatement {
+/// A constraint or index name as sea-query needs it: sea-query writes these names between the
+/// dialect's quotes without escaping them (unlike table and column names), so the quote
+/// character is doubled here.
+fn constraint_name(dialect: Dialect, name: &str) -> String {
+    match dialect {
+        Dialect::MySql => name.replace('`', "``"),
+        _ => name.replace('"', "\"\""),
+    }
+}
+
+fn sea_query_index(index: &Index, dialect: Dialect) -> sea_query::IndexCreateStatement {
     let mut def = sea_query::Index::create();
-    def.name(&index.name);
+    def.name(constraint_name(dialect, &index.name));
     for column in &index.columns {
         def.col(sea_query::Alias::new(column));
     }
@@ -157,9 +167,9 @@ pub(crate) fn sea_query_column(table: &Table, column: &Column, dialect: Dialect)
 }
 
 /// A sea-query foreign key of `table`.
-pub(crate) fn sea_query_foreign_key(table: &str, fk: &crate::schema::ForeignKey) -> sea_query::ForeignKeyCreateStatement {
+pub(crate) fn sea_query_foreign_key(table: &str, fk: &crate::schema::ForeignKey, dialect: Dialect) -> sea_query::ForeignKeyCreateStatement {
     let mut key = ForeignKey::create();
-    key.name(&fk.name).from_tbl(sea_query::Alias::new(table)).to_tbl(sea_query::Alias::new(&fk.references));
+    key.name(constraint_name(dialect, &fk.name)).from_tbl(sea_query::Alias::new(table)).to_tbl(sea_query::Alias::new(&fk.references));
     for column in &fk.columns {
         key.from_col(sea_query::Alias::new(column));
     }
@@ -186,21 +196,21 @@ fn sea_query_create_table(table: &Table, dialect: Dialect, how: CreateTable) -> 
     }
     if !(dialect == Dialect::Sqlite && table.auto_increment_key().is_some()) {
         let mut pk = sea_query::Index::create();
-        pk.name(format!("pk_{}", table.name));
+        pk.name(constraint_name(dialect, &format!("pk_{}", table.name)));
         for column in &table.primary_key {
             pk.col(sea_query::Alias::new(column));
         }
         stmt.primary_key(&mut pk);
     }
     for fk in &table.foreign_keys {
-        stmt.foreign_key(&mut sea_query_foreign_key(&table.name, fk));
+        stmt.foreign_key(&mut sea_query_foreign_key(&table.name, fk, dialect));
     }
     let mut separate_indexes = Vec::new();
     for index in &table.indexes {
         // MySQL has no CREATE INDEX IF NOT EXISTS: `create_all` declares plain indexes with the table.
         let inline = if index.unique { how.unique_inline } else { dialect == Dialect::MySql };
         if inline {
-            stmt.index(&mut sea_query_index(index));
+            stmt.index(&mut sea_query_index(index, dialect));
         } else {
             separate_indexes.push(render_create_index(&table.name, index, dialect, how.if_not_exists));
         }
