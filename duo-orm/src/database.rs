@@ -366,7 +366,7 @@ impl Database {
         }
         let handle = runtime().spawn(async move {
             let conn = engine.pool.acquire().await.map_err(|e| engine.connect_error(e))?;
-            let lease = Leased::new(conn, &engine);
+            let lease = Leased::new(conn, &engine, true);
             work(engine, Lease::Pooled(lease)).await
         });
         join(handle).await
@@ -410,18 +410,18 @@ impl Database {
             // An idle one first: `try_acquire` skips the ping `acquire` sends before handing out
             // an idle connection.
             let pool = engine.local_pool(&handle)?;
-            let conn = match pool.try_acquire() {
-                Some(conn) => conn,
-                None => pool.acquire().await.map_err(|e| engine.connect_error(e))?,
+            let (conn, checked) = match pool.try_acquire() {
+                Some(conn) => (conn, false),
+                None => (pool.acquire().await.map_err(|e| engine.connect_error(e))?, true),
             };
-            return Ok(Some(Leased { conn: Some(conn), home: Some(handle) }));
+            return Ok(Some(Leased { conn: Some(conn), checked, home: Some(handle) }));
         }
         if let Some(conn) = engine.pool.try_acquire() {
-            return Ok(Some(Leased::new(conn, engine)));
+            return Ok(Some(Leased::new(conn, engine, false)));
         }
         if crate::sync::driving_io_runtime() {
             let conn = engine.pool.acquire().await.map_err(|e| engine.connect_error(e))?;
-            return Ok(Some(Leased::new(conn, engine)));
+            return Ok(Some(Leased::new(conn, engine, true)));
         }
         Ok(None)
     }
@@ -434,7 +434,7 @@ impl Database {
         }
         join(runtime().spawn(async move {
             let conn = engine.pool.acquire().await.map_err(|e| engine.connect_error(e))?;
-            Ok(Leased::new(conn, &engine))
+            Ok(Leased::new(conn, &engine, true))
         }))
         .await
     }
@@ -726,6 +726,9 @@ pub(crate) enum Conn {
 /// before the return ran, the connection would close and its data with it.
 pub(crate) struct Leased {
     conn: Option<Conn>,
+    /// Whether the pool checked this connection (a ping, or a fresh connect) for this use. An
+    /// idle connection taken without one may have been closed by the server meanwhile.
+    checked: bool,
     /// The runtime the connection goes back to its pool on: its own pool's runtime, the I/O
     /// runtime for the I/O pool, `None` for a connection bound to no runtime (file SQLite),
     /// which goes back on the caller's.
@@ -733,12 +736,21 @@ pub(crate) struct Leased {
 }
 
 impl Leased {
-    fn new(conn: Conn, engine: &Engine) -> Self {
-        Leased { conn: Some(conn), home: (!engine.runtime_free()).then(|| runtime().handle().clone()) }
+    fn new(conn: Conn, engine: &Engine, checked: bool) -> Self {
+        Leased { conn: Some(conn), checked, home: (!engine.runtime_free()).then(|| runtime().handle().clone()) }
     }
 
     pub(crate) fn conn(&mut self) -> &mut Conn {
         self.conn.as_mut().expect("a lease holds its connection until dropped")
+    }
+
+    /// Takes this connection, which the server closed, out of its pool at once (a graceful
+    /// close would hold its place in the pool for seconds, talking to a dead socket).
+    fn discard(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _home = self.home.as_ref().map(|home| home.enter());
+            each_conn!(conn, c, _Db => drop(c.detach()));
+        }
     }
 
     /// Makes the pool close this connection instead of reusing it (its state is unknown).
@@ -1056,7 +1068,7 @@ impl Engine {
                 Control::Commit => conn.commit().await,
                 Control::Rollback => conn.rollback().await,
             }
-            .map_err(Error::from)
+            .map_err(|error| control_error(control, nested, error))
         };
         Self::traced(self.sql_span(sql), |_| 0, work).await
     }
@@ -1146,16 +1158,36 @@ impl Engine {
     ) -> Result<A> {
         self.check_bindable(&stmt)?;
         let work = async {
-            let Statement { sql, values } = stmt;
-            let mut count = 0u64;
-            on_conn!(conn.conn()?, c, Wrap => {
-                let mut rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch(c);
-                while let Some(row) = rows.try_next().await? {
-                    step(&mut state, &mut RowCursor::new(Wrap(&row), model))?;
-                    count += 1;
+            let count = resending!(self, conn, stmt => {
+                let Statement { sql, values } = stmt;
+                let mut count = 0u64;
+                let mut stepped = Ok(());
+                // (`break` leaves the attempts of `resending!`.)
+                let target = match conn.conn() {
+                    Ok(target) => target,
+                    Err(error) => break Err(error),
+                };
+                let read: Result<(), sqlx::Error> = async {
+                    on_conn!(target, c, Wrap => {
+                        let mut rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch(c);
+                        while let Some(row) = rows.try_next().await? {
+                            stepped = step(&mut state, &mut RowCursor::new(Wrap(&row), model));
+                            if stepped.is_err() {
+                                break;
+                            }
+                            count += 1;
+                        }
+                    });
+                    Ok(())
+                }
+                .await;
+                match (read, stepped) {
+                    (Err(error), _) => Err(Failure::driver(error, count)),
+                    (Ok(()), Err(error)) => Err(Failure::Final(error)),
+                    (Ok(()), Ok(())) => Ok(count),
                 }
             });
-            Ok((state, count))
+            count.map(|count| (state, count))
         };
         Self::traced(span, |(_, count): &(A, u64)| *count, work).await.map(|(state, _)| state)
     }
@@ -1163,13 +1195,21 @@ impl Engine {
     async fn fetch_scalar(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<Option<i64>> {
         self.check_bindable(&stmt)?;
         let work = async {
-            let Statement { sql, values } = stmt;
-            on_conn!(conn.conn()?, c, _Wrap => {
-                let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(c).await?;
-                match row {
-                    Some(row) => Ok(Some(sqlx::Row::try_get::<i64, _>(&row, 0)?)),
-                    None => Ok(None),
+            resending!(self, conn, stmt => {
+                let Statement { sql, values } = stmt;
+                // (`break` leaves the attempts of `resending!`.)
+                let target = match conn.conn() {
+                    Ok(target) => target,
+                    Err(error) => break Err(error),
+                };
+                let row: Result<Option<i64>, sqlx::Error> = async {
+                    on_conn!(target, c, _Wrap => {
+                        let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(c).await?;
+                        row.map(|row| sqlx::Row::try_get::<i64, _>(&row, 0)).transpose()
+                    })
                 }
+                .await;
+                row.map_err(|error| Failure::driver(error, 0))
             })
         };
         Self::traced(span, |row: &Option<i64>| row.is_some() as u64, work).await
@@ -1178,10 +1218,21 @@ impl Engine {
     async fn fetch_exists(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<bool> {
         self.check_bindable(&stmt)?;
         let work = async {
-            let Statement { sql, values } = stmt;
-            on_conn!(conn.conn()?, c, _Wrap => {
-                let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(c).await?;
-                Ok(row.is_some())
+            resending!(self, conn, stmt => {
+                let Statement { sql, values } = stmt;
+                // (`break` leaves the attempts of `resending!`.)
+                let target = match conn.conn() {
+                    Ok(target) => target,
+                    Err(error) => break Err(error),
+                };
+                let found: Result<bool, sqlx::Error> = async {
+                    on_conn!(target, c, _Wrap => {
+                        let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(c).await?;
+                        Ok(row.is_some())
+                    })
+                }
+                .await;
+                found.map_err(|error| Failure::driver(error, 0))
             })
         };
         Self::traced(span, |found: &bool| *found as u64, work).await
@@ -1190,26 +1241,189 @@ impl Engine {
     async fn execute(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<Executed> {
         self.check_bindable(&stmt)?;
         let work = async {
-            let Statement { sql, values } = stmt;
-            match conn.conn()? {
-                #[cfg(feature = "sqlite")]
-                Conn::Sqlite(c) => {
-                    let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(&mut **c).await?;
-                    Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: Some(done.last_insert_rowid()) })
+            resending!(self, conn, stmt => {
+                let Statement { sql, values } = stmt;
+                // (`break` leaves the attempts of `resending!`.)
+                let target = match conn.conn() {
+                    Ok(target) => target,
+                    Err(error) => break Err(error),
+                };
+                let done: Result<Executed, sqlx::Error> = async {
+                    match target {
+                        #[cfg(feature = "sqlite")]
+                        Conn::Sqlite(c) => {
+                            let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(&mut **c).await?;
+                            Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: Some(done.last_insert_rowid()) })
+                        }
+                        #[cfg(feature = "postgres")]
+                        Conn::Postgres(c) => {
+                            let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(&mut **c).await?;
+                            Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: None })
+                        }
+                        #[cfg(feature = "mysql")]
+                        Conn::MySql(c) => {
+                            let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(&mut **c).await?;
+                            let id = done.last_insert_id();
+                            Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: (id != 0).then_some(id as i64) })
+                        }
+                    }
                 }
-                #[cfg(feature = "postgres")]
-                Conn::Postgres(c) => {
-                    let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(&mut **c).await?;
-                    Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: None })
-                }
-                #[cfg(feature = "mysql")]
-                Conn::MySql(c) => {
-                    let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(&mut **c).await?;
-                    let id = done.last_insert_id();
-                    Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: (id != 0).then_some(id as i64) })
-                }
-            }
+                .await;
+                done.map_err(|error| Failure::driver(error, 0))
+            })
         };
         Self::traced(span, |done: &Executed| done.rows_affected, work).await
+    }
+
+    /// A copy of `stmt` for one more attempt, when `conn` may have been closed by the server
+    /// before `stmt` reaches it: an idle server connection the pool handed out unchecked (no
+    /// ping, which would cost a round trip per statement), outside a transaction.
+    fn spare(&self, conn: &Lease, stmt: &Statement) -> Option<Statement> {
+        match conn {
+            Lease::Pooled(leased) if self.may_reconnect(leased) => Some(stmt.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether `leased` is an idle server connection the pool handed out unchecked.
+    pub(crate) fn may_reconnect(&self, leased: &Leased) -> bool {
+        !leased.checked && self.runtime_local()
+    }
+
+    /// Replaces `leased`'s connection, which the server closed, with one its pool has just
+    /// checked (the pool pings idle connections on this path, dropping dead ones).
+    pub(crate) async fn reconnect(&self, leased: &mut Leased) -> Result<()> {
+        leased.discard();
+        let home = leased.home.clone().unwrap_or_else(|| runtime().handle().clone());
+        let pool = if home.id() == runtime().handle().id() {
+            self.pool.clone()
+        } else {
+            let local = self.local.lock().unwrap_or_else(PoisonError::into_inner).get(&home.id()).cloned();
+            local.ok_or_else(|| Error::config("the runtime that owned this connection has shut down"))?
+        };
+        // Opened (or pinged) on the runtime the new connection will belong to.
+        let fresh = match home.spawn(async move { pool.acquire().await }).await {
+            Ok(fresh) => fresh.map_err(|e| self.connect_error(e))?,
+            Err(join) => return Err(Error::Io(std::io::Error::other(join.to_string()))),
+        };
+        let home = leased.home.clone();
+        // The old lease goes back (to be closed) on its own runtime, as every lease does.
+        drop(std::mem::replace(leased, Leased { conn: Some(fresh), checked: true, home }));
+        Ok(())
+    }
+
+    /// The error for a connection the server closed where the statement did not go again.
+    fn lost(&self, conn: &Lease, error: sqlx::Error) -> Error {
+        let during = match conn {
+            Lease::Transaction(_) => {
+                "of this transaction: the server rolls back what the transaction wrote; run the whole block again"
+            }
+            Lease::Pooled(_) => "just after the pool had checked it; the statement was not sent again",
+        };
+        Error::ConnectionLost { during: during.into(), commit_unknown: false, source: error }
+    }
+}
+
+/// Runs a statement with `$once` (an expression using `$stmt` that evaluates to
+/// `Result<T, Failure>`), and once more on a fresh, checked connection when the server had
+/// closed `$conn`'s before any of the result reached the caller (see [`Engine::spare`]).
+macro_rules! resending {
+    ($engine:ident, $conn:ident, $stmt:ident => $once:expr) => {{
+        let mut next = $stmt;
+        loop {
+            let spare = $engine.spare($conn, &next);
+            let $stmt = next;
+            match $once {
+                Ok(value) => break Ok(value),
+                Err(Failure::Final(error)) => break Err(error),
+                Err(Failure::Dropped(error)) => match spare {
+                    Some(again) => {
+                        if let Lease::Pooled(leased) = &mut *$conn {
+                            $engine.reconnect(leased).await?;
+                        }
+                        next = again;
+                    }
+                    None => break Err($engine.lost($conn, error)),
+                },
+            }
+        }
+    }};
+}
+use resending;
+
+/// How one attempt at a statement failed.
+enum Failure {
+    /// The server had closed the connection, and nothing of the result reached the caller.
+    Dropped(sqlx::Error),
+    /// Anything else.
+    Final(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure::Final(error)
+    }
+}
+
+impl Failure {
+    /// A driver error after `delivered` rows went to the caller.
+    fn driver(error: sqlx::Error, delivered: u64) -> Self {
+        match (dropped_by_server(&error), delivered) {
+            (true, 0) => Failure::Dropped(error),
+            (true, n) => Failure::Final(Error::ConnectionLost {
+                during: format!("while rows were being read ({n} already handed over); the statement was not sent again"),
+                commit_unknown: false,
+                source: error,
+            }),
+            (false, _) => Failure::Final(Error::from(error)),
+        }
+    }
+}
+
+/// The error of a transaction-control statement: [`Error::ConnectionLost`] when the server
+/// closed the connection, saying what that means for the transaction.
+fn control_error(control: Control, nested: bool, error: sqlx::Error) -> Error {
+    if !dropped_by_server(&error) {
+        return Error::from(error);
+    }
+    let commit_unknown = control == Control::Commit && !nested;
+    let during = if commit_unknown {
+        "while COMMIT was in flight: the transaction may or may not have committed, and no client can tell; \
+         check before running it again (see the transactions guide)"
+    } else if matches!(control, Control::Begin(_)) && !nested {
+        "as the transaction began; nothing ran in it"
+    } else {
+        "of this transaction: the server rolls back what the transaction wrote; run the whole block again"
+    };
+    Error::ConnectionLost { during: during.into(), commit_unknown, source: error }
+}
+
+/// Whether `error` says the server closed the connection (a restart, `pg_terminate_backend`,
+/// MySQL's `KILL`, an idle timeout): the socket is closed, or the server's last words were
+/// that it is shutting the session down.
+pub(crate) fn dropped_by_server(error: &sqlx::Error) -> bool {
+    use std::io::ErrorKind;
+    match error {
+        sqlx::Error::Io(io) => matches!(
+            io.kind(),
+            ErrorKind::UnexpectedEof
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::BrokenPipe
+                | ErrorKind::NotConnected
+        ),
+        sqlx::Error::Database(db) => {
+            // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now.
+            if matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03")) && db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+                return true;
+            }
+            #[cfg(feature = "mysql")]
+            if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+                // ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED, ER_CLIENT_INTERACTION_TIMEOUT.
+                return matches!(my.number(), 1053 | 1927 | 4031);
+            }
+            false
+        }
+        _ => false,
     }
 }

@@ -94,6 +94,23 @@ pub enum Error {
         detail: String,
     },
 
+    /// The database server closed the connection (a restart, `pg_terminate_backend`,
+    /// MySQL's `KILL`, an idle timeout) where the statement could not simply go again on a
+    /// fresh connection: inside a transaction, after some rows were handed over, or while
+    /// `COMMIT` was in flight. Outside those, duo-orm sends the statement again by itself.
+    #[error("the database server closed the connection {during}")]
+    ConnectionLost {
+        /// When it happened, and what that means for the work.
+        during: String,
+        /// The connection closed while `COMMIT` was in flight: the transaction may or may not
+        /// have committed, and no client can tell. Check before running it again, or make it
+        /// idempotent (see the transactions guide).
+        commit_unknown: bool,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
     /// Any other error reported by the database driver.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),

@@ -240,7 +240,15 @@ impl Frame {
         // SQLite: take the write lock at BEGIN, so concurrent writers queue (busy timeout)
         // instead of failing when a reader upgrades to a writer.
         let statement = (engine.url.dialect() == crate::Dialect::Sqlite).then_some("BEGIN IMMEDIATE");
-        engine.control(lease.conn(), Control::Begin(statement), false).await?;
+        let begin = Control::Begin(statement);
+        if let Err(error) = engine.control(lease.conn(), begin, false).await {
+            // An idle connection the server had closed: BEGIN goes again on a checked one.
+            if !(matches!(error, Error::ConnectionLost { .. }) && engine.may_reconnect(&lease)) {
+                return Err(error);
+            }
+            engine.reconnect(&mut lease).await?;
+            engine.control(lease.conn(), begin, false).await?;
+        }
         let id = next_frame_id();
         let shared = Arc::new(TxShared {
             database: database_id(database),

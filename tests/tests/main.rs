@@ -7,6 +7,7 @@
 mod support;
 
 mod config;
+mod connections;
 mod bulk;
 mod crud;
 mod errors;
