@@ -414,7 +414,7 @@ impl Database {
                 Some(conn) => (conn, false),
                 None => (pool.acquire().await.map_err(|e| engine.connect_error(e))?, true),
             };
-            return Ok(Some(Leased { conn: Some(conn), checked, home: Some(handle) }));
+            return Ok(Some(Leased { conn: Some(conn), checked, in_flight: false, home: Some(handle) }));
         }
         if let Some(conn) = engine.pool.try_acquire() {
             return Ok(Some(Leased::new(conn, engine, false)));
@@ -536,10 +536,13 @@ impl Held {
 
     /// BEGIN (or `statement` instead), COMMIT or ROLLBACK on the held connection.
     pub(crate) async fn control(&mut self, control: Control) -> Result<()> {
-        let conn = self.lease.conn()?;
-        let depth = conn.transaction_depth();
+        let leased = match &mut self.lease {
+            Lease::Pooled(leased) => leased,
+            Lease::Transaction(_) => return Err(Error::invalid("a held connection is never a transaction's")),
+        };
+        let depth = leased.conn().transaction_depth();
         let nested = if matches!(control, Control::Begin(_)) { depth > 0 } else { depth > 1 };
-        self.engine.control(conn, control, nested).await
+        self.engine.control(leased, control, nested).await
     }
 
     /// Closes the connection when dropped instead of returning it to its pool: whatever
@@ -729,6 +732,10 @@ pub(crate) struct Leased {
     /// Whether the pool checked this connection (a ping, or a fresh connect) for this use. An
     /// idle connection taken without one may have been closed by the server meanwhile.
     checked: bool,
+    /// Whether a statement is under way on it. Dropped then (a cancelled caller), the
+    /// connection's state is unknown (a request half written, an answer unread), so it is
+    /// closed instead of going back to the pool.
+    in_flight: bool,
     /// The runtime the connection goes back to its pool on: its own pool's runtime, the I/O
     /// runtime for the I/O pool, `None` for a connection bound to no runtime (file SQLite),
     /// which goes back on the caller's.
@@ -737,16 +744,33 @@ pub(crate) struct Leased {
 
 impl Leased {
     fn new(conn: Conn, engine: &Engine, checked: bool) -> Self {
-        Leased { conn: Some(conn), checked, home: (!engine.runtime_free()).then(|| runtime().handle().clone()) }
+        Leased { conn: Some(conn), checked, in_flight: false, home: (!engine.runtime_free()).then(|| runtime().handle().clone()) }
     }
 
     pub(crate) fn conn(&mut self) -> &mut Conn {
         self.conn.as_mut().expect("a lease holds its connection until dropped")
     }
 
-    /// Takes this connection, which the server closed, out of its pool at once (a graceful
-    /// close would hold its place in the pool for seconds, talking to a dead socket).
-    fn discard(&mut self) {
+    /// The connection, for a statement that starts now (see `in_flight`).
+    pub(crate) fn start(&mut self) -> &mut Conn {
+        self.in_flight = true;
+        self.conn()
+    }
+
+    /// The statement started with [`start`](Self::start) has finished, one way or the other.
+    pub(crate) fn finish(&mut self) {
+        self.in_flight = false;
+    }
+
+    /// Whether a statement was cut short on this connection.
+    pub(crate) fn interrupted(&self) -> bool {
+        self.in_flight
+    }
+
+    /// Takes this connection out of its pool at once, dropping its socket: for a connection
+    /// the server closed, or one in an unknown state (a graceful close would hold its place in
+    /// the pool for up to seconds).
+    pub(crate) fn discard(&mut self) {
         if let Some(conn) = self.conn.take() {
             let _home = self.home.as_ref().map(|home| home.enter());
             each_conn!(conn, c, _Db => drop(c.detach()));
@@ -766,10 +790,23 @@ pub(crate) enum Lease {
 }
 
 impl Lease {
-    fn conn(&mut self) -> Result<&mut Conn> {
+    /// The connection, for a statement that starts now.
+    fn start(&mut self) -> Result<&mut Conn> {
         match self {
-            Lease::Pooled(leased) => Ok(leased.conn()),
-            Lease::Transaction(guard) => Ok(guard.lease()?.conn()),
+            Lease::Pooled(leased) => Ok(leased.start()),
+            Lease::Transaction(guard) => Ok(guard.lease()?.start()),
+        }
+    }
+
+    /// The statement started with [`start`](Self::start) has finished.
+    fn finish(&mut self) {
+        match self {
+            Lease::Pooled(leased) => leased.finish(),
+            Lease::Transaction(guard) => {
+                if let Ok(leased) = guard.lease() {
+                    leased.finish();
+                }
+            }
         }
     }
 }
@@ -843,6 +880,9 @@ impl Conn {
 
 impl Drop for Leased {
     fn drop(&mut self) {
+        if self.in_flight {
+            self.discard();
+        }
         let Some(conn) = self.conn.take() else { return };
         match &self.home {
             None if tokio::runtime::Handle::try_current().is_ok() => drop(conn),
@@ -1052,7 +1092,7 @@ impl Engine {
 
     /// Runs a transaction-control statement on `conn` (`nested`: on a savepoint), traced like
     /// any other statement.
-    pub(crate) async fn control(&self, conn: &mut Conn, control: Control, nested: bool) -> Result<()> {
+    pub(crate) async fn control(&self, leased: &mut Leased, control: Control, nested: bool) -> Result<()> {
         let sql = match (control, nested) {
             (Control::Begin(Some(statement)), _) => statement,
             (Control::Begin(None), false) => "BEGIN",
@@ -1063,12 +1103,14 @@ impl Engine {
             (Control::Rollback, true) => "ROLLBACK TO SAVEPOINT",
         };
         let work = async {
-            match control {
+            let conn = leased.start();
+            let done = match control {
                 Control::Begin(statement) => conn.begin(statement).await,
                 Control::Commit => conn.commit().await,
                 Control::Rollback => conn.rollback().await,
-            }
-            .map_err(|error| control_error(control, nested, error))
+            };
+            leased.finish();
+            done.map_err(|error| control_error(control, nested, error))
         };
         Self::traced(self.sql_span(sql), |_| 0, work).await
     }
@@ -1163,7 +1205,7 @@ impl Engine {
                 let mut count = 0u64;
                 let mut stepped = Ok(());
                 // (`break` leaves the attempts of `resending!`.)
-                let target = match conn.conn() {
+                let target = match conn.start() {
                     Ok(target) => target,
                     Err(error) => break Err(error),
                 };
@@ -1198,7 +1240,7 @@ impl Engine {
             resending!(self, conn, stmt => {
                 let Statement { sql, values } = stmt;
                 // (`break` leaves the attempts of `resending!`.)
-                let target = match conn.conn() {
+                let target = match conn.start() {
                     Ok(target) => target,
                     Err(error) => break Err(error),
                 };
@@ -1221,7 +1263,7 @@ impl Engine {
             resending!(self, conn, stmt => {
                 let Statement { sql, values } = stmt;
                 // (`break` leaves the attempts of `resending!`.)
-                let target = match conn.conn() {
+                let target = match conn.start() {
                     Ok(target) => target,
                     Err(error) => break Err(error),
                 };
@@ -1244,7 +1286,7 @@ impl Engine {
             resending!(self, conn, stmt => {
                 let Statement { sql, values } = stmt;
                 // (`break` leaves the attempts of `resending!`.)
-                let target = match conn.conn() {
+                let target = match conn.start() {
                     Ok(target) => target,
                     Err(error) => break Err(error),
                 };
@@ -1308,7 +1350,7 @@ impl Engine {
         };
         let home = leased.home.clone();
         // The old lease goes back (to be closed) on its own runtime, as every lease does.
-        drop(std::mem::replace(leased, Leased { conn: Some(fresh), checked: true, home }));
+        drop(std::mem::replace(leased, Leased { conn: Some(fresh), checked: true, in_flight: false, home }));
         Ok(())
     }
 
@@ -1333,7 +1375,9 @@ macro_rules! resending {
         loop {
             let spare = $engine.spare($conn, &next);
             let $stmt = next;
-            match $once {
+            let attempt = $once;
+            $conn.finish();
+            match attempt {
                 Ok(value) => break Ok(value),
                 Err(Failure::Final(error)) => break Err(error),
                 Err(Failure::Dropped(error)) => match spare {

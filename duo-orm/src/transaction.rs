@@ -163,6 +163,11 @@ impl TxConn {
 impl Drop for TxConn {
     fn drop(&mut self) {
         if let Some(mut lease) = self.0.take() {
+            if lease.interrupted() {
+                // Cut short mid-statement: the lease closes the connection as it drops, and
+                // the server rolls the transaction back with it.
+                return;
+            }
             // Ended without a commit or rollback (a cancelled or panicking block): roll every
             // open level back before the connection returns to the pool.
             let depth = lease.conn().transaction_depth();
@@ -212,7 +217,7 @@ impl Frame {
     async fn begin(database: &Database, ambient: &Ambient) -> Result<Frame> {
         if let Some((shared, parent)) = ambient.find(database) {
             let mut guard = shared.lock_for_statement().await?;
-            let conn = guard.lease()?.conn();
+            let leased = guard.lease()?;
             let id = next_frame_id();
             let depth = {
                 let mut levels = shared.levels();
@@ -225,7 +230,7 @@ impl Frame {
                 levels.len()
             };
             let mut opening = OpeningLevel { shared: &shared, id, settled: false };
-            let opened = shared.engine.control(conn, Control::Begin(None), true).await;
+            let opened = shared.engine.control(leased, Control::Begin(None), true).await;
             opening.settled = true;
             if let Err(error) = opened {
                 shared.levels().retain(|level| *level != id);
@@ -240,14 +245,17 @@ impl Frame {
         // SQLite: take the write lock at BEGIN, so concurrent writers queue (busy timeout)
         // instead of failing when a reader upgrades to a writer.
         let statement = (engine.url.dialect() == crate::Dialect::Sqlite).then_some("BEGIN IMMEDIATE");
+        // Cancelled while BEGIN is in flight, the lease closes the connection as it drops: the
+        // server may have begun a transaction that the driver does not count yet (sqlx counts
+        // it only once BEGIN answers, on MySQL), which the pool's next user would run inside.
         let begin = Control::Begin(statement);
-        if let Err(error) = engine.control(lease.conn(), begin, false).await {
+        if let Err(error) = engine.control(&mut lease, begin, false).await {
             // An idle connection the server had closed: BEGIN goes again on a checked one.
             if !(matches!(error, Error::ConnectionLost { .. }) && engine.may_reconnect(&lease)) {
                 return Err(error);
             }
             engine.reconnect(&mut lease).await?;
-            engine.control(lease.conn(), begin, false).await?;
+            engine.control(&mut lease, begin, false).await?;
         }
         let id = next_frame_id();
         let shared = Arc::new(TxShared {
@@ -294,11 +302,11 @@ impl Frame {
         }
         let mut outcome = match how {
             End::Commit if broken && !nested => {
-                let _ = engine.control(lease.conn(), Control::Rollback, nested).await;
+                let _ = engine.control(lease, Control::Rollback, nested).await;
                 Err(broken_error())
             }
-            End::Commit => engine.control(lease.conn(), Control::Commit, nested).await,
-            End::Rollback => engine.control(lease.conn(), Control::Rollback, nested).await,
+            End::Commit => engine.control(lease, Control::Commit, nested).await,
+            End::Rollback => engine.control(lease, Control::Rollback, nested).await,
         };
         if !nested {
             // The transaction is over: return the connection now, unless it may still be in

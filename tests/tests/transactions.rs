@@ -356,3 +356,115 @@ async fn cancelled_savepoint_and_overlapping_savepoints() {
         assert_eq!(worker_two, ["outer", "first", "first-again"], "{:?}", t.dialect);
     }
 }
+
+/// Polls `work` until `budget` has passed (yielding, so I/O goes on), then drops it: a
+/// cancellation point with sub-millisecond precision.
+async fn cancel_after<T>(budget: Duration, work: impl std::future::Future<Output = T>) -> Option<T> {
+    let started = std::time::Instant::now();
+    let deadline = async {
+        while started.elapsed() < budget {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::select! {
+        biased;
+        done = work => Some(done),
+        () = deadline => None,
+    }
+}
+
+/// Cancellation swept across a whole block (BEGIN, the INSERT, COMMIT) on a one-connection
+/// pool: cancelled before its COMMIT was sent, a block never commits; a block that returned
+/// `Ok` always did; cancelled while COMMIT was in flight, either can be true. Every try
+/// starts on the connection the previous try left, so a connection left inside a transaction
+/// would show as a later try's rows vanishing or leaking.
+#[tokio::test(flavor = "current_thread")]
+async fn cancellation_before_commit_never_commits() {
+    for t in backends("tx_cancel_sweep").await {
+        let d = t.dialect;
+        setup!(t.db, Entry);
+        let db = Database::new(t.url.clone()).max_connections(1);
+        db.register::<Entry>();
+        // How long a whole block takes here (on a warm connection), to sweep across it.
+        let mut whole = Duration::ZERO;
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            db.transaction(async { Entry::create(entry(0, "timing")).on(&db).await.map(drop) }).await.unwrap();
+            whole = whole.max(started.elapsed());
+        }
+        let (mut before_commit, mut during_commit, mut completed) = (0, 0, 0);
+        for step in 0..60u32 {
+            let label = format!("try{step}");
+            // A connection ready for the next block (the last try may have closed it), so the
+            // cancellation lands in BEGIN, the INSERT or COMMIT, not in connecting.
+            tokio::time::timeout(Duration::from_secs(10), db.transaction(async { Ok(()) }))
+                .await
+                .unwrap_or_else(|_| panic!("{d:?} step {step}: a transaction could not start"))
+                .unwrap();
+            // Sees whether the COMMIT statement began before the cancellation.
+            let log = crate::support::LogBuffer::default();
+            let writer = log.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_span_events(tracing_subscriber::fmt::format::FmtSpan::NEW)
+                .with_max_level(tracing::Level::INFO)
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish();
+            let guard = tracing::subscriber::set_default(subscriber);
+            // From nothing to twice the time a block takes: the last tries always complete.
+            let budget = if step == 59 { whole * 100 } else { whole * step / 30 };
+            let outcome = cancel_after(budget, db.transaction(async { Entry::create(entry(1, &label)).on(&db).await.map(drop) })).await;
+            drop(guard);
+            let commit_began = String::from_utf8_lossy(&log.0.lock().unwrap()).contains("db.statement=COMMIT");
+            // Whatever was in flight finishes (or is rolled back) before we look.
+            Entry::query().count().on(&db).await.unwrap();
+            let stored = Entry::filter(|e| e.label.eq(label.as_str())).count().on(&t.other()).await.unwrap();
+            match outcome {
+                Some(result) => {
+                    result.unwrap();
+                    assert_eq!(stored, 1, "{d:?} {label}: a block that returned Ok committed");
+                    completed += 1;
+                }
+                None if !commit_began => {
+                    assert_eq!(stored, 0, "{d:?} {label}: cancelled before COMMIT, yet committed");
+                    before_commit += 1;
+                }
+                None => {
+                    assert!(stored <= 1, "{d:?} {label}");
+                    during_commit += 1;
+                }
+            }
+        }
+        eprintln!("{d:?}: {before_commit} cancelled before COMMIT, {during_commit} while it was in flight, {completed} completed");
+        assert!(before_commit > 0 && completed > 0, "{d:?}: the sweep covers both ends");
+        // The connection is clean: a write outside any transaction is visible to another pool.
+        Entry::create(entry(2, "after")).on(&db).await.unwrap();
+        assert_eq!(Entry::filter(|e| e.label.eq("after")).count().on(&t.other()).await.unwrap(), 1, "{d:?}");
+    }
+}
+
+/// A block cancelled while its `BEGIN` is in flight, swept across the statement on a
+/// one-connection pool: the next statement never runs inside a transaction left open on the
+/// connection (sqlx issues 4385 and 4393: PostgreSQL until sqlx 0.9.1, MySQL still).
+#[tokio::test(flavor = "current_thread")]
+async fn a_cancelled_begin_leaves_no_transaction_behind() {
+    for t in backends("tx_cancel_begin").await {
+        let d = t.dialect;
+        setup!(t.db, Entry);
+        let db = Database::new(t.url.clone()).max_connections(1);
+        db.register::<Entry>();
+        // Pending forever once BEGIN is through: only BEGIN itself can be in flight when cut.
+        let block = || db.transaction(async { std::future::pending::<Result<()>>().await });
+        let started = std::time::Instant::now();
+        assert!(cancel_after(Duration::from_millis(50), block()).await.is_none());
+        let whole = started.elapsed();
+        for step in 0..40u32 {
+            assert!(cancel_after(whole * step / 40, block()).await.is_none());
+            // Outside any transaction: committed at once, so another pool sees it.
+            let label = format!("after{step}");
+            Entry::create(entry(3, &label)).on(&db).await.unwrap();
+            let seen = Entry::filter(|e| e.label.eq(label.as_str())).count().on(&t.other()).await.unwrap();
+            assert_eq!(seen, 1, "{d:?} step {step}: the write ran inside a transaction left open by a cancelled BEGIN");
+        }
+    }
+}
