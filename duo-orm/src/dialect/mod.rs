@@ -36,6 +36,7 @@ impl Statement {
     }
 
     /// Fixed SQL text with bound values (written with the dialect's placeholders).
+    #[cfg(feature = "migrate")]
     pub(crate) fn with_values(sql: &str, values: impl IntoIterator<Item = Value>) -> Self {
         Statement { sql: sql.to_string(), values: Values(values.into_iter().collect()) }
     }
