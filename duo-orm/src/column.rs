@@ -238,7 +238,7 @@ impl<M: Model, T: TextType> Column<M, T> {
     }
 }
 
-/// `table.column` compared byte for byte, whatever its collation: `BINARY col` on MySQL,
+/// `table.column` compared byte for byte, whatever its collation: `CAST(col AS BINARY)` on MySQL,
 /// `col COLLATE Latin1_General_100_BIN2` on SQL Server (the column side, so that LIKE's
 /// pattern and ESCAPE stay as sea-query writes them).
 fn byte_for_byte(dialect: Dialect, table: &'static str, column: &'static str) -> Expr {
@@ -248,7 +248,8 @@ fn byte_for_byte(dialect: Dialect, table: &'static str, column: &'static str) ->
             crate::dialect::mssql::quote(table),
             crate::dialect::mssql::quote(column)
         )),
-        _ => Expr::cust(format!("BINARY `{}`.`{}`", table.replace('`', "``"), column.replace('`', "``"))),
+        // `CAST(… AS BINARY)`, not the `BINARY` operator MySQL 8.0.27 deprecates.
+        _ => Expr::cust(format!("CAST(`{}`.`{}` AS BINARY)", table.replace('`', "``"), column.replace('`', "``"))),
     }
 }
 

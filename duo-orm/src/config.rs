@@ -213,6 +213,9 @@ fn server_driver_url(dialect: Dialect, url: &str) -> std::result::Result<String,
                         percent-encode `&` as `%26`"
                 .into());
         };
+        // The drivers decode a parameter's name before reading it (`p%61ssword` is `password`).
+        let key = percent_decode(key);
+        let key = key.as_str();
         let lower = key.to_ascii_lowercase();
         let credential = lower == "user" || is_secret_key(&lower);
         match (dialect, key) {
@@ -227,7 +230,9 @@ fn server_driver_url(dialect: Dialect, url: &str) -> std::result::Result<String,
             // sqlx-postgres logs a parameter it does not read with its value: keep those from
             // it (a password's tail after an unencoded `&` would be one), and say so here.
             (Dialect::Postgres, _) if !credential && !POSTGRES_PARAMETERS.contains(&key) && !key.starts_with("options[") => {
-                tracing::warn!(parameter = key, "ignoring a connect parameter the PostgreSQL driver does not read");
+                // Named only when it is one of libpq's: an unknown name may be a password's tail.
+                let parameter = if LIBPQ_PARAMETERS.contains(&key) { key } else { "(a name libpq does not have)" };
+                tracing::warn!(parameter, "ignoring a connect parameter the PostgreSQL driver does not read");
             }
             _ if credential => {
                 return Err(format!(
@@ -286,6 +291,47 @@ const POSTGRES_PARAMETERS: &[&str] = &[
     "application_name",
     "options",
 ];
+
+/// libpq's other connection parameters, which sqlx-postgres does not read.
+const LIBPQ_PARAMETERS: &[&str] = &[
+    "connect_timeout",
+    "client_encoding",
+    "fallback_application_name",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "replication",
+    "gssencmode",
+    "sslnegotiation",
+    "sslcompression",
+    "sslcertmode",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "requirepeer",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "krbsrvname",
+    "gsslib",
+    "gssdelegation",
+    "service",
+    "target_session_attrs",
+    "load_balance_hosts",
+    "channel_binding",
+    "require_auth",
+];
+
+/// Every query parameter some driver reads: where a secret's value ends (see
+/// [`secret_values`]).
+fn known_parameter(key: &str) -> bool {
+    const OTHERS: &[&str] = &[
+        "user", "password", "sslca", "charset", "collation", "socket", "timezone", "time-zone", "mode", "cache",
+        "immutable", "vfs",
+    ];
+    POSTGRES_PARAMETERS.contains(&key) || LIBPQ_PARAMETERS.contains(&key) || OTHERS.contains(&key) || key.starts_with("options[")
+}
 
 /// `scheme://[userinfo@]host/path?query#fragment`, split where the drivers' URL parser splits
 /// it: the authority ends at the first `/`, `?` or `#`, and the user info at its last `@`.
@@ -359,16 +405,16 @@ pub(crate) fn password_range(url: &str) -> Option<std::ops::Range<usize>> {
     Some(range.start + start..range.end + start)
 }
 
-/// The values of every `key=value` after a `?` or `&` whose key names a secret. A value
-/// runs to the next parameter that has an `=`: an unencoded `&` inside a password would
-/// otherwise leave its tail showing as a key of its own.
+/// The values of every `key=value` after a `?` or `&` whose key (decoded) names a secret. A
+/// value runs to the next parameter some driver reads: an unencoded `&` inside a password
+/// would otherwise leave its tail showing as a parameter of its own.
 fn secret_values(text: &str) -> Vec<std::ops::Range<usize>> {
     let mut ranges = Vec::new();
     let mut from = 0;
     while let Some(eq) = text[from..].find('=').map(|i| from + i) {
         from = eq + 1;
         let Some(key_start) = text[..eq].rfind(['?', '&']).map(|i| i + 1) else { continue };
-        if !is_secret_key(&text[key_start..eq].to_ascii_lowercase()) {
+        if !is_secret_key(&percent_decode(&text[key_start..eq]).to_ascii_lowercase()) {
             continue;
         }
         let mut value_end = text.len();
@@ -387,10 +433,12 @@ fn secret_values(text: &str) -> Vec<std::ops::Range<usize>> {
     ranges
 }
 
-/// Whether `segment` reads as `key=value`, with a key made of the characters keys have.
+/// Whether `segment` reads as `key=value` with a key some driver reads, or one naming a
+/// secret: anything else after a secret's value is taken for more of it.
 fn is_parameter(segment: &str) -> bool {
     segment.split_once('=').is_some_and(|(key, _)| {
-        !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']'))
+        let key = percent_decode(key).to_ascii_lowercase();
+        known_parameter(&key) || is_secret_key(&key)
     })
 }
 

@@ -414,7 +414,7 @@ impl Database {
                 Some(conn) => (conn, false),
                 None => (pool.acquire().await.map_err(|e| engine.connect_error(e))?, true),
             };
-            return Ok(Some(Leased { conn: Some(conn), checked, in_flight: false, home: Some(handle) }));
+            return Ok(Some(Leased { conn: Some(conn), checked, in_flight: false, lost: false, home: Some(handle) }));
         }
         if let Some(conn) = engine.pool.try_acquire() {
             return Ok(Some(Leased::new(conn, engine, false)));
@@ -732,10 +732,14 @@ pub(crate) struct Leased {
     /// Whether the pool checked this connection (a ping, or a fresh connect) for this use. An
     /// idle connection taken without one may have been closed by the server meanwhile.
     checked: bool,
-    /// Whether a statement is under way on it. Dropped then (a cancelled caller), the
+    /// Whether a statement is under way on it. Dropped then (a cancelled caller), a server
     /// connection's state is unknown (a request half written, an answer unread), so it is
-    /// closed instead of going back to the pool.
+    /// closed instead of going back to the pool. (SQLite's driver finishes or rolls back each
+    /// command on its own thread, so its connections need not be, and an in-memory database
+    /// must not be: the connection is the data.)
     in_flight: bool,
+    /// Whether the server closed this connection under a transaction: nothing of it commits.
+    lost: bool,
     /// The runtime the connection goes back to its pool on: its own pool's runtime, the I/O
     /// runtime for the I/O pool, `None` for a connection bound to no runtime (file SQLite),
     /// which goes back on the caller's.
@@ -744,7 +748,7 @@ pub(crate) struct Leased {
 
 impl Leased {
     fn new(conn: Conn, engine: &Engine, checked: bool) -> Self {
-        Leased { conn: Some(conn), checked, in_flight: false, home: (!engine.runtime_free()).then(|| runtime().handle().clone()) }
+        Leased { conn: Some(conn), checked, in_flight: false, lost: false, home: (!engine.runtime_free()).then(|| runtime().handle().clone()) }
     }
 
     pub(crate) fn conn(&mut self) -> &mut Conn {
@@ -758,13 +762,42 @@ impl Leased {
     }
 
     /// The statement started with [`start`](Self::start) has finished, one way or the other.
-    pub(crate) fn finish(&mut self) {
+    /// When the connection `answered` (anything but a closed connection), it is no longer one
+    /// the server may have closed unseen: later statements on it (a held connection's, with a
+    /// lock or a transaction open) are never sent again elsewhere.
+    pub(crate) fn finish(&mut self, answered: bool) {
         self.in_flight = false;
+        self.checked |= answered;
     }
 
-    /// Whether a statement was cut short on this connection.
-    pub(crate) fn interrupted(&self) -> bool {
-        self.in_flight
+    /// Refuses a transaction's next statement when an earlier one was cut short (the
+    /// connection's state is unknown) or the server closed the connection.
+    pub(crate) fn usable(&self) -> Result<()> {
+        if self.lost {
+            return Err(Error::ConnectionLost {
+                during: "earlier in this transaction: nothing of it committed; run the whole block again".into(),
+                commit_unknown: false,
+                source: sqlx::Error::Io(std::io::ErrorKind::NotConnected.into()),
+            });
+        }
+        if self.cut_short() {
+            return Err(Error::InvalidQuery(
+                "a statement of this transaction was cancelled while it ran, so the connection's state is unknown: \
+                 the transaction can only roll back (its connection is closed, which rolls it back)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the server closed this connection under a transaction.
+    pub(crate) fn lost(&self) -> bool {
+        self.lost
+    }
+
+    /// Whether a statement was cut short on this server connection: its state is unknown.
+    pub(crate) fn cut_short(&self) -> bool {
+        self.in_flight && self.conn.as_ref().is_some_and(Conn::is_server)
     }
 
     /// Takes this connection out of its pool at once, dropping its socket: for a connection
@@ -779,7 +812,10 @@ impl Leased {
 
     /// Makes the pool close this connection instead of reusing it (its state is unknown).
     pub(crate) fn close_on_drop(&mut self) {
-        each_conn!(self.conn(), c, _Db => c.close_on_drop())
+        // (A lease whose dead connection could not be replaced holds none.)
+        if let Some(conn) = self.conn.as_mut() {
+            each_conn!(conn, c, _Db => c.close_on_drop())
+        }
     }
 }
 
@@ -794,17 +830,21 @@ impl Lease {
     fn start(&mut self) -> Result<&mut Conn> {
         match self {
             Lease::Pooled(leased) => Ok(leased.start()),
-            Lease::Transaction(guard) => Ok(guard.lease()?.start()),
+            Lease::Transaction(guard) => {
+                let leased = guard.lease()?;
+                leased.usable()?;
+                Ok(leased.start())
+            }
         }
     }
 
     /// The statement started with [`start`](Self::start) has finished.
-    fn finish(&mut self) {
+    fn finish(&mut self, answered: bool) {
         match self {
-            Lease::Pooled(leased) => leased.finish(),
+            Lease::Pooled(leased) => leased.finish(answered),
             Lease::Transaction(guard) => {
                 if let Ok(leased) = guard.lease() {
-                    leased.finish();
+                    leased.finish(answered);
                 }
             }
         }
@@ -850,6 +890,18 @@ pub(crate) enum Control {
     Rollback,
 }
 
+impl Conn {
+    /// Whether this is a server's connection (not SQLite's).
+    fn is_server(&self) -> bool {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Conn::Sqlite(_) => false,
+            #[allow(unreachable_patterns)]
+            _ => true,
+        }
+    }
+}
+
 /// Transaction control, through each driver's own transaction manager (which nests with
 /// savepoints and tracks the depth).
 impl Conn {
@@ -880,7 +932,7 @@ impl Conn {
 
 impl Drop for Leased {
     fn drop(&mut self) {
-        if self.in_flight {
+        if self.cut_short() || self.lost {
             self.discard();
         }
         let Some(conn) = self.conn.take() else { return };
@@ -1102,6 +1154,12 @@ impl Engine {
             (Control::Rollback, false) => "ROLLBACK",
             (Control::Rollback, true) => "ROLLBACK TO SAVEPOINT",
         };
+        if let Err(error) = leased.usable() {
+            // A transaction whose connection is gone or in an unknown state cannot end with
+            // a statement; its connection closes when the transaction ends, which rolls it
+            // back. Only a rollback can be granted.
+            return if control == Control::Rollback { Ok(()) } else { Err(error) };
+        }
         let work = async {
             let conn = leased.start();
             let done = match control {
@@ -1109,8 +1167,14 @@ impl Engine {
                 Control::Commit => conn.commit().await,
                 Control::Rollback => conn.rollback().await,
             };
-            leased.finish();
-            done.map_err(|error| control_error(control, nested, error))
+            leased.finish(!matches!(&done, Err(error) if dropped_by_server(error)));
+            done.map_err(|error| {
+                let error = control_error(control, nested, error);
+                if matches!(error, Error::ConnectionLost { .. }) && !matches!(control, Control::Begin(_)) {
+                    leased.lost = true;
+                }
+                error
+            })
         };
         Self::traced(self.sql_span(sql), |_| 0, work).await
     }
@@ -1320,11 +1384,25 @@ impl Engine {
     /// A copy of `stmt` for one more attempt, when `conn` may have been closed by the server
     /// before `stmt` reaches it: an idle server connection the pool handed out unchecked (no
     /// ping, which would cost a round trip per statement), outside a transaction.
-    fn spare(&self, conn: &Lease, stmt: &Statement) -> Option<Statement> {
-        match conn {
-            Lease::Pooled(leased) if self.may_reconnect(leased) => Some(stmt.clone()),
-            _ => None,
+    ///
+    /// A large statement (a bulk insert) is not copied: the connection is pinged first
+    /// instead, one round trip beside a statement that takes many, and replaced if dead.
+    async fn spare(&self, conn: &mut Lease, stmt: &Statement) -> Result<Option<Statement>> {
+        let Lease::Pooled(leased) = conn else { return Ok(None) };
+        if !self.may_reconnect(leased) {
+            return Ok(None);
         }
+        if stmt.values.0.len() <= SPARE_VALUES && stmt.sql.len() <= SPARE_SQL {
+            return Ok(Some(stmt.clone()));
+        }
+        let pinged = each_conn!(leased.start(), c, _Db => sqlx::Connection::ping(&mut **c).await);
+        leased.finish(pinged.is_ok());
+        match pinged {
+            Err(error) if dropped_by_server(&error) => self.reconnect(leased).await?,
+            Err(error) => return Err(Error::from(error)),
+            Ok(()) => {}
+        }
+        Ok(None)
     }
 
     /// Whether `leased` is an idle server connection the pool handed out unchecked.
@@ -1335,6 +1413,8 @@ impl Engine {
     /// Replaces `leased`'s connection, which the server closed, with one its pool has just
     /// checked (the pool pings idle connections on this path, dropping dead ones).
     pub(crate) async fn reconnect(&self, leased: &mut Leased) -> Result<()> {
+        // The dead one leaves first: its place in the pool is what the new one takes (every
+        // other connection may be held by callers doing the same).
         leased.discard();
         let home = leased.home.clone().unwrap_or_else(|| runtime().handle().clone());
         let pool = if home.id() == runtime().handle().id() {
@@ -1349,15 +1429,17 @@ impl Engine {
             Err(join) => return Err(Error::Io(std::io::Error::other(join.to_string()))),
         };
         let home = leased.home.clone();
-        // The old lease goes back (to be closed) on its own runtime, as every lease does.
-        drop(std::mem::replace(leased, Leased { conn: Some(fresh), checked: true, in_flight: false, home }));
+        *leased = Leased { conn: Some(fresh), checked: true, in_flight: false, lost: false, home };
         Ok(())
     }
 
     /// The error for a connection the server closed where the statement did not go again.
-    fn lost(&self, conn: &Lease, error: sqlx::Error) -> Error {
+    fn lost(&self, conn: &mut Lease, error: sqlx::Error) -> Error {
         let during = match conn {
-            Lease::Transaction(_) => {
+            Lease::Transaction(guard) => {
+                if let Ok(leased) = guard.lease() {
+                    leased.lost = true;
+                }
                 "of this transaction: the server rolls back what the transaction wrote; run the whole block again"
             }
             Lease::Pooled(_) => "just after the pool had checked it; the statement was not sent again",
@@ -1373,10 +1455,10 @@ macro_rules! resending {
     ($engine:ident, $conn:ident, $stmt:ident => $once:expr) => {{
         let mut next = $stmt;
         loop {
-            let spare = $engine.spare($conn, &next);
+            let spare = $engine.spare($conn, &next).await?;
             let $stmt = next;
             let attempt = $once;
-            $conn.finish();
+            $conn.finish(!matches!(attempt, Err(Failure::Dropped(_))));
             match attempt {
                 Ok(value) => break Ok(value),
                 Err(Failure::Final(error)) => break Err(error),
@@ -1394,6 +1476,11 @@ macro_rules! resending {
     }};
 }
 use resending;
+
+/// The largest statement kept whole for a second attempt (bound values, SQL bytes); larger
+/// ones ping their connection first instead of being copied.
+const SPARE_VALUES: usize = 64;
+const SPARE_SQL: usize = 8 * 1024;
 
 /// How one attempt at a statement failed.
 enum Failure {
@@ -1456,9 +1543,13 @@ pub(crate) fn dropped_by_server(error: &sqlx::Error) -> bool {
                 | ErrorKind::BrokenPipe
                 | ErrorKind::NotConnected
         ),
+        #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(unused_variables))]
         sqlx::Error::Database(db) => {
             // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now.
-            if matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03")) && db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+            #[cfg(feature = "postgres")]
+            if matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03"))
+                && db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some()
+            {
                 return true;
             }
             #[cfg(feature = "mysql")]

@@ -263,6 +263,10 @@ fn sql_literal(dialect: Dialect, text: &str) -> String {
 impl<M: 'static> JsonPath<M> {
     /// One step further: an object key (a string) or an array index (an integer).
     pub fn at(mut self, key: impl IntoPathKey) -> Self {
+        if self.path.len() >= MAX_PATH_STEPS {
+            self.error.get_or_insert(format!("a JSON path of more than {MAX_PATH_STEPS} steps"));
+            return self;
+        }
         match key.into_path_key() {
             Ok(key) => self.path.push(key),
             Err(error) => {
@@ -709,6 +713,10 @@ impl<M: 'static> JsonPath<M> {
         })
     }
 }
+
+/// The most steps a JSON path takes: each is a level of the expression written for
+/// PostgreSQL, so a path built from request input must not grow without bound.
+pub const MAX_PATH_STEPS: usize = 64;
 
 /// Refuses an object key that `dialect`'s JSON paths cannot address, so that a condition on it
 /// fails instead of silently matching nothing:

@@ -163,7 +163,7 @@ impl TxConn {
 impl Drop for TxConn {
     fn drop(&mut self) {
         if let Some(mut lease) = self.0.take() {
-            if lease.interrupted() {
+            if lease.cut_short() || lease.lost() {
                 // Cut short mid-statement: the lease closes the connection as it drops, and
                 // the server rolls the transaction back with it.
                 return;

@@ -108,8 +108,16 @@ async fn statements_outside_transactions_survive_killed_connections() {
             // Transactions begin on a pooled connection too.
             kill_all(&t, &admin, name).await;
             t.db.transaction(async { User::query().count().on(&t.db).await }).await.unwrap();
+            // A large statement pings its connection first instead of keeping a copy.
+            warm(&t, 4).await;
+            kill_all(&t, &admin, name).await;
+            let ids: Vec<i64> = (0..200).collect();
+            User::filter(|u| u.id.is_in(ids)).count().on(&t.db).await.unwrap();
+            kill_all(&t, &admin, name).await;
+            let rows = (0..40).map(|i| json!({"name": "bulk", "age": i, "email": format!("b{round}_{i}@x.io")}));
+            assert_eq!(User::create_bulk(rows).atomic(false).on(&t.db).await.unwrap(), 40, "{d:?}");
         }
-        assert_eq!(User::query().count().on(&t.db).await.unwrap(), 12, "{d:?}: every create landed once");
+        assert_eq!(User::query().count().on(&t.db).await.unwrap(), 12 + 3 * 40, "{d:?}: every create landed once");
     }
 }
 

@@ -229,6 +229,9 @@ async fn json_keys_match_literally_or_are_refused() {
                 assert_eq!(has, 1, "{d:?}: has_key {key:?}");
             }
         }
+        // A path from request input cannot grow without bound.
+        let long = Doc::filter(|doc| (0..65).fold(doc.data.json(), |path, _| path.at("k")).eq(1)).count().on(&t.db).await;
+        assert!(matches!(long, Err(Error::InvalidQuery(ref m)) if m.contains("64 steps")), "{long:?}");
         let nul = Doc::filter(|doc| doc.data.at("a\0b").eq(1)).count().on(&t.db).await;
         if d == Dialect::Sqlite {
             assert!(matches!(nul, Err(Error::UnsupportedOperation { .. })), "{nul:?}");

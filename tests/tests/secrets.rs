@@ -103,6 +103,11 @@ fn refused_shapes_say_why_without_the_value() {
     DatabaseUrl::parse("postgres://app@db:5432/app?application_name=me@host").unwrap();
     DatabaseUrl::parse("mysql://db.internal/app?user=app&password=s3cret").unwrap();
     assert_eq!(redact("postgres://db/app?password=s3&cret&sslmode=require"), "postgres://db/app?password=***&sslmode=require");
+    // A name the drivers decode is a secret's name too; a tail after an unencoded `&` that is
+    // no parameter any driver reads is still the secret's.
+    assert_eq!(redact("postgres://db/app?p%61ssword=s3cret"), "postgres://db/app?p%61ssword=***");
+    assert_eq!(redact("postgres://db/app?password=s3&cret=x&sslmode=require"), "postgres://db/app?password=***&sslmode=require");
+    DatabaseUrl::parse("postgres://app@db/app?p%61ssword=s3cret").unwrap();
 }
 
 /// Connects (and runs a statement) with `url` under a TRACE subscriber on this thread, where

@@ -468,3 +468,54 @@ async fn a_cancelled_begin_leaves_no_transaction_behind() {
         }
     }
 }
+
+/// A statement cancelled while it runs inside a transaction that goes on: the connection's
+/// state is unknown (a request half sent, an answer unread), so the transaction refuses every
+/// further statement and its COMMIT, and nothing of it commits.
+#[tokio::test(flavor = "current_thread")]
+async fn a_transaction_whose_statement_was_cut_short_can_only_roll_back() {
+    for t in backends("tx_cut_short").await {
+        let d = t.dialect;
+        if d == duo_orm::Dialect::Sqlite {
+            continue; // SQLite's driver finishes or rolls back each command by itself.
+        }
+        setup!(t.db, Entry);
+        let slow = if d == duo_orm::Dialect::Postgres { "SELECT pg_sleep(2)" } else { "SELECT SLEEP(2)" };
+        let result: Result<()> = t
+            .db
+            .transaction(async {
+                Entry::create(entry(1, "before")).on(&t.db).await?;
+                assert!(cancel_after(Duration::from_millis(50), t.db.execute_raw(slow).into_future()).await.is_none());
+                let next = Entry::create(entry(1, "after")).on(&t.db).await;
+                assert!(matches!(next, Err(Error::InvalidQuery(ref m)) if m.contains("cancelled")), "{d:?}: {next:?}");
+                Ok(()) // the block even asks to commit
+            })
+            .await;
+        assert!(matches!(result, Err(Error::InvalidQuery(_))), "{d:?}: COMMIT refused: {result:?}");
+        assert!(labels(&t.other()).await.is_empty(), "{d:?}: nothing committed");
+        Entry::create(entry(2, "next")).on(&t.db).await.unwrap();
+    }
+}
+
+/// An in-memory SQLite database is its one connection: a cancelled statement, in or out of a
+/// transaction, must not close it (the data would go with it).
+#[tokio::test(flavor = "current_thread")]
+async fn cancelling_on_in_memory_sqlite_keeps_the_data() {
+    let db = Database::new("sqlite::memory:");
+    db.register::<Entry>();
+    db.create_all().await.unwrap();
+    Entry::create(entry(1, "kept")).on(&db).await.unwrap();
+    let slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) SELECT COUNT(*) FROM c";
+    assert!(cancel_after(Duration::from_millis(20), db.execute_raw(slow).into_future()).await.is_none());
+    assert_eq!(labels(&db).await, ["kept"]);
+    let cancelled = cancel_after(
+        Duration::from_millis(20),
+        db.transaction(async {
+            Entry::create(entry(1, "rolled back")).on(&db).await?;
+            db.execute_raw(slow).await.map(drop)
+        }),
+    )
+    .await;
+    assert!(cancelled.is_none());
+    assert_eq!(labels(&db).await, ["kept"], "the table and its row are still there; the cancelled block rolled back");
+}
