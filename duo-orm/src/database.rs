@@ -166,13 +166,20 @@ impl Database {
     /// It reports no error of its own (awaiting it on a sync-only database is the usual
     /// configuration error); it returns a `Result` like every other operation, so `.await?` and
     /// `.wait()?` read the same.
+    ///
+    /// `.wait()` called from async code returns once the pool is closed to new work, without
+    /// waiting for connections still on their way back to it: the way back of one may run on
+    /// the very runtime that `.wait()` blocks. They close as they arrive.
     pub fn disconnect(&self) -> Pending<'_, ()> {
         Pending::on_database(self, |db| {
             Box::pin(async move {
                 let engine = db.engine.lock().unwrap_or_else(PoisonError::into_inner).take();
                 if let Some(engine) = engine {
                     // Close (and drop) the pool on the runtime that owns its connections.
-                    let _ = runtime().spawn(async move { engine.close().await }).await;
+                    let closing = runtime().spawn(async move { engine.close().await });
+                    if !crate::sync::blocking_a_runtime() {
+                        let _ = closing.await;
+                    }
                 }
                 Ok(())
             })
@@ -666,7 +673,7 @@ pub(crate) struct Engine {
     /// Server connections opened on the caller's own runtime, one pool per runtime: a socket
     /// driven by the runtime that reads it saves a cross-runtime wake-up per read (5–20 % of a
     /// large result). A pool goes when its runtime shuts down.
-    local: std::sync::Mutex<std::collections::HashMap<tokio::runtime::Id, Pool>>,
+    local: std::sync::Mutex<std::collections::HashMap<tokio::runtime::Id, (tokio::runtime::Handle, Pool)>>,
     options: PoolOptions,
     log_values: bool,
     /// Whether a MySQL-dialect server is MariaDB (which has `INSERT … RETURNING`), once asked.
@@ -1083,14 +1090,14 @@ impl Engine {
     fn local_pool(self: &Arc<Self>, handle: &tokio::runtime::Handle) -> Result<Pool> {
         let id = handle.id();
         let mut pools = self.local.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(pool) = pools.get(&id) {
+        if let Some((_, pool)) = pools.get(&id) {
             return Ok(pool.clone());
         }
         let pool = {
             let _guard = handle.enter();
             Self::build_pool(&self.url, &self.options)?
         };
-        pools.insert(id, pool.clone());
+        pools.insert(id, (handle.clone(), pool.clone()));
         drop(pools);
         struct Evict(std::sync::Weak<Engine>, tokio::runtime::Id);
         impl Drop for Evict {
@@ -1206,10 +1213,13 @@ impl Engine {
         result
     }
 
+    /// Closes the I/O pool, waiting for its connections, and the pools of callers' runtimes,
+    /// each on its own runtime without waiting: that runtime may be the one a `.wait()` is
+    /// blocking, and its connections' sockets close only as it runs.
     async fn close(&self) {
-        let local: Vec<Pool> = self.local.lock().unwrap_or_else(PoisonError::into_inner).drain().map(|(_, pool)| pool).collect();
-        for pool in local {
-            pool.close().await;
+        let local: Vec<_> = self.local.lock().unwrap_or_else(PoisonError::into_inner).drain().map(|(_, local)| local).collect();
+        for (handle, pool) in local {
+            handle.spawn(async move { pool.close().await });
         }
         self.pool.close().await;
     }
@@ -1420,7 +1430,7 @@ impl Engine {
         let pool = if home.id() == runtime().handle().id() {
             self.pool.clone()
         } else {
-            let local = self.local.lock().unwrap_or_else(PoisonError::into_inner).get(&home.id()).cloned();
+            let local = self.local.lock().unwrap_or_else(PoisonError::into_inner).get(&home.id()).map(|(_, pool)| pool.clone());
             local.ok_or_else(|| Error::config("the runtime that owned this connection has shut down"))?
         };
         // Opened (or pinged) on the runtime the new connection will belong to.

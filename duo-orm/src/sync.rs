@@ -30,7 +30,10 @@ where
     std::thread::scope(|scope| {
         let helper = std::thread::Builder::new()
             .name("duo-orm-wait".into())
-            .spawn_scoped(scope, || on_io_runtime(|| runtime().block_on(future)))
+            .spawn_scoped(scope, || {
+                BLOCKING_A_RUNTIME.set(true);
+                on_io_runtime(|| runtime().block_on(future))
+            })
             .map_err(Error::Io)?;
         helper.join().map_err(|panic| std::panic::resume_unwind(panic))
     })
@@ -39,6 +42,16 @@ where
 thread_local! {
     /// Set while this thread drives a future with the I/O runtime's `block_on`.
     static DRIVING_IO_RUNTIME: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set on the helper thread of a `.wait()` called from async code: the caller's runtime
+    /// thread is blocked until it finishes.
+    static BLOCKING_A_RUNTIME: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the running code is a `.wait()` whose caller blocks a runtime's thread: whatever
+/// that runtime was to run (a connection going back to its pool) waits until this returns,
+/// so this must not wait for it.
+pub(crate) fn blocking_a_runtime() -> bool {
+    BLOCKING_A_RUNTIME.get()
 }
 
 fn on_io_runtime<T>(drive: impl FnOnce() -> T) -> T {

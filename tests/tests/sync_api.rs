@@ -318,3 +318,53 @@ fn explicit_handle_inside_a_sync_block_stays_its_own_transaction() {
         assert_eq!(labels, ["in the block"], "{:?}", t.dialect);
     }
 }
+
+/// Every operation's `.wait()`, called from async code on a runtime whose own pool the database
+/// has already used, completes (it used to hang in `disconnect()`, which waited for
+/// connections only the blocked runtime could close). A watchdog turns a hang into a failure.
+#[test]
+fn every_wait_completes_inside_a_runtime_after_async_use() {
+    for flavor in ["current_thread", "multi_thread"] {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = match flavor {
+                "current_thread" => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+                _ => tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build(),
+            }
+            .unwrap();
+            runtime.block_on(async {
+                for t in backends_sync(&format!("sync_wait_{flavor}")) {
+                    let db = &t.db;
+                    db.register::<User>();
+                    db.create_all().await.unwrap();
+                    // Used from async code first: this runtime now has connections of its own.
+                    let ada = User::create(user_create("Ada", 36, "ada@example.com")).on(db).await.unwrap();
+                    User::query().count().on(db).await.unwrap();
+                    let mut bob = User::create(json!({"name": "Bob", "age": 17, "email": "bob@example.com"})).on(db).wait().unwrap();
+                    assert!(User::get(ada.id).on(db).wait().unwrap().is_some());
+                    User::filter(|u| u.age.ge(18)).all().on(db).wait().unwrap();
+                    User::query().first().on(db).wait().unwrap();
+                    User::query().exists().on(db).wait().unwrap();
+                    bob.age = 18;
+                    bob.save().on(db).wait().unwrap();
+                    User::create_bulk([json!({"name": "Cy", "age": 41, "email": "cy@example.com"})]).on(db).wait().unwrap();
+                    User::filter(|u| u.age.gt(40)).update_bulk(json!({"status": "senior"})).on(db).wait().unwrap();
+                    assert_eq!(User::query().iterate().batch_size(2).on(db).iter().count(), 3);
+                    db.transaction_sync(|| User::query().count().on(db).wait()).unwrap();
+                    db.execute_raw("UPDATE users SET age = age").wait().unwrap();
+                    User::filter(|u| u.name.eq("Cy")).delete_bulk().on(db).wait().unwrap();
+                    db.disconnect().wait().unwrap();
+                    db.connect().wait().unwrap();
+                    assert_eq!(User::query().count().on(db).wait().unwrap(), 2, "{:?}", t.dialect);
+                    // And async again after all that.
+                    assert_eq!(User::query().count().on(db).await.unwrap(), 2);
+                    db.disconnect().await.unwrap();
+                }
+            });
+            let _ = done.send(());
+        });
+        finished
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("a `.wait()` hung on a {flavor} runtime (or the run panicked)"));
+    }
+}
