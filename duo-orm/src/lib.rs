@@ -63,7 +63,7 @@ pub use json::Json;
 pub use model::{HookFns, Hooks, Model, ModelMeta, Payload, SetOn};
 pub use pending::Pending;
 pub use query::bulk::{CreateBulk, CreateBulkReturning, DeleteBulk, UpdateBulk};
-pub use query::select::Select;
+pub use query::select::{Page, Select};
 pub use query::stream::Iterate;
 pub use query::write::ModelExt;
 pub use relation::{Association, Related, RelatedCount, Relation, RelationKind, RelationMeta, Strategy};
@@ -87,7 +87,7 @@ pub use sqlx;
 
 /// Everything a model file needs: `use duo_orm::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Database, Dialect, Error, Hooks, Model, ModelExt, Payload, Related, Result, Schema, Select, Transaction};
+    pub use crate::{Database, Dialect, Error, Hooks, Model, ModelExt, Page, Payload, Related, Result, Schema, Select, Transaction};
     pub use serde::{Deserialize, Serialize};
     pub use serde_json::json;
     #[cfg(feature = "json")]

@@ -39,8 +39,8 @@ async fn row_counts_above_i64_max_are_invalid_queries_not_panics() {
             ("limit", User::query().limit(huge)),
             ("limit max", User::query().limit(u64::MAX)),
             ("offset", User::query().offset(u64::MAX)),
-            ("paginate overflow", User::query().paginate(u64::MAX, 2)),
-            ("paginate page past the end", User::query().paginate(2, huge)),
+            ("paginate overflow", User::query().paginate(Page { number: u64::MAX, size: 2 })),
+            ("paginate page past the end", User::query().paginate(Page { number: 2, size: huge })),
         ] {
             let message = invalid_query(query.clone().all().on(&t.db).await, what);
             assert!(message.contains(&i64::MAX.to_string()) || message.contains("paginate"), "{d:?} {what}: {message}");
@@ -54,7 +54,7 @@ async fn row_counts_above_i64_max_are_invalid_queries_not_panics() {
         // The largest accepted counts run.
         assert_eq!(User::query().limit(i64::MAX as u64).all().on(&t.db).await.unwrap().len(), 1, "{d:?}");
         assert!(User::query().offset(i64::MAX as u64).all().on(&t.db).await.unwrap().is_empty(), "{d:?}");
-        assert_eq!(User::query().paginate(1, i64::MAX as u64).all().on(&t.db).await.unwrap().len(), 1, "{d:?}");
+        assert_eq!(User::query().paginate(Page::first(i64::MAX as u64)).all().on(&t.db).await.unwrap().len(), 1, "{d:?}");
     }
 }
 

@@ -97,12 +97,21 @@ async fn ordering_paging_and_terminals() {
         let err = User::query().order_by_str("-agee").all().on(&t.db).await.unwrap_err();
         assert!(matches!(&err, Error::InvalidQuery(m) if m.contains("agee") && m.contains("email")), "{err}");
 
-        let page = |p, n| User::query().order_by(|u| u.id.asc()).paginate(p, n);
+        let page = |p, n| User::query().order_by(|u| u.id.asc()).paginate(Page { number: p, size: n });
         assert_eq!(names(&t, page(1, 2)).await, ["Ada", "Bob"]);
         assert_eq!(names(&t, page(3, 2)).await, ["eve"]);
         assert!(matches!(page(0, 2).all().on(&t.db).await, Err(Error::InvalidQuery(_))));
         assert_eq!(names(&t, User::query().offset(3)).await, ["Dee", "eve"], "offset without limit");
         assert_eq!(names(&t, User::query().limit(1).offset(1)).await, ["Bob"]);
+
+        // The model-level shortcuts are the query's own operations.
+        assert_eq!(User::all().on(&t.db).await.unwrap().len(), 5);
+        assert_eq!(User::count().on(&t.db).await.unwrap(), 5);
+        assert!(User::first().on(&t.db).await.unwrap().is_some());
+        assert_eq!(names(&t, User::order_by(|u| u.age.desc()).limit(2)).await, ["Dee", "Ada"]);
+        assert_eq!(names(&t, User::paginate(Page { number: 2, size: 2 }).order_by(|u| u.id.asc())).await, ["Cy", "Dee"]);
+        let streamed: Vec<User> = User::iterate().batch_size(2).on(&t.db).stream().try_collect().await.unwrap();
+        assert_eq!(streamed.len(), 5);
 
         let first = User::filter(|u| u.age.eq(25)).order_by(|u| u.name.desc()).first().on(&t.db).await.unwrap();
         assert_eq!(first.map(|u| u.name).as_deref(), Some("eve"));

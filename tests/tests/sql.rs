@@ -37,7 +37,7 @@ fn select_with_filters_order_and_paging() {
         User::filter(|u| u.age.ge(18) & (u.email.iendswith("@example.com") | u.nickname.is_null()))
             .filter(|u| u.name.is_in(["Ada", "Bob"]) & !u.status.eq("banned"))
             .order_by(|u| (u.age.desc(), u.id.asc()))
-            .paginate(3, 20)
+            .paginate(Page { number: 3, size: 20 })
     };
     insta::assert_snapshot!(per_dialect(|d| show(query().to_sql(d))));
 }

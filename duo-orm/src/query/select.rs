@@ -62,6 +62,35 @@ pub(crate) fn check_row_count(what: &str, n: u64) -> std::result::Result<(), Str
     Ok(())
 }
 
+/// A page of a query's rows, for [`Select::paginate`]: `Page { number: 2, size: 20 }`, pages
+/// counted from 1.
+///
+/// ```
+/// use duo_orm::Page;
+/// let page = Page { number: 3, size: 20 };
+/// assert_eq!(page.first_row(), Some(41));
+/// assert_eq!(Page::first(50), Page { number: 1, size: 50 });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Page {
+    /// Which page, from 1.
+    pub number: u64,
+    /// Rows per page.
+    pub size: u64,
+}
+
+impl Page {
+    /// The first page of `size` rows.
+    pub const fn first(size: u64) -> Self {
+        Page { number: 1, size }
+    }
+
+    /// The position (from 1) of the page's first row, if the page is valid and countable.
+    pub fn first_row(&self) -> Option<u64> {
+        (self.number >= 1 && self.size >= 1).then(|| (self.number - 1).checked_mul(self.size)?.checked_add(1)).flatten()
+    }
+}
+
 /// What a rendered SELECT returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Projection {
@@ -194,20 +223,23 @@ impl<M: Model> Select<M> {
         n
     }
 
-    /// Page `page` (counting from 1) of `per_page` rows: `limit(per_page).offset((page-1)*per_page)`.
-    /// A page past `i64::MAX` rows makes the query fail with [`Error::InvalidQuery`].
-    pub fn paginate(mut self, page: u64, per_page: u64) -> Self {
-        if page == 0 || per_page == 0 {
+    /// One page of rows: `paginate(Page { number: 3, size: 20 })` is rows 41 to 60, pages
+    /// counted from 1 (`limit(size).offset((number - 1) * size)`). The fields are named so that
+    /// the two numbers cannot be swapped unseen; page 0, size 0, or a page that starts past
+    /// `i64::MAX` rows make the query fail with [`Error::InvalidQuery`].
+    pub fn paginate(mut self, page: Page) -> Self {
+        let Page { number, size } = page;
+        if number == 0 || size == 0 {
             self.fail(format!(
-                "paginate(page, per_page) counts pages from 1 and needs at least one row per page; got page {page}, per_page {per_page}"
+                "paginate counts pages from 1 and needs at least one row per page; got Page {{ number: {number}, size: {size} }}"
             ));
             return self;
         }
-        let Some(offset) = (page - 1).checked_mul(per_page) else {
-            self.fail(format!("paginate({page}, {per_page}): page {page} starts past the last row a database can count"));
+        let Some(offset) = (number - 1).checked_mul(size) else {
+            self.fail(format!("paginate: page {number} of {size} rows starts past the last row a database can count"));
             return self;
         };
-        self.limit(per_page).offset(offset)
+        self.limit(size).offset(offset)
     }
 
     /// The sea-query statement of this query (the escape hatch): edit it, then run it with

@@ -128,6 +128,39 @@ pub trait ModelExt: Model {
         Select::new()
     }
 
+    /// Every row: `User::all()` is `User::query().all()`.
+    fn all<'a>() -> Pending<'a, Vec<Self>> {
+        Select::new().all()
+    }
+
+    /// Some row, or `None` for an empty table: `User::query().first()`. Order first
+    /// (`User::order_by(..).first()`) for a particular one.
+    fn first<'a>() -> Pending<'a, Option<Self>> {
+        Select::new().first()
+    }
+
+    /// How many rows there are: `User::query().count()`.
+    fn count<'a>() -> Pending<'a, u64> {
+        Select::<Self>::new().count()
+    }
+
+    /// Every row, ordered: `User::order_by(|u| u.name.asc())` is
+    /// `User::query().order_by(..)`.
+    fn order_by<O: crate::column::OrderTerms<Self>>(order: impl FnOnce(&Self::Columns) -> O) -> Select<Self> {
+        Select::new().order_by(order)
+    }
+
+    /// One page of every row: `User::paginate(Page { number: 2, size: 20 })`. See
+    /// [`Select::paginate`]; order the query for stable pages.
+    fn paginate(page: crate::Page) -> Select<Self> {
+        Select::new().paginate(page)
+    }
+
+    /// Every row, streamed in batches: `User::iterate()` is `User::query().iterate()`.
+    fn iterate<'a>() -> crate::Iterate<'a, Self> {
+        Select::new().iterate()
+    }
+
     /// A query over the rows matching `condition`: `User::filter(|u| u.age.ge(18))`.
     fn filter(condition: impl FnOnce(&Self::Columns) -> Condition<Self>) -> Select<Self> {
         Select::new().filter(condition)
