@@ -185,14 +185,38 @@ fn update_manifest(root: &Path, settings: &Settings, out: &mut Output) -> Result
     let Some(package) = doc.get_mut("package").and_then(|p| p.as_table_mut()) else {
         return Err(Failure::new("Cargo.toml has no [package] (a workspace root?); help: run init in the package's directory"));
     };
-    let has_metadata = package.get("metadata").and_then(|m| m.get("duo-orm")).is_some();
-    if !has_metadata {
+    let wanted = [
+        ("models", &settings.models),
+        ("schemas", &settings.schemas),
+        ("migrations", &settings.migrations),
+        ("version_table", &settings.version_table),
+    ];
+    let existing = package.get_mut("metadata").and_then(|m| m.get_mut("duo-orm")).and_then(|t| t.as_table_like_mut());
+    if let Some(existing) = existing {
+        // Keep every key already there; add the ones missing, so the CLI finds this module.
+        let mut added = Vec::new();
+        for (key, value) in wanted {
+            match existing.get(key).and_then(|v| v.as_str()) {
+                None if existing.get(key).is_none() => {
+                    existing.insert(key, toml_edit::value(value.as_str()));
+                    added.push(key);
+                }
+                Some(kept) if kept != value.as_str() && matches!(key, "models" | "schemas") => out.line(&format!(
+                    "note: [package.metadata.duo-orm] keeps {key} = \"{kept}\"; this module's are in {value} \
+                     (edit Cargo.toml to use them)"
+                )),
+                _ => {}
+            }
+        }
+        if !added.is_empty() {
+            changes.push(format!("[package.metadata.duo-orm] ({} added)", added.join(", ")));
+        }
+    } else {
         let metadata = package.entry("metadata").or_insert(toml_edit::table());
         let mut table = toml_edit::Table::new();
-        table.insert("models", toml_edit::value(&settings.models));
-        table.insert("schemas", toml_edit::value(&settings.schemas));
-        table.insert("migrations", toml_edit::value(&settings.migrations));
-        table.insert("version_table", toml_edit::value(&settings.version_table));
+        for (key, value) in wanted {
+            table.insert(key, toml_edit::value(value.as_str()));
+        }
         if let Some(metadata) = metadata.as_table_mut() {
             metadata.set_implicit(true);
             table.decor_mut().set_prefix("\n# Read by the duo-orm CLI (`duo-orm migrate …`).\n");
@@ -203,7 +227,7 @@ fn update_manifest(root: &Path, settings: &Settings, out: &mut Output) -> Result
         } else {
             return Err(Failure::new("`package.metadata` in Cargo.toml is not a table; help: fix it, then run init again"));
         }
-        changes.push("[package.metadata.duo-orm]");
+        changes.push("[package.metadata.duo-orm]".to_string());
     }
     let dependencies = doc.entry("dependencies").or_insert(toml_edit::table());
     if let Some(dependencies) = dependencies.as_table_like_mut()
@@ -211,7 +235,7 @@ fn update_manifest(root: &Path, settings: &Settings, out: &mut Output) -> Result
         && dependencies.get("duo_orm").is_none()
     {
         dependencies.insert("duo-orm", toml_edit::value(DEPENDENCY_VERSION));
-        changes.push("duo-orm dependency");
+        changes.push("duo-orm dependency".to_string());
     }
     if changes.is_empty() {
         out.skipped("Cargo.toml", "already set up");

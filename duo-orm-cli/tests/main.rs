@@ -423,3 +423,24 @@ fn init_keeps_line_endings_and_inline_metadata_and_anchors_sqlite_at_the_root() 
     assert!(project.root.join("app.db").is_file());
     assert!(!below.join("app.db").exists());
 }
+
+#[test]
+fn init_records_its_directory_in_an_existing_metadata_table() {
+    let project = TempProject::new("init_existing_metadata");
+    let manifest = project.root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text}\n[package.metadata.duo-orm]\nversion_table = \"my_versions\"\n")).unwrap();
+    project.ok(&["init", "--dir", "src/store"]);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("version_table = \"my_versions\""), "kept: {text}");
+    assert!(text.contains("models = \"src/store/models\""), "recorded: {text}");
+    assert!(text.contains("migrations = \"migrations\""), "{text}");
+    // The next `migrate create` reads the models where init put them.
+    project.write("src/store/models/mod.rs", MODELS);
+    let created = project.ok(&["migrate", "create", "initial"]);
+    assert!(created.contains("created"), "{created}");
+    assert_eq!(project.migration_files().len(), 1);
+    // Run again: nothing changes.
+    let again = project.ok(&["init", "--dir", "src/store"]);
+    assert!(again.contains("skipped"), "{again}");
+}
