@@ -149,7 +149,7 @@ impl<M: Model, T: TextType> Column<M, T> {
         let pattern = pattern.into();
         if pattern.contains('\0') {
             let column = self.expr();
-            return text_with_nul(pattern, move |_, pattern| Ok(like_expr(column.clone(), pattern)));
+            return text_with_nul(pattern, TextUse::Pattern, move |_, pattern| Ok(like_expr(column.clone(), pattern)));
         }
         Condition::from_expr(like_expr(self.expr(), pattern))
     }
@@ -200,7 +200,7 @@ impl<M: Model, T: TextType> Column<M, T> {
                 _ => column.eq(value),
             })
         };
-        text_condition(value, render)
+        text_condition(value, TextUse::Value, render)
     }
 
     /// The case-sensitive match, per dialect: LIKE where it already compares case
@@ -210,7 +210,7 @@ impl<M: Model, T: TextType> Column<M, T> {
     fn matching(self, shape: Match, value: &str) -> Condition<M> {
         let value = value.to_string();
         let (column, table, name) = (self.expr(), M::meta().table, self.name);
-        text_condition(value, move |dialect, value| {
+        text_condition(value, TextUse::Pattern, move |dialect, value| {
             let column = column.clone();
             Ok(match dialect {
                 Dialect::Sqlite => sea_query::extension::sqlite::SqliteExpr::glob(column, shape.pattern(&escape_glob(&value), '*')),
@@ -229,7 +229,7 @@ impl<M: Model, T: TextType> Column<M, T> {
     fn matching_folded(self, shape: Match, value: &str) -> Condition<M> {
         let value = value.to_string();
         let column = self.expr();
-        text_condition(value, move |dialect, value| {
+        text_condition(value, TextUse::Pattern, move |dialect, value| {
             Ok(match dialect {
                 Dialect::Sqlite => like_expr(column.clone(), shape.pattern(&escape_like(&value.to_ascii_lowercase()), '%')),
                 _ => like_expr(Expr::expr(Func::lower(column.clone())), shape.pattern(&escape_like(&value.to_lowercase()), '%')),
@@ -271,23 +271,39 @@ impl Match {
     }
 }
 
+/// Whether a text condition's value is a pattern (LIKE, GLOB) or a plain value (`=`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TextUse {
+    Pattern,
+    Value,
+}
+
 /// A text condition written per dialect by `render`, refused where the dialect cannot hold
 /// or match the value (a NUL character).
-fn text_condition<M>(value: String, render: impl Fn(Dialect, String) -> crate::Result<Expr> + Send + Sync + 'static) -> Condition<M> {
+fn text_condition<M>(
+    value: String,
+    used_as: TextUse,
+    render: impl Fn(Dialect, String) -> crate::Result<Expr> + Send + Sync + 'static,
+) -> Condition<M> {
     if value.contains('\0') {
-        return text_with_nul(value, render);
+        return text_with_nul(value, used_as, render);
     }
     Condition::per_dialect(move |dialect| render(dialect, value.clone()))
 }
 
 /// A condition on text with a NUL character: PostgreSQL's text cannot hold one, and SQLite's
-/// LIKE and GLOB stop reading a pattern at it (so `contains("\0")` would match every row).
-fn text_with_nul<M>(value: String, render: impl Fn(Dialect, String) -> crate::Result<Expr> + Send + Sync + 'static) -> Condition<M> {
+/// LIKE and GLOB stop reading a pattern at it (so `contains("\0")` would match every row);
+/// SQLite's `=` compares it whole.
+fn text_with_nul<M>(
+    value: String,
+    used_as: TextUse,
+    render: impl Fn(Dialect, String) -> crate::Result<Expr> + Send + Sync + 'static,
+) -> Condition<M> {
     Condition::per_dialect(move |dialect| match dialect {
-        Dialect::Postgres | Dialect::Sqlite => Err(crate::Error::unsupported(
-            dialect,
-            "text containing the NUL character (\\0) in a comparison or pattern",
-        )),
+        Dialect::Postgres => Err(crate::Error::unsupported(dialect, "text containing the NUL character (\\0)")),
+        Dialect::Sqlite if used_as == TextUse::Pattern => {
+            Err(crate::Error::unsupported(dialect, "a pattern containing the NUL character (\\0)"))
+        }
         _ => render(dialect, value.clone()),
     })
 }

@@ -186,6 +186,8 @@ async fn nul_in_text_is_refused_where_the_backend_cannot_hold_or_match_it() {
         }
         let like = User::filter(|u| u.name.like("%\0%")).all().on(&t.db).await;
         assert_eq!(like.is_err(), d != Dialect::MySql, "{d:?}: {like:?}");
+        let exact = User::filter(|u| u.name.eq_exact("nul\0byte")).count().on(&t.db).await;
+        assert_eq!(exact.is_err(), d == Dialect::Postgres, "{d:?}: `=` takes NUL where text can hold it: {exact:?}");
         let written = User::create(json!({"name": "nul\0byte", "age": 1, "email": "n@x.io"})).on(&t.db).await;
         match d {
             Dialect::Postgres => match written {
@@ -198,6 +200,8 @@ async fn nul_in_text_is_refused_where_the_backend_cannot_hold_or_match_it() {
                 let user = written.unwrap();
                 let back = User::get(user.id).on(&t.db).await.unwrap().unwrap();
                 assert_eq!(back.name, "nul\0byte", "{d:?}: stored and read back whole");
+                let found = User::filter(|u| u.name.eq_exact("nul\0byte")).count().on(&t.db).await.unwrap();
+                assert_eq!(found, 1, "{d:?}: found by its whole value");
             }
         }
     }
