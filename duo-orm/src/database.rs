@@ -490,16 +490,22 @@ self.fetch_fold(stmt, model, Vec::new(), collect_rows(decode)).await
             .await
     }
 
+    /// The first column of the last row of `stmt` (a `COUNT(*)`), as an integer.
     pub(crate) async fn fetch_scalar(&self, stmt: Statement) -> Result<Option<i64>> {
-        let engine = self.engine()?;
-        let span = engine.span(&stmt);
-        self.run(engine, move |engine, mut conn| async move { engine.fetch_scalar(&mut conn, stmt, span).await }).await
+        self.fetch_fold(stmt, "scalar", None, |value, row| {
+            *value = Some(row.next::<i64>()?);
+            Ok(())
+        })
+        .await
     }
 
+    /// Whether `stmt` returns a row.
     pub(crate) async fn fetch_exists(&self, stmt: Statement) -> Result<bool> {
-        let engine = self.engine()?;
-        let span = engine.span(&stmt);
-        self.run(engine, move |engine, mut conn| async move { engine.fetch_exists(&mut conn, stmt, span).await }).await
+        self.fetch_fold(stmt, "exists", false, |found, _| {
+            *found = true;
+            Ok(())
+        })
+        .await
     }
 
     pub(crate) async fn execute(&self, stmt: Statement) -> Result<Executed> {
@@ -1308,52 +1314,6 @@ impl Engine {
         Self::traced(span, |(_, count): &(A, u64)| *count, work).await.map(|(state, _)| state)
     }
 
-    async fn fetch_scalar(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<Option<i64>> {
-        self.check_bindable(&stmt)?;
-        let work = async {
-            resending!(self, conn, stmt => {
-                let Statement { sql, values } = stmt;
-                // (`break` leaves the attempts of `resending!`.)
-                let target = match conn.start() {
-                    Ok(target) => target,
-                    Err(error) => break Err(error),
-                };
-                let row: Result<Option<i64>, sqlx::Error> = async {
-                    on_conn!(target, c, _Wrap => {
-                        let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(c).await?;
-                        row.map(|row| sqlx::Row::try_get::<i64, _>(&row, 0)).transpose()
-                    })
-                }
-                .await;
-                row.map_err(|error| Failure::driver(error, 0))
-            })
-        };
-        Self::traced(span, |row: &Option<i64>| row.is_some() as u64, work).await
-    }
-
-    async fn fetch_exists(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<bool> {
-        self.check_bindable(&stmt)?;
-        let work = async {
-            resending!(self, conn, stmt => {
-                let Statement { sql, values } = stmt;
-                // (`break` leaves the attempts of `resending!`.)
-                let target = match conn.start() {
-                    Ok(target) => target,
-                    Err(error) => break Err(error),
-                };
-                let found: Result<bool, sqlx::Error> = async {
-                    on_conn!(target, c, _Wrap => {
-                        let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(c).await?;
-                        Ok(row.is_some())
-                    })
-                }
-                .await;
-                found.map_err(|error| Failure::driver(error, 0))
-            })
-        };
-        Self::traced(span, |found: &bool| *found as u64, work).await
-    }
-
     async fn execute(&self, conn: &mut Lease, stmt: Statement, span: tracing::Span) -> Result<Executed> {
         self.check_bindable(&stmt)?;
         let work = async {
@@ -1489,8 +1449,8 @@ use resending;
 
 /// The largest statement kept whole for a second attempt (bound values, SQL bytes); larger
 /// ones ping their connection first instead of being copied.
-const SPARE_VALUES: usize = 64;
-const SPARE_SQL: usize = 8 * 1024;
+const SPARE_VALUES: usize = 1024;
+const SPARE_SQL: usize = 64 * 1024;
 
 /// How one attempt at a statement failed.
 enum Failure {

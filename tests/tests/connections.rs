@@ -111,7 +111,7 @@ async fn statements_outside_transactions_survive_killed_connections() {
             // A large statement pings its connection first instead of keeping a copy.
             warm(&t, 4).await;
             kill_all(&t, &admin, name).await;
-            let ids: Vec<i64> = (0..200).collect();
+            let ids: Vec<i64> = (0..2000).collect();
             User::filter(|u| u.id.is_in(ids)).count().on(&t.db).await.unwrap();
             kill_all(&t, &admin, name).await;
             let rows = (0..40).map(|i| json!({"name": "bulk", "age": i, "email": format!("b{round}_{i}@x.io")}));
