@@ -1,5 +1,5 @@
 //! The duo-orm quickstart: define two models, create their tables in an embedded SQLite
-//! database, write and read rows, print what happened.
+//! database, write and read rows (a user with her posts in one save), print what happened.
 //!
 //! Run it with `cargo run -p duo-orm-examples --example quickstart`. Set `DATABASE_URL` to
 //! run it elsewhere (a `postgres://` or `mysql://` URL needs duo-orm's matching feature).
@@ -84,6 +84,20 @@ async fn main() -> duo_orm::Result<()> {
         })
         .await?;
     println!("a transaction wrote 1 post and {written} drafts in one multi-row INSERT");
+
+    // An object graph: one save() writes the user, then both posts (one multi-row INSERT) with
+    // author_id filled, in a transaction of its own; keys come back into every node.
+    let post = |title: &str| Post { id: 0, title: title.into(), author_id: 0, author: Related::not_loaded() };
+    let mut cy = User {
+        id: 0,
+        name: "Cy".into(),
+        age: 30,
+        email: "cy@example.com".into(),
+        posts: Related::loaded(vec![post("Saving graphs"), post("One transaction")]),
+    };
+    cy.save().await?;
+    let saved: Vec<(i64, i64)> = cy.posts.get()?.iter().map(|p| (p.id, p.author_id)).collect();
+    println!("saved {} (id {}) with her posts in one save: (post id, author_id) {saved:?}", cy.name, cy.id);
 
     let mut titles = Vec::new();
     let mut stream = Post::query().iterate().batch_size(2).stream();

@@ -299,7 +299,7 @@ pub fn model(def: &ModelDef) -> TokenStream {
                 const TRUSTED: bool = true;
 
                 fn into_map(self) -> #krate::Result<#private::JsonMap<::std::string::String, #private::Json>> {
-                    #private::Ok(#krate::ModelExt::to_map(&self))
+                    #private::model_payload_map(&self)
                 }
 
                 fn into_column_values(
@@ -370,6 +370,11 @@ fn relations(def: &ModelDef, private: &TokenStream) -> Vec<TokenStream> {
                 }
             };
             let cascade = r.cascade;
+            let orphans = match r.orphans.as_ref().map(ToString::to_string).as_deref() {
+                Some("delete") => quote!(Delete),
+                Some("keep") => quote!(Keep),
+                _ => quote!(Refuse),
+            };
             let marker = format_ident!("__DuoRelation{}", i);
             quote!(#krate::RelationMeta {
                 name: #name,
@@ -380,6 +385,7 @@ fn relations(def: &ModelDef, private: &TokenStream) -> Vec<TokenStream> {
                 target_column: #target_column,
                 through: #through,
                 cascade: #cascade,
+                orphans: #krate::Orphans::#orphans,
                 loader: &#private::RelationLoader::<#marker>::NEW,
             })
         })
@@ -457,6 +463,10 @@ fn relation_items(def: &ModelDef, private: &TokenStream) -> TokenStream {
 
                 fn slot(owner: &mut #ident) -> &mut #krate::Related<#value_ty> {
                     &mut owner.#field
+                }
+
+                fn slot_ref(owner: &#ident) -> &#krate::Related<#value_ty> {
+                    &owner.#field
                 }
 
                 fn share(row: &#target) -> #private::Option<#target> {

@@ -24,6 +24,8 @@ pub struct RelationDef {
     pub foreign_key: Ident,
     pub through: Option<ThroughDef>,
     pub cascade: bool,
+    /// `orphans = delete | keep | refuse` (`Orphans` variant name), when given.
+    pub orphans: Option<Ident>,
     /// The span of the relationship keyword, for errors about the declaration as a whole.
     pub span: Span,
 }
@@ -218,6 +220,19 @@ pub fn parse_relation(cx: &Ctxt, field: &syn::Field, owner: &Ident) -> Option<Re
              must not go with it; help: declare cascade on the parent's has_many",
         ));
     }
+    if let (Some(policy), RelationKind::BelongsTo | RelationKind::ManyToMany) = (&raw.orphans, kind) {
+        cx.error_spanned_by(
+            policy,
+            format!(
+                "orphans applies to has_many and has_one, whose rows belong to their owner; {}",
+                if kind == RelationKind::ManyToMany {
+                    "a many_to_many row removed from the field loses its join row and stays itself"
+                } else {
+                    "a belongs_to points at a parent, which no save deletes"
+                }
+            ),
+        );
+    }
     if kind == RelationKind::ManyToMany && raw.foreign_key.is_some() {
         cx.error_spanned_by(&raw.foreign_key, "a many_to_many has no foreign key of its own; help: name the join-table columns with owner_key / target_key");
     }
@@ -230,6 +245,7 @@ pub fn parse_relation(cx: &Ctxt, field: &syn::Field, owner: &Ident) -> Option<Re
         foreign_key,
         through,
         cascade: raw.cascade.is_some(),
+        orphans: raw.orphans.clone(),
         span,
     })
 }
@@ -242,6 +258,7 @@ struct RawRelation {
     owner_key: Option<Ident>,
     target_key: Option<Ident>,
     cascade: Option<Span>,
+    orphans: Option<Ident>,
 }
 
 fn parse_arguments(cx: &Ctxt, meta: &syn::meta::ParseNestedMeta<'_>, kind: RelationKind) -> syn::Result<RawRelation> {
@@ -270,6 +287,15 @@ fn parse_arguments(cx: &Ctxt, meta: &syn::meta::ParseNestedMeta<'_>, kind: Relat
             TARGET_KEY => raw.target_key = Some(arg.value()?.parse()?),
             // cascade
             CASCADE => raw.cascade = Some(arg.path.span()),
+            // orphans = delete
+            ORPHANS => {
+                let policy: Ident = arg.value()?.parse()?;
+                if ORPHAN_POLICIES.contains(&policy.to_string().as_str()) {
+                    raw.orphans = Some(policy);
+                } else {
+                    cx.error_spanned_by(&policy, format!("unknown orphans policy `{policy}`; expected one of {}", one_of(ORPHAN_POLICIES)));
+                }
+            }
             // Post (the related model), first
             _ if raw.target.is_none() && (arg.input.is_empty() || arg.input.peek(syn::Token![,])) => {
                 raw.target = Some(arg.path.clone());

@@ -37,7 +37,10 @@ pub const OWNER_KEY: &str = "owner_key";
 pub const TARGET_KEY: &str = "target_key";
 pub const CASCADE: &str = "cascade";
 pub const RELATION_KEYS: &[&str] = &[HAS_MANY, HAS_ONE, BELONGS_TO, MANY_TO_MANY];
-pub const RELATION_ARGS: &[&str] = &[FOREIGN_KEY, THROUGH, OWNER_KEY, TARGET_KEY, CASCADE];
+pub const RELATION_ARGS: &[&str] = &[FOREIGN_KEY, THROUGH, OWNER_KEY, TARGET_KEY, CASCADE, ORPHANS];
+pub const ORPHANS: &str = "orphans";
+/// `orphans = …`: what saving an owner does with loaded rows it no longer holds.
+pub const ORPHAN_POLICIES: &[&str] = &["refuse", "delete", "keep"];
 
 // Inside set_on(...)
 pub const ON_CREATE: &str = "create";

@@ -44,6 +44,16 @@ pub enum Error {
         relation: &'static str,
     },
 
+    /// What a relationship field holds cannot be saved with its owner (the message says why);
+    /// nothing of the save was kept.
+    #[error("cannot save {relation}: {detail}")]
+    Relationship {
+        /// The relationship, as `User.posts`.
+        relation: String,
+        /// Why, and what to do instead.
+        detail: String,
+    },
+
     /// The query is invalid before it reaches the database (an unknown column, an empty value list, …).
     #[error("invalid query: {0}")]
     InvalidQuery(String),

@@ -66,7 +66,7 @@ pub use query::bulk::{CreateBulk, CreateBulkReturning, DeleteBulk, UpdateBulk};
 pub use query::select::{Page, Select};
 pub use query::stream::Iterate;
 pub use query::write::ModelExt;
-pub use relation::{Association, Related, RelatedCount, Relation, RelationKind, RelationMeta, Strategy};
+pub use relation::{Association, Orphans, Related, RelatedCount, Relation, RelationKind, RelationMeta, Strategy};
 pub use transaction::Transaction;
 
 /// `#[derive(Model)]`: see the user guide's "Defining models" chapter.
@@ -102,7 +102,7 @@ pub mod __private {
     pub use crate::database::Registration;
     pub use crate::model::{
         ColumnDefault, ColumnMeta, ForeignKeyMeta, HookFns, IndexMeta, ReferentialAction, SetOn, model_column_values,
-        serialize_to_map,
+        model_payload_map, serialize_to_map,
     };
     pub use crate::relation::load::RelationLoader;
     pub use crate::relation::{RelationField, ThroughMeta, key_column, kind};

@@ -362,7 +362,7 @@ pub trait Payload: Send {
 /// generated key to the database).
 #[doc(hidden)]
 pub fn model_column_values<M: Model>(model: M, meta: &'static ModelMeta) -> std::result::Result<Vec<(usize, Value)>, M> {
-    if !std::ptr::eq(meta, M::meta()) {
+    if !std::ptr::eq(meta, M::meta()) || crate::relation::save::holds_rows_to_save(&model) {
         return Err(model);
     }
     let generated = meta.auto_increment_key().map(|_| meta.primary_key[0]);
@@ -398,6 +398,24 @@ impl<V: Into<Json> + Send> Payload for BTreeMap<String, V> {
     fn into_map(self) -> Result<Map<String, Json>> {
         Ok(self.into_iter().map(|(k, v)| (k, v.into())).collect())
     }
+}
+
+/// [`Payload::into_map`] of a model instance: its fields, refused when a relationship field
+/// holds rows to save (a payload writes columns only, and would drop them without a word).
+#[doc(hidden)]
+pub fn model_payload_map<M: Model>(model: &M) -> Result<Map<String, Json>> {
+    if let Some(relation) = crate::relation::save::held_relationship(model) {
+        return Err(Error::Relationship {
+            relation: relation.qualified_name(),
+            detail: format!(
+                "the {} was given as a payload, which writes its columns only, and `{}` holds rows to \
+                 save; call save() on the instance to write it with what its relationships hold",
+                M::meta().name,
+                relation.name
+            ),
+        });
+    }
+    Ok(crate::query::write::ModelExt::to_map(model))
 }
 
 /// Turns a schema into a payload map (used by `#[derive(Schema)]`).

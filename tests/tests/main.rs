@@ -11,6 +11,7 @@ mod connections;
 mod bulk;
 mod crud;
 mod errors;
+mod graphs;
 mod hardening;
 mod arrays;
 mod hooks;

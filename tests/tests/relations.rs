@@ -2,14 +2,13 @@
 //! statement counts, refusals), relationship filters and cascades.
 
 use std::cell::Cell;
-use std::sync::{Arc, Mutex};
 
 use duo_orm::prelude::*;
 use duo_orm::{Relation, path};
 use serde_json::json;
 
 use crate::setup;
-use crate::support::{TestDb, backends};
+use crate::support::{TestDb, backends, counted};
 
 #[derive(Model, Debug, Clone, Serialize)]
 #[duo(table = "rel_users")]
@@ -179,42 +178,6 @@ async fn association_helpers_create_load_attach_and_detach() {
         assert_eq!(published.tags().count().on(db).await.unwrap(), 2);
         assert!(Tag::get(fresh.id).on(db).await.unwrap().is_some(), "detach keeps the row");
     }
-}
-
-/// A subscriber that counts the statements run on this thread.
-fn count_statements() -> (Arc<Mutex<Vec<String>>>, tracing::subscriber::DefaultGuard) {
-    use tracing_subscriber::layer::SubscriberExt;
-    struct Statements(Arc<Mutex<Vec<String>>>);
-    struct Sql(String);
-    impl tracing::field::Visit for Sql {
-        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-            if field.name() == "db.statement" {
-                self.0 = format!("{value:?}");
-            }
-        }
-    }
-    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Statements {
-        fn on_new_span(&self, attrs: &tracing::span::Attributes<'_>, _: &tracing::span::Id, _: tracing_subscriber::layer::Context<'_, S>) {
-            if attrs.metadata().name() == "duo_orm.query" {
-                let mut sql = Sql(String::new());
-                attrs.record(&mut sql);
-                self.0.lock().unwrap().push(sql.0);
-            }
-        }
-    }
-    crate::support::keep_tracing_on();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(Statements(seen.clone())));
-    (seen, guard)
-}
-
-/// Runs `query` and returns its rows and the number of statements it ran.
-async fn counted<T>(work: impl std::future::IntoFuture<Output = Result<T>>) -> (T, usize) {
-    let (seen, guard) = count_statements();
-    let value = work.await.unwrap();
-    drop(guard);
-    let count = seen.lock().unwrap().len();
-    (value, count)
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -250,6 +250,32 @@ mod relationships {
         insta::assert_snapshot!(per_dialect(render));
     }
 
+    /// The join-row statements of `attach`/`detach` and of saving a many-to-many field: one
+    /// multi-row INSERT for the links a save adds, one DELETE per owner for those it removes.
+    #[test]
+    fn join_rows_added_and_removed() {
+        let post = crate::relations::Post {
+            id: 3,
+            title: "t".into(),
+            published: true,
+            author_id: 1,
+            editor_id: None,
+            author: Related::not_loaded(),
+            editor: Related::not_loaded(),
+            comments: Related::not_loaded(),
+            tags: Related::not_loaded(),
+        };
+        let tag = |id: i64| Tag { id, name: String::new(), posts: Related::not_loaded() };
+        let render = |d| {
+            let targets = [tag(5), tag(6), tag(7)];
+            lines([post.tags().attach_sql(&targets, d), post.tags().detach_sql(&targets, d)].into_iter().flat_map(|r| match r {
+                Ok(statements) => statements.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            }))
+        };
+        insta::assert_snapshot!(per_dialect(render));
+    }
+
     #[test]
     fn selectin_loading_statements() {
         let keys = || vec![Value::BigInt(Some(1)), Value::BigInt(Some(2))];

@@ -117,6 +117,49 @@ pub fn keep_tracing_on() {
     });
 }
 
+/// A subscriber that records the SQL of every statement run on this thread (the statement
+/// counts of eager loading and graph saves).
+pub fn count_statements() -> (std::sync::Arc<std::sync::Mutex<Vec<String>>>, tracing::subscriber::DefaultGuard) {
+    use tracing_subscriber::layer::SubscriberExt;
+    struct Statements(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+    struct Sql(String);
+    impl tracing::field::Visit for Sql {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "db.statement" {
+                self.0 = format!("{value:?}");
+            }
+        }
+    }
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Statements {
+        fn on_new_span(&self, attrs: &tracing::span::Attributes<'_>, _: &tracing::span::Id, _: tracing_subscriber::layer::Context<'_, S>) {
+            if attrs.metadata().name() == "duo_orm.query" {
+                let mut sql = Sql(String::new());
+                attrs.record(&mut sql);
+                self.0.lock().unwrap().push(sql.0);
+            }
+        }
+    }
+    keep_tracing_on();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(Statements(seen.clone())));
+    (seen, guard)
+}
+
+/// Runs `work` and returns its value and the number of statements it ran.
+pub async fn counted<T>(work: impl std::future::IntoFuture<Output = duo_orm::Result<T>>) -> (T, usize) {
+    let (value, statements) = recorded(work).await;
+    (value, statements.len())
+}
+
+/// Runs `work` and returns its value and the SQL of every statement it ran.
+pub async fn recorded<T>(work: impl std::future::IntoFuture<Output = duo_orm::Result<T>>) -> (T, Vec<String>) {
+    let (seen, guard) = count_statements();
+    let value = work.await.unwrap();
+    drop(guard);
+    let statements = seen.lock().unwrap().clone();
+    (value, statements)
+}
+
 /// The five dialects, with the names their exact-SQL snapshots use.
 pub const DIALECTS: [(&str, Dialect); 5] = [
     ("postgres", Dialect::Postgres),

@@ -259,14 +259,22 @@ struct Run {
 /// every row).
 fn runs(meta: &'static ModelMeta, rows: impl Iterator<Item = Result<Vec<(usize, Value)>>>) -> Result<Vec<Run>> {
     let stamps = lifecycle::timestamps(meta, Event::Create)?;
-    let mut runs: Vec<Run> = Vec::new();
-    for row in rows {
+    group_runs(rows.map(|row| {
         let mut row = row?;
         if !stamps.is_empty() {
             row.retain(|(i, _)| !stamps.iter().any(|(s, _, _)| s == i));
             row.extend(stamps.iter().map(|(i, v, _)| (*i, v.clone())));
             row.sort_by_key(|(i, _)| *i);
         }
+        Ok(row)
+    }))
+}
+
+/// Groups rows (column values in column order) into [`Run`]s as they come.
+fn group_runs(rows: impl Iterator<Item = Result<Vec<(usize, Value)>>>) -> Result<Vec<Run>> {
+    let mut runs: Vec<Run> = Vec::new();
+    for row in rows {
+        let row = row?;
         match runs.last_mut() {
             Some(run) if run.columns.iter().copied().eq(row.iter().map(|(i, _)| *i)) => {
                 run.values.extend(row.into_iter().map(|(_, v)| v));
@@ -280,6 +288,62 @@ fn runs(meta: &'static ModelMeta, rows: impl Iterator<Item = Result<Vec<(usize, 
         }
     }
     Ok(runs)
+}
+
+/// Whether one INSERT of several rows can hand them back on `db`: not on MySQL proper
+/// (MariaDB 10.5+ can) or Oracle.
+pub(crate) async fn returns_many(db: &Database) -> Result<bool> {
+    let dialect = db.dialect()?;
+    Ok(dialect != Dialect::Oracle && db.insert_returns_rows().await?)
+}
+
+/// Inserts `rows` (column values in column order, stamped already) with multi-row INSERTs
+/// that hand the rows back, and returns them in the order given: by the generated keys of
+/// each statement (a multi-row INSERT numbers its rows in order), or by the keys given.
+/// Call only where [`returns_many`] holds.
+pub(crate) async fn insert_returning_in_order<M: Model>(db: &Database, rows: Vec<Vec<(usize, Value)>>) -> Result<Vec<M>> {
+    let dialect = db.dialect()?;
+    let meta = M::meta();
+    let given_keys: Vec<Option<Vec<Value>>> = rows
+        .iter()
+        .map(|row| {
+            let key: Vec<Value> =
+                meta.primary_key.iter().filter_map(|pk| row.iter().find(|(i, _)| i == pk).map(|(_, v)| v.clone())).collect();
+            (key.len() == meta.primary_key.len()).then_some(key)
+        })
+        .collect();
+    let total = rows.len();
+    let runs = group_runs(rows.into_iter().map(Ok))?;
+    let mut out: Vec<Option<M>> = (0..total).map(|_| None).collect();
+    let mut start = 0;
+    for (stmt, count) in insert_chunks::<M>(dialect, runs, DEFAULT_BATCH_SIZE, true) {
+        let mut returned = db.fetch_all::<M>(stmt).await?;
+        if returned.len() != count {
+            return Err(Error::invalid(format!(
+                "the database returned {} rows for an INSERT of {count} {} rows, so they cannot be tied to \
+                 the rows sent",
+                returned.len(),
+                meta.name
+            )));
+        }
+        let keys = &given_keys[start..start + count];
+        if keys.iter().all(Option::is_none) {
+            returned.sort_by_key(|m: &M| generated_key(m));
+            for (slot, row) in out[start..start + count].iter_mut().zip(returned) {
+                *slot = Some(row);
+            }
+        } else {
+            for row in returned {
+                let key = row.key().key_values();
+                let at = keys.iter().position(|given| given.as_ref() == Some(&key)).ok_or_else(|| {
+                    Error::invalid(format!("the database returned a {} row whose key was not among those inserted", meta.name))
+                })?;
+                out[start + at] = Some(row);
+            }
+        }
+        start += count;
+    }
+    out.into_iter().map(|row| row.ok_or_else(|| Error::invalid(format!("a new {} row did not come back", meta.name)))).collect()
 }
 
 async fn check_returning(db: &Database, dialect: Dialect) -> Result<()> {
@@ -316,6 +380,11 @@ fn generated_key<M: Model>(model: &M) -> i64 {
 /// Every full chunk of a run has the same SQL, so it is rendered once per run (and once for
 /// the shorter last chunk) and the values are moved in, not copied through sea-query.
 fn insert_statements<M: Model>(dialect: Dialect, runs: Vec<Run>, batch_size: usize, returning: bool) -> Vec<Statement> {
+    insert_chunks::<M>(dialect, runs, batch_size, returning).into_iter().map(|(stmt, _)| stmt).collect()
+}
+
+/// [`insert_statements`], each with the number of rows it inserts.
+fn insert_chunks<M: Model>(dialect: Dialect, runs: Vec<Run>, batch_size: usize, returning: bool) -> Vec<(Statement, usize)> {
     let meta = M::meta();
     let returned: Vec<&'static str> = if returning { meta.column_names().collect() } else { Vec::new() };
     let mut statements = Vec::new();
@@ -336,7 +405,7 @@ fn insert_statements<M: Model>(dialect: Dialect, runs: Vec<Run>, batch_size: usi
                 }
             };
             let chunk: Vec<Value> = values.by_ref().take(count * run.columns.len()).collect();
-            statements.push(Statement { sql, values: sea_query::Values(chunk) });
+            statements.push((Statement { sql, values: sea_query::Values(chunk) }, count));
         }
     }
     statements

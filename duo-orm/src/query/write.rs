@@ -94,17 +94,73 @@ pub(crate) async fn insert<M: Model>(db: &Database, values: Vec<(usize, Value)>)
 /// Inserts a new instance: hooks and timestamps, the INSERT (a generated key still unset is
 /// left to the database), the row read back into the instance, `after_save`.
 pub(crate) async fn insert_new<M: Model>(db: &Database, model: &mut M) -> Result<()> {
-    lifecycle::before_save(model, Event::Create)?;
+    insert_new_rows(db, std::slice::from_mut(model), &[0]).await
+}
+
+/// [`insert_new`] for the rows of `rows` at `which`: with multi-row INSERTs that hand the rows
+/// back where the dialect has them, else one by one. What the rows' relationship fields hold
+/// stays in them.
+pub(crate) async fn insert_new_rows<M: Model>(db: &Database, rows: &mut [M], which: &[usize]) -> Result<()> {
+    if which.is_empty() {
+        return Ok(());
+    }
     let meta = M::meta();
     let generated = meta.auto_increment_key().map(|_| meta.primary_key[0]);
-    let values = model
-        .values()
-        .into_iter()
-        .enumerate()
-        .filter(|(i, v)| Some(*i) != generated || !is_unset_key(v))
-        .collect();
-    *model = insert::<M>(db, values).await?;
-    lifecycle::after_save(model)
+    let mut values = Vec::with_capacity(which.len());
+    for &i in which {
+        lifecycle::before_save(&mut rows[i], Event::Create)?;
+        // An unset generated key is left to the database, and so is a `None` whose column
+        // declares a default (as a payload's missing field is).
+        values.push(
+            rows[i]
+                .values()
+                .into_iter()
+                .enumerate()
+                .filter(|(i, v)| {
+                    if Some(*i) == generated {
+                        !is_unset_key(v)
+                    } else {
+                        !(meta.columns[*i].default.is_some() && *v == v.as_null())
+                    }
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    let fresh: Vec<M> = if which.len() > 1 && crate::query::bulk::returns_many(db).await? {
+        crate::query::bulk::insert_returning_in_order::<M>(db, values).await?
+    } else {
+        let mut fresh = Vec::with_capacity(which.len());
+        for row in values {
+            fresh.push(insert::<M>(db, row).await?);
+        }
+        fresh
+    };
+    for (&i, fresh) in which.iter().zip(fresh) {
+        crate::relation::save::replace_row(&mut rows[i], fresh);
+        lifecycle::after_save(&rows[i])?;
+    }
+    Ok(())
+}
+
+/// Writes an instance that has its key: updates it by key, and inserts it when no row has
+/// that key yet. Returns whether it was inserted.
+pub(crate) async fn save_existing<M: Model>(db: &Database, row: &mut M) -> Result<bool> {
+    let meta = M::meta();
+    lifecycle::before_save(row, Event::Update)?;
+    let key = row.key().key_values();
+    let set = without_keys(meta, row.values());
+    let found = if set.is_empty() {
+        Select::<M>::by_key(key).first().run_on(db).await?.is_some()
+    } else {
+        db.execute(render_update(db.dialect()?, meta, set, key)).await?.rows_affected > 0
+    };
+    if !found {
+        lifecycle::stamp(row, Event::Create)?;
+        let fresh = insert::<M>(db, row.values().into_iter().enumerate().collect()).await?;
+        crate::relation::save::replace_row(row, fresh);
+    }
+    lifecycle::after_save(row)?;
+    Ok(!found)
 }
 
 fn lost_row(meta: &ModelMeta) -> Error {
@@ -215,27 +271,25 @@ pub trait ModelExt: Model {
     /// (and gets its key); any other instance is updated by its key, and inserted when no row
     /// has that key yet. After an insert the instance holds the row as saved. Timestamps and
     /// [`Hooks`](crate::Hooks) run as documented there.
+    ///
+    /// What the instance's relationship fields hold is saved with it, in one transaction (the
+    /// ambient one when there is one): rows assigned with [`Related::loaded`](crate::Related::loaded)
+    /// or `set`, and rows loaded from the database that were changed through `get_mut`. Foreign
+    /// keys and join rows are filled from the saved keys. See the guide's "Saving object
+    /// graphs".
     fn save<'a>(&'a mut self) -> Pending<'a, ()> {
         Pending::new::<Self>(move |db| {
             Box::pin(async move {
+                use crate::relation::save::{Origin, Role, holds_rows_to_save, save_level};
+                if holds_rows_to_save(self) {
+                    let rows = std::slice::from_mut(self);
+                    return crate::transaction::run_block(db, save_level(db, rows, vec![Origin::Root], Role::Root, 0)).await;
+                }
                 let meta = Self::meta();
-                if meta.auto_increment_key().is_some() && is_unset_key(&self.values()[meta.primary_key[0]]) {
+                if meta.auto_increment_key().is_some() && is_unset_key(&self.value_at(meta.primary_key[0])) {
                     return insert_new(db, self).await;
                 }
-                lifecycle::before_save(self, Event::Update)?;
-                let values = self.values();
-                let key = self.key().key_values();
-                let set = without_keys(meta, values);
-                let found = if set.is_empty() {
-                    Select::<Self>::by_key(key).first().run_on(db).await?.is_some()
-                } else {
-                    db.execute(render_update(db.dialect()?, meta, set, key)).await?.rows_affected > 0
-                };
-                if !found {
-                    lifecycle::stamp(self, Event::Create)?;
-                    *self = insert::<Self>(db, self.values().into_iter().enumerate().collect()).await?;
-                }
-                lifecycle::after_save(self)
+                save_existing(db, self).await.map(|_| ())
             })
         })
     }

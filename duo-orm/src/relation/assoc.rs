@@ -120,7 +120,9 @@ impl<'a, O: Model, T: Model, V: RelatedValue<T>, K: CreateThrough> Association<'
                 if relation.through.is_some() {
                     return crate::transaction::run_block(db, async {
                         let created = T::create(payload).run_on(db).await?;
-                        execute_link(db, relation, LinkChange::Attach, key, key_of(&created)).await?;
+                        for stmt in link_inserts(db.dialect()?, relation, vec![(key, key_of(&created))])? {
+                            db.execute(stmt).await?;
+                        }
                         Ok(created)
                     })
                     .await;
@@ -138,18 +140,39 @@ impl<'a, O: Model, T: Model, V: RelatedValue<T>, K: CreateThrough> Association<'
 impl<'a, O: Model, T: Model, V: RelatedValue<T>> Association<'a, O, T, V, kind::ManyToMany> {
     /// Links `target` to the owner: inserts a join row.
     pub fn attach(&self, target: &T) -> Pending<'a, ()> {
-        self.change_link(LinkChange::Attach, target).map(|_| ())
+        let (relation, owner_key, target_key) = (self.relation, owner_value(self.owner, self.relation), key_of(target));
+        Pending::new::<T>(move |db| {
+            Box::pin(async move {
+                for stmt in link_inserts(db.dialect()?, relation, vec![(owner_key, target_key)])? {
+                    db.execute(stmt).await?;
+                }
+                Ok(())
+            })
+        })
+        .or_database(O::database())
     }
 
     /// Unlinks `target` from the owner: deletes the join row (the rows themselves stay).
     /// Returns whether there was a link.
     pub fn detach(&self, target: &T) -> Pending<'a, bool> {
-        self.change_link(LinkChange::Detach, target).map(|removed| removed > 0)
+        let (relation, owner_key, target_key) = (self.relation, owner_value(self.owner, self.relation), key_of(target));
+        Pending::new::<T>(move |db| Box::pin(async move { Ok(execute_unlink(db, relation, owner_key, Some(vec![target_key])).await? > 0) }))
+            .or_database(O::database())
     }
 
-    fn change_link(&self, change: LinkChange, target: &T) -> Pending<'a, u64> {
-        let (relation, owner_key, target_key) = (self.relation, owner_value(self.owner, self.relation), key_of(target));
-        Pending::new::<T>(move |db| Box::pin(execute_link(db, relation, change, owner_key, target_key))).or_database(O::database())
+    /// The INSERTs of the join rows that link `targets` to the owner in `dialect`: what
+    /// [`attach`](Self::attach) runs for one target, and what saving the owner runs for the
+    /// targets its field gained (several rows per statement, within the dialect's limits).
+    pub fn attach_sql(&self, targets: &[T], dialect: crate::Dialect) -> Result<Vec<Statement>> {
+        let owner_key = owner_value(self.owner, self.relation);
+        link_inserts(dialect, self.relation, targets.iter().map(|t| (owner_key.clone(), key_of(t))).collect())
+    }
+
+    /// The DELETEs of the join rows that link `targets` to the owner in `dialect`: what
+    /// [`detach`](Self::detach) runs for one target, and what saving the owner runs for the
+    /// loaded targets its field no longer holds.
+    pub fn detach_sql(&self, targets: &[T], dialect: crate::Dialect) -> Result<Vec<Statement>> {
+        link_deletes(dialect, self.relation, owner_value(self.owner, self.relation), Some(targets.iter().map(key_of).collect()))
     }
 }
 
@@ -157,47 +180,74 @@ fn key_of<T: Model>(row: &T) -> Value {
     row.value_at(T::meta().primary_key[0])
 }
 
-#[derive(Clone, Copy)]
-enum LinkChange {
-    Attach,
-    Detach,
+fn through(relation: &RelationMeta) -> Result<&super::ThroughMeta> {
+    relation.through.as_ref().ok_or_else(|| {
+        Error::invalid(format!("{} is not a many-to-many relationship: it has no join rows", relation.qualified_name()))
+    })
 }
 
-/// Inserts or deletes the join row of `owner_key` and `target_key`; returns the rows affected.
-async fn execute_link(db: &Database, relation: &RelationMeta, change: LinkChange, owner_key: Value, target_key: Value) -> Result<u64> {
-    let stmt = link_statement(db.dialect()?, relation, change, owner_key, Some(target_key))?;
-    Ok(db.execute(stmt).await?.rows_affected)
+/// Multi-row INSERTs of the join rows `(owner key, target key)`, with the join model's
+/// `set_on(create)` stamps, within the dialect's parameter and row limits.
+pub(crate) fn link_inserts(dialect: crate::Dialect, relation: &RelationMeta, links: Vec<(Value, Value)>) -> Result<Vec<Statement>> {
+    let through = through(relation)?;
+    if links.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stamps: Vec<(&'static str, Value)> = match through.model {
+        Some(model) => crate::lifecycle::timestamps(model(), crate::lifecycle::Event::Create)?
+            .into_iter()
+            .map(|(index, value, _)| (model().columns[index].name, value))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut columns = vec![(through.owner_column)(), (through.target_column)()];
+    columns.extend(stamps.iter().map(|(name, _)| *name));
+    let per_statement = crate::query::bulk::rows_per_statement(dialect, columns.len(), crate::query::bulk::DEFAULT_BATCH_SIZE);
+    let mut statements = Vec::new();
+    for chunk in links.chunks(per_statement) {
+        let mut stmt = Query::insert();
+        stmt.into_table((through.table)()).columns(columns.iter().copied());
+        for (owner, target) in chunk {
+            let mut row: Vec<Expr> = vec![Expr::val(owner.clone()), Expr::val(target.clone())];
+            row.extend(stamps.iter().map(|(_, value)| Expr::val(value.clone())));
+            stmt.values(row).map_err(|e| Error::invalid(e.to_string()))?;
+        }
+        statements.push(Statement::new(build_any!(dialect, stmt)));
+    }
+    Ok(statements)
 }
 
-/// `INSERT INTO join (owner, target) VALUES (?, ?)`, or `DELETE FROM join WHERE owner = ?
-/// [AND target = ?]`.
-fn link_statement(
+/// `DELETE FROM join WHERE owner = ? [AND target IN (…)]`, the list chunked within the
+/// dialect's parameter limit; every join row of the owner when `targets` is `None`.
+pub(crate) fn link_deletes(
     dialect: crate::Dialect,
     relation: &RelationMeta,
-    change: LinkChange,
     owner_key: Value,
-    target_key: Option<Value>,
-) -> Result<Statement> {
-    let through = relation.through.as_ref().ok_or_else(|| {
-        Error::invalid(format!("{} is not a many-to-many relationship: it has no join rows", relation.qualified_name()))
-    })?;
-    let (table, owner_column, target_column) = ((through.table)(), (through.owner_column)(), (through.target_column)());
-    Ok(match (change, target_key) {
-        (LinkChange::Attach, Some(target_key)) => {
-            let mut stmt = Query::insert();
-            stmt.into_table(table).columns([owner_column, target_column]);
-            stmt.values([owner_key.into(), target_key.into()]).map_err(|e| Error::invalid(e.to_string()))?;
-            Statement::new(build_any!(dialect, stmt))
+    targets: Option<Vec<Value>>,
+) -> Result<Vec<Statement>> {
+    let through = through(relation)?;
+    let table = (through.table)();
+    let delete = |targets: Option<&[Value]>| {
+        let mut stmt = Query::delete();
+        stmt.from_table(table).and_where(Expr::col((table, (through.owner_column)())).eq(owner_key.clone()));
+        if let Some(targets) = targets {
+            stmt.and_where(Expr::col((table, (through.target_column)())).is_in(targets.iter().cloned()));
         }
-        (_, target_key) => {
-            let mut stmt = Query::delete();
-            stmt.from_table(table).and_where(Expr::col((table, owner_column)).eq(owner_key));
-            if let Some(target_key) = target_key {
-                stmt.and_where(Expr::col((table, target_column)).eq(target_key));
-            }
-            Statement::new(build_any!(dialect, stmt))
-        }
+        Statement::new(build_any!(dialect, stmt))
+    };
+    Ok(match targets {
+        None => vec![delete(None)],
+        Some(targets) => targets.chunks(dialect.max_parameters() - 1).map(|chunk| delete(Some(chunk))).collect(),
     })
+}
+
+/// Runs [`link_deletes`]; returns the join rows deleted.
+pub(crate) async fn execute_unlink(db: &Database, relation: &RelationMeta, owner_key: Value, targets: Option<Vec<Value>>) -> Result<u64> {
+    let mut removed = 0;
+    for stmt in link_deletes(db.dialect()?, relation, owner_key, targets)? {
+        removed += db.execute(stmt).await?.rows_affected;
+    }
+    Ok(removed)
 }
 
 /// Whether `meta` declares an ORM-level cascade.
@@ -223,8 +273,7 @@ pub(crate) async fn delete_related<R: RelationField>(db: &Database, owner: &(dyn
     let key = owner_value(owner, relation);
     match relation.kind {
         RelationKind::ManyToMany => {
-            let stmt = link_statement(db.dialect()?, relation, LinkChange::Detach, key, None)?;
-            db.execute(stmt).await?;
+            execute_unlink(db, relation, key, None).await?;
         }
         RelationKind::HasMany | RelationKind::HasOne => {
             let rows = Select::<R::Target>::new().and_where(Condition::from_expr(related_rows(relation, key))).all().run_on(db).await?;

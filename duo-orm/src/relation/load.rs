@@ -17,7 +17,7 @@ use foldhash::{HashMap, HashMapExt};
 use sea_query::{Alias, BinOper, Expr, ExprTrait, JoinType, Query, SelectStatement, Value};
 
 use super::{
-    MAX_LOAD_DEPTH, Path, Related, RelatedValue, RelationField, RelationKind, RelationMeta, Strategy, column_index,
+    MAX_LOAD_DEPTH, Path, RelatedValue, RelationField, RelationKind, RelationMeta, Strategy, column_index,
     downcast, key_column_meta,
 };
 use crate::config::Dialect;
@@ -320,6 +320,15 @@ pub trait Loader: Send + Sync + 'static {
     /// The ORM-level cascade: deletes `owner`'s related rows (with their hooks), or the join
     /// rows of a many-to-many.
     fn delete_related<'a>(&'a self, db: &'a Database, owner: &'a (dyn Any + Send + Sync)) -> BoxFuture<'a, Result<()>>;
+    /// Whether `owner`'s field holds rows a save must write.
+    fn needs_save(&self, owner: &dyn Any) -> bool;
+    /// Moves what `from`'s field holds into `to`'s (two copies of one row, before and after
+    /// the database handed it back).
+    fn move_held(&self, from: &mut dyn Any, to: &mut dyn Any);
+    /// Saves what the field holds for `owners` (each with whether it was just inserted); see
+    /// `relation::save`.
+    fn save_held<'a>(&'a self, db: &'a Database, owners: Vec<(&'a mut (dyn Any + Send), bool)>, depth: usize)
+    -> BoxFuture<'a, Result<()>>;
 }
 
 /// The [`Loader`] of relationship field `R`.
@@ -364,7 +373,7 @@ impl<R: RelationField> Loader for RelationLoader<R> {
             decode_joined(&mut model, row, &node.children)?;
             vec![model]
         };
-        *R::slot(owner) = Related::loaded(R::Value::from_rows(rows, relation)?);
+        *R::slot(owner) = super::stored::<R>(R::Value::from_rows(rows, relation)?);
         Ok(())
     }
 
@@ -372,16 +381,35 @@ impl<R: RelationField> Loader for RelationLoader<R> {
         let relation = R::relation();
         let wrong = || Error::invalid(format!("internal: joined rows of {} merged into the wrong model", relation.name));
         let from = from.downcast_mut::<R::Owner>().ok_or_else(wrong)?;
-        let more = R::slot(from).take().map(RelatedValue::into_rows).unwrap_or_default();
+        let more = R::slot(from).take_loaded().map(RelatedValue::into_rows).unwrap_or_default();
         let into = into.downcast_mut::<R::Owner>().ok_or_else(wrong)?;
-        let mut rows = R::slot(into).take().map(RelatedValue::into_rows).unwrap_or_default();
+        let mut rows = R::slot(into).take_loaded().map(RelatedValue::into_rows).unwrap_or_default();
         rows.extend(more);
-        *R::slot(into) = Related::loaded(R::Value::from_rows(rows, relation)?);
+        *R::slot(into) = super::stored::<R>(R::Value::from_rows(rows, relation)?);
         Ok(())
     }
 
     fn delete_related<'a>(&'a self, db: &'a Database, owner: &'a (dyn Any + Send + Sync)) -> BoxFuture<'a, Result<()>> {
         Box::pin(super::assoc::delete_related::<R>(db, owner))
+    }
+
+    fn needs_save(&self, owner: &dyn Any) -> bool {
+        owner.downcast_ref::<R::Owner>().is_some_and(|owner| R::slot_ref(owner).needs_save())
+    }
+
+    fn move_held(&self, from: &mut dyn Any, to: &mut dyn Any) {
+        if let (Some(from), Some(to)) = (from.downcast_mut::<R::Owner>(), to.downcast_mut::<R::Owner>()) {
+            *R::slot(to) = std::mem::take(R::slot(from));
+        }
+    }
+
+    fn save_held<'a>(
+        &'a self,
+        db: &'a Database,
+        owners: Vec<(&'a mut (dyn Any + Send), bool)>,
+        depth: usize,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(super::save::save_held::<R>(db, owners, depth))
     }
 }
 
@@ -389,7 +417,7 @@ impl<R: RelationField> Loader for RelationLoader<R> {
 /// hand-written `HashMap<i64, _>` would: hashing the whole `Value` enum doubled the cost of
 /// grouping rows.
 #[derive(PartialEq, Eq)]
-enum LinkKey {
+pub(crate) enum LinkKey {
     Int(i64),
     Other(Value),
 }
@@ -660,7 +688,7 @@ fn hand_out_groups<R: RelationField>(
 ) -> Result<()> {
     for owner in owners.iter_mut() {
         let rows = index.group(owner.value_at(owner_index)).map(|group| std::mem::take(&mut groups[group])).unwrap_or_default();
-        *R::slot(owner) = Related::loaded(R::Value::from_rows(rows, R::relation())?);
+        *R::slot(owner) = super::stored::<R>(R::Value::from_rows(rows, R::relation())?);
     }
     Ok(())
 }
@@ -807,7 +835,7 @@ fn distribute<R: RelationField>(targets: Vec<R::Target>, links: Vec<(usize, usiz
 /// Sets each owner's relationship field to its rows.
 fn fill<R: RelationField>(owners: &mut [R::Owner], rows: Vec<Vec<R::Target>>) -> Result<()> {
     for (owner, mine) in owners.iter_mut().zip(rows) {
-        *R::slot(owner) = Related::loaded(R::Value::from_rows(mine, R::relation())?);
+        *R::slot(owner) = super::stored::<R>(R::Value::from_rows(mine, R::relation())?);
     }
     Ok(())
 }
@@ -822,7 +850,7 @@ async fn load_below_joined<R: RelationField>(session: &mut Session<'_>, owners: 
     let mut targets: Vec<R::Target> = Vec::new();
     let mut links: Vec<(usize, usize)> = Vec::new();
     for (owner_index, owner) in owners.iter_mut().enumerate() {
-        for row in R::slot(owner).take().map(RelatedValue::into_rows).unwrap_or_default() {
+        for row in R::slot(owner).take_loaded().map(RelatedValue::into_rows).unwrap_or_default() {
             let position = *positions.entry(row.value_at(key_index).into()).or_insert_with(|| {
                 targets.push(row);
                 targets.len() - 1

@@ -16,10 +16,12 @@ use crate::model::{ColumnMeta, ForeignKeyMeta, Model, ModelMeta, ReferentialActi
 pub(crate) mod assoc;
 pub(crate) mod filter;
 pub(crate) mod load;
+pub(crate) mod save;
 
 pub use assoc::Association;
 pub use filter::RelatedCount;
 pub use load::Loader;
+pub use save::MAX_GRAPH_DEPTH;
 
 /// How deep an eager-loading path may go (`users → posts → comments → likes`).
 pub const MAX_LOAD_DEPTH: usize = 3;
@@ -55,6 +57,22 @@ impl RelationKind {
             RelationKind::ManyToMany => "many_to_many",
         }
     }
+}
+
+/// What saving an owner does with rows that were loaded into its `has_many` or `has_one`
+/// field and that the field no longer holds (removed from the `Vec`, or replaced):
+/// `#[duo(has_many(Post, orphans = delete))]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Orphans {
+    /// The save fails with [`Error::Relationship`] and writes nothing: removing a row from a
+    /// `Vec` says nothing about whether it should stay in the database. The default.
+    #[default]
+    Refuse,
+    /// The rows are deleted, one by one with their hooks and cascades, as `delete()` does
+    /// (DuoORM's `delete-orphan`).
+    Delete,
+    /// The rows are left as they are (still pointing at the owner).
+    Keep,
 }
 
 /// The join table of a `many_to_many` relationship.
@@ -93,6 +111,9 @@ pub struct RelationMeta {
     /// `cascade`: deleting an owner through the ORM first deletes its related rows one by one,
     /// with their hooks (a `many_to_many` deletes only the join rows).
     pub cascade: bool,
+    /// What saving an owner does with rows loaded into a `has_many`/`has_one` field that it no
+    /// longer holds.
+    pub orphans: Orphans,
     #[doc(hidden)]
     pub loader: &'static dyn Loader,
 }
@@ -105,6 +126,7 @@ impl std::fmt::Debug for RelationMeta {
             .field("owner", &(self.owner)().name)
             .field("target", &(self.target)().name)
             .field("cascade", &self.cascade)
+            .field("orphans", &self.orphans)
             .finish()
     }
 }
@@ -191,26 +213,125 @@ pub(crate) fn column_index(meta: &ModelMeta, name: &str) -> usize {
 /// loaded*, and [`get`](Related::get) says so with [`Error::NotLoaded`] rather than pretending
 /// there are no related rows. Eager loading (`User::related(|u| u.posts)`) or the association
 /// helper (`user.posts().get()`) fill it.
+///
+/// # Saving what it holds
+///
+/// Saving the owner saves what the field holds (see the guide's "Saving object graphs"):
+/// rows [assigned](Related::loaded) by the program are written, rows loaded from the database
+/// are written only when they were changed. To know that, the field remembers the rows as
+/// stored the first time it hands them out mutably ([`get_mut`](Related::get_mut),
+/// [`set`](Related::set), [`take`](Related::take)); reading them costs nothing.
 pub struct Related<T> {
     value: Option<T>,
     relation: Option<&'static RelationMeta>,
+    stored: Option<Stored<T>>,
+}
+
+/// The rows of a relationship as the database holds them: known for a field that eager
+/// loading (or a save) filled, so that a save writes only what changed.
+struct Stored<T> {
+    /// The column values of every row the field holds, as `image` reads them.
+    image: fn(&T) -> Vec<Vec<sea_query::Value>>,
+    /// Taken the first time the rows are handed out mutably (`None`: never changed). Boxed:
+    /// every loaded field carries this, and most are never changed.
+    rows: Option<Box<Vec<Vec<sea_query::Value>>>>,
+}
+
+impl<T> Clone for Stored<T> {
+    fn clone(&self) -> Self {
+        Stored { image: self.image, rows: self.rows.clone() }
+    }
+}
+
+/// What a relationship field held before a save took its rows: enough to put them back as
+/// they were if the save fails.
+pub(crate) struct Memo<T> {
+    stored: Option<Stored<T>>,
+    relation: Option<&'static RelationMeta>,
+}
+
+impl<T> Memo<T> {
+    /// The column values of the rows the database held, when the field was loaded from it and
+    /// changed (`None`: assigned by the program, nothing known).
+    pub(crate) fn stored_rows(&self) -> Option<&[Vec<sea_query::Value>]> {
+        self.stored.as_ref().and_then(|stored| stored.rows.as_deref()).map(Vec::as_slice)
+    }
 }
 
 impl<T> Related<T> {
     /// Not loaded.
     pub const fn not_loaded() -> Self {
-        Related { value: None, relation: None }
+        Related { value: None, relation: None, stored: None }
     }
 
     /// Not loaded, naming the relationship in the error a read gives.
     #[doc(hidden)]
     pub const fn unloaded(relation: &'static RelationMeta) -> Self {
-        Related { value: None, relation: Some(relation) }
+        Related { value: None, relation: Some(relation), stored: None }
     }
 
-    /// Loaded with `value`.
+    /// Loaded with `value`, assigned by the program: saving the owner writes it (inserting
+    /// rows that have no key yet and filling the foreign keys that link them).
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone)] #[duo(table = "users")]
+    /// # struct User { #[duo(primary_key)] id: i64, name: String,
+    /// #   #[duo(has_many(Post, foreign_key = author_id))] posts: Related<Vec<Post>> }
+    /// # #[derive(Model, Debug, Clone)] #[duo(table = "posts")]
+    /// # struct Post { #[duo(primary_key)] id: i64, author_id: i64, title: String }
+    /// let post = |title: &str| Post { id: 0, author_id: 0, title: title.into() };
+    /// let alice = User {
+    ///     id: 0,
+    ///     name: "alice".into(),
+    ///     posts: Related::loaded(vec![post("Hello"), post("Again")]),
+    /// };
+    /// // alice.save() inserts alice, then both posts with author_id = alice.id.
+    /// # let _ = alice;
+    /// ```
     pub fn loaded(value: T) -> Self {
-        Related { value: Some(value), relation: None }
+        Related { value: Some(value), relation: None, stored: None }
+    }
+
+    /// Loaded with `value` as the database holds it (eager loading, or after a save).
+    pub(crate) fn from_database(value: T, relation: &'static RelationMeta, image: fn(&T) -> Vec<Vec<sea_query::Value>>) -> Self {
+        Related { value: Some(value), relation: Some(relation), stored: Some(Stored { image, rows: None }) }
+    }
+
+    /// Takes the rows out for a save (leaving the field not loaded) when there is something to
+    /// write: rows loaded and never handed out mutably stay, unless `every_row` (their owner
+    /// was just inserted, so they must take its key).
+    pub(crate) fn take_for_save(&mut self, every_row: bool) -> Option<(T, Memo<T>)> {
+        if !every_row && !self.needs_save() {
+            return None;
+        }
+        let value = self.value.take()?;
+        Some((value, Memo { stored: self.stored.take(), relation: self.relation }))
+    }
+
+    /// Puts back what [`take_for_save`](Self::take_for_save) took, as it was.
+    pub(crate) fn restore(value: T, memo: Memo<T>) -> Self {
+        Related { value: Some(value), relation: memo.relation, stored: memo.stored }
+    }
+
+    /// Whether a save has something to write here.
+    pub(crate) fn needs_save(&self) -> bool {
+        self.value.is_some() && !matches!(self.stored, Some(Stored { rows: None, .. }))
+    }
+
+    /// Takes the rows out without remembering them (loading moves rows between copies of an
+    /// owner).
+    pub(crate) fn take_loaded(&mut self) -> Option<T> {
+        self.value.take()
+    }
+
+    /// Remembers the rows as stored before they are first handed out mutably.
+    fn remember(&mut self) {
+        if let (Some(stored), Some(value)) = (&mut self.stored, &self.value) {
+            if stored.rows.is_none() {
+                stored.rows = Some(Box::new((stored.image)(value)));
+            }
+        }
     }
 
     /// Whether the related rows were loaded.
@@ -228,8 +349,9 @@ impl<T> Related<T> {
         self.value.as_ref().ok_or_else(|| self.not_loaded_error())
     }
 
-    /// The related rows, mutably.
+    /// The related rows, mutably. Saving the owner then writes the rows that changed.
     pub fn get_mut(&mut self) -> Result<&mut T> {
+        self.remember();
         match self.value {
             Some(ref mut value) => Ok(value),
             None => Err(self.not_loaded_error()),
@@ -244,13 +366,18 @@ impl<T> Related<T> {
         }
     }
 
-    /// Replaces the related rows (and marks them loaded).
+    /// Replaces the related rows (and marks them loaded): saving the owner writes them, as
+    /// for [`loaded`](Self::loaded). Rows loaded from the database that are no longer held
+    /// are orphans (see the guide's "Saving object graphs").
     pub fn set(&mut self, value: T) {
+        self.remember();
         self.value = Some(value);
     }
 
-    /// Takes the related rows out, leaving the field not loaded.
+    /// Takes the related rows out, leaving the field not loaded (a save leaves a relationship
+    /// that is not loaded alone).
     pub fn take(&mut self) -> Option<T> {
+        self.remember();
         self.value.take()
     }
 
@@ -270,7 +397,7 @@ impl<T> Default for Related<T> {
 
 impl<T: Clone> Clone for Related<T> {
     fn clone(&self) -> Self {
-        Related { value: self.value.clone(), relation: self.relation }
+        Related { value: self.value.clone(), relation: self.relation, stored: self.stored.clone() }
     }
 }
 
@@ -306,6 +433,8 @@ pub trait RelatedValue<T>: Sized + Send + 'static {
     fn from_rows(rows: Vec<T>, relation: &'static RelationMeta) -> Result<Self>;
     /// The rows it holds.
     fn into_rows(self) -> Vec<T>;
+    /// The rows it holds, borrowed.
+    fn rows(&self) -> Vec<&T>;
 }
 
 impl<T: Send + 'static> RelatedValue<T> for Vec<T> {
@@ -314,6 +443,9 @@ impl<T: Send + 'static> RelatedValue<T> for Vec<T> {
     }
     fn into_rows(self) -> Vec<T> {
         self
+    }
+    fn rows(&self) -> Vec<&T> {
+        self.iter().collect()
     }
 }
 
@@ -324,6 +456,9 @@ impl<T: Send + 'static> RelatedValue<T> for Option<T> {
     fn into_rows(self) -> Vec<T> {
         self.into_iter().collect()
     }
+    fn rows(&self) -> Vec<&T> {
+        self.iter().collect()
+    }
 }
 
 impl<T: Model> RelatedValue<T> for T {
@@ -333,6 +468,9 @@ impl<T: Model> RelatedValue<T> for T {
         rows.into_iter().next().ok_or(Error::NotFound { model: (relation.target)().name })
     }
     fn into_rows(self) -> Vec<T> {
+        vec![self]
+    }
+    fn rows(&self) -> Vec<&T> {
         vec![self]
     }
 }
@@ -348,6 +486,7 @@ pub trait RelationField: Send + Sync + 'static {
     type OwnerKey: crate::types::FieldType;
     fn relation() -> &'static RelationMeta;
     fn slot(owner: &mut Self::Owner) -> &mut Related<Self::Value>;
+    fn slot_ref(owner: &Self::Owner) -> &Related<Self::Value>;
     /// A copy of a related row for a second owner (`belongs_to` and `many_to_many` share
     /// rows); `None` for relationships whose rows belong to one owner.
     fn share(row: &Self::Target) -> Option<Self::Target>;
@@ -523,6 +662,11 @@ macro_rules! path {
         <$model as $crate::Model>::columns().$relation
             $(.hop(<$next as $crate::Model>::columns().$next_relation))*
     };
+}
+
+/// The field `R` holding `value` as the database holds it.
+pub(crate) fn stored<R: RelationField>(value: R::Value) -> Related<R::Value> {
+    Related::from_database(value, R::relation(), |value| value.rows().into_iter().map(Model::values).collect())
 }
 
 /// Downcasts what the loader passes around; a mismatch is a bug in duo-orm, reported as an
