@@ -905,7 +905,7 @@ pub(crate) enum Control {
 
 impl Conn {
     /// Whether this is a server's connection (not SQLite's).
-    fn is_server(&self) -> bool {
+    pub(crate) fn is_server(&self) -> bool {
         match self {
             #[cfg(feature = "sqlite")]
             Conn::Sqlite(_) => false,

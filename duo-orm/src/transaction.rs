@@ -170,7 +170,16 @@ impl Drop for TxConn {
             }
             // Ended without a commit or rollback (a cancelled or panicking block): roll every
             // open level back before the connection returns to the pool.
-            let depth = lease.conn().transaction_depth();
+            let mut depth = lease.conn().transaction_depth();
+            if !lease.conn().is_server() {
+                // SQLite's worker thread skips the next queued rollback after a COMMIT or
+                // RELEASE whose caller went away (it expects sqlx's own transaction guard to
+                // send one), and it may still be running such a statement: one more rollback
+                // than the levels counted now keeps the transaction from staying open on the
+                // pooled connection, holding the write lock. A rollback with no level open does
+                // nothing.
+                depth += 1;
+            }
             for _ in 0..depth {
                 lease.conn().start_rollback();
             }

@@ -9,7 +9,7 @@ use duo_orm::prelude::*;
 use serde_json::json;
 
 use crate::setup;
-use crate::support::{TestDb, backends, recorded};
+use crate::support::{TestDb, backends, count_statements, recorded};
 
 #[derive(Model, Debug, Clone)]
 #[duo(table = "graph_authors")]
@@ -110,6 +110,32 @@ impl Hooks for Note {
     }
 }
 
+impl Hooks for Bio {
+    fn before_save(&mut self) -> Result<()> {
+        assert!(self.text != "panic", "a hook panicked");
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.text.is_empty() {
+            return Err(Error::validation("text", "a bio needs text"));
+        }
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// Articles through `after_save` on this thread.
+    static ARTICLES_AFTER_SAVE: Cell<usize> = const { Cell::new(0) };
+}
+
+impl Hooks for Article {
+    fn after_save(&self) -> Result<()> {
+        ARTICLES_AFTER_SAVE.set(ARTICLES_AFTER_SAVE.get() + 1);
+        Ok(())
+    }
+}
+
 async fn tables(t: &TestDb) {
     let db = &t.db;
     // create_all also creates the bare join table graph_article_labels.
@@ -165,6 +191,11 @@ async fn an_assigned_parent_fills_the_foreign_key_and_an_unsaved_one_is_saved_fi
         assert!(post.id != 0);
         assert!(!seen.iter().any(|s| s.contains("graph_authors")), "alice is linked, not written: {seen:?}");
         assert_eq!(post.author.get().unwrap().id, alice.id, "the field still holds the author");
+        // A linked row is not written, even when changed in memory: save it yourself.
+        post.author.get_mut().unwrap().name = "Alice, renamed in memory".into();
+        let ((), seen) = recorded(post.save().on(db)).await;
+        assert!(!seen.iter().any(|s| s.contains("graph_authors")), "{seen:?}");
+        assert_eq!(Author::get(alice.id).on(db).await.unwrap().unwrap().name, "Alice");
         let stored = Article::get(post.id).on(db).await.unwrap().unwrap();
         assert_eq!(stored.author_id, alice.id);
 
@@ -198,6 +229,7 @@ async fn a_parent_with_children_is_one_insert_per_table_level() {
         tables(&t).await;
         let dialect = t.dialect;
         NOTES_SAVED.set(0);
+        ARTICLES_AFTER_SAVE.set(0);
         let mut alice = Author {
             articles: Related::loaded(vec![
                 Article { notes: Related::loaded(vec![note(" one "), note("two")]), ..article("First") },
@@ -222,6 +254,7 @@ async fn a_parent_with_children_is_one_insert_per_table_level() {
         }
         assert_eq!(articles[0].notes.get().unwrap()[0].body, "one", "before_save ran on every node");
         assert_eq!(NOTES_SAVED.get(), 6);
+        assert_eq!(ARTICLES_AFTER_SAVE.get(), 3, "after_save ran on every node");
         let bio = alice.bio.get().unwrap().as_ref().unwrap();
         assert_eq!(bio.author_id, alice.id);
 
@@ -448,6 +481,19 @@ async fn what_cannot_be_saved_is_an_error_naming_the_relationship() {
         assert!(matches!(&error, Error::Relationship { relation, detail } if relation == "Article.pins" && detail.contains("position")), "{dialect:?}: {error:?}");
         assert_eq!(Article::count().on(db).await.unwrap(), 0, "nothing was kept");
 
+        // A row claimed by two owners through one foreign key: refused, not one silently winning.
+        let mut carol = Author {
+            articles: Related::loaded(vec![Article { author: Related::loaded(author("Dan")), ..article("whose?") }]),
+            ..author("Carol")
+        };
+        let error = carol.save().on(db).await.unwrap_err();
+        assert!(
+            matches!(&error, Error::Relationship { relation, detail } if relation == "Author.articles" && detail.contains("Article.author")),
+            "{dialect:?}: {error:?}"
+        );
+        assert_eq!(Author::count().on(db).await.unwrap(), 1, "nothing was kept");
+        assert_eq!(carol.id, 0);
+
         // A payload writes columns only: a model holding rows to save is refused, not truncated.
         let holding = Author { articles: Related::loaded(vec![article("lost?")]), ..author("Eve") };
         let error = Author::create(holding.clone()).on(db).await.unwrap_err();
@@ -473,7 +519,7 @@ pub struct Category {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn a_graph_deeper_than_the_limit_is_refused_and_nothing_is_kept() {
+async fn a_graph_deeper_than_the_limit_is_refused_before_anything_is_sent() {
     for t in backends("graph_depth").await {
         let db = &t.db;
         setup!(db, Category);
@@ -488,8 +534,12 @@ async fn a_graph_deeper_than_the_limit_is_refused_and_nothing_is_kept() {
         shallow.save().on(db).await.unwrap();
         assert_eq!(Category::count().on(db).await.unwrap(), 6, "{:?}", t.dialect);
         let mut deep = chain(duo_orm::relation::MAX_GRAPH_DEPTH + 5);
+        let (seen, guard) = count_statements();
         let error = deep.save().on(db).await.unwrap_err();
+        drop(guard);
+        assert!(matches!(&error, Error::Relationship { relation, .. } if relation == "Category.children"), "{error:?}");
         assert!(error.to_string().contains("deeper than"), "{error}");
+        assert!(seen.lock().unwrap().is_empty(), "measured before anything was sent");
         assert_eq!(Category::count().on(db).await.unwrap(), 6, "{:?}", t.dialect);
     }
 }
@@ -545,5 +595,140 @@ fn random_trees_read_back_as_saved() {
                 Ok(())
             })
             .unwrap();
+    }
+}
+
+/// Every row a failed save inserted holds its unset key again, whatever level failed: a sibling
+/// relationship, or a level below a parent that was saved first.
+#[tokio::test(flavor = "current_thread")]
+async fn a_failed_save_forgets_every_key_it_had_handed_out() {
+    for t in backends("graph_retry").await {
+        let db = &t.db;
+        tables(&t).await;
+        let dialect = t.dialect;
+        // articles (and their notes) are saved, then the bio fails validation.
+        let mut alice = Author {
+            articles: Related::loaded(vec![Article { notes: Related::loaded(vec![note("n")]), ..article("a") }]),
+            bio: Related::loaded(Some(Bio { id: 0, author_id: 0, text: String::new() })),
+            ..author("Alice")
+        };
+        let error = alice.save().on(db).await.unwrap_err();
+        assert!(matches!(error, Error::Validation { .. }), "{dialect:?}: {error:?}");
+        let first = &alice.articles.get().unwrap()[0];
+        assert_eq!((alice.id, first.id, first.notes.get().unwrap()[0].id), (0, 0, 0), "{dialect:?}");
+        alice.bio.get_mut().unwrap().as_mut().unwrap().text = "fixed".into();
+        alice.save().on(db).await.unwrap();
+        assert_eq!(
+            (Author::count().on(db).await.unwrap(), Article::count().on(db).await.unwrap(), Note::count().on(db).await.unwrap()),
+            (1, 1, 1),
+            "{dialect:?}"
+        );
+        let first = &alice.articles.get().unwrap()[0];
+        assert_eq!(Article::get(first.id).on(db).await.unwrap().unwrap().author_id, alice.id);
+
+        // The parent (a belongs_to) is inserted first, then the note below the article fails.
+        let mut post = Article {
+            author: Related::loaded(author("Bob")),
+            notes: Related::loaded(vec![note("  ")]),
+            ..article("b")
+        };
+        assert!(post.save().on(db).await.is_err());
+        assert_eq!((post.id, post.author.get().unwrap().id), (0, 0), "{dialect:?}");
+        post.notes.get_mut().unwrap()[0].body = "ok".into();
+        post.save().on(db).await.unwrap();
+        let bob = post.author.get().unwrap();
+        assert_eq!(post.author_id, bob.id);
+        assert_eq!(Author::filter(|a| a.name.eq("Bob")).count().on(db).await.unwrap(), 1, "{dialect:?}");
+    }
+}
+
+/// Dropping a save part-way (a timeout) rolls it back and leaves the graph whole in memory,
+/// with no key of a rolled-back row; saving it again then writes it once. The save runs inside
+/// a block that never commits, so that no cancellation lands on a COMMIT in flight (which may
+/// commit whatever the client does; see the transactions guide). Where a cancellation lands
+/// depends on how fast the database answers (one poll may see several statements through);
+/// the panic test below stops a save at a chosen row.
+#[tokio::test(flavor = "current_thread")]
+async fn a_cancelled_save_loses_nothing_and_can_run_again() {
+    use std::future::Future;
+    use std::task::Poll;
+    for t in backends("graph_cancel").await {
+        let db = &t.db;
+        tables(&t).await;
+        let dialect = t.dialect;
+        let graph = || Author {
+            articles: Related::loaded(vec![
+                Article { notes: Related::loaded(vec![note("x"), note("y")]), ..article("a") },
+                article("b"),
+            ]),
+            bio: Related::loaded(Some(Bio { id: 0, author_id: 0, text: "bio".into() })),
+            ..author("Alice")
+        };
+        // Cancelled as the n-th statement goes out, for every n until the save gets through.
+        for n in 1..100 {
+            let mut alice = graph();
+            let saved = Cell::new(false);
+            {
+                let (seen, _guard) = count_statements();
+                let work = db.transaction(async {
+                    alice.save().on(db).await?;
+                    saved.set(true);
+                    std::future::pending::<()>().await;
+                    Ok(())
+                });
+                let mut work = std::pin::pin!(work);
+                while !saved.get() && seen.lock().unwrap().len() < n {
+                    if let Poll::Ready(outcome) = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await {
+                        panic!("{dialect:?}: the block cannot end, got {outcome:?}");
+                    }
+                    tokio::task::yield_now().await;
+                }
+            }
+            if saved.get() {
+                break;
+            }
+            // Cancelled inside the save: every row is still there, none holds a key.
+            let articles = alice.articles.get().unwrap();
+            assert_eq!(articles.len(), 2, "{dialect:?} at statement {n}");
+            assert_eq!(articles[0].notes.get().unwrap().len(), 2);
+            assert_eq!(alice.id, 0, "{dialect:?} at statement {n}");
+            assert!(articles.iter().all(|a| a.id == 0) && articles[0].notes.get().unwrap().iter().all(|n| n.id == 0));
+            assert_eq!(alice.bio.get().unwrap().as_ref().unwrap().id, 0);
+        }
+        // Nothing of the cancelled saves was kept; the graph then saves once.
+        assert_eq!(Author::count().on(&t.other()).await.unwrap(), 0, "{dialect:?}");
+        let mut alice = graph();
+        alice.save().on(db).await.unwrap();
+        let other = t.other();
+        assert_eq!(
+            (Author::count().on(&other).await.unwrap(), Article::count().on(&other).await.unwrap(), Note::count().on(&other).await.unwrap()),
+            (1, 2, 2),
+            "{dialect:?}"
+        );
+    }
+}
+
+/// A save that unwinds part-way (a hook panics after the author, articles and notes were
+/// inserted) undoes itself like a cancelled one: rolled back, every rolled-back key forgotten.
+#[tokio::test(flavor = "current_thread")]
+async fn a_save_that_panics_part_way_forgets_its_keys() {
+    use futures_util::FutureExt;
+    for t in backends("graph_panic").await {
+        let db = &t.db;
+        tables(&t).await;
+        let dialect = t.dialect;
+        let mut alice = Author {
+            articles: Related::loaded(vec![Article { notes: Related::loaded(vec![note("x")]), ..article("a") }]),
+            bio: Related::loaded(Some(Bio { id: 0, author_id: 0, text: "panic".into() })),
+            ..author("Alice")
+        };
+        let outcome = std::panic::AssertUnwindSafe(alice.save().on(db).into_future()).catch_unwind().await;
+        assert!(outcome.is_err(), "{dialect:?}: the hook's panic comes through");
+        let first = &alice.articles.get().unwrap()[0];
+        assert_eq!((alice.id, first.id, first.notes.get().unwrap()[0].id), (0, 0, 0), "{dialect:?}");
+        assert_eq!((Author::count().on(db).await.unwrap(), Note::count().on(db).await.unwrap()), (0, 0), "{dialect:?}");
+        alice.bio.get_mut().unwrap().as_mut().unwrap().text = "calm".into();
+        alice.save().on(db).await.unwrap();
+        assert_eq!((Author::count().on(db).await.unwrap(), Note::count().on(db).await.unwrap()), (1, 1), "{dialect:?}");
     }
 }

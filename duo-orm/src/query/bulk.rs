@@ -290,16 +290,21 @@ fn group_runs(rows: impl Iterator<Item = Result<Vec<(usize, Value)>>>) -> Result
     Ok(runs)
 }
 
-/// Whether one INSERT of several rows can hand them back on `db`: not on MySQL proper
-/// (MariaDB 10.5+ can) or Oracle.
+/// Whether one INSERT of several rows hands them back on `db` in a way that ties each to the
+/// row sent: not on MySQL proper (MariaDB 10.5+ can) or Oracle, which return no rows from a
+/// multi-row INSERT, nor on SQL Server, which numbers an INSERT's identity values in no
+/// promised order.
 pub(crate) async fn returns_many(db: &Database) -> Result<bool> {
     let dialect = db.dialect()?;
-    Ok(dialect != Dialect::Oracle && db.insert_returns_rows().await?)
+    Ok(!matches!(dialect, Dialect::Oracle | Dialect::MsSql) && db.insert_returns_rows().await?)
 }
 
 /// Inserts `rows` (column values in column order, stamped already) with multi-row INSERTs
-/// that hand the rows back, and returns them in the order given: by the generated keys of
-/// each statement (a multi-row INSERT numbers its rows in order), or by the keys given.
+/// that hand the rows back, and returns them in the order given: by the keys given, or by the
+/// generated keys of each statement. That relies on an INSERT … VALUES numbering its rows in
+/// the order of its VALUES, which PostgreSQL (`nextval` per row as the rows are produced),
+/// SQLite (each row's rowid above the last) and MariaDB (auto-increment values increase
+/// within a statement) do; RETURNING's own row order is promised by none of them.
 /// Call only where [`returns_many`] holds.
 pub(crate) async fn insert_returning_in_order<M: Model>(db: &Database, rows: Vec<Vec<(usize, Value)>>) -> Result<Vec<M>> {
     let dialect = db.dialect()?;

@@ -94,13 +94,13 @@ pub(crate) async fn insert<M: Model>(db: &Database, values: Vec<(usize, Value)>)
 /// Inserts a new instance: hooks and timestamps, the INSERT (a generated key still unset is
 /// left to the database), the row read back into the instance, `after_save`.
 pub(crate) async fn insert_new<M: Model>(db: &Database, model: &mut M) -> Result<()> {
-    insert_new_rows(db, std::slice::from_mut(model), &[0]).await
+    insert_new_rows(db, &mut [model], &[0]).await
 }
 
 /// [`insert_new`] for the rows of `rows` at `which`: with multi-row INSERTs that hand the rows
 /// back where the dialect has them, else one by one. What the rows' relationship fields hold
 /// stays in them.
-pub(crate) async fn insert_new_rows<M: Model>(db: &Database, rows: &mut [M], which: &[usize]) -> Result<()> {
+pub(crate) async fn insert_new_rows<M: Model>(db: &Database, rows: &mut [&mut M], which: &[usize]) -> Result<()> {
     if which.is_empty() {
         return Ok(());
     }
@@ -108,23 +108,8 @@ pub(crate) async fn insert_new_rows<M: Model>(db: &Database, rows: &mut [M], whi
     let generated = meta.auto_increment_key().map(|_| meta.primary_key[0]);
     let mut values = Vec::with_capacity(which.len());
     for &i in which {
-        lifecycle::before_save(&mut rows[i], Event::Create)?;
-        // An unset generated key is left to the database, and so is a `None` whose column
-        // declares a default (as a payload's missing field is).
-        values.push(
-            rows[i]
-                .values()
-                .into_iter()
-                .enumerate()
-                .filter(|(i, v)| {
-                    if Some(*i) == generated {
-                        !is_unset_key(v)
-                    } else {
-                        !(meta.columns[*i].default.is_some() && *v == v.as_null())
-                    }
-                })
-                .collect::<Vec<_>>(),
-        );
+        lifecycle::before_save(&mut *rows[i], Event::Create)?;
+        values.push(insert_values(meta, rows[i].values(), generated));
     }
     let fresh: Vec<M> = if which.len() > 1 && crate::query::bulk::returns_many(db).await? {
         crate::query::bulk::insert_returning_in_order::<M>(db, values).await?
@@ -136,10 +121,39 @@ pub(crate) async fn insert_new_rows<M: Model>(db: &Database, rows: &mut [M], whi
         fresh
     };
     for (&i, fresh) in which.iter().zip(fresh) {
-        crate::relation::save::replace_row(&mut rows[i], fresh);
-        lifecycle::after_save(&rows[i])?;
+        crate::relation::save::replace_row(&mut *rows[i], fresh);
+        lifecycle::after_save(&*rows[i])?;
     }
     Ok(())
+}
+
+/// The column values an INSERT of an instance sends: all of them, except an unset generated
+/// key (left to the database) and a `None` whose column declares a default, which gets that
+/// default (bound as a value when it is a literal, so rows of one level still share one
+/// multi-row INSERT; left out when it is an SQL expression).
+fn insert_values(meta: &ModelMeta, values: Vec<Value>, generated: Option<usize>) -> Vec<(usize, Value)> {
+    use crate::model::ColumnDefault;
+    values
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, value)| {
+            if Some(i) == generated && is_unset_key(&value) {
+                return None;
+            }
+            let column = &meta.columns[i];
+            if value != value.as_null() {
+                return Some((i, value));
+            }
+            let literal = match column.default? {
+                ColumnDefault::Bool(b) => Json::from(b),
+                ColumnDefault::Int(n) => Json::from(n),
+                ColumnDefault::Float(x) => Json::from(x),
+                ColumnDefault::Str(text) => Json::from(text),
+                ColumnDefault::Sql(_) => return None,
+            };
+            Some((i, (column.from_json)(literal).unwrap_or(value)))
+        })
+        .collect()
 }
 
 /// Writes an instance that has its key: updates it by key, and inserts it when no row has
@@ -156,7 +170,7 @@ pub(crate) async fn save_existing<M: Model>(db: &Database, row: &mut M) -> Resul
     };
     if !found {
         lifecycle::stamp(row, Event::Create)?;
-        let fresh = insert::<M>(db, row.values().into_iter().enumerate().collect()).await?;
+        let fresh = insert::<M>(db, insert_values(meta, row.values(), None)).await?;
         crate::relation::save::replace_row(row, fresh);
     }
     lifecycle::after_save(row)?;
@@ -280,10 +294,8 @@ pub trait ModelExt: Model {
     fn save<'a>(&'a mut self) -> Pending<'a, ()> {
         Pending::new::<Self>(move |db| {
             Box::pin(async move {
-                use crate::relation::save::{Origin, Role, holds_rows_to_save, save_level};
-                if holds_rows_to_save(self) {
-                    let rows = std::slice::from_mut(self);
-                    return crate::transaction::run_block(db, save_level(db, rows, vec![Origin::Root], Role::Root, 0)).await;
+                if crate::relation::save::holds_rows_to_save(self) {
+                    return crate::relation::save::save_graph(db, self).await;
                 }
                 let meta = Self::meta();
                 if meta.auto_increment_key().is_some() && is_unset_key(&self.value_at(meta.primary_key[0])) {

@@ -237,7 +237,11 @@ pub(crate) fn link_deletes(
     };
     Ok(match targets {
         None => vec![delete(None)],
-        Some(targets) => targets.chunks(dialect.max_parameters() - 1).map(|chunk| delete(Some(chunk))).collect(),
+        // The owner key takes one parameter besides the list.
+        Some(targets) => {
+            let per_statement = super::load::max_in_list(dialect).min(dialect.max_parameters() - 1);
+            targets.chunks(per_statement).map(|chunk| delete(Some(chunk))).collect()
+        }
     })
 }
 

@@ -327,8 +327,20 @@ pub trait Loader: Send + Sync + 'static {
     fn move_held(&self, from: &mut dyn Any, to: &mut dyn Any);
     /// Saves what the field holds for `owners` (each with whether it was just inserted); see
     /// `relation::save`.
-    fn save_held<'a>(&'a self, db: &'a Database, owners: Vec<(&'a mut (dyn Any + Send), bool)>, depth: usize)
-    -> BoxFuture<'a, Result<()>>;
+    fn save_held<'a>(
+        &'a self,
+        db: &'a Database,
+        journal: &'a mut super::save::Journal,
+        owners: Vec<(&'a mut (dyn Any + Send), bool)>,
+        depth: usize,
+    ) -> BoxFuture<'a, Result<()>>;
+    /// The relationship at which what `owner`'s field holds to save goes deeper than `budget`.
+    fn too_deep(&self, owner: &dyn Any, budget: usize) -> Option<&'static RelationMeta>;
+    /// After a save: marks the field (and those below it) as stored where its rows match the
+    /// database.
+    fn settle(&self, owner: &mut dyn Any, journal: &super::save::Journal);
+    /// After a failed save: gives the rows it inserted below `owner` their unset keys back.
+    fn forget(&self, owner: &mut dyn Any, journal: &super::save::Journal);
 }
 
 /// The [`Loader`] of relationship field `R`.
@@ -406,10 +418,23 @@ impl<R: RelationField> Loader for RelationLoader<R> {
     fn save_held<'a>(
         &'a self,
         db: &'a Database,
+        journal: &'a mut super::save::Journal,
         owners: Vec<(&'a mut (dyn Any + Send), bool)>,
         depth: usize,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(super::save::save_held::<R>(db, owners, depth))
+        Box::pin(super::save::save_held::<R>(db, journal, owners, depth))
+    }
+
+    fn too_deep(&self, owner: &dyn Any, budget: usize) -> Option<&'static RelationMeta> {
+        super::save::too_deep_through::<R>(owner, budget)
+    }
+
+    fn settle(&self, owner: &mut dyn Any, journal: &super::save::Journal) {
+        super::save::settle_through::<R>(owner, journal);
+    }
+
+    fn forget(&self, owner: &mut dyn Any, journal: &super::save::Journal) {
+        super::save::forget_through::<R>(owner, journal);
     }
 }
 
@@ -1026,7 +1051,7 @@ fn joined_shape(nodes: &[LoadNode], shape: &mut Vec<usize>) {
 
 /// The most values one `IN (…)` list carries: the parameter limit, and Oracle's 1 000
 /// expressions per list (ORA-01795).
-fn max_in_list(dialect: Dialect) -> usize {
+pub(crate) fn max_in_list(dialect: Dialect) -> usize {
     match dialect {
         Dialect::Oracle => 1_000,
         other => other.max_parameters(),

@@ -232,29 +232,14 @@ pub struct Related<T> {
 struct Stored<T> {
     /// The column values of every row the field holds, as `image` reads them.
     image: fn(&T) -> Vec<Vec<sea_query::Value>>,
-    /// Taken the first time the rows are handed out mutably (`None`: never changed). Boxed:
-    /// every loaded field carries this, and most are never changed.
-    rows: Option<Box<Vec<Vec<sea_query::Value>>>>,
+    /// Taken the first time the rows are handed out mutably (`None`: never changed). A boxed
+    /// slice: every loaded field carries this, and most are never changed.
+    rows: Option<Box<[Vec<sea_query::Value>]>>,
 }
 
 impl<T> Clone for Stored<T> {
     fn clone(&self) -> Self {
         Stored { image: self.image, rows: self.rows.clone() }
-    }
-}
-
-/// What a relationship field held before a save took its rows: enough to put them back as
-/// they were if the save fails.
-pub(crate) struct Memo<T> {
-    stored: Option<Stored<T>>,
-    relation: Option<&'static RelationMeta>,
-}
-
-impl<T> Memo<T> {
-    /// The column values of the rows the database held, when the field was loaded from it and
-    /// changed (`None`: assigned by the program, nothing known).
-    pub(crate) fn stored_rows(&self) -> Option<&[Vec<sea_query::Value>]> {
-        self.stored.as_ref().and_then(|stored| stored.rows.as_deref()).map(Vec::as_slice)
     }
 }
 
@@ -298,20 +283,21 @@ impl<T> Related<T> {
         Related { value: Some(value), relation: Some(relation), stored: Some(Stored { image, rows: None }) }
     }
 
-    /// Takes the rows out for a save (leaving the field not loaded) when there is something to
-    /// write: rows loaded and never handed out mutably stay, unless `every_row` (their owner
-    /// was just inserted, so they must take its key).
-    pub(crate) fn take_for_save(&mut self, every_row: bool) -> Option<(T, Memo<T>)> {
-        if !every_row && !self.needs_save() {
+    /// The rows a save must write, mutably, with the column values of the rows the database
+    /// held when the field was loaded from it and changed (`None`: assigned by the program,
+    /// nothing known). `None` when there is nothing to write.
+    pub(crate) fn rows_to_save(&mut self) -> Option<(&mut T, Option<&[Vec<sea_query::Value>]>)> {
+        if !self.needs_save() {
             return None;
         }
-        let value = self.value.take()?;
-        Some((value, Memo { stored: self.stored.take(), relation: self.relation }))
+        let stored = self.stored.as_ref().and_then(|stored| stored.rows.as_deref());
+        Some((self.value.as_mut()?, stored))
     }
 
-    /// Puts back what [`take_for_save`](Self::take_for_save) took, as it was.
-    pub(crate) fn restore(value: T, memo: Memo<T>) -> Self {
-        Related { value: Some(value), relation: memo.relation, stored: memo.stored }
+    /// Marks the rows as the database now holds them (after a save wrote them).
+    pub(crate) fn mark_stored(&mut self, relation: &'static RelationMeta, image: fn(&T) -> Vec<Vec<sea_query::Value>>) {
+        self.relation = Some(relation);
+        self.stored = Some(Stored { image, rows: None });
     }
 
     /// Whether a save has something to write here.
@@ -327,10 +313,10 @@ impl<T> Related<T> {
 
     /// Remembers the rows as stored before they are first handed out mutably.
     fn remember(&mut self) {
-        if let (Some(stored), Some(value)) = (&mut self.stored, &self.value) {
-            if stored.rows.is_none() {
-                stored.rows = Some(Box::new((stored.image)(value)));
-            }
+        if let (Some(stored), Some(value)) = (&mut self.stored, &self.value)
+            && stored.rows.is_none()
+        {
+            stored.rows = Some((stored.image)(value).into_boxed_slice());
         }
     }
 
@@ -435,6 +421,8 @@ pub trait RelatedValue<T>: Sized + Send + 'static {
     fn into_rows(self) -> Vec<T>;
     /// The rows it holds, borrowed.
     fn rows(&self) -> Vec<&T>;
+    /// The rows it holds, borrowed mutably.
+    fn rows_mut(&mut self) -> Vec<&mut T>;
 }
 
 impl<T: Send + 'static> RelatedValue<T> for Vec<T> {
@@ -446,6 +434,9 @@ impl<T: Send + 'static> RelatedValue<T> for Vec<T> {
     }
     fn rows(&self) -> Vec<&T> {
         self.iter().collect()
+    }
+    fn rows_mut(&mut self) -> Vec<&mut T> {
+        self.iter_mut().collect()
     }
 }
 
@@ -459,6 +450,9 @@ impl<T: Send + 'static> RelatedValue<T> for Option<T> {
     fn rows(&self) -> Vec<&T> {
         self.iter().collect()
     }
+    fn rows_mut(&mut self) -> Vec<&mut T> {
+        self.iter_mut().collect()
+    }
 }
 
 impl<T: Model> RelatedValue<T> for T {
@@ -471,6 +465,9 @@ impl<T: Model> RelatedValue<T> for T {
         vec![self]
     }
     fn rows(&self) -> Vec<&T> {
+        vec![self]
+    }
+    fn rows_mut(&mut self) -> Vec<&mut T> {
         vec![self]
     }
 }
@@ -666,7 +663,12 @@ macro_rules! path {
 
 /// The field `R` holding `value` as the database holds it.
 pub(crate) fn stored<R: RelationField>(value: R::Value) -> Related<R::Value> {
-    Related::from_database(value, R::relation(), |value| value.rows().into_iter().map(Model::values).collect())
+    Related::from_database(value, R::relation(), image::<R>)
+}
+
+/// The column values of the rows a field of `R` holds.
+pub(crate) fn image<R: RelationField>(value: &R::Value) -> Vec<Vec<sea_query::Value>> {
+    value.rows().into_iter().map(Model::values).collect()
 }
 
 /// Downcasts what the loader passes around; a mismatch is a bug in duo-orm, reported as an

@@ -1,33 +1,60 @@
 //! Saving object graphs: `save()` writes what an instance's relationship fields hold.
 //!
 //! A graph is saved level by level, so that each table gets one multi-row INSERT per level
-//! (where the dialect hands rows back from one): the rows a level's `belongs_to` fields hold
-//! first (their keys fill the level's foreign keys), then the level's own rows, then the rows
-//! its `has_many`/`has_one` fields hold (with their foreign keys filled) and the join rows of
-//! its `many_to_many` fields. What a row is written for depends on where it came from
-//! ([`Origin`]) and the part it plays ([`Role`]); rows loaded from the database and unchanged
-//! are not written at all.
+//! (where the dialect ties the rows it hands back to the rows sent): the rows a level's
+//! `belongs_to` fields hold first (their keys fill the level's foreign keys), then the level's
+//! own rows, then the rows its `has_many`/`has_one` fields hold (with their foreign keys filled)
+//! and the join rows of its `many_to_many` fields. What a row is written for depends on where
+//! it came from ([`Origin`]) and the part it plays ([`Role`]); rows loaded from the database and
+//! unchanged are not written at all.
+//!
+//! Rows stay in their fields while they are saved (the save borrows them), so a save that fails
+//! or is cancelled loses nothing in memory. The [`Journal`] lists the keys the database
+//! generated during the save: on success, fields whose rows are all known to match the database
+//! are marked as stored ([`settle`]); on failure (or cancellation) the rolled-back keys are
+//! forgotten again ([`forget`]), so that saving the graph again inserts those rows again.
 
 use std::any::Any;
 
-use foldhash::{HashSet, HashSetExt};
+use foldhash::{HashMap, HashSet, HashSetExt};
 use sea_query::Value;
 use serde_json::Value as Json;
 
 use super::assoc::{execute_unlink, link_inserts};
 use super::load::LinkKey;
-use super::{Memo, Orphans, Related, RelatedValue, RelationField, RelationKind, RelationMeta, column_index, key_column_meta, stored};
+use super::{Orphans, RelatedValue, RelationField, RelationKind, RelationMeta, column_index, image, key_column_meta};
 use crate::database::Database;
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::{Model, ModelMeta};
 use crate::pending::BoxFuture;
 use crate::query::select::Select;
 use crate::query::write::{insert_new_rows, save_existing};
 use crate::types::{FieldType, KeyValues};
 
-/// How many relationship hops one save follows (a chain of self-referencing parents, say)
-/// before it refuses: each hop is a level of recursion.
+/// How many relationship hops one save follows (a chain of self-referencing rows, say): the
+/// graph is measured before anything is written, and a deeper one is refused.
 pub const MAX_GRAPH_DEPTH: usize = 32;
+
+/// The keys the database generated for rows this save inserted, per table.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct Journal {
+    inserted: HashSet<(usize, Vec<LinkKey>)>,
+}
+
+impl Journal {
+    fn record<M: Model>(&mut self, row: &M) {
+        self.inserted.insert((table_id(M::meta()), link_keys(row.key().key_values())));
+    }
+
+    fn inserted<M: Model>(&self, row: &M) -> bool {
+        !self.inserted.is_empty() && self.inserted.contains(&(table_id(M::meta()), link_keys(row.key().key_values())))
+    }
+}
+
+fn table_id(meta: &'static ModelMeta) -> usize {
+    std::ptr::from_ref(meta) as usize
+}
 
 /// Where a row of a graph came from.
 #[derive(Debug)]
@@ -53,17 +80,6 @@ pub(crate) enum Role {
     Child,
 }
 
-/// What a save did to one row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Written {
-    /// Updated, or left alone.
-    NotInserted,
-    /// Inserted, the database generating its key.
-    Inserted,
-    /// Inserted with the key it had (`save()` of a row whose key matched no row).
-    InsertedWithKey,
-}
-
 /// What a save does with one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
@@ -75,7 +91,7 @@ enum Action {
 
 /// Whether `row` holds relationship rows a save must write.
 pub(crate) fn holds_rows_to_save<M: Model>(row: &M) -> bool {
-    M::meta().relations.iter().any(|relation| relation.loader.needs_save(row))
+    held_relationship(row).is_some()
 }
 
 /// The first relationship of `row` that holds rows to write (for payloads, which write
@@ -93,74 +109,71 @@ pub(crate) fn replace_row<M: Model>(row: &mut M, fresh: M) {
     }
 }
 
+/// Saves `root` and what its relationship fields hold, in one transaction (a savepoint inside
+/// an ambient one).
+pub(crate) async fn save_graph<M: Model>(db: &Database, root: &mut M) -> Result<()> {
+    if let Some(relation) = too_deep(root, MAX_GRAPH_DEPTH) {
+        return Err(Error::Relationship {
+            relation: relation.qualified_name(),
+            detail: format!(
+                "the graph goes deeper than {MAX_GRAPH_DEPTH} relationship hops; save the deeper rows separately"
+            ),
+        });
+    }
+    // Forgets the rolled-back keys however the save ends early: an error, or the caller
+    // dropping the future (a timeout).
+    struct Undo<'r, M: Model> {
+        root: &'r mut M,
+        journal: Journal,
+        done: bool,
+    }
+    impl<M: Model> Drop for Undo<'_, M> {
+        fn drop(&mut self) {
+            if !self.done {
+                forget(self.root, &self.journal);
+            }
+        }
+    }
+    let mut undo = Undo { root, journal: Journal::default(), done: false };
+    let mut rows = [&mut *undo.root];
+    crate::transaction::run_block(db, save_level(db, &mut undo.journal, &mut rows, vec![Origin::Root], Role::Root, 0)).await?;
+    undo.done = true;
+    settle(undo.root, &undo.journal);
+    Ok(())
+}
+
 /// Saves `rows`, one level of a graph, and everything their relationship fields hold.
 pub(crate) fn save_level<'a, M: Model>(
     db: &'a Database,
-    rows: &'a mut [M],
+    journal: &'a mut Journal,
+    rows: &'a mut [&mut M],
     origins: Vec<Origin>,
     role: Role,
     depth: usize,
 ) -> BoxFuture<'a, Result<()>> {
     Box::pin(async move {
         let meta = M::meta();
-        if depth > MAX_GRAPH_DEPTH {
-            return Err(Error::invalid(format!(
-                "cannot save the graph: it goes deeper than {MAX_GRAPH_DEPTH} relationship hops at {}; save \
-                 the deeper rows separately",
-                meta.name
-            )));
+        for relation in meta.relations.iter().filter(|r| r.kind == RelationKind::BelongsTo) {
+            let owners = rows.iter_mut().map(|row| (&mut **row as &mut (dyn Any + Send), false)).collect();
+            relation.loader.save_held(db, journal, owners, depth).await?;
         }
-        let mut written = vec![Written::NotInserted; rows.len()];
-        let outcome = write_level(db, rows, origins, role, &mut written, depth).await;
-        if outcome.is_err() {
-            forget_keys(rows, &written);
+        let inserted = write_rows(db, journal, rows, origins, role).await?;
+        for relation in meta.relations.iter().filter(|r| r.kind != RelationKind::BelongsTo) {
+            let owners = rows.iter_mut().zip(&inserted).map(|(row, new)| (&mut **row as &mut (dyn Any + Send), *new)).collect();
+            relation.loader.save_held(db, journal, owners, depth).await?;
         }
-        outcome
+        Ok(())
     })
 }
 
-/// [`save_level`]'s work: parents, the rows, then what they hold. `written` says what was
-/// done to each row so far.
-async fn write_level<M: Model>(
+/// Writes the rows of one level as their origin and role say; returns which were inserted.
+async fn write_rows<M: Model>(
     db: &Database,
-    rows: &mut [M],
+    journal: &mut Journal,
+    rows: &mut [&mut M],
     origins: Vec<Origin>,
     role: Role,
-    written: &mut [Written],
-    depth: usize,
-) -> Result<()> {
-    let meta = M::meta();
-    for relation in meta.relations.iter().filter(|r| r.kind == RelationKind::BelongsTo) {
-        let owners = rows.iter_mut().map(|row| (row as &mut (dyn Any + Send), false)).collect();
-        relation.loader.save_held(db, owners, depth).await?;
-    }
-    write_rows(db, rows, origins, role, written).await?;
-    for relation in meta.relations.iter().filter(|r| r.kind != RelationKind::BelongsTo) {
-        let owners = rows
-            .iter_mut()
-            .zip(written.iter())
-            .map(|(row, written)| (row as &mut (dyn Any + Send), *written != Written::NotInserted))
-            .collect();
-        relation.loader.save_held(db, owners, depth).await?;
-    }
-    Ok(())
-}
-
-/// After a failed save (rolled back), gives the rows it inserted their unset generated key
-/// back, so that saving the graph again inserts them again rather than updating rows that do
-/// not exist (and, on PostgreSQL, inserting keys its sequence has not handed out).
-fn forget_keys<M: Model>(rows: &mut [M], written: &[Written]) {
-    let meta = M::meta();
-    let Some(key) = meta.auto_increment_key().map(|_| meta.primary_key[0]) else { return };
-    for (row, _) in rows.iter_mut().zip(written).filter(|(_, written)| **written == Written::Inserted) {
-        // A generated key is an integer, which 0 always fits.
-        let _ = row.set_json(key, Json::from(0));
-    }
-}
-
-/// Writes the rows of one level as their origin and role say, noting in `written` what was
-/// done to each.
-async fn write_rows<M: Model>(db: &Database, rows: &mut [M], origins: Vec<Origin>, role: Role, written: &mut [Written]) -> Result<()> {
+) -> Result<Vec<bool>> {
     let meta = M::meta();
     let generated = meta.auto_increment_key().map(|_| meta.primary_key[0]);
     let mut actions = Vec::with_capacity(rows.len());
@@ -183,72 +196,67 @@ async fn write_rows<M: Model>(db: &Database, rows: &mut [M], origins: Vec<Origin
         actions.push(action);
     }
     let new: Vec<usize> = actions.iter().enumerate().filter(|(_, a)| **a == Action::Insert).map(|(i, _)| i).collect();
-    let generated_key = generated.is_some();
+    let outcome = insert_new_rows(db, rows, &new).await;
+    // Noted even when the INSERTs failed part-way: rows that got a key before the failure
+    // must give it back (noting a row still without one is harmless).
+    let mut inserted = vec![false; rows.len()];
     for &i in &new {
-        // Marked before the INSERT: a key still unset is forgotten harmlessly.
-        written[i] = if generated_key { Written::Inserted } else { Written::InsertedWithKey };
+        inserted[i] = true;
+        journal.record(&*rows[i]);
     }
-    insert_new_rows(db, rows, &new).await?;
+    outcome?;
     for (i, action) in actions.iter().enumerate() {
-        if *action == Action::Save && save_existing(db, &mut rows[i]).await? {
-            written[i] = Written::InsertedWithKey;
+        if *action == Action::Save {
+            inserted[i] = save_existing(db, &mut *rows[i]).await?;
         }
     }
-    Ok(())
+    Ok(inserted)
 }
 
-/// What a relationship field of `R` held, taken out of its owners for a save.
-struct Taken<R: RelationField> {
+/// The rows relationship field `R` holds for a save, borrowed from their owners.
+struct Held<'r, R: RelationField> {
     /// Every held row, owner after owner.
-    rows: Vec<R::Target>,
+    rows: Vec<&'r mut R::Target>,
     origins: Vec<Origin>,
-    /// Per owner that held rows: its position, and how many of `rows` are its.
-    owners: Vec<(usize, usize)>,
+    /// Per owner that holds rows (its position among the owners): how many of `rows` are its.
+    counts: Vec<(usize, usize)>,
     /// Per owner (same order): the keys of the rows the database held, when known.
     stored_keys: Vec<Option<Vec<Vec<Value>>>>,
-    /// Per owner (same order): what its field was, to put back if the save fails.
-    memos: Vec<Memo<R::Value>>,
 }
 
-/// Takes the rows `R`'s field holds out of `owners`: all of them for owners just inserted
-/// (the rows of their has_* fields must all take the new key), else those assigned or changed.
-fn take_held<R: RelationField>(owners: &mut [(&mut R::Owner, bool)]) -> Taken<R> {
+/// Borrows the rows `R`'s field holds, for the owners at `positions` (those whose field has
+/// rows to write).
+fn borrow_held<'r, R: RelationField>(owners: &'r mut [(&mut R::Owner, bool)], positions: &[usize]) -> Held<'r, R> {
     let key_columns = R::Target::meta().primary_key;
     let keys_of = |values: &[Value]| -> Vec<Value> { key_columns.iter().map(|&i| values[i].clone()).collect() };
-    let mut taken =
-        Taken::<R> { rows: Vec::new(), origins: Vec::new(), owners: Vec::new(), stored_keys: Vec::new(), memos: Vec::new() };
-    for (position, (owner, inserted)) in owners.iter_mut().enumerate() {
-        let every_row = *inserted && R::relation().kind != RelationKind::BelongsTo;
-        let Some((value, memo)) = R::slot(owner).take_for_save(every_row) else { continue };
-        let rows = value.into_rows();
-        taken.owners.push((position, rows.len()));
-        let stored = memo.stored_rows();
-        for row in rows {
-            let key = row.key().key_values();
-            let before = stored.and_then(|stored| stored.iter().find(|before| keys_of(before) == key));
-            taken.origins.push(before.cloned().map_or(Origin::Assigned, Origin::Stored));
-            taken.rows.push(row);
+    let mut held = Held::<R> { rows: Vec::new(), origins: Vec::new(), counts: Vec::new(), stored_keys: Vec::new() };
+    for (position, (owner, _)) in owners.iter_mut().enumerate() {
+        if !positions.contains(&position) {
+            continue;
         }
-        taken.stored_keys.push(stored.map(|rows| rows.iter().map(|values| keys_of(values)).collect()));
-        taken.memos.push(memo);
+        let Some((value, stored)) = R::slot(owner).rows_to_save() else { continue };
+        let by_key: HashMap<Vec<LinkKey>, &Vec<Value>> =
+            stored.iter().flat_map(|rows| rows.iter()).map(|values| (link_keys(keys_of(values)), values)).collect();
+        let rows = value.rows_mut();
+        held.counts.push((position, rows.len()));
+        for row in rows {
+            let before = by_key.get(&link_keys(row.key().key_values()));
+            held.origins.push(before.map_or(Origin::Assigned, |values| Origin::Stored((*values).clone())));
+            held.rows.push(row);
+        }
+        held.stored_keys.push(stored.map(|rows| rows.iter().map(|values| keys_of(values)).collect()));
     }
-    taken
-}
-
-/// Puts the rows back into their owners' fields: as stored after a save, as they were after a
-/// failed one.
-fn put_back<R: RelationField>(owners: &mut [(&mut R::Owner, bool)], taken: Taken<R>, saved: bool) -> Result<()> {
-    let mut rows = taken.rows.into_iter();
-    for (&(position, count), memo) in taken.owners.iter().zip(taken.memos) {
-        let value = R::Value::from_rows(rows.by_ref().take(count).collect(), R::relation())?;
-        *R::slot(owners[position].0) = if saved { stored::<R>(value) } else { Related::restore(value, memo) };
-    }
-    Ok(())
+    held
 }
 
 /// Saves what relationship field `R` holds for `owners` (each with whether it was just
 /// inserted): for a `belongs_to`, before the owners are written, filling their foreign keys.
-pub(crate) async fn save_held<R: RelationField>(db: &Database, owners: Vec<(&mut (dyn Any + Send), bool)>, depth: usize) -> Result<()> {
+pub(crate) async fn save_held<R: RelationField>(
+    db: &Database,
+    journal: &mut Journal,
+    owners: Vec<(&mut (dyn Any + Send), bool)>,
+    depth: usize,
+) -> Result<()> {
     let relation = R::relation();
     let mut owners = owners
         .into_iter()
@@ -259,100 +267,117 @@ pub(crate) async fn save_held<R: RelationField>(db: &Database, owners: Vec<(&mut
             Ok((owner, inserted))
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut taken = take_held::<R>(&mut owners);
-    if taken.owners.is_empty() {
+    let positions: Vec<usize> =
+        owners.iter().enumerate().filter(|(_, (owner, _))| R::slot_ref(owner).needs_save()).map(|(i, _)| i).collect();
+    if positions.is_empty() {
         return Ok(());
     }
-    let outcome = save_taken::<R>(db, &mut owners, &mut taken, depth).await;
-    let put = put_back::<R>(&mut owners, taken, outcome.is_ok());
-    outcome.and(put)
-}
-
-async fn save_taken<R: RelationField>(
-    db: &Database,
-    owners: &mut [(&mut R::Owner, bool)],
-    taken: &mut Taken<R>,
-    depth: usize,
-) -> Result<()> {
-    let relation = R::relation();
-    let origins = std::mem::take(&mut taken.origins);
+    let owner_column = column_index(R::Owner::meta(), (relation.owner_column)());
+    let target_column = column_index(R::Target::meta(), (relation.target_column)());
     match relation.kind {
         RelationKind::BelongsTo => {
-            save_level(db, &mut taken.rows, origins, Role::Linked, depth + 1).await.map_err(|e| within(relation, e))?;
-            fill_foreign_keys::<R>(owners, &taken.owners, &taken.rows)
+            let held = borrow_held::<R>(&mut owners, &positions);
+            let (mut rows, counts) = (held.rows, held.counts);
+            save_level(db, journal, &mut rows, held.origins, Role::Linked, depth + 1).await.map_err(|e| within(relation, e))?;
+            // The key each owner's field now holds (NULL for an optional one that holds none).
+            let mut keys = Vec::with_capacity(counts.len());
+            let mut rows = rows.into_iter();
+            for &(position, count) in &counts {
+                let key = rows.by_ref().take(count).next().map_or(Json::Null, |row| row.json_values().swap_remove(target_column));
+                keys.push((position, key));
+            }
+            for (position, key) in keys {
+                owners[position].0.set_json(owner_column, key).map_err(|e| within(relation, e))?;
+            }
+            Ok(())
         }
         RelationKind::HasMany | RelationKind::HasOne => {
-            let orphans = orphans_of::<R>(taken)?;
-            let owner_key = column_index(R::Owner::meta(), (relation.owner_column)());
-            let foreign_key = column_index(R::Target::meta(), (relation.target_column)());
-            let mut rows = taken.rows.iter_mut();
-            for &(position, count) in &taken.owners {
-                let key = owners[position].0.json_values().swap_remove(owner_key);
-                for row in rows.by_ref().take(count) {
-                    row.set_json(foreign_key, key.clone()).map_err(|e| within(relation, e))?;
+            let owner_keys: HashMap<usize, Json> =
+                positions.iter().map(|&p| (p, owners[p].0.json_values().swap_remove(owner_column))).collect();
+            let held = borrow_held::<R>(&mut owners, &positions);
+            let orphans = orphans_of::<R>(&held)?;
+            let mut rows = held.rows;
+            let mut at = rows.iter_mut();
+            for &(position, count) in &held.counts {
+                for row in at.by_ref().take(count) {
+                    claimed_once::<R>(row)?;
+                    row.set_json(target_column, owner_keys[&position].clone()).map_err(|e| within(relation, e))?;
                 }
             }
             delete_orphans::<R>(db, orphans).await?;
-            save_level(db, &mut taken.rows, origins, Role::Child, depth + 1).await.map_err(|e| within(relation, e))
+            save_level(db, journal, &mut rows, held.origins, Role::Child, depth + 1).await.map_err(|e| within(relation, e))
         }
         RelationKind::ManyToMany => {
             check_through(relation)?;
-            save_level(db, &mut taken.rows, origins, Role::Linked, depth + 1).await.map_err(|e| within(relation, e))?;
-            save_links::<R>(db, owners, taken).await
+            let owner_keys: Vec<(Value, bool)> = positions.iter().map(|&p| (owners[p].0.value_at(owner_column), owners[p].1)).collect();
+            let held = borrow_held::<R>(&mut owners, &positions);
+            let mut rows = held.rows;
+            save_level(db, journal, &mut rows, held.origins, Role::Linked, depth + 1).await.map_err(|e| within(relation, e))?;
+            let target_key = column_index(R::Target::meta(), key_column_meta(R::Target::meta()).name);
+            let mut rows = rows.into_iter();
+            let links: Vec<Vec<Value>> =
+                held.counts.iter().map(|&(_, count)| rows.by_ref().take(count).map(|row| row.value_at(target_key)).collect()).collect();
+            save_links::<R>(db, &owner_keys, links, held.stored_keys).await
         }
     }
 }
 
-/// Sets each owner's foreign key to the key of the row its `belongs_to` holds (NULL for an
-/// optional one that holds none).
-fn fill_foreign_keys<R: RelationField>(owners: &mut [(&mut R::Owner, bool)], taken: &[(usize, usize)], rows: &[R::Target]) -> Result<()> {
+/// A row saved through a `has_many`/`has_one` whose own `belongs_to` over the same foreign key
+/// also holds a row would be claimed by two owners: refused rather than one silently winning.
+fn claimed_once<R: RelationField>(row: &R::Target) -> Result<()> {
     let relation = R::relation();
-    let foreign_key = column_index(R::Owner::meta(), (relation.owner_column)());
-    let target_key = column_index(R::Target::meta(), (relation.target_column)());
-    let mut rows = rows.iter();
-    for &(position, count) in taken {
-        let key = match rows.by_ref().take(count).next() {
-            Some(row) => row.json_values().swap_remove(target_key),
-            None => Json::Null,
-        };
-        owners[position].0.set_json(foreign_key, key).map_err(|e| within(relation, e))?;
+    let foreign_key = (relation.target_column)();
+    let other = R::Target::meta()
+        .relations
+        .iter()
+        .find(|r| r.kind == RelationKind::BelongsTo && (r.owner_column)() == foreign_key && r.loader.needs_save(row));
+    match other {
+        Some(other) => Err(Error::Relationship {
+            relation: relation.qualified_name(),
+            detail: format!(
+                "a {} it holds also has {} assigned, and both set `{foreign_key}`; assign one of the two",
+                R::Target::meta().name,
+                other.qualified_name()
+            ),
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-/// The keys of rows that were loaded into a has_* field and are no longer held, refused
-/// unless the relationship says what to do with them.
-fn orphans_of<R: RelationField>(taken: &Taken<R>) -> Result<Vec<Vec<Value>>> {
+/// The keys of rows that were loaded into a has_* field and are no longer held: to delete
+/// under `orphans = delete`, none under `keep`, refused under `refuse`.
+fn orphans_of<R: RelationField>(held: &Held<'_, R>) -> Result<Vec<Vec<Value>>> {
     let relation = R::relation();
-    let held: HashSet<Vec<LinkKey>> = taken.rows.iter().map(|row| link_keys(row.key().key_values())).collect();
-    let orphans: Vec<Vec<Value>> = taken
+    let kept: HashSet<Vec<LinkKey>> = held.rows.iter().map(|row| link_keys(row.key().key_values())).collect();
+    let orphans: Vec<Vec<Value>> = held
         .stored_keys
         .iter()
         .flatten()
         .flatten()
-        .filter(|key| !held.contains(&link_keys((*key).clone())))
+        .filter(|key| !kept.contains(&link_keys((*key).clone())))
         .cloned()
         .collect();
-    if orphans.is_empty() || relation.orphans == Orphans::Keep {
-        return Ok(orphans.into_iter().filter(|_| false).collect());
+    match relation.orphans {
+        _ if orphans.is_empty() => Ok(orphans),
+        Orphans::Keep => Ok(Vec::new()),
+        Orphans::Delete => Ok(orphans),
+        Orphans::Refuse => {
+            let shown: Vec<String> = orphans.iter().take(5).map(|key| show_key(key)).collect();
+            Err(Error::Relationship {
+                relation: relation.qualified_name(),
+                detail: format!(
+                    "{} {} loaded into it and no longer held (key {}{}); declare what a save does with such \
+                     rows: #[duo({}(.., orphans = delete))] deletes them, orphans = keep leaves them as they \
+                     are; or delete them yourself, or take() the field to leave it alone",
+                    orphans.len(),
+                    if orphans.len() == 1 { "row was" } else { "rows were" },
+                    shown.join(", "),
+                    if orphans.len() > shown.len() { ", …" } else { "" },
+                    relation.kind.keyword(),
+                ),
+            })
+        }
     }
-    if relation.orphans == Orphans::Delete {
-        return Ok(orphans);
-    }
-    let shown: Vec<String> = orphans.iter().take(5).map(|key| show_key(key)).collect();
-    Err(Error::Relationship {
-        relation: relation.qualified_name(),
-        detail: format!(
-            "{} {} loaded into it and no longer held (key {}{}); declare what a save does with such rows: \
-             #[duo({}(.., orphans = delete))] deletes them, orphans = keep leaves them as they are; or delete \
-             them yourself, or take() the field to leave it alone",
-            orphans.len(),
-            if orphans.len() == 1 { "row was" } else { "rows were" },
-            shown.join(", "),
-            if orphans.len() > shown.len() { ", …" } else { "" },
-            relation.kind.keyword(),
-        ),
-    })
 }
 
 fn show_key(key: &[Value]) -> String {
@@ -390,42 +415,44 @@ fn check_through(relation: &'static RelationMeta) -> Result<()> {
     let Some(model) = through.model else { return Ok(()) };
     let meta = model();
     let keys = [(through.owner_column)(), (through.target_column)()];
-    let stamped = |c: &crate::model::ColumnMeta| c.set_on.create;
-    if let Some(column) = meta
+    let required = meta
         .columns
         .iter()
-        .find(|c| !keys.contains(&c.name) && !c.nullable && c.default.is_none() && !c.auto_increment && !stamped(c))
-    {
-        return Err(Error::Relationship {
+        .find(|c| !keys.contains(&c.name) && !c.nullable && c.default.is_none() && !c.auto_increment && !c.set_on.create);
+    match required {
+        Some(column) => Err(Error::Relationship {
             relation: relation.qualified_name(),
             detail: format!(
                 "its join table {} has the required column `{}`, which a link made from the two keys cannot \
                  fill; create the {} rows yourself ({}::create(..))",
                 meta.name, column.field, meta.name, meta.name
             ),
-        });
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-/// Adds the join rows the owners' many-to-many fields now hold and deletes those of rows that
-/// were loaded and are no longer held.
-async fn save_links<R: RelationField>(db: &Database, owners: &[(&mut R::Owner, bool)], taken: &Taken<R>) -> Result<()> {
+/// Adds the join rows the owners' many-to-many fields now hold (`links`, per owner the target
+/// keys) and deletes those of rows that were loaded and are no longer held.
+async fn save_links<R: RelationField>(
+    db: &Database,
+    owners: &[(Value, bool)],
+    links: Vec<Vec<Value>>,
+    stored_keys: Vec<Option<Vec<Vec<Value>>>>,
+) -> Result<()> {
     let relation = R::relation();
     let dialect = db.dialect()?;
-    let owner_index = column_index(R::Owner::meta(), (relation.owner_column)());
-    let target_index = key_column_meta_index::<R::Target>();
     // Links that exist already, read for owners that existed before this save.
-    let existing_owners: Vec<Value> =
-        taken.owners.iter().filter(|(p, _)| !owners[*p].1).map(|(p, _)| owners[*p].0.value_at(owner_index)).collect();
+    let existing_owners: Vec<Value> = owners.iter().filter(|(_, new)| !new).map(|(key, _)| key.clone()).collect();
     let mut existing: HashSet<(LinkKey, LinkKey)> = HashSet::new();
     if !existing_owners.is_empty() {
+        let target_key = column_index(R::Target::meta(), key_column_meta(R::Target::meta()).name);
         for stmt in super::load::selectin_statements(dialect, relation, existing_owners, &[]) {
             let pairs = db
                 .fetch_decoded(stmt, R::Target::meta().name, move |row| {
                     let owner = row.next::<R::OwnerKey>()?.into_value();
                     let target = R::Target::decode(row)?;
-                    Ok((owner, target.value_at(target_index)))
+                    Ok((owner, target.value_at(target_key)))
                 })
                 .await?;
             existing.extend(pairs.into_iter().map(|(o, t)| (LinkKey::from(o), LinkKey::from(t))));
@@ -433,25 +460,22 @@ async fn save_links<R: RelationField>(db: &Database, owners: &[(&mut R::Owner, b
     }
     let mut add: Vec<(Value, Value)> = Vec::new();
     let mut remove: Vec<(Value, Vec<Value>)> = Vec::new();
-    let mut rows = taken.rows.iter();
-    for (&(position, count), stored) in taken.owners.iter().zip(&taken.stored_keys) {
-        let owner_key = owners[position].0.value_at(owner_index);
+    for (((owner_key, _), targets), stored) in owners.iter().zip(links).zip(stored_keys) {
         let mut held = HashSet::new();
-        for row in rows.by_ref().take(count) {
-            let target_key = row.value_at(target_index);
+        for target_key in targets {
             held.insert(LinkKey::from(target_key.clone()));
             if existing.insert((LinkKey::from(owner_key.clone()), LinkKey::from(target_key.clone()))) {
                 add.push((owner_key.clone(), target_key));
             }
         }
         let gone: Vec<Value> = stored
-            .iter()
+            .into_iter()
             .flatten()
-            .filter_map(|key| key.first().cloned())
+            .filter_map(|key| key.into_iter().next())
             .filter(|key| !held.contains(&LinkKey::from(key.clone())))
             .collect();
         if !gone.is_empty() {
-            remove.push((owner_key, gone));
+            remove.push((owner_key.clone(), gone));
         }
     }
     for stmt in link_inserts(dialect, relation, add)? {
@@ -463,17 +487,103 @@ async fn save_links<R: RelationField>(db: &Database, owners: &[(&mut R::Owner, b
     Ok(())
 }
 
-fn key_column_meta_index<T: Model>() -> usize {
-    column_index(T::meta(), key_column_meta(T::meta()).name)
-}
-
 /// The error of a node's save, saying which relationship it was saved through.
 fn within(relation: &RelationMeta, error: Error) -> Error {
     match error {
-        // The innermost relationship already named itself.
-        Error::Relationship { .. } => error,
-        Error::Integrity { .. } | Error::Validation { .. } | Error::ConnectionLost { .. } | Error::Database(_) => error,
+        // The innermost relationship already named itself; database and validation errors say
+        // what failed in their own terms.
+        Error::Relationship { .. }
+        | Error::Integrity { .. }
+        | Error::Validation { .. }
+        | Error::ConnectionLost { .. }
+        | Error::Database(_) => error,
         Error::InvalidQuery(detail) => Error::Relationship { relation: relation.qualified_name(), detail },
         other => Error::Relationship { relation: relation.qualified_name(), detail: other.to_string() },
+    }
+}
+
+/// The first relationship at which `row`'s graph of rows to save goes deeper than `budget`
+/// hops (measured before anything is written; the walk itself stops at the budget).
+pub(crate) fn too_deep<M: Model>(row: &M, budget: usize) -> Option<&'static RelationMeta> {
+    M::meta().relations.iter().find_map(|relation| relation.loader.too_deep(row, budget))
+}
+
+/// [`too_deep`] through field `R` of `owner`.
+pub(crate) fn too_deep_through<R: RelationField>(owner: &dyn Any, budget: usize) -> Option<&'static RelationMeta> {
+    let owner = owner.downcast_ref::<R::Owner>()?;
+    let slot = R::slot_ref(owner);
+    if !slot.needs_save() {
+        return None;
+    }
+    let rows = slot.get().map(RelatedValue::rows).unwrap_or_default();
+    if rows.is_empty() {
+        return None;
+    }
+    if budget == 0 {
+        return Some(R::relation());
+    }
+    rows.into_iter().find_map(|row| too_deep(row, budget - 1))
+}
+
+/// After a save: marks every field whose rows now match the database as stored, so the next
+/// save writes only what changes after this one. A `belongs_to` or `many_to_many` field keeps
+/// its state when it holds a row that was only linked (assigned with its key, not written),
+/// whose columns the database was never asked about.
+pub(crate) fn settle<M: Model>(row: &mut M, journal: &Journal) {
+    for relation in M::meta().relations {
+        relation.loader.settle(row, journal);
+    }
+}
+
+/// [`settle`] for field `R` of `owner`.
+pub(crate) fn settle_through<R: RelationField>(owner: &mut dyn Any, journal: &Journal) {
+    let Some(owner) = owner.downcast_mut::<R::Owner>() else { return };
+    let slot = R::slot(owner);
+    let Some((value, stored)) = slot.rows_to_save() else { return };
+    let links_only = matches!(R::relation().kind, RelationKind::BelongsTo | RelationKind::ManyToMany);
+    let stored: HashSet<Vec<LinkKey>> = match stored {
+        Some(rows) if links_only => {
+            let key_columns = R::Target::meta().primary_key;
+            rows.iter().map(|values| link_keys(key_columns.iter().map(|&i| values[i].clone()).collect())).collect()
+        }
+        _ => HashSet::new(),
+    };
+    let mut verified = true;
+    for row in value.rows_mut() {
+        settle(row, journal);
+        if links_only && !journal.inserted(&*row) && !stored.contains(&link_keys(row.key().key_values())) {
+            verified = false;
+        }
+    }
+    if verified {
+        slot.mark_stored(R::relation(), image::<R>);
+    }
+}
+
+/// After a failed or cancelled save (rolled back): gives every row it inserted its unset
+/// generated key back, so that saving the graph again inserts it again rather than updating a
+/// row that does not exist (or, on PostgreSQL, inserting a key its sequence never handed out).
+pub(crate) fn forget<M: Model>(row: &mut M, journal: &Journal) {
+    if journal.inserted.is_empty() {
+        return;
+    }
+    let meta = M::meta();
+    if let Some(key) = meta.auto_increment_key().map(|_| meta.primary_key[0])
+        && journal.inserted(row)
+    {
+        // A generated key is an integer, which 0 always fits.
+        let _ = row.set_json(key, Json::from(0));
+    }
+    for relation in meta.relations {
+        relation.loader.forget(row, journal);
+    }
+}
+
+/// [`forget`] for field `R` of `owner`.
+pub(crate) fn forget_through<R: RelationField>(owner: &mut dyn Any, journal: &Journal) {
+    let Some(owner) = owner.downcast_mut::<R::Owner>() else { return };
+    let Some((value, _)) = R::slot(owner).rows_to_save() else { return };
+    for row in value.rows_mut() {
+        forget(row, journal);
     }
 }
