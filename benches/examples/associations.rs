@@ -14,36 +14,15 @@ use std::time::{Duration, Instant};
 
 use duo_orm::prelude::*;
 use duo_orm_benches::associations::{self, Author, Comment, Loaded, Post};
+use duo_orm_benches::harness::{self, Pools as Raw, median};
 
-#[derive(Clone)]
-enum Raw {
-    Sqlite(sqlx::SqlitePool),
-    Postgres(sqlx::PgPool),
-    MySql(sqlx::MySqlPool),
-}
-
-impl Raw {
-    async fn load(&self) -> Loaded {
-        match self {
-            Raw::Sqlite(pool) => associations::load_sqlite(pool).await,
-            Raw::Postgres(pool) => associations::load_postgres(pool).await,
-            Raw::MySql(pool) => associations::load_mysql(pool).await,
-        }
-        .expect("raw associations")
+async fn load_raw(raw: &Raw) -> Loaded {
+    match raw {
+        Raw::Sqlite(pool) => associations::load_sqlite(pool).await,
+        Raw::Postgres(pool) => associations::load_postgres(pool).await,
+        Raw::MySql(pool) => associations::load_mysql(pool).await,
     }
-}
-
-fn bench_url(var: &str) -> String {
-    let url = std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set"));
-    let base = url.split('?').next().unwrap_or(&url).to_string();
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
-    format!("{}/duo_orm_bench", &base[..path])
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
+    .expect("raw associations")
 }
 
 fn main() {
@@ -56,31 +35,14 @@ fn main() {
     };
     let app = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let sqlite_path = std::env::temp_dir().join(format!("duo_orm_associations_{}.db", std::process::id()));
-    let (raw, url) = app.block_on(async {
-        match backend.as_str() {
-            "sqlite" => {
-                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&sqlite_path).create_if_missing(true);
-                let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-                (Raw::Sqlite(pool), format!("sqlite://{}", sqlite_path.display()))
-            }
-            "postgres" => {
-                let url = bench_url("DUO_TEST_POSTGRES_URL");
-                (Raw::Postgres(sqlx::PgPool::connect(&url).await.unwrap()), url)
-            }
-            "mariadb" => {
-                let url = bench_url("DUO_TEST_MYSQL_URL");
-                (Raw::MySql(sqlx::MySqlPool::connect(&url).await.unwrap()), url)
-            }
-            other => panic!("unknown backend {other}"),
-        }
-    });
+    let (raw, url) = app.block_on(harness::open(&backend, &sqlite_path));
     let db: &'static Database = Box::leak(Box::new(Database::new(url)));
     app.block_on(async {
         db.register::<Author>().register::<Post>().register::<Comment>();
         db.drop_all().await.unwrap();
         db.create_all().await.unwrap();
         associations::seed(db).await.unwrap();
-        let mut raw_tree = raw.load().await;
+        let mut raw_tree = load_raw(&raw).await;
         let mut orm_tree = associations::as_loaded(associations::load_tree(db).await);
         associations::normalize(&mut raw_tree);
         associations::normalize(&mut orm_tree);
@@ -93,7 +55,7 @@ fn main() {
             tokio::spawn(async move {
                 let started = Instant::now();
                 match variant {
-                    "raw" => drop(std::hint::black_box(raw.load().await)),
+                    "raw" => drop(std::hint::black_box(load_raw(&raw).await)),
                     _ => drop(std::hint::black_box(associations::load_tree(db).await)),
                 }
                 started.elapsed()
@@ -123,7 +85,5 @@ fn main() {
         println!("  duo-orm related(..)            {:>8.2} ms   ({:.3} × raw sqlx)", o.as_secs_f64() * 1e3, o.as_secs_f64() / r.as_secs_f64());
     }
     app.block_on(async { db.drop_all().await.ok() });
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
-    }
+    harness::remove_sqlite(&sqlite_path);
 }

@@ -1,3 +1,4 @@
 //! Code shared by the benchmark (`benches/diesel_bench.rs`) and the profiling examples.
 
 pub mod associations;
+pub mod harness;

@@ -191,11 +191,17 @@ async fn an_assigned_parent_fills_the_foreign_key_and_an_unsaved_one_is_saved_fi
         assert!(post.id != 0);
         assert!(!seen.iter().any(|s| s.contains("graph_authors")), "alice is linked, not written: {seen:?}");
         assert_eq!(post.author.get().unwrap().id, alice.id, "the field still holds the author");
-        // A linked row is not written, even when changed in memory: save it yourself.
-        post.author.get_mut().unwrap().name = "Alice, renamed in memory".into();
-        let ((), seen) = recorded(post.save().on(db)).await;
+        // A row linked by its key is not written, even when changed in memory before the save.
+        let mut renamed = alice.clone();
+        renamed.name = "Alice, renamed before".into();
+        let mut other = Article { author: Related::loaded(renamed), ..article("Other") };
+        let ((), seen) = recorded(other.save().on(db)).await;
         assert!(!seen.iter().any(|s| s.contains("graph_authors")), "{seen:?}");
         assert_eq!(Author::get(alice.id).on(db).await.unwrap().unwrap().name, "Alice");
+        // Once saved, the field is as loaded: a change through get_mut is written.
+        post.author.get_mut().unwrap().name = "Alice, renamed after".into();
+        post.save().on(db).await.unwrap();
+        assert_eq!(Author::get(alice.id).on(db).await.unwrap().unwrap().name, "Alice, renamed after", "{dialect:?}");
         let stored = Article::get(post.id).on(db).await.unwrap().unwrap();
         assert_eq!(stored.author_id, alice.id);
 
@@ -330,6 +336,18 @@ async fn many_to_many_inserts_missing_rows_and_join_rows_and_unlinks_removed_one
         assert_eq!(labels_of(post.id).await, ["db", "rust", "sql"], "{dialect:?}");
         assert!(Label::get("orm".to_string()).on(db).await.unwrap().is_some());
 
+        // The same new label held by two posts of one save is inserted once.
+        let mut two = Author {
+            articles: Related::loaded(vec![
+                Article { labels: Related::loaded(vec![label("shared")]), ..article("one") },
+                Article { labels: Related::loaded(vec![label("shared")]), ..article("two") },
+            ]),
+            ..author("Two")
+        };
+        two.save().on(db).await.unwrap();
+        assert!(Label::get("shared".to_string()).on(db).await.unwrap().is_some(), "{dialect:?}");
+        assert_eq!(Article::filter(|a| a.labels.any(|l| l.slug.eq("shared"))).count().on(db).await.unwrap(), 2);
+
         // Assigned again without loading: existing links are kept, missing ones added.
         let mut again = Article::get(post.id).on(db).await.unwrap().unwrap();
         again.labels.set(vec![rust.clone(), label("new")]);
@@ -365,6 +383,19 @@ async fn changed_children_are_updated_and_unchanged_ones_write_nothing() {
         let mut titles: Vec<String> = Article::filter(|a| a.author_id.eq(alice.id)).all().on(db).await.unwrap().into_iter().map(|a| a.title).collect();
         titles.sort();
         assert_eq!(titles, ["a", "b, edited", "c", "d"], "{dialect:?}");
+
+        // A loaded field copied to another owner counts as assigned there: a parent linked, rows
+        // written with the new owner's key.
+        let mut with_author = Article::related(|a| a.author).filter(|a| a.title.eq("a")).one().on(db).await.unwrap();
+        let mut copy = Article { author: with_author.author.clone(), ..article("copy") };
+        let dora = Author::create(json!({"name": "Dora"})).on(db).await.unwrap();
+        copy.author_id = dora.id;
+        copy.save().on(db).await.unwrap();
+        assert_eq!(copy.author_id, alice.id, "{dialect:?}: the copied author field was linked");
+        // The field the row was loaded with is the row's own: changing the key by hand wins.
+        with_author.author_id = dora.id;
+        with_author.save().on(db).await.unwrap();
+        assert_eq!(Article::get(with_author.id).on(db).await.unwrap().unwrap().author_id, dora.id, "{dialect:?}");
 
         // A child moved from another owner's loaded field is written with its new key.
         let mut bob = Author::create(json!({"name": "Bob"})).on(db).await.unwrap();
@@ -464,6 +495,20 @@ async fn a_graph_save_is_atomic_and_joins_the_ambient_transaction() {
         assert!(outcome.is_err());
         assert_eq!(Author::count().on(db).await.unwrap(), 1, "{dialect:?}");
         assert_eq!(Article::count().on(db).await.unwrap(), 1);
+
+        // Saved inside a transaction that then rolls back, and saved again outside: the fields
+        // were not marked as stored, so the second save writes every row again.
+        let mut carol = Author { articles: Related::loaded(vec![article("y"), article("z")]), ..author("Carol") };
+        let rolled_back: Result<()> = db
+            .transaction(async {
+                carol.save().on(db).await?;
+                Err(Error::validation("test", "roll back"))
+            })
+            .await;
+        assert!(rolled_back.is_err());
+        carol.save().on(db).await.unwrap();
+        assert_eq!(Author::filter(|a| a.name.eq("Carol")).count().on(db).await.unwrap(), 1, "{dialect:?}");
+        assert_eq!(Article::filter(|a| a.author_id.eq(carol.id)).count().on(db).await.unwrap(), 2, "{dialect:?}");
     }
 }
 
@@ -732,3 +777,4 @@ async fn a_save_that_panics_part_way_forgets_its_keys() {
         assert_eq!((Author::count().on(db).await.unwrap(), Note::count().on(db).await.unwrap()), (1, 1), "{dialect:?}");
     }
 }
+

@@ -151,7 +151,8 @@ fn insert_values(meta: &ModelMeta, values: Vec<Value>, generated: Option<usize>)
                 ColumnDefault::Str(text) => Json::from(text),
                 ColumnDefault::Sql(_) => return None,
             };
-            Some((i, (column.from_json)(literal).unwrap_or(value)))
+            // A default the field's type cannot hold is left to the database.
+            (column.from_json)(literal).ok().map(|default| (i, default))
         })
         .collect()
 }

@@ -336,9 +336,8 @@ pub trait Loader: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<()>>;
     /// The relationship at which what `owner`'s field holds to save goes deeper than `budget`.
     fn too_deep(&self, owner: &dyn Any, budget: usize) -> Option<&'static RelationMeta>;
-    /// After a save: marks the field (and those below it) as stored where its rows match the
-    /// database.
-    fn settle(&self, owner: &mut dyn Any, journal: &super::save::Journal);
+    /// After a save: marks the field (and those below it) as stored.
+    fn settle(&self, owner: &mut dyn Any);
     /// After a failed save: gives the rows it inserted below `owner` their unset keys back.
     fn forget(&self, owner: &mut dyn Any, journal: &super::save::Journal);
 }
@@ -385,7 +384,7 @@ impl<R: RelationField> Loader for RelationLoader<R> {
             decode_joined(&mut model, row, &node.children)?;
             vec![model]
         };
-        *R::slot(owner) = super::stored::<R>(R::Value::from_rows(rows, relation)?);
+        super::fill_stored::<R>(owner, R::Value::from_rows(rows, relation)?);
         Ok(())
     }
 
@@ -397,7 +396,7 @@ impl<R: RelationField> Loader for RelationLoader<R> {
         let into = into.downcast_mut::<R::Owner>().ok_or_else(wrong)?;
         let mut rows = R::slot(into).take_loaded().map(RelatedValue::into_rows).unwrap_or_default();
         rows.extend(more);
-        *R::slot(into) = super::stored::<R>(R::Value::from_rows(rows, relation)?);
+        super::fill_stored::<R>(into, R::Value::from_rows(rows, relation)?);
         Ok(())
     }
 
@@ -406,7 +405,7 @@ impl<R: RelationField> Loader for RelationLoader<R> {
     }
 
     fn needs_save(&self, owner: &dyn Any) -> bool {
-        owner.downcast_ref::<R::Owner>().is_some_and(|owner| R::slot_ref(owner).needs_save())
+        owner.downcast_ref::<R::Owner>().is_some_and(|owner| R::slot_ref(owner).needs_save(super::owner_identity(owner)))
     }
 
     fn move_held(&self, from: &mut dyn Any, to: &mut dyn Any) {
@@ -429,8 +428,8 @@ impl<R: RelationField> Loader for RelationLoader<R> {
         super::save::too_deep_through::<R>(owner, budget)
     }
 
-    fn settle(&self, owner: &mut dyn Any, journal: &super::save::Journal) {
-        super::save::settle_through::<R>(owner, journal);
+    fn settle(&self, owner: &mut dyn Any) {
+        super::save::settle_through::<R>(owner);
     }
 
     fn forget(&self, owner: &mut dyn Any, journal: &super::save::Journal) {
@@ -713,7 +712,7 @@ fn hand_out_groups<R: RelationField>(
 ) -> Result<()> {
     for owner in owners.iter_mut() {
         let rows = index.group(owner.value_at(owner_index)).map(|group| std::mem::take(&mut groups[group])).unwrap_or_default();
-        *R::slot(owner) = super::stored::<R>(R::Value::from_rows(rows, R::relation())?);
+        super::fill_stored::<R>(owner, R::Value::from_rows(rows, R::relation())?);
     }
     Ok(())
 }
@@ -860,7 +859,7 @@ fn distribute<R: RelationField>(targets: Vec<R::Target>, links: Vec<(usize, usiz
 /// Sets each owner's relationship field to its rows.
 fn fill<R: RelationField>(owners: &mut [R::Owner], rows: Vec<Vec<R::Target>>) -> Result<()> {
     for (owner, mine) in owners.iter_mut().zip(rows) {
-        *R::slot(owner) = super::stored::<R>(R::Value::from_rows(mine, R::relation())?);
+        super::fill_stored::<R>(owner, R::Value::from_rows(mine, R::relation())?);
     }
     Ok(())
 }

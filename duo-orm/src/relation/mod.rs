@@ -232,6 +232,10 @@ pub struct Related<T> {
 struct Stored<T> {
     /// The column values of every row the field holds, as `image` reads them.
     image: fn(&T) -> Vec<Vec<sea_query::Value>>,
+    /// Which owner the rows were loaded for ([`owner_identity`]): a field copied into another
+    /// row (a clone, an assignment) holds rows stored for someone else, so for its new owner
+    /// they count as assigned.
+    owner: u64,
     /// Taken the first time the rows are handed out mutably (`None`: never changed). A boxed
     /// slice: every loaded field carries this, and most are never changed.
     rows: Option<Box<[Vec<sea_query::Value>]>>,
@@ -239,7 +243,7 @@ struct Stored<T> {
 
 impl<T> Clone for Stored<T> {
     fn clone(&self) -> Self {
-        Stored { image: self.image, rows: self.rows.clone() }
+        Stored { image: self.image, rows: self.rows.clone(), owner: self.owner }
     }
 }
 
@@ -279,30 +283,38 @@ impl<T> Related<T> {
     }
 
     /// Loaded with `value` as the database holds it (eager loading, or after a save).
-    pub(crate) fn from_database(value: T, relation: &'static RelationMeta, image: fn(&T) -> Vec<Vec<sea_query::Value>>) -> Self {
-        Related { value: Some(value), relation: Some(relation), stored: Some(Stored { image, rows: None }) }
+    pub(crate) fn from_database(
+        value: T,
+        relation: &'static RelationMeta,
+        image: fn(&T) -> Vec<Vec<sea_query::Value>>,
+        owner: u64,
+    ) -> Self {
+        Related { value: Some(value), relation: Some(relation), stored: Some(Stored { image, rows: None, owner }) }
     }
 
     /// The rows a save must write, mutably, with the column values of the rows the database
     /// held when the field was loaded from it and changed (`None`: assigned by the program,
     /// nothing known). `None` when there is nothing to write.
-    pub(crate) fn rows_to_save(&mut self) -> Option<(&mut T, Option<&[Vec<sea_query::Value>]>)> {
-        if !self.needs_save() {
+    /// `owner` is the [`owner_identity`] of the row holding the field.
+    pub(crate) fn rows_to_save(&mut self, owner: u64) -> Option<(&mut T, Option<&[Vec<sea_query::Value>]>)> {
+        if !self.needs_save(owner) {
             return None;
         }
-        let stored = self.stored.as_ref().and_then(|stored| stored.rows.as_deref());
+        // Rows remembered for another owner say nothing about this one's.
+        let stored = self.stored.as_ref().filter(|stored| stored.owner == owner).and_then(|stored| stored.rows.as_deref());
         Some((self.value.as_mut()?, stored))
     }
 
-    /// Marks the rows as the database now holds them (after a save wrote them).
-    pub(crate) fn mark_stored(&mut self, relation: &'static RelationMeta, image: fn(&T) -> Vec<Vec<sea_query::Value>>) {
+    /// Marks the rows as the database now holds them for `owner` (after a save wrote them).
+    pub(crate) fn mark_stored(&mut self, relation: &'static RelationMeta, image: fn(&T) -> Vec<Vec<sea_query::Value>>, owner: u64) {
         self.relation = Some(relation);
-        self.stored = Some(Stored { image, rows: None });
+        self.stored = Some(Stored { image, rows: None, owner });
     }
 
-    /// Whether a save has something to write here.
-    pub(crate) fn needs_save(&self) -> bool {
-        self.value.is_some() && !matches!(self.stored, Some(Stored { rows: None, .. }))
+    /// Whether a save of `owner` (its [`owner_identity`]) has something to write here: rows
+    /// assigned, changed, or loaded for another owner.
+    pub(crate) fn needs_save(&self, owner: u64) -> bool {
+        self.value.is_some() && !matches!(self.stored, Some(Stored { rows: None, owner: loaded_for, .. }) if loaded_for == owner)
     }
 
     /// Takes the rows out without remembering them (loading moves rows between copies of an
@@ -661,9 +673,24 @@ macro_rules! path {
     };
 }
 
-/// The field `R` holding `value` as the database holds it.
-pub(crate) fn stored<R: RelationField>(value: R::Value) -> Related<R::Value> {
-    Related::from_database(value, R::relation(), image::<R>)
+/// Fills field `R` of `owner` with `value`, as the database holds it.
+pub(crate) fn fill_stored<R: RelationField>(owner: &mut R::Owner, value: R::Value) {
+    let identity = owner_identity(&*owner);
+    *R::slot(owner) = Related::from_database(value, R::relation(), image::<R>, identity);
+}
+
+/// Which row `owner` is, as a hash of its primary key (what a field remembers it was loaded
+/// for).
+pub(crate) fn owner_identity<M: Model>(owner: &M) -> u64 {
+    use std::hash::BuildHasher;
+    let meta = M::meta();
+    let hasher = foldhash::fast::FixedState::with_seed(0);
+    if let [key] = meta.primary_key {
+        hasher.hash_one(load::LinkKey::from(owner.value_at(*key)))
+    } else {
+        let key: Vec<load::LinkKey> = crate::types::KeyValues::key_values(&owner.key()).into_iter().map(load::LinkKey::from).collect();
+        hasher.hash_one(key)
+    }
 }
 
 /// The column values of the rows a field of `R` holds.

@@ -22,10 +22,10 @@ use serde_json::Value as Json;
 
 use super::assoc::{execute_unlink, link_inserts};
 use super::load::LinkKey;
-use super::{Orphans, RelatedValue, RelationField, RelationKind, RelationMeta, column_index, image, key_column_meta};
+use super::{Orphans, RelatedValue, RelationField, RelationKind, RelationMeta, column_index, image, key_column_meta, owner_identity};
 use crate::database::Database;
 use crate::error::{Error, Result};
-use crate::model::{Model, ModelMeta};
+use crate::model::Model;
 use crate::pending::BoxFuture;
 use crate::query::select::Select;
 use crate::query::write::{insert_new_rows, save_existing};
@@ -35,25 +35,27 @@ use crate::types::{FieldType, KeyValues};
 /// graph is measured before anything is written, and a deeper one is refused.
 pub const MAX_GRAPH_DEPTH: usize = 32;
 
-/// The keys the database generated for rows this save inserted, per table.
+/// The rows this save inserted, by address: rows stay where they are while a graph is saved
+/// (the save borrows them in their fields), so the address names the row, where a key value
+/// could also match a stale copy elsewhere in the graph.
 #[doc(hidden)]
 #[derive(Default)]
 pub struct Journal {
-    inserted: HashSet<(usize, Vec<LinkKey>)>,
+    inserted: HashSet<usize>,
 }
 
 impl Journal {
     fn record<M: Model>(&mut self, row: &M) {
-        self.inserted.insert((table_id(M::meta()), link_keys(row.key().key_values())));
+        self.inserted.insert(address(row));
     }
 
     fn inserted<M: Model>(&self, row: &M) -> bool {
-        !self.inserted.is_empty() && self.inserted.contains(&(table_id(M::meta()), link_keys(row.key().key_values())))
+        self.inserted.contains(&address(row))
     }
 }
 
-fn table_id(meta: &'static ModelMeta) -> usize {
-    std::ptr::from_ref(meta) as usize
+fn address<M>(row: &M) -> usize {
+    std::ptr::from_ref(row) as usize
 }
 
 /// Where a row of a graph came from.
@@ -135,10 +137,16 @@ pub(crate) async fn save_graph<M: Model>(db: &Database, root: &mut M) -> Result<
         }
     }
     let mut undo = Undo { root, journal: Journal::default(), done: false };
+    let ambient = crate::transaction::current(db).is_some();
     let mut rows = [&mut *undo.root];
     crate::transaction::run_block(db, save_level(db, &mut undo.journal, &mut rows, vec![Origin::Root], Role::Root, 0)).await?;
     undo.done = true;
-    settle(undo.root, &undo.journal);
+    // Inside a transaction of the caller's, nothing is final yet: if that one rolls back,
+    // fields marked as stored would make a second save skip rows that are not there. They stay
+    // as they were, so saving again writes them again.
+    if !ambient {
+        settle(undo.root);
+    }
     Ok(())
 }
 
@@ -177,6 +185,7 @@ async fn write_rows<M: Model>(
     let meta = M::meta();
     let generated = meta.auto_increment_key().map(|_| meta.primary_key[0]);
     let mut actions = Vec::with_capacity(rows.len());
+    let mut new_keys: HashSet<Vec<LinkKey>> = HashSet::new();
     for (row, origin) in rows.iter().zip(origins) {
         let values = row.values();
         let action = if generated.is_some_and(|key| crate::query::write::is_unset_key(&values[key])) {
@@ -186,9 +195,17 @@ async fn write_rows<M: Model>(
                 (Origin::Stored(before), _) if before == values => Action::Skip,
                 (Origin::Assigned, Role::Linked) if generated.is_some() => Action::Skip,
                 (Origin::Assigned, Role::Linked) => {
-                    // A natural key the program set: the row may or may not exist yet.
-                    let exists = Select::<M>::by_key(row.key().key_values()).exists().run_on(db).await?;
-                    if exists { Action::Skip } else { Action::Insert }
+                    // A natural key the program set: the row may or may not exist yet, and the
+                    // same new row may be held twice (a tag of two posts): inserted once.
+                    let key = link_keys(row.key().key_values());
+                    if new_keys.contains(&key) {
+                        Action::Skip
+                    } else if Select::<M>::by_key(row.key().key_values()).exists().run_on(db).await? {
+                        Action::Skip
+                    } else {
+                        new_keys.insert(key);
+                        Action::Insert
+                    }
                 }
                 _ => Action::Save,
             }
@@ -229,12 +246,14 @@ struct Held<'r, R: RelationField> {
 fn borrow_held<'r, R: RelationField>(owners: &'r mut [(&mut R::Owner, bool)], positions: &[usize]) -> Held<'r, R> {
     let key_columns = R::Target::meta().primary_key;
     let keys_of = |values: &[Value]| -> Vec<Value> { key_columns.iter().map(|&i| values[i].clone()).collect() };
+    let mut wanted = vec![false; owners.len()];
+    for &position in positions {
+        wanted[position] = true;
+    }
     let mut held = Held::<R> { rows: Vec::new(), origins: Vec::new(), counts: Vec::new(), stored_keys: Vec::new() };
-    for (position, (owner, _)) in owners.iter_mut().enumerate() {
-        if !positions.contains(&position) {
-            continue;
-        }
-        let Some((value, stored)) = R::slot(owner).rows_to_save() else { continue };
+    for (position, (owner, _)) in owners.iter_mut().enumerate().filter(|(position, _)| wanted[*position]) {
+        let identity = owner_identity(&**owner);
+        let Some((value, stored)) = R::slot(owner).rows_to_save(identity) else { continue };
         let by_key: HashMap<Vec<LinkKey>, &Vec<Value>> =
             stored.iter().flat_map(|rows| rows.iter()).map(|values| (link_keys(keys_of(values)), values)).collect();
         let rows = value.rows_mut();
@@ -267,8 +286,12 @@ pub(crate) async fn save_held<R: RelationField>(
             Ok((owner, inserted))
         })
         .collect::<Result<Vec<_>>>()?;
-    let positions: Vec<usize> =
-        owners.iter().enumerate().filter(|(_, (owner, _))| R::slot_ref(owner).needs_save()).map(|(i, _)| i).collect();
+    let positions: Vec<usize> = owners
+        .iter()
+        .enumerate()
+        .filter(|(_, (owner, _))| R::slot_ref(owner).needs_save(owner_identity(&**owner)))
+        .map(|(i, _)| i)
+        .collect();
     if positions.is_empty() {
         return Ok(());
     }
@@ -309,8 +332,10 @@ pub(crate) async fn save_held<R: RelationField>(
         }
         RelationKind::ManyToMany => {
             check_through(relation)?;
-            let owner_keys: Vec<(Value, bool)> = positions.iter().map(|&p| (owners[p].0.value_at(owner_column), owners[p].1)).collect();
+            let owner_keys: Vec<(Value, bool)> = owners.iter().map(|(owner, new)| (owner.value_at(owner_column), *new)).collect();
             let held = borrow_held::<R>(&mut owners, &positions);
+            // Paired with the owners that held rows, by the positions `borrow_held` reports.
+            let owner_keys: Vec<(Value, bool)> = held.counts.iter().map(|&(p, _)| owner_keys[p].clone()).collect();
             let mut rows = held.rows;
             save_level(db, journal, &mut rows, held.origins, Role::Linked, depth + 1).await.map_err(|e| within(relation, e))?;
             let target_key = column_index(R::Target::meta(), key_column_meta(R::Target::meta()).name);
@@ -512,7 +537,7 @@ pub(crate) fn too_deep<M: Model>(row: &M, budget: usize) -> Option<&'static Rela
 pub(crate) fn too_deep_through<R: RelationField>(owner: &dyn Any, budget: usize) -> Option<&'static RelationMeta> {
     let owner = owner.downcast_ref::<R::Owner>()?;
     let slot = R::slot_ref(owner);
-    if !slot.needs_save() {
+    if !slot.needs_save(owner_identity(owner)) {
         return None;
     }
     let rows = slot.get().map(RelatedValue::rows).unwrap_or_default();
@@ -525,39 +550,25 @@ pub(crate) fn too_deep_through<R: RelationField>(owner: &dyn Any, budget: usize)
     rows.into_iter().find_map(|row| too_deep(row, budget - 1))
 }
 
-/// After a save: marks every field whose rows now match the database as stored, so the next
-/// save writes only what changes after this one. A `belongs_to` or `many_to_many` field keeps
-/// its state when it holds a row that was only linked (assigned with its key, not written),
-/// whose columns the database was never asked about.
-pub(crate) fn settle<M: Model>(row: &mut M, journal: &Journal) {
+/// After a save: marks every field it wrote as stored for its owner, so the next save writes
+/// only what changes after this one. A linked row (assigned with its key, not written) counts
+/// as stored as it is in memory: later changes through `get_mut` are written.
+pub(crate) fn settle<M: Model>(row: &mut M) {
     for relation in M::meta().relations {
-        relation.loader.settle(row, journal);
+        relation.loader.settle(row);
     }
 }
 
 /// [`settle`] for field `R` of `owner`.
-pub(crate) fn settle_through<R: RelationField>(owner: &mut dyn Any, journal: &Journal) {
+pub(crate) fn settle_through<R: RelationField>(owner: &mut dyn Any) {
     let Some(owner) = owner.downcast_mut::<R::Owner>() else { return };
+    let identity = owner_identity(&*owner);
     let slot = R::slot(owner);
-    let Some((value, stored)) = slot.rows_to_save() else { return };
-    let links_only = matches!(R::relation().kind, RelationKind::BelongsTo | RelationKind::ManyToMany);
-    let stored: HashSet<Vec<LinkKey>> = match stored {
-        Some(rows) if links_only => {
-            let key_columns = R::Target::meta().primary_key;
-            rows.iter().map(|values| link_keys(key_columns.iter().map(|&i| values[i].clone()).collect())).collect()
-        }
-        _ => HashSet::new(),
-    };
-    let mut verified = true;
+    let Some((value, _)) = slot.rows_to_save(identity) else { return };
     for row in value.rows_mut() {
-        settle(row, journal);
-        if links_only && !journal.inserted(&*row) && !stored.contains(&link_keys(row.key().key_values())) {
-            verified = false;
-        }
+        settle(row);
     }
-    if verified {
-        slot.mark_stored(R::relation(), image::<R>);
-    }
+    slot.mark_stored(R::relation(), image::<R>, identity);
 }
 
 /// After a failed or cancelled save (rolled back): gives every row it inserted its unset
@@ -582,7 +593,8 @@ pub(crate) fn forget<M: Model>(row: &mut M, journal: &Journal) {
 /// [`forget`] for field `R` of `owner`.
 pub(crate) fn forget_through<R: RelationField>(owner: &mut dyn Any, journal: &Journal) {
     let Some(owner) = owner.downcast_mut::<R::Owner>() else { return };
-    let Some((value, _)) = R::slot(owner).rows_to_save() else { return };
+    let identity = owner_identity(&*owner);
+    let Some((value, _)) = R::slot(owner).rows_to_save(identity) else { return };
     for row in value.rows_mut() {
         forget(row, journal);
     }
