@@ -1,14 +1,37 @@
 //! `duo-orm init`: scaffolds the database module, the migrations directory and the settings.
 //! Idempotent: an existing file is never overwritten, only reported as skipped.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use duo_orm::Dialect;
 
 use crate::Failure;
 use crate::output::Output;
 use crate::project::{Settings, find_root};
 
-/// The dependency line `init` adds when the project has no duo-orm dependency.
-const DEPENDENCY_VERSION: &str = "0.1";
+/// Where the duo-orm dependency `init` adds comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A local checkout's `duo-orm` crate.
+    Path(PathBuf),
+    /// A git repository.
+    Git(String),
+    /// A crates.io version requirement.
+    Version(String),
+}
+
+impl Source {
+    /// What this CLI was built from: the `duo-orm` crate of its own checkout when there is one
+    /// beside it (`cargo install --path duo-orm-cli`: duo-orm is not published, so a version
+    /// would not resolve), else its own version.
+    pub fn of_this_build() -> Source {
+        let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(|dir| dir.join("duo-orm"));
+        match checkout {
+            Some(dir) if dir.join("Cargo.toml").is_file() => Source::Path(dir),
+            _ => Source::Version(env!("CARGO_PKG_VERSION").rsplit_once('.').map_or("0.1", |(minor, _)| minor).to_string()),
+        }
+    }
+}
 
 /// Checks `--dir`: relative, under `src/`, every part a valid Rust module name.
 pub fn check_dir(dir: &str) -> Result<Vec<String>, Failure> {
@@ -43,8 +66,8 @@ fn is_module_name(name: &str) -> bool {
     first_ok && name != "_" && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') && !KEYWORDS.contains(&name)
 }
 
-/// Runs `init` from `cwd` with the module at `dir`.
-pub fn init(cwd: &Path, dir: &str, out: &mut Output) -> Result<(), Failure> {
+/// Runs `init` from `cwd` with the module at `dir`, taking duo-orm from `source`.
+pub fn init(cwd: &Path, dir: &str, source: &Source, out: &mut Output) -> Result<(), Failure> {
     let parts = check_dir(dir)?;
     let root = find_root(cwd)?;
     let dir = parts.join("/");
@@ -110,9 +133,13 @@ pub fn init(cwd: &Path, dir: &str, out: &mut Output) -> Result<(), Failure> {
         std::fs::create_dir_all(&migrations).map_err(|e| Failure::new(format!("cannot create {}: {e}", migrations.display())))?;
         out.created(&format!("{}/", settings.migrations), "");
     }
-    write_new(&root, ".env", "DATABASE_URL=sqlite://./app.db\n", "DATABASE_URL for the CLI (SQLite to start)", out)?;
+    write_new(&root, ".env", "DATABASE_URL=sqlite://./app.db\n", "DATABASE_URL for the app and the CLI (SQLite to start)", out)?;
+    // The database the app will use: the environment's, else the `.env` just read or written.
+    let url = duo_orm::env_url("DATABASE_URL")?.unwrap_or_else(|| "sqlite://./app.db".to_string());
+    let dialect = duo_orm::Database::new(url.clone()).dialect().unwrap_or(Dialect::Sqlite);
+    ignore_local_files(&root, &url, out)?;
     wire_module(&root, &parent, &module_name, parts.len() == 2, out)?;
-    update_manifest(&root, &settings, out)?;
+    update_manifest(&root, &settings, source, dialect, out)?;
     out.line(&format!(
         "next: define models in {}, then `duo-orm migrate create \"initial\"` and `duo-orm migrate up`",
         settings.models
@@ -174,9 +201,77 @@ fn wire_module(root: &Path, parent: &Path, name: &str, crate_root: bool, out: &m
     Ok(())
 }
 
-/// Adds `[package.metadata.duo-orm]` and the duo-orm dependency, keeping the file's layout
-/// and comments.
-fn update_manifest(root: &Path, settings: &Settings, out: &mut Output) -> Result<(), Failure> {
+/// Adds `.env` (it may hold credentials) and a SQLite database file named by a relative URL to
+/// `.gitignore`, creating it if needed.
+fn ignore_local_files(root: &Path, url: &str, out: &mut Output) -> Result<(), Failure> {
+    let mut wanted = vec![".env".to_string()];
+    if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let path = rest.split('?').next().unwrap_or_default();
+        let root_dir = root.display().to_string();
+        let relative = path.strip_prefix(&root_dir).map(|p| p.trim_start_matches('/')).unwrap_or(path);
+        let relative = relative.strip_prefix("./").unwrap_or(relative);
+        if !relative.is_empty() && !relative.starts_with('/') && !relative.starts_with(":memory:") {
+            // The database and its -wal/-shm/-journal companions.
+            wanted.push(format!("/{relative}*"));
+        }
+    }
+    let path = root.join(".gitignore");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let missing: Vec<&String> = wanted.iter().filter(|entry| !text.lines().any(|line| line.trim() == entry.as_str())).collect();
+    if missing.is_empty() {
+        out.skipped(".gitignore", "already ignores .env and the database");
+        return Ok(());
+    }
+    let mut updated = text.clone();
+    if !updated.is_empty() && !updated.ends_with('\n') {
+        updated.push('\n');
+    }
+    for entry in &missing {
+        updated.push_str(entry);
+        updated.push('\n');
+    }
+    std::fs::write(&path, updated).map_err(|e| Failure::new(format!("cannot write .gitignore: {e}")))?;
+    let shown: Vec<&str> = missing.iter().map(|e| e.as_str()).collect();
+    if text.is_empty() {
+        out.created(".gitignore", &shown.join(", "));
+    } else {
+        out.updated(".gitignore", &shown.join(", "));
+    }
+    Ok(())
+}
+
+/// The duo-orm dependency for `source` and the backend of `dialect`: the default features
+/// are SQLite's, a server gets its own feature instead.
+fn dependency(source: &Source, dialect: Dialect) -> toml_edit::Item {
+    let mut table = toml_edit::InlineTable::new();
+    match source {
+        Source::Path(dir) => {
+            table.insert("path", dir.display().to_string().into());
+        }
+        Source::Git(url) => {
+            table.insert("git", url.as_str().into());
+        }
+        Source::Version(version) => {
+            table.insert("version", version.as_str().into());
+        }
+    }
+    let feature = match dialect {
+        Dialect::Postgres => Some("postgres"),
+        Dialect::MySql => Some("mysql"),
+        _ => None,
+    };
+    if let Some(feature) = feature {
+        table.insert("default-features", false.into());
+        let mut features = toml_edit::Array::new();
+        features.push(feature);
+        table.insert("features", features.into());
+    }
+    toml_edit::value(table)
+}
+
+/// Adds `[package.metadata.duo-orm]`, the duo-orm dependency and the `tokio` and `serde`
+/// dependencies the scaffolded code needs, keeping the file's layout and comments.
+fn update_manifest(root: &Path, settings: &Settings, source: &Source, dialect: Dialect, out: &mut Output) -> Result<(), Failure> {
     let path = root.join("Cargo.toml");
     let text = std::fs::read_to_string(&path).map_err(|e| Failure::new(format!("cannot read Cargo.toml: {e}")))?;
     let mut doc: toml_edit::DocumentMut =
@@ -230,12 +325,23 @@ fn update_manifest(root: &Path, settings: &Settings, out: &mut Output) -> Result
         changes.push("[package.metadata.duo-orm]".to_string());
     }
     let dependencies = doc.entry("dependencies").or_insert(toml_edit::table());
-    if let Some(dependencies) = dependencies.as_table_like_mut()
-        && dependencies.get("duo-orm").is_none()
-        && dependencies.get("duo_orm").is_none()
-    {
-        dependencies.insert("duo-orm", toml_edit::value(DEPENDENCY_VERSION));
-        changes.push("duo-orm dependency".to_string());
+    if let Some(dependencies) = dependencies.as_table_like_mut() {
+        if dependencies.get("duo-orm").is_none() && dependencies.get("duo_orm").is_none() {
+            dependencies.insert("duo-orm", dependency(source, dialect));
+            changes.push("duo-orm dependency".to_string());
+        }
+        // `#[tokio::main]` for the app, `#[derive(Serialize)]` for models and schemas.
+        let needed = [
+            ("tokio", r#"{ version = "1", features = ["macros", "rt-multi-thread"] }"#),
+            ("serde", r#"{ version = "1", features = ["derive"] }"#),
+        ];
+        for (name, spec) in needed {
+            if dependencies.get(name).is_none() {
+                let value: toml_edit::Value = spec.parse().map_err(|_| Failure::new(format!("internal: bad {name} spec")))?;
+                dependencies.insert(name, toml_edit::Item::Value(value));
+                changes.push(format!("{name} dependency"));
+            }
+        }
     }
     if changes.is_empty() {
         out.skipped("Cargo.toml", "already set up");

@@ -63,10 +63,21 @@ enum Command {
     /// Scaffold the database module, models/ and schemas/, migrations/ and the Cargo.toml settings.
     #[command(after_help = "Examples:\n  duo-orm init\n  duo-orm init --dir src/storage\n\n\
                             Never overwrites a file: run it again safely; it reports what it created and skipped.")]
+    #[command(group(clap::ArgGroup::new("source").args(["path", "git", "crate_version"])))]
     Init {
         /// Where the database module goes, relative to the project root and inside src/.
         #[arg(long, default_value = "src/db", value_name = "DIR")]
         dir: String,
+        /// Take duo-orm from this checkout's `duo-orm` crate directory (default: the checkout
+        /// this CLI was built from, if any).
+        #[arg(long, value_name = "DIR")]
+        path: Option<PathBuf>,
+        /// Take duo-orm from this git repository.
+        #[arg(long, value_name = "URL")]
+        git: Option<String>,
+        /// Take this duo-orm version from crates.io.
+        #[arg(long = "version", value_name = "VERSION")]
+        crate_version: Option<String>,
     },
     /// Create, apply, revert and inspect migrations (alias: `migration`).
     #[command(visible_alias = "migration")]
@@ -107,13 +118,23 @@ where
 }
 
 fn execute(cli: Cli) -> Result<(), Failure> {
-    let cwd = match cli.directory {
-        Some(dir) => dir,
-        None => std::env::current_dir().map_err(|e| Failure::new(format!("cannot read the current directory: {e}")))?,
-    };
+    // `-C DIR` is a real change of directory, so that `.env` and relative SQLite paths are
+    // found from there, exactly as for the app started in that directory.
+    if let Some(dir) = &cli.directory {
+        std::env::set_current_dir(dir).map_err(|e| Failure::new(format!("cannot enter {}: {e}", dir.display())))?;
+    }
+    let cwd = std::env::current_dir().map_err(|e| Failure::new(format!("cannot read the current directory: {e}")))?;
     let mut out = output::Output::stdout();
     match cli.command {
-        Command::Init { dir } => init::init(&cwd, &dir, &mut out),
+        Command::Init { dir, path, git, crate_version } => {
+            let source = match (path, git, crate_version) {
+                (Some(path), _, _) => init::Source::Path(std::path::absolute(&path).unwrap_or(path)),
+                (_, Some(git), _) => init::Source::Git(git),
+                (_, _, Some(version)) => init::Source::Version(version),
+                _ => init::Source::of_this_build(),
+            };
+            init::init(&cwd, &dir, &source, &mut out)
+        }
         Command::Migrate(args) => migrate::run(&cwd, args.command, &mut out),
     }
 }

@@ -65,8 +65,13 @@ pub enum MigrateCommand {
         db: DbArgs,
     },
     /// Show each migration as applied, pending, changed, dirty or missing.
-    #[command(after_help = "Example:\n  duo-orm migrate status --database-url sqlite://./app.db")]
+    #[command(after_help = "Examples:\n  duo-orm migrate status --database-url sqlite://./app.db\n  \
+        duo-orm migrate status --exit-code || echo \"run duo-orm migrate up\"")]
     Status {
+        /// Exit with code 1 when a migration is pending, changed, dirty or missing (for CI and
+        /// deploy scripts).
+        #[arg(long)]
+        exit_code: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -146,11 +151,11 @@ pub fn run(cwd: &Path, command: MigrateCommand, out: &mut Output) -> Result<(), 
             let target = Target::parse(target.as_deref().unwrap_or("-1"))?;
             apply(&project, &db, out, false, target)
         }
-        MigrateCommand::Status { db } => status(&project, &db, out),
+        MigrateCommand::Status { exit_code, db } => status(&project, &db, exit_code, out),
         MigrateCommand::Check { db } => check(&project, &db, out),
         MigrateCommand::Resolve { id, applied, rolled_back: _, db } => {
             let migrations = project.migrations()?;
-            let database = connect(&project, &db)?;
+            let database = connect(&project, &db, Missing::Refuse)?;
             let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table);
             block_on(async { migrator.resolve(&database, &id, applied).await })?;
             out.line(&format!("recorded {id} as {}", if applied { "applied" } else { "not applied" }));
@@ -195,11 +200,37 @@ fn block_on<T>(work: impl Future<Output = duo_orm::Result<T>>) -> Result<T, Fail
     Ok(runtime.block_on(work)?)
 }
 
-fn connect(project: &Project, db: &DbArgs) -> Result<Database, Failure> {
+/// Whether a command may create the database it names (only `up` does: a SQLite file opened
+/// by any other command must exist, or a typo in its path would report on an empty database).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Missing {
+    Create,
+    Refuse,
+}
+
+fn connect(project: &Project, db: &DbArgs, missing: Missing) -> Result<Database, Failure> {
+    let url = project.database_url(db.database_url.as_deref())?;
+    if missing == Missing::Refuse
+        && let Some(file) = sqlite_file(&url)
+        && !file.exists()
+    {
+        return Err(Failure::new(format!(
+            "the SQLite database {} does not exist; help: check DATABASE_URL, or create it with `duo-orm migrate up`",
+            file.display()
+        )));
+    }
     // A CLI user waiting on an unreachable server wants to know soon.
-    let database = Database::new(project.database_url(db.database_url.as_deref())?).acquire_timeout(Duration::from_secs(10));
+    let database = Database::new(url).acquire_timeout(Duration::from_secs(10));
     database.dialect()?;
     Ok(database)
+}
+
+/// The file of a SQLite URL (`None` for an in-memory database or another backend).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty() || path.starts_with(":memory:") || query.split('&').any(|p| p == "mode=memory");
+    (!in_memory).then(|| std::path::PathBuf::from(path))
 }
 
 fn write_migration(project: &Project, migration: &Migration, out: &mut Output) -> Result<(), Failure> {
@@ -296,7 +327,7 @@ fn history(project: &Project, out: &mut Output) -> Result<(), Failure> {
 /// `up` (applying up to `target`) or `down`, with a line per migration as it starts and ends.
 fn apply(project: &Project, db: &DbArgs, out: &mut Output, up: bool, target: Target) -> Result<(), Failure> {
     let migrations = project.migrations()?;
-    let database = connect(project, db)?;
+    let database = connect(project, db, if up { Missing::Create } else { Missing::Refuse })?;
     let (green, done) = (out.green("ok"), out.bold("done"));
     let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table).on_progress(move |event| {
         let mut out = Output::stdout();
@@ -324,14 +355,15 @@ fn apply(project: &Project, db: &DbArgs, out: &mut Output, up: bool, target: Tar
     Ok(())
 }
 
-fn status(project: &Project, db: &DbArgs, out: &mut Output) -> Result<(), Failure> {
+fn status(project: &Project, db: &DbArgs, exit_code: bool, out: &mut Output) -> Result<(), Failure> {
     let migrations = project.migrations()?;
-    let database = connect(project, db)?;
+    let database = connect(project, db, Missing::Refuse)?;
     let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table);
     let statuses = block_on(async { migrator.status(&database).await })?;
     if statuses.is_empty() {
         out.line("no migrations yet; help: `duo-orm migrate create \"initial\"`");
     }
+    let unsettled = statuses.iter().filter(|status| !matches!(status.state, State::Applied { .. })).count();
     for status in statuses {
         let state = match &status.state {
             State::Applied { at } => out.green(&format!("applied {at}")),
@@ -342,12 +374,17 @@ fn status(project: &Project, db: &DbArgs, out: &mut Output) -> Result<(), Failur
         };
         out.line(&format!("{:<48} {state}  {}", status.id, status.message));
     }
+    if exit_code && unsettled > 0 {
+        return Err(Failure::new(format!(
+            "{unsettled} migration(s) not applied as written; help: `duo-orm migrate up` (or see the states above)"
+        )));
+    }
     Ok(())
 }
 
 fn check(project: &Project, db: &DbArgs, out: &mut Output) -> Result<(), Failure> {
     let models = project.model_schema()?;
-    let database = connect(project, db)?;
+    let database = connect(project, db, Missing::Refuse)?;
     let live = block_on(async { migrate::introspect(&database).await })?;
     let drift = migrate::compare(&models, &live, &[project.settings.version_table.as_str()]);
     if drift.is_empty() {

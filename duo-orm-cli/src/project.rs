@@ -123,56 +123,19 @@ impl Project {
         schema_of(&models)
     }
 
-    /// The database URL: `--database-url`, else `DATABASE_URL`, else `DATABASE_URL` in the
-    /// project's `.env`.
-    ///
-    /// A relative SQLite path is taken from the project root, wherever the CLI runs from.
+    /// The database URL: `--database-url`, else `DATABASE_URL` as the app reads it
+    /// ([`duo_orm::env_url`]: the environment, else the nearest `.env`, a relative SQLite path
+    /// taken from the directory of that `.env`).
     pub fn database_url(&self, flag: Option<&str>) -> Result<String, Failure> {
-        let found = flag.map(str::to_string).or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty())).or_else(|| {
-            std::fs::read_to_string(self.root.join(".env")).ok().and_then(|env| dotenv_value(&env, "DATABASE_URL"))
-        });
-        if let Some(url) = found {
-            return Ok(self.anchor_sqlite(url));
+        if let Some(url) = flag {
+            return Ok(url.to_string());
         }
-        Err(Failure::new(
-            "no database URL; help: pass --database-url, set DATABASE_URL, or add DATABASE_URL=... to the project's .env",
-        ))
+        duo_orm::env_url("DATABASE_URL")?.ok_or_else(|| {
+            Failure::new(
+                "no database URL; help: pass --database-url, set DATABASE_URL, or add DATABASE_URL=... to the project's .env",
+            )
+        })
     }
-}
-
-impl Project {
-    /// `sqlite://./app.db` → `sqlite:///<root>/app.db`; other URLs as they are.
-    fn anchor_sqlite(&self, url: String) -> String {
-        let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else { return url };
-        let (path, query) = rest.split_once('?').map_or((rest, None), |(p, q)| (p, Some(q)));
-        if path.is_empty() || path.starts_with('/') || path.starts_with(":memory:") {
-            return url;
-        }
-        let absolute = self.root.join(path.strip_prefix("./").unwrap_or(path));
-        match query {
-            Some(query) => format!("sqlite://{}?{query}", absolute.display()),
-            None => format!("sqlite://{}", absolute.display()),
-        }
-    }
-}
-
-/// The value of `key` in `.env` text (`KEY=value`, optionally `export`ed and quoted).
-pub fn dotenv_value(text: &str, key: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let line = line.trim();
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let (name, value) = line.split_once('=')?;
-        if name.trim() != key {
-            return None;
-        }
-        let value = value.trim();
-        let unquoted = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-            .unwrap_or(value);
-        Some(unquoted.to_string())
-    })
 }
 
 fn collect_rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {

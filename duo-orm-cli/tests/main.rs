@@ -132,7 +132,10 @@ fn init_create_up_check_down_on_every_backend() {
     assert!(init.contains("next:"), "{init}");
     let manifest = std::fs::read_to_string(project.root.join("Cargo.toml")).unwrap();
     assert!(manifest.contains("# keep this comment") && manifest.contains("[package.metadata.duo-orm]"), "{manifest}");
-    assert!(manifest.contains("duo-orm = \"0.1\""), "{manifest}");
+    // Built from this checkout: duo-orm (unpublished) comes from its path.
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("duo-orm");
+    assert!(manifest.contains(&format!("duo-orm = {{ path = \"{}\" }}", checkout.display())), "{manifest}");
+    assert!(manifest.contains("tokio = {") && manifest.contains("serde = \"1\""), "kept serde, added tokio: {manifest}");
     assert!(std::fs::read_to_string(project.root.join("src/main.rs")).unwrap().starts_with("mod db;\n"));
     // Idempotent: nothing is created or overwritten the second time.
     let again = project.ok(&["init"]);
@@ -443,4 +446,139 @@ fn init_records_its_directory_in_an_existing_metadata_table() {
     // Run again: nothing changes.
     let again = project.ok(&["init", "--dir", "src/store"]);
     assert!(again.contains("skipped"), "{again}");
+}
+
+/// The first hour: `init` writes a dependency that resolves, the features of the database the
+/// URL names, `tokio` and `serde`, and a `.gitignore`; the scaffolded app with a model from the
+/// guide compiles offline against this workspace's lockfile.
+#[test]
+fn a_scaffolded_app_compiles_with_what_init_wrote() {
+    let project = TempProject::new("scaffold_check");
+    project.ok(&["init"]);
+    let ignored = std::fs::read_to_string(project.root.join(".gitignore")).unwrap();
+    assert!(ignored.lines().any(|l| l == ".env") && ignored.lines().any(|l| l == "/app.db*"), "{ignored}");
+    project.write("src/db/models/mod.rs", MODELS);
+    project.write(
+        "src/main.rs",
+        "mod db;\n\nuse duo_orm::prelude::*;\n\n#[tokio::main]\nasync fn main() {\n    let _ = db::DB.dialect();\n    let _ = db::models::User::query();\n}\n",
+    );
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    std::fs::copy(workspace.join("Cargo.lock"), project.root.join("Cargo.lock")).unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["check", "--offline", "--quiet"])
+        .current_dir(&project.root)
+        // A target directory of its own, kept between runs (the workspace's is locked by the
+        // test run itself).
+        .env("CARGO_TARGET_DIR", workspace.join("target/scaffolded-app"))
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "the scaffolded app does not compile:\n{stderr}\n{stdout}");
+}
+
+#[test]
+fn init_takes_the_source_and_backend_it_is_given() {
+    let project = TempProject::new("init_sources");
+    let output = Command::new(BIN)
+        .args(["init", "--version", "0.3"])
+        .current_dir(&project.root)
+        .env("DATABASE_URL", "postgres://app@localhost/app")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{:?}", texts(&output));
+    let manifest = std::fs::read_to_string(project.root.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains(r#"duo-orm = { version = "0.3", default-features = false, features = ["postgres"] }"#),
+        "{manifest}"
+    );
+    // A server URL names no file to ignore.
+    let ignored = std::fs::read_to_string(project.root.join(".gitignore")).unwrap();
+    assert_eq!(ignored, ".env\n");
+
+    let project = TempProject::new("init_git");
+    project.ok(&["init", "--git", "https://example.invalid/duo-orm.git"]);
+    let manifest = std::fs::read_to_string(project.root.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains(r#"duo-orm = { git = "https://example.invalid/duo-orm.git" }"#), "{manifest}");
+    // Usage errors are clap's: exit code 2, with the usage line.
+    let both = project.run(&["init", "--git", "x", "--version", "1"]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(texts(&both).1.contains("cannot be used with"), "{:?}", texts(&both));
+}
+
+/// The CLI reads `DATABASE_URL` as the app does: the environment first, then `.env` as dotenvy
+/// reads it (comments, quotes, `${VAR}`), a relative SQLite path from the `.env` file's
+/// directory. Only `migrate up` creates a missing SQLite file.
+#[test]
+fn the_cli_and_the_app_read_one_env_and_a_missing_database_is_an_error() {
+    let project = TempProject::new("dotenv");
+    project.ok(&["init"]);
+    project.write("src/db/models/mod.rs", MODELS);
+    project.ok(&["migrate", "create", "initial"]);
+
+    // An inline comment is a comment, not part of the file name.
+    project.write(".env", "DATABASE_URL=sqlite://./app.db   # dev database\n");
+    for command in [&["migrate", "status"][..], &["migrate", "check"], &["migrate", "down"]] {
+        let output = project.run(command);
+        assert_fails_cleanly(&output, "does not exist");
+        assert!(texts(&output).1.contains("duo-orm migrate up"), "{:?}", texts(&output));
+    }
+    assert!(std::fs::read_dir(&project.root).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with("app.db")));
+    project.ok(&["migrate", "up"]);
+    assert!(project.root.join("app.db").is_file());
+    assert!(!project.root.join("app.db   # dev database").exists());
+    // Pending migrations, `--exit-code`: non-zero until they are applied.
+    project.ok(&["migrate", "new", "more"]);
+    let pending = project.run(&["migrate", "status", "--exit-code"]);
+    assert_fails_cleanly(&pending, "not applied");
+    assert!(project.run(&["migrate", "status"]).status.success(), "without --exit-code, status only reports");
+    project.ok(&["migrate", "up"]);
+    project.ok(&["migrate", "status", "--exit-code"]);
+
+    // `${VAR}` expands; a subdirectory still means the project's file.
+    project.write(".env", "NAME=app\nDATABASE_URL=\"sqlite://./${NAME}.db\"\n");
+    let below = project.root.join("src/db");
+    let output = run_in(&below, &["migrate", "status", "--exit-code"]);
+    assert!(output.status.success(), "{:?}", texts(&output));
+
+    // The environment wins over `.env`.
+    let elsewhere = project.root.join("other.db");
+    let output = Command::new(BIN)
+        .args(["migrate", "up"])
+        .current_dir(&project.root)
+        .env("DATABASE_URL", format!("sqlite://{}", elsewhere.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{:?}", texts(&output));
+    assert!(elsewhere.is_file());
+}
+
+/// A connection that fails says where it tried and why: the first connect error is kept
+/// (refused, unknown host, unknown database, bad credentials), not "pool timed out".
+#[test]
+fn connection_errors_say_where_they_tried_and_why() {
+    let project = TempProject::new("connect_errors");
+    project.ok(&["init"]);
+    let mut cases = vec![
+        ("postgres://app:s3cret@127.0.0.1:1/app", vec!["127.0.0.1:1/app", "refused"]),
+        ("postgres://app:s3cret@nosuchhost.invalid/app", vec!["nosuchhost.invalid", "lookup"]),
+    ];
+    if let Ok(base) = std::env::var(support::POSTGRES_ENV) {
+        let (head, _) = base.rsplit_once('/').unwrap();
+        cases.push((Box::leak(format!("{head}/duo_no_such_db").into_boxed_str()), vec!["duo_no_such_db", "does not exist", "3D000"]));
+    }
+    if let Ok(base) = std::env::var(support::MYSQL_ENV) {
+        let host = base.split('@').nth(1).unwrap_or("127.0.0.1:3306/test");
+        cases.push((Box::leak(format!("mysql://nosuchuser:s3cret@{host}").into_boxed_str()), vec!["nosuchuser", "Access denied", "28000"]));
+    }
+    for (url, expected) in cases {
+        let output = project.run(&["migrate", "status", "--database-url", url]);
+        assert_fails_cleanly(&output, "cannot connect");
+        let (_, stderr) = texts(&output);
+        for part in expected {
+            assert!(stderr.contains(part), "{url}: `{part}` missing from: {stderr}");
+        }
+        assert!(!stderr.contains("s3cret") && !stderr.contains("at line") && !stderr.contains("timed out"), "{stderr}");
+    }
 }

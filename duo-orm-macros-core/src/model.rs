@@ -612,16 +612,6 @@ fn validate_relations(cx: &Ctxt, fields: &[FieldDef], relations: &[RelationDef])
 
 /// `BlogPost` → `blog_post`.
 pub fn snake_case(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    // heck splits acronyms as a reader does: `HTTPLog` is `http_log`, not `h_t_t_p_log`.
+    heck::ToSnakeCase::to_snake_case(name)
 }

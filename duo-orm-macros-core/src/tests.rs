@@ -163,3 +163,12 @@ fn every_error_of_a_model_is_reported_at_once() {
     assert!(messages.iter().any(|m| m.contains("cannot be nullable")));
     assert!(messages.iter().any(|m| m.contains("max_length applies to String")));
 }
+
+#[test]
+fn default_table_names_split_acronyms_as_a_reader_does() {
+    use crate::model::snake_case;
+    assert_eq!(snake_case("HTTPLog"), "http_log");
+    assert_eq!(snake_case("BlogPost"), "blog_post");
+    assert_eq!(snake_case("UserV2"), "user_v2");
+    assert_eq!(snake_case("Post"), "post");
+}

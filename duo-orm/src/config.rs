@@ -509,6 +509,94 @@ pub fn redact(url: &str) -> String {
     out
 }
 
+/// The database URL in environment variable `name`, as duo-orm reads it for
+/// [`Database::from_env`](crate::Database::from_env) and as the `duo-orm` CLI reads
+/// `DATABASE_URL`, so that both reach the same database:
+///
+/// - the process environment wins;
+/// - else the nearest `.env` file (in the working directory or one of its parents), read as
+///   dotenvy reads it: quotes, `# comments`, `${VAR}` expansion. The file is only read, never
+///   loaded into the process environment;
+/// - a variable set to the empty string counts as unset.
+///
+/// A relative SQLite path (`sqlite://./app.db`) taken from a `.env` file is relative to the
+/// directory of that file, so the CLI run from a subdirectory and the app run from the project
+/// root open the same file; from the process environment it is relative to the working
+/// directory, as the driver reads it.
+///
+/// ```
+/// // Set in the environment: that value wins over any `.env` file.
+/// // SAFETY: nothing else runs in this doctest.
+/// unsafe { std::env::set_var("DUO_DOC_EXAMPLE_URL", "sqlite::memory:") };
+/// assert_eq!(duo_orm::env_url("DUO_DOC_EXAMPLE_URL").unwrap().as_deref(), Some("sqlite::memory:"));
+/// ```
+pub fn env_url(name: &str) -> crate::Result<Option<String>> {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => return Ok(Some(value)),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(crate::Error::config(format!("environment variable {name} is not valid UTF-8")));
+        }
+        _ => {}
+    }
+    let Ok(cwd) = std::env::current_dir() else { return Ok(None) };
+    env_file_url(name, &cwd)
+}
+
+/// The URL `name` holds in the `.env` file nearest to `dir` (the part of [`env_url`] after
+/// the process environment).
+fn env_file_url(name: &str, dir: &std::path::Path) -> crate::Result<Option<String>> {
+    let Some(file) = nearest_env_file(dir) else { return Ok(None) };
+    let entries = dotenvy::from_path_iter(&file).map_err(|error| crate::Error::config(dotenv_error(&error)))?;
+    for entry in entries {
+        let (key, value) = entry.map_err(|error| crate::Error::config(dotenv_error(&error)))?;
+        if key == name {
+            let dir = file.parent().unwrap_or(std::path::Path::new("."));
+            return Ok(Some(value).filter(|v| !v.is_empty()).map(|url| anchor_sqlite(url, dir)));
+        }
+    }
+    Ok(None)
+}
+
+/// `.env` in `dir` or the nearest parent that has one.
+fn nearest_env_file(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let mut dir = dir.to_path_buf();
+    loop {
+        let candidate = dir.join(".env");
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if !dir.pop() {
+            return None;
+        }
+    }
+}
+
+/// `sqlite://./app.db` → `sqlite:///<dir>/app.db`; absolute paths, `:memory:` and other URLs
+/// as they are.
+fn anchor_sqlite(url: String, dir: &std::path::Path) -> String {
+    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else { return url };
+    let (path, query) = rest.split_once('?').map_or((rest, None), |(p, q)| (p, Some(q)));
+    if path.is_empty() || path.starts_with('/') || path.starts_with(":memory:") {
+        return url;
+    }
+    let absolute = dir.join(path.strip_prefix("./").unwrap_or(path));
+    match query {
+        Some(query) => format!("sqlite://{}?{query}", absolute.display()),
+        None => format!("sqlite://{}", absolute.display()),
+    }
+}
+
+/// A `.env` error without the text of the line, which may hold a password.
+fn dotenv_error(error: &dotenvy::Error) -> String {
+    match error {
+        dotenvy::Error::LineParse(_, index) => {
+            format!("cannot read .env: a line cannot be parsed (at character {index}); help: KEY=value, one per line")
+        }
+        dotenvy::Error::Io(io) => format!("cannot read .env: {io}"),
+        _ => "cannot read .env".to_string(),
+    }
+}
+
 /// Connection-pool options. Every setter is `const`, so a `static` [`Database`](crate::Database)
 /// can carry them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -557,5 +645,36 @@ impl PoolOptions {
 impl Default for PoolOptions {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::env_file_url;
+
+    #[test]
+    fn a_dotenv_url_is_read_as_dotenvy_reads_it_and_anchored_at_its_file() {
+        let root = std::env::temp_dir().join(format!("duo_env_url_{}", std::process::id()));
+        let below = root.join("src/db");
+        std::fs::create_dir_all(&below).unwrap();
+        std::fs::write(
+            root.join(".env"),
+            "# the app's settings\nNAME=blog\nDUO_T_URL=sqlite://./${NAME}.db?mode=rwc   # dev\n\
+             DUO_T_ABS=\"sqlite:///var/lib/app.db\"\nDUO_T_PG='postgres://u:p@h/db'\nDUO_T_EMPTY=\n",
+        )
+        .unwrap();
+        let read = |name: &str| env_file_url(name, &below).unwrap();
+        let expected = format!("sqlite://{}?mode=rwc", root.join("blog.db").display());
+        assert_eq!(read("DUO_T_URL").as_deref(), Some(expected.as_str()));
+        assert_eq!(read("DUO_T_ABS").as_deref(), Some("sqlite:///var/lib/app.db"));
+        assert_eq!(read("DUO_T_PG").as_deref(), Some("postgres://u:p@h/db"));
+        assert_eq!(read("DUO_T_EMPTY"), None);
+        assert_eq!(read("DUO_T_UNSET"), None);
+
+        // A line that cannot be parsed is an error that does not repeat the line (a password).
+        std::fs::write(root.join(".env"), "DUO_T_URL=postgres://u:s3cret@h/db 'unterminated\n").unwrap();
+        let error = env_file_url("DUO_T_URL", &below).unwrap_err().to_string();
+        assert!(error.contains(".env") && !error.contains("s3cret"), "{error}");
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -64,7 +64,8 @@ impl Database {
     }
 
     /// A database whose URL is read from environment variable `var` on first use, or
-    /// `default` when it is unset (usable in a `static`).
+    /// `default` when it is unset (usable in a `static`). As the `duo-orm` CLI does, it reads
+    /// the process environment first, then the nearest `.env` file: see [`env_url`](crate::env_url).
     pub const fn from_env(var: &'static str, default: &'static str) -> Self {
         Self::with_source(Source::Env { var, default })
     }
@@ -127,12 +128,9 @@ impl Database {
         let raw = match &self.source {
             Source::Static(url) => std::borrow::Cow::Borrowed(*url),
             Source::Owned(url) => std::borrow::Cow::Borrowed(url.as_str()),
-            Source::Env { var, default } => match std::env::var(var) {
-                Ok(url) => std::borrow::Cow::Owned(url),
-                Err(std::env::VarError::NotPresent) => std::borrow::Cow::Borrowed(*default),
-                Err(std::env::VarError::NotUnicode(_)) => {
-                    return Err(Error::config(format!("environment variable {var} is not valid UTF-8")));
-                }
+            Source::Env { var, default } => match crate::config::env_url(var)? {
+                Some(url) => std::borrow::Cow::Owned(url),
+                None => std::borrow::Cow::Borrowed(*default),
             },
         };
         let url = DatabaseUrl::parse(&raw)?;
@@ -709,14 +707,47 @@ impl Pool {
     }
 
     async fn acquire(&self) -> Result<Conn, sqlx::Error> {
-        Ok(match self {
+        let acquired = async {
+            Ok(match self {
+                #[cfg(feature = "sqlite")]
+                Pool::Sqlite(pool) => Conn::Sqlite(pool.acquire().await?),
+                #[cfg(feature = "postgres")]
+                Pool::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
+                #[cfg(feature = "mysql")]
+                Pool::MySql(pool) => Conn::MySql(pool.acquire().await?),
+            })
+        }
+        .await;
+        match acquired {
+            Err(sqlx::Error::PoolTimedOut) => Err(self.why_no_connection().await),
+            other => other,
+        }
+    }
+
+    /// Why a pool that timed out could not connect. The pool keeps retrying until its timeout
+    /// and then reports only that it timed out; when it holds no connection at all, one direct
+    /// attempt with its options brings back the cause (refused, unknown host, bad password).
+    async fn why_no_connection(&self) -> sqlx::Error {
+        use sqlx::ConnectOptions;
+        async fn attempt<O: ConnectOptions>(options: &O) -> Option<sqlx::Error>
+        where
+            O::Connection: Sized,
+        {
+            match tokio::time::timeout(std::time::Duration::from_secs(5), options.connect()).await {
+                Ok(Err(cause)) => Some(cause),
+                _ => None,
+            }
+        }
+        let cause = match self {
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => Conn::Sqlite(pool.acquire().await?),
+            Pool::Sqlite(pool) if pool.size() == 0 => attempt(&*pool.connect_options()).await,
             #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
+            Pool::Postgres(pool) if pool.size() == 0 => attempt(&*pool.connect_options()).await,
             #[cfg(feature = "mysql")]
-            Pool::MySql(pool) => Conn::MySql(pool.acquire().await?),
-        })
+            Pool::MySql(pool) if pool.size() == 0 => attempt(&*pool.connect_options()).await,
+            _ => None,
+        };
+        cause.unwrap_or(sqlx::Error::PoolTimedOut)
     }
 }
 
@@ -1258,14 +1289,14 @@ impl Engine {
         Ok(())
     }
 
+    /// A failure to open a connection, saying where it tried (the URL shows the host, port and
+    /// database, never the password) and why, the server's refusal (unknown database, bad
+    /// credentials) included.
     fn connect_error(&self, e: sqlx::Error) -> Error {
-        match e {
-            sqlx::Error::Database(_) => Error::from(e),
-            other => Error::config(scrub(
-                format!("cannot connect to {} at `{}`: {other}", self.url.dialect(), self.url),
-                self.url.driver_url(),
-            )),
-        }
+        Error::config(scrub(
+            format!("cannot connect to {} at `{}`: {}", self.url.dialect(), self.url, crate::error::driver_message(&e)),
+            self.url.driver_url(),
+        ))
     }
 
     /// Runs `stmt` on `conn` and folds each row into `state` with `step` as it arrives.

@@ -4,6 +4,18 @@ use std::fmt;
 
 use crate::Dialect;
 
+/// The driver's message for an error: a server's own message with its code, without the
+/// server's source-file position that sqlx appends (` at line 948` of PostgreSQL's C file).
+pub(crate) fn driver_message(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(database) => match database.code() {
+            Some(code) => format!("{} ({code})", database.message()),
+            None => database.message().to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -122,7 +134,7 @@ pub enum Error {
     },
 
     /// Any other error reported by the database driver.
-    #[error("database error: {0}")]
+    #[error("database error: {}", driver_message(.0))]
     Database(#[source] sqlx::Error),
 
     /// An I/O error (reading a file, a socket).
