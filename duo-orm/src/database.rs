@@ -287,6 +287,87 @@ impl Database {
     /// # }
     /// ```
     pub async fn transaction<T>(&self, block: impl Future<Output = Result<T>>) -> Result<T> {
+        self.transaction_as(block).await
+    }
+
+    /// [`transaction`](Self::transaction) for a block that only reads: one consistent view
+    /// of the data, without taking a writer's place. PostgreSQL runs it as `BEGIN READ ONLY`
+    /// and MariaDB/MySQL as `START TRANSACTION READ ONLY`, so a write inside fails (with the
+    /// server's error); SQLite begins it without `IMMEDIATE`, so concurrent read requests are
+    /// not serialised behind writers (SQLite itself does not refuse a write there; the first
+    /// write then waits for the write lock). Nested inside another transaction it is a
+    /// savepoint of that one, read-write if that one is.
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # static DB: Database = Database::from_url("sqlite::memory:");
+    /// # #[derive(Model, Debug)]
+    /// # #[duo(table = "posts", db = DB)]
+    /// # struct Post { #[duo(primary_key)] id: i64, title: String }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> duo_orm::Result<()> {
+    /// # DB.create_all().await?;
+    /// let (count, first) = DB
+    ///     .read_only_transaction(async { Ok((Post::count().await?, Post::first().await?)) })
+    ///     .await?;
+    /// assert_eq!((count, first.map(|p| p.id)), (0, None));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn read_only_transaction<T>(&self, block: impl Future<Output = Result<T>>) -> Result<T> {
+        self.check_async()?;
+        crate::transaction::run_block_with(self, crate::transaction::Access::ReadOnly, block).await
+    }
+
+    /// [`transaction`](Self::transaction) for a block that returns its own error type, such
+    /// as a web handler's (`E: From<duo_orm::Error>`, so `?` works on ORM calls inside): `Ok`
+    /// commits, `Err` rolls back and comes back unchanged, with no `duo_orm::Error` made up to
+    /// carry it. The error type is usually inferred from where the result goes (a handler's
+    /// return type); otherwise name it: `transaction_as::<_, AppError>(..)`.
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # static DB: Database = Database::from_url("sqlite::memory:");
+    /// # #[derive(Model, Debug)]
+    /// # #[duo(table = "accounts", db = DB)]
+    /// # struct Account { #[duo(primary_key)] id: i64, owner: String, balance: i64 }
+    /// #[derive(Debug)]
+    /// enum AppError {
+    ///     Db(duo_orm::Error),
+    ///     Overdrawn,
+    /// }
+    /// impl From<duo_orm::Error> for AppError {
+    ///     fn from(error: duo_orm::Error) -> Self {
+    ///         AppError::Db(error)
+    ///     }
+    /// }
+    ///
+    /// async fn withdraw(amount: i64) -> Result<i64, AppError> {
+    ///     DB.transaction_as(async {
+    ///         let mut account = Account::get(1).await?.ok_or(AppError::Overdrawn)?;
+    ///         account.balance -= amount;
+    ///         account.save().await?;
+    ///         if account.balance < 0 {
+    ///             return Err(AppError::Overdrawn); // rolls back the save above
+    ///         }
+    ///         Ok(account.balance)
+    ///     })
+    ///     .await
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> duo_orm::Result<()> {
+    /// # DB.create_all().await?;
+    /// # Account::create(json!({"owner": "Ada", "balance": 100})).await?;
+    /// assert!(matches!(withdraw(150).await, Err(AppError::Overdrawn)));
+    /// assert_eq!(Account::get(1).await?.unwrap().balance, 100);
+    /// assert_eq!(withdraw(30).await.unwrap(), 70);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn transaction_as<T, E: From<Error>>(
+        &self,
+        block: impl Future<Output = std::result::Result<T, E>>,
+    ) -> std::result::Result<T, E> {
         self.check_async()?;
         crate::transaction::run_block(self, block).await
     }

@@ -223,7 +223,7 @@ enum End {
 
 impl Frame {
     /// Opens a transaction on `database`, or a savepoint when `ambient` already holds one.
-    async fn begin(database: &Database, ambient: &Ambient) -> Result<Frame> {
+    async fn begin(database: &Database, ambient: &Ambient, access: Access) -> Result<Frame> {
         if let Some((shared, parent)) = ambient.find(database) {
             let mut guard = shared.lock_for_statement().await?;
             let leased = guard.lease()?;
@@ -252,8 +252,15 @@ impl Frame {
         let engine = database.engine()?;
         let mut lease = Database::acquire(engine.clone(), false).await?;
         // SQLite: take the write lock at BEGIN, so concurrent writers queue (busy timeout)
-        // instead of failing when a reader upgrades to a writer.
-        let statement = (engine.url.dialect() == crate::Dialect::Sqlite).then_some("BEGIN IMMEDIATE");
+        // instead of failing when a reader upgrades to a writer; a read-only block takes no
+        // lock, so readers are not serialised. The servers enforce read-only themselves.
+        let statement = match (engine.url.dialect(), access) {
+            (crate::Dialect::Sqlite, Access::ReadWrite) => Some("BEGIN IMMEDIATE"),
+            (crate::Dialect::Sqlite, Access::ReadOnly) => Some("BEGIN DEFERRED"),
+            (crate::Dialect::Postgres, Access::ReadOnly) => Some("BEGIN READ ONLY"),
+            (crate::Dialect::MySql, Access::ReadOnly) => Some("START TRANSACTION READ ONLY"),
+            _ => None,
+        };
         // Cancelled while BEGIN is in flight, the lease closes the connection as it drops: the
         // server may have begun a transaction that the driver does not count yet (sqlx counts
         // it only once BEGIN answers, on MySQL), which the pool's next user would run inside.
@@ -405,9 +412,30 @@ impl Drop for Frame {
 
 /// Runs `block` inside a transaction (or a savepoint): `Ok` commits, `Err` rolls back and
 /// is returned unchanged, a panic rolls back and resumes.
-pub(crate) async fn run_block<T>(database: &Database, block: impl Future<Output = Result<T>>) -> Result<T> {
+/// Whether a transaction may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    ReadWrite,
+    /// `BEGIN READ ONLY` where the server has it; on SQLite a plain (deferred) `BEGIN`.
+    ReadOnly,
+}
+
+pub(crate) async fn run_block<T, E: From<Error>>(
+    database: &Database,
+    block: impl Future<Output = std::result::Result<T, E>>,
+) -> std::result::Result<T, E> {
+    run_block_with(database, Access::ReadWrite, block).await
+}
+
+/// [`run_block`] with the access the outermost level asks for (a nested level is a
+/// savepoint of its parent, whatever its access).
+pub(crate) async fn run_block_with<T, E: From<Error>>(
+    database: &Database,
+    access: Access,
+    block: impl Future<Output = std::result::Result<T, E>>,
+) -> std::result::Result<T, E> {
     let ambient = Ambient::current();
-    let frame = Frame::begin(database, &ambient).await?;
+    let frame = Frame::begin(database, &ambient, access).await?;
     let inner = ambient.with(frame.shared.clone(), frame.id);
     let outcome = inner.scope(AssertUnwindSafe(block).catch_unwind()).await;
     let ended = frame.end(End::after(&outcome)).await;
@@ -418,7 +446,7 @@ pub(crate) async fn run_block<T>(database: &Database, block: impl Future<Output 
 pub(crate) fn run_block_sync<T>(database: &Database, block: impl FnOnce() -> Result<T>) -> Result<T> {
     let ambient = Ambient::current();
     ambient.check_blocking(database)?;
-    let frame = crate::sync::block_on(Frame::begin(database, &ambient))??;
+    let frame = crate::sync::block_on(Frame::begin(database, &ambient, Access::ReadWrite))??;
     let inner = ambient.with(frame.shared.clone(), frame.id);
     let outer = SYNC_AMBIENT.with(|a| a.replace(inner));
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(block));
@@ -430,16 +458,19 @@ pub(crate) fn run_block_sync<T>(database: &Database, block: impl FnOnce() -> Res
 
 impl End {
     /// Commit after `Ok`; roll back after an error or a panic.
-    fn after<T>(outcome: &std::thread::Result<Result<T>>) -> End {
+    fn after<T, E>(outcome: &std::thread::Result<std::result::Result<T, E>>) -> End {
         if matches!(outcome, Ok(Ok(_))) { End::Commit } else { End::Rollback }
     }
 }
 
 /// The block's result once its level has ended: a failed commit is the error; after an
 /// error the block's own error wins; a panic resumes.
-fn conclude<T>(outcome: std::thread::Result<Result<T>>, ended: Result<()>) -> Result<T> {
+fn conclude<T, E: From<Error>>(
+    outcome: std::thread::Result<std::result::Result<T, E>>,
+    ended: Result<()>,
+) -> std::result::Result<T, E> {
     match outcome {
-        Ok(Ok(value)) => ended.map(|()| value),
+        Ok(Ok(value)) => ended.map(|()| value).map_err(E::from),
         Ok(Err(error)) => {
             if let Err(rollback) = ended {
                 tracing::warn!(%rollback, "rolling back after an error failed; the connection was closed");
@@ -482,7 +513,7 @@ impl<'db> Transaction<'db> {
         Pending::on_database(database, move |db| {
             Box::pin(async move {
                 let ambient = Ambient::current();
-                let frame = Frame::begin(db, &ambient).await?;
+                let frame = Frame::begin(db, &ambient, Access::ReadWrite).await?;
                 let ambient = ambient.with(frame.shared.clone(), frame.id);
                 Ok(Transaction { database: db, frame: Some(frame), ambient })
             })

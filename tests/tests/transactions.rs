@@ -519,3 +519,71 @@ async fn cancelling_on_in_memory_sqlite_keeps_the_data() {
     assert!(cancelled.is_none());
     assert_eq!(labels(&db).await, ["kept"], "the table and its row are still there; the cancelled block rolled back");
 }
+
+/// A block with its own error type (a web handler's): `Err` rolls back and comes back as it
+/// was, `?` converts ORM errors into it.
+#[tokio::test]
+async fn a_block_with_its_own_error_type_rolls_back_and_keeps_it() {
+    #[derive(Debug, PartialEq)]
+    enum AppError {
+        Db(String),
+        Refused(&'static str),
+    }
+    impl From<Error> for AppError {
+        fn from(error: Error) -> Self {
+            AppError::Db(error.to_string())
+        }
+    }
+    for t in backends("tx_own_error").await {
+        setup!(t.db, Entry);
+        let db = &t.db;
+        let refused: std::result::Result<(), AppError> = db
+            .transaction_as(async {
+                Entry::create(entry(1, "refused")).on(db).await?;
+                Err(AppError::Refused("no"))
+            })
+            .await;
+        assert_eq!(refused, Err(AppError::Refused("no")), "{:?}", t.dialect);
+        assert!(labels(db).await.is_empty(), "rolled back on {:?}", t.dialect);
+        let failed: std::result::Result<(), AppError> = db
+            .transaction_as(async {
+                Entry::create(entry(1, "first")).on(db).await?;
+                db.execute_raw("SELECT * FROM no_such_table").await?;
+                Ok(())
+            })
+            .await;
+        assert!(matches!(failed, Err(AppError::Db(_))), "{failed:?}");
+        assert!(labels(db).await.is_empty(), "rolled back on {:?}", t.dialect);
+        let kept: std::result::Result<i64, AppError> =
+            db.transaction_as(async { Ok(Entry::create(entry(1, "kept")).on(db).await?.id) }).await;
+        assert!(kept.is_ok());
+        assert_eq!(labels(db).await, ["kept"]);
+    }
+}
+
+/// Read-only blocks do not queue behind each other (SQLite: no `BEGIN IMMEDIATE`), and the
+/// servers refuse a write inside one.
+#[tokio::test]
+async fn read_only_blocks_run_side_by_side_and_refuse_writes_on_the_servers() {
+    for t in backends("tx_read_only").await {
+        setup!(t.db, Entry);
+        let db = &t.db;
+        let other = t.other();
+        Entry::create(entry(1, "before")).on(db).await.unwrap();
+        let seen = db
+            .read_only_transaction(async {
+                let count = Entry::query().count().on(db).await?;
+                // A second read-only block, on another pool, while this one is open.
+                let second = other.read_only_transaction(async { Entry::query().count().on(&other).await });
+                let beside = tokio::time::timeout(Duration::from_secs(3), second)
+                    .await
+                    .map_err(|_| Error::InvalidQuery("the second reader waited for the first".into()))??;
+                let inside = Entry::create(entry(1, "inside")).on(db).await;
+                Ok((count, beside, inside.is_err()))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{:?}: {e}", t.dialect));
+        assert_eq!((seen.0, seen.1), (1, 1), "{:?}", t.dialect);
+        assert_eq!(seen.2, t.dialect != Dialect::Sqlite, "{:?}: a write inside a read-only block", t.dialect);
+    }
+}

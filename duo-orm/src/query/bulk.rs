@@ -181,7 +181,7 @@ impl<M: Model> CreateBulk<M> {
             for model in &mut models {
                 insert_new(db, model).await?;
             }
-            Ok(())
+            Ok::<_, Error>(())
         };
         if self.atomic { run_block(db, work).await? } else { work.await? }
         let inserted = models.len() as u64;
