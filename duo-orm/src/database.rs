@@ -315,6 +315,15 @@ impl Database {
     /// # }
     /// ```
     pub async fn read_only_transaction<T>(&self, block: impl Future<Output = Result<T>>) -> Result<T> {
+        self.read_only_transaction_as(block).await
+    }
+
+    /// [`read_only_transaction`](Self::read_only_transaction) for a block with its own error
+    /// type, as [`transaction_as`](Self::transaction_as) is for [`transaction`](Self::transaction).
+    pub async fn read_only_transaction_as<T, E: From<Error>>(
+        &self,
+        block: impl Future<Output = std::result::Result<T, E>>,
+    ) -> std::result::Result<T, E> {
         self.check_async()?;
         crate::transaction::run_block_with(self, crate::transaction::Access::ReadOnly, block).await
     }

@@ -29,6 +29,9 @@ mod json {}
 #[doc = include_str!("../../docs/src/transactions.md")]
 mod transactions {}
 
+#[doc = include_str!("../../docs/src/web.md")]
+mod web {}
+
 #[doc = include_str!("../../docs/src/sync.md")]
 mod sync {}
 
