@@ -5,6 +5,7 @@
 //! Models are read with `duo-orm-macros-core`, the parser `#[derive(Model)]` uses, so the CLI
 //! sees exactly what the derive sees without compiling the user's crate.
 
+mod database;
 mod init;
 mod migrate;
 mod output;
@@ -33,7 +34,14 @@ impl Failure {
 impl From<duo_orm::Error> for Failure {
     fn from(error: duo_orm::Error) -> Self {
         // duo-orm's errors never carry a password.
-        Failure::new(error.to_string())
+        let message = error.to_string();
+        // The server has no such database (PostgreSQL 3D000, MySQL/MariaDB "Unknown database").
+        let missing = matches!(error, duo_orm::Error::Configuration(_))
+            && (message.contains("(3D000)") || message.contains("Unknown database"));
+        if missing {
+            return Failure::new(format!("{message}; help: create it with `duo-orm database create`"));
+        }
+        Failure::new(message)
     }
 }
 
@@ -48,7 +56,8 @@ impl From<duo_orm::Error> for Failure {
                   duo-orm migrate create \"initial\"       # autogenerate from the models\n  \
                   duo-orm migrate up                     # apply, with progress\n  \
                   duo-orm migrate sql --dialect postgres # render without a database\n  \
-                  duo-orm migrate check                  # models vs live database; exit 1 on drift"
+                  duo-orm migrate check                  # models vs live database; exit 1 on drift\n  \
+                  duo-orm database reset -y              # drop, create, apply every migration"
 )]
 pub struct Cli {
     /// Run as if started in this directory.
@@ -82,6 +91,14 @@ enum Command {
     /// Create, apply, revert and inspect migrations (alias: `migration`).
     #[command(visible_alias = "migration")]
     Migrate(MigrateArgs),
+    /// Create, drop or reset the database DATABASE_URL names.
+    Database(DatabaseArgs),
+}
+
+#[derive(Debug, Args)]
+struct DatabaseArgs {
+    #[command(subcommand)]
+    command: database::DatabaseCommand,
 }
 
 #[derive(Debug, Args)]
@@ -136,5 +153,6 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             init::init(&cwd, &dir, &source, &mut out)
         }
         Command::Migrate(args) => migrate::run(&cwd, args.command, &mut out),
+        Command::Database(args) => database::run(&cwd, args.command, &mut out),
     }
 }

@@ -14,9 +14,16 @@ use crate::project::Project;
 
 #[derive(Debug, Args)]
 pub struct DbArgs {
-    /// The database URL (else DATABASE_URL, else DATABASE_URL in the project's .env).
+    /// The database URL (else DATABASE_URL, else DATABASE_URL in the nearest .env).
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+}
+
+impl DbArgs {
+    /// The URL given with `--database-url`, if any.
+    pub fn url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,7 +199,7 @@ fn renames(tables: &[String], columns: &[String]) -> Result<Renames, Failure> {
     Ok(renames)
 }
 
-fn block_on<T>(work: impl Future<Output = duo_orm::Result<T>>) -> Result<T, Failure> {
+pub(crate) fn block_on<T>(work: impl Future<Output = duo_orm::Result<T>>) -> Result<T, Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -215,7 +222,7 @@ fn connect(project: &Project, db: &DbArgs, missing: Missing) -> Result<Database,
         && !file.exists()
     {
         return Err(Failure::new(format!(
-            "the SQLite database {} does not exist; help: check DATABASE_URL, or create it with `duo-orm migrate up`",
+            "the SQLite database {} does not exist; help: check DATABASE_URL, or create it with `duo-orm database create` (or `duo-orm migrate up`)",
             file.display()
         )));
     }
@@ -325,7 +332,7 @@ fn history(project: &Project, out: &mut Output) -> Result<(), Failure> {
 }
 
 /// `up` (applying up to `target`) or `down`, with a line per migration as it starts and ends.
-fn apply(project: &Project, db: &DbArgs, out: &mut Output, up: bool, target: Target) -> Result<(), Failure> {
+pub(crate) fn apply(project: &Project, db: &DbArgs, out: &mut Output, up: bool, target: Target) -> Result<(), Failure> {
     let migrations = project.migrations()?;
     let database = connect(project, db, if up { Missing::Create } else { Missing::Refuse })?;
     let (green, done) = (out.green("ok"), out.bold("done"));

@@ -582,3 +582,43 @@ fn connection_errors_say_where_they_tried_and_why() {
         assert!(!stderr.contains("s3cret") && !stderr.contains("at line") && !stderr.contains("timed out"), "{stderr}");
     }
 }
+
+/// `database create | drop | reset` on every backend; `drop` asks unless `-y`, and a missing
+/// database points at `database create`.
+#[test]
+fn database_create_drop_and_reset_on_every_backend() {
+    let project = TempProject::new("database_commands");
+    project.ok(&["init"]);
+    project.write("src/db/models/mod.rs", MODELS);
+    project.ok(&["migrate", "create", "initial"]);
+    let mut urls = vec![format!("sqlite://{}", project.root.join("made.db").display())];
+    let name = format!("duo_cli_made_{}", std::process::id());
+    for var in [support::POSTGRES_ENV, support::MYSQL_ENV] {
+        if let Ok(base) = std::env::var(var) {
+            let (head, _) = base.rsplit_once('/').unwrap();
+            urls.push(format!("{head}/{name}"));
+        }
+    }
+    for url in &urls {
+        let with = |args: &[&'static str]| -> Vec<String> {
+            args.iter().map(|a| a.to_string()).chain(["--database-url".to_string(), url.clone()]).collect()
+        };
+        // Leftovers of an earlier run go first.
+        let ok = |args: &[&'static str]| project.ok(&with(args).iter().map(String::as_str).collect::<Vec<_>>());
+        let run = |args: &[&'static str]| project.run(&with(args).iter().map(String::as_str).collect::<Vec<_>>());
+        ok(&["database", "drop", "-y"]);
+        let missing = run(&["migrate", "status"]);
+        assert_fails_cleanly(&missing, "database create");
+        assert!(ok(&["database", "create"]).contains("created the database"), "{url}");
+        assert!(ok(&["database", "create"]).contains("already exists"), "{url}");
+        assert!(ok(&["migrate", "up"]).contains("applied 1 migration"), "{url}");
+        // Not on a terminal and without -y: refused, and the database stays.
+        assert_fails_cleanly(&run(&["database", "drop"]), "pass -y");
+        ok(&["migrate", "status", "--exit-code"]);
+        // Reset: dropped, created, migrated.
+        let reset = ok(&["database", "reset", "-y"]);
+        assert!(reset.contains("dropped") && reset.contains("created") && reset.contains("applied 1 migration"), "{url}: {reset}");
+        assert!(ok(&["database", "drop", "-y"]).contains("dropped"), "{url}");
+        assert!(ok(&["database", "drop", "-y"]).contains("does not exist"), "{url}");
+    }
+}

@@ -25,6 +25,7 @@
 //!
 //! The user guide's "Project setup and migrations" chapter walks through the whole flow.
 
+mod admin;
 mod diff;
 mod introspect;
 mod render;
@@ -38,6 +39,7 @@ use crate::config::Dialect;
 use crate::error::{Error, Result};
 use crate::schema::{Column, ForeignKey, Index, Table};
 
+pub use admin::{create_database, database_exists, drop_database};
 pub use diff::{Renames, diff};
 pub use introspect::{Drift, LiveColumn, LiveSchema, LiveTable, compare, introspect};
 pub use render::render_steps;

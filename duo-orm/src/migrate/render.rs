@@ -32,7 +32,7 @@ pub fn render_steps(id: &str, steps: &[Operation], schema: &mut Schema, dialect:
     Ok(sql)
 }
 
-fn quote(dialect: Dialect, name: &str) -> String {
+pub(crate) fn quote(dialect: Dialect, name: &str) -> String {
     match dialect {
         Dialect::MySql => format!("`{}`", name.replace('`', "``")),
         Dialect::MsSql => mssql::quote(name),

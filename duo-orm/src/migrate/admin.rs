@@ -1,0 +1,121 @@
+//! Creating and dropping the database a URL names (what `duo-orm database create | drop`
+//! runs): a SQLite file, or a database on a PostgreSQL or MariaDB/MySQL server, reached through
+//! the server's maintenance database.
+
+use crate::config::{DatabaseUrl, Dialect, percent_decode};
+use crate::database::Database;
+use crate::dialect::Statement;
+use crate::error::{Error, Result};
+
+/// What a URL names, for creating or dropping it.
+enum Target {
+    /// A SQLite database file.
+    File(std::path::PathBuf),
+    /// A database on a server: its name, and the URL of the server's maintenance database.
+    Server { name: String, dialect: Dialect, maintenance: String },
+}
+
+fn target(url: &str) -> Result<Target> {
+    let parsed = DatabaseUrl::parse(url)?;
+    let driver = parsed.driver_url();
+    match parsed.dialect() {
+        Dialect::Sqlite => {
+            let rest = driver.strip_prefix("sqlite://").or_else(|| driver.strip_prefix("sqlite:")).unwrap_or(driver);
+            let (path, _) = rest.split_once('?').unwrap_or((rest, ""));
+            if parsed.is_sqlite_memory() || path.is_empty() {
+                return Err(Error::invalid(format!("`{parsed}` is an in-memory database: there is no file to create or drop")));
+            }
+            Ok(Target::File(std::path::PathBuf::from(percent_decode(path))))
+        }
+        dialect @ (Dialect::Postgres | Dialect::MySql) => {
+            let (scheme, rest) = driver.split_once("://").unwrap_or(("", driver));
+            let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+            let (authority, after) = rest.split_at(authority_end);
+            let (path, query) = after.split_once('?').map_or((after, None), |(p, q)| (p, Some(q)));
+            let name = percent_decode(path.trim_start_matches('/'));
+            if name.is_empty() {
+                return Err(Error::config(format!("`{parsed}` names no database (the path after the host)")));
+            }
+            if name.contains('\0') {
+                return Err(Error::config("a database name cannot contain NUL"));
+            }
+            // PostgreSQL needs some database to connect to: its own `postgres`; MySQL none.
+            let maintenance_db = if dialect == Dialect::Postgres { "postgres" } else { "" };
+            let maintenance = match query {
+                Some(query) => format!("{scheme}://{authority}/{maintenance_db}?{query}"),
+                None => format!("{scheme}://{authority}/{maintenance_db}"),
+            };
+            Ok(Target::Server { name, dialect, maintenance })
+        }
+        other => Err(Error::unsupported(other, "creating or dropping a database (no driver yet)")),
+    }
+}
+
+/// Whether the database `url` names exists.
+pub async fn database_exists(url: &str) -> Result<bool> {
+    match target(url)? {
+        Target::File(path) => Ok(path.is_file()),
+        Target::Server { name, dialect, maintenance } => {
+            let server = Database::new(maintenance);
+            let sql = match dialect {
+                Dialect::Postgres => "SELECT COUNT(*) FROM pg_database WHERE datname = $1",
+                _ => "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            };
+            let found = server.fetch_scalar(Statement { sql: sql.into(), values: sea_query::Values(vec![name.into()]) }).await;
+            server.disconnect().await?;
+            Ok(found?.unwrap_or(0) > 0)
+        }
+    }
+}
+
+/// Creates the database `url` names; `false` when it already existed.
+pub async fn create_database(url: &str) -> Result<bool> {
+    if database_exists(url).await? {
+        return Ok(false);
+    }
+    match target(url)? {
+        Target::File(_) => {
+            // Opening a SQLite database creates its file.
+            let database = Database::new(url);
+            let opened = database.connect().await;
+            database.disconnect().await?;
+            opened?;
+        }
+        Target::Server { name, dialect, maintenance } => {
+            on_server(maintenance, format!("CREATE DATABASE {}", super::render::quote(dialect, &name))).await?;
+        }
+    }
+    Ok(true)
+}
+
+/// Drops the database `url` names, with everything in it; `false` when it did not exist. A
+/// server refuses while other sessions are connected to it.
+pub async fn drop_database(url: &str) -> Result<bool> {
+    if !database_exists(url).await? {
+        return Ok(false);
+    }
+    match target(url)? {
+        Target::File(path) => {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+                match std::fs::remove_file(&file) {
+                    Ok(()) => {}
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(error) => return Err(Error::Io(error)),
+                }
+            }
+        }
+        Target::Server { name, dialect, maintenance } => {
+            on_server(maintenance, format!("DROP DATABASE IF EXISTS {}", super::render::quote(dialect, &name))).await?;
+        }
+    }
+    Ok(true)
+}
+
+/// Runs `sql` on the server's maintenance database, closing the connection after.
+async fn on_server(maintenance: String, sql: String) -> Result<()> {
+    let server = Database::new(maintenance);
+    let outcome = server.execute_raw(sql).await;
+    server.disconnect().await?;
+    outcome.map(drop)
+}
