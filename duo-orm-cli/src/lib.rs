@@ -93,6 +93,13 @@ enum Command {
     Migrate(MigrateArgs),
     /// Create, drop or reset the database DATABASE_URL names.
     Database(DatabaseArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  duo-orm completions bash > ~/.local/share/bash-completion/completions/duo-orm\n  \
+                            duo-orm completions zsh > ~/.zfunc/_duo-orm")]
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -154,5 +161,10 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         }
         Command::Migrate(args) => migrate::run(&cwd, args.command, &mut out),
         Command::Database(args) => database::run(&cwd, args.command, &mut out),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "duo-orm", &mut std::io::stdout());
+            Ok(())
+        }
     }
 }

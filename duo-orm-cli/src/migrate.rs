@@ -155,8 +155,17 @@ pub fn run(cwd: &Path, command: MigrateCommand, out: &mut Output) -> Result<(), 
             apply(&project, &db, out, true, target)
         }
         MigrateCommand::Down { target, db } => {
-            let target = Target::parse(target.as_deref().unwrap_or("-1"))?;
-            apply(&project, &db, out, false, target)
+            let given = target.as_deref().unwrap_or("-1");
+            let parsed = Target::parse(given)?;
+            apply(&project, &db, out, false, parsed).map_err(|failure| {
+                // `down 5` names a migration id; reverting five is `down -5`.
+                let count = given.len() < 6 && given.chars().all(|c| c.is_ascii_digit());
+                if count && failure.message.contains("no migration has the id") {
+                    Failure::new(format!("{}; to revert {given} migrations, use `duo-orm migrate down -{given}`", failure.message))
+                } else {
+                    failure
+                }
+            })
         }
         MigrateCommand::Status { exit_code, db } => status(&project, &db, exit_code, out),
         MigrateCommand::Check { db } => check(&project, &db, out),
@@ -254,6 +263,13 @@ fn write_migration(project: &Project, migration: &Migration, out: &mut Output) -
 fn create(project: &Project, message: &str, renames: Renames, out: &mut Output) -> Result<(), Failure> {
     let migrations = project.migrations()?;
     let models = project.model_schema()?;
+    if models.tables.is_empty() && migrations.is_empty() {
+        return Err(Failure::new(format!(
+            "no models found in {} (structs with #[derive(Model)]); help: define one there, as in the guide's \
+             \"Defining models\", then run this again",
+            project.settings.models
+        )));
+    }
     let history = migrations.schemas()?.pop().unwrap_or_default();
     let up = migrate::diff(&history, &models, &renames)?;
     if up.is_empty() {
@@ -401,8 +417,17 @@ fn check(project: &Project, db: &DbArgs, out: &mut Output) -> Result<(), Failure
     for difference in &drift {
         out.line(&format!("  {} {difference}", out.red("drift:")));
     }
-    Err(Failure::new(format!(
-        "the database differs from the models in {} place(s); help: `duo-orm migrate create \"…\"` then `duo-orm migrate up`",
-        drift.len()
-    )))
+    // Drift with migrations not yet applied (after a `down`, say) is theirs to close first.
+    let migrations = project.migrations()?;
+    let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table);
+    let pending = block_on(async { migrator.status(&database).await })?
+        .iter()
+        .filter(|status| matches!(status.state, State::Pending))
+        .count();
+    let help = if pending > 0 {
+        format!("{pending} migration(s) are not applied: run `duo-orm migrate up`, then check again")
+    } else {
+        "`duo-orm migrate create \"…\"` then `duo-orm migrate up`".to_string()
+    };
+    Err(Failure::new(format!("the database differs from the models in {} place(s); help: {help}", drift.len())))
 }

@@ -622,3 +622,22 @@ fn database_create_drop_and_reset_on_every_backend() {
         assert!(ok(&["database", "drop", "-y"]).contains("does not exist"), "{url}");
     }
 }
+
+/// The CLI's smaller helps: completions, `create` without models, `down 5`, `check` after a
+/// `down`.
+#[test]
+fn the_cli_points_at_the_next_step() {
+    let project = TempProject::new("next_step");
+    let bash = project.ok(&["completions", "bash"]);
+    assert!(bash.contains("duo-orm") && bash.contains("migrate") && bash.contains("database"), "{bash}");
+    project.ok(&["init"]);
+    assert_fails_cleanly(&project.run(&["migrate", "create", "initial"]), "no models found in src/db/models");
+    project.write("src/db/models/mod.rs", MODELS);
+    project.ok(&["migrate", "create", "initial"]);
+    project.ok(&["migrate", "up"]);
+    let output = project.run(&["migrate", "down", "5"]);
+    assert_fails_cleanly(&output, "migrate down -5");
+    project.ok(&["migrate", "down"]);
+    let output = project.run(&["migrate", "check"]);
+    assert_fails_cleanly(&output, "run `duo-orm migrate up`");
+}

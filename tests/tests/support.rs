@@ -34,10 +34,28 @@ fn env_url(var: &str) -> Option<String> {
             panic!("{var} is not set, but {REQUIRE_ALL_ENV} requires every live backend")
         }
         _ => {
-            eprintln!("notice: {var} is not set; skipping that backend");
+            skip_notice(var);
             None
         }
     }
+}
+
+/// Says once per test binary, where the test runner does not hide it, that a backend's tests
+/// did not run: they still count as passed, so the line is the only trace.
+fn skip_notice(var: &str) {
+    use std::io::Write;
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if said.iter().any(|v| v == var) {
+        return;
+    }
+    said.push(var.to_string());
+    // Written to the stream itself: the test runner captures `println!`/`eprintln!` of
+    // passing tests, and this must show.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\nnotice: {var} is not set, so the tests skip that backend (they still report ok); set it to run them\n"
+    );
 }
 
 /// `base` with its database path replaced by `database`.
