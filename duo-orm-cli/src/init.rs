@@ -56,14 +56,15 @@ pub fn check_dir(dir: &str) -> Result<Vec<String>, Failure> {
 }
 
 fn is_module_name(name: &str) -> bool {
-    const KEYWORDS: &[&str] = &[
-        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for",
-        "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static",
-        "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "gen", "try", "main", "lib",
-    ];
+    // syn knows Rust's keywords; `main` and `lib` would clash with the crate roots, and `gen`
+    // and `try` are reserved by newer editions than syn's parser assumes.
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
-    first_ok && name != "_" && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') && !KEYWORDS.contains(&name)
+    first_ok
+        && name != "_"
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && syn::parse_str::<syn::Ident>(name).is_ok()
+        && !["main", "lib", "gen", "try"].contains(&name)
 }
 
 /// Runs `init` from `cwd` with the module at `dir`, taking duo-orm from `source`.

@@ -19,6 +19,16 @@ pub struct DbArgs {
     database_url: Option<String>,
 }
 
+/// How a report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// For people.
+    #[default]
+    Text,
+    /// One JSON document on stdout, for scripts.
+    Json,
+}
+
 impl DbArgs {
     /// The URL given with `--database-url`, if any.
     pub fn url(&self) -> Option<&str> {
@@ -79,12 +89,32 @@ pub enum MigrateCommand {
         /// deploy scripts).
         #[arg(long)]
         exit_code: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
         #[command(flatten)]
         db: DbArgs,
     },
     /// List the migrations in order, with their steps (no database needed).
-    #[command(after_help = "Example:\n  duo-orm migrate history")]
-    History,
+    #[command(after_help = "Examples:\n  duo-orm migrate history\n  duo-orm migrate history --format json")]
+    History {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Record migrations as applied without running them, up to TARGET (default: all): for a
+    /// database whose schema already exists (alembic's `stamp`).
+    #[command(after_help = "Examples:\n  duo-orm migrate stamp\n  duo-orm migrate stamp 20261124061500")]
+    Stamp {
+        /// `head` or a migration id (a unique prefix is enough).
+        target: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revert the last applied migration and apply it again (while writing it).
+    #[command(after_help = "Example:\n  duo-orm migrate redo")]
+    Redo {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Print the SQL of every migration without a database (offline mode).
     #[command(after_help = "Examples:\n  duo-orm migrate sql --dialect postgres\n  duo-orm migrate sql --dialect mssql --down")]
     Sql {
@@ -100,6 +130,8 @@ pub enum MigrateCommand {
     /// Compare the models with the live database; exit 1 and list the differences on drift.
     #[command(after_help = "Example:\n  duo-orm migrate check || echo \"run duo-orm migrate create\"")]
     Check {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -129,7 +161,22 @@ pub fn run(cwd: &Path, command: MigrateCommand, out: &mut Output) -> Result<(), 
             create(&project, &message, renames(&rename_table, &rename_column)?, out)
         }
         MigrateCommand::New { message } => new(&project, &message, out),
-        MigrateCommand::History => history(&project, out),
+        MigrateCommand::History { format } => history(&project, format, out),
+        MigrateCommand::Redo { db } => redo(&project, &db, out),
+        MigrateCommand::Stamp { target, db } => {
+            let migrations = project.migrations()?;
+            let database = connect(&project, &db, Missing::Refuse)?;
+            let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table);
+            let target = target.unwrap_or_else(|| "head".to_string());
+            let recorded = block_on(async { migrator.stamp(&database, &target).await })?;
+            if recorded.is_empty() {
+                out.line("nothing to record: those migrations are already applied");
+            }
+            for id in recorded {
+                out.line(&format!("recorded {id} as applied (its steps were not run)"));
+            }
+            Ok(())
+        }
         MigrateCommand::Sql { dialect, down, db } => {
             let dialect = match dialect {
                 Some(name) => parse_dialect(&name)?,
@@ -167,8 +214,8 @@ pub fn run(cwd: &Path, command: MigrateCommand, out: &mut Output) -> Result<(), 
                 }
             })
         }
-        MigrateCommand::Status { exit_code, db } => status(&project, &db, exit_code, out),
-        MigrateCommand::Check { db } => check(&project, &db, out),
+        MigrateCommand::Status { exit_code, format, db } => status(&project, &db, exit_code, format, out),
+        MigrateCommand::Check { format, db } => check(&project, &db, format, out),
         MigrateCommand::Resolve { id, applied, rolled_back: _, db } => {
             let migrations = project.migrations()?;
             let database = connect(&project, &db, Missing::Refuse)?;
@@ -332,8 +379,23 @@ fn new(project: &Project, message: &str, out: &mut Output) -> Result<(), Failure
     Ok(())
 }
 
-fn history(project: &Project, out: &mut Output) -> Result<(), Failure> {
+fn history(project: &Project, format: Format, out: &mut Output) -> Result<(), Failure> {
     let migrations = project.migrations()?;
+    if format == Format::Json {
+        let list: Vec<serde_json::Value> = migrations
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "id": m.id,
+                    "message": m.message,
+                    "up": m.up.iter().map(Operation::describe).collect::<Vec<_>>(),
+                    "down": m.down.iter().map(Operation::describe).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        out.line(&serde_json::Value::Array(list).to_string());
+        return Ok(());
+    }
     if migrations.is_empty() {
         out.line("no migrations yet; help: `duo-orm migrate create \"initial\"`");
         return Ok(());
@@ -378,16 +440,31 @@ pub(crate) fn apply(project: &Project, db: &DbArgs, out: &mut Output, up: bool, 
     Ok(())
 }
 
-fn status(project: &Project, db: &DbArgs, exit_code: bool, out: &mut Output) -> Result<(), Failure> {
+fn status(project: &Project, db: &DbArgs, exit_code: bool, format: Format, out: &mut Output) -> Result<(), Failure> {
     let migrations = project.migrations()?;
     let database = connect(project, db, Missing::Refuse)?;
     let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table);
     let statuses = block_on(async { migrator.status(&database).await })?;
-    if statuses.is_empty() {
+    let unsettled = statuses.iter().filter(|status| !matches!(status.state, State::Applied { .. })).count();
+    if format == Format::Json {
+        let list: Vec<serde_json::Value> = statuses
+            .iter()
+            .map(|status| {
+                let (state, at) = match &status.state {
+                    State::Applied { at } => ("applied", Some(at.clone())),
+                    State::Pending => ("pending", None),
+                    State::Changed => ("changed", None),
+                    State::Dirty => ("dirty", None),
+                    State::Missing => ("missing", None),
+                };
+                serde_json::json!({ "id": status.id, "message": status.message, "state": state, "applied_at": at })
+            })
+            .collect();
+        out.line(&serde_json::Value::Array(list).to_string());
+    } else if statuses.is_empty() {
         out.line("no migrations yet; help: `duo-orm migrate create \"initial\"`");
     }
-    let unsettled = statuses.iter().filter(|status| !matches!(status.state, State::Applied { .. })).count();
-    for status in statuses {
+    for status in statuses.into_iter().filter(|_| format == Format::Text) {
         let state = match &status.state {
             State::Applied { at } => out.green(&format!("applied {at}")),
             State::Pending => out.yellow("pending"),
@@ -405,18 +482,11 @@ fn status(project: &Project, db: &DbArgs, exit_code: bool, out: &mut Output) -> 
     Ok(())
 }
 
-fn check(project: &Project, db: &DbArgs, out: &mut Output) -> Result<(), Failure> {
+fn check(project: &Project, db: &DbArgs, format: Format, out: &mut Output) -> Result<(), Failure> {
     let models = project.model_schema()?;
     let database = connect(project, db, Missing::Refuse)?;
     let live = block_on(async { migrate::introspect(&database).await })?;
     let drift = migrate::compare(&models, &live, &[project.settings.version_table.as_str()]);
-    if drift.is_empty() {
-        out.line(&format!("no drift: the database matches the models ({} tables)", models.tables.len()));
-        return Ok(());
-    }
-    for difference in &drift {
-        out.line(&format!("  {} {difference}", out.red("drift:")));
-    }
     // Drift with migrations not yet applied (after a `down`, say) is theirs to close first.
     let migrations = project.migrations()?;
     let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table);
@@ -424,10 +494,41 @@ fn check(project: &Project, db: &DbArgs, out: &mut Output) -> Result<(), Failure
         .iter()
         .filter(|status| matches!(status.state, State::Pending))
         .count();
+    if format == Format::Json {
+        let drift: Vec<String> = drift.iter().map(ToString::to_string).collect();
+        out.line(&serde_json::json!({ "drift": drift, "pending": pending, "tables": models.tables.len() }).to_string());
+        if drift.is_empty() {
+            return Ok(());
+        }
+        return Err(Failure { message: String::new(), code: 1 });
+    }
+    if drift.is_empty() {
+        out.line(&format!("no drift: the database matches the models ({} tables)", models.tables.len()));
+        return Ok(());
+    }
+    for difference in &drift {
+        out.line(&format!("  {} {difference}", out.red("drift:")));
+    }
     let help = if pending > 0 {
         format!("{pending} migration(s) are not applied: run `duo-orm migrate up`, then check again")
     } else {
         "`duo-orm migrate create \"…\"` then `duo-orm migrate up`".to_string()
     };
     Err(Failure::new(format!("the database differs from the models in {} place(s); help: {help}", drift.len())))
+}
+
+/// `redo`: reverts the last applied migration and applies it again.
+fn redo(project: &Project, db: &DbArgs, out: &mut Output) -> Result<(), Failure> {
+    let migrations = project.migrations()?;
+    let database = connect(project, db, Missing::Refuse)?;
+    let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table);
+    let statuses = block_on(async { migrator.status(&database).await })?;
+    let last = statuses
+        .iter()
+        .rev()
+        .find(|status| matches!(status.state, State::Applied { .. } | State::Changed))
+        .map(|status| status.id.clone())
+        .ok_or_else(|| Failure::new("nothing to redo: no migration is applied; help: `duo-orm migrate up`"))?;
+    apply(project, db, out, false, Target::Steps(1))?;
+    apply(project, db, out, true, Target::Id(last))
 }

@@ -34,6 +34,15 @@ impl TempProject {
         TempProject { root }
     }
 
+    /// A project after `init`, with the guide's models and their first migration.
+    fn scaffolded(name: &str) -> TempProject {
+        let project = TempProject::new(name);
+        project.ok(&["init"]);
+        project.write("src/db/models/mod.rs", MODELS);
+        project.ok(&["migrate", "create", "initial"]);
+        project
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         run_in(&self.root, args)
     }
@@ -512,10 +521,7 @@ fn init_takes_the_source_and_backend_it_is_given() {
 /// directory. Only `migrate up` creates a missing SQLite file.
 #[test]
 fn the_cli_and_the_app_read_one_env_and_a_missing_database_is_an_error() {
-    let project = TempProject::new("dotenv");
-    project.ok(&["init"]);
-    project.write("src/db/models/mod.rs", MODELS);
-    project.ok(&["migrate", "create", "initial"]);
+    let project = TempProject::scaffolded("dotenv");
 
     // An inline comment is a comment, not part of the file name.
     project.write(".env", "DATABASE_URL=sqlite://./app.db   # dev database\n");
@@ -587,10 +593,7 @@ fn connection_errors_say_where_they_tried_and_why() {
 /// database points at `database create`.
 #[test]
 fn database_create_drop_and_reset_on_every_backend() {
-    let project = TempProject::new("database_commands");
-    project.ok(&["init"]);
-    project.write("src/db/models/mod.rs", MODELS);
-    project.ok(&["migrate", "create", "initial"]);
+    let project = TempProject::scaffolded("database_commands");
     let mut urls = vec![format!("sqlite://{}", project.root.join("made.db").display())];
     let name = format!("duo_cli_made_{}", std::process::id());
     for var in [support::POSTGRES_ENV, support::MYSQL_ENV] {
@@ -640,4 +643,56 @@ fn the_cli_points_at_the_next_step() {
     project.ok(&["migrate", "down"]);
     let output = project.run(&["migrate", "check"]);
     assert_fails_cleanly(&output, "run `duo-orm migrate up`");
+}
+
+/// `--format json` on status, history and check; `redo` reverts the last migration and applies
+/// it again.
+#[test]
+fn json_reports_and_redo() {
+    let project = TempProject::scaffolded("json_redo");
+    project.ok(&["migrate", "new", "second"]);
+    let history: serde_json::Value = serde_json::from_str(project.ok(&["migrate", "history", "--format", "json"]).trim()).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 2);
+    assert!(history[0]["up"].as_array().unwrap().iter().any(|s| s.as_str().unwrap().contains("users")), "{history}");
+    project.ok(&["migrate", "up", &history[0]["id"].as_str().unwrap()[..14]]);
+    let status: serde_json::Value = serde_json::from_str(project.ok(&["migrate", "status", "--format", "json"]).trim()).unwrap();
+    assert_eq!(status[0]["state"], "applied");
+    assert!(status[0]["applied_at"].is_string());
+    assert_eq!(status[1]["state"], "pending");
+    assert_eq!(status[1]["applied_at"], serde_json::Value::Null);
+    let output = project.run(&["migrate", "check", "--format", "json"]);
+    let check: serde_json::Value = serde_json::from_str(texts(&output).0.trim()).unwrap();
+    assert!(output.status.success(), "the first migration makes the models' tables: {check}");
+    assert_eq!(check["pending"], 1);
+    assert_eq!(check["drift"].as_array().unwrap().len(), 0);
+
+    project.ok(&["migrate", "up"]);
+    let redo = project.ok(&["migrate", "redo"]);
+    assert!(redo.contains("reverting") && redo.contains("applying"), "{redo}");
+    project.ok(&["migrate", "status", "--exit-code"]);
+}
+
+/// `stamp` records migrations as applied without running them: the baseline of a database
+/// whose tables already exist.
+#[test]
+fn stamp_baselines_an_existing_database() {
+    let project = TempProject::scaffolded("stamp");
+    // The tables exist already (made outside the migrations): `up` would fail on them.
+    project.ok(&["migrate", "up"]);
+    let db = project.root.join("app.db");
+    let copy = project.root.join("existing.db");
+    std::fs::copy(&db, &copy).unwrap();
+    let url = format!("sqlite://{}", copy.display());
+    let version_table = drop_version_table(&copy);
+    assert!(version_table, "the copy starts without a version table");
+    let stamped = project.ok(&["migrate", "stamp", "--database-url", &url]);
+    assert!(stamped.contains("recorded") && stamped.contains("steps were not run"), "{stamped}");
+    project.ok(&["migrate", "status", "--exit-code", "--database-url", &url]);
+    assert!(project.ok(&["migrate", "stamp", "--database-url", &url]).contains("nothing to record"));
+}
+
+/// Drops the version table of a SQLite file, as if its tables had been made without migrations.
+fn drop_version_table(file: &Path) -> bool {
+    let db = Database::new(format!("sqlite://{}", file.display()));
+    db.execute_raw("DROP TABLE duo_migrations").wait().is_ok()
 }

@@ -235,6 +235,30 @@ impl<'m> Migrator<'m> {
         })
     }
 
+    /// Records every migration up to and including `id` (`head`: all of them) as applied,
+    /// without running their steps: for a database whose schema already exists (alembic's
+    /// `stamp`), such as one created before it used migrations. Returns the ids recorded.
+    pub fn stamp<'a>(&'a self, db: &'a Database, id: &'a str) -> Pending<'a, Vec<String>> {
+        Pending::on_database(db, move |db| {
+            Box::pin(async move {
+                let mut conn = self.open(db).await?;
+                self.ensure_version_table(&mut conn).await?;
+                let last = if id == "head" { self.migrations.len().checked_sub(1) } else { Some(self.migrations.find(id)?) };
+                let Some(last) = last else { return Ok(Vec::new()) };
+                let applied = self.read_applied(&mut conn).await?;
+                let mut recorded = Vec::new();
+                for migration in &self.migrations.iter().as_slice()[..=last] {
+                    if applied.iter().any(|a| a.id == migration.id) {
+                        continue;
+                    }
+                    conn.execute(self.insert_row(conn.dialect(), &migration.id, &migration.checksum, false)).await?;
+                    recorded.push(migration.id.clone());
+                }
+                Ok(recorded)
+            })
+        })
+    }
+
     fn statuses(&self, applied: &[AppliedMigration]) -> Vec<MigrationStatus> {
         let mut out: Vec<MigrationStatus> = self
             .migrations
