@@ -66,6 +66,10 @@ pub enum MigrateCommand {
     Up {
         /// `head` or a migration id (a unique prefix is enough).
         target: Option<String>,
+        /// Apply a pending migration that sorts before an applied one (from a branch merged
+        /// later), in id order, with a warning, instead of refusing.
+        #[arg(long)]
+        allow_out_of_order: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -197,9 +201,12 @@ pub fn run(cwd: &Path, command: MigrateCommand, out: &mut Output) -> Result<(), 
             }
             Ok(())
         }
-        MigrateCommand::Up { target, db } => {
+        MigrateCommand::Up { target, allow_out_of_order, db } => {
             let target = Target::parse(target.as_deref().unwrap_or("head"))?;
-            apply(&project, &db, out, true, target)
+            if allow_out_of_order {
+                out.line("warning: --allow-out-of-order: a migration older than an applied one is applied in id order");
+            }
+            apply_with(&project, &db, out, true, target, allow_out_of_order)
         }
         MigrateCommand::Down { target, db } => {
             let given = target.as_deref().unwrap_or("-1");
@@ -411,10 +418,15 @@ fn history(project: &Project, format: Format, out: &mut Output) -> Result<(), Fa
 
 /// `up` (applying up to `target`) or `down`, with a line per migration as it starts and ends.
 pub(crate) fn apply(project: &Project, db: &DbArgs, out: &mut Output, up: bool, target: Target) -> Result<(), Failure> {
+    apply_with(project, db, out, up, target, false)
+}
+
+/// [`apply`], optionally applying migrations out of order.
+fn apply_with(project: &Project, db: &DbArgs, out: &mut Output, up: bool, target: Target, out_of_order: bool) -> Result<(), Failure> {
     let migrations = project.migrations()?;
     let database = connect(project, db, if up { Missing::Create } else { Missing::Refuse })?;
     let (green, done) = (out.green("ok"), out.bold("done"));
-    let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table).on_progress(move |event| {
+    let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table).allow_out_of_order(out_of_order).on_progress(move |event| {
         let mut out = Output::stdout();
         match event {
             Progress::Started { id, up, statements } => {

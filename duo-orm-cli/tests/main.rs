@@ -696,3 +696,21 @@ fn drop_version_table(file: &Path) -> bool {
     let db = Database::new(format!("sqlite://{}", file.display()));
     db.execute_raw("DROP TABLE duo_migrations").wait().is_ok()
 }
+
+/// A migration from a branch merged after a later one was applied: refused, unless
+/// `--allow-out-of-order`, which applies it in id order with a warning.
+#[test]
+fn a_merged_branch_migration_applies_only_when_allowed() {
+    let project = TempProject::scaffolded("out_of_order");
+    project.ok(&["migrate", "up"]);
+    project.ok(&["migrate", "new", "from a branch"]);
+    let newest = project.migration_files().pop().unwrap();
+    let name = newest.file_name().unwrap().to_string_lossy().to_string();
+    let (_, rest) = name.split_once('_').unwrap();
+    std::fs::rename(&newest, newest.with_file_name(format!("20000101000000_{rest}"))).unwrap();
+    let refused = project.run(&["migrate", "up"]);
+    assert_fails_cleanly(&refused, "--allow-out-of-order");
+    let applied = project.ok(&["migrate", "up", "--allow-out-of-order"]);
+    assert!(applied.contains("warning") && applied.contains("20000101000000"), "{applied}");
+    project.ok(&["migrate", "status", "--exit-code"]);
+}

@@ -143,6 +143,7 @@ pub struct Migrator<'m> {
     migrations: &'m Migrations,
     version_table: String,
     progress: Option<ProgressFn>,
+    out_of_order: bool,
 }
 
 impl std::fmt::Debug for Migrator<'_> {
@@ -154,12 +155,21 @@ impl std::fmt::Debug for Migrator<'_> {
 impl<'m> Migrator<'m> {
     /// A migrator for `migrations`, recording them in `duo_migrations`.
     pub fn new(migrations: &'m Migrations) -> Self {
-        Migrator { migrations, version_table: super::DEFAULT_VERSION_TABLE.to_string(), progress: None }
+        Migrator { migrations, version_table: super::DEFAULT_VERSION_TABLE.to_string(), progress: None, out_of_order: false }
     }
 
     /// Records applied migrations in `table` instead of `duo_migrations`.
     pub fn version_table(mut self, table: impl Into<String>) -> Self {
         self.version_table = table.into();
+        self
+    }
+
+    /// Applies a pending migration that sorts before an applied one (from a branch merged after
+    /// the later one was applied) instead of refusing, in id order, with a warning. Refused
+    /// all the same where a step of it must rebuild a table (SQLite), which, planned without
+    /// the later migrations, could undo them.
+    pub fn allow_out_of_order(mut self, allow: bool) -> Self {
+        self.out_of_order = allow;
         self
     }
 
@@ -286,11 +296,16 @@ impl<'m> Migrator<'m> {
         if let Some(last) = applied.iter().filter(|a| self.migrations.iter().any(|m| m.id == a.id)).map(|a| &a.id).max()
             && let Some(early) = self.migrations.iter().find(|m| m.id < *last && applied.iter().all(|a| a.id != m.id))
         {
-            return Err(Error::Migration(format!(
-                "migration {} is pending but sorts before {last}, which is applied (a merged branch?); \
-                 help: recreate it after the applied ones (delete the file, then `duo-orm migrate create`)",
-                early.id
-            )));
+            if self.out_of_order {
+                tracing::warn!(migration = %early.id, after = %last, "applying a migration out of order");
+            } else {
+                return Err(Error::Migration(format!(
+                    "migration {} is pending but sorts before {last}, which is applied (a merged branch?); \
+                     help: recreate it after the applied ones (delete the file, then `duo-orm migrate create`), \
+                     or apply it anyway with `--allow-out-of-order` if it does not touch what the later ones changed",
+                    early.id
+                )));
+            }
         }
         for status in self.statuses(applied) {
             let id = &status.id;
@@ -442,6 +457,15 @@ impl<'m> Migrator<'m> {
                 Ok(statements) => statements,
                 Err(e) => return self.abandon(conn, e).await,
             };
+            let late = up && applied.iter().any(|a| a.id > migration.id);
+            if late && statements.iter().any(|s| s.starts_with(REBUILD_NOTE)) {
+                let e = Error::Migration(format!(
+                    "migration {} is out of order and rebuilds a table on {dialect}; planned without the later \
+                     migrations, the rebuild could undo them: recreate it after the applied ones",
+                    migration.id
+                ));
+                return self.abandon(conn, e).await;
+            }
             let count = statements.iter().filter(|s| !s.starts_with(REBUILD_NOTE)).count();
             self.report(Progress::Started { id: migration.id.clone(), up, statements: count });
             let started = Instant::now();
