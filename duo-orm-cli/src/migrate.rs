@@ -335,7 +335,8 @@ fn create(project: &Project, message: &str, renames: Renames, out: &mut Output) 
     }
     let down: Vec<Operation> = up.iter().rev().filter_map(Operation::inverse).collect();
     let id = migrate::new_id(message, &migrations, SystemTime::now());
-    let migration = Migration { id, message: message.to_string(), up: up.clone(), down, checksum: String::new() };
+    let migration =
+        Migration { id, message: message.to_string(), up: up.clone(), down, checksum: String::new(), legacy_checksum: String::new() };
     write_migration(project, &migration, out)?;
     for step in &up {
         out.step('+', &step.describe());

@@ -714,3 +714,22 @@ fn a_merged_branch_migration_applies_only_when_allowed() {
     assert!(applied.contains("warning") && applied.contains("20000101000000"), "{applied}");
     project.ok(&["migrate", "status", "--exit-code"]);
 }
+
+/// Checksums are SHA-256 now; an FNV checksum an earlier version recorded still matches its
+/// file, and a wrong one is still a changed file.
+#[test]
+fn checksums_recorded_by_earlier_versions_still_match() {
+    let project = TempProject::scaffolded("legacy_checksum");
+    project.ok(&["migrate", "up"]);
+    let file = project.migration_files().pop().unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let db = Database::new(format!("sqlite://{}", project.root.join("app.db").display()));
+    let recorded = |checksum: &str| {
+        db.execute_raw(format!("UPDATE duo_migrations SET checksum = '{checksum}'")).wait().unwrap();
+    };
+    assert_eq!(duo_orm::migrate::checksum(&text).len(), 32);
+    recorded(&duo_orm::migrate::legacy_checksum(&text));
+    project.ok(&["migrate", "status", "--exit-code"]);
+    recorded("0123456789abcdef");
+    assert_fails_cleanly(&project.run(&["migrate", "status", "--exit-code"]), "not applied as written");
+}

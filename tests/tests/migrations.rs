@@ -136,6 +136,7 @@ fn migrations() -> Migrations {
         down: down(&up),
         up,
         checksum: String::new(),
+        legacy_checksum: String::new(),
     };
     Migrations::from_list(vec![
         migration("20260101000000_tables", first),

@@ -376,8 +376,12 @@ pub struct Migration {
     pub up: Vec<Operation>,
     /// The steps that revert it.
     pub down: Vec<Operation>,
-    /// A checksum of the file's text (line endings normalised), recorded when applied.
+    /// A checksum of the file's text (line endings normalised), recorded when applied: the
+    /// first 128 bits of its SHA-256, in hex ([`checksum`]).
     pub checksum: String,
+    /// The FNV-1a checksum earlier versions recorded ([`legacy_checksum`]): read, never
+    /// written, so that migrations they applied are not reported as changed.
+    pub legacy_checksum: String,
 }
 
 /// The contents of a migration file.
@@ -396,7 +400,20 @@ impl Migration {
     pub fn parse(id: &str, text: &str) -> Result<Migration> {
         let file: MigrationFile = toml::from_str(text)
             .map_err(|e| Error::Migration(format!("migration {id} is not a valid migration file: {}", e.to_string().trim_end())))?;
-        Ok(Migration { id: id.to_string(), message: file.message, up: file.up, down: file.down, checksum: checksum(text) })
+        Ok(Migration {
+            id: id.to_string(),
+            message: file.message,
+            up: file.up,
+            down: file.down,
+            checksum: checksum(text),
+            legacy_checksum: legacy_checksum(text),
+        })
+    }
+
+    /// Whether a checksum recorded when this migration was applied is this file's: the
+    /// SHA-256 one, or, recorded by an earlier version, the FNV one.
+    pub fn checksum_matches(&self, recorded: &str) -> bool {
+        recorded == self.checksum || (recorded.len() == 16 && recorded == self.legacy_checksum)
     }
 
     /// The migration file's text: a header comment, then the steps as TOML.
@@ -413,9 +430,18 @@ impl Migration {
     }
 }
 
-/// FNV-1a (64 bit) of `text` with `\r\n` read as `\n`, in hex: detects edited files, and
-/// needs no cryptographic strength.
+/// The checksum of a migration file's `text` with `\r\n` read as `\n`: the first 128 bits of
+/// its SHA-256, in hex (32 characters, the width of the version table's column).
 pub fn checksum(text: &str) -> String {
+    use sha2::Digest;
+    let normalised = text.replace("\r\n", "\n");
+    let digest = sha2::Sha256::digest(normalised.as_bytes());
+    digest[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// FNV-1a (64 bit) of `text` with `\r\n` read as `\n`, in hex: what versions before the
+/// SHA-256 checksum recorded (16 characters), and the key of the migration lock.
+pub fn legacy_checksum(text: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let bytes = text.as_bytes();
     for (i, &byte) in bytes.iter().enumerate() {
@@ -637,6 +663,7 @@ mod tests {
             up: vec![],
             down: vec![],
             checksum: String::new(),
+            legacy_checksum: String::new(),
         }])
         .unwrap();
         assert_eq!(new_id("next", &existing, at), "20261124060001_next");
@@ -646,5 +673,10 @@ mod tests {
     fn checksums_ignore_line_endings_only() {
         assert_eq!(checksum("a\r\nb\n"), checksum("a\nb\n"));
         assert_ne!(checksum("a\nb\n"), checksum("a\nc\n"));
+        assert_eq!(checksum("abc").len(), 32);
+        // SHA-256("abc") begins ba7816bf8f01cfea414140de5dae2223.
+        assert_eq!(checksum("abc"), "ba7816bf8f01cfea414140de5dae2223");
+        assert_eq!(legacy_checksum("a\r\nb\n"), legacy_checksum("a\nb\n"));
+        assert_eq!(legacy_checksum("abc").len(), 16);
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use sea_query::{Alias, Expr, ExprTrait, Order, Query};
 
 use super::render::{REBUILD_NOTE, RebuildGuard};
-use super::{Migrations, checksum, iso_timestamp};
+use super::{Migrations, iso_timestamp, legacy_checksum};
 use crate::config::Dialect;
 use crate::database::{Control, Database, Held};
 use crate::dialect::{Statement, build_any};
@@ -277,7 +277,7 @@ impl<'m> Migrator<'m> {
                 let state = match applied.iter().find(|a| a.id == m.id) {
                     None => State::Pending,
                     Some(a) if a.dirty => State::Dirty,
-                    Some(a) if a.checksum != m.checksum => State::Changed,
+                    Some(a) if !m.checksum_matches(&a.checksum) => State::Changed,
                     Some(a) => State::Applied { at: a.applied_at.clone() },
                 };
                 MigrationStatus { id: m.id.clone(), message: m.message.clone(), state }
@@ -396,7 +396,7 @@ impl<'m> Migrator<'m> {
 
     /// A lock key derived from the version table's name: runners of one migration set meet.
     fn lock_key(&self) -> i64 {
-        i64::from_str_radix(&checksum(&format!("duo-orm:{}", self.version_table))[..15], 16).unwrap_or(0)
+        i64::from_str_radix(&legacy_checksum(&format!("duo-orm:{}", self.version_table))[..15], 16).unwrap_or(0)
     }
 
     async fn run_locked(&self, conn: &mut Held, target: Target, target_index: Option<usize>, up: bool) -> Result<Report> {
