@@ -134,7 +134,8 @@ where
         Err(failure) => {
             if !failure.message.is_empty() {
                 // One line: the cause and what to do.
-                eprintln!("error: {}", failure.message.replace('\n', " "));
+                let style = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
+                anstream::eprintln!("{}error:{} {}", style.render(), style.render_reset(), failure.message.replace('\n', " "));
             }
             ExitCode::from(failure.code)
         }

@@ -54,6 +54,10 @@ pub enum MigrateCommand {
         /// Rename a column (table by its new name) instead of dropping and adding it.
         #[arg(long = "rename-column", value_name = "TABLE.OLD=NEW")]
         rename_column: Vec<String>,
+        /// Accepted like every other subcommand's, but not needed: `create` reads the models
+        /// and the migrations, never a database.
+        #[arg(long, value_name = "URL", hide_short_help = true)]
+        database_url: Option<String>,
     },
     /// Write a hand-written migration: SQL for every dialect, or per dialect.
     #[command(after_help = "Example:\n  duo-orm migrate new \"backfill emails\"")]
@@ -161,7 +165,7 @@ pub enum MigrateCommand {
 pub fn run(cwd: &Path, command: MigrateCommand, out: &mut Output) -> Result<(), Failure> {
     let project = Project::open(cwd)?;
     match command {
-        MigrateCommand::Create { message, rename_table, rename_column } => {
+        MigrateCommand::Create { message, rename_table, rename_column, database_url: _ } => {
             create(&project, &message, renames(&rename_table, &rename_column)?, out)
         }
         MigrateCommand::New { message } => new(&project, &message, out),

@@ -1,66 +1,73 @@
 //! What the CLI prints: aligned `created` / `skipped` / `updated` lines and per-step
-//! progress, in colour when stdout is a terminal (and `NO_COLOR` is unset).
+//! progress, in colour where the terminal takes it. Styles are anstyle's; anstream decides
+//! whether they reach the stream (a terminal, `NO_COLOR`, `CLICOLOR`, Windows consoles) and
+//! strips them otherwise.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
-/// Standard output, coloured or not.
+use anstyle::{AnsiColor, Style};
+
+/// Standard output, coloured where it can be.
 pub struct Output {
-    color: bool,
+    _private: (),
+}
+
+fn paint(style: Style, text: &str) -> String {
+    format!("{}{text}{}", style.render(), style.render_reset())
+}
+
+fn color(color: AnsiColor) -> Style {
+    Style::new().fg_color(Some(color.into()))
 }
 
 impl Output {
     pub fn stdout() -> Output {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        Output { color }
-    }
-
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        Output { _private: () }
     }
 
     pub fn line(&mut self, text: &str) {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = anstream::stdout().lock();
         let _ = writeln!(stdout, "{text}");
         let _ = stdout.flush();
     }
 
-    fn entry(&mut self, verb: &str, code: &str, path: &str, note: &str) {
-        let verb = self.paint(code, &format!("{verb:>8}"));
+    fn entry(&mut self, verb: &str, style: Style, path: &str, note: &str) {
+        let verb = paint(style, &format!("{verb:>8}"));
         let line = if note.is_empty() { format!("{verb} {path}") } else { format!("{verb} {path:<28} {note}") };
         self.line(line.trim_end());
     }
 
     pub fn created(&mut self, path: &str, note: &str) {
-        self.entry("created", "32", path, note);
+        self.entry("created", color(AnsiColor::Green), path, note);
     }
 
     pub fn skipped(&mut self, path: &str, note: &str) {
-        self.entry("skipped", "33", path, note);
+        self.entry("skipped", color(AnsiColor::Yellow), path, note);
     }
 
     pub fn updated(&mut self, path: &str, note: &str) {
-        self.entry("updated", "36", path, note);
+        self.entry("updated", color(AnsiColor::Cyan), path, note);
     }
 
     /// A step line: `  + create table users`.
     pub fn step(&mut self, sign: char, text: &str) {
-        let sign = self.paint(if sign == '-' { "31" } else { "32" }, &sign.to_string());
+        let sign = paint(color(if sign == '-' { AnsiColor::Red } else { AnsiColor::Green }), &sign.to_string());
         self.line(&format!("    {sign} {text}"));
     }
 
     pub fn bold(&self, text: &str) -> String {
-        self.paint("1", text)
+        paint(Style::new().bold(), text)
     }
 
     pub fn green(&self, text: &str) -> String {
-        self.paint("32", text)
+        paint(color(AnsiColor::Green), text)
     }
 
     pub fn red(&self, text: &str) -> String {
-        self.paint("31", text)
+        paint(color(AnsiColor::Red), text)
     }
 
     pub fn yellow(&self, text: &str) -> String {
-        self.paint("33", text)
+        paint(color(AnsiColor::Yellow), text)
     }
 }

@@ -636,7 +636,8 @@ fn the_cli_points_at_the_next_step() {
     project.ok(&["init"]);
     assert_fails_cleanly(&project.run(&["migrate", "create", "initial"]), "no models found in src/db/models");
     project.write("src/db/models/mod.rs", MODELS);
-    project.ok(&["migrate", "create", "initial"]);
+    // `create` needs no database, but takes `--database-url` like every other subcommand.
+    project.ok(&["migrate", "create", "initial", "--database-url", "sqlite://./app.db"]);
     project.ok(&["migrate", "up"]);
     let output = project.run(&["migrate", "down", "5"]);
     assert_fails_cleanly(&output, "migrate down -5");
