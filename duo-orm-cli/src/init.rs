@@ -208,8 +208,9 @@ fn ignore_local_files(root: &Path, url: &str, out: &mut Output) -> Result<(), Fa
     let mut wanted = vec![".env".to_string()];
     if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let path = rest.split('?').next().unwrap_or_default();
-        let root_dir = root.display().to_string();
-        let relative = path.strip_prefix(&root_dir).map(|p| p.trim_start_matches('/')).unwrap_or(path);
+        // Relative to the project root (what `env_url` anchors to), by path components.
+        let in_root = Path::new(path).strip_prefix(root).ok().map(|p| p.display().to_string());
+        let relative = in_root.as_deref().unwrap_or(path);
         let relative = relative.strip_prefix("./").unwrap_or(relative);
         if !relative.is_empty() && !relative.starts_with('/') && !relative.starts_with(":memory:") {
             // The database and its -wal/-shm/-journal companions.

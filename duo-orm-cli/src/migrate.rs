@@ -304,7 +304,8 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     let in_memory = path.is_empty() || path.starts_with(":memory:") || query.split('&').any(|p| p == "mode=memory");
-    (!in_memory).then(|| std::path::PathBuf::from(path))
+    // Percent-decoded, as the driver opens it (`my%20app.db` is `my app.db`).
+    (!in_memory).then(|| std::path::PathBuf::from(duo_orm::config::percent_decode(path)))
 }
 
 fn write_migration(project: &Project, migration: &Migration, out: &mut Output) -> Result<(), Failure> {

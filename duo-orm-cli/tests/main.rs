@@ -614,6 +614,12 @@ fn database_create_drop_and_reset_on_every_backend() {
         assert_fails_cleanly(&missing, "database create");
         assert!(ok(&["database", "create"]).contains("created the database"), "{url}");
         assert!(ok(&["database", "create"]).contains("already exists"), "{url}");
+        if url.starts_with("postgres") {
+            // `?dbname=` names the database the driver opens; the path is then ignored.
+            let (head, _) = url.rsplit_once('/').unwrap();
+            let by_parameter = format!("{head}/elsewhere?dbname={name}");
+            assert!(project.ok(&["database", "create", "--database-url", &by_parameter]).contains("already exists"), "{by_parameter}");
+        }
         assert!(ok(&["migrate", "up"]).contains("applied 1 migration"), "{url}");
         // Not on a terminal and without -y: refused, and the database stays.
         assert_fails_cleanly(&run(&["database", "drop"]), "pass -y");

@@ -400,7 +400,13 @@ fn password_range_in(rest: &str) -> Option<std::ops::Range<usize>> {
 
 /// Where the password of `scheme://user:password@host/…` sits in `url`, if it has one.
 pub(crate) fn password_range(url: &str) -> Option<std::ops::Range<usize>> {
-    let start = url.find("://")? + 3;
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        // A mistyped scheme (`postgres:/u:pw@h`, `mysql//u:pw@h`): no URL shape to trust, so
+        // everything between the first `:` and the last `@` is hidden.
+        let at = url.rfind('@')?;
+        let colon = url[..at].find(':')?;
+        return Some(colon + 1..at);
+    };
     let range = password_range_in(&url[start..])?;
     Some(range.start + start..range.end + start)
 }
@@ -447,7 +453,13 @@ fn is_secret_key(lower: &str) -> bool {
     ["pass", "pwd", "secret", "token"].iter().any(|word| lower.contains(word))
 }
 
-pub(crate) fn percent_decode(text: &str) -> String {
+/// `text` with its `%XX` escapes decoded, as the drivers read a URL's parts (an invalid
+/// escape stays as it is).
+///
+/// ```
+/// assert_eq!(duo_orm::config::percent_decode("my%20app.db"), "my app.db");
+/// ```
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -489,6 +501,9 @@ fn percent_encode_userinfo(text: &str) -> String {
 /// use duo_orm::config::redact;
 /// assert_eq!(redact("postgres://app:pa#ss@db/app"), "postgres://app:***@db/app");
 /// assert_eq!(redact("mysql://db/app?user=app&PASSWORD=s3cret"), "mysql://db/app?user=app&PASSWORD=***");
+/// // A mistyped scheme still hides the password.
+/// assert!(!redact("postgres:/u:s3cret@h/db").contains("s3cret"));
+/// assert!(!redact("mysql//u:s3cret@h/db").contains("s3cret"));
 /// ```
 pub fn redact(url: &str) -> String {
     let mut ranges = secret_values(url);
@@ -514,9 +529,10 @@ pub fn redact(url: &str) -> String {
 /// `DATABASE_URL`, so that both reach the same database:
 ///
 /// - the process environment wins;
-/// - else the nearest `.env` file (in the working directory or one of its parents), read as
-///   dotenvy reads it: quotes, `# comments`, `${VAR}` expansion. The file is only read, never
-///   loaded into the process environment;
+/// - else the nearest `.env` file (in the working directory or one of its parents, up to the
+///   project's root: the first directory with a `Cargo.toml` or `.git`), read as dotenvy reads
+///   it: quotes, `# comments`, `${VAR}` expansion. The file is only read, never loaded into the
+///   process environment;
 /// - a variable set to the empty string counts as unset.
 ///
 /// A relative SQLite path (`sqlite://./app.db`) taken from a `.env` file is relative to the
@@ -557,7 +573,9 @@ fn env_file_url(name: &str, dir: &std::path::Path) -> crate::Result<Option<Strin
     Ok(None)
 }
 
-/// `.env` in `dir` or the nearest parent that has one.
+/// `.env` in `dir` or the nearest parent that has one, without leaving the project: the
+/// search stops at the first directory holding a `Cargo.toml` or `.git`, so another
+/// project's (or the home directory's) `.env` is never read.
 fn nearest_env_file(dir: &std::path::Path) -> Option<std::path::PathBuf> {
     let mut dir = dir.to_path_buf();
     loop {
@@ -565,7 +583,7 @@ fn nearest_env_file(dir: &std::path::Path) -> Option<std::path::PathBuf> {
         if candidate.is_file() {
             return Some(candidate);
         }
-        if !dir.pop() {
+        if dir.join("Cargo.toml").is_file() || dir.join(".git").exists() || !dir.pop() {
             return None;
         }
     }

@@ -291,12 +291,14 @@ impl Database {
     }
 
     /// [`transaction`](Self::transaction) for a block that only reads: one consistent view
-    /// of the data, without taking a writer's place. PostgreSQL runs it as `BEGIN READ ONLY`
-    /// and MariaDB/MySQL as `START TRANSACTION READ ONLY`, so a write inside fails (with the
-    /// server's error); SQLite begins it without `IMMEDIATE`, so concurrent read requests are
-    /// not serialised behind writers (SQLite itself does not refuse a write there; the first
-    /// write then waits for the write lock). Nested inside another transaction it is a
-    /// savepoint of that one, read-write if that one is.
+    /// of the data, without taking a writer's place. PostgreSQL runs it as `BEGIN ISOLATION
+    /// LEVEL REPEATABLE READ, READ ONLY` and MariaDB/MySQL as `START TRANSACTION READ ONLY`
+    /// (repeatable read by default), so a write inside fails with the server's error; SQLite
+    /// begins it without `IMMEDIATE`, so read-only blocks do not queue behind each other for
+    /// the write lock (SQLite does not refuse a write there, but one may fail at once with
+    /// BUSY instead of waiting). Nested inside another transaction it is a savepoint of that
+    /// one, read-write if that one is; a read-write block nested in a read-only one fails on
+    /// the servers at its first write.
     ///
     /// ```
     /// # use duo_orm::prelude::*;
@@ -825,7 +827,12 @@ impl Pool {
         {
             match tokio::time::timeout(std::time::Duration::from_secs(5), options.connect()).await {
                 Ok(Err(cause)) => Some(cause),
-                _ => None,
+                Ok(Ok(connection)) => {
+                    // It connects now: the server came back; close this one properly.
+                    let _ = sqlx::Connection::close(connection).await;
+                    None
+                }
+                Err(_) => None,
             }
         }
         let cause = match self {

@@ -257,7 +257,9 @@ impl Frame {
         let statement = match (engine.url.dialect(), access) {
             (crate::Dialect::Sqlite, Access::ReadWrite) => Some("BEGIN IMMEDIATE"),
             (crate::Dialect::Sqlite, Access::ReadOnly) => Some("BEGIN DEFERRED"),
-            (crate::Dialect::Postgres, Access::ReadOnly) => Some("BEGIN READ ONLY"),
+            // Repeatable read: one snapshot for the whole block, as MySQL's default level and
+            // a SQLite read transaction give (a read-only one never fails to serialise).
+            (crate::Dialect::Postgres, Access::ReadOnly) => Some("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
             (crate::Dialect::MySql, Access::ReadOnly) => Some("START TRANSACTION READ ONLY"),
             _ => None,
         };

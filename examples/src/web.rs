@@ -116,9 +116,11 @@ pub fn app(db: Db) -> Router {
     with_transactions(routes(), db)
 }
 
-/// Runs every request of `routes` in a transaction of `db`: committed when the response is a
-/// success, rolled back on any other response and on a panic (which becomes a 500). GET and
-/// HEAD requests run read-only. ORM calls in handlers join the transaction by themselves.
+/// Runs every request of `routes` in a transaction of `db`: committed unless the response is
+/// an error (4xx, 5xx; a redirect after a write commits), rolled back on an error and on a
+/// panic (which becomes a 500). GET and HEAD requests run read-only. The request body is read
+/// first (up to `MAX_BODY`), so a slow upload holds no connection. ORM calls in handlers join
+/// the transaction by themselves.
 pub fn with_transactions(routes: Router<Db>, db: Db) -> Router {
     routes.layer(middleware::from_fn_with_state(db, transaction_per_request)).with_state(db)
 }
@@ -132,13 +134,24 @@ impl From<duo_orm::Error> for Rollback {
     }
 }
 
+/// The largest request body the API reads (before its transaction begins).
+pub const MAX_BODY: usize = 1 << 20;
+
 async fn transaction_per_request(State(db): State<Db>, request: Request, next: Next) -> Response {
     let read_only = matches!(*request.method(), Method::GET | Method::HEAD);
+    // The body first: a client uploading slowly must not hold a pooled connection (nor, on
+    // SQLite, the write lock) while it does.
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, Json(serde_json::json!({ "error": "request body too large" }))).into_response();
+    };
+    let request = Request::from_parts(parts, axum::body::Body::from(body));
     let handle = async move {
         let response = AssertUnwindSafe(next.run(request)).catch_unwind().await.unwrap_or_else(|_| {
             (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": "internal error" }))).into_response()
         });
-        if response.status().is_success() { Ok(response) } else { Err(Rollback(response)) }
+        let status = response.status();
+        if status.is_client_error() || status.is_server_error() { Err(Rollback(response)) } else { Ok(response) }
     };
     let outcome = if read_only { db.read_only_transaction_as(handle).await } else { db.transaction_as(handle).await };
     outcome.unwrap_or_else(|Rollback(response)| response)

@@ -35,6 +35,13 @@ fn routes() -> axum::Router<Db> {
             }),
         )
         .route(
+            "/then-redirect",
+            post(|axum::extract::State(db): axum::extract::State<Db>| async move {
+                Author::create(json!({"name": "kept across a redirect"})).on(db).await.unwrap();
+                (axum::http::StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, "/authors")])
+            }),
+        )
+        .route(
             "/slow",
             post(|axum::extract::State(db): axum::extract::State<Db>| async move {
                 Author::create(json!({"name": "slow"})).on(db).await.unwrap();
@@ -131,6 +138,13 @@ async fn a_failed_request_leaves_no_rows() {
         assert_eq!(Author::filter(|a| a.name.eq("written before the panic")).count().on(server.db).await.unwrap(), 0);
         // The server still answers.
         assert_eq!(server.request("GET", &format!("/authors/{id}"), None).await.0, 200);
+
+        // A redirect after a write (post/redirect/get) is not an error: committed.
+        assert_eq!(server.request("POST", "/then-redirect", None).await.0, 303);
+        assert_eq!(Author::filter(|a| a.name.eq("kept across a redirect")).count().on(server.db).await.unwrap(), 1, "{dialect:?}");
+        // A body over the limit is refused before any transaction begins.
+        let huge = json!({ "name": "x".repeat(web::MAX_BODY) });
+        assert_eq!(server.request("POST", "/authors", Some(huge)).await.0, 413);
     }
 }
 

@@ -21,8 +21,8 @@ fn target(url: &str) -> Result<Target> {
     match parsed.dialect() {
         Dialect::Sqlite => {
             let rest = driver.strip_prefix("sqlite://").or_else(|| driver.strip_prefix("sqlite:")).unwrap_or(driver);
-            let (path, _) = rest.split_once('?').unwrap_or((rest, ""));
-            if parsed.is_sqlite_memory() || path.is_empty() {
+            let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+            if parsed.is_sqlite_memory() || path.is_empty() || query.split('&').any(|p| p == "mode=memory") {
                 return Err(Error::invalid(format!("`{parsed}` is an in-memory database: there is no file to create or drop")));
             }
             Ok(Target::File(std::path::PathBuf::from(percent_decode(path))))
@@ -32,7 +32,19 @@ fn target(url: &str) -> Result<Target> {
             let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
             let (authority, after) = rest.split_at(authority_end);
             let (path, query) = after.split_once('?').map_or((after, None), |(p, q)| (p, Some(q)));
-            let name = percent_decode(path.trim_start_matches('/'));
+            // PostgreSQL's driver lets `?dbname=` override the path: that is the database the
+            // app uses, and it must not follow the maintenance connection.
+            let mut name = percent_decode(path.trim_start_matches('/'));
+            let mut kept = Vec::new();
+            for pair in query.into_iter().flat_map(|q| q.split('&')).filter(|p| !p.is_empty()) {
+                match pair.split_once('=') {
+                    Some((key, value)) if dialect == Dialect::Postgres && percent_decode(key) == "dbname" => {
+                        name = percent_decode(value);
+                    }
+                    _ => kept.push(pair),
+                }
+            }
+            let query = (!kept.is_empty()).then(|| kept.join("&"));
             if name.is_empty() {
                 return Err(Error::config(format!("`{parsed}` names no database (the path after the host)")));
             }
@@ -41,7 +53,7 @@ fn target(url: &str) -> Result<Target> {
             }
             // PostgreSQL needs some database to connect to: its own `postgres`; MySQL none.
             let maintenance_db = if dialect == Dialect::Postgres { "postgres" } else { "" };
-            let maintenance = match query {
+            let maintenance = match &query {
                 Some(query) => format!("{scheme}://{authority}/{maintenance_db}?{query}"),
                 None => format!("{scheme}://{authority}/{maintenance_db}"),
             };
