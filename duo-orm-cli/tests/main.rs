@@ -679,30 +679,23 @@ fn json_reports_and_redo() {
     project.ok(&["migrate", "status", "--exit-code"]);
 }
 
-/// `stamp` records migrations as applied without running them: the baseline of a database
-/// whose tables already exist.
+/// `stamp` records migrations as applied without running them (under the migration lock):
+/// the baseline of a database whose tables already exist, on every backend.
 #[test]
 fn stamp_baselines_an_existing_database() {
     let project = TempProject::scaffolded("stamp");
-    // The tables exist already (made outside the migrations): `up` would fail on them.
-    project.ok(&["migrate", "up"]);
-    let db = project.root.join("app.db");
-    let copy = project.root.join("existing.db");
-    std::fs::copy(&db, &copy).unwrap();
-    let url = format!("sqlite://{}", copy.display());
-    let version_table = drop_version_table(&copy);
-    assert!(version_table, "the copy starts without a version table");
-    let stamped = project.ok(&["migrate", "stamp", "--database-url", &url]);
-    assert!(stamped.contains("recorded") && stamped.contains("steps were not run"), "{stamped}");
-    project.ok(&["migrate", "status", "--exit-code", "--database-url", &url]);
-    assert!(project.ok(&["migrate", "stamp", "--database-url", &url]).contains("nothing to record"));
+    for backend in backends_sync("cli_stamp") {
+        let url = backend.url.as_str();
+        // The tables exist already (made outside the migrations): `up` would fail on them.
+        project.ok(&["migrate", "up", "--database-url", url]);
+        backend.db.execute_raw("DROP TABLE duo_migrations").wait().unwrap();
+        let stamped = project.ok(&["migrate", "stamp", "--database-url", url]);
+        assert!(stamped.contains("recorded") && stamped.contains("steps were not run"), "{:?}: {stamped}", backend.dialect);
+        project.ok(&["migrate", "status", "--exit-code", "--database-url", url]);
+        assert!(project.ok(&["migrate", "stamp", "--database-url", url]).contains("nothing to record"));
+    }
 }
 
-/// Drops the version table of a SQLite file, as if its tables had been made without migrations.
-fn drop_version_table(file: &Path) -> bool {
-    let db = Database::new(format!("sqlite://{}", file.display()));
-    db.execute_raw("DROP TABLE duo_migrations").wait().is_ok()
-}
 
 /// A migration from a branch merged after a later one was applied: refused, unless
 /// `--allow-out-of-order`, which applies it in id order with a warning.

@@ -251,20 +251,24 @@ impl<'m> Migrator<'m> {
     pub fn stamp<'a>(&'a self, db: &'a Database, id: &'a str) -> Pending<'a, Vec<String>> {
         Pending::on_database(db, move |db| {
             Box::pin(async move {
-                let mut conn = self.open(db).await?;
-                self.ensure_version_table(&mut conn).await?;
                 let last = if id == "head" { self.migrations.len().checked_sub(1) } else { Some(self.migrations.find(id)?) };
                 let Some(last) = last else { return Ok(Vec::new()) };
-                let applied = self.read_applied(&mut conn).await?;
-                let mut recorded = Vec::new();
-                for migration in &self.migrations.iter().as_slice()[..=last] {
-                    if applied.iter().any(|a| a.id == migration.id) {
-                        continue;
+                // Under the migration lock, so that a concurrent `up` and this never record
+                // one migration twice.
+                self.locked(db, async |conn: &mut Held| {
+                    self.ensure_version_table(conn).await?;
+                    let applied = self.read_applied(conn).await?;
+                    let mut recorded = Vec::new();
+                    for migration in &self.migrations.iter().as_slice()[..=last] {
+                        if applied.iter().any(|a| a.id == migration.id) {
+                            continue;
+                        }
+                        conn.execute(self.insert_row(conn.dialect(), &migration.id, &migration.checksum, false)).await?;
+                        recorded.push(migration.id.clone());
                     }
-                    conn.execute(self.insert_row(conn.dialect(), &migration.id, &migration.checksum, false)).await?;
-                    recorded.push(migration.id.clone());
-                }
-                Ok(recorded)
+                    Ok(recorded)
+                })
+                .await
             })
         })
     }
@@ -349,6 +353,13 @@ impl<'m> Migrator<'m> {
             }
             _ => None,
         };
+        self.locked(db, async |conn: &mut Held| self.run_locked(conn, target, target_index, up).await).await
+    }
+
+    /// Runs `work` on one connection holding the migration lock (PostgreSQL's advisory lock,
+    /// MySQL's `GET_LOCK`; SQLite's runs take an exclusive transaction of their own), so that
+    /// runners of one migration set never interleave.
+    async fn locked<T>(&self, db: &Database, work: impl AsyncFnOnce(&mut Held) -> Result<T>) -> Result<T> {
         let mut guard = RunConnection { conn: self.open(db).await?, keep: false };
         let conn = &mut guard.conn;
         let dialect = conn.dialect();
@@ -373,7 +384,7 @@ impl<'m> Migrator<'m> {
             }
             _ => {}
         }
-        let result = self.run_locked(conn, target, target_index, up).await;
+        let result = work(conn).await;
         let unlocked = match dialect {
             Dialect::Postgres => conn.execute_raw(&format!("SELECT pg_advisory_unlock({lock})")).await.map(|_| ()),
             Dialect::MySql => conn
