@@ -206,15 +206,13 @@ fn wire_module(root: &Path, parent: &Path, name: &str, crate_root: bool, out: &m
 /// `.gitignore`, creating it if needed.
 fn ignore_local_files(root: &Path, url: &str, out: &mut Output) -> Result<(), Failure> {
     let mut wanted = vec![".env".to_string()];
-    if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-        let path = rest.split('?').next().unwrap_or_default();
+    if let Some(file) = duo_orm::DatabaseUrl::parse(url).ok().and_then(|parsed| parsed.sqlite_file()) {
         // Relative to the project root (what `env_url` anchors to), by path components.
-        let in_root = Path::new(path).strip_prefix(root).ok().map(|p| p.display().to_string());
-        let relative = in_root.as_deref().unwrap_or(path);
-        let relative = relative.strip_prefix("./").unwrap_or(relative);
-        if !relative.is_empty() && !relative.starts_with('/') && !relative.starts_with(":memory:") {
+        let relative = file.strip_prefix(root).unwrap_or(&file);
+        let relative = relative.strip_prefix(".").unwrap_or(relative);
+        if relative.is_relative() {
             // The database and its -wal/-shm/-journal companions.
-            wanted.push(format!("/{relative}*"));
+            wanted.push(format!("/{}*", relative.display()));
         }
     }
     let path = root.join(".gitignore");

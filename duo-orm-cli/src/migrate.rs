@@ -285,7 +285,7 @@ enum Missing {
 fn connect(project: &Project, db: &DbArgs, missing: Missing) -> Result<Database, Failure> {
     let url = project.database_url(db.database_url.as_deref())?;
     if missing == Missing::Refuse
-        && let Some(file) = sqlite_file(&url)
+        && let Some(file) = duo_orm::DatabaseUrl::parse(&url).ok().and_then(|parsed| parsed.sqlite_file())
         && !file.exists()
     {
         return Err(Failure::new(format!(
@@ -297,15 +297,6 @@ fn connect(project: &Project, db: &DbArgs, missing: Missing) -> Result<Database,
     let database = Database::new(url).acquire_timeout(Duration::from_secs(10));
     database.dialect()?;
     Ok(database)
-}
-
-/// The file of a SQLite URL (`None` for an in-memory database or another backend).
-fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let in_memory = path.is_empty() || path.starts_with(":memory:") || query.split('&').any(|p| p == "mode=memory");
-    // Percent-decoded, as the driver opens it (`my%20app.db` is `my app.db`).
-    (!in_memory).then(|| std::path::PathBuf::from(duo_orm::config::percent_decode(path)))
 }
 
 fn write_migration(project: &Project, migration: &Migration, out: &mut Output) -> Result<(), Failure> {

@@ -160,6 +160,28 @@ impl DatabaseUrl {
         self.dialect == Dialect::Sqlite && self.driver_url.contains(":memory:")
     }
 
+    /// The file a SQLite URL opens, percent-decoded as the driver reads it (`None` for an
+    /// in-memory database, or a server's URL).
+    ///
+    /// ```
+    /// use duo_orm::DatabaseUrl;
+    /// let url = DatabaseUrl::parse("sqlite://./my%20app.db?mode=rwc").unwrap();
+    /// assert_eq!(url.sqlite_file(), Some("./my app.db".into()));
+    /// assert_eq!(DatabaseUrl::parse("sqlite://app.db?mode=memory").unwrap().sqlite_file(), None);
+    /// ```
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        if self.dialect != Dialect::Sqlite || self.is_sqlite_memory() {
+            return None;
+        }
+        let driver = self.driver_url();
+        let rest = driver.strip_prefix("sqlite://").or_else(|| driver.strip_prefix("sqlite:"))?;
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if path.is_empty() || query.split('&').any(|pair| pair == "mode=memory") {
+            return None;
+        }
+        Some(std::path::PathBuf::from(percent_decode(path)))
+    }
+
     pub(crate) fn driver_url(&self) -> &str {
         &self.driver_url
     }

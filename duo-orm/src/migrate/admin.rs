@@ -19,14 +19,9 @@ fn target(url: &str) -> Result<Target> {
     let parsed = DatabaseUrl::parse(url)?;
     let driver = parsed.driver_url();
     match parsed.dialect() {
-        Dialect::Sqlite => {
-            let rest = driver.strip_prefix("sqlite://").or_else(|| driver.strip_prefix("sqlite:")).unwrap_or(driver);
-            let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-            if parsed.is_sqlite_memory() || path.is_empty() || query.split('&').any(|p| p == "mode=memory") {
-                return Err(Error::invalid(format!("`{parsed}` is an in-memory database: there is no file to create or drop")));
-            }
-            Ok(Target::File(std::path::PathBuf::from(percent_decode(path))))
-        }
+        Dialect::Sqlite => parsed.sqlite_file().map(Target::File).ok_or_else(|| {
+            Error::invalid(format!("`{parsed}` is an in-memory database: there is no file to create or drop"))
+        }),
         dialect @ (Dialect::Postgres | Dialect::MySql) => {
             let (scheme, rest) = driver.split_once("://").unwrap_or(("", driver));
             let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
