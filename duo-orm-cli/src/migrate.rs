@@ -460,7 +460,7 @@ fn status(project: &Project, db: &DbArgs, exit_code: bool, format: Format, out: 
             .iter()
             .map(|status| {
                 let (state, at) = match &status.state {
-                    State::Applied { at } => ("applied", Some(at.clone())),
+                    State::Applied { at } => ("applied", Some(migrate::iso_timestamp(*at))),
                     State::Pending => ("pending", None),
                     State::Changed => ("changed", None),
                     State::Dirty => ("dirty", None),
@@ -475,7 +475,7 @@ fn status(project: &Project, db: &DbArgs, exit_code: bool, format: Format, out: 
     }
     for status in statuses.into_iter().filter(|_| format == Format::Text) {
         let state = match &status.state {
-            State::Applied { at } => out.green(&format!("applied {at}")),
+            State::Applied { at } => out.green(&format!("applied {}", migrate::iso_timestamp(*at))),
             State::Pending => out.yellow("pending"),
             State::Changed => out.red("CHANGED since applied"),
             State::Dirty => out.red("DIRTY (failed part-way; see `duo-orm migrate resolve --help`)"),

@@ -409,3 +409,55 @@ async fn a_hostile_version_table_name_is_an_identifier_never_sql() {
         }
     }
 }
+
+/// Earlier versions stored `applied_at` as `varchar(32)` ISO text. Reading such a table works
+/// as it is; the first run that writes converts the column to a timestamp, keeping the times.
+#[tokio::test]
+async fn a_version_table_with_text_times_is_converted_keeping_them() {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    let embedded = duo_orm::embed_migrations!("migrations").unwrap();
+    let first = embedded.iter().next().unwrap();
+    let recorded_at = UNIX_EPOCH + Duration::from_secs(1_795_500_000);
+    for backend in backends("migrations_applied_at").await {
+        let db = &backend.db;
+        let d = backend.dialect;
+        let table = "legacy_versions";
+        let migrator = Migrator::new(&embedded).version_table(table);
+        migrator.up_to(db, Target::Id(first.id.clone())).await.unwrap();
+        // The table and row exactly as the earlier version wrote them.
+        db.execute_raw(format!("DROP TABLE {table}")).await.unwrap();
+        db.execute_raw(format!(
+            "CREATE TABLE {table} (id varchar(255) NOT NULL PRIMARY KEY, checksum varchar(32) NOT NULL, \
+             applied_at varchar(32) NOT NULL, dirty bigint NOT NULL)"
+        ))
+        .await
+        .unwrap();
+        db.execute_raw(format!(
+            "INSERT INTO {table} (id, checksum, applied_at, dirty) VALUES ('{}', '{}', '2026-11-24T06:00:00Z', 0)",
+            first.id, first.checksum
+        ))
+        .await
+        .unwrap();
+        let history = migrator.history(db).await.unwrap();
+        assert_eq!(history[0].applied_at, recorded_at, "{d:?}: read before conversion");
+
+        assert_eq!(migrator.up(db).await.unwrap().applied.len(), 1, "{d:?}");
+        let live = introspect(db).await.unwrap();
+        let column = live.table(table).unwrap().columns.iter().find(|c| c.name == "applied_at").unwrap().sql_type.clone();
+        let expected = match d {
+            Dialect::Postgres => "timestamp with time zone",
+            Dialect::MySql => "datetime(6)",
+            _ => "varchar(32)",
+        };
+        assert_eq!(column.to_lowercase(), expected, "{d:?}");
+        let history = migrator.history(db).await.unwrap();
+        assert_eq!(history[0].applied_at, recorded_at, "{d:?}: kept through the conversion");
+        // The new row has the server's time, in UTC whatever the session's time zone.
+        let now = SystemTime::now();
+        let skew = history[1].applied_at.duration_since(now).or_else(|e| Ok::<_, ()>(e.duration())).unwrap();
+        assert!(skew < Duration::from_secs(3600), "{d:?}: {:?} is not now ({now:?})", history[1].applied_at);
+        // Converted once: a second run finds the timestamp and leaves it alone.
+        assert!(migrator.up(db).await.unwrap().applied.is_empty());
+        migrator.down(db, Target::Base).await.unwrap();
+    }
+}

@@ -126,3 +126,40 @@ async fn on_server(maintenance: String, sql: String) -> Result<()> {
     server.disconnect().await?;
     outcome.map(drop)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(url: &str) -> (String, String) {
+        match target(url) {
+            Ok(Target::Server { name, maintenance, .. }) => (name, maintenance),
+            Ok(Target::File(path)) => panic!("{url}: a file {path:?}"),
+            Err(error) => panic!("{url}: {error}"),
+        }
+    }
+
+    #[test]
+    fn the_maintenance_connection_keeps_the_options_and_never_the_database() {
+        assert_eq!(server("postgres://u:p@h:5433/app"), ("app".into(), "postgres://u:p@h:5433/postgres".into()));
+        assert_eq!(
+            server("postgres://u@h/ignored?sslmode=disable&dbname=real%20one"),
+            ("real one".into(), "postgres://u@h/postgres?sslmode=disable".into())
+        );
+        // MySQL has no `dbname` option: it is passed through, and the path names the database.
+        assert_eq!(server("mysql://root@h/shop?dbname=x"), ("shop".into(), "mysql://root@h/?dbname=x".into()));
+        assert_eq!(server("mysql://root@h/we%60ird"), ("we`ird".into(), "mysql://root@h/".into()));
+    }
+
+    #[test]
+    fn what_cannot_be_created_says_why() {
+        for url in ["postgres://h", "postgres://h/?sslmode=disable", "mysql://root@h"] {
+            assert!(matches!(target(url), Err(Error::Configuration(ref m)) if m.contains("names no database")), "{url}");
+        }
+        assert!(matches!(target("postgres://h/a%00b"), Err(Error::Configuration(ref m)) if m.contains("NUL")));
+        assert!(matches!(target("sqlite::memory:"), Err(Error::InvalidQuery(ref m)) if m.contains("in-memory")));
+        for url in ["mssql://sa:pw@h/app", "oracle://u:pw@h/app"] {
+            assert!(matches!(target(url), Err(Error::UnsupportedOperation { .. })), "{url}");
+        }
+    }
+}

@@ -641,8 +641,15 @@ fn civil(time: std::time::SystemTime) -> (u64, u64, u64, u64, u64, u64) {
     (y as u64, m as u64, d as u64, rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
-/// `2026-11-24T06:15:00Z`.
-pub(crate) fn iso_timestamp(time: std::time::SystemTime) -> String {
+/// `time` in UTC as ISO 8601, to the second: how the CLI shows
+/// [`AppliedMigration::applied_at`](AppliedMigration::applied_at).
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// let at = UNIX_EPOCH + Duration::from_secs(1_795_500_000);
+/// assert_eq!(duo_orm::migrate::iso_timestamp(at), "2026-11-24T06:00:00Z");
+/// ```
+pub fn iso_timestamp(time: std::time::SystemTime) -> String {
     let (y, mo, d, h, mi, s) = civil(time);
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }

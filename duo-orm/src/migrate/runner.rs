@@ -10,12 +10,12 @@
 //!   until [`Migrator::resolve`] records what was done by hand.
 //! - An applied migration whose file changed (checksum) or disappeared stops the run.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sea_query::{Alias, Expr, ExprTrait, Order, Query};
 
-use super::render::{REBUILD_NOTE, RebuildGuard};
-use super::{Migrations, iso_timestamp, legacy_checksum};
+use super::render::{REBUILD_NOTE, RebuildGuard, quote};
+use super::{Migrations, legacy_checksum};
 use crate::config::Dialect;
 use crate::database::{Control, Database, Held};
 use crate::dialect::{Statement, build_any};
@@ -85,8 +85,10 @@ pub struct AppliedMigration {
     pub id: String,
     /// The checksum of its file when it was applied.
     pub checksum: String,
-    /// When it was applied (UTC, ISO 8601).
-    pub applied_at: String,
+    /// When it was applied, by the database server's clock, to the second. Stored in a
+    /// timestamp column (`timestamptz`, `datetime(6)` in UTC; ISO 8601 text on SQLite);
+    /// [`iso_timestamp`](super::iso_timestamp) formats it.
+    pub applied_at: SystemTime,
     /// Whether it failed part-way (MySQL/MariaDB) and awaits [`Migrator::resolve`].
     pub dirty: bool,
 }
@@ -96,8 +98,8 @@ pub struct AppliedMigration {
 pub enum State {
     /// Applied, file unchanged.
     Applied {
-        /// When.
-        at: String,
+        /// When ([`AppliedMigration::applied_at`]).
+        at: SystemTime,
     },
     /// Not applied yet.
     Pending,
@@ -282,7 +284,7 @@ impl<'m> Migrator<'m> {
                     None => State::Pending,
                     Some(a) if a.dirty => State::Dirty,
                     Some(a) if !m.checksum_matches(&a.checksum) => State::Changed,
-                    Some(a) => State::Applied { at: a.applied_at.clone() },
+                    Some(a) => State::Applied { at: a.applied_at },
                 };
                 MigrationStatus { id: m.id.clone(), message: m.message.clone(), state }
             })
@@ -598,7 +600,7 @@ impl<'m> Migrator<'m> {
             columns: vec![
                 column("id", ColumnType::Text, Some(255)),
                 column("checksum", ColumnType::Text, Some(32)),
-                column("applied_at", ColumnType::Text, Some(32)),
+                column("applied_at", ColumnType::TimestampTz, None),
                 column("dirty", ColumnType::BigInt, None),
             ],
             primary_key: vec!["id".into()],
@@ -610,6 +612,46 @@ impl<'m> Migrator<'m> {
     async fn ensure_version_table(&self, conn: &mut Held) -> Result<()> {
         let create = CreateTable { if_not_exists: true, unique_inline: true };
         for sql in render_create_table(&self.version_table_def(), conn.dialect(), create)? {
+            conn.execute_raw(&sql).await?;
+        }
+        self.upgrade_applied_at(conn).await
+    }
+
+    /// Earlier versions stored `applied_at` as `varchar(32)` ISO 8601 text: converts it
+    /// to the timestamp column, keeping every value. SQLite stores timestamps as that text
+    /// anyway, so its tables stay as they are.
+    async fn upgrade_applied_at(&self, conn: &mut Held) -> Result<()> {
+        let dialect = conn.dialect();
+        let data_type = match dialect {
+            Dialect::Postgres => "SELECT data_type FROM information_schema.columns WHERE table_name = $1 \
+                 AND table_schema = current_schema() AND column_name = 'applied_at'",
+            Dialect::MySql => "SELECT data_type FROM information_schema.columns WHERE table_name = ? \
+                 AND table_schema = DATABASE() AND column_name = 'applied_at'",
+            _ => return Ok(()),
+        };
+        let found = conn
+            .fetch_decoded(
+                Statement::with_values(data_type, [self.version_table.as_str().into()]),
+                "column type",
+                |row| row.next::<String>(),
+            )
+            .await?;
+        let is_text = |t: &String| ["character varying", "varchar", "text"].contains(&t.to_ascii_lowercase().as_str());
+        if !found.iter().any(is_text) {
+            return Ok(());
+        }
+        let table = quote(dialect, &self.version_table);
+        let statements = match dialect {
+            Dialect::Postgres => vec![format!(
+                "ALTER TABLE {table} ALTER COLUMN \"applied_at\" TYPE timestamptz USING CAST(\"applied_at\" AS timestamptz)"
+            )],
+            // MySQL's DATETIME takes neither the `T` nor the `Z`; the text is UTC.
+            _ => vec![
+                format!("UPDATE {table} SET `applied_at` = REPLACE(REPLACE(`applied_at`, 'T', ' '), 'Z', '')"),
+                format!("ALTER TABLE {table} MODIFY `applied_at` datetime(6) NOT NULL"),
+            ],
+        };
+        for sql in statements {
             conn.execute_raw(&sql).await?;
         }
         Ok(())
@@ -637,13 +679,16 @@ impl<'m> Migrator<'m> {
         }
         let table = Alias::new(&self.version_table);
         let select = Query::select()
-            .columns([Alias::new("id"), Alias::new("checksum"), Alias::new("applied_at"), Alias::new("dirty")])
+            .columns([Alias::new("id"), Alias::new("checksum")])
+            .expr(Expr::cust(applied_at_seconds(dialect)))
+            .column(Alias::new("dirty"))
             .from(table)
             .order_by(Alias::new("id"), Order::Asc)
             .to_owned();
         let stmt = Statement::new(build_any!(dialect, select));
         conn.fetch_decoded(stmt, "applied migration", |row| {
-            Ok(AppliedMigration { id: row.next()?, checksum: row.next()?, applied_at: row.next()?, dirty: row.next::<i64>()? != 0 })
+            let (id, checksum, seconds) = (row.next()?, row.next()?, row.next::<i64>()?);
+            Ok(AppliedMigration { id, checksum, applied_at: from_unix_seconds(seconds), dirty: row.next::<i64>()? != 0 })
         })
         .await
     }
@@ -652,7 +697,7 @@ impl<'m> Migrator<'m> {
         let insert = Query::insert()
             .into_table(Alias::new(&self.version_table))
             .columns([Alias::new("id"), Alias::new("checksum"), Alias::new("applied_at"), Alias::new("dirty")])
-            .values_panic([id.into(), sum.into(), iso_timestamp(std::time::SystemTime::now()).into(), i64::from(dirty).into()])
+            .values_panic([id.into(), sum.into(), Expr::cust(server_now(dialect)), i64::from(dirty).into()])
             .to_owned();
         Statement::new(build_any!(dialect, insert))
     }
@@ -671,6 +716,34 @@ impl<'m> Migrator<'m> {
             Query::delete().from_table(Alias::new(&self.version_table)).and_where(Expr::col(Alias::new("id")).eq(id)).to_owned();
         Statement::new(build_any!(dialect, delete))
     }
+}
+
+/// `applied_at` as seconds since 1970, whether the column is the timestamp or the text that
+/// earlier versions wrote (read-only commands do not convert the table).
+fn applied_at_seconds(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => r#"CAST(FLOOR(EXTRACT(EPOCH FROM CAST("applied_at" AS timestamptz))) AS BIGINT)"#,
+        Dialect::MySql => {
+            "TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', \
+             CAST(REPLACE(REPLACE(`applied_at`, 'T', ' '), 'Z', '') AS DATETIME(6)))"
+        }
+        _ => r#"CAST(strftime('%s', "applied_at") AS INTEGER)"#,
+    }
+}
+
+/// The server's clock, in UTC, in the form `applied_at` stores.
+fn server_now(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => "CURRENT_TIMESTAMP",
+        Dialect::MySql => "UTC_TIMESTAMP(6)",
+        _ => "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+    }
+}
+
+fn from_unix_seconds(seconds: i64) -> SystemTime {
+    let offset = Duration::from_secs(seconds.unsigned_abs());
+    let at = if seconds >= 0 { UNIX_EPOCH.checked_add(offset) } else { UNIX_EPOCH.checked_sub(offset) };
+    at.unwrap_or(UNIX_EPOCH)
 }
 
 /// The connection of one run: closed when dropped unless the run finished in a known state
