@@ -466,11 +466,13 @@ fn a_scaffolded_app_compiles_with_what_init_wrote() {
     project.ok(&["init"]);
     let ignored = std::fs::read_to_string(project.root.join(".gitignore")).unwrap();
     assert!(ignored.lines().any(|l| l == ".env") && ignored.lines().any(|l| l == "/app.db*"), "{ignored}");
-    project.write("src/db/models/mod.rs", MODELS);
-    project.write(
-        "src/main.rs",
-        "mod db;\n\nuse duo_orm::prelude::*;\n\n#[tokio::main]\nasync fn main() {\n    let _ = db::DB.dialect();\n    let _ = db::models::User::query();\n}\n",
-    );
+    // The models and `main.rs` exactly as the setup chapter shows them.
+    let guide = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/src/migrations.md")).unwrap();
+    project.write("src/db/models/mod.rs", &guide_block(&guide, "Now define models in", "```rust,standalone_crate\n"));
+    project.write("src/main.rs", &guide_block(&guide, "Use the models from `src/main.rs`", "```rust,ignore\n"));
+    project.ok(&["migrate", "create", "initial"]);
+    project.ok(&["migrate", "up"]);
+    project.ok(&["migrate", "check"]);
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     std::fs::copy(workspace.join("Cargo.lock"), project.root.join("Cargo.lock")).unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -485,6 +487,15 @@ fn a_scaffolded_app_compiles_with_what_init_wrote() {
         .unwrap();
     let (stdout, stderr) = texts(&output);
     assert!(output.status.success(), "the scaffolded app does not compile:\n{stderr}\n{stdout}");
+}
+
+/// The first code block opening with `fence` after `after` in a guide page, without the lines
+/// `#` hides from the reader.
+fn guide_block(page: &str, after: &str, fence: &str) -> String {
+    let from = page.find(after).unwrap_or_else(|| panic!("the guide no longer says {after:?}"));
+    let block = page[from..].split_once(fence).and_then(|(_, rest)| rest.split_once("```")).map(|(block, _)| block);
+    let block = block.unwrap_or_else(|| panic!("no {fence:?} block after {after:?}"));
+    block.lines().filter(|line| !line.starts_with("# ")).map(|line| format!("{line}\n")).collect()
 }
 
 #[test]

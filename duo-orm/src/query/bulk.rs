@@ -133,7 +133,10 @@ impl<M: Model> CreateBulk<M> {
         self.check()?;
         let dialect = db.dialect()?;
         if self.with_hooks {
-            return self.run_with_hooks(db, returning).await;
+            // Boxed: inlined, the row-by-row path (each row saved like `create`) nests futures
+            // so deep that rustc's layout query overflows its depth limit in a crate where
+            // `create_bulk` is the first write that needs it.
+            return Box::pin(self.run_with_hooks(db, returning)).await;
         }
         let runs = (self.rows)(Shape::Values)?.runs();
         if runs.is_empty() {
