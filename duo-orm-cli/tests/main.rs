@@ -60,8 +60,7 @@ impl TempProject {
     }
 
     fn migration_files(&self) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> =
-            std::fs::read_dir(self.root.join("migrations")).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.root.join("migrations")).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();
         files
     }
@@ -395,7 +394,9 @@ fn bad_input_gives_one_line_and_a_non_zero_exit() {
 #[test]
 fn every_command_has_help_with_examples_and_sql_renders_offline() {
     let project = TempProject::new("help");
-    for command in [&["init"][..], &["migrate", "create"], &["migrate", "up"], &["migrate", "down"], &["migrate", "sql"], &["migrate", "check"]] {
+    for command in
+        [&["init"][..], &["migrate", "create"], &["migrate", "up"], &["migrate", "down"], &["migrate", "sql"], &["migrate", "check"]]
+    {
         let mut args = command.to_vec();
         args.push("--help");
         let help = project.ok(&args);
@@ -416,10 +417,8 @@ fn every_command_has_help_with_examples_and_sql_renders_offline() {
 fn init_keeps_line_endings_and_inline_metadata_and_anchors_sqlite_at_the_root() {
     let project = TempProject::new("crlf");
     project.write("src/main.rs", "//! The app.\r\n\r\nfn main() {}\r\n");
-    project.write(
-        "Cargo.toml",
-        "[package]\r\nname = \"blog\"\r\nversion = \"0.1.0\"\r\nedition = \"2024\"\r\nmetadata = { other = 1 }\r\n",
-    );
+    project
+        .write("Cargo.toml", "[package]\r\nname = \"blog\"\r\nversion = \"0.1.0\"\r\nedition = \"2024\"\r\nmetadata = { other = 1 }\r\n");
     project.ok(&["init"]);
     let main = std::fs::read_to_string(project.root.join("src/main.rs")).unwrap();
     assert_eq!(main, "//! The app.\r\n\r\nmod db;\r\n\r\nfn main() {}\r\n");
@@ -469,7 +468,7 @@ fn a_scaffolded_app_compiles_with_what_init_wrote() {
     // The models and `main.rs` exactly as the setup chapter shows them.
     let guide = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/src/migrations.md")).unwrap();
     project.write("src/db/models/mod.rs", &guide_block(&guide, "Now define models in", "```rust,standalone_crate\n"));
-    project.write("src/main.rs", &guide_block(&guide, "Use the models from `src/main.rs`", "```rust,ignore\n"));
+    project.write("src/main.rs", &guide_block(&guide, "Use the models from `src/main.rs`", "```rust,standalone_crate,no_run\n"));
     project.ok(&["migrate", "create", "initial"]);
     project.ok(&["migrate", "up"]);
     project.ok(&["migrate", "check"]);
@@ -509,10 +508,7 @@ fn init_takes_the_source_and_backend_it_is_given() {
         .unwrap();
     assert!(output.status.success(), "{:?}", texts(&output));
     let manifest = std::fs::read_to_string(project.root.join("Cargo.toml")).unwrap();
-    assert!(
-        manifest.contains(r#"duo-orm = { version = "0.3", default-features = false, features = ["postgres"] }"#),
-        "{manifest}"
-    );
+    assert!(manifest.contains(r#"duo-orm = { version = "0.3", default-features = false, features = ["postgres"] }"#), "{manifest}");
     // A server URL names no file to ignore.
     let ignored = std::fs::read_to_string(project.root.join(".gitignore")).unwrap();
     assert_eq!(ignored, ".env\n");
@@ -706,7 +702,6 @@ fn stamp_baselines_an_existing_database() {
         assert!(project.ok(&["migrate", "stamp", "--database-url", url]).contains("nothing to record"));
     }
 }
-
 
 /// A migration from a branch merged after a later one was applied: refused, unless
 /// `--allow-out-of-order`, which applies it in id order with a warning.
