@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode};
 use duo_orm::prelude::*;
-use futures_util::TryStreamExt;
 use duo_orm_benches::associations::{self, ASSOCIATION_SHAPE, Loaded, normalize};
+use futures_util::TryStreamExt;
 use sqlx::{Connection, Executor, Row};
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -240,11 +240,8 @@ async fn bench_database_url(name: &str, url: &str, postgres: bool) -> String {
     let created: sqlx::Result<()> = async {
         if postgres {
             let mut conn = sqlx::PgConnection::connect(url).await?;
-            let exists = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
-                .bind(BENCH_DATABASE)
-                .fetch_optional(&mut conn)
-                .await?
-                .is_some();
+            let exists =
+                sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1").bind(BENCH_DATABASE).fetch_optional(&mut conn).await?.is_some();
             if !exists {
                 conn.execute("CREATE DATABASE duo_orm_bench").await?;
             }
@@ -366,10 +363,8 @@ fn insert(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &'static Bac
         group.bench_with_input(BenchmarkId::new("duo-orm", n), &n, |b, &n| {
             measure(b, rt, backend, true, move || async move {
                 for i in 0..n {
-                    let user = User::create(json!({"name": format!("User {i}"), "hair_color": "hair_color"}))
-                        .on(&backend.db)
-                        .await
-                        .unwrap();
+                    let user =
+                        User::create(json!({"name": format!("User {i}"), "hair_color": "hair_color"})).on(&backend.db).await.unwrap();
                     black_box(user);
                 }
             })
@@ -418,10 +413,7 @@ fn bulk_insert(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &'stati
     group.finish();
     rt.block_on(async {
         backend.raw.execute("DELETE FROM users").await.unwrap();
-        User::create_bulk((0..3).map(|i| json!({"name": format!("User {i}"), "hair_color": "hair_color"})))
-            .on(&backend.db)
-            .await
-            .unwrap();
+        User::create_bulk((0..3).map(|i| json!({"name": format!("User {i}"), "hair_color": "hair_color"}))).on(&backend.db).await.unwrap();
         let orm = backend.raw.load_users().await.unwrap();
         backend.raw.execute("DELETE FROM users").await.unwrap();
         backend.raw.insert_bulk(3).await.unwrap();
@@ -494,7 +486,10 @@ fn associations(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &'stat
         let mut orm = associations::as_loaded(orm);
         normalize(&mut orm);
         assert_eq!(raw.len(), users);
-        assert_eq!(raw.iter().map(|(_, p)| p.iter().map(|(_, c)| c.len()).sum::<usize>()).sum::<usize>(), users * posts_per_user * comments_per_post);
+        assert_eq!(
+            raw.iter().map(|(_, p)| p.iter().map(|(_, c)| c.len()).sum::<usize>()).sum::<usize>(),
+            users * posts_per_user * comments_per_post
+        );
         assert_eq!(raw, orm, "duo-orm and raw sqlx load different trees on {}", backend.name);
     });
     let mut group = c.benchmark_group(format!("associations/{}", backend.name));

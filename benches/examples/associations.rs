@@ -73,7 +73,12 @@ fn main() {
         let (mut raw_samples, mut orm_samples) = (Vec::new(), Vec::new());
         for round in 0..rounds + 3 {
             // Alternate which side runs first, so neither always follows the other.
-            let (r, o) = if round % 2 == 0 { (run("raw"), run("duo")) } else { let o = run("duo"); (run("raw"), o) };
+            let (r, o) = if round % 2 == 0 {
+                (run("raw"), run("duo"))
+            } else {
+                let o = run("duo");
+                (run("raw"), o)
+            };
             if round >= 3 {
                 raw_samples.push(r);
                 orm_samples.push(o);
@@ -82,7 +87,11 @@ fn main() {
         let (r, o) = (median(raw_samples), median(orm_samples));
         println!("associations, {backend}, {rounds} rounds; median per load:");
         println!("  raw sqlx (IN lists + hash maps) {:>8.2} ms", r.as_secs_f64() * 1e3);
-        println!("  duo-orm related(..)            {:>8.2} ms   ({:.3} × raw sqlx)", o.as_secs_f64() * 1e3, o.as_secs_f64() / r.as_secs_f64());
+        println!(
+            "  duo-orm related(..)            {:>8.2} ms   ({:.3} × raw sqlx)",
+            o.as_secs_f64() * 1e3,
+            o.as_secs_f64() / r.as_secs_f64()
+        );
     }
     app.block_on(async { db.drop_all().await.ok() });
     harness::remove_sqlite(&sqlite_path);

@@ -51,7 +51,8 @@ fn main() -> duo_orm::Result<()> {
     runtime.block_on(async {
         if backend != "sqlite" {
             let admin = Database::new(url.replace("/duo_orm_scale", "/test"));
-            let create = if backend == "postgres" { "CREATE DATABASE duo_orm_scale" } else { "CREATE DATABASE IF NOT EXISTS duo_orm_scale" };
+            let create =
+                if backend == "postgres" { "CREATE DATABASE duo_orm_scale" } else { "CREATE DATABASE IF NOT EXISTS duo_orm_scale" };
             let _ = admin.execute_raw(create).await;
         }
         let db = Database::new(url.clone());

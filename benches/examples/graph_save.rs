@@ -59,9 +59,7 @@ fn graph(round: usize) -> GUser {
             id: 0,
             title: format!("post {round}.{p}"),
             user_id: 0,
-            comments: Related::loaded(
-                (0..COMMENTS).map(|c| GComment { id: 0, body: format!("comment {c}"), post_id: 0 }).collect(),
-            ),
+            comments: Related::loaded((0..COMMENTS).map(|c| GComment { id: 0, body: format!("comment {c}"), post_id: 0 }).collect()),
         })
         .collect();
     GUser { id: 0, name: format!("user {round}"), posts: Related::loaded(posts) }
@@ -124,9 +122,7 @@ async fn duo_by_hand(db: &Database, round: usize) -> u64 {
         let posts = (0..POSTS).map(|p| json!({"title": format!("post {round}.{p}"), "user_id": user.id}));
         let mut posts = GPost::create_bulk(posts).returning().on(db).await?;
         posts.sort_by_key(|p| p.id);
-        let comments = posts
-            .iter()
-            .flat_map(|p| (0..COMMENTS).map(move |c| json!({"body": format!("comment {c}"), "post_id": p.id})));
+        let comments = posts.iter().flat_map(|p| (0..COMMENTS).map(move |c| json!({"body": format!("comment {c}"), "post_id": p.id})));
         GComment::create_bulk(comments.collect::<Vec<_>>()).on(db).await
     })
     .await
@@ -188,8 +184,16 @@ fn main() {
     let (r, o, h) = (median(raw_samples), median(orm_samples), median(by_hand_samples));
     println!("graph save, {backend}, {rounds} rounds; 1 user, {POSTS} posts, {} comments; median per save:", POSTS * COMMENTS);
     println!("  raw sqlx (3 multi-row INSERTs)   {:>8.3} ms", r.as_secs_f64() * 1e3);
-    println!("  duo-orm user.save()              {:>8.3} ms   ({:.3} × raw sqlx)", o.as_secs_f64() * 1e3, o.as_secs_f64() / r.as_secs_f64());
-    println!("  duo-orm create + create_bulk ×2  {:>8.3} ms   ({:.3} × raw sqlx)", h.as_secs_f64() * 1e3, h.as_secs_f64() / r.as_secs_f64());
+    println!(
+        "  duo-orm user.save()              {:>8.3} ms   ({:.3} × raw sqlx)",
+        o.as_secs_f64() * 1e3,
+        o.as_secs_f64() / r.as_secs_f64()
+    );
+    println!(
+        "  duo-orm create + create_bulk ×2  {:>8.3} ms   ({:.3} × raw sqlx)",
+        h.as_secs_f64() * 1e3,
+        h.as_secs_f64() / r.as_secs_f64()
+    );
     app.block_on(async { db.drop_all().await.ok() });
     harness::remove_sqlite(&sqlite_path);
 }

@@ -76,9 +76,15 @@ impl Raw {
     async fn insert(&self, name: &str) {
         let hair = Some("hair_color");
         match self {
-            Raw::Sqlite(p) => drop(sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?)").bind(name).bind(hair).execute(p).await.unwrap()),
-            Raw::Postgres(p) => drop(sqlx::query("INSERT INTO users (name, hair_color) VALUES ($1, $2)").bind(name).bind(hair).execute(p).await.unwrap()),
-            Raw::MySql(p) => drop(sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?)").bind(name).bind(hair).execute(p).await.unwrap()),
+            Raw::Sqlite(p) => {
+                drop(sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?)").bind(name).bind(hair).execute(p).await.unwrap())
+            }
+            Raw::Postgres(p) => {
+                drop(sqlx::query("INSERT INTO users (name, hair_color) VALUES ($1, $2)").bind(name).bind(hair).execute(p).await.unwrap())
+            }
+            Raw::MySql(p) => {
+                drop(sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?)").bind(name).bind(hair).execute(p).await.unwrap())
+            }
         }
     }
 
@@ -93,11 +99,32 @@ impl Raw {
             }};
         }
         match self {
-            Raw::Sqlite(p) => user!(sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?) RETURNING id, name, hair_color").bind(name).bind(hair).fetch_one(p).await.unwrap()),
-            Raw::Postgres(p) => user!(sqlx::query("INSERT INTO users (name, hair_color) VALUES ($1, $2) RETURNING id, name, hair_color").bind(name).bind(hair).fetch_one(p).await.unwrap()),
+            Raw::Sqlite(p) => user!(
+                sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?) RETURNING id, name, hair_color")
+                    .bind(name)
+                    .bind(hair)
+                    .fetch_one(p)
+                    .await
+                    .unwrap()
+            ),
+            Raw::Postgres(p) => user!(
+                sqlx::query("INSERT INTO users (name, hair_color) VALUES ($1, $2) RETURNING id, name, hair_color")
+                    .bind(name)
+                    .bind(hair)
+                    .fetch_one(p)
+                    .await
+                    .unwrap()
+            ),
             Raw::MySql(p) => {
-                let done = sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?)").bind(name).bind(hair).execute(p).await.unwrap();
-                user!(sqlx::query("SELECT id, name, hair_color FROM users WHERE id = ?").bind(done.last_insert_id() as i64).fetch_one(p).await.unwrap())
+                let done =
+                    sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?)").bind(name).bind(hair).execute(p).await.unwrap();
+                user!(
+                    sqlx::query("SELECT id, name, hair_color FROM users WHERE id = ?")
+                        .bind(done.last_insert_id() as i64)
+                        .fetch_one(p)
+                        .await
+                        .unwrap()
+                )
             }
         }
     }
@@ -158,10 +185,9 @@ fn main() {
                 "DROP TABLE IF EXISTS users",
                 "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR NOT NULL, hair_color VARCHAR)",
             ],
-            Raw::Postgres(_) => &[
-                "DROP TABLE IF EXISTS users",
-                "CREATE TABLE users (id SERIAL PRIMARY KEY, name VARCHAR NOT NULL, hair_color VARCHAR)",
-            ],
+            Raw::Postgres(_) => {
+                &["DROP TABLE IF EXISTS users", "CREATE TABLE users (id SERIAL PRIMARY KEY, name VARCHAR NOT NULL, hair_color VARCHAR)"]
+            }
             Raw::MySql(_) => &[
                 "DROP TABLE IF EXISTS users",
                 "CREATE TABLE users (id INTEGER AUTO_INCREMENT PRIMARY KEY, name VARCHAR(255) NOT NULL, hair_color VARCHAR(255))",

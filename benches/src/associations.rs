@@ -129,9 +129,8 @@ macro_rules! raw_associations {
         /// hash maps.
         pub async fn $name(pool: &$pool) -> sqlx::Result<Loaded> {
             // `IN (…)` placeholders for `n` values.
-            let placeholders = |n: usize| {
-                (1..=n).map(|i| if $numbered { format!("${i}") } else { "?".to_string() }).collect::<Vec<_>>().join(", ")
-            };
+            let placeholders =
+                |n: usize| (1..=n).map(|i| if $numbered { format!("${i}") } else { "?".to_string() }).collect::<Vec<_>>().join(", ");
             // One connection for the three queries, as a careful hand-written version would.
             let mut conn = pool.acquire().await?;
             let mut rows = sqlx::query("SELECT id, name, hair_color FROM users").fetch(&mut *conn);

@@ -71,9 +71,7 @@ fn drop_confirmed(url: &str, yes: bool, out: &mut Output) -> Result<(), Failure>
     let shown = duo_orm::config::redact(url);
     if !yes {
         if !std::io::stdin().is_terminal() {
-            return Err(Failure::new(format!(
-                "not dropping the database at {shown} without confirmation; help: pass -y to confirm"
-            )));
+            return Err(Failure::new(format!("not dropping the database at {shown} without confirmation; help: pass -y to confirm")));
         }
         eprint!("Drop the database at {shown} and everything in it? [y/N] ");
         let _ = std::io::stderr().flush();

@@ -41,9 +41,7 @@ pub fn check_dir(dir: &str) -> Result<Vec<String>, Failure> {
     }
     let parts: Vec<String> = dir.trim_end_matches('/').split('/').map(str::to_string).collect();
     if parts.first().map(String::as_str) != Some("src") || parts.len() < 2 {
-        return Err(Failure::new(format!(
-            "--dir `{dir}` must be inside src/ (the database module is part of the crate), like `src/db`"
-        )));
+        return Err(Failure::new(format!("--dir `{dir}` must be inside src/ (the database module is part of the crate), like `src/db`")));
     }
     for part in &parts[1..] {
         if !is_module_name(part) {
@@ -78,9 +76,11 @@ pub fn init(cwd: &Path, dir: &str, source: &Source, out: &mut Output) -> Result<
     // The module's parent file, where `mod <name>;` goes: lib.rs (as `pub mod`) or main.rs
     // for `src/<name>`, else the parent directory's mod.rs or `<parent>.rs`.
     let parent = if parts.len() == 2 {
-        ["src/lib.rs", "src/main.rs"].into_iter().map(|f| root.join(f)).find(|p| p.is_file()).ok_or_else(|| {
-            Failure::new("the project has neither src/lib.rs nor src/main.rs to declare the module in".to_string())
-        })?
+        ["src/lib.rs", "src/main.rs"]
+            .into_iter()
+            .map(|f| root.join(f))
+            .find(|p| p.is_file())
+            .ok_or_else(|| Failure::new("the project has neither src/lib.rs nor src/main.rs to declare the module in".to_string()))?
     } else {
         let parent_dir = parts[..parts.len() - 1].join("/");
         [format!("{parent_dir}/mod.rs"), format!("{parent_dir}.rs")]
@@ -141,10 +141,7 @@ pub fn init(cwd: &Path, dir: &str, source: &Source, out: &mut Output) -> Result<
     ignore_local_files(&root, &url, out)?;
     wire_module(&root, &parent, &module_name, parts.len() == 2, out)?;
     update_manifest(&root, &settings, source, dialect, out)?;
-    out.line(&format!(
-        "next: define models in {}, then `duo-orm migrate create \"initial\"` and `duo-orm migrate up`",
-        settings.models
-    ));
+    out.line(&format!("next: define models in {}, then `duo-orm migrate create \"initial\"` and `duo-orm migrate up`", settings.models));
     Ok(())
 }
 
@@ -180,11 +177,8 @@ fn wire_module(root: &Path, parent: &Path, name: &str, crate_root: bool, out: &m
     // After the inner doc comments and attributes at the top, before the first item.
     // `split_inclusive` keeps each line's own ending (`\n` or `\r\n`), so the sum is a byte
     // offset at a line start.
-    let insert_at: usize = text
-        .split_inclusive('\n')
-        .take_while(|l| l.starts_with("//!") || l.starts_with("#![") || l.trim().is_empty())
-        .map(str::len)
-        .sum();
+    let insert_at: usize =
+        text.split_inclusive('\n').take_while(|l| l.starts_with("//!") || l.starts_with("#![") || l.trim().is_empty()).map(str::len).sum();
     let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let mut updated = String::with_capacity(text.len() + declaration.len() + 4);
     updated.push_str(&text[..insert_at]);

@@ -192,7 +192,10 @@ pub fn run(cwd: &Path, command: MigrateCommand, out: &mut Output) -> Result<(), 
             };
             let migrations = project.migrations()?;
             out.line("-- Rendered offline by `duo-orm migrate sql`: this SQL does not record what it applies in");
-            out.line(&format!("-- the version table ({}); `duo-orm migrate up` does, in transactions, with a lock.", project.settings.version_table));
+            out.line(&format!(
+                "-- the version table ({}); `duo-orm migrate up` does, in transactions, with a lock.",
+                project.settings.version_table
+            ));
             if dialect == Dialect::Sqlite {
                 out.line("-- SQLite: run it with `PRAGMA foreign_keys = OFF;` first, or a table rebuild cascades deletes.");
             }
@@ -252,15 +255,12 @@ fn parse_dialect(name: &str) -> Result<Dialect, Failure> {
 fn renames(tables: &[String], columns: &[String]) -> Result<Renames, Failure> {
     let mut renames = Renames::default();
     for spec in tables {
-        let (from, to) = spec
-            .split_once('=')
-            .ok_or_else(|| Failure::new(format!("--rename-table `{spec}`: expected OLD=NEW")))?;
+        let (from, to) = spec.split_once('=').ok_or_else(|| Failure::new(format!("--rename-table `{spec}`: expected OLD=NEW")))?;
         renames.tables.push((from.trim().into(), to.trim().into()));
     }
     for spec in columns {
         let parsed = spec.split_once('=').and_then(|(left, to)| left.split_once('.').map(|(t, from)| (t, from, to)));
-        let (table, from, to) =
-            parsed.ok_or_else(|| Failure::new(format!("--rename-column `{spec}`: expected TABLE.OLD=NEW")))?;
+        let (table, from, to) = parsed.ok_or_else(|| Failure::new(format!("--rename-column `{spec}`: expected TABLE.OLD=NEW")))?;
         renames.columns.push((table.trim().into(), from.trim().into(), to.trim().into()));
     }
     Ok(renames)
@@ -323,10 +323,7 @@ fn create(project: &Project, message: &str, renames: Renames, out: &mut Output) 
     let history = migrations.schemas()?.pop().unwrap_or_default();
     let up = migrate::diff(&history, &models, &renames)?;
     if up.is_empty() {
-        out.line(&format!(
-            "no changes: the models match the schema of the {} existing migration(s); nothing written",
-            migrations.len()
-        ));
+        out.line(&format!("no changes: the models match the schema of the {} existing migration(s); nothing written", migrations.len()));
         return Ok(());
     }
     let down: Vec<Operation> = up.iter().rev().filter_map(Operation::inverse).collect();
@@ -423,21 +420,21 @@ fn apply_with(project: &Project, db: &DbArgs, out: &mut Output, up: bool, target
     let migrations = project.migrations()?;
     let database = connect(project, db, if up { Missing::Create } else { Missing::Refuse })?;
     let (green, done) = (out.green("ok"), out.bold("done"));
-    let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table).allow_out_of_order(out_of_order).on_progress(move |event| {
-        let mut out = Output::stdout();
-        match event {
-            Progress::Started { id, up, statements } => {
-                let verb = if *up { "applying" } else { "reverting" };
-                out.line(&format!("  {verb} {id} ({statements} statement{})", if *statements == 1 { "" } else { "s" }));
+    let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table).allow_out_of_order(out_of_order).on_progress(
+        move |event| {
+            let mut out = Output::stdout();
+            match event {
+                Progress::Started { id, up, statements } => {
+                    let verb = if *up { "applying" } else { "reverting" };
+                    out.line(&format!("  {verb} {id} ({statements} statement{})", if *statements == 1 { "" } else { "s" }));
+                }
+                Progress::Finished(step) => {
+                    out.line(&format!("    {green} {} in {:.1?}", step.id, step.elapsed));
+                }
             }
-            Progress::Finished(step) => {
-                out.line(&format!("    {green} {} in {:.1?}", step.id, step.elapsed));
-            }
-        }
-    });
-    let report = block_on(async {
-        if up { migrator.up_to(&database, target).await } else { migrator.down(&database, target).await }
-    })?;
+        },
+    );
+    let report = block_on(async { if up { migrator.up_to(&database, target).await } else { migrator.down(&database, target).await } })?;
     let count = report.applied.len() + report.reverted.len();
     if count == 0 {
         out.line("nothing to do: the database is already there");
@@ -499,10 +496,8 @@ fn check(project: &Project, db: &DbArgs, format: Format, out: &mut Output) -> Re
     // Drift with migrations not yet applied (after a `down`, say) is theirs to close first.
     let migrations = project.migrations()?;
     let migrator = Migrator::new(&migrations).version_table(&project.settings.version_table);
-    let pending = block_on(async { migrator.status(&database).await })?
-        .iter()
-        .filter(|status| matches!(status.state, State::Pending))
-        .count();
+    let pending =
+        block_on(async { migrator.status(&database).await })?.iter().filter(|status| matches!(status.state, State::Pending)).count();
     if format == Format::Json {
         let drift: Vec<String> = drift.iter().map(ToString::to_string).collect();
         out.line(&serde_json::json!({ "drift": drift, "pending": pending, "tables": models.tables.len() }).to_string());

@@ -66,9 +66,8 @@ impl Project {
         let root = find_root(start)?;
         let manifest = std::fs::read_to_string(root.join("Cargo.toml"))
             .map_err(|e| Failure::new(format!("cannot read {}: {e}", root.join("Cargo.toml").display())))?;
-        let doc: toml_edit::DocumentMut = manifest
-            .parse()
-            .map_err(|e: toml_edit::TomlError| Failure::new(format!("Cargo.toml is not valid TOML: {}", e.message())))?;
+        let doc: toml_edit::DocumentMut =
+            manifest.parse().map_err(|e: toml_edit::TomlError| Failure::new(format!("Cargo.toml is not valid TOML: {}", e.message())))?;
         let mut settings = Settings::for_dir("src/db");
         if let Some(table) = doc.get("package").and_then(|p| p.get("metadata")).and_then(|m| m.get("duo-orm")) {
             let read = |key: &str, slot: &mut String| {
@@ -131,9 +130,7 @@ impl Project {
             return Ok(url.to_string());
         }
         duo_orm::env_url("DATABASE_URL")?.ok_or_else(|| {
-            Failure::new(
-                "no database URL; help: pass --database-url, set DATABASE_URL, or add DATABASE_URL=... to the project's .env",
-            )
+            Failure::new("no database URL; help: pass --database-url, set DATABASE_URL, or add DATABASE_URL=... to the project's .env")
         })
     }
 }
@@ -234,7 +231,10 @@ pub fn schema_of(models: &[ModelDef]) -> Result<Schema, Failure> {
                 max_length: field.max_length,
                 default: None,
             }),
-            _ => Err(Failure::new(format!("`{}` is referenced but has a composite key; relationships need a single-column key", model.ident))),
+            _ => Err(Failure::new(format!(
+                "`{}` is referenced but has a composite key; relationships need a single-column key",
+                model.ident
+            ))),
         }
     };
     let mut schema = Schema::default();
@@ -249,7 +249,11 @@ pub fn schema_of(models: &[ModelDef]) -> Result<Schema, Failure> {
             indexes: model
                 .indexes
                 .iter()
-                .map(|i| Index { name: Index::conventional_name(&model.table, &i.columns, i.unique), columns: i.columns.clone(), unique: i.unique })
+                .map(|i| Index {
+                    name: Index::conventional_name(&model.table, &i.columns, i.unique),
+                    columns: i.columns.clone(),
+                    unique: i.unique,
+                })
                 .collect(),
             foreign_keys: Vec::new(),
         };
@@ -327,9 +331,21 @@ mod tests {
     #[test]
     fn every_derive_type_has_a_runtime_type() {
         let all = [
-            SqlType::SmallInt, SqlType::Integer, SqlType::BigInt, SqlType::Float, SqlType::Double, SqlType::Boolean,
-            SqlType::Text, SqlType::Blob, SqlType::TimestampTz, SqlType::Timestamp, SqlType::Date, SqlType::Time,
-            SqlType::Uuid, SqlType::Decimal, SqlType::Json,
+            SqlType::SmallInt,
+            SqlType::Integer,
+            SqlType::BigInt,
+            SqlType::Float,
+            SqlType::Double,
+            SqlType::Boolean,
+            SqlType::Text,
+            SqlType::Blob,
+            SqlType::TimestampTz,
+            SqlType::Timestamp,
+            SqlType::Date,
+            SqlType::Time,
+            SqlType::Uuid,
+            SqlType::Decimal,
+            SqlType::Json,
         ];
         let mapped: Vec<String> = all.iter().map(|t| column_type(t).name()).collect();
         assert_eq!(mapped.len(), 15);

@@ -332,17 +332,14 @@ fn relations(def: &ModelDef, private: &TokenStream) -> Vec<TokenStream> {
             let fk = &r.foreign_key;
             let target_meta = quote_spanned!(target.span()=> <#target as #krate::Model>::meta);
             let (owner_column, target_column) = match r.kind {
-                RelationKind::HasMany | RelationKind::HasOne => (
-                    quote!(|| #own_key),
-                    quote_spanned!(fk.span()=> || <#target as #krate::Model>::columns().#fk.name()),
-                ),
+                RelationKind::HasMany | RelationKind::HasOne => {
+                    (quote!(|| #own_key), quote_spanned!(fk.span()=> || <#target as #krate::Model>::columns().#fk.name()))
+                }
                 RelationKind::BelongsTo => {
                     let column = def.fields.iter().find(|f| f.ident == *fk).map(|f| f.column.clone()).unwrap_or_default();
                     (quote!(|| #column), quote!(|| #private::key_column(<#target as #krate::Model>::meta())))
                 }
-                RelationKind::ManyToMany => {
-                    (quote!(|| #own_key), quote!(|| #private::key_column(<#target as #krate::Model>::meta())))
-                }
+                RelationKind::ManyToMany => (quote!(|| #own_key), quote!(|| #private::key_column(<#target as #krate::Model>::meta()))),
             };
             let through = match &r.through {
                 None => quote!(#private::None),

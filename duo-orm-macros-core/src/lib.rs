@@ -60,7 +60,8 @@ pub fn expand_embed_migrations(dir: &syn::LitStr) -> TokenStream {
     let entries = match std::fs::read_dir(&path) {
         Ok(entries) => entries,
         Err(e) => {
-            let message = format!("cannot read the migrations directory `{}`: {e}; help: the path is relative to Cargo.toml", path.display());
+            let message =
+                format!("cannot read the migrations directory `{}`: {e}; help: the path is relative to Cargo.toml", path.display());
             return syn::Error::new(dir.span(), message).to_compile_error();
         }
     };

@@ -201,7 +201,10 @@ fn parse_container(cx: &Ctxt, input: &DeriveInput) -> Container {
                 // #[duo(db = crate::db::DB)]
                 DB => {
                     let value: Path = meta.value()?.parse().map_err(|e| {
-                        syn::Error::new(e.span(), "expected a path to a `static Database`; help: the correct format is #[duo(db = crate::db::DB)]")
+                        syn::Error::new(
+                            e.span(),
+                            "expected a path to a `static Database`; help: the correct format is #[duo(db = crate::db::DB)]",
+                        )
                     })?;
                     set_once(cx, &mut container.db, value, &path, DB);
                 }
@@ -222,7 +225,13 @@ fn parse_container(cx: &Ctxt, input: &DeriveInput) -> Container {
                             None => cx.error_spanned_by(&inner.path, "expected a field name"),
                         }
                         Ok(())
-                    }).map_err(|e| syn::Error::new(e.span(), format!("expected field names in `{key}(...)`; help: the correct format is #[duo({key}(field_a, field_b))]")))?;
+                    })
+                    .map_err(|e| {
+                        syn::Error::new(
+                            e.span(),
+                            format!("expected field names in `{key}(...)`; help: the correct format is #[duo({key}(field_a, field_b))]"),
+                        )
+                    })?;
                     if names.is_empty() {
                         cx.error_spanned_by(&path, format!("`{key}(...)` needs at least one field name"));
                     }
@@ -499,10 +508,7 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
     }
     if let Some((_, span)) = raw.set_on {
         if !matches!(sql_type, SqlType::TimestampTz | SqlType::Timestamp) {
-            cx.syn_error(syn::Error::new(
-                span,
-                "set_on (auto_now, auto_now_add) needs a timestamp field; help: use chrono::DateTime<Utc>",
-            ));
+            cx.syn_error(syn::Error::new(span, "set_on (auto_now, auto_now_add) needs a timestamp field; help: use chrono::DateTime<Utc>"));
         }
         if primary_key {
             cx.syn_error(syn::Error::new(span, "a primary key cannot be set_on a write"));
@@ -562,7 +568,10 @@ fn validate(cx: &Ctxt, input: &DeriveInput, fields: &mut [FieldDef], explicit: &
     let mut seen: Vec<&str> = Vec::new();
     for field in fields.iter() {
         if seen.contains(&field.column.as_str()) {
-            cx.error_spanned_by(&field.ident, format!("two fields map to column `{}`; help: rename one with #[duo(column = \"...\")]", field.column));
+            cx.error_spanned_by(
+                &field.ident,
+                format!("two fields map to column `{}`; help: rename one with #[duo(column = \"...\")]", field.column),
+            );
         }
         seen.push(&field.column);
     }

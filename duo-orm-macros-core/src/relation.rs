@@ -120,10 +120,7 @@ pub fn parse_relation(cx: &Ctxt, field: &syn::Field, owner: &Ident) -> Option<Re
                 _ => {
                     cx.error_spanned_by(
                         &meta.path,
-                        format!(
-                            "`{key}` does not apply to a relationship field; expected one of {}",
-                            one_of(RELATION_KEYS)
-                        ),
+                        format!("`{key}` does not apply to a relationship field; expected one of {}", one_of(RELATION_KEYS)),
                     );
                     return crate::model::skip_value(&meta);
                 }
@@ -210,7 +207,10 @@ pub fn parse_relation(cx: &Ctxt, field: &syn::Field, owner: &Ident) -> Option<Re
     };
     if kind != RelationKind::ManyToMany {
         for key in [&raw.owner_key, &raw.target_key].into_iter().flatten() {
-            cx.error_spanned_by(key, format!("owner_key / target_key name join-table columns of a many_to_many, not of a {}", kind.keyword()));
+            cx.error_spanned_by(
+                key,
+                format!("owner_key / target_key name join-table columns of a many_to_many, not of a {}", kind.keyword()),
+            );
         }
     }
     if let (Some(cascade), RelationKind::BelongsTo) = (raw.cascade, kind) {
@@ -234,7 +234,10 @@ pub fn parse_relation(cx: &Ctxt, field: &syn::Field, owner: &Ident) -> Option<Re
         );
     }
     if kind == RelationKind::ManyToMany && raw.foreign_key.is_some() {
-        cx.error_spanned_by(&raw.foreign_key, "a many_to_many has no foreign key of its own; help: name the join-table columns with owner_key / target_key");
+        cx.error_spanned_by(
+            &raw.foreign_key,
+            "a many_to_many has no foreign key of its own; help: name the join-table columns with owner_key / target_key",
+        );
     }
     Some(RelationDef {
         ident,
@@ -275,11 +278,8 @@ fn parse_arguments(cx: &Ctxt, meta: &syn::meta::ParseNestedMeta<'_>, kind: Relat
             // through = "post_tags" | through = PostTag
             THROUGH => {
                 let value = arg.value()?;
-                raw.through = Some(if value.peek(LitStr) {
-                    ThroughTable::Table(value.parse()?)
-                } else {
-                    ThroughTable::Model(value.parse()?)
-                });
+                raw.through =
+                    Some(if value.peek(LitStr) { ThroughTable::Table(value.parse()?) } else { ThroughTable::Model(value.parse()?) });
             }
             // owner_key = post_id
             OWNER_KEY => raw.owner_key = Some(arg.value()?.parse()?),

@@ -49,8 +49,25 @@ pub const SET_ON_EVENTS: &[&str] = &[ON_CREATE, ON_UPDATE_EVENT];
 
 pub const CONTAINER_KEYS: &[&str] = &[TABLE, DB, CRATE, INDEX, UNIQUE];
 pub const FIELD_KEYS: &[&str] = &[
-    PRIMARY_KEY, AUTO_INCREMENT, COLUMN, UNIQUE, INDEX, DEFAULT, DEFAULT_SQL, MAX_LENGTH, REFERENCES,
-    ON_DELETE, ON_UPDATE, GUARDED, SQL_TYPE, SET_ON, AUTO_NOW_ADD, AUTO_NOW, HAS_MANY, HAS_ONE, BELONGS_TO,
+    PRIMARY_KEY,
+    AUTO_INCREMENT,
+    COLUMN,
+    UNIQUE,
+    INDEX,
+    DEFAULT,
+    DEFAULT_SQL,
+    MAX_LENGTH,
+    REFERENCES,
+    ON_DELETE,
+    ON_UPDATE,
+    GUARDED,
+    SQL_TYPE,
+    SET_ON,
+    AUTO_NOW_ADD,
+    AUTO_NOW,
+    HAS_MANY,
+    HAS_ONE,
+    BELONGS_TO,
     MANY_TO_MANY,
 ];
 pub const ACTIONS: &[&str] = &["cascade", "set_null", "set_default", "restrict", "no_action"];

@@ -109,21 +109,21 @@ pub fn map_type(ty: &Type) -> Result<SqlType, String> {
         "JsonValue" => SqlType::Json,
         // `duo_orm::Json<T>`: any serde type, stored as a JSON document.
         "Json" if single_generic(&last.arguments).is_some() => SqlType::Json,
-        "Value" if path.path.segments.len() >= 2 && path.path.segments[path.path.segments.len() - 2].ident == "serde_json" => {
-            SqlType::Json
-        }
+        "Value" if path.path.segments.len() >= 2 && path.path.segments[path.path.segments.len() - 2].ident == "serde_json" => SqlType::Json,
         "Vec" => match single_generic(&last.arguments) {
             Some(Type::Path(inner)) if inner.path.is_ident("u8") => SqlType::Blob,
             // A PostgreSQL array of a scalar.
             Some(inner) => match map_type(inner) {
-                Ok(element @ (SqlType::SmallInt
-                | SqlType::Integer
-                | SqlType::BigInt
-                | SqlType::Float
-                | SqlType::Double
-                | SqlType::Boolean
-                | SqlType::Text
-                | SqlType::Uuid)) => SqlType::Array(Box::new(element)),
+                Ok(
+                    element @ (SqlType::SmallInt
+                    | SqlType::Integer
+                    | SqlType::BigInt
+                    | SqlType::Float
+                    | SqlType::Double
+                    | SqlType::Boolean
+                    | SqlType::Text
+                    | SqlType::Uuid),
+                ) => SqlType::Array(Box::new(element)),
                 _ => {
                     return Err(format!(
                         "duo-orm cannot map `{}` to a column type: arrays hold integers, floats, booleans, strings \

@@ -30,10 +30,16 @@ pub trait ArrayColumn {
     /// The element type.
     type Element: ArrayElement;
 }
-impl<T: ArrayElement> ArrayColumn for Vec<T> where Vec<T>: FieldType {
+impl<T: ArrayElement> ArrayColumn for Vec<T>
+where
+    Vec<T>: FieldType,
+{
     type Element = T;
 }
-impl<T: ArrayElement> ArrayColumn for Option<Vec<T>> where Vec<T>: FieldType {
+impl<T: ArrayElement> ArrayColumn for Option<Vec<T>>
+where
+    Vec<T>: FieldType,
+{
     type Element = T;
 }
 
@@ -60,9 +66,7 @@ impl<M: Model, C: ArrayColumn> Column<M, C> {
     /// The array holds `value`: `value = ANY(column)`.
     pub fn includes(self, value: impl Into<C::Element>) -> Condition<M> {
         let value = value.into().into_value();
-        on_postgres(self.expr(), "includes()", move |column| {
-            Expr::val(value.clone()).eq(Func::cust("ANY").arg(column))
-        })
+        on_postgres(self.expr(), "includes()", move |column| Expr::val(value.clone()).eq(Func::cust("ANY").arg(column)))
     }
 
     /// The array holds every one of `values`: `column @> $1`.

@@ -194,9 +194,7 @@ impl<M: Model, T: TextType> Column<M, T> {
         let render = move |dialect: Dialect, value: String| {
             let column = column.clone();
             Ok(match dialect {
-                Dialect::MySql | Dialect::MsSql => {
-                    column.clone().eq(value.clone()).and(byte_for_byte(dialect, table, name).eq(value))
-                }
+                Dialect::MySql | Dialect::MsSql => column.clone().eq(value.clone()).and(byte_for_byte(dialect, table, name).eq(value)),
                 _ => column.eq(value),
             })
         };
@@ -526,7 +524,11 @@ impl<M> Condition<M> {
     /// A condition that makes its query fail with `InvalidQuery` and `error`.
     pub(crate) fn invalid(error: String) -> Self {
         // Never `1 = 0`: negated, that would select every row through the escape hatch.
-        Condition { expr: CondExpr::Portable(Expr::cust("duo_orm_invalid_condition_see_its_query_error() = 1")), error: Some(error), _marker: PhantomData }
+        Condition {
+            expr: CondExpr::Portable(Expr::cust("duo_orm_invalid_condition_see_its_query_error() = 1")),
+            error: Some(error),
+            _marker: PhantomData,
+        }
     }
 
     /// This condition, failing with `error` when there is one.
@@ -654,17 +656,13 @@ impl<M: Model> OrderBy<M> {
             None => (false, spec.trim().trim_start_matches('+')),
         };
         let meta = M::meta();
-        let column = meta
-            .columns
-            .iter()
-            .find(|c| c.field == name || c.name == name)
-            .ok_or_else(|| {
-                crate::Error::invalid(format!(
-                    "cannot order {} by `{name}`: no such field; expected one of {}",
-                    meta.name,
-                    meta.field_names().join(", ")
-                ))
-            })?;
+        let column = meta.columns.iter().find(|c| c.field == name || c.name == name).ok_or_else(|| {
+            crate::Error::invalid(format!(
+                "cannot order {} by `{name}`: no such field; expected one of {}",
+                meta.name,
+                meta.field_names().join(", ")
+            ))
+        })?;
         Ok(OrderBy::new(column.name, descending))
     }
 }

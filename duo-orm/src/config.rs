@@ -23,8 +23,7 @@ pub enum Dialect {
 
 impl Dialect {
     /// Every dialect, in a stable order.
-    pub const ALL: [Dialect; 5] =
-        [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite, Dialect::MsSql, Dialect::Oracle];
+    pub const ALL: [Dialect; 5] = [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite, Dialect::MsSql, Dialect::Oracle];
 
     /// The dialect's name as users write it.
     pub const fn name(self) -> &'static str {
@@ -98,9 +97,7 @@ impl DatabaseUrl {
     pub fn parse(url: &str) -> Result<Self> {
         let url = url.trim();
         if url.is_empty() {
-            return Err(Error::config(
-                "the database URL is empty; set it to e.g. sqlite://./app.db or postgres://user@host/db",
-            ));
+            return Err(Error::config("the database URL is empty; set it to e.g. sqlite://./app.db or postgres://user@host/db"));
         }
         let (scheme, rest) = match url.split_once("://") {
             Some(parts) => parts,
@@ -124,16 +121,10 @@ impl DatabaseUrl {
             )));
         }
         let Some(&(_, dialect)) = SCHEMES.iter().find(|(s, _)| *s == lower) else {
-            return Err(Error::config(format!(
-                "unknown database URL scheme `{scheme}`; expected one of {}",
-                accepted_schemes()
-            )));
+            return Err(Error::config(format!("unknown database URL scheme `{scheme}`; expected one of {}", accepted_schemes())));
         };
         if dialect != Dialect::Sqlite && rest.trim_start_matches('/').is_empty() {
-            return Err(Error::config(format!(
-                "the {dialect} URL `{}` has no host; expected {lower}://user@host/database",
-                redact(url)
-            )));
+            return Err(Error::config(format!("the {dialect} URL `{}` has no host; expected {lower}://user@host/database", redact(url))));
         }
         let driver_url = match (dialect, url.contains("://")) {
             (Dialect::MySql, _) => format!("mysql://{rest}"),
@@ -195,10 +186,7 @@ impl fmt::Display for DatabaseUrl {
 
 impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DatabaseUrl")
-            .field("url", &redact(&self.raw))
-            .field("dialect", &self.dialect)
-            .finish()
+        f.debug_struct("DatabaseUrl").field("url", &redact(&self.raw)).field("dialect", &self.dialect).finish()
     }
 }
 
@@ -348,10 +336,8 @@ const LIBPQ_PARAMETERS: &[&str] = &[
 /// Every query parameter some driver reads: where a secret's value ends (see
 /// [`secret_values`]).
 fn known_parameter(key: &str) -> bool {
-    const OTHERS: &[&str] = &[
-        "user", "password", "sslca", "charset", "collation", "socket", "timezone", "time-zone", "mode", "cache",
-        "immutable", "vfs",
-    ];
+    const OTHERS: &[&str] =
+        &["user", "password", "sslca", "charset", "collation", "socket", "timezone", "time-zone", "mode", "cache", "immutable", "vfs"];
     POSTGRES_PARAMETERS.contains(&key) || LIBPQ_PARAMETERS.contains(&key) || OTHERS.contains(&key) || key.starts_with("options[")
 }
 

@@ -136,10 +136,7 @@ impl Database {
         let url = DatabaseUrl::parse(&raw)?;
         if let Some(expected) = self.expected {
             if expected != url.dialect() {
-                return Err(Error::config(format!(
-                    "this database expects {expected}, but its URL `{url}` is for {}",
-                    url.dialect()
-                )));
+                return Err(Error::config(format!("this database expects {expected}, but its URL `{url}` is for {}", url.dialect())));
             }
         }
         Ok(url)
@@ -564,7 +561,7 @@ impl Database {
         T: Send + 'static,
         D: Fn(&mut RowCursor<'_>) -> RowResult<T> + Send + Sync + 'static,
     {
-self.fetch_fold(stmt, model, Vec::new(), collect_rows(decode)).await
+        self.fetch_fold(stmt, model, Vec::new(), collect_rows(decode)).await
     }
 
     /// Runs `stmt` and folds its rows into `state` with `step`, as they arrive (no list of
@@ -576,8 +573,7 @@ self.fetch_fold(stmt, model, Vec::new(), collect_rows(decode)).await
     {
         let engine = self.engine()?;
         let span = engine.span(&stmt);
-        self.run(engine, move |engine, mut conn| async move { engine.fetch_fold(&mut conn, stmt, span, model, state, step).await })
-            .await
+        self.run(engine, move |engine, mut conn| async move { engine.fetch_fold(&mut conn, stmt, span, model, state, step).await }).await
     }
 
     /// The first column of the last row of `stmt` (a `COUNT(*)`), as an integer.
@@ -670,7 +666,7 @@ impl Held {
         model: &'static str,
         decode: impl Fn(&mut RowCursor<'_>) -> RowResult<T>,
     ) -> Result<Vec<T>> {
-self.fetch_fold(stmt, model, Vec::new(), collect_rows(decode)).await
+        self.fetch_fold(stmt, model, Vec::new(), collect_rows(decode)).await
     }
 
     /// [`Database::fetch_fold`] on the held connection.
@@ -889,7 +885,13 @@ pub(crate) struct Leased {
 
 impl Leased {
     fn new(conn: Conn, engine: &Engine, checked: bool) -> Self {
-        Leased { conn: Some(conn), checked, in_flight: false, lost: false, home: (!engine.runtime_free()).then(|| runtime().handle().clone()) }
+        Leased {
+            conn: Some(conn),
+            checked,
+            in_flight: false,
+            lost: false,
+            home: (!engine.runtime_free()).then(|| runtime().handle().clone()),
+        }
     }
 
     pub(crate) fn conn(&mut self) -> &mut Conn {
@@ -1127,9 +1129,7 @@ fn not_compiled(dialect: Dialect) -> Error {
         Dialect::MySql => "mysql",
         _ => "sqlite",
     };
-    Error::config(format!(
-        "duo-orm was built without {dialect} support: enable the `{feature}` feature of duo-orm"
-    ))
+    Error::config(format!("duo-orm was built without {dialect} support: enable the `{feature}` feature of duo-orm"))
 }
 
 /// Removes the password of `url` from a driver message, wherever the driver put it.
@@ -1166,9 +1166,7 @@ impl Engine {
     /// A lazy pool for `url`, owned by the runtime entered by the caller.
     fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool> {
         let dialect = url.dialect();
-        let bad_url = |e: sqlx::Error| {
-            Error::config(scrub(format!("invalid {dialect} URL `{url}`: {e}"), url.driver_url()))
-        };
+        let bad_url = |e: sqlx::Error| Error::config(scrub(format!("invalid {dialect} URL `{url}`: {e}"), url.driver_url()));
         macro_rules! pool_options {
             ($db:ty) => {
                 sqlx::pool::PoolOptions::<$db>::new()
@@ -1378,10 +1376,7 @@ impl Engine {
     fn check_bindable(&self, stmt: &Statement) -> Result<()> {
         let dialect = self.url.dialect();
         if dialect != Dialect::Postgres && stmt.values.0.iter().any(|v| matches!(v, sea_query::Value::Array(..))) {
-            return Err(Error::unsupported(
-                dialect,
-                "an array value (arrays are PostgreSQL's); store the list as `Json<Vec<T>>`",
-            ));
+            return Err(Error::unsupported(dialect, "an array value (arrays are PostgreSQL's); store the list as `Json<Vec<T>>`"));
         }
         Ok(())
     }

@@ -531,11 +531,9 @@ impl<M: 'static> JsonPath<M> {
             (Dialect::Sqlite, _) => text,
             // FLOAT reads every JSON number (serde writes large and small ones with an exponent).
             (Dialect::MsSql, _) => text.cast_as(Alias::new("FLOAT")),
-            (Dialect::Oracle, _) => Expr::cust(format!(
-                "JSON_VALUE({}, {} RETURNING NUMBER)",
-                self.oracle_column(),
-                sql_literal(dialect, &self.path_text())
-            )),
+            (Dialect::Oracle, _) => {
+                Expr::cust(format!("JSON_VALUE({}, {} RETURNING NUMBER)", self.oracle_column(), sql_literal(dialect, &self.path_text())))
+            }
         };
         Ok(Expr::case(self.is_kind(dialect, kind)?, value).into())
     }
@@ -638,7 +636,9 @@ impl<M: 'static> JsonPath<M> {
                 let matches = match (fragment, sqlite) {
                     (J::String(s), true) => member("type").eq("text").and(member("value").eq(s.clone())),
                     (J::String(s), false) => member("type").eq(1).and(member("value").eq(s.clone())),
-                    (J::Number(n), true) => member("type").is_in(["integer", "real"]).and(member("value").eq(n.as_f64().unwrap_or(f64::NAN))),
+                    (J::Number(n), true) => {
+                        member("type").is_in(["integer", "real"]).and(member("value").eq(n.as_f64().unwrap_or(f64::NAN)))
+                    }
                     // The CAST only reads numbers: SQL Server may evaluate it before the type test.
                     (J::Number(n), false) => member("type").eq(2).and(
                         Expr::expr(Expr::case(member("type").eq(2), member("value").cast_as(Alias::new("FLOAT"))))
@@ -693,12 +693,12 @@ impl<M: 'static> JsonPath<M> {
             // get from the same function.
             Dialect::MySql => self.my_node().eq(Func::cust("JSON_EXTRACT").arg(Expr::val(document.to_string())).arg("$")),
             // json_extract gives a string's text too: require an object or array.
-            Dialect::Sqlite => Expr::expr(Func::cust("json_type").arg(self.column()).arg(self.path_value()))
-                .is_in(["object", "array"])
-                .and(
+            Dialect::Sqlite => {
+                Expr::expr(Func::cust("json_type").arg(self.column()).arg(self.path_value())).is_in(["object", "array"]).and(
                     Expr::expr(Func::cust("json_extract").arg(self.column()).arg(self.path_value()))
                         .eq(Func::cust("json_extract").arg(Expr::val(document.to_string())).arg("$")),
-                ),
+                )
+            }
             Dialect::Oracle => Expr::cust_with_exprs(
                 format!("JSON_EQUAL(JSON_QUERY({}, {}), :1)", self.oracle_column(), sql_literal(dialect, &self.path_text())),
                 [Expr::val(document.to_string())],

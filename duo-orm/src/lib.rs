@@ -71,14 +71,14 @@ pub use transaction::Transaction;
 
 /// `#[derive(Model)]`: see the user guide's "Defining models" chapter.
 pub use duo_orm_derive::Model;
+/// `#[derive(Schema)]`: makes a serde struct a write payload, validated with
+/// `validator::Validate` when it implements it.
+pub use duo_orm_derive::Schema;
 /// `embed_migrations!("migrations")`: the migration files of a directory (relative to the
 /// crate's `Cargo.toml`), embedded at compile time, as a
 /// `Result<`[`migrate::Migrations`]`>`.
 #[cfg(feature = "migrate")]
 pub use duo_orm_derive::embed_migrations;
-/// `#[derive(Schema)]`: makes a serde struct a write payload, validated with
-/// `validator::Validate` when it implements it.
-pub use duo_orm_derive::Schema;
 
 /// The sea-query crate, for the escape hatch (`alchemize()`, `from_statement`).
 pub use sea_query;
@@ -87,13 +87,13 @@ pub use sqlx;
 
 /// Everything a model file needs: `use duo_orm::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Database, Dialect, Error, Hooks, Model, ModelExt, Page, Payload, Related, Result, Schema, Select, Transaction};
-    pub use serde::{Deserialize, Serialize};
-    pub use serde_json::json;
     #[cfg(feature = "json")]
     pub use crate::Json;
+    pub use crate::{Database, Dialect, Error, Hooks, Model, ModelExt, Page, Payload, Related, Result, Schema, Select, Transaction};
     /// `try_next()`, `next()` and friends on [`Iterate::stream`](crate::Iterate::stream).
     pub use futures_util::{StreamExt as _, TryStreamExt as _};
+    pub use serde::{Deserialize, Serialize};
+    pub use serde_json::json;
 }
 
 /// What generated code uses. Not public API: it may change in any release.
@@ -101,8 +101,8 @@ pub mod prelude {
 pub mod __private {
     pub use crate::database::Registration;
     pub use crate::model::{
-        ColumnDefault, ColumnMeta, ForeignKeyMeta, HookFns, IndexMeta, ReferentialAction, SetOn, model_column_values,
-        model_payload_map, serialize_to_map,
+        ColumnDefault, ColumnMeta, ForeignKeyMeta, HookFns, IndexMeta, ReferentialAction, SetOn, model_column_values, model_payload_map,
+        serialize_to_map,
     };
     pub use crate::relation::load::RelationLoader;
     pub use crate::relation::{RelationField, ThroughMeta, key_column, kind};
@@ -189,10 +189,8 @@ pub mod __private {
         field: &'static str,
         json: serde_json::Value,
     ) -> crate::Result<T> {
-        serde_json::from_value(json).map_err(|e| crate::Error::Validation {
-            field: field.to_string(),
-            detail: format!("invalid value for {model}.{field}: {e}"),
-        })
+        serde_json::from_value(json)
+            .map_err(|e| crate::Error::Validation { field: field.to_string(), detail: format!("invalid value for {model}.{field}: {e}") })
     }
 
     /// The error for a required field missing from a schema.

@@ -52,11 +52,7 @@ pub(crate) fn timestamps(meta: &ModelMeta, event: Event) -> Result<Vec<(usize, V
 }
 
 /// Replaces (or adds) the stamped columns of `event` in `assignments`.
-pub(crate) fn stamp_assignments(
-    meta: &ModelMeta,
-    assignments: &mut Vec<(usize, Value, Json)>,
-    event: Event,
-) -> Result<()> {
+pub(crate) fn stamp_assignments(meta: &ModelMeta, assignments: &mut Vec<(usize, Value, Json)>, event: Event) -> Result<()> {
     let stamps = timestamps(meta, event)?;
     assignments.retain(|(index, _, _)| !stamps.iter().any(|(stamped, _, _)| stamped == index));
     assignments.extend(stamps);

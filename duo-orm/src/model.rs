@@ -375,9 +375,7 @@ impl Payload for Json {
     fn into_map(self) -> Result<Map<String, Json>> {
         match self {
             Json::Object(map) => Ok(map),
-            other => Err(Error::invalid(format!(
-                "a payload must be a JSON object of field names to values, not `{other}`"
-            ))),
+            other => Err(Error::invalid(format!("a payload must be a JSON object of field names to values, not `{other}`"))),
         }
     }
 }

@@ -32,9 +32,7 @@ pub struct Pending<'a, T> {
 }
 
 impl<'a, T: Send + 'a> Pending<'a, T> {
-    pub(crate) fn new<M: Model>(
-        operation: impl FnOnce(&'a Database) -> BoxFuture<'a, Result<T>> + Send + 'a,
-    ) -> Self {
+    pub(crate) fn new<M: Model>(operation: impl FnOnce(&'a Database) -> BoxFuture<'a, Result<T>> + Send + 'a) -> Self {
         Pending { database: M::database(), subject: M::meta().name, operation: Ok(Box::new(operation)), transaction: None }
     }
 
@@ -52,9 +50,7 @@ impl<'a, T: Send + 'a> Pending<'a, T> {
 
     /// Transforms the result once the operation has run.
     pub(crate) fn map<U: Send + 'a>(self, f: impl FnOnce(T) -> U + Send + 'a) -> Pending<'a, U> {
-        let operation = self.operation.map(|op| -> Operation<'a, U> {
-            Box::new(move |db| Box::pin(async move { op(db).await.map(f) }))
-        });
+        let operation = self.operation.map(|op| -> Operation<'a, U> { Box::new(move |db| Box::pin(async move { op(db).await.map(f) })) });
         Pending { database: self.database, subject: self.subject, operation, transaction: self.transaction }
     }
 

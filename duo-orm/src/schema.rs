@@ -270,9 +270,9 @@ pub(crate) fn dependency_order<T>(items: &[T], name: impl Fn(&T) -> &str, refere
             if ordered.contains(&i) {
                 continue;
             }
-            let ready = references(item).into_iter().all(|target| {
-                target == name(item) || placed(&ordered, target) || !items.iter().any(|other| name(other) == target)
-            });
+            let ready = references(item)
+                .into_iter()
+                .all(|target| target == name(item) || placed(&ordered, target) || !items.iter().any(|other| name(other) == target));
             if ready {
                 ordered.push(i);
             }

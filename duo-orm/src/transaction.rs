@@ -152,11 +152,9 @@ pub(crate) struct TxConn(Option<Leased>);
 
 impl TxConn {
     pub(crate) fn lease(&mut self) -> Result<&mut Leased> {
-        self.0.as_mut().ok_or_else(|| {
-            Error::InvalidQuery(
-                "this transaction has already ended (committed or rolled back); start a new one".into(),
-            )
-        })
+        self.0
+            .as_mut()
+            .ok_or_else(|| Error::InvalidQuery("this transaction has already ended (committed or rolled back); start a new one".into()))
     }
 }
 
@@ -467,10 +465,7 @@ impl End {
 
 /// The block's result once its level has ended: a failed commit is the error; after an
 /// error the block's own error wins; a panic resumes.
-fn conclude<T, E: From<Error>>(
-    outcome: std::thread::Result<std::result::Result<T, E>>,
-    ended: Result<()>,
-) -> std::result::Result<T, E> {
+fn conclude<T, E: From<Error>>(outcome: std::thread::Result<std::result::Result<T, E>>, ended: Result<()>) -> std::result::Result<T, E> {
     match outcome {
         Ok(Ok(value)) => ended.map(|()| value).map_err(E::from),
         Ok(Err(error)) => {

@@ -192,9 +192,7 @@ macro_rules! native_field {
                 Value::$variant(None)
             }
             fn from_json(json: serde_json::Value) -> std::result::Result<Value, String> {
-                serde_json::from_value::<$ty>(json)
-                    .map(|v| Value::$variant(Some(v.into())))
-                    .map_err(json_error($expected))
+                serde_json::from_value::<$ty>(json).map(|v| Value::$variant(Some(v.into()))).map_err(json_error($expected))
             }
             fn to_json(&self) -> serde_json::Value {
                 serde_json::to_value(self).unwrap_or(serde_json::Value::Null)

@@ -67,7 +67,10 @@ async fn array_operators_live_on_postgres_and_refused_elsewhere() {
             Tagged::create(row).on(db).await.unwrap();
         }
         let a = Tagged::filter(|t| t.name.eq("a")).one().on(db).await.unwrap();
-        assert_eq!((a.tags.clone(), a.scores.clone(), a.flags.clone()), (vec!["orm".into(), "rust".into()], vec![1, 2, 3], Some(vec![true])));
+        assert_eq!(
+            (a.tags.clone(), a.scores.clone(), a.flags.clone()),
+            (vec!["orm".into(), "rust".into()], vec![1, 2, 3], Some(vec![true]))
+        );
         for (what, filter, expected) in cases() {
             let rows = Tagged::filter(filter).order_by(|t| t.id.asc()).all().on(db).await.unwrap();
             let names: Vec<String> = rows.into_iter().map(|t| t.name).collect();

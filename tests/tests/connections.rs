@@ -128,9 +128,8 @@ async fn a_transaction_that_loses_its_connection_says_so_and_is_not_retried() {
         let d = t.dialect;
         setup!(t.db, User);
         let attempts = std::sync::atomic::AtomicUsize::new(0);
-        let result: Result<()> = t
-            .db
-            .transaction(async {
+        let result: Result<()> =
+            t.db.transaction(async {
                 attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 User::create(json!({"name": "lost", "age": 1, "email": "lost@x.io"})).on(&t.db).await?;
                 kill_all(&t, &admin, name).await;

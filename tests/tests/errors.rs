@@ -1,8 +1,8 @@
 //! Integrity and validation errors, live on every backend.
 
+use duo_orm::IntegrityKind;
 use duo_orm::prelude::*;
 use duo_orm::sea_query::{Query, Value};
-use duo_orm::IntegrityKind;
 use serde_json::json;
 
 use crate::models::*;
@@ -79,10 +79,9 @@ async fn a_column_that_cannot_become_its_field_is_a_decode_error_naming_model_an
     for t in backends("err_decode").await {
         setup!(t.db, Labelled);
         Labelled::create(json!({"label": "not a number"})).on(&t.db).await.unwrap();
-        for err in [
-            LabelledAsNumber::query().all().on(&t.db).await.unwrap_err(),
-            LabelledAsNumber::query().first().on(&t.db).await.unwrap_err(),
-        ] {
+        for err in
+            [LabelledAsNumber::query().all().on(&t.db).await.unwrap_err(), LabelledAsNumber::query().first().on(&t.db).await.unwrap_err()]
+        {
             let Error::Decode { model, column, detail } = &err else { panic!("{:?}: {err:?}", t.dialect) };
             assert_eq!((*model, column.as_str()), ("LabelledAsNumber", "#1"), "{:?}: {detail}", t.dialect);
             assert!(err.to_string().starts_with("cannot decode column #1 of LabelledAsNumber"), "{err}");

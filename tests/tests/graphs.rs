@@ -206,11 +206,8 @@ async fn an_assigned_parent_fills_the_foreign_key_and_an_unsaved_one_is_saved_fi
         assert_eq!(stored.author_id, alice.id);
 
         // An unsaved author (and an unsaved optional reviewer) are inserted first.
-        let mut post = Article {
-            author: Related::loaded(author("Bob")),
-            reviewer: Related::loaded(Some(author("Carol"))),
-            ..article("Second")
-        };
+        let mut post =
+            Article { author: Related::loaded(author("Bob")), reviewer: Related::loaded(Some(author("Carol"))), ..article("Second") };
         post.save().on(db).await.unwrap();
         let bob = post.author.get().unwrap();
         assert!(bob.id != 0 && bob.id != alice.id, "{dialect:?}");
@@ -265,7 +262,8 @@ async fn a_parent_with_children_is_one_insert_per_table_level() {
         assert_eq!(bio.author_id, alice.id);
 
         // Read back with everything eager-loaded: each child under the right parent.
-        let loaded = Author::related(|a| a.articles.then(|p| p.notes)).related(|a| a.bio).filter(|a| a.id.eq(alice.id)).one().on(db).await.unwrap();
+        let loaded =
+            Author::related(|a| a.articles.then(|p| p.notes)).related(|a| a.bio).filter(|a| a.id.eq(alice.id)).one().on(db).await.unwrap();
         let mut shape: Vec<(String, Vec<String>)> = loaded
             .articles
             .get()
@@ -314,7 +312,8 @@ async fn many_to_many_inserts_missing_rows_and_join_rows_and_unlinks_removed_one
         let rust = Label::create(json!({"slug": "rust", "title": "Rust"})).on(db).await.unwrap();
         let alice = Author::create(json!({"name": "Alice"})).on(db).await.unwrap();
 
-        let mut post = Article { author_id: alice.id, labels: Related::loaded(vec![rust.clone(), label("orm"), label("sql")]), ..article("Tagged") };
+        let mut post =
+            Article { author_id: alice.id, labels: Related::loaded(vec![rust.clone(), label("orm"), label("sql")]), ..article("Tagged") };
         let ((), seen) = recorded(post.save().on(db)).await;
         // The post, the two missing labels, and the three join rows: one INSERT each.
         assert_eq!(inserts(&seen).len(), 3, "{dialect:?}: {seen:#?}");
@@ -380,7 +379,8 @@ async fn changed_children_are_updated_and_unchanged_ones_write_nothing() {
         assert_eq!(updates.len(), 2, "the author and the edited article: {dialect:?}: {seen:#?}");
         assert!(updates.iter().any(|s| s.contains("graph_articles")));
         assert_eq!(inserts(&seen).len(), 1, "{seen:#?}");
-        let mut titles: Vec<String> = Article::filter(|a| a.author_id.eq(alice.id)).all().on(db).await.unwrap().into_iter().map(|a| a.title).collect();
+        let mut titles: Vec<String> =
+            Article::filter(|a| a.author_id.eq(alice.id)).all().on(db).await.unwrap().into_iter().map(|a| a.title).collect();
         titles.sort();
         assert_eq!(titles, ["a", "b, edited", "c", "d"], "{dialect:?}");
 
@@ -439,14 +439,16 @@ async fn orphans_are_refused_deleted_or_kept_as_declared() {
         let mut post = Article::related(|a| a.notes).filter(|a| a.title.eq("a")).one().on(db).await.unwrap();
         post.notes.get_mut().unwrap().retain(|n| n.body != "drop");
         post.save().on(db).await.unwrap();
-        let bodies: Vec<String> = Note::filter(|n| n.article_id.eq(post.id)).all().on(db).await.unwrap().into_iter().map(|n| n.body).collect();
+        let bodies: Vec<String> =
+            Note::filter(|n| n.article_id.eq(post.id)).all().on(db).await.unwrap().into_iter().map(|n| n.body).collect();
         assert_eq!(bodies, ["keep"], "{dialect:?}");
 
         // Author.bio keeps them: the replaced bio stays, a new one is inserted.
         let mut loaded = Author::related(|a| a.bio).filter(|a| a.id.eq(alice.id)).one().on(db).await.unwrap();
         loaded.bio.set(Some(Bio { id: 0, author_id: 0, text: "new".into() }));
         loaded.save().on(db).await.unwrap();
-        let mut bios: Vec<String> = Bio::filter(|b| b.author_id.eq(alice.id)).all().on(db).await.unwrap().into_iter().map(|b| b.text).collect();
+        let mut bios: Vec<String> =
+            Bio::filter(|b| b.author_id.eq(alice.id)).all().on(db).await.unwrap().into_iter().map(|b| b.text).collect();
         bios.sort();
         assert_eq!(bios, ["new", "old"], "{dialect:?}");
 
@@ -523,7 +525,10 @@ async fn what_cannot_be_saved_is_an_error_naming_the_relationship() {
         // A join model with a required column of its own.
         let mut post = Article { author_id: alice.id, pins: Related::loaded(vec![label("pinned")]), ..article("p") };
         let error = post.save().on(db).await.unwrap_err();
-        assert!(matches!(&error, Error::Relationship { relation, detail } if relation == "Article.pins" && detail.contains("position")), "{dialect:?}: {error:?}");
+        assert!(
+            matches!(&error, Error::Relationship { relation, detail } if relation == "Article.pins" && detail.contains("position")),
+            "{dialect:?}: {error:?}"
+        );
         assert_eq!(Article::count().on(db).await.unwrap(), 0, "nothing was kept");
 
         // A row claimed by two owners through one foreign key: refused, not one silently winning.
@@ -597,7 +602,9 @@ fn shape() -> impl proptest::strategy::Strategy<Value = Shape> {
     use proptest::prelude::*;
     let leaf = "[a-z]{1,6}".prop_map(|name| Shape(name, Vec::new()));
     // Depth 3 below the root: what eager loading reads back in one query.
-    leaf.prop_recursive(3, 40, 5, |inner| ("[a-z]{1,6}", prop::collection::vec(inner, 0..5)).prop_map(|(name, children)| Shape(name, children)))
+    leaf.prop_recursive(3, 40, 5, |inner| {
+        ("[a-z]{1,6}", prop::collection::vec(inner, 0..5)).prop_map(|(name, children)| Shape(name, children))
+    })
 }
 
 fn build(shape: &Shape) -> Category {
@@ -672,11 +679,7 @@ async fn a_failed_save_forgets_every_key_it_had_handed_out() {
         assert_eq!(Article::get(first.id).on(db).await.unwrap().unwrap().author_id, alice.id);
 
         // The parent (a belongs_to) is inserted first, then the note below the article fails.
-        let mut post = Article {
-            author: Related::loaded(author("Bob")),
-            notes: Related::loaded(vec![note("  ")]),
-            ..article("b")
-        };
+        let mut post = Article { author: Related::loaded(author("Bob")), notes: Related::loaded(vec![note("  ")]), ..article("b") };
         assert!(post.save().on(db).await.is_err());
         assert_eq!((post.id, post.author.get().unwrap().id), (0, 0), "{dialect:?}");
         post.notes.get_mut().unwrap()[0].body = "ok".into();
@@ -702,10 +705,7 @@ async fn a_cancelled_save_loses_nothing_and_can_run_again() {
         tables(&t).await;
         let dialect = t.dialect;
         let graph = || Author {
-            articles: Related::loaded(vec![
-                Article { notes: Related::loaded(vec![note("x"), note("y")]), ..article("a") },
-                article("b"),
-            ]),
+            articles: Related::loaded(vec![Article { notes: Related::loaded(vec![note("x"), note("y")]), ..article("a") }, article("b")]),
             bio: Related::loaded(Some(Bio { id: 0, author_id: 0, text: "bio".into() })),
             ..author("Alice")
         };
@@ -746,7 +746,11 @@ async fn a_cancelled_save_loses_nothing_and_can_run_again() {
         alice.save().on(db).await.unwrap();
         let other = t.other();
         assert_eq!(
-            (Author::count().on(&other).await.unwrap(), Article::count().on(&other).await.unwrap(), Note::count().on(&other).await.unwrap()),
+            (
+                Author::count().on(&other).await.unwrap(),
+                Article::count().on(&other).await.unwrap(),
+                Note::count().on(&other).await.unwrap()
+            ),
             (1, 2, 2),
             "{dialect:?}"
         );
@@ -777,4 +781,3 @@ async fn a_save_that_panics_part_way_forgets_its_keys() {
         assert_eq!((Author::count().on(db).await.unwrap(), Note::count().on(db).await.unwrap()), (1, 1), "{dialect:?}");
     }
 }
-

@@ -3,8 +3,8 @@
 //! every backend, and on a 2 MiB thread stack where the input is deep.
 
 use duo_orm::prelude::*;
-use duo_orm::{Condition, Dialect};
 use duo_orm::sea_query::{Expr, ExprTrait};
+use duo_orm::{Condition, Dialect};
 
 use crate::json::Doc;
 use crate::models::User;
@@ -22,10 +22,7 @@ fn invalid_query<T: std::fmt::Debug>(result: duo_orm::Result<T>, what: &str) -> 
 async fn seed_people(t: &TestDb, people: &[(&str, &str)]) {
     setup!(t.db, User);
     for (i, (name, email)) in people.iter().enumerate() {
-        User::create(json!({"name": name, "age": 30, "email": email, "nickname": format!("n{i}")}))
-            .on(&t.db)
-            .await
-            .unwrap();
+        User::create(json!({"name": name, "age": 30, "email": email, "nickname": format!("n{i}")})).on(&t.db).await.unwrap();
     }
 }
 
@@ -62,7 +59,11 @@ async fn row_counts_above_i64_max_are_invalid_queries_not_panics() {
 fn pool_options_no_pool_can_use_are_configuration_errors() {
     for db in [
         Database::new("sqlite::memory:").max_connections(0),
-        Database::new("sqlite::memory:").pool_options(duo_orm::PoolOptions { min_connections: 5, max_connections: 2, ..Default::default() }),
+        Database::new("sqlite::memory:").pool_options(duo_orm::PoolOptions {
+            min_connections: 5,
+            max_connections: 2,
+            ..Default::default()
+        }),
     ] {
         match db.connect().wait() {
             Err(Error::Configuration(message)) => assert!(message.contains("max_connections"), "{message}"),
@@ -82,9 +83,7 @@ const TERMS: i64 = 100_000;
 fn long_and_or_chains_render_and_drop_on_a_small_stack() {
     on_small_stack(|| {
         let ors = (1..TERMS).fold(User::filter(|u| u.id.eq(0)), |q, i| q.filter(move |u| u.id.eq(i) | u.age.eq(1)));
-        let chain = (1..TERMS).fold(Condition::<User>::from_expr(Expr::val(1).eq(1)), |c, i| {
-            c | <User as Model>::columns().id.eq(i)
-        });
+        let chain = (1..TERMS).fold(Condition::<User>::from_expr(Expr::val(1).eq(1)), |c, i| c | <User as Model>::columns().id.eq(i));
         let ands = (1..TERMS).fold(<User as Model>::columns().id.ne(0), |c, i| c & <User as Model>::columns().age.ne(i as i32));
         let nots = (0..TERMS).fold(<User as Model>::columns().id.eq(1), |c, _| !c);
         for (_, dialect) in DIALECTS {
@@ -136,8 +135,11 @@ async fn long_chains_run_live() {
 #[tokio::test]
 async fn text_helpers_compare_case_and_accents_on_every_backend() {
     for t in backends("h_text_case").await {
-        seed_people(&t, &[("Émile", "emile@x.io"), ("émile", "e2@x.io"), ("EMILE", "e3@x.io"), ("emile", "e4@x.io"), ("50%_off", "p@x.io")])
-            .await;
+        seed_people(
+            &t,
+            &[("Émile", "emile@x.io"), ("émile", "e2@x.io"), ("EMILE", "e3@x.io"), ("emile", "e4@x.io"), ("50%_off", "p@x.io")],
+        )
+        .await;
         let d = t.dialect;
         assert_eq!(names(&t, User::filter(|u| u.name.contains("mil"))).await, ["Émile", "émile", "emile"], "{d:?}");
         assert_eq!(names(&t, User::filter(|u| u.name.startswith("e"))).await, ["emile"], "{d:?}");
@@ -209,7 +211,24 @@ async fn nul_in_text_is_refused_where_the_backend_cannot_hold_or_match_it() {
 
 #[tokio::test]
 async fn json_keys_match_literally_or_are_refused() {
-    let keys = ["--", "-a", "a-b", "tab\there", "new\nline", "bell\u{7}", "quote\"d", "back\\slash", "sp ace", "dot.ted", "star*", "[0]", "$", "é", "'", ""];
+    let keys = [
+        "--",
+        "-a",
+        "a-b",
+        "tab\there",
+        "new\nline",
+        "bell\u{7}",
+        "quote\"d",
+        "back\\slash",
+        "sp ace",
+        "dot.ted",
+        "star*",
+        "[0]",
+        "$",
+        "é",
+        "'",
+        "",
+    ];
     for t in backends("h_json_keys").await {
         setup!(t.db, Doc);
         let d = t.dialect;
@@ -350,9 +369,24 @@ fn text_helpers_match_like_rust_str() {
                 let count = |condition: Condition<PropRow>| PropRow::query().and_where(condition).count().on(&t.db).wait().unwrap();
                 let columns = <PropRow as Model>::columns();
                 let expect = |f: &dyn Fn(&str) -> bool| haystacks.iter().filter(|h| f(h)).count() as u64;
-                prop_assert_eq!(count(columns.text.contains(&needle)), expect(&|h| h.contains(needle.as_str())), "{:?} contains", t.dialect);
-                prop_assert_eq!(count(columns.text.startswith(&needle)), expect(&|h| h.starts_with(needle.as_str())), "{:?} startswith", t.dialect);
-                prop_assert_eq!(count(columns.text.endswith(&needle)), expect(&|h| h.ends_with(needle.as_str())), "{:?} endswith", t.dialect);
+                prop_assert_eq!(
+                    count(columns.text.contains(&needle)),
+                    expect(&|h| h.contains(needle.as_str())),
+                    "{:?} contains",
+                    t.dialect
+                );
+                prop_assert_eq!(
+                    count(columns.text.startswith(&needle)),
+                    expect(&|h| h.starts_with(needle.as_str())),
+                    "{:?} startswith",
+                    t.dialect
+                );
+                prop_assert_eq!(
+                    count(columns.text.endswith(&needle)),
+                    expect(&|h| h.ends_with(needle.as_str())),
+                    "{:?} endswith",
+                    t.dialect
+                );
                 Ok(())
             })
             .unwrap();

@@ -107,7 +107,9 @@ async fn hooks_run_in_order_and_validation_stops_writes() {
 
         let invalid = Article::create(json!({"title": "   ", "words": 1})).on(db).await;
         match invalid {
-            Err(Error::Validation { field, detail }) => assert_eq!((field.as_str(), detail.as_str()), ("title", "an article needs a title")),
+            Err(Error::Validation { field, detail }) => {
+                assert_eq!((field.as_str(), detail.as_str()), ("title", "an article needs a title"))
+            }
             other => panic!("{:?}: {other:?}", t.dialect),
         }
         assert_eq!(Article::query().count().on(db).await.unwrap(), 1, "nothing written");

@@ -116,10 +116,7 @@ async fn path_expressions_return_the_expected_rows_live() {
             let found = names(filter, db).await;
             if backend.dialect == Dialect::Sqlite && what.starts_with("contains") {
                 let error = found.unwrap_err();
-                assert!(
-                    matches!(error, Error::UnsupportedOperation { dialect: Dialect::Sqlite, .. }),
-                    "{what}: {error}"
-                );
+                assert!(matches!(error, Error::UnsupportedOperation { dialect: Dialect::Sqlite, .. }), "{what}: {error}");
                 continue;
             }
             assert_eq!(found.unwrap_or_else(|e| panic!("{:?}: {what}: {e}", backend.dialect)), expected, "{:?}: {what}", backend.dialect);
@@ -142,7 +139,8 @@ async fn json_conditions_work_in_every_operation() {
         let beta = |d: &<Doc as Model>::Columns| d.data.at("flags").at("beta").is_true();
         assert_eq!(Doc::filter(beta).count().on(db).await.unwrap(), 1, "{:?}", backend.dialect);
         assert!(Doc::filter(beta).exists().on(db).await.unwrap());
-        let streamed: Vec<Doc> = Doc::filter(|d| d.data.has_key("who")).iterate().batch_size(1).on(db).stream().try_collect().await.unwrap();
+        let streamed: Vec<Doc> =
+            Doc::filter(|d| d.data.has_key("who")).iterate().batch_size(1).on(db).stream().try_collect().await.unwrap();
         assert_eq!(streamed.len(), 2);
         let stmt = Doc::filter(beta).alchemize_for(backend.dialect).unwrap();
         assert_eq!(Doc::from_statement(stmt).all().on(db).await.unwrap().len(), 1);

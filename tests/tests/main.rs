@@ -6,14 +6,14 @@
 
 mod support;
 
+mod arrays;
+mod bulk;
 mod config;
 mod connections;
-mod bulk;
 mod crud;
 mod errors;
 mod graphs;
 mod hardening;
-mod arrays;
 mod hooks;
 mod json;
 mod migrations;
@@ -22,10 +22,10 @@ mod queries;
 mod relations;
 mod runtimes;
 mod secrets;
-mod sync_api;
-mod transactions;
 mod sql;
 mod streaming;
+mod sync_api;
 mod tracing_spans;
+mod transactions;
 mod types;
 mod ui;

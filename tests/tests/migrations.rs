@@ -113,11 +113,7 @@ fn migrations() -> Migrations {
         // A default that is an SQL expression: a rebuild on SQLite.
         Operation::AddColumn {
             table: "users".into(),
-            column: Column {
-                max_length: Some(20),
-                default: Some(DefaultValue::Sql("'none'".into())),
-                ..column("note", ColumnType::Text)
-            },
+            column: Column { max_length: Some(20), default: Some(DefaultValue::Sql("'none'".into())), ..column("note", ColumnType::Text) },
         },
         // A default changes (SQL Server drops and adds its named constraint).
         Operation::AlterColumn {

@@ -16,10 +16,7 @@ async fn seed(t: &TestDb) {
         ("eve", 25, "eve@example.net", Some("x_y")),
     ];
     for (name, age, email, nickname) in people {
-        User::create(serde_json::json!({"name": name, "age": age, "email": email, "nickname": nickname}))
-            .on(&t.db)
-            .await
-            .unwrap();
+        User::create(serde_json::json!({"name": name, "age": age, "email": email, "nickname": nickname})).on(&t.db).await.unwrap();
     }
 }
 
@@ -81,15 +78,8 @@ async fn ordering_paging_and_terminals() {
     for t in backends("q_paging").await {
         seed(&t).await;
         let d = t.dialect;
-        let by_age: Vec<i32> = User::query()
-            .order_by(|u| (u.age.desc(), u.id.asc()))
-            .all()
-            .on(&t.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|u| u.age)
-            .collect();
+        let by_age: Vec<i32> =
+            User::query().order_by(|u| (u.age.desc(), u.id.asc())).all().on(&t.db).await.unwrap().into_iter().map(|u| u.age).collect();
         assert_eq!(by_age, [52, 36, 25, 25, 17], "{d:?}");
         let by_str: Vec<String> =
             User::query().order_by_str("-age, name").all().on(&t.db).await.unwrap().into_iter().map(|u| u.name).collect();

@@ -188,12 +188,10 @@ async fn eager_loading_costs_one_statement_per_selectin_hop() {
         let dialect = t.dialect;
 
         // users → posts → comments: the users, then one statement per hop.
-        let (users, statements) =
-            counted(User::related(|u| u.posts.then(|p| p.comments)).order_by(|u| u.id.asc()).all().on(db)).await;
+        let (users, statements) = counted(User::related(|u| u.posts.then(|p| p.comments)).order_by(|u| u.id.asc()).all().on(db)).await;
         assert_eq!(statements, 3, "{dialect:?}");
         assert_eq!(names(&users), ["Alice", "Bob", "Carol"]);
-        let mut comment_counts: Vec<usize> =
-            users[0].posts.get().unwrap().iter().map(|p| p.comments.get().unwrap().len()).collect();
+        let mut comment_counts: Vec<usize> = users[0].posts.get().unwrap().iter().map(|p| p.comments.get().unwrap().len()).collect();
         comment_counts.sort();
         assert_eq!(comment_counts, [1, 3]);
         assert!(users[1].posts.get().unwrap()[0].comments.get().unwrap().is_empty());
@@ -217,21 +215,17 @@ async fn eager_loading_costs_one_statement_per_selectin_hop() {
 
         // To-one hops join: comments with their post and its author, in one statement, and
         // `selectin` asked on a to-one hop joins as well.
-        let (comments, statements) = counted(
-            Comment::related(|c| c.post.then(|p| p.author)).related(|c| c.post.selectin()).all().on(db),
-        )
-        .await;
+        let (comments, statements) =
+            counted(Comment::related(|c| c.post.then(|p| p.author)).related(|c| c.post.selectin()).all().on(db)).await;
         assert_eq!(statements, 1, "{dialect:?}");
         assert_eq!(comments.len(), 4);
         assert!(comments.iter().all(|c| c.post.get().unwrap().author.get().unwrap().name == "Alice"));
 
         // Two joins to the same table (author, editor) get their own aliases; a NULL foreign key
         // loads as None.
-        let (posts, statements) =
-            counted(Post::related(|p| p.author).related(|p| p.editor).order_by(|p| p.id.asc()).all().on(db)).await;
+        let (posts, statements) = counted(Post::related(|p| p.author).related(|p| p.editor).order_by(|p| p.id.asc()).all().on(db)).await;
         assert_eq!(statements, 1);
-        let editors: Vec<Option<&str>> =
-            posts.iter().map(|p| p.editor.get().unwrap().as_ref().map(|u| u.name.as_str())).collect();
+        let editors: Vec<Option<&str>> = posts.iter().map(|p| p.editor.get().unwrap().as_ref().map(|u| u.name.as_str())).collect();
         assert_eq!(editors, [None, Some("Bob"), None]);
         assert_eq!(posts[2].author.get().unwrap().name, "Bob");
 
@@ -259,12 +253,7 @@ async fn eager_loading_costs_one_statement_per_selectin_hop() {
         assert_eq!(users.iter().map(|u| u.posts.get().unwrap().len()).collect::<Vec<_>>(), [2, 1, 0]);
         // Paging counts owners, not joined rows; a selectin hop below the joined one still loads.
         let (users, statements) = counted(
-            User::related(|u| u.posts.joined())
-                .related(|u| u.posts.then(|p| p.comments))
-                .order_by(|u| u.name.desc())
-                .limit(2)
-                .all()
-                .on(db),
+            User::related(|u| u.posts.joined()).related(|u| u.posts.then(|p| p.comments)).order_by(|u| u.name.desc()).limit(2).all().on(db),
         )
         .await;
         assert_eq!(statements, 2, "{dialect:?}");
@@ -288,12 +277,14 @@ async fn eager_loading_costs_one_statement_per_selectin_hop() {
             assert_eq!(post.comments.get().unwrap().len(), expected, "{dialect:?}");
         }
         // Three hops: users → posts → tags → the tags' posts; one statement per hop.
-        let (users, statements) = counted(
-            User::related(|u| u.posts.then(|p| p.tags).then(|t| t.posts)).order_by(|u| u.id.asc()).all().on(db),
-        )
-        .await;
+        let (users, statements) =
+            counted(User::related(|u| u.posts.then(|p| p.tags).then(|t| t.posts)).order_by(|u| u.id.asc()).all().on(db)).await;
         assert_eq!(statements, 4, "{dialect:?}");
-        let rust_posts: Vec<usize> = users[0].posts.get().unwrap().iter()
+        let rust_posts: Vec<usize> = users[0]
+            .posts
+            .get()
+            .unwrap()
+            .iter()
             .flat_map(|p| p.tags.get().unwrap().iter().filter(|t| t.name == "rust").map(|t| t.posts.get().unwrap().len()))
             .collect();
         assert_eq!(rust_posts, [2, 2]);
@@ -327,14 +318,8 @@ async fn eager_loading_costs_one_statement_per_selectin_hop() {
         assert_eq!(streamed, [("Alice".to_string(), 2), ("Bob".to_string(), 1), ("Carol".to_string(), 0)]);
 
         // Paths from a request, as text; first() and one() load too.
-        let alice = User::query()
-            .related_names("posts.comments, profile")
-            .filter(|u| u.name.eq("Alice"))
-            .first()
-            .on(db)
-            .await
-            .unwrap()
-            .unwrap();
+        let alice =
+            User::query().related_names("posts.comments, profile").filter(|u| u.name.eq("Alice")).first().on(db).await.unwrap().unwrap();
         assert_eq!(alice.posts.get().unwrap().len(), 2);
         let bob = User::related(|u| u.posts).filter(|u| u.id.eq(f.bob.id)).one().on(db).await.unwrap();
         assert_eq!(bob.posts.get().unwrap().len(), 1);
@@ -362,15 +347,11 @@ async fn selectin_rows_reach_their_owners_whatever_is_joined_below_and_however_s
                 })
                 .collect()
         };
-        let expected: Vec<(String, Vec<String>)> = [
-            ("Alice", vec!["Draft", "Rust ORMs"]),
-            ("Bob", vec!["Bob's post"]),
-            ("Carol", vec![]),
-            ("Zed", vec!["Far away"]),
-        ]
-        .into_iter()
-        .map(|(name, titles)| (name.to_string(), titles.into_iter().map(String::from).collect()))
-        .collect();
+        let expected: Vec<(String, Vec<String>)> =
+            [("Alice", vec!["Draft", "Rust ORMs"]), ("Bob", vec!["Bob's post"]), ("Carol", vec![]), ("Zed", vec!["Far away"])]
+                .into_iter()
+                .map(|(name, titles)| (name.to_string(), titles.into_iter().map(String::from).collect()))
+                .collect();
 
         // The same hop alone, then with a joined hop below it: two statement texts, each kept
         // and each right, in one process.
@@ -414,10 +395,7 @@ async fn eager_loading_refuses_what_it_cannot_load() {
         let four_hops: Relation<User, User> = User::columns().posts.then(|p| p.comments).then(|c| c.post).then(|p| p.author);
         invalid(User::related_path(four_hops).all().on(db).await, "at most 3");
         invalid(User::related(|u| u.posts.then(|p| p.comments).joined()).all().on(db).await, "passes through the collection");
-        invalid(
-            User::related(|u| u.posts.selectin()).related(|u| u.posts.joined()).all().on(db).await,
-            "both selectin and joined",
-        );
+        invalid(User::related(|u| u.posts.selectin()).related(|u| u.posts.joined()).all().on(db).await, "both selectin and joined");
         invalid(User::query().related_names("comments").all().on(db).await, "User has no relationship `comments`");
         invalid(User::query().related_names("posts.author.nope").all().on(db).await, "User has no relationship `nope`");
         let posts = Post::related(|p| p.comments.joined()).related(|p| p.tags.joined()).all().on(db).await;

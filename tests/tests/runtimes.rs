@@ -157,9 +157,7 @@ fn dying_runtimes_do_not_leak_file_sqlite_connections() {
     // File SQLite connections are returned on the caller's runtime: that must not leak either.
     let file = std::env::temp_dir().join(format!("duo_dying_{}.db", std::process::id()));
     let _ = std::fs::remove_file(&file);
-    let db = Database::new(format!("sqlite://{}", file.display()))
-        .max_connections(2)
-        .acquire_timeout(std::time::Duration::from_secs(5));
+    let db = Database::new(format!("sqlite://{}", file.display())).max_connections(2).acquire_timeout(std::time::Duration::from_secs(5));
     survive_dying_runtimes(Box::leak(Box::new(db)));
 }
 

@@ -115,11 +115,8 @@ fn refused_shapes_say_why_without_the_value() {
 async fn traced_attempt(url: &str) -> String {
     let captured = LogBuffer::default();
     let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber =
+        tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_ansi(false).with_writer(move || writer.clone()).finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     crate::support::keep_tracing_on();
     let db = Database::new(url).acquire_timeout(std::time::Duration::from_secs(1));

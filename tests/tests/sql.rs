@@ -20,15 +20,7 @@ fn per_dialect(render: impl Fn(Dialect) -> String) -> String {
 }
 
 fn sample_user() -> User {
-    User {
-        id: 7,
-        name: "Ada".into(),
-        age: 36,
-        email: "ada@example.com".into(),
-        nickname: None,
-        status: "active".into(),
-        is_admin: false,
-    }
+    User { id: 7, name: "Ada".into(), age: 36, email: "ada@example.com".into(), nickname: None, status: "active".into(), is_admin: false }
 }
 
 #[test]
@@ -57,12 +49,7 @@ fn select_all_and_text_operators() {
 fn count_and_exists() {
     let render = |d| {
         let q = || User::filter(|u| u.age.between(18, 65));
-        format!(
-            "{}\n{}\n{}",
-            show(q().count_sql(d)),
-            show(q().offset(10).limit(5).count_sql(d)),
-            show(q().exists_sql(d))
-        )
+        format!("{}\n{}\n{}", show(q().count_sql(d)), show(q().offset(10).limit(5).count_sql(d)), show(q().exists_sql(d)))
     };
     insta::assert_snapshot!(per_dialect(render));
 }
@@ -148,9 +135,7 @@ fn create_table_if_not_exists_as_create_all_runs_it() {
 
 #[test]
 fn create_bulk_chunks_by_batch_size() {
-    let rows = || {
-        (0..3).map(|i| json!({"name": format!("n{i}"), "age": i, "email": format!("{i}@example.com")})).collect::<Vec<_>>()
-    };
+    let rows = || (0..3).map(|i| json!({"name": format!("n{i}"), "age": i, "email": format!("{i}@example.com")})).collect::<Vec<_>>();
     insta::assert_snapshot!(per_dialect(|d| {
         match User::create_bulk(rows()).batch_size(2).to_sql(d) {
             Ok(statements) => statements.into_iter().map(|s| show(Ok(s))).collect::<Vec<_>>().join("\n"),
@@ -214,8 +199,8 @@ fn create_bulk_returning_rows() {
 }
 
 mod relationships {
-    use duo_orm::prelude::*;
     use duo_orm::Dialect;
+    use duo_orm::prelude::*;
     use duo_orm::sea_query::Value;
 
     use super::{per_dialect, show};

@@ -31,8 +31,7 @@ async fn iterate_walks_keys_both_ways_and_other_orders_by_offset() {
         assert!(descending.windows(2).all(|w| w[0].id > w[1].id), "{:?}", t.dialect);
 
         // Ordered by another column: OFFSET pages, the key breaking ties, no row twice.
-        let by_worker =
-            collect(Entry::filter(|e| e.worker.ne(3)).order_by(|e| e.worker.desc()).iterate().batch_size(77).on(db)).await;
+        let by_worker = collect(Entry::filter(|e| e.worker.ne(3)).order_by(|e| e.worker.desc()).iterate().batch_size(77).on(db)).await;
         assert_eq!(by_worker.len(), 900);
         assert!(by_worker.windows(2).all(|w| (w[0].worker, -w[0].id) > (w[1].worker, -w[1].id)), "{:?}", t.dialect);
 

@@ -41,15 +41,15 @@ fn temp_db(name: &str) -> Database {
 
 fn captured(log_values: bool, password_url: &str) -> String {
     capture(async {
-            let file = std::env::temp_dir().join(format!("duo_traced_{log_values}_{}.db", std::process::id()));
-            let _ = std::fs::remove_file(&file);
-            let db = Database::new(format!("sqlite://{}", file.display())).log_values(log_values);
-            db.register::<Item>();
-            db.create_all().await.unwrap();
-            Item::create(json!({"secret_value": "VALUE-42"})).on(&db).await.unwrap();
-            Item::filter(|i| i.id.eq(1)).first().on(&db).await.unwrap();
-            let failing = Database::new(password_url.to_string()).acquire_timeout(std::time::Duration::from_secs(2));
-            let _ = failing.connect().await;
+        let file = std::env::temp_dir().join(format!("duo_traced_{log_values}_{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&file);
+        let db = Database::new(format!("sqlite://{}", file.display())).log_values(log_values);
+        db.register::<Item>();
+        db.create_all().await.unwrap();
+        Item::create(json!({"secret_value": "VALUE-42"})).on(&db).await.unwrap();
+        Item::filter(|i| i.id.eq(1)).first().on(&db).await.unwrap();
+        let failing = Database::new(password_url.to_string()).acquire_timeout(std::time::Duration::from_secs(2));
+        let _ = failing.connect().await;
     })
 }
 
@@ -102,10 +102,8 @@ fn reads_outside_a_transaction_write_nothing_and_transactions_are_traced() {
         settle(&db).await;
     });
     let all = statements(&unit_of_work);
-    let control: Vec<_> = all
-        .iter()
-        .filter(|sql| ["BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT"].iter().any(|c| sql.starts_with(c)))
-        .collect();
+    let control: Vec<_> =
+        all.iter().filter(|sql| ["BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT"].iter().any(|c| sql.starts_with(c))).collect();
     assert_eq!(control, ["BEGIN IMMEDIATE", "SAVEPOINT", "ROLLBACK TO SAVEPOINT", "COMMIT"], "{unit_of_work}");
 }
 

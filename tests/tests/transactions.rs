@@ -481,9 +481,8 @@ async fn a_transaction_whose_statement_was_cut_short_can_only_roll_back() {
         }
         setup!(t.db, Entry);
         let slow = if d == duo_orm::Dialect::Postgres { "SELECT pg_sleep(2)" } else { "SELECT SLEEP(2)" };
-        let result: Result<()> = t
-            .db
-            .transaction(async {
+        let result: Result<()> =
+            t.db.transaction(async {
                 Entry::create(entry(1, "before")).on(&t.db).await?;
                 assert!(cancel_after(Duration::from_millis(50), t.db.execute_raw(slow).into_future()).await.is_none());
                 let next = Entry::create(entry(1, "after")).on(&t.db).await;

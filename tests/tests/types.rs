@@ -84,10 +84,7 @@ async fn every_type_round_trips() {
             .unwrap();
         assert_eq!(found, 1, "{:?}", t.dialect);
         // The same through a JSON payload (strings for dates, uuid, decimal).
-        let from_json = Everything::create(serde_json::to_value(EverythingPayload::from(&original)).unwrap())
-            .on(&t.db)
-            .await
-            .unwrap();
+        let from_json = Everything::create(serde_json::to_value(EverythingPayload::from(&original)).unwrap()).on(&t.db).await.unwrap();
         assert_eq!(Everything { id: original.id, ..from_json }, original, "payload conversion on {:?}", t.dialect);
     }
 }

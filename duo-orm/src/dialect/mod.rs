@@ -171,7 +171,6 @@ pub(crate) fn indexable_text_length(column: &Column, indexed: bool) -> Option<u3
     column.max_length.or(indexed.then_some(255))
 }
 
-
 /// The parts of a sea-query `QueryBuilder` that SQL Server and Oracle share: precedence and
 /// associativity as in standard SQL, statement dispatch, bound values, no boolean literals
 /// (`1 = 1`), and no LIMIT/OFFSET (their paging is a tail the renderers append).
@@ -184,11 +183,7 @@ macro_rules! custom_builder {
         }
 
         impl sea_query::PrecedenceDecider for $builder {
-            fn inner_expr_well_known_greater_precedence(
-                &self,
-                inner: &sea_query::Expr,
-                outer_oper: &sea_query::Oper,
-            ) -> bool {
+            fn inner_expr_well_known_greater_precedence(&self, inner: &sea_query::Expr, outer_oper: &sea_query::Oper) -> bool {
                 sea_query::SqliteQueryBuilder.inner_expr_well_known_greater_precedence(inner, outer_oper)
             }
         }

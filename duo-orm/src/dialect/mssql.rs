@@ -1,9 +1,7 @@
 //! SQL Server: `[quoted]` identifiers, `@P1` placeholders, `OFFSET … FETCH` paging (which needs
 //! an `ORDER BY`), `OUTPUT INSERTED.…` for returning, and DDL.
 
-use sea_query::{
-    Expr, QueryBuilder, QuotedBuilder, ReturningClause, SelectStatement, SqlWriter,
-};
+use sea_query::{Expr, QueryBuilder, QuotedBuilder, ReturningClause, SelectStatement, SqlWriter};
 
 use super::{Paging, Statement, custom_builder, custom_builder_methods, write_offset_fetch};
 use crate::schema::{Column, ColumnType};

@@ -96,9 +96,7 @@ pub(crate) const DDL: crate::query::schema::CustomDdl = crate::query::schema::Cu
     bool_literal: |b| if b { "1" } else { "0" },
     named_defaults: false,
     // IF [NOT] EXISTS needs Oracle 23ai.
-    create_table_head: |table, if_not_exists| {
-        format!("CREATE TABLE {}{}", if if_not_exists { "IF NOT EXISTS " } else { "" }, quote(table))
-    },
+    create_table_head: |table, if_not_exists| format!("CREATE TABLE {}{}", if if_not_exists { "IF NOT EXISTS " } else { "" }, quote(table)),
     create_index_head: |index, table, unique, if_not_exists| {
         let unique = if unique { "UNIQUE " } else { "" };
         format!("CREATE {unique}INDEX {}{} ON {}", if if_not_exists { "IF NOT EXISTS " } else { "" }, quote(index), quote(table))

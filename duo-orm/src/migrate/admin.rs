@@ -19,9 +19,10 @@ fn target(url: &str) -> Result<Target> {
     let parsed = DatabaseUrl::parse(url)?;
     let driver = parsed.driver_url();
     match parsed.dialect() {
-        Dialect::Sqlite => parsed.sqlite_file().map(Target::File).ok_or_else(|| {
-            Error::invalid(format!("`{parsed}` is an in-memory database: there is no file to create or drop"))
-        }),
+        Dialect::Sqlite => parsed
+            .sqlite_file()
+            .map(Target::File)
+            .ok_or_else(|| Error::invalid(format!("`{parsed}` is an in-memory database: there is no file to create or drop"))),
         dialect @ (Dialect::Postgres | Dialect::MySql) => {
             let (scheme, rest) = driver.split_once("://").unwrap_or(("", driver));
             let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());

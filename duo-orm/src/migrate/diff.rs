@@ -42,8 +42,7 @@ pub fn diff(old: &Schema, new: &Schema, renames: &Renames) -> Result<Vec<Operati
         steps.push(step);
     }
 
-    let kept: Vec<(&Table, &Table)> =
-        new.tables.iter().filter_map(|n| old.table(&n.name).map(|o| (o, n))).collect();
+    let kept: Vec<(&Table, &Table)> = new.tables.iter().filter_map(|n| old.table(&n.name).map(|o| (o, n))).collect();
     for (o, n) in &kept {
         if o.primary_key != n.primary_key {
             return Err(Error::Migration(format!(
@@ -98,8 +97,7 @@ pub fn diff(old: &Schema, new: &Schema, renames: &Renames) -> Result<Vec<Operati
     for table in dependency_order(&coming) {
         let mut table = table.clone();
         created.push(table.name.clone());
-        let (now, later): (Vec<_>, Vec<_>) =
-            table.foreign_keys.drain(..).partition(|fk| created.contains(&fk.references));
+        let (now, later): (Vec<_>, Vec<_>) = table.foreign_keys.drain(..).partition(|fk| created.contains(&fk.references));
         table.foreign_keys = now;
         deferred.extend(later.into_iter().map(|fk| Operation::AddForeignKey { table: table.name.clone(), foreign_key: fk }));
         steps.push(Operation::CreateTable { table });
@@ -134,8 +132,7 @@ pub fn diff(old: &Schema, new: &Schema, renames: &Renames) -> Result<Vec<Operati
 
 /// `tables` with referenced tables before the tables referencing them.
 fn dependency_order<'a>(tables: &[&'a Table]) -> Vec<&'a Table> {
-    let order = crate::schema::dependency_order(tables, |t| t.name.as_str(), |t| {
-        t.foreign_keys.iter().map(|fk| fk.references.as_str()).collect()
-    });
+    let order =
+        crate::schema::dependency_order(tables, |t| t.name.as_str(), |t| t.foreign_keys.iter().map(|fk| fk.references.as_str()).collect());
     order.into_iter().map(|i| tables[i]).collect()
 }

@@ -309,8 +309,11 @@ impl Schema {
             }
             Operation::AlterColumn { table, from, to } => {
                 let t = self.table_mut(table)?;
-                let column =
-                    t.columns.iter_mut().find(|c| c.name == from.name).ok_or_else(|| format!("column `{table}.{}` does not exist", from.name))?;
+                let column = t
+                    .columns
+                    .iter_mut()
+                    .find(|c| c.name == from.name)
+                    .ok_or_else(|| format!("column `{table}.{}` does not exist", from.name))?;
                 *column = to.clone();
             }
             Operation::RenameColumn { table, from, to } => {
@@ -318,7 +321,8 @@ impl Schema {
                 if t.column(to).is_some() {
                     return Err(format!("column `{table}.{to}` already exists"));
                 }
-                let column = t.columns.iter_mut().find(|c| c.name == *from).ok_or_else(|| format!("column `{table}.{from}` does not exist"))?;
+                let column =
+                    t.columns.iter_mut().find(|c| c.name == *from).ok_or_else(|| format!("column `{table}.{from}` does not exist"))?;
                 column.name = to.clone();
                 let rename = |columns: &mut Vec<String>| columns.iter_mut().filter(|c| *c == from).for_each(|c| *c = to.clone());
                 rename(&mut t.primary_key);
@@ -482,8 +486,8 @@ impl Migrations {
         let mut list = Vec::with_capacity(files.len());
         for path in files {
             let id = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| Error::Migration(format!("cannot read migration `{}`: {e}", path.display())))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| Error::Migration(format!("cannot read migration `{}`: {e}", path.display())))?;
             list.push(Migration::parse(&id, &text)?);
         }
         Migrations::from_list(list)
@@ -528,9 +532,7 @@ impl Migrations {
         let matches: Vec<usize> = (0..self.list.len()).filter(|&i| self.list[i].id.starts_with(id)).collect();
         match matches.as_slice() {
             [one] => Ok(*one),
-            [] => Err(Error::Migration(format!(
-                "no migration has the id `{id}`; help: `duo-orm migrate history` lists them"
-            ))),
+            [] => Err(Error::Migration(format!("no migration has the id `{id}`; help: `duo-orm migrate history` lists them"))),
             _ => Err(Error::Migration(format!("`{id}` matches {} migrations; give more of the id", matches.len()))),
         }
     }
@@ -575,10 +577,7 @@ impl Migrations {
     pub fn render(&self, dialect: Dialect, down: bool) -> Result<Vec<(String, Vec<String>)>> {
         let schemas = self.schemas()?;
         let order: Vec<usize> = if down { (0..self.list.len()).rev().collect() } else { (0..self.list.len()).collect() };
-        order
-            .into_iter()
-            .map(|i| Ok((self.list[i].id.clone(), self.statements(i, !down, dialect, &schemas)?)))
-            .collect()
+        order.into_iter().map(|i| Ok((self.list[i].id.clone(), self.statements(i, !down, dialect, &schemas)?))).collect()
     }
 }
 

@@ -123,11 +123,7 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
         }
         Operation::RenameColumn { table, from, to } => {
             let mut sql = vec![match dialect {
-                Dialect::MsSql => format!(
-                    "EXEC sp_rename N'{}', N'{}', N'COLUMN'",
-                    sql_string(&format!("{table}.{from}")),
-                    sql_string(to)
-                ),
+                Dialect::MsSql => format!("EXEC sp_rename N'{}', N'{}', N'COLUMN'", sql_string(&format!("{table}.{from}")), sql_string(to)),
                 _ => format!("ALTER TABLE {} RENAME COLUMN {} TO {}", q(table), q(from), q(to)),
             }];
             if dialect == Dialect::MsSql && table_of(after, table)?.column(to).is_some_and(|c| c.default.is_some()) {
@@ -389,8 +385,7 @@ fn rebuild(before: &Table, after: &Table) -> Result<Vec<String>> {
     let indexes = std::mem::take(&mut shape.indexes);
     sql.extend(render_create_table(&shape, Dialect::Sqlite, CreateTable { if_not_exists: false, unique_inline: false })?);
     let q = |name: &str| quote(Dialect::Sqlite, name);
-    let common: Vec<String> =
-        after.columns.iter().filter(|c| before.column(&c.name).is_some()).map(|c| q(&c.name)).collect();
+    let common: Vec<String> = after.columns.iter().filter(|c| before.column(&c.name).is_some()).map(|c| q(&c.name)).collect();
     if !common.is_empty() {
         let list = common.join(", ");
         sql.push(format!("INSERT INTO {} ({list}) SELECT {list} FROM {}", q(&temporary), q(&before.name)));

@@ -372,11 +372,9 @@ impl<'m> Migrator<'m> {
             }
             Dialect::MySql => {
                 let got = conn
-                    .fetch_decoded(
-                        Statement::with_values("SELECT GET_LOCK(?, 600)", [self.mysql_lock_name().into()]),
-                        "lock",
-                        |row| row.next::<Option<i64>>(),
-                    )
+                    .fetch_decoded(Statement::with_values("SELECT GET_LOCK(?, 600)", [self.mysql_lock_name().into()]), "lock", |row| {
+                        row.next::<Option<i64>>()
+                    })
                     .await?;
                 if got.first().copied().flatten() != Some(1) {
                     return Err(Error::Migration(
@@ -389,10 +387,9 @@ impl<'m> Migrator<'m> {
         let result = work(conn).await;
         let unlocked = match dialect {
             Dialect::Postgres => conn.execute_raw(&format!("SELECT pg_advisory_unlock({lock})")).await.map(|_| ()),
-            Dialect::MySql => conn
-                .execute(Statement::with_values("SELECT RELEASE_LOCK(?)", [self.mysql_lock_name().into()]))
-                .await
-                .map(|_| ()),
+            Dialect::MySql => {
+                conn.execute(Statement::with_values("SELECT RELEASE_LOCK(?)", [self.mysql_lock_name().into()])).await.map(|_| ())
+            }
             _ => Ok(()),
         };
         // The connection goes back to its pool only in a known state: unlocked, and outside
@@ -451,10 +448,7 @@ impl<'m> Migrator<'m> {
             let next = if up {
                 list.iter().enumerate().find(|(i, m)| !is_applied(&m.id) && target_index.is_none_or(|t| *i <= t))
             } else {
-                list.iter()
-                    .enumerate()
-                    .rev()
-                    .find(|(i, m)| is_applied(&m.id) && target_index.is_none_or(|t| *i > t))
+                list.iter().enumerate().rev().find(|(i, m)| is_applied(&m.id) && target_index.is_none_or(|t| *i > t))
             };
             let Some((index, migration)) = next else {
                 if let Err(e) = self.finish(conn).await {
@@ -487,9 +481,7 @@ impl<'m> Migrator<'m> {
             }
             if dialect == Dialect::Sqlite {
                 let broken = conn
-                    .fetch_decoded(Statement::raw("PRAGMA foreign_key_check".into()), "foreign key check", |row| {
-                        row.next::<String>()
-                    })
+                    .fetch_decoded(Statement::raw("PRAGMA foreign_key_check".into()), "foreign key check", |row| row.next::<String>())
                     .await;
                 match broken {
                     Ok(tables) if !tables.is_empty() => {
@@ -623,18 +615,20 @@ impl<'m> Migrator<'m> {
     async fn upgrade_applied_at(&self, conn: &mut Held) -> Result<()> {
         let dialect = conn.dialect();
         let data_type = match dialect {
-            Dialect::Postgres => "SELECT data_type FROM information_schema.columns WHERE table_name = $1 \
-                 AND table_schema = current_schema() AND column_name = 'applied_at'",
-            Dialect::MySql => "SELECT data_type FROM information_schema.columns WHERE table_name = ? \
-                 AND table_schema = DATABASE() AND column_name = 'applied_at'",
+            Dialect::Postgres => {
+                "SELECT data_type FROM information_schema.columns WHERE table_name = $1 \
+                 AND table_schema = current_schema() AND column_name = 'applied_at'"
+            }
+            Dialect::MySql => {
+                "SELECT data_type FROM information_schema.columns WHERE table_name = ? \
+                 AND table_schema = DATABASE() AND column_name = 'applied_at'"
+            }
             _ => return Ok(()),
         };
         let found = conn
-            .fetch_decoded(
-                Statement::with_values(data_type, [self.version_table.as_str().into()]),
-                "column type",
-                |row| row.next::<String>(),
-            )
+            .fetch_decoded(Statement::with_values(data_type, [self.version_table.as_str().into()]), "column type", |row| {
+                row.next::<String>()
+            })
             .await?;
         let is_text = |t: &String| ["character varying", "varchar", "text"].contains(&t.to_ascii_lowercase().as_str());
         if !found.iter().any(is_text) {
@@ -642,9 +636,9 @@ impl<'m> Migrator<'m> {
         }
         let table = quote(dialect, &self.version_table);
         let statements = match dialect {
-            Dialect::Postgres => vec![format!(
-                "ALTER TABLE {table} ALTER COLUMN \"applied_at\" TYPE timestamptz USING CAST(\"applied_at\" AS timestamptz)"
-            )],
+            Dialect::Postgres => {
+                vec![format!("ALTER TABLE {table} ALTER COLUMN \"applied_at\" TYPE timestamptz USING CAST(\"applied_at\" AS timestamptz)")]
+            }
             // MySQL's DATETIME takes neither the `T` nor the `Z`; the text is UTC.
             _ => vec![
                 format!("UPDATE {table} SET `applied_at` = REPLACE(REPLACE(`applied_at`, 'T', ' '), 'Z', '')"),
@@ -661,9 +655,7 @@ impl<'m> Migrator<'m> {
         let dialect = conn.dialect();
         let name = sea_query::Value::from(self.version_table.as_str());
         let exists = match dialect {
-            Dialect::Sqlite => {
-                Statement::with_values("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [name])
-            }
+            Dialect::Sqlite => Statement::with_values("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [name]),
             Dialect::Postgres => Statement::with_values(
                 "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = $1 AND table_schema = current_schema()",
                 [name],
@@ -712,8 +704,7 @@ impl<'m> Migrator<'m> {
     }
 
     fn delete_row(&self, dialect: Dialect, id: &str) -> Statement {
-        let delete =
-            Query::delete().from_table(Alias::new(&self.version_table)).and_where(Expr::col(Alias::new("id")).eq(id)).to_owned();
+        let delete = Query::delete().from_table(Alias::new(&self.version_table)).and_where(Expr::col(Alias::new("id")).eq(id)).to_owned();
         Statement::new(build_any!(dialect, delete))
     }
 }
@@ -769,15 +760,12 @@ async fn check_rebuild(conn: &mut Held, id: &str, guard: &str) -> Result<()> {
         serde_json::from_str(guard).map_err(|e| Error::Migration(format!("migration {id}: a damaged rebuild note: {e}")))?;
     let names = |sql: &str| Statement { sql: sql.to_string(), values: sea_query::Values(vec![guard.table.clone().into()]) };
     let columns = conn.fetch_decoded(names("SELECT name FROM pragma_table_info(?1)"), "column", |row| row.next::<String>()).await?;
-    let indexes = conn
-        .fetch_decoded(names("SELECT name FROM pragma_index_list(?1) WHERE origin = 'c'"), "index", |row| row.next::<String>())
-        .await?;
+    let indexes =
+        conn.fetch_decoded(names("SELECT name FROM pragma_index_list(?1) WHERE origin = 'c'"), "index", |row| row.next::<String>()).await?;
     let triggers = conn
-        .fetch_decoded(
-            names("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1"),
-            "trigger",
-            |row| row.next::<String>(),
-        )
+        .fetch_decoded(names("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1"), "trigger", |row| {
+            row.next::<String>()
+        })
         .await?;
     let unknown: Vec<String> = columns
         .iter()

@@ -72,14 +72,7 @@ impl<M: Model> CreateBulk<M> {
                 .map(Rows::Runs),
             }
         });
-        CreateBulk {
-            rows,
-            batch_size: DEFAULT_BATCH_SIZE,
-            error: None,
-            atomic: true,
-            with_hooks: false,
-            _marker: PhantomData,
-        }
+        CreateBulk { rows, batch_size: DEFAULT_BATCH_SIZE, error: None, atomic: true, with_hooks: false, _marker: PhantomData }
     }
 
     /// At most `n` rows per INSERT (fewer when the dialect's parameter limit requires it).
@@ -146,8 +139,8 @@ impl<M: Model> CreateBulk<M> {
             check_returning(db, dialect).await?;
         }
         let meta = M::meta();
-        let every_key_generated = meta.auto_increment_key().is_some()
-            && runs.iter().all(|run| !run.columns.iter().any(|i| meta.primary_key.contains(i)));
+        let every_key_generated =
+            meta.auto_increment_key().is_some() && runs.iter().all(|run| !run.columns.iter().any(|i| meta.primary_key.contains(i)));
         let statements = insert_statements::<M>(dialect, runs, self.batch_size, returning);
         // One statement is atomic by itself, except inside a transaction, where a failure
         // must be undone to a savepoint (PostgreSQL aborts the whole transaction otherwise).
@@ -186,7 +179,11 @@ impl<M: Model> CreateBulk<M> {
             }
             Ok::<_, Error>(())
         };
-        if self.atomic { run_block(db, work).await? } else { work.await? }
+        if self.atomic {
+            run_block(db, work).await?
+        } else {
+            work.await?
+        }
         let inserted = models.len() as u64;
         Ok((inserted, if returning { models } else { Vec::new() }))
     }
@@ -705,22 +702,15 @@ const COMPOSITE_KEYS_PER_DELETE: usize = 100;
 /// for a composite one, chunked by the dialect's parameter limit and SQLite's expression depth.
 fn delete_by_keys(dialect: Dialect, meta: &'static ModelMeta, keys: Vec<Vec<Value>>) -> Vec<Statement> {
     let key_columns = meta.primary_key.len();
-    let per_statement = if key_columns == 1 {
-        dialect.max_parameters()
-    } else {
-        COMPOSITE_KEYS_PER_DELETE.min(dialect.max_parameters() / key_columns)
-    };
+    let per_statement =
+        if key_columns == 1 { dialect.max_parameters() } else { COMPOSITE_KEYS_PER_DELETE.min(dialect.max_parameters() / key_columns) };
     keys.chunks(per_statement.max(1))
         .map(|chunk| {
             let condition = if key_columns == 1 {
                 let column = meta.key_columns().next().expect("a model has a primary key").name;
                 Expr::col((meta.table, column)).is_in(chunk.iter().map(|key| key[0].clone()))
             } else {
-                chunk
-                    .iter()
-                    .map(|key| meta.key_condition(key.clone()))
-                    .reduce(|any, one| any.or(one))
-                    .expect("a chunk is never empty")
+                chunk.iter().map(|key| meta.key_condition(key.clone())).reduce(|any, one| any.or(one)).expect("a chunk is never empty")
             };
             let mut stmt = Query::delete();
             stmt.from_table(meta.table).and_where(condition);

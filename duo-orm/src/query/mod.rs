@@ -9,8 +9,8 @@ use crate::error::{Error, Result};
 
 pub mod bulk;
 pub mod schema;
-pub mod stream;
 pub mod select;
+pub mod stream;
 pub mod write;
 
 /// Renders a hand-built sea-query statement (the escape hatch) for `dialect`.

@@ -4,8 +4,8 @@
 //! through `CustomDdl`, written once and parameterised by each dialect's module.
 
 use sea_query::{
-    ColumnDef, ColumnType as SeaColumnType, Expr, ForeignKey, ForeignKeyAction, MysqlQueryBuilder,
-    PostgresQueryBuilder, SqliteQueryBuilder, Table as SeaTable,
+    ColumnDef, ColumnType as SeaColumnType, Expr, ForeignKey, ForeignKeyAction, MysqlQueryBuilder, PostgresQueryBuilder,
+    SqliteQueryBuilder, Table as SeaTable,
 };
 
 use crate::config::Dialect;
@@ -291,9 +291,8 @@ impl CustomDdl {
         );
         for (action, on_update) in [(fk.on_delete, false), (fk.on_update, true)] {
             let Some(action) = action else { continue };
-            let written = (self.action)(action, on_update).map_err(|what| {
-                Error::unsupported(self.dialect, format!("{what} (foreign key `{table}.{}`)", fk.columns.join(", ")))
-            })?;
+            let written = (self.action)(action, on_update)
+                .map_err(|what| Error::unsupported(self.dialect, format!("{what} (foreign key `{table}.{}`)", fk.columns.join(", "))))?;
             if let Some(written) = written {
                 clause.push_str(if on_update { " ON UPDATE " } else { " ON DELETE " });
                 clause.push_str(written);

@@ -108,14 +108,7 @@ impl<M: Model> Default for Select<M> {
 impl<M: Model> Select<M> {
     /// Every row of `M`.
     pub fn new() -> Self {
-        Select {
-            filter: None,
-            order: Vec::new(),
-            paging: Paging::default(),
-            error: None,
-            related: Vec::new(),
-            _marker: PhantomData,
-        }
+        Select { filter: None, order: Vec::new(), paging: Paging::default(), error: None, related: Vec::new(), _marker: PhantomData }
     }
 
     /// Loads a relationship (or a path of them) with the rows: `related(|u| u.posts)`,
@@ -389,11 +382,7 @@ impl<M: Model> Select<M> {
 
     /// Runs `stmt` (rendered from this query) and loads the `related(..)` paths.
     async fn fetch(self, db: &crate::Database, stmt: dialect::Statement) -> Result<Vec<M>> {
-        if self.related.is_empty() {
-            db.fetch_all::<M>(stmt).await
-        } else {
-            load::fetch::<M>(db, stmt, &self.related).await
-        }
+        if self.related.is_empty() { db.fetch_all::<M>(stmt).await } else { load::fetch::<M>(db, stmt, &self.related).await }
     }
 
     /// This query restricted to rows after (or, `descending`, before) `key` in primary-key

@@ -191,17 +191,7 @@ impl<'a, M: Model> Pager<'a, M> {
         };
         let Paging { limit, offset } = query.paging;
         query.paging = Paging::default();
-        Pager {
-            query,
-            database,
-            error,
-            walk,
-            batch_size,
-            remaining: limit,
-            offset: offset.unwrap_or(0),
-            after: None,
-            finished: false,
-        }
+        Pager { query, database, error, walk, batch_size, remaining: limit, offset: offset.unwrap_or(0), after: None, finished: false }
     }
 
     /// The next batch's query, or `None` when the walk is over.

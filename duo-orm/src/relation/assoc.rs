@@ -12,10 +12,10 @@ use crate::database::Database;
 use crate::dialect::{Statement, build_any};
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta, Payload};
-use crate::types::KeyValues;
 use crate::pending::Pending;
 use crate::query::select::Select;
 use crate::query::write::ModelExt;
+use crate::types::KeyValues;
 
 /// The rows related to one instance through one relationship: what `alice.posts()` returns.
 ///
@@ -181,9 +181,10 @@ fn key_of<T: Model>(row: &T) -> Value {
 }
 
 fn through(relation: &RelationMeta) -> Result<&super::ThroughMeta> {
-    relation.through.as_ref().ok_or_else(|| {
-        Error::invalid(format!("{} is not a many-to-many relationship: it has no join rows", relation.qualified_name()))
-    })
+    relation
+        .through
+        .as_ref()
+        .ok_or_else(|| Error::invalid(format!("{} is not a many-to-many relationship: it has no join rows", relation.qualified_name())))
 }
 
 /// Multi-row INSERTs of the join rows `(owner key, target key)`, with the join model's

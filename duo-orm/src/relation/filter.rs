@@ -69,9 +69,7 @@ impl<O: Model, T: Model> Relation<O, T> {
     /// (`order_by(|u| u.posts.count().desc())`).
     pub fn count(self) -> RelatedCount<O> {
         RelatedCount {
-            expr: self
-                .subquery(Projection::Count)
-                .map(|sub| Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub)))),
+            expr: self.subquery(Projection::Count).map(|sub| Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub)))),
             _marker: PhantomData,
         }
     }
@@ -94,11 +92,7 @@ impl<O: Model, T: Model> Relation<O, T> {
 }
 
 /// The correlated subquery of `path` from the outer model `outer`.
-fn correlated(
-    path: &Path,
-    outer: &'static ModelMeta,
-    projection: Projection,
-) -> Result<SelectStatement, String> {
+fn correlated(path: &Path, outer: &'static ModelMeta, projection: Projection) -> Result<SelectStatement, String> {
     check_distinct_tables(path, outer)?;
     let last = path.hops.last().expect("a relation path has at least one hop");
     let mut stmt = Query::select();

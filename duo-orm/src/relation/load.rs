@@ -17,8 +17,7 @@ use foldhash::{HashMap, HashMapExt};
 use sea_query::{Alias, BinOper, Expr, ExprTrait, JoinType, Query, SelectStatement, Value};
 
 use super::{
-    MAX_LOAD_DEPTH, Path, RelatedValue, RelationField, RelationKind, RelationMeta, Strategy, column_index,
-    downcast, key_column_meta,
+    MAX_LOAD_DEPTH, Path, RelatedValue, RelationField, RelationKind, RelationMeta, Strategy, column_index, downcast, key_column_meta,
 };
 use crate::config::Dialect;
 use crate::database::{Database, Held};
@@ -27,7 +26,6 @@ use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
 use crate::pending::BoxFuture;
 use crate::types::{FieldType, RowCursor, RowResult};
-
 
 /// One hop of the eager-loading tree.
 #[doc(hidden)]
@@ -118,10 +116,8 @@ pub(crate) fn add_path(tree: &mut Vec<LoadNode>, meta: &'static ModelMeta, path:
         };
         level = &mut level[index].children;
     }
-    let joined_collections: Vec<String> = joined(tree)
-        .filter(|node| node.relation.kind.is_collection())
-        .map(|node| node.relation.qualified_name())
-        .collect();
+    let joined_collections: Vec<String> =
+        joined(tree).filter(|node| node.relation.kind.is_collection()).map(|node| node.relation.qualified_name()).collect();
     if joined_collections.len() > 1 {
         return Err(format!(
             "cannot join the collections {} in one query: every owner would come once per combination of \
@@ -175,14 +171,14 @@ pub(crate) fn add_joins(stmt: &mut SelectStatement, owner: &str, nodes: &[LoadNo
                     JoinType::LeftJoin,
                     (through.table)(),
                     Alias::new(link.as_str()),
-                    Expr::col((Alias::new(link.as_str()), (through.owner_column)()))
-                        .equals((Alias::new(owner), (relation.owner_column)())),
+                    Expr::col((Alias::new(link.as_str()), (through.owner_column)())).equals((Alias::new(owner), (relation.owner_column)())),
                 );
                 Expr::col((Alias::new(alias.as_str()), (relation.target_column)()))
                     .equals((Alias::new(link.as_str()), (through.target_column)()))
             }
-            None => Expr::col((Alias::new(alias.as_str()), (relation.target_column)()))
-                .equals((Alias::new(owner), (relation.owner_column)())),
+            None => {
+                Expr::col((Alias::new(alias.as_str()), (relation.target_column)())).equals((Alias::new(owner), (relation.owner_column)()))
+            }
         };
         stmt.join_as(JoinType::LeftJoin, target.table, Alias::new(alias.as_str()), on);
         add_joins(stmt, &alias, &node.children, counter);
@@ -781,7 +777,8 @@ async fn resolve_loose_links<R: RelationField>(
     let (model, column) = (R::Target::meta().name, link_column(relation));
     let stored = stored_owner_keys::<R>(session, loose, model, &column).await?;
     for (key, _) in links.iter_mut().filter(|(key, _)| is_loose(key)) {
-        let owner_key = stored.get(&LinkKey::from(key.clone())).filter(|owner_key| text_of(owner_key).is_some_and(|text| exact.contains(text)));
+        let owner_key =
+            stored.get(&LinkKey::from(key.clone())).filter(|owner_key| text_of(owner_key).is_some_and(|text| exact.contains(text)));
         *key = owner_key.cloned().ok_or_else(|| unresolved_key(model, &column, relation, key, 1))?;
     }
     Ok(())
@@ -849,9 +846,9 @@ fn distribute<R: RelationField>(targets: Vec<R::Target>, links: Vec<(usize, usiz
     for (owner, position) in links {
         uses[position] -= 1;
         let row = if uses[position] == 0 { targets[position].take() } else { targets[position].as_ref().and_then(R::share) };
-        per_owner[owner].push(row.ok_or_else(|| {
-            Error::invalid(format!("internal: a row of {} was handed out twice", R::relation().qualified_name()))
-        })?);
+        per_owner[owner].push(
+            row.ok_or_else(|| Error::invalid(format!("internal: a row of {} was handed out twice", R::relation().qualified_name())))?,
+        );
     }
     Ok(per_owner)
 }
@@ -1129,9 +1126,20 @@ mod tests {
 
     #[test]
     fn a_key_the_database_cannot_tie_to_one_loaded_owner_is_a_decode_error() {
-        let cases = [(0, "matches to 0 Country rows instead of one"), (2, "matches to 2 Country rows instead of one"), (1, "matches to a Country row that was not loaded")];
+        let cases = [
+            (0, "matches to 0 Country rows instead of one"),
+            (2, "matches to 2 Country rows instead of one"),
+            (1, "matches to a Country row that was not loaded"),
+        ];
         for (matches, says) in cases {
-            let err = super::unresolved_key_error("City", "country_code", "Country.cities", "Country", &Value::String(Some("café".into())), matches);
+            let err = super::unresolved_key_error(
+                "City",
+                "country_code",
+                "Country.cities",
+                "Country",
+                &Value::String(Some("café".into())),
+                matches,
+            );
             let crate::Error::Decode { model, column, detail } = &err else { panic!("{err:?}") };
             assert_eq!((*model, column.as_str()), ("City", "country_code"));
             assert!(detail.contains("`Country.cities`") && detail.contains("\"café\"") && detail.contains(says), "{detail}");

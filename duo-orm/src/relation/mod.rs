@@ -169,10 +169,7 @@ impl RelationMeta {
                     from_json: key.from_json,
                 }
             };
-            let columns = vec![
-                key_column(self.owner, (through.owner_column)()),
-                key_column(self.target, (through.target_column)()),
-            ];
+            let columns = vec![key_column(self.owner, (through.owner_column)()), key_column(self.target, (through.target_column)())];
             let table = (through.table)();
             // Built once per relationship and kept for the life of the program, like the
             // static metadata of a model.

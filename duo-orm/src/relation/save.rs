@@ -117,9 +117,7 @@ pub(crate) async fn save_graph<M: Model>(db: &Database, root: &mut M) -> Result<
     if let Some(relation) = too_deep(root, MAX_GRAPH_DEPTH) {
         return Err(Error::Relationship {
             relation: relation.qualified_name(),
-            detail: format!(
-                "the graph goes deeper than {MAX_GRAPH_DEPTH} relationship hops; save the deeper rows separately"
-            ),
+            detail: format!("the graph goes deeper than {MAX_GRAPH_DEPTH} relationship hops; save the deeper rows separately"),
         });
     }
     // Forgets the rolled-back keys however the save ends early: an error, or the caller
@@ -374,14 +372,8 @@ fn claimed_once<R: RelationField>(row: &R::Target) -> Result<()> {
 fn orphans_of<R: RelationField>(held: &Held<'_, R>) -> Result<Vec<Vec<Value>>> {
     let relation = R::relation();
     let kept: HashSet<Vec<LinkKey>> = held.rows.iter().map(|row| link_keys(row.key().key_values())).collect();
-    let orphans: Vec<Vec<Value>> = held
-        .stored_keys
-        .iter()
-        .flatten()
-        .flatten()
-        .filter(|key| !kept.contains(&link_keys((*key).clone())))
-        .cloned()
-        .collect();
+    let orphans: Vec<Vec<Value>> =
+        held.stored_keys.iter().flatten().flatten().filter(|key| !kept.contains(&link_keys((*key).clone()))).cloned().collect();
     match relation.orphans {
         _ if orphans.is_empty() => Ok(orphans),
         Orphans::Keep => Ok(Vec::new()),
