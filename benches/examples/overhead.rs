@@ -77,13 +77,13 @@ impl Raw {
         let hair = Some("hair_color");
         match self {
             Raw::Sqlite(p) => {
-                drop(sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?)").bind(name).bind(hair).execute(p).await.unwrap())
+                let _ = sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?)").bind(name).bind(hair).execute(p).await.unwrap();
             }
             Raw::Postgres(p) => {
-                drop(sqlx::query("INSERT INTO users (name, hair_color) VALUES ($1, $2)").bind(name).bind(hair).execute(p).await.unwrap())
+                let _ = sqlx::query("INSERT INTO users (name, hair_color) VALUES ($1, $2)").bind(name).bind(hair).execute(p).await.unwrap();
             }
             Raw::MySql(p) => {
-                drop(sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?)").bind(name).bind(hair).execute(p).await.unwrap())
+                let _ = sqlx::query("INSERT INTO users (name, hair_color) VALUES (?, ?)").bind(name).bind(hair).execute(p).await.unwrap();
             }
         }
     }

@@ -90,7 +90,7 @@ pub fn init(cwd: &Path, dir: &str, source: &Source, out: &mut Output) -> Result<
             .ok_or_else(|| Failure::new(format!("--dir `{dir}`: the parent module {parent_dir} does not exist; create it first")))?
     };
 
-    let entry = format!(
+    let entry = String::from(
         "//! The database: its connection and models (scaffolded by `duo-orm init`).\n\
          \n\
          pub mod models;\n\
@@ -100,7 +100,7 @@ pub fn init(cwd: &Path, dir: &str, source: &Source, out: &mut Output) -> Result<
          \n\
          /// The application's database: `DATABASE_URL` when set, else a SQLite file in the working\n\
          /// directory. Nothing connects until first use.\n\
-         pub static DB: Database = Database::from_env(\"DATABASE_URL\", \"sqlite://./app.db\");\n"
+         pub static DB: Database = Database::from_env(\"DATABASE_URL\", \"sqlite://./app.db\");\n",
     );
     let models = format!(
         "//! Models: one struct per table. `duo-orm migrate create \"message\"` reads this directory\n\

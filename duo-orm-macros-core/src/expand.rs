@@ -139,7 +139,7 @@ pub fn model(def: &ModelDef) -> TokenStream {
     let decode_fields = def.fields.iter().map(|f| {
         let field = &f.ident;
         let ty = &f.ty;
-        quote_spanned!(ty.span()=> #field: row.next::<#ty>()?)
+        quote_spanned!(ty.span()=> #field: row.next_column::<#ty>()?)
     });
     let value_at_arms = def.fields.iter().enumerate().map(|(i, f)| {
         let field = &f.ident;
@@ -282,7 +282,7 @@ pub fn model(def: &ModelDef) -> TokenStream {
 
                 fn hooks() -> #private::Option<#private::HookFns<Self>> {
                     use #private::{ViaHooks as _, ViaNoHooks as _};
-                    (&&#private::HookProbe::<Self>::new()).duo_hooks()
+                    (&&#private::HookProbe::<Self>::default()).duo_hooks()
                 }
 
                 fn set_json(&mut self, index: usize, json: #private::Json) -> #krate::Result<()> {

@@ -474,10 +474,10 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
             cx.syn_error(syn::Error::new(span, "auto_increment is for primary keys; help: add #[duo(primary_key)]"));
         }
     }
-    if let Some((_, span)) = raw.max_length {
-        if sql_type != SqlType::Text {
-            cx.syn_error(syn::Error::new(span, "max_length applies to String fields only"));
-        }
+    if let Some((_, span)) = raw.max_length
+        && sql_type != SqlType::Text
+    {
+        cx.syn_error(syn::Error::new(span, "max_length applies to String fields only"));
     }
     if let Some((default, span)) = &raw.default {
         let fits = match default {
@@ -513,14 +513,16 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
         if primary_key {
             cx.syn_error(syn::Error::new(span, "a primary key cannot be set_on a write"));
         }
-        if let Some((events, _)) = raw.set_on {
-            if events.update && !events.create && !nullable {
-                cx.syn_error(syn::Error::new(
-                    span,
-                    "a field stamped only on update has no value when the row is inserted; help: make it an \
-                     `Option`, or use #[duo(set_on(create, update))]",
-                ));
-            }
+        if let Some((events, _)) = raw.set_on
+            && events.update
+            && !events.create
+            && !nullable
+        {
+            cx.syn_error(syn::Error::new(
+                span,
+                "a field stamped only on update has no value when the row is inserted; help: make it an \
+                 `Option`, or use #[duo(set_on(create, update))]",
+            ));
         }
     }
     let explicit_auto_increment = raw.auto_increment.map(|(on, _)| on);

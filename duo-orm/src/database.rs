@@ -134,10 +134,10 @@ impl Database {
             },
         };
         let url = DatabaseUrl::parse(&raw)?;
-        if let Some(expected) = self.expected {
-            if expected != url.dialect() {
-                return Err(Error::config(format!("this database expects {expected}, but its URL `{url}` is for {}", url.dialect())));
-            }
+        if let Some(expected) = self.expected
+            && expected != url.dialect()
+        {
+            return Err(Error::config(format!("this database expects {expected}, but its URL `{url}` is for {}", url.dialect())));
         }
         Ok(url)
     }
@@ -579,7 +579,7 @@ impl Database {
     /// The first column of the last row of `stmt` (a `COUNT(*)`), as an integer.
     pub(crate) async fn fetch_scalar(&self, stmt: Statement) -> Result<Option<i64>> {
         self.fetch_fold(stmt, "scalar", None, |value, row| {
-            *value = Some(row.next::<i64>()?);
+            *value = Some(row.next_column::<i64>()?);
             Ok(())
         })
         .await

@@ -154,11 +154,11 @@ pub mod __private {
     }
 
     /// Finds a model's `Hooks` implementation at compile time, by autoref like [`Probe`]:
-    /// `(&&HookProbe::<M>::new()).duo_hooks()`.
+    /// `(&&HookProbe::<M>::default()).duo_hooks()`.
     pub struct HookProbe<M>(std::marker::PhantomData<fn() -> M>);
 
-    impl<M> HookProbe<M> {
-        pub fn new() -> Self {
+    impl<M> Default for HookProbe<M> {
+        fn default() -> Self {
             HookProbe(std::marker::PhantomData)
         }
     }

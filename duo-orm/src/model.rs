@@ -214,7 +214,7 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// The database the model is bound to with `#[duo(db = …)]`.
     fn database() -> Option<&'static Database>;
     /// Builds the model from a row whose columns are in [`ModelMeta::columns`] order (the
-    /// error is a boxed [`Error`](crate::Error): see [`RowError`](crate::types::RowError)).
+    /// error is a boxed [`Error`]: see [`RowError`](crate::types::RowError)).
     fn decode(row: &mut RowCursor<'_>) -> RowResult<Self>;
     /// Every column's value, in column order.
     fn values(&self) -> Vec<Value>;

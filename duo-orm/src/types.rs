@@ -431,7 +431,7 @@ tuple_key!(A 0, B 1, C 2, D 3);
 
 /// Why a row could not be decoded: an [`Error`] (nearly always [`Error::Decode`]), boxed.
 ///
-/// [`RowCursor::next`] and [`Model::decode`](crate::Model::decode) return a `Result` per
+/// [`RowCursor::next_column`] and [`Model::decode`](crate::Model::decode) return a `Result` per
 /// column and per row, and an [`Error`] is 80 bytes; boxed, each of those results is only as
 /// large as its value, which keeps the per-row path of every query to the writes a
 /// hand-written loop makes. `?` turns it into an [`Error`] (and an [`Error`] into it); queries
@@ -481,7 +481,7 @@ impl std::error::Error for RowError {
 
 /// Reads one row by position, field after field, into a model.
 ///
-/// Generated `decode` functions call [`RowCursor::next`] once per column, in declaration
+/// Generated `decode` functions call [`RowCursor::next_column`] once per column, in declaration
 /// order: no name lookups, no intermediate map.
 pub struct RowCursor<'r> {
     row: RowRef<'r>,
@@ -507,7 +507,7 @@ impl<'r> RowCursor<'r> {
 
     /// Decodes the next column as `T`.
     #[inline]
-    pub fn next<T: FieldType>(&mut self) -> RowResult<T> {
+    pub fn next_column<T: FieldType>(&mut self) -> RowResult<T> {
         let index = self.index;
         self.index += 1;
         let decoded = match &self.row {

@@ -21,7 +21,7 @@ fn crud_and_queries_block_without_a_runtime() {
         User::create(json!({"name": "Bob", "age": 17, "email": "bob@example.com"})).on(db).wait().unwrap();
         assert_eq!(User::get(ada.id).on(db).wait().unwrap().as_ref(), Some(&ada));
         let adults = User::filter(|u| u.age.ge(18)).all().on(db).wait().unwrap();
-        assert_eq!(adults, [ada.clone()]);
+        assert_eq!(adults, std::slice::from_ref(&ada));
         assert_eq!(User::filter(|u| u.name.eq("Bob")).one().on(db).wait().unwrap().age, 17);
         assert_eq!(User::query().count().on(db).wait().unwrap(), 2);
         assert!(User::filter(|u| u.age.gt(100)).first().on(db).wait().unwrap().is_none());

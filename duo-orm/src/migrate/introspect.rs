@@ -170,7 +170,7 @@ fn bound(sql: &str, table: Option<&str>) -> Statement {
 }
 
 async fn strings(conn: &mut Held, sql: &str, table: Option<&str>) -> Result<Vec<String>> {
-    conn.fetch_decoded(bound(sql, table), "catalogue row", |row| row.next::<String>()).await
+    conn.fetch_decoded(bound(sql, table), "catalogue row", |row| row.next_column::<String>()).await
 }
 
 async fn read_table(conn: &mut Held, dialect: Dialect, name: String) -> Result<LiveTable> {
@@ -178,10 +178,10 @@ async fn read_table(conn: &mut Held, dialect: Dialect, name: String) -> Result<L
     let columns = conn
         .fetch_decoded(bound(q.columns, Some(&name)), "catalogue row", |row| {
             Ok(LiveColumn {
-                name: row.next()?,
-                sql_type: row.next()?,
-                nullable: row.next::<i64>()? == 0,
-                has_default: row.next::<i64>()? != 0,
+                name: row.next_column()?,
+                sql_type: row.next_column()?,
+                nullable: row.next_column::<i64>()? == 0,
+                has_default: row.next_column::<i64>()? != 0,
             })
         })
         .await?;
@@ -189,7 +189,7 @@ async fn read_table(conn: &mut Held, dialect: Dialect, name: String) -> Result<L
     // the `pk` position in `pragma_table_info`, which the UNION keeps as declared).
     let index_rows = conn
         .fetch_decoded(bound(q.indexes, Some(&name)), "catalogue row", |row| {
-            Ok((row.next::<String>()?, row.next::<i64>()? != 0, row.next::<String>()?, row.next::<i64>()? != 0))
+            Ok((row.next_column::<String>()?, row.next_column::<i64>()? != 0, row.next_column::<String>()?, row.next_column::<i64>()? != 0))
         })
         .await?;
     let mut primary_key = Vec::new();
@@ -206,7 +206,13 @@ async fn read_table(conn: &mut Held, dialect: Dialect, name: String) -> Result<L
     }
     let fk_rows = conn
         .fetch_decoded(bound(q.foreign_keys, Some(&name)), "catalogue row", |row| {
-            Ok((row.next::<String>()?, row.next::<String>()?, row.next::<String>()?, row.next::<String>()?, row.next::<String>()?))
+            Ok((
+                row.next_column::<String>()?,
+                row.next_column::<String>()?,
+                row.next_column::<String>()?,
+                row.next_column::<String>()?,
+                row.next_column::<String>()?,
+            ))
         })
         .await?;
     let mut foreign_keys: Vec<ForeignKey> = Vec::new();

@@ -373,7 +373,7 @@ impl<'m> Migrator<'m> {
             Dialect::MySql => {
                 let got = conn
                     .fetch_decoded(Statement::with_values("SELECT GET_LOCK(?, 600)", [self.mysql_lock_name().into()]), "lock", |row| {
-                        row.next::<Option<i64>>()
+                        row.next_column::<Option<i64>>()
                     })
                     .await?;
                 if got.first().copied().flatten() != Some(1) {
@@ -481,7 +481,9 @@ impl<'m> Migrator<'m> {
             }
             if dialect == Dialect::Sqlite {
                 let broken = conn
-                    .fetch_decoded(Statement::raw("PRAGMA foreign_key_check".into()), "foreign key check", |row| row.next::<String>())
+                    .fetch_decoded(Statement::raw("PRAGMA foreign_key_check".into()), "foreign key check", |row| {
+                        row.next_column::<String>()
+                    })
                     .await;
                 match broken {
                     Ok(tables) if !tables.is_empty() => {
@@ -627,7 +629,7 @@ impl<'m> Migrator<'m> {
         };
         let found = conn
             .fetch_decoded(Statement::with_values(data_type, [self.version_table.as_str().into()]), "column type", |row| {
-                row.next::<String>()
+                row.next_column::<String>()
             })
             .await?;
         let is_text = |t: &String| ["character varying", "varchar", "text"].contains(&t.to_ascii_lowercase().as_str());
@@ -665,7 +667,7 @@ impl<'m> Migrator<'m> {
                 [name],
             ),
         };
-        let count = conn.fetch_decoded(exists, "version table", |row| row.next::<i64>()).await?;
+        let count = conn.fetch_decoded(exists, "version table", |row| row.next_column::<i64>()).await?;
         if count.first().copied().unwrap_or(0) == 0 {
             return Ok(Vec::new());
         }
@@ -679,8 +681,8 @@ impl<'m> Migrator<'m> {
             .to_owned();
         let stmt = Statement::new(build_any!(dialect, select));
         conn.fetch_decoded(stmt, "applied migration", |row| {
-            let (id, checksum, seconds) = (row.next()?, row.next()?, row.next::<i64>()?);
-            Ok(AppliedMigration { id, checksum, applied_at: from_unix_seconds(seconds), dirty: row.next::<i64>()? != 0 })
+            let (id, checksum, seconds) = (row.next_column()?, row.next_column()?, row.next_column::<i64>()?);
+            Ok(AppliedMigration { id, checksum, applied_at: from_unix_seconds(seconds), dirty: row.next_column::<i64>()? != 0 })
         })
         .await
     }
@@ -759,12 +761,13 @@ async fn check_rebuild(conn: &mut Held, id: &str, guard: &str) -> Result<()> {
     let guard: RebuildGuard =
         serde_json::from_str(guard).map_err(|e| Error::Migration(format!("migration {id}: a damaged rebuild note: {e}")))?;
     let names = |sql: &str| Statement { sql: sql.to_string(), values: sea_query::Values(vec![guard.table.clone().into()]) };
-    let columns = conn.fetch_decoded(names("SELECT name FROM pragma_table_info(?1)"), "column", |row| row.next::<String>()).await?;
-    let indexes =
-        conn.fetch_decoded(names("SELECT name FROM pragma_index_list(?1) WHERE origin = 'c'"), "index", |row| row.next::<String>()).await?;
+    let columns = conn.fetch_decoded(names("SELECT name FROM pragma_table_info(?1)"), "column", |row| row.next_column::<String>()).await?;
+    let indexes = conn
+        .fetch_decoded(names("SELECT name FROM pragma_index_list(?1) WHERE origin = 'c'"), "index", |row| row.next_column::<String>())
+        .await?;
     let triggers = conn
         .fetch_decoded(names("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1"), "trigger", |row| {
-            row.next::<String>()
+            row.next_column::<String>()
         })
         .await?;
     let unknown: Vec<String> = columns

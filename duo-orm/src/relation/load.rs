@@ -660,7 +660,7 @@ async fn stored_owner_keys<R: RelationField>(
         let mut stmt = Query::select();
         stmt.column((owner.table, owner_column)).from(owner.table).and_where(Expr::col((owner.table, owner_column)).eq(key.clone()));
         let stmt = dialect::render_select(dialect, stmt, Paging::default(), false);
-        let matches = session.fetch_decoded(stmt, owner.name, |row| Ok(row.next::<R::OwnerKey>()?.into_value())).await?;
+        let matches = session.fetch_decoded(stmt, owner.name, |row| Ok(row.next_column::<R::OwnerKey>()?.into_value())).await?;
         match <[Value; 1]>::try_from(matches) {
             Ok([owner_key]) => {
                 stored.insert(LinkKey::from(key), owner_key);
@@ -733,7 +733,7 @@ async fn load_many_to_many<R: RelationField>(
             let nodes: Vec<LoadNode> = joined(&node.children).cloned().collect();
             let rows = session
                 .fetch_decoded(stmt, R::Target::meta().name, move |row| {
-                    let link = row.next::<R::OwnerKey>()?.into_value();
+                    let link = row.next_column::<R::OwnerKey>()?.into_value();
                     let mut model = R::Target::decode(row)?;
                     decode_joined(&mut model, row, &nodes)?;
                     Ok((link, model))

@@ -196,9 +196,7 @@ async fn write_rows<M: Model>(
                     // A natural key the program set: the row may or may not exist yet, and the
                     // same new row may be held twice (a tag of two posts): inserted once.
                     let key = link_keys(row.key().key_values());
-                    if new_keys.contains(&key) {
-                        Action::Skip
-                    } else if Select::<M>::by_key(row.key().key_values()).exists().run_on(db).await? {
+                    if new_keys.contains(&key) || Select::<M>::by_key(row.key().key_values()).exists().run_on(db).await? {
                         Action::Skip
                     } else {
                         new_keys.insert(key);
@@ -467,7 +465,7 @@ async fn save_links<R: RelationField>(
         for stmt in super::load::selectin_statements(dialect, relation, existing_owners, &[]) {
             let pairs = db
                 .fetch_decoded(stmt, R::Target::meta().name, move |row| {
-                    let owner = row.next::<R::OwnerKey>()?.into_value();
+                    let owner = row.next_column::<R::OwnerKey>()?.into_value();
                     let target = R::Target::decode(row)?;
                     Ok((owner, target.value_at(target_key)))
                 })
