@@ -126,7 +126,8 @@ pub enum MigrateCommand {
     /// Print the SQL of every migration without a database (offline mode).
     #[command(after_help = "Examples:\n  duo-orm migrate sql --dialect postgres\n  duo-orm migrate sql --dialect mssql --down")]
     Sql {
-        /// postgres, mysql, sqlite, mssql or oracle (default: the database URL's dialect).
+        /// postgres (pg), mysql (mariadb), sqlite, mssql (sqlserver) or oracle (default: the
+        /// database URL's dialect).
         #[arg(long, value_name = "DIALECT")]
         dialect: Option<String>,
         /// Print the down steps, last migration first.
@@ -187,7 +188,7 @@ pub fn run(cwd: &Path, command: MigrateCommand, out: &mut Output) -> Result<(), 
         }
         MigrateCommand::Sql { dialect, down, db } => {
             let dialect = match dialect {
-                Some(name) => parse_dialect(&name)?,
+                Some(name) => name.parse::<Dialect>()?,
                 None => Database::new(project.database_url(db.database_url.as_deref())?).dialect()?,
             };
             let migrations = project.migrations()?;
@@ -239,17 +240,6 @@ pub fn run(cwd: &Path, command: MigrateCommand, out: &mut Output) -> Result<(), 
             Ok(())
         }
     }
-}
-
-fn parse_dialect(name: &str) -> Result<Dialect, Failure> {
-    Ok(match name.to_ascii_lowercase().as_str() {
-        "postgres" | "postgresql" | "pg" => Dialect::Postgres,
-        "mysql" | "mariadb" => Dialect::MySql,
-        "sqlite" => Dialect::Sqlite,
-        "mssql" | "sqlserver" => Dialect::MsSql,
-        "oracle" => Dialect::Oracle,
-        _ => return Err(Failure::new(format!("unknown dialect `{name}`; expected postgres, mysql, sqlite, mssql or oracle"))),
-    })
 }
 
 fn renames(tables: &[String], columns: &[String]) -> Result<Renames, Failure> {

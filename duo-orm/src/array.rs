@@ -10,7 +10,7 @@ use sea_query::extension::postgres::PgExpr;
 use sea_query::{ArrayType as SeaArrayType, Expr, ExprTrait, Func, Value};
 
 use crate::column::{Column, Condition};
-use crate::config::Dialect;
+use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::model::Model;
 use crate::types::FieldType;

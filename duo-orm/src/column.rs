@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sea_query::{Expr, ExprTrait, Func, LikeExpr, Value};
 
-use crate::config::Dialect;
+use crate::dialect::Dialect;
 use crate::model::Model;
 use crate::types::{IntoColumnValue, TextType};
 
@@ -241,13 +241,11 @@ impl<M: Model, T: TextType> Column<M, T> {
 /// pattern and ESCAPE stay as sea-query writes them).
 fn byte_for_byte(dialect: Dialect, table: &'static str, column: &'static str) -> Expr {
     match dialect {
-        Dialect::MsSql => Expr::cust(format!(
-            "{}.{} COLLATE Latin1_General_100_BIN2",
-            crate::dialect::mssql::quote(table),
-            crate::dialect::mssql::quote(column)
-        )),
+        Dialect::MsSql => {
+            Expr::cust(format!("{}.{} COLLATE Latin1_General_100_BIN2", dialect.quote_identifier(table), dialect.quote_identifier(column)))
+        }
         // `CAST(… AS BINARY)`, not the `BINARY` operator MySQL 8.0.27 deprecates.
-        _ => Expr::cust(format!("CAST(`{}`.`{}` AS BINARY)", table.replace('`', "``"), column.replace('`', "``"))),
+        _ => Expr::cust(format!("CAST({}.{} AS BINARY)", dialect.quote_identifier(table), dialect.quote_identifier(column))),
     }
 }
 

@@ -3,72 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::dialect::{Dialect, SCHEMES};
 use crate::error::{Error, Result};
-
-/// The SQL dialects duo-orm renders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Dialect {
-    /// PostgreSQL (`postgres://`, `postgresql://`).
-    Postgres,
-    /// MySQL and MariaDB (`mysql://`, `mariadb://`).
-    MySql,
-    /// SQLite (`sqlite://path`, `sqlite::memory:`).
-    Sqlite,
-    /// Microsoft SQL Server (`mssql://`): SQL rendering only in this version.
-    MsSql,
-    /// Oracle Database (`oracle://`): SQL rendering only in this version.
-    Oracle,
-}
-
-impl Dialect {
-    /// Every dialect, in a stable order.
-    pub const ALL: [Dialect; 5] = [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite, Dialect::MsSql, Dialect::Oracle];
-
-    /// The dialect's name as users write it.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Dialect::Postgres => "PostgreSQL",
-            Dialect::MySql => "MySQL/MariaDB",
-            Dialect::Sqlite => "SQLite",
-            Dialect::MsSql => "SQL Server",
-            Dialect::Oracle => "Oracle",
-        }
-    }
-
-    /// The most bound parameters one statement may carry (bulk inserts are chunked by it).
-    pub const fn max_parameters(self) -> usize {
-        match self {
-            // The wire protocols count parameters in 16 bits.
-            Dialect::Postgres => 65_535,
-            Dialect::MySql => 65_535,
-            // SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32 (sqlx bundles a newer one).
-            Dialect::Sqlite => 32_766,
-            // "The server supports a maximum of 2100 parameters", and sp_executesql, which runs
-            // every parameterised statement, takes two of them for itself.
-            Dialect::MsSql => 2_098,
-            Dialect::Oracle => 65_535,
-        }
-    }
-}
-
-impl fmt::Display for Dialect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// URL schemes we accept, with the dialect each one names.
-const SCHEMES: &[(&str, Dialect)] = &[
-    ("postgres", Dialect::Postgres),
-    ("postgresql", Dialect::Postgres),
-    ("mysql", Dialect::MySql),
-    ("mariadb", Dialect::MySql),
-    ("sqlite", Dialect::Sqlite),
-    ("mssql", Dialect::MsSql),
-    ("sqlserver", Dialect::MsSql),
-    ("oracle", Dialect::Oracle),
-];
 
 fn accepted_schemes() -> String {
     SCHEMES.iter().map(|(s, _)| format!("{s}://")).collect::<Vec<_>>().join(", ")

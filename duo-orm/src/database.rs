@@ -17,8 +17,8 @@ use sqlx::AssertSqlSafe;
 use sqlx_core::transaction::TransactionManager as _;
 use tracing::Instrument;
 
-use crate::config::{DatabaseUrl, Dialect, PoolOptions, password_range, redact};
-use crate::dialect::Statement;
+use crate::config::{DatabaseUrl, PoolOptions, password_range, redact};
+use crate::dialect::{Dialect, Statement};
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
 use crate::pending::Pending;
@@ -1273,7 +1273,7 @@ impl Engine {
     fn sql_span(&self, sql: &str) -> tracing::Span {
         tracing::info_span!(
             "duo_orm.query",
-            db.system = self.system(),
+            db.system = self.url.dialect().tracing_system(),
             db.statement = %sql,
             db.values = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
@@ -1316,16 +1316,6 @@ impl Engine {
             })
         };
         Self::traced(self.sql_span(sql), |_| 0, work).await
-    }
-
-    fn system(&self) -> &'static str {
-        match self.url.dialect() {
-            Dialect::Postgres => "postgresql",
-            Dialect::MySql => "mysql",
-            Dialect::Sqlite => "sqlite",
-            Dialect::MsSql => "mssql",
-            Dialect::Oracle => "oracle",
-        }
     }
 
     /// Runs `work` inside `span` and records its duration and row count.

@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::column::{Column, Condition};
-use crate::config::Dialect;
+use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::types::FieldType;
@@ -422,7 +422,7 @@ impl<M: 'static> JsonPath<M> {
 
     /// The text of the quoted column, for templates written as text (Oracle).
     fn oracle_column(&self) -> String {
-        format!("\"{}\".\"{}\"", self.table.replace('"', "\"\""), self.column.replace('"', "\"\""))
+        format!("{}.{}", Dialect::Oracle.quote_identifier(self.table), Dialect::Oracle.quote_identifier(self.column))
     }
 
     /// Oracle: `JSON_EXISTS(col, '<path>?(<filter>)')`.

@@ -54,8 +54,9 @@ pub mod transaction;
 pub mod types;
 
 pub use column::{Column, Condition, MAX_CONDITION_DEPTH, OrderBy};
-pub use config::{DatabaseUrl, Dialect, PoolOptions, env_url};
+pub use config::{DatabaseUrl, PoolOptions, env_url};
 pub use database::Database;
+pub use dialect::Dialect;
 pub use dialect::Statement;
 pub use error::{Error, IntegrityKind, Result};
 #[cfg(feature = "json")]

@@ -392,3 +392,40 @@ fn text_helpers_match_like_rust_str() {
             .unwrap();
     }
 }
+
+/// Any name, quoted by any dialect, reads back as exactly that name: it opens and closes with
+/// the dialect's quotes, and every closing quote inside is doubled, so no name can end the
+/// identifier early. (Whether the server accepts the name, e.g. with NUL, is its own check.)
+#[test]
+fn any_identifier_quotes_to_one_identifier_in_every_dialect() {
+    use proptest::prelude::*;
+    use proptest::test_runner::TestRunner;
+    let names = prop_oneof![any::<String>(), "[\"`\\[\\]'\\\\a. ]{0,12}"];
+    TestRunner::default()
+        .run(&names, |name| {
+            for dialect in Dialect::ALL {
+                let quoted = dialect.quote_identifier(&name);
+                let close = match dialect {
+                    Dialect::MySql => '`',
+                    Dialect::MsSql => ']',
+                    _ => '"',
+                };
+                let open = if dialect == Dialect::MsSql { '[' } else { close };
+                let inner = quoted.strip_prefix(open).and_then(|q| q.strip_suffix(close));
+                prop_assert!(inner.is_some(), "{dialect:?}: {quoted}");
+                let inner = inner.unwrap();
+                // Closing quotes inside come in pairs only.
+                let mut chars = inner.chars();
+                let mut read = String::new();
+                while let Some(c) = chars.next() {
+                    if c == close {
+                        prop_assert_eq!(chars.next(), Some(close), "{:?}: a lone quote in {}", dialect, quoted);
+                    }
+                    read.push(c);
+                }
+                prop_assert_eq!(&read, &name);
+            }
+            Ok(())
+        })
+        .unwrap();
+}

@@ -5,10 +5,12 @@
 //! sea-query's `QueryBuilder` for expressions and statement bodies and write the
 //! dialect-specific tails (paging, `OUTPUT`, `RETURNING … INTO`) themselves.
 
+use std::fmt;
+use std::str::FromStr;
+
 use sea_query::{InsertStatement, QueryBuilder, SelectStatement, SqlWriterValues, Value, Values};
 
-use crate::config::Dialect;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::schema::{Column, ColumnType, Table};
 
 pub mod mssql;
@@ -16,6 +18,137 @@ pub(crate) mod mysql;
 pub mod oracle;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
+
+/// The SQL dialects duo-orm renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// PostgreSQL (`postgres://`, `postgresql://`).
+    Postgres,
+    /// MySQL and MariaDB (`mysql://`, `mariadb://`).
+    MySql,
+    /// SQLite (`sqlite://path`, `sqlite::memory:`).
+    Sqlite,
+    /// Microsoft SQL Server (`mssql://`): SQL rendering only in this version.
+    MsSql,
+    /// Oracle Database (`oracle://`): SQL rendering only in this version.
+    Oracle,
+}
+
+impl Dialect {
+    /// Every dialect, in a stable order.
+    pub const ALL: [Dialect; 5] = [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite, Dialect::MsSql, Dialect::Oracle];
+
+    /// The dialect's name as users write it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "PostgreSQL",
+            Dialect::MySql => "MySQL/MariaDB",
+            Dialect::Sqlite => "SQLite",
+            Dialect::MsSql => "SQL Server",
+            Dialect::Oracle => "Oracle",
+        }
+    }
+
+    /// The most bound parameters one statement may carry (bulk inserts are chunked by it).
+    pub const fn max_parameters(self) -> usize {
+        match self {
+            // The wire protocols count parameters in 16 bits.
+            Dialect::Postgres => 65_535,
+            Dialect::MySql => 65_535,
+            // SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32 (sqlx bundles a newer one).
+            Dialect::Sqlite => 32_766,
+            // "The server supports a maximum of 2100 parameters", and sp_executesql, which runs
+            // every parameterised statement, takes two of them for itself.
+            Dialect::MsSql => 2_098,
+            Dialect::Oracle => 65_535,
+        }
+    }
+}
+
+impl Dialect {
+    /// `name` as an identifier in this dialect: between its quotes (`"…"`, MySQL's `` `…` ``,
+    /// SQL Server's `[…]`), with the closing quote doubled inside, as the dialect escapes it.
+    /// Every identifier duo-orm writes as text (DDL, catalogue queries, configured names such as
+    /// the version table) goes through here; sea-query's builders quote the same way.
+    ///
+    /// ```
+    /// use duo_orm::Dialect;
+    /// assert_eq!(Dialect::Postgres.quote_identifier(r#"odd"name"#), r#""odd""name""#);
+    /// assert_eq!(Dialect::MySql.quote_identifier("a`b"), "`a``b`");
+    /// assert_eq!(Dialect::MsSql.quote_identifier("a]b"), "[a]]b]");
+    /// ```
+    pub fn quote_identifier(self, name: &str) -> String {
+        let (open, close) = match self {
+            Dialect::MySql => ('`', '`'),
+            Dialect::MsSql => ('[', ']'),
+            Dialect::Postgres | Dialect::Sqlite | Dialect::Oracle => ('"', '"'),
+        };
+        let mut quoted = String::with_capacity(name.len() + 2);
+        quoted.push(open);
+        for c in name.chars() {
+            if c == close {
+                quoted.push(close);
+            }
+            quoted.push(c);
+        }
+        quoted.push(close);
+        quoted
+    }
+
+    /// The OpenTelemetry `db.system` name, recorded on every statement's tracing span.
+    pub const fn tracing_system(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "postgresql",
+            Dialect::MySql => "mysql",
+            Dialect::Sqlite => "sqlite",
+            Dialect::MsSql => "mssql",
+            Dialect::Oracle => "oracle",
+        }
+    }
+}
+
+/// Parses a dialect's name as a command line or configuration writes it: any URL scheme
+/// (`postgres`, `postgresql`, `mysql`, `mariadb`, `sqlite`, `mssql`, `sqlserver`, `oracle`)
+/// or `pg`, in any case.
+///
+/// ```
+/// use duo_orm::Dialect;
+/// assert_eq!("pg".parse::<Dialect>().unwrap(), Dialect::Postgres);
+/// assert_eq!("MariaDB".parse::<Dialect>().unwrap(), Dialect::MySql);
+/// assert!("db2".parse::<Dialect>().unwrap_err().to_string().contains("expected one of"));
+/// ```
+impl FromStr for Dialect {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        let lower = name.trim().to_ascii_lowercase();
+        SCHEMES.iter().chain(&[("pg", Dialect::Postgres)]).find(|(known, _)| *known == lower).map(|(_, dialect)| *dialect).ok_or_else(
+            || {
+                let known: Vec<&str> = SCHEMES.iter().map(|(n, _)| *n).chain(["pg"]).collect();
+                Error::config(format!("unknown dialect `{name}`; expected one of {}", known.join(", ")))
+            },
+        )
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The URL schemes duo-orm accepts, with the dialect each one names.
+pub(crate) const SCHEMES: &[(&str, Dialect)] = &[
+    ("postgres", Dialect::Postgres),
+    ("postgresql", Dialect::Postgres),
+    ("mysql", Dialect::MySql),
+    ("mariadb", Dialect::MySql),
+    ("sqlite", Dialect::Sqlite),
+    ("mssql", Dialect::MsSql),
+    ("sqlserver", Dialect::MsSql),
+    ("oracle", Dialect::Oracle),
+];
 
 /// A rendered statement: SQL text and its bound values.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,7 @@
 
 use sea_query::{Expr, QueryBuilder, QuotedBuilder, ReturningClause, SelectStatement, SqlWriter};
 
-use super::{Paging, Statement, custom_builder, custom_builder_methods, write_offset_fetch};
+use super::{Dialect, Paging, Statement, custom_builder, custom_builder_methods, write_offset_fetch};
 use crate::schema::{Column, ColumnType};
 
 /// sea-query `QueryBuilder` for SQL Server expressions and statement bodies.
@@ -48,9 +48,8 @@ impl QueryBuilder for MsSqlQueryBuilder {
     fn prepare_returning(&self, _: &Option<ReturningClause>, _: &mut impl SqlWriter) {}
 }
 
-/// Quotes an identifier the way the builder does.
-pub(crate) fn quote(name: &str) -> String {
-    format!("[{}]", name.replace(']', "]]"))
+fn quote(name: &str) -> String {
+    Dialect::MsSql.quote_identifier(name)
 }
 
 pub(crate) fn render_select(mut stmt: SelectStatement, paging: Paging, ordered: bool) -> Statement {
@@ -95,7 +94,7 @@ pub(crate) fn column_type(column: &Column, indexed: bool) -> String {
 }
 
 pub(crate) const DDL: crate::query::schema::CustomDdl = crate::query::schema::CustomDdl {
-    dialect: crate::config::Dialect::MsSql,
+    dialect: Dialect::MsSql,
     quote,
     identity: " IDENTITY(1,1)",
     bool_literal: |b| if b { "1" } else { "0" },

@@ -2,7 +2,7 @@
 
 use sea_query::InsertStatement;
 
-use crate::dialect::Statement;
+use crate::dialect::{Dialect, Statement};
 use crate::schema::{Column, ColumnType};
 
 /// An INSERT with MariaDB's `RETURNING` tail (10.5+) when `returning` names columns;
@@ -10,7 +10,7 @@ use crate::schema::{Column, ColumnType};
 pub(crate) fn render_insert(stmt: InsertStatement, returning: &[&'static str]) -> Statement {
     let (mut sql, values) = stmt.build(sea_query::MysqlQueryBuilder);
     if !returning.is_empty() {
-        let columns: Vec<String> = returning.iter().map(|c| format!("`{}`", c.replace('`', "``"))).collect();
+        let columns: Vec<String> = returning.iter().map(|c| Dialect::MySql.quote_identifier(c)).collect();
         sql.push_str(" RETURNING ");
         sql.push_str(&columns.join(", "));
     }

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use sea_query::{InsertStatement, QueryBuilder, QuotedBuilder, ReturningClause, SelectStatement, SqlWriter};
 
 use super::{Paging, Statement, custom_builder, custom_builder_methods, write_offset_fetch};
-use crate::config::Dialect;
+use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::schema::{Column, ColumnType};
 
@@ -29,9 +29,8 @@ impl QueryBuilder for OracleQueryBuilder {
     fn prepare_returning(&self, _: &Option<ReturningClause>, _: &mut impl SqlWriter) {}
 }
 
-/// Quotes an identifier the way the builder does.
-pub(crate) fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+fn quote(name: &str) -> String {
+    Dialect::Oracle.quote_identifier(name)
 }
 
 pub(crate) fn render_select(stmt: SelectStatement, paging: Paging) -> Statement {

@@ -2,9 +2,9 @@
 //! runs): a SQLite file, or a database on a PostgreSQL or MariaDB/MySQL server, reached through
 //! the server's maintenance database.
 
-use crate::config::{DatabaseUrl, Dialect, percent_decode};
+use crate::config::{DatabaseUrl, percent_decode};
 use crate::database::Database;
-use crate::dialect::Statement;
+use crate::dialect::{Dialect, Statement};
 use crate::error::{Error, Result};
 
 /// What a URL names, for creating or dropping it.
@@ -90,7 +90,7 @@ pub async fn create_database(url: &str) -> Result<bool> {
             opened?;
         }
         Target::Server { name, dialect, maintenance } => {
-            on_server(maintenance, format!("CREATE DATABASE {}", super::render::quote(dialect, &name))).await?;
+            on_server(maintenance, format!("CREATE DATABASE {}", dialect.quote_identifier(&name))).await?;
         }
     }
     Ok(true)
@@ -114,7 +114,7 @@ pub async fn drop_database(url: &str) -> Result<bool> {
             }
         }
         Target::Server { name, dialect, maintenance } => {
-            on_server(maintenance, format!("DROP DATABASE IF EXISTS {}", super::render::quote(dialect, &name))).await?;
+            on_server(maintenance, format!("DROP DATABASE IF EXISTS {}", dialect.quote_identifier(&name))).await?;
         }
     }
     Ok(true)

@@ -11,9 +11,8 @@ use std::fmt;
 use sea_query::{Value, Values};
 
 use super::Schema;
-use crate::config::Dialect;
 use crate::database::{Database, Held};
-use crate::dialect::{self, Statement};
+use crate::dialect::{self, Dialect, Statement};
 use crate::error::Result;
 use crate::model::ReferentialAction;
 use crate::pending::Pending;

@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Dialect;
+use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::schema::{Column, ForeignKey, Index, Table};
 

@@ -8,8 +8,7 @@
 use sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder};
 
 use super::{Operation, Schema, step_error};
-use crate::config::Dialect;
-use crate::dialect::{self, mssql};
+use crate::dialect::{self, Dialect};
 use crate::error::{Error, Result};
 use crate::query::schema::{
     CreateTable, CustomDdl, default_constraint, render_create_index, render_create_table, render_drop_table, sea_query_column,
@@ -32,14 +31,6 @@ pub fn render_steps(id: &str, steps: &[Operation], schema: &mut Schema, dialect:
     Ok(sql)
 }
 
-pub(crate) fn quote(dialect: Dialect, name: &str) -> String {
-    match dialect {
-        Dialect::MySql => format!("`{}`", name.replace('`', "``")),
-        Dialect::MsSql => mssql::quote(name),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
-}
-
 fn custom(dialect: Dialect) -> &'static CustomDdl {
     match dialect {
         Dialect::MsSql => &CustomDdl::MSSQL,
@@ -53,7 +44,7 @@ fn table_of<'a>(schema: &'a Schema, name: &str) -> Result<&'a Table> {
 
 /// One step: `before` is the schema it starts from, `after` the one it leaves.
 fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Dialect) -> Result<Vec<String>> {
-    let q = |name: &str| quote(dialect, name);
+    let q = |name: &str| dialect.quote_identifier(name);
     let sqlite = dialect == Dialect::Sqlite;
     Ok(match step {
         Operation::CreateTable { table } => {
@@ -223,7 +214,7 @@ fn rename_default(from: &str, to: &str) -> String {
 /// columns (255 characters unless declared): when an index makes `columns` indexed, or stops
 /// indexing them, their type changes to match.
 fn retype_indexed_text(dialect: Dialect, before: &Table, after: &Table, columns: &[String]) -> Result<Vec<String>> {
-    let q = |name: &str| quote(dialect, name);
+    let q = |name: &str| dialect.quote_identifier(name);
     let mut sql = Vec::new();
     if !matches!(dialect, Dialect::MySql | Dialect::MsSql) {
         return Ok(sql);
@@ -290,7 +281,7 @@ fn default_literal(dialect: Dialect, default: &DefaultValue) -> String {
 }
 
 fn alter_column(dialect: Dialect, before: &Schema, table: &Table, from: &Column, to: &Column) -> Result<Vec<String>> {
-    let q = |name: &str| quote(dialect, name);
+    let q = |name: &str| dialect.quote_identifier(name);
     let name = &table.name;
     let retyped = from.column_type != to.column_type || from.max_length != to.max_length;
     let mut sql = Vec::new();
@@ -384,7 +375,7 @@ fn rebuild(before: &Table, after: &Table) -> Result<Vec<String>> {
     shape.name = temporary.clone();
     let indexes = std::mem::take(&mut shape.indexes);
     sql.extend(render_create_table(&shape, Dialect::Sqlite, CreateTable { if_not_exists: false, unique_inline: false })?);
-    let q = |name: &str| quote(Dialect::Sqlite, name);
+    let q = |name: &str| Dialect::Sqlite.quote_identifier(name);
     let common: Vec<String> = after.columns.iter().filter(|c| before.column(&c.name).is_some()).map(|c| q(&c.name)).collect();
     if !common.is_empty() {
         let list = common.join(", ");

@@ -14,11 +14,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sea_query::{Alias, Expr, ExprTrait, Order, Query};
 
-use super::render::{REBUILD_NOTE, RebuildGuard, quote};
+use super::render::{REBUILD_NOTE, RebuildGuard};
 use super::{Migrations, legacy_checksum};
-use crate::config::Dialect;
 use crate::database::{Control, Database, Held};
-use crate::dialect::{Statement, build_any};
+use crate::dialect::{Dialect, Statement, build_any};
 use crate::error::{Error, Result};
 use crate::pending::Pending;
 use crate::query::schema::{CreateTable, render_create_table};
@@ -636,7 +635,7 @@ impl<'m> Migrator<'m> {
         if !found.iter().any(is_text) {
             return Ok(());
         }
-        let table = quote(dialect, &self.version_table);
+        let table = dialect.quote_identifier(&self.version_table);
         let statements = match dialect {
             Dialect::Postgres => {
                 vec![format!("ALTER TABLE {table} ALTER COLUMN \"applied_at\" TYPE timestamptz USING CAST(\"applied_at\" AS timestamptz)")]

@@ -6,9 +6,8 @@ use std::marker::PhantomData;
 use sea_query::{Expr, ExprTrait, Query, Value};
 use serde_json::Value as Json;
 
-use crate::config::Dialect;
 use crate::database::Database;
-use crate::dialect::{self, Statement, build_any};
+use crate::dialect::{self, Dialect, Statement, build_any};
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Event};
 use crate::model::{Model, ModelMeta, Payload, Purpose, assigned_values, assignments};

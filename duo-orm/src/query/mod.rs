@@ -3,8 +3,7 @@
 
 use sea_query::QueryStatementWriter;
 
-use crate::config::Dialect;
-use crate::dialect::{Statement, build_any};
+use crate::dialect::{Dialect, Statement, build_any};
 use crate::error::{Error, Result};
 
 pub mod bulk;

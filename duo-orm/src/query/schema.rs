@@ -8,8 +8,7 @@ use sea_query::{
     SqliteQueryBuilder, Table as SeaTable,
 };
 
-use crate::config::Dialect;
-use crate::dialect::{self, mssql, oracle};
+use crate::dialect::{self, Dialect, mssql, oracle};
 use crate::error::{Error, Result};
 use crate::model::{ModelMeta, ReferentialAction};
 use crate::schema::{Column, ColumnType, DefaultValue, Index, Table};

@@ -5,8 +5,7 @@ use std::marker::PhantomData;
 use sea_query::{Asterisk, Expr, ExprTrait, Order, Query, SelectStatement, Value};
 
 use crate::column::{CondExpr, Condition, OrderBy, OrderTerms};
-use crate::config::Dialect;
-use crate::dialect::{self, Paging, Statement};
+use crate::dialect::{self, Dialect, Paging, Statement};
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
 use crate::pending::Pending;

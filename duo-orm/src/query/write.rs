@@ -4,9 +4,8 @@ use sea_query::{Expr, InsertStatement, Query, SelectStatement, Value};
 use serde_json::{Map, Value as Json};
 
 use crate::column::Condition;
-use crate::config::Dialect;
 use crate::database::Database;
-use crate::dialect::{self, Statement, build_any};
+use crate::dialect::{self, Dialect, Statement, build_any};
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Event};
 use crate::model::{Model, ModelMeta, Payload, Purpose, assignments};

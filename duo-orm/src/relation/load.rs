@@ -19,9 +19,8 @@ use sea_query::{Alias, BinOper, Expr, ExprTrait, JoinType, Query, SelectStatemen
 use super::{
     MAX_LOAD_DEPTH, Path, RelatedValue, RelationField, RelationKind, RelationMeta, Strategy, column_index, downcast, key_column_meta,
 };
-use crate::config::Dialect;
 use crate::database::{Database, Held};
-use crate::dialect::{self, Paging, Statement};
+use crate::dialect::{self, Dialect, Paging, Statement};
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
 use crate::pending::BoxFuture;
