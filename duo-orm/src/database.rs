@@ -920,7 +920,7 @@ impl Leased {
             return Err(Error::ConnectionLost {
                 during: "earlier in this transaction: nothing of it committed; run the whole block again".into(),
                 commit_unknown: false,
-                source: sqlx::Error::Io(std::io::ErrorKind::NotConnected.into()),
+                source: Box::new(std::io::Error::from(std::io::ErrorKind::NotConnected)),
             });
         }
         if self.cut_short() {
@@ -1527,7 +1527,7 @@ impl Engine {
             }
             Lease::Pooled(_) => "just after the pool had checked it; the statement was not sent again",
         };
-        Error::ConnectionLost { during: during.into(), commit_unknown: false, source: error }
+        Error::ConnectionLost { during: during.into(), commit_unknown: false, source: Box::new(error) }
     }
 }
 
@@ -1587,7 +1587,7 @@ impl Failure {
             (true, n) => Failure::Final(Error::ConnectionLost {
                 during: format!("while rows were being read ({n} already handed over); the statement was not sent again"),
                 commit_unknown: false,
-                source: error,
+                source: Box::new(error),
             }),
             (false, _) => Failure::Final(Error::from(error)),
         }
@@ -1609,7 +1609,7 @@ fn control_error(control: Control, nested: bool, error: sqlx::Error) -> Error {
     } else {
         "of this transaction: the server rolls back what the transaction wrote; run the whole block again"
     };
-    Error::ConnectionLost { during: during.into(), commit_unknown, source: error }
+    Error::ConnectionLost { during: during.into(), commit_unknown, source: Box::new(error) }
 }
 
 /// Whether `error` says the server closed the connection (a restart, `pg_terminate_backend`,

@@ -16,6 +16,78 @@ pub(crate) fn driver_message(error: &sqlx::Error) -> String {
     }
 }
 
+/// The error a driver's own error type is carried as: boxed, so that duo-orm's public API
+/// names no driver. Reach the driver's error with `downcast_ref` (e.g. to `sqlx::Error`).
+pub type DriverError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An error the database (or its driver) reported that duo-orm has no variant of its own for:
+/// SQL syntax, a missing table, a deadlock, a pool timeout while every connection is busy.
+///
+/// It keeps what the server said, whatever the driver: the code (PostgreSQL's and MySQL's
+/// SQLSTATE, SQLite's extended result code), the constraint when there is one, and the message.
+/// The driver's own error is the [`source`](std::error::Error::source).
+///
+/// ```
+/// # use duo_orm::prelude::*;
+/// # static DB: Database = Database::from_url("sqlite::memory:");
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::error::Error as _;
+/// let Err(Error::Database(error)) = DB.execute_raw("SELEC 1").await else { panic!() };
+/// assert!(error.message().contains("syntax error"));
+/// assert_eq!(error.code(), Some("1"));
+/// // The driver's error, for what duo-orm does not carry.
+/// assert!(error.source().unwrap().downcast_ref::<sqlx::Error>().is_some());
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct DatabaseError {
+    code: Option<String>,
+    constraint: Option<String>,
+    message: String,
+    source: DriverError,
+}
+
+impl DatabaseError {
+    /// The server's error code, when it gave one.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// The constraint the server named, when it named one.
+    pub fn constraint(&self) -> Option<&str> {
+        self.constraint.as_deref()
+    }
+
+    /// The server's (or driver's) message, without the code.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn from_sqlx(error: sqlx::Error) -> Self {
+        let (code, constraint, message) = match &error {
+            sqlx::Error::Database(db) => (db.code().map(|c| c.into_owned()), db.constraint().map(str::to_string), db.message().to_string()),
+            other => (None, None, other.to_string()),
+        };
+        DatabaseError { code, constraint, message, source: Box::new(error) }
+    }
+}
+
+impl fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{} ({code})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for DatabaseError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -128,14 +200,15 @@ pub enum Error {
         /// have committed, and no client can tell. Check before running it again, or make it
         /// idempotent (see the transactions guide).
         commit_unknown: bool,
-        /// The driver's error.
+        /// The driver's error (a `sqlx::Error` today: reach it with `downcast_ref`).
         #[source]
-        source: sqlx::Error,
+        source: DriverError,
     },
 
-    /// Any other error reported by the database driver.
-    #[error("database error: {}", driver_message(.0))]
-    Database(#[source] sqlx::Error),
+    /// Any other error the database or its driver reported: see [`DatabaseError`]. Its
+    /// `source()` is the driver's error.
+    #[error("database error: {0}")]
+    Database(#[source] DatabaseError),
 
     /// An I/O error (reading a file, a socket).
     #[error("I/O error: {0}")]
@@ -228,7 +301,7 @@ impl From<sqlx::Error> for Error {
     /// Constraint violations become [`Error::Integrity`]; everything else is wrapped.
     fn from(err: sqlx::Error) -> Self {
         let sqlx::Error::Database(db) = &err else {
-            return Error::Database(err);
+            return Error::Database(DatabaseError::from_sqlx(err));
         };
         // PostgreSQL's text cannot hold NUL: say so instead of "invalid byte sequence".
         if db.code().as_deref() == Some("22021") && db.message().contains("0x00") {
@@ -242,7 +315,7 @@ impl From<sqlx::Error> for Error {
             sqlx::error::ErrorKind::ForeignKeyViolation => IntegrityKind::ForeignKey,
             sqlx::error::ErrorKind::NotNullViolation => IntegrityKind::NotNull,
             sqlx::error::ErrorKind::CheckViolation => IntegrityKind::Check,
-            _ => return Error::Database(err),
+            _ => return Error::Database(DatabaseError::from_sqlx(err)),
         };
         let message = db.message().to_string();
         let mut constraint = db.constraint().map(str::to_string);

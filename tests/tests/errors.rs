@@ -95,3 +95,24 @@ async fn unbound_model_without_on_says_how_to_bind() {
     let Error::Configuration(message) = &err else { panic!("{err:?}") };
     assert!(message.contains("User is not bound") && message.contains(".on(&db)"), "{message}");
 }
+
+/// Any other server error is a `DatabaseError` that names no driver: the server's code and
+/// message, with the driver's error as its source.
+#[tokio::test]
+async fn other_server_errors_keep_their_code_and_the_driver_error() {
+    use std::error::Error as _;
+    for t in backends("errors_database").await {
+        let error = t.db.execute_raw("SELEC 1").await.unwrap_err();
+        let Error::Database(db) = &error else { panic!("{:?}: {error:?}", t.dialect) };
+        let expected = match t.dialect {
+            Dialect::Postgres => "42601",
+            Dialect::MySql => "42000",
+            _ => "1",
+        };
+        assert_eq!(db.code(), Some(expected), "{:?}: {db}", t.dialect);
+        assert!(db.message().to_lowercase().contains("syntax"), "{:?}: {db}", t.dialect);
+        assert!(error.to_string().contains(expected), "{error}");
+        let driver = error.source().and_then(|db| db.source()).and_then(|e| e.downcast_ref::<sqlx::Error>());
+        assert!(matches!(driver, Some(sqlx::Error::Database(_))), "{:?}: {driver:?}", t.dialect);
+    }
+}
