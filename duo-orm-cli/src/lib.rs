@@ -36,8 +36,8 @@ impl From<duo_orm::Error> for Failure {
         // duo-orm's errors never carry a password.
         let message = error.to_string();
         // The server has no such database (PostgreSQL 3D000, MySQL/MariaDB "Unknown database").
-        let missing =
-            matches!(error, duo_orm::Error::Configuration(_)) && (message.contains("(3D000)") || message.contains("Unknown database"));
+        let missing = matches!(error, duo_orm::Error::Configuration { kind: duo_orm::ConfigurationKind::Connect, .. })
+            && (message.contains("(3D000)") || message.contains("Unknown database"));
         if missing {
             return Failure::new(format!("{message}; help: create it with `duo-orm database create`"));
         }

@@ -11,7 +11,7 @@ use sea_query::{ArrayType as SeaArrayType, Expr, ExprTrait, Func, Value};
 
 use crate::column::{Column, Condition};
 use crate::dialect::Dialect;
-use crate::error::Error;
+use crate::error::{Error, Invalid, InvalidQueryKind};
 use crate::model::Model;
 use crate::types::FieldType;
 
@@ -102,8 +102,9 @@ impl<M: Model, C: ArrayColumn> Column<M, C> {
     ) -> Condition<M> {
         let values: Vec<C::Element> = values.into_iter().map(Into::into).collect();
         if values.is_empty() {
-            return Condition::invalid(format!(
-                "{operation}() needs at least one value; help: test for an empty array with `length().eq(0)`"
+            return Condition::invalid(Invalid::new(
+                InvalidQueryKind::Argument,
+                format!("{operation}() needs at least one value; help: test for an empty array with `length().eq(0)`"),
             ));
         }
         let list = array_value(values);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use sea_query::{Expr, ExprTrait, Func, LikeExpr, Value};
 
 use crate::dialect::Dialect;
+use crate::error::{Invalid, InvalidQueryKind};
 use crate::model::Model;
 use crate::types::{IntoColumnValue, TextType};
 
@@ -487,7 +488,7 @@ pub struct Condition<M> {
     expr: CondExpr,
     /// Why the condition cannot be written (an invalid relationship path): the query it joins
     /// fails with [`Error::InvalidQuery`](crate::Error::InvalidQuery).
-    error: Option<String>,
+    error: Option<Invalid>,
     _marker: PhantomData<fn() -> M>,
 }
 
@@ -520,7 +521,7 @@ impl<M> Condition<M> {
     }
 
     /// A condition that makes its query fail with `InvalidQuery` and `error`.
-    pub(crate) fn invalid(error: String) -> Self {
+    pub(crate) fn invalid(error: Invalid) -> Self {
         // Never `1 = 0`: negated, that would select every row through the escape hatch.
         Condition {
             expr: CondExpr::Portable(Expr::cust("duo_orm_invalid_condition_see_its_query_error() = 1")),
@@ -530,7 +531,7 @@ impl<M> Condition<M> {
     }
 
     /// This condition, failing with `error` when there is one.
-    pub(crate) fn with_error(mut self, error: Option<String>) -> Self {
+    pub(crate) fn with_error(mut self, error: Option<Invalid>) -> Self {
         self.error = self.error.or(error);
         self
     }
@@ -540,7 +541,7 @@ impl<M> Condition<M> {
     /// written at all (an invalid relationship path).
     pub fn into_expr_for(self, dialect: Dialect) -> crate::Result<Expr> {
         if let Some(error) = self.error {
-            return Err(crate::Error::InvalidQuery(error));
+            return Err(error.into());
         }
         self.expr.resolve(dialect)
     }
@@ -555,7 +556,7 @@ impl<M> Condition<M> {
     }
 
     /// The expression and why the condition is invalid, if it is.
-    pub(crate) fn into_parts(self) -> (CondExpr, Option<String>) {
+    pub(crate) fn into_parts(self) -> (CondExpr, Option<Invalid>) {
         (self.expr, self.error)
     }
 
@@ -576,11 +577,14 @@ impl<M> Condition<M> {
 
     /// A condition from `expr`, made invalid when it nests deeper than
     /// [`MAX_CONDITION_DEPTH`].
-    pub(crate) fn checked(expr: CondExpr, error: Option<String>) -> Self {
+    pub(crate) fn checked(expr: CondExpr, error: Option<Invalid>) -> Self {
         if expr.depth() > MAX_CONDITION_DEPTH {
-            return Condition::invalid(format!(
-                "the condition nests deeper than {MAX_CONDITION_DEPTH} levels of `&`, `|`, `!` and relationship filters; \
-                 help: flatten it (chains of one operator do not count)"
+            return Condition::invalid(Invalid::new(
+                InvalidQueryKind::OutOfRange,
+                format!(
+                    "the condition nests deeper than {MAX_CONDITION_DEPTH} levels of `&`, `|`, `!` and relationship filters; \
+                     help: flatten it (chains of one operator do not count)"
+                ),
             ));
         }
         Condition { expr, error, _marker: PhantomData }
@@ -655,11 +659,10 @@ impl<M: Model> OrderBy<M> {
         };
         let meta = M::meta();
         let column = meta.columns.iter().find(|c| c.field == name || c.name == name).ok_or_else(|| {
-            crate::Error::invalid(format!(
-                "cannot order {} by `{name}`: no such field; expected one of {}",
-                meta.name,
-                meta.field_names().join(", ")
-            ))
+            crate::Error::invalid(
+                InvalidQueryKind::UnknownName,
+                format!("cannot order {} by `{name}`: no such field; expected one of {}", meta.name, meta.field_names().join(", ")),
+            )
         })?;
         Ok(OrderBy::new(column.name, descending))
     }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::dialect::{Dialect, SCHEMES};
-use crate::error::{Error, Result};
+use crate::error::{ConfigurationKind, Error, Result};
 
 fn accepted_schemes() -> String {
     SCHEMES.iter().map(|(s, _)| format!("{s}://")).collect::<Vec<_>>().join(", ")
@@ -33,7 +33,10 @@ impl DatabaseUrl {
     pub fn parse(url: &str) -> Result<Self> {
         let url = url.trim();
         if url.is_empty() {
-            return Err(Error::config("the database URL is empty; set it to e.g. sqlite://./app.db or postgres://user@host/db"));
+            return Err(Error::config(
+                ConfigurationKind::Url,
+                "the database URL is empty; set it to e.g. sqlite://./app.db or postgres://user@host/db",
+            ));
         }
         let (scheme, rest) = match url.split_once("://") {
             Some(parts) => parts,
@@ -41,26 +44,34 @@ impl DatabaseUrl {
             None => match url.split_once(':') {
                 Some(("sqlite", rest)) if !rest.is_empty() => ("sqlite", rest),
                 _ => {
-                    return Err(Error::config(format!(
-                        "`{}` is not a database URL: expected SCHEME://…, with SCHEME one of {}",
-                        redact(url),
-                        accepted_schemes()
-                    )));
+                    return Err(Error::config(
+                        ConfigurationKind::Url,
+                        format!("`{}` is not a database URL: expected SCHEME://…, with SCHEME one of {}", redact(url), accepted_schemes()),
+                    ));
                 }
             },
         };
         let lower = scheme.to_ascii_lowercase();
         if let Some((base, driver)) = lower.split_once('+') {
-            return Err(Error::config(format!(
-                "database URLs are driverless: drop the driver part `+{driver}` and write `{base}://…` \
+            return Err(Error::config(
+                ConfigurationKind::Url,
+                format!(
+                    "database URLs are driverless: drop the driver part `+{driver}` and write `{base}://…` \
                  (duo-orm picks the driver itself)"
-            )));
+                ),
+            ));
         }
         let Some(&(_, dialect)) = SCHEMES.iter().find(|(s, _)| *s == lower) else {
-            return Err(Error::config(format!("unknown database URL scheme `{scheme}`; expected one of {}", accepted_schemes())));
+            return Err(Error::config(
+                ConfigurationKind::Url,
+                format!("unknown database URL scheme `{scheme}`; expected one of {}", accepted_schemes()),
+            ));
         };
         if dialect != Dialect::Sqlite && rest.trim_start_matches('/').is_empty() {
-            return Err(Error::config(format!("the {dialect} URL `{}` has no host; expected {lower}://user@host/database", redact(url))));
+            return Err(Error::config(
+                ConfigurationKind::Url,
+                format!("the {dialect} URL `{}` has no host; expected {lower}://user@host/database", redact(url)),
+            ));
         }
         let driver_url = match (dialect, url.contains("://")) {
             (Dialect::MySql, _) => format!("mysql://{rest}"),
@@ -71,7 +82,7 @@ impl DatabaseUrl {
         };
         let driver_url = match dialect {
             Dialect::Postgres | Dialect::MySql => server_driver_url(dialect, &driver_url)
-                .map_err(|problem| Error::config(format!("the {dialect} URL `{}` {problem}", redact(url))))?,
+                .map_err(|problem| Error::config(ConfigurationKind::Url, format!("the {dialect} URL `{}` {problem}", redact(url))))?,
             _ => driver_url,
         };
         Ok(DatabaseUrl { raw: url.to_string(), dialect, driver_url })
@@ -494,7 +505,7 @@ pub fn env_url(name: &str) -> crate::Result<Option<String>> {
     match std::env::var(name) {
         Ok(value) if !value.is_empty() => return Ok(Some(value)),
         Err(std::env::VarError::NotUnicode(_)) => {
-            return Err(crate::Error::config(format!("environment variable {name} is not valid UTF-8")));
+            return Err(crate::Error::config(ConfigurationKind::Environment, format!("environment variable {name} is not valid UTF-8")));
         }
         _ => {}
     }
@@ -506,9 +517,10 @@ pub fn env_url(name: &str) -> crate::Result<Option<String>> {
 /// the process environment).
 fn env_file_url(name: &str, dir: &std::path::Path) -> crate::Result<Option<String>> {
     let Some(file) = nearest_env_file(dir) else { return Ok(None) };
-    let entries = dotenvy::from_path_iter(&file).map_err(|error| crate::Error::config(dotenv_error(&error)))?;
+    let entries =
+        dotenvy::from_path_iter(&file).map_err(|error| crate::Error::config(ConfigurationKind::Environment, dotenv_error(&error)))?;
     for entry in entries {
-        let (key, value) = entry.map_err(|error| crate::Error::config(dotenv_error(&error)))?;
+        let (key, value) = entry.map_err(|error| crate::Error::config(ConfigurationKind::Environment, dotenv_error(&error)))?;
         if key == name {
             let dir = file.parent().unwrap_or(std::path::Path::new("."));
             return Ok(Some(value).filter(|v| !v.is_empty()).map(|url| anchor_sqlite(url, dir)));
@@ -592,13 +604,13 @@ impl PoolOptions {
     /// Refuses options no pool can work with (nothing is connected yet).
     pub(crate) fn check(&self) -> Result<()> {
         if self.max_connections == 0 {
-            return Err(Error::config("max_connections must be at least 1, got 0"));
+            return Err(Error::config(ConfigurationKind::Pool, "max_connections must be at least 1, got 0"));
         }
         if self.min_connections > self.max_connections {
-            return Err(Error::config(format!(
-                "min_connections ({}) is larger than max_connections ({})",
-                self.min_connections, self.max_connections
-            )));
+            return Err(Error::config(
+                ConfigurationKind::Pool,
+                format!("min_connections ({}) is larger than max_connections ({})", self.min_connections, self.max_connections),
+            ));
         }
         Ok(())
     }

@@ -19,7 +19,7 @@ use tracing::Instrument;
 
 use crate::config::{DatabaseUrl, PoolOptions, password_range, redact};
 use crate::dialect::{Dialect, Statement};
-use crate::error::{Error, Result};
+use crate::error::{ConfigurationKind, Error, InvalidQueryKind, Result};
 use crate::model::{Model, ModelMeta};
 use crate::pending::Pending;
 use crate::transaction::{Transaction, TxConn};
@@ -137,7 +137,10 @@ impl Database {
         if let Some(expected) = self.expected
             && expected != url.dialect()
         {
-            return Err(Error::config(format!("this database expects {expected}, but its URL `{url}` is for {}", url.dialect())));
+            return Err(Error::config(
+                ConfigurationKind::Binding,
+                format!("this database expects {expected}, but its URL `{url}` is for {}", url.dialect()),
+            ));
         }
         Ok(url)
     }
@@ -393,7 +396,7 @@ impl Database {
     /// DB.create_all().wait()?;
     /// let failed: Result<()> = DB.transaction_sync(|| {
     ///     Tag::create(json!({"name": "draft"})).wait()?;
-    ///     Err(Error::InvalidQuery("changed my mind".into()))
+    ///     Err(Error::validation("name", "changed my mind"))
     /// });
     /// assert!(failed.is_err());
     /// assert_eq!(Tag::query().count().wait()?, 0);
@@ -421,10 +424,13 @@ impl Database {
     /// Fails when this database is sync-only.
     pub(crate) fn check_async(&self) -> Result<()> {
         if self.sync_only {
-            return Err(Error::config(format!(
-                "this database ({self:?}) is sync-only (built with `Database::sync_only()`): \
+            return Err(Error::config(
+                ConfigurationKind::Runtime,
+                format!(
+                    "this database ({self:?}) is sync-only (built with `Database::sync_only()`): \
                  use `.wait()` instead of `.await`, and `transaction_sync` instead of `transaction`"
-            )));
+                ),
+            ));
         }
         Ok(())
     }
@@ -637,7 +643,7 @@ impl Held {
     pub(crate) async fn control(&mut self, control: Control) -> Result<()> {
         let leased = match &mut self.lease {
             Lease::Pooled(leased) => leased,
-            Lease::Transaction(_) => return Err(Error::invalid("a held connection is never a transaction's")),
+            Lease::Transaction(_) => return Err(Error::invalid(InvalidQueryKind::Internal, "a held connection is never a transaction's")),
         };
         let depth = leased.conn().transaction_depth();
         let nested = if matches!(control, Control::Begin(_)) { depth > 0 } else { depth > 1 };
@@ -924,10 +930,10 @@ impl Leased {
             });
         }
         if self.cut_short() {
-            return Err(Error::InvalidQuery(
+            return Err(Error::invalid(
+                InvalidQueryKind::Transaction,
                 "a statement of this transaction was cancelled while it ran, so the connection's state is unknown: \
-                 the transaction can only roll back (its connection is closed, which rolls it back)"
-                    .into(),
+                 the transaction can only roll back (its connection is closed, which rolls it back)",
             ));
         }
         Ok(())
@@ -1129,7 +1135,10 @@ fn not_compiled(dialect: Dialect) -> Error {
         Dialect::MySql => "mysql",
         _ => "sqlite",
     };
-    Error::config(format!("duo-orm was built without {dialect} support: enable the `{feature}` feature of duo-orm"))
+    Error::config(
+        ConfigurationKind::MissingFeature,
+        format!("duo-orm was built without {dialect} support: enable the `{feature}` feature of duo-orm"),
+    )
 }
 
 /// Removes the password of `url` from a driver message, wherever the driver put it.
@@ -1166,7 +1175,8 @@ impl Engine {
     /// A lazy pool for `url`, owned by the runtime entered by the caller.
     fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool> {
         let dialect = url.dialect();
-        let bad_url = |e: sqlx::Error| Error::config(scrub(format!("invalid {dialect} URL `{url}`: {e}"), url.driver_url()));
+        let bad_url =
+            |e: sqlx::Error| Error::config(ConfigurationKind::Url, scrub(format!("invalid {dialect} URL `{url}`: {e}"), url.driver_url()));
         macro_rules! pool_options {
             ($db:ty) => {
                 sqlx::pool::PoolOptions::<$db>::new()
@@ -1375,10 +1385,13 @@ impl Engine {
     /// database, never the password) and why, the server's refusal (unknown database, bad
     /// credentials) included.
     fn connect_error(&self, e: sqlx::Error) -> Error {
-        Error::config(scrub(
-            format!("cannot connect to {} at `{}`: {}", self.url.dialect(), self.url, crate::error::driver_message(&e)),
-            self.url.driver_url(),
-        ))
+        Error::config(
+            ConfigurationKind::Connect,
+            scrub(
+                format!("cannot connect to {} at `{}`: {}", self.url.dialect(), self.url, crate::error::driver_message(&e)),
+                self.url.driver_url(),
+            ),
+        )
     }
 
     /// Runs `stmt` on `conn` and folds each row into `state` with `step` as it arrives.
@@ -1504,7 +1517,7 @@ impl Engine {
             self.pool.clone()
         } else {
             let local = self.local.lock().unwrap_or_else(PoisonError::into_inner).get(&home.id()).map(|(_, pool)| pool.clone());
-            local.ok_or_else(|| Error::config("the runtime that owned this connection has shut down"))?
+            local.ok_or_else(|| Error::config(ConfigurationKind::Runtime, "the runtime that owned this connection has shut down"))?
         };
         // Opened (or pinged) on the runtime the new connection will belong to.
         let fresh = match home.spawn(async move { pool.acquire().await }).await {

@@ -98,9 +98,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The database URL, pool options or a model binding are invalid (nothing was sent to a database).
-    #[error("configuration error: {0}")]
-    Configuration(String),
+    /// The database URL, pool options or a model binding are invalid, or no connection could be
+    /// opened: nothing was sent to a database. `kind` says which, for a `match`.
+    #[error("configuration error: {message}")]
+    Configuration {
+        /// What is wrong.
+        kind: ConfigurationKind,
+        /// What exactly, and what to do.
+        message: String,
+    },
 
     /// A query that must return exactly one row (`one()`) returned none.
     #[error("no {model} matched the query; use `first()` if no row is a valid answer")]
@@ -138,13 +144,25 @@ pub enum Error {
         detail: String,
     },
 
-    /// The query is invalid before it reaches the database (an unknown column, an empty value list, …).
-    #[error("invalid query: {0}")]
-    InvalidQuery(String),
+    /// The query or payload is invalid before it reaches the database (an unknown field, a page
+    /// of 0, …), or the work cannot go on (a transaction that has ended). `kind` says which.
+    #[error("invalid query: {message}")]
+    InvalidQuery {
+        /// What is wrong.
+        kind: InvalidQueryKind,
+        /// What exactly, and what to do.
+        message: String,
+    },
 
-    /// A migration cannot be read, planned or applied (the message says which one and why).
-    #[error("migration error: {0}")]
-    Migration(String),
+    /// A migration cannot be read, planned or applied. `kind` says which; the message names the
+    /// migration and why.
+    #[error("migration error: {message}")]
+    Migration {
+        /// What is wrong.
+        kind: MigrationKind,
+        /// What exactly, and what to do.
+        message: String,
+    },
 
     /// The dialect cannot do what was asked (the SQL would be wrong, so none is produced).
     #[error("{dialect} does not support {operation}")]
@@ -215,6 +233,117 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// An [`Error::InvalidQuery`] found while a query was built, kept until the query runs
+/// (builders do not return `Result`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Invalid {
+    pub(crate) kind: InvalidQueryKind,
+    pub(crate) message: String,
+}
+
+impl Invalid {
+    pub(crate) fn new(kind: InvalidQueryKind, message: impl Into<String>) -> Self {
+        Invalid { kind, message: message.into() }
+    }
+
+    /// What `error` says, as an `Invalid` (an `InvalidQuery` keeps its kind).
+    pub(crate) fn from_error(error: Error) -> Self {
+        match error {
+            Error::InvalidQuery { kind, message } => Invalid { kind, message },
+            other => Invalid { kind: InvalidQueryKind::Internal, message: other.to_string() },
+        }
+    }
+}
+
+impl From<Invalid> for Error {
+    fn from(Invalid { kind, message }: Invalid) -> Self {
+        Error::InvalidQuery { kind, message }
+    }
+}
+
+/// What an [`Error::Configuration`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigurationKind {
+    /// The database URL is empty, malformed, of an unknown scheme or missing a part, or a
+    /// dialect or database name is unknown or unusable.
+    Url,
+    /// An environment variable or a `.env` file cannot be read.
+    Environment,
+    /// Pool options out of range (`max_connections` of 0, fewer than `min_connections`).
+    Pool,
+    /// duo-orm was built without the Cargo feature of the URL's backend.
+    MissingFeature,
+    /// A model bound to no database (and no `.on(&db)`), or a database whose URL is of another
+    /// dialect than `expect_dialect` says.
+    Binding,
+    /// No connection could be opened: refused, an unknown host, a timeout, or the server's
+    /// refusal (credentials, an unknown database).
+    Connect,
+    /// An API called where it cannot work: `.await` on a sync-only database, `.wait()` on
+    /// duo-orm's I/O threads or while this task holds the transaction's connection, a runtime
+    /// that has shut down.
+    Runtime,
+    /// A model's declaration cannot work at run time (a `set_on` field that cannot hold the time).
+    Model,
+}
+
+/// What an [`Error::InvalidQuery`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InvalidQueryKind {
+    /// A name that is no field or relationship of the model (`order_by_str`, a load path).
+    UnknownName,
+    /// A payload that cannot become the model's row: not a JSON object, a schema that cannot be
+    /// serialized or built, or nothing to assign.
+    Payload,
+    /// A number outside what duo-orm accepts: a page or batch size of 0, a limit above
+    /// `i64::MAX`, a condition nested deeper than `MAX_CONDITION_DEPTH`.
+    OutOfRange,
+    /// An argument a query method cannot take: an empty value list, a JSON fragment that is
+    /// not JSON, a negative JSON array index.
+    Argument,
+    /// A bulk update or delete that would touch every row (no filter), or that is paged.
+    BulkScope,
+    /// A relationship used in a way it cannot be: `attach` on a `has_many`, a load path that
+    /// starts at another model or goes deeper than eager loading follows, a joined load through
+    /// a collection.
+    Relationship,
+    /// The transaction cannot go on: it has ended, a statement of it was cancelled, or nested
+    /// transactions overlapped. It was (or will be) rolled back.
+    Transaction,
+    /// The database accepted the write but did not hand back what duo-orm needs to read the
+    /// rows back (a key neither given nor generated; rows that cannot be tied to those sent).
+    ReadBack,
+    /// duo-orm broke one of its own rules: a bug; please report it with the message.
+    Internal,
+}
+
+/// What an [`Error::Migration`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MigrationKind {
+    /// A migration file cannot be read, parsed or written, or the set is inconsistent
+    /// (two migrations with one id, an id that matches none or several).
+    File,
+    /// The change cannot be planned (autogenerate's refusals, a rename of something that does
+    /// not exist), or a step does not apply to the schema it starts from.
+    Plan,
+    /// Applied migrations and files disagree: a file changed or missing, a migration left dirty,
+    /// or a pending one that sorts before an applied one.
+    History,
+    /// A target `up` or `down` cannot take (`up -2`, `down head`, an empty target).
+    Target,
+    /// A statement failed while a migration was applied or reverted.
+    Statement,
+    /// Another run has held the migration lock too long.
+    Lock,
+    /// A SQLite table rebuild would drop what hand-written SQL added.
+    Rebuild,
+    /// The version table's configured name is not usable.
+    Name,
+}
+
 /// The kind of constraint behind an [`Error::Integrity`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -250,12 +379,16 @@ fn constraint_suffix(constraint: &Option<String>, column: &Option<String>) -> St
 }
 
 impl Error {
-    pub(crate) fn config(message: impl Into<String>) -> Self {
-        Error::Configuration(message.into())
+    pub(crate) fn config(kind: ConfigurationKind, message: impl Into<String>) -> Self {
+        Error::Configuration { kind, message: message.into() }
     }
 
-    pub(crate) fn invalid(message: impl Into<String>) -> Self {
-        Error::InvalidQuery(message.into())
+    pub(crate) fn invalid(kind: InvalidQueryKind, message: impl Into<String>) -> Self {
+        Error::InvalidQuery { kind, message: message.into() }
+    }
+
+    pub(crate) fn migration(kind: MigrationKind, message: impl Into<String>) -> Self {
+        Error::Migration { kind, message: message.into() }
     }
 
     /// An [`Error::Validation`] for `field` (for [`Hooks::validate`](crate::Hooks::validate)).

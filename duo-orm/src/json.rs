@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 
 use crate::column::{Column, Condition};
 use crate::dialect::Dialect;
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, InvalidQueryKind, Result};
 use crate::model::Model;
 use crate::types::FieldType;
 
@@ -352,7 +352,9 @@ impl<M: 'static> JsonPath<M> {
     pub fn contains(self, fragment: impl Serialize) -> Condition<M> {
         match serde_json::to_value(fragment) {
             Ok(fragment) => self.condition(move |path, dialect| path.contains_here(dialect, &fragment)),
-            Err(e) => Condition::invalid(format!("the fragment given to contains() is not JSON: {e}")),
+            Err(e) => {
+                Condition::invalid(Invalid::new(InvalidQueryKind::Argument, format!("the fragment given to contains() is not JSON: {e}")))
+            }
         }
     }
 
@@ -360,7 +362,7 @@ impl<M: 'static> JsonPath<M> {
     /// (a negative index) instead when it has one.
     fn condition(self, render: impl Fn(&Self, Dialect) -> Result<Expr> + Send + Sync + 'static) -> Condition<M> {
         if let Some(error) = &self.error {
-            return Condition::invalid(error.clone());
+            return Condition::invalid(Invalid::new(InvalidQueryKind::Argument, error.clone()));
         }
         Condition::per_dialect(move |dialect| {
             for step in &self.path {

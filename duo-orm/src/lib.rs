@@ -58,7 +58,7 @@ pub use config::{DatabaseUrl, PoolOptions, env_url};
 pub use database::Database;
 pub use dialect::Dialect;
 pub use dialect::Statement;
-pub use error::{DatabaseError, DriverError, Error, IntegrityKind, Result};
+pub use error::{ConfigurationKind, DatabaseError, DriverError, Error, IntegrityKind, InvalidQueryKind, MigrationKind, Result};
 #[cfg(feature = "json")]
 pub use json::Json;
 pub use model::{HookFns, Hooks, Model, ModelMeta, Payload, SetOn};

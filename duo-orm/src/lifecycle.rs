@@ -3,7 +3,7 @@
 use sea_query::Value;
 use serde_json::Value as Json;
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigurationKind, Error, Result};
 use crate::model::{Model, ModelMeta};
 
 /// The kind of write a timestamp is stamped for.
@@ -45,7 +45,7 @@ pub(crate) fn timestamps(meta: &ModelMeta, event: Event) -> Result<Vec<(usize, V
         let (zoned, naive) = now.get_or_insert_with(now_json);
         let json = if column.sql_type == crate::types::SqlType::Timestamp { naive.clone() } else { zoned.clone() };
         let value = (column.from_json)(json.clone())
-            .map_err(|detail| Error::config(format!("cannot stamp {}.{}: {detail}", meta.name, column.field)))?;
+            .map_err(|detail| Error::config(ConfigurationKind::Model, format!("cannot stamp {}.{}: {detail}", meta.name, column.field)))?;
         out.push((index, value, json));
     }
     Ok(out)

@@ -6,7 +6,7 @@ use sea_query::Value;
 use serde_json::{Map, Value as Json};
 
 use crate::database::Database;
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::types::{KeyValues, RowCursor, RowResult, SqlType};
 
 /// Static description of a model's table: written by `#[derive(Model)]`.
@@ -375,7 +375,10 @@ impl Payload for Json {
     fn into_map(self) -> Result<Map<String, Json>> {
         match self {
             Json::Object(map) => Ok(map),
-            other => Err(Error::invalid(format!("a payload must be a JSON object of field names to values, not `{other}`"))),
+            other => Err(Error::invalid(
+                InvalidQueryKind::Payload,
+                format!("a payload must be a JSON object of field names to values, not `{other}`"),
+            )),
         }
     }
 }
@@ -421,8 +424,8 @@ pub fn model_payload_map<M: Model>(model: &M) -> Result<Map<String, Json>> {
 pub fn serialize_to_map<S: serde::Serialize>(schema: &S) -> Result<Map<String, Json>> {
     match serde_json::to_value(schema) {
         Ok(Json::Object(map)) => Ok(map),
-        Ok(other) => Err(Error::invalid(format!("a schema must serialize to an object, not `{other}`"))),
-        Err(e) => Err(Error::invalid(format!("cannot serialize the payload: {e}"))),
+        Ok(other) => Err(Error::invalid(InvalidQueryKind::Payload, format!("a schema must serialize to an object, not `{other}`"))),
+        Err(e) => Err(Error::invalid(InvalidQueryKind::Payload, format!("cannot serialize the payload: {e}"))),
     }
 }
 

@@ -5,7 +5,7 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
 use crate::database::Database;
-use crate::error::{Error, Result};
+use crate::error::{ConfigurationKind, Error, Result};
 use crate::model::Model;
 use crate::transaction::{Ambient, Transaction};
 
@@ -114,11 +114,14 @@ impl<'a, T: Send + 'a> Pending<'a, T> {
         let future = match (self.operation, self.database) {
             (Err(error), _) => return Box::pin(std::future::ready(Err(error))),
             (Ok(_), None) => {
-                return Box::pin(std::future::ready(Err(Error::config(format!(
-                    "{} is not bound to a database: add `db = path::to::DB` to its #[duo(...)] \
+                return Box::pin(std::future::ready(Err(Error::config(
+                    ConfigurationKind::Binding,
+                    format!(
+                        "{} is not bound to a database: add `db = path::to::DB` to its #[duo(...)] \
                      attribute, or run the operation with `.on(&db)`",
-                    self.subject
-                )))));
+                        self.subject
+                    ),
+                ))));
             }
             (Ok(operation), Some(database)) => operation(database),
         };

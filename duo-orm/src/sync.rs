@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use crate::database::{IO_THREAD_NAME, runtime};
-use crate::error::{Error, Result};
+use crate::error::{ConfigurationKind, Error, Result};
 
 /// Runs `future` to completion on the I/O runtime, blocking the calling thread.
 ///
@@ -20,6 +20,7 @@ where
 {
     if std::thread::current().name() == Some(IO_THREAD_NAME) {
         return Err(Error::config(
+            ConfigurationKind::Runtime,
             "`.wait()` and `transaction_sync` cannot run on duo-orm's own I/O threads \
              (from a hook or a callback of an async operation): use `.await` there",
         ));

@@ -26,7 +26,7 @@ use futures_util::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::database::{Control, Database, Engine, Leased};
-use crate::error::{Error, Result};
+use crate::error::{ConfigurationKind, Error, InvalidQueryKind, Result};
 use crate::pending::Pending;
 
 tokio::task_local! {
@@ -97,6 +97,7 @@ impl Ambient {
         let taken = self.find(database).is_some_and(|(tx, _)| tx.conn.try_lock().is_err());
         if taken && tokio::runtime::Handle::try_current().is_ok() {
             return Err(Error::config(
+                ConfigurationKind::Runtime,
                 "`.wait()` / `transaction_sync` would never return: another future of this task holds \
                  the transaction's connection (e.g. an ORM call joined with this one) and cannot run \
                  while this thread blocks; use `.await` here",
@@ -152,9 +153,9 @@ pub(crate) struct TxConn(Option<Leased>);
 
 impl TxConn {
     pub(crate) fn lease(&mut self) -> Result<&mut Leased> {
-        self.0
-            .as_mut()
-            .ok_or_else(|| Error::InvalidQuery("this transaction has already ended (committed or rolled back); start a new one".into()))
+        self.0.as_mut().ok_or_else(|| {
+            Error::invalid(InvalidQueryKind::Transaction, "this transaction has already ended (committed or rolled back); start a new one")
+        })
     }
 }
 
@@ -330,10 +331,10 @@ impl Frame {
             if let Some(mut lease) = guard.0.take() {
                 let still_open = lease.conn().transaction_depth() > 0;
                 if outcome.is_ok() && still_open && how == End::Commit {
-                    outcome = Err(Error::InvalidQuery(
+                    outcome = Err(Error::invalid(
+                        InvalidQueryKind::Transaction,
                         "COMMIT did not end the transaction (a savepoint was left open); the connection \
-                         was closed and the transaction discarded"
-                            .into(),
+                         was closed and the transaction discarded",
                     ));
                 }
                 if outcome.is_err() || still_open {
@@ -346,10 +347,10 @@ impl Frame {
 }
 
 fn broken_error() -> Error {
-    Error::InvalidQuery(
+    Error::invalid(
+        InvalidQueryKind::Transaction,
         "a nested transaction of this transaction was cancelled while it talked to the database, or \
-         nested transactions overlapped, so the whole transaction was rolled back"
-            .into(),
+         nested transactions overlapped, so the whole transaction was rolled back",
     )
 }
 
@@ -372,10 +373,10 @@ impl Drop for OpeningLevel<'_> {
 }
 
 fn overlap() -> Error {
-    Error::InvalidQuery(
+    Error::invalid(
+        InvalidQueryKind::Transaction,
         "nested transactions of one database ran concurrently (e.g. joined futures); run nested \
-         transactions one after another"
-            .into(),
+         transactions one after another",
     )
 }
 

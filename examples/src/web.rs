@@ -91,7 +91,7 @@ impl IntoResponse for ApiError {
                 duo_orm::Error::NotFound { .. } => (StatusCode::NOT_FOUND, error.to_string()),
                 duo_orm::Error::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
                 duo_orm::Error::Integrity { kind: IntegrityKind::Unique, .. } => (StatusCode::CONFLICT, "that already exists".to_string()),
-                duo_orm::Error::InvalidQuery(_) => (StatusCode::BAD_REQUEST, error.to_string()),
+                duo_orm::Error::InvalidQuery { .. } => (StatusCode::BAD_REQUEST, error.to_string()),
                 // The cause goes to the log, not to the client.
                 _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string()),
             },

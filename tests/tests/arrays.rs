@@ -1,6 +1,7 @@
 //! Array columns: operators live on PostgreSQL, refused with a pointer to `Json<Vec<T>>`
 //! elsewhere, exact SQL in five dialects.
 
+use duo_orm::InvalidQueryKind;
 use duo_orm::prelude::*;
 use duo_orm::{Condition, Dialect};
 
@@ -101,7 +102,7 @@ async fn lists_stored_as_json_work_everywhere() {
 #[test]
 fn empty_lists_are_a_clear_error() {
     let error = Tagged::filter(|t| t.tags.includes_all(Vec::<String>::new())).to_sql(Dialect::Postgres).unwrap_err();
-    assert!(matches!(error, Error::InvalidQuery(_)), "{error}");
+    assert!(matches!(error, Error::InvalidQuery { kind: InvalidQueryKind::Argument, .. }), "{error}");
     assert!(error.to_string().contains("includes_all() needs at least one value"), "{error}");
     assert!(Tagged::filter(|t| t.tags.equals(Vec::<&str>::new())).to_sql(Dialect::Postgres).is_err());
 }

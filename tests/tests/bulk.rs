@@ -1,6 +1,7 @@
 //! Bulk writes, live: chunked multi-row INSERTs, atomicity, returned keys, filtered
 //! update/delete, the require_filter guard and keyset batches with composite keys.
 
+use duo_orm::InvalidQueryKind;
 use duo_orm::prelude::*;
 use serde_json::json;
 
@@ -41,7 +42,10 @@ async fn create_bulk_chunks_counts_and_returns_generated_keys() {
         // Empty input writes nothing; a zero batch size is refused even then.
         assert_eq!(User::create_bulk(Vec::<serde_json::Value>::new()).on(db).await.unwrap(), 0);
         let zero = User::create_bulk(Vec::<serde_json::Value>::new()).batch_size(0).on(db).await;
-        assert!(matches!(zero, Err(Error::InvalidQuery(ref m)) if m.contains("batch_size")), "{zero:?}");
+        assert!(
+            matches!(zero, Err(Error::InvalidQuery { kind: InvalidQueryKind::OutOfRange, message: ref m, .. }) if m.contains("batch_size")),
+            "{zero:?}"
+        );
     }
 }
 
@@ -87,16 +91,19 @@ async fn update_and_delete_bulk_apply_to_the_filter_and_require_one() {
 
         // No filter: refused, for update and delete, unless asked for explicitly.
         let refused = User::update_bulk_all(json!({"status": "x"})).on(db).await;
-        assert!(matches!(refused, Err(Error::InvalidQuery(ref m)) if m.contains("require_filter(false)")), "{refused:?}");
+        assert!(
+            matches!(refused, Err(Error::InvalidQuery { kind: InvalidQueryKind::BulkScope, message: ref m, .. }) if m.contains("require_filter(false)")),
+            "{refused:?}"
+        );
         let refused = User::query().delete_bulk().on(db).await;
-        assert!(matches!(refused, Err(Error::InvalidQuery(_))), "{refused:?}");
+        assert!(matches!(refused, Err(Error::InvalidQuery { .. })), "{refused:?}");
         assert_eq!(User::query().count().on(db).await.unwrap(), 100, "nothing touched");
         // Paging does not narrow a bulk write: refused rather than surprising.
         let paged = User::filter(|u| u.age.lt(18)).limit(3).delete_bulk().on(db).await;
-        assert!(matches!(paged, Err(Error::InvalidQuery(_))), "{paged:?}");
+        assert!(matches!(paged, Err(Error::InvalidQuery { kind: InvalidQueryKind::BulkScope, .. })), "{paged:?}");
         // Nothing to assign.
         let empty = User::filter(|u| u.age.lt(18)).update_bulk(json!({"shoe": 44})).on(db).await;
-        assert!(matches!(empty, Err(Error::InvalidQuery(_))), "{empty:?}");
+        assert!(matches!(empty, Err(Error::InvalidQuery { .. })), "{empty:?}");
 
         let deleted = User::filter(|u| u.status.eq("minor")).delete_bulk().on(db).await.unwrap();
         assert_eq!(deleted, minors);

@@ -1,5 +1,6 @@
 //! Integrity and validation errors, live on every backend.
 
+use duo_orm::ConfigurationKind;
 use duo_orm::IntegrityKind;
 use duo_orm::prelude::*;
 use duo_orm::sea_query::{Query, Value};
@@ -52,7 +53,7 @@ async fn invalid_payloads_are_refused_before_writing() {
         assert!(matches!(&err, Error::Validation { field, .. } if field == "age"), "{err:?}");
         // A payload that is not an object.
         let err = User::create(json!([1, 2])).on(&t.db).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidQuery(_)), "{err:?}");
+        assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
         assert_eq!(User::query().count().on(&t.db).await.unwrap(), 0, "nothing was written on {:?}", t.dialect);
     }
 }
@@ -92,7 +93,7 @@ async fn a_column_that_cannot_become_its_field_is_a_decode_error_naming_model_an
 #[tokio::test]
 async fn unbound_model_without_on_says_how_to_bind() {
     let err = User::query().all().await.unwrap_err();
-    let Error::Configuration(message) = &err else { panic!("{err:?}") };
+    let Error::Configuration { kind: ConfigurationKind::Binding, message, .. } = &err else { panic!("{err:?}") };
     assert!(message.contains("User is not bound") && message.contains(".on(&db)"), "{message}");
 }
 

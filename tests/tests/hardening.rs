@@ -2,6 +2,7 @@
 //! helpers that must mean the same on every backend, and JSON keys no path can quote. Live on
 //! every backend, and on a 2 MiB thread stack where the input is deep.
 
+use duo_orm::ConfigurationKind;
 use duo_orm::prelude::*;
 use duo_orm::sea_query::{Expr, ExprTrait};
 use duo_orm::{Condition, Dialect};
@@ -14,7 +15,7 @@ use crate::support::{DIALECTS, TestDb, backends};
 
 fn invalid_query<T: std::fmt::Debug>(result: duo_orm::Result<T>, what: &str) -> String {
     match result {
-        Err(Error::InvalidQuery(message)) => message,
+        Err(Error::InvalidQuery { message, .. }) => message,
         other => panic!("{what}: expected InvalidQuery, got {other:?}"),
     }
 }
@@ -66,7 +67,9 @@ fn pool_options_no_pool_can_use_are_configuration_errors() {
         }),
     ] {
         match db.connect().wait() {
-            Err(Error::Configuration(message)) => assert!(message.contains("max_connections"), "{message}"),
+            Err(Error::Configuration { kind: ConfigurationKind::Pool, message, .. }) => {
+                assert!(message.contains("max_connections"), "{message}")
+            }
             other => panic!("expected a configuration error, got {other:?}"),
         }
     }
@@ -254,7 +257,7 @@ async fn json_keys_match_literally_or_are_refused() {
         }
         // A path from request input cannot grow without bound.
         let long = Doc::filter(|doc| (0..65).fold(doc.data.json(), |path, _| path.at("k")).eq(1)).count().on(&t.db).await;
-        assert!(matches!(long, Err(Error::InvalidQuery(ref m)) if m.contains("64 steps")), "{long:?}");
+        assert!(matches!(long, Err(Error::InvalidQuery { message: ref m, .. }) if m.contains("64 steps")), "{long:?}");
         let nul = Doc::filter(|doc| doc.data.at("a\0b").eq(1)).count().on(&t.db).await;
         if d == Dialect::Sqlite {
             assert!(matches!(nul, Err(Error::UnsupportedOperation { .. })), "{nul:?}");

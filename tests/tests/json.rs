@@ -156,16 +156,16 @@ async fn json_conditions_work_in_every_operation() {
 #[test]
 fn a_negative_index_is_an_invalid_query() {
     let error = Doc::filter(|d| d.data.at("tags").at(-1).eq("x")).to_sql(Dialect::Postgres).unwrap_err();
-    assert!(matches!(error, Error::InvalidQuery(_)), "{error}");
+    assert!(matches!(error, Error::InvalidQuery { .. }), "{error}");
     assert!(error.to_string().contains("`-1` is not a JSON array index"), "{error}");
     let too_big = Doc::filter(|d| d.data.at("tags").at(i64::from(i32::MAX) + 1).eq("x")).to_sql(Dialect::Postgres);
-    assert!(matches!(too_big, Err(Error::InvalidQuery(_))), "{too_big:?}");
+    assert!(matches!(too_big, Err(Error::InvalidQuery { .. })), "{too_big:?}");
     // Without a dialect, the escape hatch writes a statement that fails instead of answering.
     let sql = Doc::filter(|d| d.data.has_key("a")).alchemize().to_string(duo_orm::sea_query::SqliteQueryBuilder);
     assert!(sql.contains("duo_orm_query_cannot_be_written_here"), "{sql}");
     // An invalid path fails through the escape hatch too, negated or not.
     let error = Doc::filter(|d| d.data.at("tags").at(-1).ne("x")).alchemize_for(Dialect::Postgres).unwrap_err();
-    assert!(matches!(error, Error::InvalidQuery(_)), "{error}");
+    assert!(matches!(error, Error::InvalidQuery { .. }), "{error}");
     let sql = Doc::filter(|d| d.data.at("tags").at(-1).ne("x")).alchemize().to_string(duo_orm::sea_query::PostgresQueryBuilder);
     assert!(sql.contains("duo_orm_query_cannot_be_written_here"), "{sql}");
 }

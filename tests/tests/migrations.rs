@@ -401,7 +401,10 @@ async fn a_hostile_version_table_name_is_an_identifier_never_sql() {
         assert_eq!(introspect(db).await.unwrap().table("mig_accounts").map(|_| ()), None, "nothing dropped by accident");
         for bad in ["", "   ", " padded", "tab\tname", "nul\0", &"x".repeat(64)] {
             let error = Migrator::new(&embedded).version_table(bad).up(db).await.unwrap_err();
-            assert!(matches!(error, duo_orm::Error::Migration(ref m) if m.contains("version table name")), "{bad:?}: {error}");
+            assert!(
+                matches!(error, duo_orm::Error::Migration { kind: duo_orm::MigrationKind::Name, message: ref m, .. } if m.contains("version table name")),
+                "{bad:?}: {error}"
+            );
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Filters, ordering, paging and terminals, live.
 
+use duo_orm::InvalidQueryKind;
 use duo_orm::prelude::*;
 
 use crate::models::*;
@@ -85,12 +86,15 @@ async fn ordering_paging_and_terminals() {
             User::query().order_by_str("-age, name").all().on(&t.db).await.unwrap().into_iter().map(|u| u.name).collect();
         assert_eq!(by_str, ["Dee", "Ada", "Cy", "eve", "Bob"]);
         let err = User::query().order_by_str("-agee").all().on(&t.db).await.unwrap_err();
-        assert!(matches!(&err, Error::InvalidQuery(m) if m.contains("agee") && m.contains("email")), "{err}");
+        assert!(
+            matches!(&err, Error::InvalidQuery { kind: InvalidQueryKind::UnknownName, message: m, .. } if m.contains("agee") && m.contains("email")),
+            "{err}"
+        );
 
         let page = |p, n| User::query().order_by(|u| u.id.asc()).paginate(Page { number: p, size: n });
         assert_eq!(names(&t, page(1, 2)).await, ["Ada", "Bob"]);
         assert_eq!(names(&t, page(3, 2)).await, ["eve"]);
-        assert!(matches!(page(0, 2).all().on(&t.db).await, Err(Error::InvalidQuery(_))));
+        assert!(matches!(page(0, 2).all().on(&t.db).await, Err(Error::InvalidQuery { kind: InvalidQueryKind::OutOfRange, .. })));
         assert_eq!(names(&t, User::query().offset(3)).await, ["Dee", "eve"], "offset without limit");
         assert_eq!(names(&t, User::query().limit(1).offset(1)).await, ["Bob"]);
 

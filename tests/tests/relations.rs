@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 
+use duo_orm::InvalidQueryKind;
 use duo_orm::prelude::*;
 use duo_orm::{Relation, path};
 use serde_json::json;
@@ -389,7 +390,7 @@ async fn eager_loading_refuses_what_it_cannot_load() {
         let db = &t.db;
         fixture(&t).await;
         let invalid = |result: Result<Vec<User>>, needle: &str| match result {
-            Err(Error::InvalidQuery(message)) => assert!(message.contains(needle), "{message}"),
+            Err(Error::InvalidQuery { message, .. }) => assert!(message.contains(needle), "{message}"),
             other => panic!("expected InvalidQuery containing {needle:?}, got {other:?}"),
         };
         let four_hops: Relation<User, User> = User::columns().posts.then(|p| p.comments).then(|c| c.post).then(|p| p.author);
@@ -399,7 +400,10 @@ async fn eager_loading_refuses_what_it_cannot_load() {
         invalid(User::query().related_names("comments").all().on(db).await, "User has no relationship `comments`");
         invalid(User::query().related_names("posts.author.nope").all().on(db).await, "User has no relationship `nope`");
         let posts = Post::related(|p| p.comments.joined()).related(|p| p.tags.joined()).all().on(db).await;
-        assert!(matches!(posts, Err(Error::InvalidQuery(ref m)) if m.contains("cannot join the collections")), "{posts:?}");
+        assert!(
+            matches!(posts, Err(Error::InvalidQuery { kind: InvalidQueryKind::Relationship, message: ref m, .. }) if m.contains("cannot join the collections")),
+            "{posts:?}"
+        );
     }
 }
 
@@ -440,7 +444,7 @@ async fn relationship_filters_exists_all_and_count_across_paths() {
         assert_eq!(loaded[0].posts.get().unwrap().len(), 2);
         // A path that visits a table twice cannot be written as a correlated subquery.
         let result = User::filter(|u| u.posts.then(|p| p.author).exists()).all().on(db).await;
-        assert!(matches!(result, Err(Error::InvalidQuery(ref m)) if m.contains("twice")), "{result:?}");
+        assert!(matches!(result, Err(Error::InvalidQuery { message: ref m, .. }) if m.contains("twice")), "{result:?}");
     }
 }
 

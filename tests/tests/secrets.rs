@@ -91,7 +91,7 @@ fn refused_shapes_say_why_without_the_value() {
     ];
     for (url, says) in refused {
         match DatabaseUrl::parse(url) {
-            Err(Error::Configuration(message)) => {
+            Err(Error::Configuration { message, .. }) => {
                 assert!(message.contains(says), "{url}: {message}");
                 assert!(!message.contains("s3cret") && !message.contains("pa/ss") && !message.contains("ss@"), "{message}");
             }

@@ -43,7 +43,7 @@ async fn iterate_walks_keys_both_ways_and_other_orders_by_offset() {
         assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [100, 100, 50]);
 
         let zero = Entry::query().iterate().batch_size(0).on(db).stream().try_collect::<Vec<_>>().await;
-        assert!(matches!(zero, Err(Error::InvalidQuery(_))), "{zero:?}");
+        assert!(matches!(zero, Err(Error::InvalidQuery { .. })), "{zero:?}");
     }
 }
 
@@ -73,7 +73,7 @@ async fn iterate_composite_keys_and_inside_a_transaction() {
             Entry::create_bulk((0..30).map(|i| json!({"worker": 1, "label": format!("tx{i}")}))).on(db).await?;
             let seen: Vec<Entry> = Entry::query().iterate().batch_size(8).on(db).stream().try_collect().await?;
             assert_eq!(seen.len(), 30);
-            Err::<(), _>(Error::InvalidQuery("roll back".into()))
+            Err::<(), _>(Error::validation("block", "roll back"))
         })
         .await
         .unwrap_err();

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Barrier};
 
+use duo_orm::ConfigurationKind;
 use duo_orm::prelude::*;
 use serde_json::json;
 
@@ -59,7 +60,7 @@ fn transaction_sync_commits_rolls_back_and_nests() {
                 // Nested: a savepoint whose error undoes only its own write.
                 let inner: Result<()> = db.transaction_sync(|| {
                     Entry::create(json!({"worker": 0, "label": "inner"})).on(db).wait()?;
-                    Err(Error::InvalidQuery("inner fails".into()))
+                    Err(Error::validation("block", "inner fails"))
                 });
                 assert!(inner.is_err());
                 Ok(e.id)
@@ -70,9 +71,9 @@ fn transaction_sync_commits_rolls_back_and_nests() {
 
         let failed: Result<()> = db.transaction_sync(|| {
             Entry::create(json!({"worker": 0, "label": "undone"})).on(db).wait()?;
-            Err(Error::InvalidQuery("abort".into()))
+            Err(Error::validation("block", "abort"))
         });
-        assert!(matches!(failed, Err(Error::InvalidQuery(m)) if m == "abort"));
+        assert!(matches!(failed, Err(Error::Validation { detail: m, .. }) if m == "abort"));
         assert_eq!(label_count("undone"), 0);
 
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -150,13 +151,13 @@ fn sync_only_database_refuses_async_calls() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let refused = runtime.block_on(async { Entry::query().count().on(&db).await });
     match refused {
-        Err(Error::Configuration(message)) => {
+        Err(Error::Configuration { message, .. }) => {
             assert!(message.contains("sync-only") && message.contains(".wait()"), "{message}")
         }
         other => panic!("expected a configuration error, got {other:?}"),
     }
     let refused = runtime.block_on(db.transaction(async { Ok(()) }));
-    assert!(matches!(refused, Err(Error::Configuration(_))), "{refused:?}");
+    assert!(matches!(refused, Err(Error::Configuration { .. })), "{refused:?}");
     assert_eq!(Entry::query().count().on(&db).wait().unwrap(), 1);
 }
 
@@ -172,7 +173,7 @@ async fn wait_inside_an_async_runtime_works() {
         t.db.transaction(async {
             Entry::create(json!({"worker": 2, "label": "mixed"})).on(&t.db).wait()?;
             assert_eq!(Entry::query().count().on(&t.db).await?, 2);
-            Err::<(), _>(Error::InvalidQuery("roll back".into()))
+            Err::<(), _>(Error::validation("block", "roll back"))
         })
         .await
         .unwrap_err();
@@ -200,13 +201,13 @@ fn bulk_writes_and_iteration_block_without_a_runtime() {
         let updated = Entry::filter(|e| e.worker.eq(1)).update_bulk(json!({"label": "one"})).on(db).wait().unwrap();
         assert_eq!(updated, 150);
         let refused = Entry::delete_bulk_all().on(db).wait();
-        assert!(matches!(refused, Err(Error::InvalidQuery(_))));
+        assert!(matches!(refused, Err(Error::InvalidQuery { .. })));
         let deleted = Entry::filter(|e| e.label.eq("one")).delete_bulk().with_hooks(true).batch_size(40).on(db).wait().unwrap();
         assert_eq!(deleted, 150, "{:?}", t.dialect);
         db.transaction_sync(|| {
             Entry::filter(|e| e.worker.eq(9)).delete_bulk().on(db).wait()?;
             assert_eq!(Entry::query().iterate().on(db).iter().count(), 300);
-            Err::<(), _>(Error::InvalidQuery("undo".into()))
+            Err::<(), _>(Error::validation("block", "undo"))
         })
         .unwrap_err();
         assert_eq!(Entry::query().count().on(db).wait().unwrap(), 301);
@@ -243,7 +244,9 @@ fn sync_only_database_runs_every_blocking_path() {
 fn done_or_refused<T: std::fmt::Debug>(outcome: Result<T>, dialect: Dialect) {
     match outcome {
         Ok(_) => {}
-        Err(Error::Configuration(message)) => assert!(message.contains("would never return"), "{message}"),
+        Err(Error::Configuration { kind: ConfigurationKind::Runtime, message, .. }) => {
+            assert!(message.contains("would never return"), "{message}")
+        }
         Err(other) => panic!("{dialect:?}: {other:?}"),
     }
 }

@@ -94,7 +94,7 @@ fn reads_outside_a_transaction_write_nothing_and_transactions_are_traced() {
         db.create_all().await.unwrap();
         db.transaction(async {
             Item::create(json!({"secret_value": "y"})).on(&db).await?;
-            db.transaction(async { Err::<(), _>(Error::InvalidQuery("inner".into())) }).await.unwrap_err();
+            db.transaction(async { Err::<(), _>(Error::validation("block", "inner")) }).await.unwrap_err();
             Ok(())
         })
         .await

@@ -5,6 +5,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
+use duo_orm::InvalidQueryKind;
 use duo_orm::prelude::*;
 use futures_util::FutureExt;
 use serde_json::json;
@@ -57,11 +58,11 @@ async fn ok_commits_err_rolls_back_and_is_returned_unchanged() {
                 let mut b = Entry::get(ids.1).on(db).await?.unwrap();
                 b.label = "b-changed".into();
                 b.save().on(db).await?;
-                Err(Error::InvalidQuery("the caller's own error".into()))
+                Err(Error::validation("block", "the caller's own error"))
             })
             .await;
         match failed {
-            Err(Error::InvalidQuery(message)) => assert_eq!(message, "the caller's own error"),
+            Err(Error::Validation { detail, .. }) => assert_eq!(detail, "the caller's own error"),
             other => panic!("{:?}: the block's error must come back unchanged, got {other:?}", t.dialect),
         }
         assert_eq!(labels(db).await, ["a", "b"], "rolled back on {:?}", t.dialect);
@@ -88,7 +89,7 @@ async fn nested_transaction_is_a_savepoint() {
             let inner: Result<()> = db
                 .transaction(async {
                     Entry::create(entry(1, "inner-undone")).on(db).await?;
-                    Err(Error::InvalidQuery("undo the inner block only".into()))
+                    Err(Error::validation("block", "undo the inner block only"))
                 })
                 .await;
             assert!(inner.is_err());
@@ -99,7 +100,7 @@ async fn nested_transaction_is_a_savepoint() {
                 let deeper: Result<()> = db
                     .transaction(async {
                         Entry::create(entry(1, "level-3-undone")).on(db).await?;
-                        Err(Error::InvalidQuery("no".into()))
+                        Err(Error::validation("block", "no"))
                     })
                     .await;
                 assert!(deeper.is_err());
@@ -116,7 +117,7 @@ async fn nested_transaction_is_a_savepoint() {
         let _ = db
             .transaction(async {
                 db.transaction(async { Entry::create(entry(1, "gone")).on(db).await.map(drop) }).await?;
-                Err::<(), _>(Error::InvalidQuery("outer fails".into()))
+                Err::<(), _>(Error::validation("block", "outer fails"))
             })
             .await;
         assert_eq!(Entry::filter(|e| e.label.eq("gone")).count().on(db).await.unwrap(), 0);
@@ -346,7 +347,7 @@ async fn cancelled_savepoint_and_overlapping_savepoints() {
                 )
                 .await;
                 assert!(first.is_ok(), "{first:?}");
-                assert!(matches!(second, Err(Error::InvalidQuery(ref m)) if m.contains("concurrently")), "{second:?}");
+                assert!(matches!(second, Err(Error::InvalidQuery { kind: InvalidQueryKind::Transaction, message: ref m, .. }) if m.contains("concurrently")), "{second:?}");
                 Ok(())
             })
             .await;
@@ -486,11 +487,11 @@ async fn a_transaction_whose_statement_was_cut_short_can_only_roll_back() {
                 Entry::create(entry(1, "before")).on(&t.db).await?;
                 assert!(cancel_after(Duration::from_millis(50), t.db.execute_raw(slow).into_future()).await.is_none());
                 let next = Entry::create(entry(1, "after")).on(&t.db).await;
-                assert!(matches!(next, Err(Error::InvalidQuery(ref m)) if m.contains("cancelled")), "{d:?}: {next:?}");
+                assert!(matches!(next, Err(Error::InvalidQuery { message: ref m, .. }) if m.contains("cancelled")), "{d:?}: {next:?}");
                 Ok(()) // the block even asks to commit
             })
             .await;
-        assert!(matches!(result, Err(Error::InvalidQuery(_))), "{d:?}: COMMIT refused: {result:?}");
+        assert!(matches!(result, Err(Error::InvalidQuery { .. })), "{d:?}: COMMIT refused: {result:?}");
         assert!(labels(&t.other()).await.is_empty(), "{d:?}: nothing committed");
         Entry::create(entry(2, "next")).on(&t.db).await.unwrap();
     }
@@ -576,7 +577,7 @@ async fn read_only_blocks_run_side_by_side_and_refuse_writes_on_the_servers() {
                 let second = other.read_only_transaction(async { Entry::query().count().on(&other).await });
                 let beside = tokio::time::timeout(Duration::from_secs(3), second)
                     .await
-                    .map_err(|_| Error::InvalidQuery("the second reader waited for the first".into()))??;
+                    .map_err(|_| Error::validation("block", "the second reader waited for the first"))??;
                 let inside = Entry::create(entry(1, "inside")).on(db).await;
                 Ok((count, beside, inside.is_err()))
             })

@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use sea_query::{InsertStatement, QueryBuilder, SelectStatement, SqlWriterValues, Value, Values};
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigurationKind, Error, Result};
 use crate::schema::{Column, ColumnType, Table};
 
 pub mod mssql;
@@ -126,7 +126,7 @@ impl FromStr for Dialect {
         SCHEMES.iter().chain(&[("pg", Dialect::Postgres)]).find(|(known, _)| *known == lower).map(|(_, dialect)| *dialect).ok_or_else(
             || {
                 let known: Vec<&str> = SCHEMES.iter().map(|(n, _)| *n).chain(["pg"]).collect();
-                Error::config(format!("unknown dialect `{name}`; expected one of {}", known.join(", ")))
+                Error::config(ConfigurationKind::Url, format!("unknown dialect `{name}`; expected one of {}", known.join(", ")))
             },
         )
     }

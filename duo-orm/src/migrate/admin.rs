@@ -5,7 +5,7 @@
 use crate::config::{DatabaseUrl, percent_decode};
 use crate::database::Database;
 use crate::dialect::{Dialect, Statement};
-use crate::error::{Error, Result};
+use crate::error::{ConfigurationKind, Error, Result};
 
 /// What a URL names, for creating or dropping it.
 enum Target {
@@ -19,10 +19,9 @@ fn target(url: &str) -> Result<Target> {
     let parsed = DatabaseUrl::parse(url)?;
     let driver = parsed.driver_url();
     match parsed.dialect() {
-        Dialect::Sqlite => parsed
-            .sqlite_file()
-            .map(Target::File)
-            .ok_or_else(|| Error::invalid(format!("`{parsed}` is an in-memory database: there is no file to create or drop"))),
+        Dialect::Sqlite => parsed.sqlite_file().map(Target::File).ok_or_else(|| {
+            Error::config(ConfigurationKind::Url, format!("`{parsed}` is an in-memory database: there is no file to create or drop"))
+        }),
         dialect @ (Dialect::Postgres | Dialect::MySql) => {
             let (scheme, rest) = driver.split_once("://").unwrap_or(("", driver));
             let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
@@ -42,10 +41,10 @@ fn target(url: &str) -> Result<Target> {
             }
             let query = (!kept.is_empty()).then(|| kept.join("&"));
             if name.is_empty() {
-                return Err(Error::config(format!("`{parsed}` names no database (the path after the host)")));
+                return Err(Error::config(ConfigurationKind::Url, format!("`{parsed}` names no database (the path after the host)")));
             }
             if name.contains('\0') {
-                return Err(Error::config("a database name cannot contain NUL"));
+                return Err(Error::config(ConfigurationKind::Url, "a database name cannot contain NUL"));
             }
             // PostgreSQL needs some database to connect to: its own `postgres`; MySQL none.
             let maintenance_db = if dialect == Dialect::Postgres { "postgres" } else { "" };
@@ -155,10 +154,15 @@ mod tests {
     #[test]
     fn what_cannot_be_created_says_why() {
         for url in ["postgres://h", "postgres://h/?sslmode=disable", "mysql://root@h"] {
-            assert!(matches!(target(url), Err(Error::Configuration(ref m)) if m.contains("names no database")), "{url}");
+            assert!(
+                matches!(target(url), Err(Error::Configuration { kind: ConfigurationKind::Url, ref message }) if message.contains("names no database")),
+                "{url}"
+            );
         }
-        assert!(matches!(target("postgres://h/a%00b"), Err(Error::Configuration(ref m)) if m.contains("NUL")));
-        assert!(matches!(target("sqlite::memory:"), Err(Error::InvalidQuery(ref m)) if m.contains("in-memory")));
+        assert!(matches!(target("postgres://h/a%00b"), Err(Error::Configuration { ref message, .. }) if message.contains("NUL")));
+        assert!(
+            matches!(target("sqlite::memory:"), Err(Error::Configuration { kind: ConfigurationKind::Url, ref message }) if message.contains("in-memory"))
+        );
         for url in ["mssql://sa:pw@h/app", "oracle://u:pw@h/app"] {
             assert!(matches!(target(url), Err(Error::UnsupportedOperation { .. })), "{url}");
         }

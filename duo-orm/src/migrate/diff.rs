@@ -1,7 +1,7 @@
 //! Autogenerate: the steps that turn one schema into another.
 
 use super::{Operation, Schema};
-use crate::error::{Error, Result};
+use crate::error::{Error, MigrationKind, Result};
 use crate::schema::Table;
 
 /// Renames to emit as explicit steps instead of a drop and an add (a diff cannot tell a
@@ -26,42 +26,53 @@ pub fn diff(old: &Schema, new: &Schema, renames: &Renames) -> Result<Vec<Operati
     for (from, to) in &renames.tables {
         let step = Operation::RenameTable { from: from.clone(), to: to.clone() };
         if new.table(to).is_none() {
-            return Err(Error::Migration(format!("cannot rename table `{from}` to `{to}`: no model has the table `{to}`")));
+            return Err(Error::migration(
+                MigrationKind::Plan,
+                format!("cannot rename table `{from}` to `{to}`: no model has the table `{to}`"),
+            ));
         }
-        old.apply(&step).map_err(|why| Error::Migration(format!("cannot rename table `{from}` to `{to}`: {why}")))?;
+        old.apply(&step).map_err(|why| Error::migration(MigrationKind::Plan, format!("cannot rename table `{from}` to `{to}`: {why}")))?;
         steps.push(step);
     }
     for (table, from, to) in &renames.columns {
         let step = Operation::RenameColumn { table: table.clone(), from: from.clone(), to: to.clone() };
         if new.table(table).and_then(|t| t.column(to)).is_none() {
-            return Err(Error::Migration(format!(
-                "cannot rename column `{table}.{from}` to `{to}`: no model has the column `{table}.{to}`"
-            )));
+            return Err(Error::migration(
+                MigrationKind::Plan,
+                format!("cannot rename column `{table}.{from}` to `{to}`: no model has the column `{table}.{to}`"),
+            ));
         }
-        old.apply(&step).map_err(|why| Error::Migration(format!("cannot rename column `{table}.{from}` to `{to}`: {why}")))?;
+        old.apply(&step)
+            .map_err(|why| Error::migration(MigrationKind::Plan, format!("cannot rename column `{table}.{from}` to `{to}`: {why}")))?;
         steps.push(step);
     }
 
     let kept: Vec<(&Table, &Table)> = new.tables.iter().filter_map(|n| old.table(&n.name).map(|o| (o, n))).collect();
     for (o, n) in &kept {
         if o.primary_key != n.primary_key {
-            return Err(Error::Migration(format!(
-                "the primary key of `{}` changes ({} -> {}): autogenerate does not change primary keys; \
+            return Err(Error::migration(
+                MigrationKind::Plan,
+                format!(
+                    "the primary key of `{}` changes ({} -> {}): autogenerate does not change primary keys; \
                  help: write the change as a hand-written migration (`duo-orm migrate new`)",
-                n.name,
-                o.primary_key.join(", "),
-                n.primary_key.join(", ")
-            )));
+                    n.name,
+                    o.primary_key.join(", "),
+                    n.primary_key.join(", ")
+                ),
+            ));
         }
         for column in &n.columns {
             if let Some(before) = o.column(&column.name)
                 && before.auto_increment != column.auto_increment
             {
-                return Err(Error::Migration(format!(
-                    "`{}.{}` changes whether it auto-increments: autogenerate does not change identity columns; \
+                return Err(Error::migration(
+                    MigrationKind::Plan,
+                    format!(
+                        "`{}.{}` changes whether it auto-increments: autogenerate does not change identity columns; \
                      help: write the change as a hand-written migration (`duo-orm migrate new`)",
-                    n.name, column.name
-                )));
+                        n.name, column.name
+                    ),
+                ));
             }
         }
     }

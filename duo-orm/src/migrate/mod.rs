@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::dialect::Dialect;
-use crate::error::{Error, Result};
+use crate::error::{Error, MigrationKind, Result};
 use crate::schema::{Column, ForeignKey, Index, Table};
 
 pub use admin::{create_database, database_exists, drop_database};
@@ -214,12 +214,15 @@ impl Operation {
 
 /// A step of migration `id` that does not fit the schema before it.
 fn step_error(id: &str, n: usize, step: &Operation, why: &str) -> Error {
-    Error::Migration(format!(
-        "migration {id}, step {} ({}): {why}; help: the step does not fit the schema the earlier steps and \
+    Error::migration(
+        MigrationKind::Plan,
+        format!(
+            "migration {id}, step {} ({}): {why}; help: the step does not fit the schema the earlier steps and \
          migrations build — fix the step or the order of the files",
-        n + 1,
-        step.describe()
-    ))
+            n + 1,
+            step.describe()
+        ),
+    )
 }
 
 fn unique(index: &Index) -> &'static str {
@@ -402,8 +405,9 @@ struct MigrationFile {
 impl Migration {
     /// Parses the text of migration `id`.
     pub fn parse(id: &str, text: &str) -> Result<Migration> {
-        let file: MigrationFile = toml::from_str(text)
-            .map_err(|e| Error::Migration(format!("migration {id} is not a valid migration file: {}", e.to_string().trim_end())))?;
+        let file: MigrationFile = toml::from_str(text).map_err(|e| {
+            Error::migration(MigrationKind::File, format!("migration {id} is not a valid migration file: {}", e.to_string().trim_end()))
+        })?;
         Ok(Migration {
             id: id.to_string(),
             message: file.message,
@@ -423,7 +427,8 @@ impl Migration {
     /// The migration file's text: a header comment, then the steps as TOML.
     pub fn to_text(&self) -> Result<String> {
         let file = MigrationFile { message: self.message.clone(), up: self.up.clone(), down: self.down.clone() };
-        let body = toml::to_string(&file).map_err(|e| Error::Migration(format!("cannot write migration {}: {e}", self.id)))?;
+        let body = toml::to_string(&file)
+            .map_err(|e| Error::migration(MigrationKind::File, format!("cannot write migration {}: {e}", self.id)))?;
         Ok(format!(
             "# duo-orm migration {id}\n\
              # Steps are portable: each dialect renders them when the migration is applied\n\
@@ -470,10 +475,10 @@ impl Migrations {
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Migrations> {
         let dir = dir.as_ref();
         let entries = std::fs::read_dir(dir).map_err(|e| {
-            Error::Migration(format!(
-                "cannot read the migrations directory `{}`: {e}; help: run `duo-orm init`, or create the directory",
-                dir.display()
-            ))
+            Error::migration(
+                MigrationKind::File,
+                format!("cannot read the migrations directory `{}`: {e}; help: run `duo-orm init`, or create the directory", dir.display()),
+            )
         })?;
         let mut files: Vec<PathBuf> = Vec::new();
         for entry in entries {
@@ -486,8 +491,8 @@ impl Migrations {
         let mut list = Vec::with_capacity(files.len());
         for path in files {
             let id = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| Error::Migration(format!("cannot read migration `{}`: {e}", path.display())))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Error::migration(MigrationKind::File, format!("cannot read migration `{}`: {e}", path.display())))?;
             list.push(Migration::parse(&id, &text)?);
         }
         Migrations::from_list(list)
@@ -503,7 +508,7 @@ impl Migrations {
     pub fn from_list(mut list: Vec<Migration>) -> Result<Migrations> {
         list.sort_by(|a, b| a.id.cmp(&b.id));
         if let Some(pair) = list.windows(2).find(|w| w[0].id == w[1].id) {
-            return Err(Error::Migration(format!("two migrations have the id {}", pair[0].id)));
+            return Err(Error::migration(MigrationKind::File, format!("two migrations have the id {}", pair[0].id)));
         }
         Ok(Migrations { list })
     }
@@ -532,8 +537,11 @@ impl Migrations {
         let matches: Vec<usize> = (0..self.list.len()).filter(|&i| self.list[i].id.starts_with(id)).collect();
         match matches.as_slice() {
             [one] => Ok(*one),
-            [] => Err(Error::Migration(format!("no migration has the id `{id}`; help: `duo-orm migrate history` lists them"))),
-            _ => Err(Error::Migration(format!("`{id}` matches {} migrations; give more of the id", matches.len()))),
+            [] => Err(Error::migration(
+                MigrationKind::File,
+                format!("no migration has the id `{id}`; help: `duo-orm migrate history` lists them"),
+            )),
+            _ => Err(Error::migration(MigrationKind::File, format!("`{id}` matches {} migrations; give more of the id", matches.len()))),
         }
     }
 

@@ -9,7 +9,7 @@ use sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder};
 
 use super::{Operation, Schema, step_error};
 use crate::dialect::{self, Dialect};
-use crate::error::{Error, Result};
+use crate::error::{Error, MigrationKind, Result};
 use crate::query::schema::{
     CreateTable, CustomDdl, default_constraint, render_create_index, render_create_table, render_drop_table, sea_query_column,
     sea_query_foreign_key,
@@ -24,7 +24,7 @@ pub fn render_steps(id: &str, steps: &[Operation], schema: &mut Schema, dialect:
         let before = schema.clone();
         schema.apply(step).map_err(|why| step_error(id, n, step, &why))?;
         sql.extend(render_step(step, &before, schema, dialect).map_err(|e| match e {
-            Error::Migration(message) => Error::Migration(format!("migration {id}, step {}: {message}", n + 1)),
+            Error::Migration { kind, message } => Error::migration(kind, format!("migration {id}, step {}: {message}", n + 1)),
             other => other,
         })?);
     }
@@ -39,7 +39,7 @@ fn custom(dialect: Dialect) -> &'static CustomDdl {
 }
 
 fn table_of<'a>(schema: &'a Schema, name: &str) -> Result<&'a Table> {
-    schema.table(name).ok_or_else(|| Error::Migration(format!("table `{name}` does not exist")))
+    schema.table(name).ok_or_else(|| Error::migration(MigrationKind::Plan, format!("table `{name}` does not exist")))
 }
 
 /// One step: `before` is the schema it starts from, `after` the one it leaves.
@@ -157,10 +157,13 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
             match own.as_ref().or(sql.as_ref()) {
                 Some(text) => split_sql(text),
                 None => {
-                    return Err(Error::Migration(format!(
-                        "a hand-written step has no SQL for {dialect}; help: add `sql = \"…\"` (every dialect) or `{} = \"…\"` to the step",
-                        dialect_key(dialect)
-                    )));
+                    return Err(Error::migration(
+                        MigrationKind::File,
+                        format!(
+                            "a hand-written step has no SQL for {dialect}; help: add `sql = \"…\"` (every dialect) or `{} = \"…\"` to the step",
+                            dialect_key(dialect)
+                        ),
+                    ));
                 }
             }
         }

@@ -18,7 +18,7 @@ use super::render::{REBUILD_NOTE, RebuildGuard};
 use super::{Migrations, legacy_checksum};
 use crate::database::{Control, Database, Held};
 use crate::dialect::{Dialect, Statement, build_any};
-use crate::error::{Error, Result};
+use crate::error::{Error, MigrationKind, Result};
 use crate::pending::Pending;
 use crate::query::schema::{CreateTable, render_create_table};
 use crate::schema::{Column, ColumnType, Table};
@@ -46,12 +46,15 @@ impl Target {
             _ if text.starts_with('-') => match text[1..].parse::<usize>() {
                 Ok(n) if n > 0 => Target::Steps(n),
                 _ => {
-                    return Err(Error::Migration(format!(
-                        "`{text}` is not a target; help: use `-N` (a positive count), `head`, `base` or a migration id"
-                    )));
+                    return Err(Error::migration(
+                        MigrationKind::Target,
+                        format!("`{text}` is not a target; help: use `-N` (a positive count), `head`, `base` or a migration id"),
+                    ));
                 }
             },
-            _ if text.is_empty() => return Err(Error::Migration("an empty target; help: use `head`, `base`, `-N` or an id".into())),
+            _ if text.is_empty() => {
+                return Err(Error::migration(MigrationKind::Target, "an empty target; help: use `head`, `base`, `-N` or an id"));
+            }
             _ => Target::Id(text.to_string()),
         })
     }
@@ -304,36 +307,48 @@ impl<'m> Migrator<'m> {
             if self.out_of_order {
                 tracing::warn!(migration = %early.id, after = %last, "applying a migration out of order");
             } else {
-                return Err(Error::Migration(format!(
-                    "migration {} is pending but sorts before {last}, which is applied (a merged branch?); \
+                return Err(Error::migration(
+                    MigrationKind::History,
+                    format!(
+                        "migration {} is pending but sorts before {last}, which is applied (a merged branch?); \
                      help: recreate it after the applied ones (delete the file, then `duo-orm migrate create`), \
                      or apply it anyway with `--allow-out-of-order` if it does not touch what the later ones changed",
-                    early.id
-                )));
+                        early.id
+                    ),
+                ));
             }
         }
         for status in self.statuses(applied) {
             let id = &status.id;
             match status.state {
                 State::Dirty => {
-                    return Err(Error::Migration(format!(
-                        "migration {id} failed part-way (MySQL/MariaDB cannot roll back DDL) and is recorded as dirty; \
+                    return Err(Error::migration(
+                        MigrationKind::History,
+                        format!(
+                            "migration {id} failed part-way (MySQL/MariaDB cannot roll back DDL) and is recorded as dirty; \
                          help: see its statements with `duo-orm migrate sql`, finish or undo them by hand, then run \
                          `duo-orm migrate resolve {id} --applied` (or `--rolled-back`)"
-                    )));
+                        ),
+                    ));
                 }
                 State::Changed => {
-                    return Err(Error::Migration(format!(
-                        "migration {id} changed after it was applied (its checksum differs); help: restore the file \
+                    return Err(Error::migration(
+                        MigrationKind::History,
+                        format!(
+                            "migration {id} changed after it was applied (its checksum differs); help: restore the file \
                          from version control, and put the change in a new migration (`duo-orm migrate create`)"
-                    )));
+                        ),
+                    ));
                 }
                 State::Missing => {
-                    return Err(Error::Migration(format!(
-                        "migration {id} is applied but its file is missing; help: restore the file from version \
+                    return Err(Error::migration(
+                        MigrationKind::History,
+                        format!(
+                            "migration {id} is applied but its file is missing; help: restore the file from version \
                          control (if it was removed on purpose, revert its changes by hand and run \
                          `duo-orm migrate resolve {id} --rolled-back`)"
-                    )));
+                        ),
+                    ));
                 }
                 State::Applied { .. } | State::Pending => {}
             }
@@ -346,11 +361,11 @@ impl<'m> Migrator<'m> {
         let target_index = match &target {
             Target::Id(id) => Some(self.migrations.find(id)?),
             Target::Steps(_) if up => {
-                return Err(Error::Migration("`up` takes `head` or a migration id, not a count".into()));
+                return Err(Error::migration(MigrationKind::Target, "`up` takes `head` or a migration id, not a count"));
             }
-            Target::Base if up => return Err(Error::Migration("`up` takes `head` or a migration id, not `base`".into())),
+            Target::Base if up => return Err(Error::migration(MigrationKind::Target, "`up` takes `head` or a migration id, not `base`")),
             Target::Head if !up => {
-                return Err(Error::Migration("`down` takes `-N`, a migration id or `base`, not `head`".into()));
+                return Err(Error::migration(MigrationKind::Target, "`down` takes `-N`, a migration id or `base`, not `head`"));
             }
             _ => None,
         };
@@ -376,8 +391,9 @@ impl<'m> Migrator<'m> {
                     })
                     .await?;
                 if got.first().copied().flatten() != Some(1) {
-                    return Err(Error::Migration(
-                        "another migration run has held the lock for 10 minutes; help: check for a stuck `duo-orm migrate` process".into(),
+                    return Err(Error::migration(
+                        MigrationKind::Lock,
+                        "another migration run has held the lock for 10 minutes; help: check for a stuck `duo-orm migrate` process",
                     ));
                 }
             }
@@ -465,11 +481,14 @@ impl<'m> Migrator<'m> {
             };
             let late = up && applied.iter().any(|a| a.id > migration.id);
             if late && statements.iter().any(|s| s.starts_with(REBUILD_NOTE)) {
-                let e = Error::Migration(format!(
-                    "migration {} is out of order and rebuilds a table on {dialect}; planned without the later \
+                let e = Error::migration(
+                    MigrationKind::History,
+                    format!(
+                        "migration {} is out of order and rebuilds a table on {dialect}; planned without the later \
                      migrations, the rebuild could undo them: recreate it after the applied ones",
-                    migration.id
-                ));
+                        migration.id
+                    ),
+                );
                 return self.abandon(conn, e).await;
             }
             let count = statements.iter().filter(|s| !s.starts_with(REBUILD_NOTE)).count();
@@ -486,11 +505,14 @@ impl<'m> Migrator<'m> {
                     .await;
                 match broken {
                     Ok(tables) if !tables.is_empty() => {
-                        let e = Error::Migration(format!(
-                            "migration {} leaves rows whose foreign keys point nowhere (in {}); nothing was applied",
-                            migration.id,
-                            tables.join(", ")
-                        ));
+                        let e = Error::migration(
+                            MigrationKind::Statement,
+                            format!(
+                                "migration {} leaves rows whose foreign keys point nowhere (in {}); nothing was applied",
+                                migration.id,
+                                tables.join(", ")
+                            ),
+                        );
                         return self.abandon(conn, e).await;
                     }
                     Ok(_) => {}
@@ -516,7 +538,7 @@ impl<'m> Migrator<'m> {
     async fn execute(&self, conn: &mut Held, id: &str, sum: &str, statements: &[String], up: bool) -> Result<()> {
         let dialect = conn.dialect();
         let annotate = |n: usize, e: Error| -> Error {
-            Error::Migration(format!("migration {id} failed at statement {} ({}): {e}", n + 1, statements[n]))
+            Error::migration(MigrationKind::Statement, format!("migration {id} failed at statement {} ({}): {e}", n + 1, statements[n]))
         };
         if dialect == Dialect::MySql {
             // DDL commits implicitly here: the record says "dirty" while the statements run,
@@ -757,8 +779,8 @@ impl Drop for RunConnection {
 /// Before a SQLite table rebuild: refuses when the live table has columns or indexes the
 /// migrations do not know (added by hand-written SQL), which the rebuild would drop.
 async fn check_rebuild(conn: &mut Held, id: &str, guard: &str) -> Result<()> {
-    let guard: RebuildGuard =
-        serde_json::from_str(guard).map_err(|e| Error::Migration(format!("migration {id}: a damaged rebuild note: {e}")))?;
+    let guard: RebuildGuard = serde_json::from_str(guard)
+        .map_err(|e| Error::migration(MigrationKind::Rebuild, format!("migration {id}: a damaged rebuild note: {e}")))?;
     let names = |sql: &str| Statement { sql: sql.to_string(), values: sea_query::Values(vec![guard.table.clone().into()]) };
     let columns = conn.fetch_decoded(names("SELECT name FROM pragma_table_info(?1)"), "column", |row| row.next_column::<String>()).await?;
     let indexes = conn
@@ -779,13 +801,16 @@ async fn check_rebuild(conn: &mut Held, id: &str, guard: &str) -> Result<()> {
     if unknown.is_empty() {
         return Ok(());
     }
-    Err(Error::Migration(format!(
-        "migration {id} rebuilds SQLite table `{}`, which has {} that no migration step created (hand-written SQL?); \
+    Err(Error::migration(
+        MigrationKind::Rebuild,
+        format!(
+            "migration {id} rebuilds SQLite table `{}`, which has {} that no migration step created (hand-written SQL?); \
          the rebuild would drop them, so nothing was applied; help: describe them with steps \
          (`add_column`, `create_index`) in an earlier migration, or write this change as hand-written SQL",
-        guard.table,
-        unknown.join(", ")
-    )))
+            guard.table,
+            unknown.join(", ")
+        ),
+    ))
 }
 
 /// Refuses a table name that no dialect can hold as given: empty, longer than PostgreSQL's
@@ -803,5 +828,8 @@ pub(crate) fn check_table_name(name: &str) -> Result<()> {
     } else {
         return Ok(());
     };
-    Err(Error::Migration(format!("the version table name {name:?} {problem}; help: use a plain name such as `duo_migrations`")))
+    Err(Error::migration(
+        MigrationKind::Name,
+        format!("the version table name {name:?} {problem}; help: use a plain name such as `duo_migrations`"),
+    ))
 }

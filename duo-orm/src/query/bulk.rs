@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 
 use crate::database::Database;
 use crate::dialect::{self, Dialect, Statement, build_any};
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, InvalidQueryKind, Result};
 use crate::lifecycle::{self, Event};
 use crate::model::{Model, ModelMeta, Payload, Purpose, assigned_values, assignments};
 use crate::pending::{Pending, pending_builder};
@@ -23,8 +23,8 @@ pub const DEFAULT_BATCH_SIZE: usize = 1000;
 /// One row's column assignments: `(column position, value, JSON value)`.
 type Row = Vec<(usize, Value, Json)>;
 
-fn batch_size_error(what: &str, n: usize) -> Option<String> {
-    (n == 0).then(|| format!("{what}: batch_size must be at least 1, got 0"))
+fn batch_size_error(what: &str, n: usize) -> Option<Invalid> {
+    (n == 0).then(|| Invalid::new(InvalidQueryKind::OutOfRange, format!("{what}: batch_size must be at least 1, got 0")))
 }
 
 /// `create_bulk(rows)`: multi-row INSERTs, chunked by `batch_size` and by the dialect's
@@ -37,7 +37,7 @@ pub struct CreateBulk<M> {
     /// instances of the model itself).
     rows: Box<dyn FnOnce(Shape) -> Result<Rows> + Send>,
     batch_size: usize,
-    error: Option<String>,
+    error: Option<Invalid>,
     atomic: bool,
     with_hooks: bool,
     _marker: PhantomData<fn() -> M>,
@@ -112,7 +112,7 @@ impl<M: Model> CreateBulk<M> {
 
     fn check(&self) -> Result<()> {
         match &self.error {
-            Some(message) => Err(Error::InvalidQuery(message.clone())),
+            Some(invalid) => Err(invalid.clone().into()),
             None => Ok(()),
         }
     }
@@ -212,7 +212,7 @@ pending_builder!(CreateBulkReturning => Vec<M>);
 fn clone_error(error: &Error) -> Error {
     match error {
         Error::Validation { field, detail } => Error::Validation { field: field.clone(), detail: detail.clone() },
-        other => Error::InvalidQuery(other.to_string()),
+        other => Error::invalid(InvalidQueryKind::Internal, other.to_string()),
     }
 }
 
@@ -323,12 +323,15 @@ pub(crate) async fn insert_returning_in_order<M: Model>(db: &Database, rows: Vec
     for (stmt, count) in insert_chunks::<M>(dialect, runs, DEFAULT_BATCH_SIZE, true) {
         let mut returned = db.fetch_all::<M>(stmt).await?;
         if returned.len() != count {
-            return Err(Error::invalid(format!(
-                "the database returned {} rows for an INSERT of {count} {} rows, so they cannot be tied to \
+            return Err(Error::invalid(
+                InvalidQueryKind::ReadBack,
+                format!(
+                    "the database returned {} rows for an INSERT of {count} {} rows, so they cannot be tied to \
                  the rows sent",
-                returned.len(),
-                meta.name
-            )));
+                    returned.len(),
+                    meta.name
+                ),
+            ));
         }
         let keys = &given_keys[start..start + count];
         if keys.iter().all(Option::is_none) {
@@ -340,14 +343,19 @@ pub(crate) async fn insert_returning_in_order<M: Model>(db: &Database, rows: Vec
             for row in returned {
                 let key = row.key().key_values();
                 let at = keys.iter().position(|given| given.as_ref() == Some(&key)).ok_or_else(|| {
-                    Error::invalid(format!("the database returned a {} row whose key was not among those inserted", meta.name))
+                    Error::invalid(
+                        InvalidQueryKind::ReadBack,
+                        format!("the database returned a {} row whose key was not among those inserted", meta.name),
+                    )
                 })?;
                 out[start + at] = Some(row);
             }
         }
         start += count;
     }
-    out.into_iter().map(|row| row.ok_or_else(|| Error::invalid(format!("a new {} row did not come back", meta.name)))).collect()
+    out.into_iter()
+        .map(|row| row.ok_or_else(|| Error::invalid(InvalidQueryKind::ReadBack, format!("a new {} row did not come back", meta.name))))
+        .collect()
 }
 
 async fn check_returning(db: &Database, dialect: Dialect) -> Result<()> {
@@ -455,22 +463,26 @@ impl Default for BulkOptions {
 }
 
 /// The checks every filtered bulk write makes before it runs.
-fn check_filtered<M: Model>(query: &Select<M>, options: &BulkOptions, error: &Option<String>, what: &str) -> Result<()> {
+fn check_filtered<M: Model>(query: &Select<M>, options: &BulkOptions, error: &Option<Invalid>, what: &str) -> Result<()> {
     query.check()?;
-    if let Some(message) = error {
-        return Err(Error::InvalidQuery(message.clone()));
+    if let Some(invalid) = error {
+        return Err(invalid.clone().into());
     }
     if query.paging.is_set() {
-        return Err(Error::InvalidQuery(format!(
-            "{what} applies to every row matching the filter; remove limit/offset/paginate from the query"
-        )));
+        return Err(Error::invalid(
+            InvalidQueryKind::BulkScope,
+            format!("{what} applies to every row matching the filter; remove limit/offset/paginate from the query"),
+        ));
     }
     if query.filter.is_none() && options.require_filter {
-        return Err(Error::InvalidQuery(format!(
-            "{what} without a filter would touch every row of `{}`; add a filter, or call \
+        return Err(Error::invalid(
+            InvalidQueryKind::BulkScope,
+            format!(
+                "{what} without a filter would touch every row of `{}`; add a filter, or call \
              `.require_filter(false)` if that is what you want",
-            M::meta().table
-        )));
+                M::meta().table
+            ),
+        ));
     }
     Ok(())
 }
@@ -553,7 +565,7 @@ pub struct UpdateBulk<M> {
     query: Select<M>,
     set: Result<Row>,
     options: BulkOptions,
-    error: Option<String>,
+    error: Option<Invalid>,
 }
 
 impl<M: Model> UpdateBulk<M> {
@@ -583,10 +595,10 @@ impl<M: Model> UpdateBulk<M> {
         check_filtered(&self.query, &self.options, &self.error, "update_bulk")?;
         let mut set = self.set.as_ref().map_err(clone_error)?.clone();
         if set.is_empty() {
-            return Err(Error::InvalidQuery(format!(
-                "update_bulk has nothing to assign: the payload names no updatable field of {}",
-                M::meta().name
-            )));
+            return Err(Error::invalid(
+                InvalidQueryKind::Payload,
+                format!("update_bulk has nothing to assign: the payload names no updatable field of {}", M::meta().name),
+            ));
         }
         lifecycle::stamp_assignments(M::meta(), &mut set, Event::Update)?;
         Ok(set)
@@ -633,7 +645,7 @@ pending_builder!(UpdateBulk => u64);
 pub struct DeleteBulk<M> {
     query: Select<M>,
     options: BulkOptions,
-    error: Option<String>,
+    error: Option<Invalid>,
 }
 
 impl<M: Model> DeleteBulk<M> {

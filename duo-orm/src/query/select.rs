@@ -6,7 +6,7 @@ use sea_query::{Asterisk, Expr, ExprTrait, Order, Query, SelectStatement, Value}
 
 use crate::column::{CondExpr, Condition, OrderBy, OrderTerms};
 use crate::dialect::{self, Dialect, Paging, Statement};
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, InvalidQueryKind, Result};
 use crate::model::{Model, ModelMeta};
 use crate::pending::Pending;
 use crate::relation::load::{self, LoadNode};
@@ -21,7 +21,7 @@ pub struct Select<M> {
     pub(crate) order: Vec<OrderBy<M>>,
     pub(crate) paging: Paging,
     /// Why the query is invalid (reported as `InvalidQuery` when it runs or renders).
-    pub(crate) error: Option<String>,
+    pub(crate) error: Option<Invalid>,
     /// The relationships to load with the rows (`related(..)`), as a tree of paths.
     pub(crate) related: Vec<LoadNode>,
     _marker: PhantomData<fn() -> M>,
@@ -132,7 +132,7 @@ impl<M: Model> Select<M> {
         for text in paths.split(',').map(str::trim).filter(|t| !t.is_empty()) {
             match Path::parse(M::meta(), text) {
                 Ok(path) => self = self.load_path(path),
-                Err(error) => self.fail(invalid_message(error)),
+                Err(error) => self.fail(Invalid::from_error(error)),
             }
         }
         self
@@ -140,13 +140,13 @@ impl<M: Model> Select<M> {
 
     fn load_path(mut self, path: Path) -> Self {
         if let Err(error) = load::add_path(&mut self.related, M::meta(), &path) {
-            self.fail(error);
+            self.fail(Invalid::new(InvalidQueryKind::Relationship, error));
         }
         self
     }
 
     /// Records why the query is invalid (the first reason wins).
-    fn fail(&mut self, error: String) {
+    fn fail(&mut self, error: Invalid) {
         self.error.get_or_insert(error);
     }
 
@@ -173,7 +173,7 @@ impl<M: Model> Select<M> {
     pub fn order_by<O: OrderTerms<M>>(mut self, order: impl FnOnce(&M::Columns) -> O) -> Self {
         for term in order(M::columns()).terms() {
             if let Some(Err(error)) = &term.expr {
-                self.fail(error.clone());
+                self.fail(Invalid::new(InvalidQueryKind::Relationship, error.clone()));
             }
             self.order.push(term);
         }
@@ -186,7 +186,7 @@ impl<M: Model> Select<M> {
     pub fn order_by_str(mut self, fields: &str) -> Self {
         match fields.split(',').map(OrderBy::parse).collect::<Result<Vec<_>>>() {
             Ok(terms) => self.order.extend(terms),
-            Err(error) => self.fail(invalid_message(error)),
+            Err(error) => self.fail(Invalid::from_error(error)),
         }
         self
     }
@@ -209,7 +209,7 @@ impl<M: Model> Select<M> {
     /// invalid (and returns 0, which is never sent).
     fn row_count(&mut self, what: &str, n: u64) -> u64 {
         if let Err(error) = check_row_count(what, n) {
-            self.fail(error);
+            self.fail(Invalid::new(InvalidQueryKind::OutOfRange, error));
             return 0;
         }
         n
@@ -222,13 +222,17 @@ impl<M: Model> Select<M> {
     pub fn paginate(mut self, page: Page) -> Self {
         let Page { number, size } = page;
         if number == 0 || size == 0 {
-            self.fail(format!(
-                "paginate counts pages from 1 and needs at least one row per page; got Page {{ number: {number}, size: {size} }}"
+            self.fail(Invalid::new(
+                InvalidQueryKind::OutOfRange,
+                format!("paginate counts pages from 1 and needs at least one row per page; got Page {{ number: {number}, size: {size} }}"),
             ));
             return self;
         }
         let Some(offset) = (number - 1).checked_mul(size) else {
-            self.fail(format!("paginate: page {number} of {size} rows starts past the last row a database can count"));
+            self.fail(Invalid::new(
+                InvalidQueryKind::OutOfRange,
+                format!("paginate: page {number} of {size} rows starts past the last row a database can count"),
+            ));
             return self;
         };
         self.limit(size).offset(offset)
@@ -247,7 +251,7 @@ impl<M: Model> Select<M> {
         let written = match M::database().and_then(|db| db.dialect().ok()) {
             Some(dialect) => self.alchemize_for(dialect),
             None if portable => self.alchemize_for(Dialect::Postgres),
-            None => Err(Error::InvalidQuery("no dialect".into())),
+            None => Err(Error::invalid(InvalidQueryKind::Internal, "no dialect")),
         };
         written.unwrap_or_else(|_| {
             // Invalid, or not expressible here: a statement that fails when run (naming the
@@ -374,7 +378,7 @@ impl<M: Model> Select<M> {
     /// Fails with the reason this query is invalid, if any.
     pub(crate) fn check(&self) -> Result<()> {
         match &self.error {
-            Some(message) => Err(Error::InvalidQuery(message.clone())),
+            Some(invalid) => Err(invalid.clone().into()),
             None => Ok(()),
         }
     }
@@ -488,13 +492,6 @@ pub(crate) fn keyset_condition(meta: &ModelMeta, key: &[Value], descending: bool
         });
     }
     condition.expect("a model has at least one primary-key column")
-}
-
-fn invalid_message(error: Error) -> String {
-    match error {
-        Error::InvalidQuery(message) => message,
-        other => other.to_string(),
-    }
 }
 
 /// `SELECT COUNT(*) FROM (<paged query>) sub`: Oracle allows no `AS` before a table alias.

@@ -8,7 +8,7 @@ use sea_query::Value;
 
 use crate::database::Database;
 use crate::dialect::Paging;
-use crate::error::{Error, Result};
+use crate::error::{ConfigurationKind, Error, Invalid, InvalidQueryKind, Result};
 use crate::model::Model;
 use crate::pending::BoxStream;
 use crate::query::select::Select;
@@ -48,7 +48,7 @@ pub struct Iterate<'a, M> {
     query: Select<M>,
     database: Option<&'a Database>,
     batch_size: u64,
-    error: Option<String>,
+    error: Option<Invalid>,
 }
 
 impl<M: Model> Select<M> {
@@ -63,9 +63,9 @@ impl<'a, M: Model> Iterate<'a, M> {
     /// Rows fetched per statement. `0` is an error.
     pub fn batch_size(mut self, n: u64) -> Self {
         if n == 0 {
-            self.error = Some("iterate: batch_size must be at least 1, got 0".into());
+            self.error = Some(Invalid::new(InvalidQueryKind::OutOfRange, "iterate: batch_size must be at least 1, got 0"));
         } else if let Err(error) = crate::query::select::check_row_count("iterate: batch_size", n) {
-            self.error = Some(error);
+            self.error = Some(Invalid::new(InvalidQueryKind::OutOfRange, error));
         }
         self.batch_size = n.max(1);
         self
@@ -157,7 +157,7 @@ enum Walk {
 struct Pager<'a, M> {
     query: Select<M>,
     database: Option<&'a Database>,
-    error: Option<String>,
+    error: Option<Invalid>,
     walk: Walk,
     batch_size: u64,
     /// Rows still allowed by the query's own limit.
@@ -197,11 +197,14 @@ impl<'a, M: Model> Pager<'a, M> {
     /// The next batch's query, or `None` when the walk is over.
     fn next_page(&mut self) -> Result<Option<(Select<M>, &'a Database)>> {
         let database = self.database.ok_or_else(|| {
-            Error::config(format!(
-                "{} is not bound to a database: add `db = path::to::DB` to its #[duo(...)] attribute, \
+            Error::config(
+                ConfigurationKind::Binding,
+                format!(
+                    "{} is not bound to a database: add `db = path::to::DB` to its #[duo(...)] attribute, \
                  or iterate with `.on(&db)`",
-                M::meta().name
-            ))
+                    M::meta().name
+                ),
+            )
         })?;
         if self.finished || self.remaining == Some(0) {
             return Ok(None);
@@ -211,8 +214,8 @@ impl<'a, M: Model> Pager<'a, M> {
 
     /// The query of the next batch.
     fn page(&self) -> Result<Select<M>> {
-        if let Some(message) = &self.error {
-            return Err(Error::InvalidQuery(message.clone()));
+        if let Some(invalid) = &self.error {
+            return Err(invalid.clone().into());
         }
         let size = self.remaining.map_or(self.batch_size, |remaining| remaining.min(self.batch_size));
         let mut page = match self.walk {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json};
 use crate::column::Condition;
 use crate::database::Database;
 use crate::dialect::{self, Dialect, Statement, build_any};
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::lifecycle::{self, Event};
 use crate::model::{Model, ModelMeta, Payload, Purpose, assignments};
 use crate::pending::Pending;
@@ -79,11 +79,14 @@ pub(crate) async fn insert<M: Model>(db: &Database, values: Vec<(usize, Value)>)
         .map(|(given, column)| match (given, column.auto_increment, done.last_insert_id) {
             (Some(value), _, _) => Ok(value),
             (None, true, Some(id)) => Ok(Value::BigInt(Some(id))),
-            _ => Err(Error::invalid(format!(
-                "{} was inserted without a value for its key column `{}`, so it cannot be read back on {dialect}; \
+            _ => Err(Error::invalid(
+                InvalidQueryKind::ReadBack,
+                format!(
+                    "{} was inserted without a value for its key column `{}`, so it cannot be read back on {dialect}; \
                  give the key in the payload",
-                meta.name, column.field
-            ))),
+                    meta.name, column.field
+                ),
+            )),
         })
         .collect::<Result<Vec<_>>>()?;
     let stmt = Select::<M>::by_key(key).to_sql(dialect)?;
@@ -178,7 +181,7 @@ pub(crate) async fn save_existing<M: Model>(db: &Database, row: &mut M) -> Resul
 }
 
 fn lost_row(meta: &ModelMeta) -> Error {
-    Error::invalid(format!("the database accepted the new {} row but did not return it", meta.name))
+    Error::invalid(InvalidQueryKind::ReadBack, format!("the database accepted the new {} row but did not return it", meta.name))
 }
 
 /// A generated key the instance has not got yet (key fields are never `Option`).
@@ -424,7 +427,7 @@ pub trait ModelExt: Model {
     /// Converts this instance into another serde type with the same field names.
     fn to_schema<S: serde::de::DeserializeOwned>(&self) -> Result<S> {
         serde_json::from_value(Json::Object(self.to_map()))
-            .map_err(|e| Error::invalid(format!("cannot convert {} into the schema: {e}", Self::meta().name)))
+            .map_err(|e| Error::invalid(InvalidQueryKind::Payload, format!("cannot convert {} into the schema: {e}", Self::meta().name)))
     }
 
     /// Field name → value, as JSON.

@@ -10,7 +10,7 @@ use super::{RelatedValue, RelationField, RelationKind, RelationMeta, column_inde
 use crate::column::Condition;
 use crate::database::Database;
 use crate::dialect::{Statement, build_any};
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::model::{Model, ModelMeta, Payload};
 use crate::pending::Pending;
 use crate::query::select::Select;
@@ -181,10 +181,12 @@ fn key_of<T: Model>(row: &T) -> Value {
 }
 
 fn through(relation: &RelationMeta) -> Result<&super::ThroughMeta> {
-    relation
-        .through
-        .as_ref()
-        .ok_or_else(|| Error::invalid(format!("{} is not a many-to-many relationship: it has no join rows", relation.qualified_name())))
+    relation.through.as_ref().ok_or_else(|| {
+        Error::invalid(
+            InvalidQueryKind::Relationship,
+            format!("{} is not a many-to-many relationship: it has no join rows", relation.qualified_name()),
+        )
+    })
 }
 
 /// Multi-row INSERTs of the join rows `(owner key, target key)`, with the join model's
@@ -211,7 +213,7 @@ pub(crate) fn link_inserts(dialect: crate::Dialect, relation: &RelationMeta, lin
         for (owner, target) in chunk {
             let mut row: Vec<Expr> = vec![Expr::val(owner.clone()), Expr::val(target.clone())];
             row.extend(stamps.iter().map(|(_, value)| Expr::val(value.clone())));
-            stmt.values(row).map_err(|e| Error::invalid(e.to_string()))?;
+            stmt.values(row).map_err(|e| Error::invalid(InvalidQueryKind::Internal, e.to_string()))?;
         }
         statements.push(Statement::new(build_any!(dialect, stmt)));
     }
@@ -272,9 +274,9 @@ pub(crate) async fn delete_cascades<M: Model>(db: &Database, row: &M) -> Result<
 /// The ORM-level cascade of relationship `R` for one owner about to be deleted.
 pub(crate) async fn delete_related<R: RelationField>(db: &Database, owner: &(dyn Any + Send + Sync)) -> Result<()> {
     let relation = R::relation();
-    let owner = owner
-        .downcast_ref::<R::Owner>()
-        .ok_or_else(|| Error::invalid(format!("internal: cascade of {} given the wrong model", relation.name)))?;
+    let owner = owner.downcast_ref::<R::Owner>().ok_or_else(|| {
+        Error::invalid(InvalidQueryKind::Internal, format!("internal: cascade of {} given the wrong model", relation.name))
+    })?;
     let key = owner_value(owner, relation);
     match relation.kind {
         RelationKind::ManyToMany => {

@@ -17,6 +17,7 @@ use sea_query::{Asterisk, Expr, ExprTrait, JoinType, Query, SelectStatement, Sub
 use super::{Path, Relation, RelationKind, RelationMeta};
 
 use crate::column::{CondExpr, Condition, OrderBy};
+use crate::error::{Invalid, InvalidQueryKind};
 use crate::model::{Model, ModelMeta};
 
 /// What the correlated subquery computes.
@@ -56,7 +57,7 @@ impl<O: Model, T: Model> Relation<O, T> {
     /// dialect when `rows` is).
     fn with_rows_where(&self, rows: CondExpr, wrap: fn(SelectStatement) -> Expr) -> Condition<O> {
         match self.subquery(Projection::One) {
-            Err(error) => Condition::invalid(error),
+            Err(error) => Condition::invalid(Invalid::new(InvalidQueryKind::Relationship, error)),
             Ok(base) => Condition::from_cond_expr(rows.map(move |expr| {
                 let mut stmt = base.clone();
                 stmt.and_where(expr);
@@ -156,7 +157,7 @@ fn check_distinct_tables(path: &Path, outer: &'static ModelMeta) -> Result<(), S
 fn condition<O>(expr: Result<Expr, String>) -> Condition<O> {
     match expr {
         Ok(expr) => Condition::from_expr(expr),
-        Err(error) => Condition::invalid(error),
+        Err(error) => Condition::invalid(Invalid::new(InvalidQueryKind::Relationship, error)),
     }
 }
 

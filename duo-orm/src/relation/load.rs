@@ -21,7 +21,7 @@ use super::{
 };
 use crate::database::{Database, Held};
 use crate::dialect::{self, Dialect, Paging, Statement};
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::model::{Model, ModelMeta};
 use crate::pending::BoxFuture;
 use crate::types::{FieldType, RowCursor, RowResult};
@@ -366,9 +366,9 @@ impl<R: RelationField> Loader for RelationLoader<R> {
 
     fn decode_joined(&self, owner: &mut dyn Any, row: &mut RowCursor<'_>, node: &LoadNode) -> Result<()> {
         let relation = R::relation();
-        let owner = owner
-            .downcast_mut::<R::Owner>()
-            .ok_or_else(|| Error::invalid(format!("internal: joined rows of {} decoded into the wrong model", relation.name)))?;
+        let owner = owner.downcast_mut::<R::Owner>().ok_or_else(|| {
+            Error::invalid(InvalidQueryKind::Internal, format!("internal: joined rows of {} decoded into the wrong model", relation.name))
+        })?;
         let target = R::Target::meta();
         let rows = if row.is_null_ahead(target.primary_key[0])? {
             // LEFT JOIN found nothing: every column of this hop and its joined hops is NULL.
@@ -385,7 +385,9 @@ impl<R: RelationField> Loader for RelationLoader<R> {
 
     fn merge_joined(&self, into: &mut dyn Any, from: &mut dyn Any) -> Result<()> {
         let relation = R::relation();
-        let wrong = || Error::invalid(format!("internal: joined rows of {} merged into the wrong model", relation.name));
+        let wrong = || {
+            Error::invalid(InvalidQueryKind::Internal, format!("internal: joined rows of {} merged into the wrong model", relation.name))
+        };
         let from = from.downcast_mut::<R::Owner>().ok_or_else(wrong)?;
         let more = R::slot(from).take_loaded().map(RelatedValue::into_rows).unwrap_or_default();
         let into = into.downcast_mut::<R::Owner>().ok_or_else(wrong)?;
@@ -845,9 +847,12 @@ fn distribute<R: RelationField>(targets: Vec<R::Target>, links: Vec<(usize, usiz
     for (owner, position) in links {
         uses[position] -= 1;
         let row = if uses[position] == 0 { targets[position].take() } else { targets[position].as_ref().and_then(R::share) };
-        per_owner[owner].push(
-            row.ok_or_else(|| Error::invalid(format!("internal: a row of {} was handed out twice", R::relation().qualified_name())))?,
-        );
+        per_owner[owner].push(row.ok_or_else(|| {
+            Error::invalid(
+                InvalidQueryKind::Internal,
+                format!("internal: a row of {} was handed out twice", R::relation().qualified_name()),
+            )
+        })?);
     }
     Ok(per_owner)
 }

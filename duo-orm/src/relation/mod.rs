@@ -10,7 +10,7 @@ use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::model::{ColumnMeta, ForeignKeyMeta, Model, ModelMeta, ReferentialAction, SetOn};
 
 pub(crate) mod assoc;
@@ -632,14 +632,17 @@ impl Path {
         for name in text.split('.').map(str::trim) {
             let relation = at.relations.iter().find(|r| r.name == name).ok_or_else(|| {
                 let known: Vec<&str> = at.relations.iter().map(|r| r.name).collect();
-                Error::invalid(format!(
-                    "cannot load `{text}` from {}: {} has no relationship `{name}`; a path starts at the \
+                Error::invalid(
+                    InvalidQueryKind::UnknownName,
+                    format!(
+                        "cannot load `{text}` from {}: {} has no relationship `{name}`; a path starts at the \
                      query's model and follows declared relationships ({} has: {})",
-                    meta.name,
-                    at.name,
-                    at.name,
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
-                ))
+                        meta.name,
+                        at.name,
+                        at.name,
+                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    ),
+                )
             })?;
             hops.push(relation);
             at = (relation.target)();
@@ -698,5 +701,7 @@ pub(crate) fn image<R: RelationField>(value: &R::Value) -> Vec<Vec<sea_query::Va
 /// Downcasts what the loader passes around; a mismatch is a bug in duo-orm, reported as an
 /// error rather than a panic.
 pub(crate) fn downcast<'a, T: 'static>(value: &'a mut (dyn Any + Send), what: &str) -> Result<&'a mut T> {
-    value.downcast_mut::<T>().ok_or_else(|| Error::invalid(format!("internal: eager loading got the wrong rows for {what}")))
+    value
+        .downcast_mut::<T>()
+        .ok_or_else(|| Error::invalid(InvalidQueryKind::Internal, format!("internal: eager loading got the wrong rows for {what}")))
 }

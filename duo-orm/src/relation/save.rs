@@ -24,7 +24,7 @@ use super::assoc::{execute_unlink, link_inserts};
 use super::load::LinkKey;
 use super::{Orphans, RelatedValue, RelationField, RelationKind, RelationMeta, column_index, image, key_column_meta, owner_identity};
 use crate::database::Database;
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::model::Model;
 use crate::pending::BoxFuture;
 use crate::query::select::Select;
@@ -276,9 +276,9 @@ pub(crate) async fn save_held<R: RelationField>(
     let mut owners = owners
         .into_iter()
         .map(|(owner, inserted)| {
-            let owner = owner
-                .downcast_mut::<R::Owner>()
-                .ok_or_else(|| Error::invalid(format!("internal: {} saved for the wrong model", relation.qualified_name())))?;
+            let owner = owner.downcast_mut::<R::Owner>().ok_or_else(|| {
+                Error::invalid(InvalidQueryKind::Internal, format!("internal: {} saved for the wrong model", relation.qualified_name()))
+            })?;
             Ok((owner, inserted))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -512,7 +512,7 @@ fn within(relation: &RelationMeta, error: Error) -> Error {
         | Error::Validation { .. }
         | Error::ConnectionLost { .. }
         | Error::Database(_) => error,
-        Error::InvalidQuery(detail) => Error::Relationship { relation: relation.qualified_name(), detail },
+        Error::InvalidQuery { message: detail, .. } => Error::Relationship { relation: relation.qualified_name(), detail },
         other => Error::Relationship { relation: relation.qualified_name(), detail: other.to_string() },
     }
 }
