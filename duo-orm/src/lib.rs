@@ -33,6 +33,7 @@
 
 #![warn(missing_docs)]
 
+mod active_record;
 pub mod array;
 pub mod column;
 pub mod config;
@@ -66,7 +67,7 @@ pub use pending::Pending;
 pub use query::bulk::{CreateBulk, CreateBulkReturning, DeleteBulk, UpdateBulk};
 pub use query::select::{Page, Select};
 pub use query::stream::Iterate;
-pub use query::write::ModelExt;
+pub use active_record::ModelExt;
 pub use relation::{Association, Orphans, Related, RelatedCount, Relation, RelationKind, RelationMeta, Strategy};
 pub use transaction::Transaction;
 

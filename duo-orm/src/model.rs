@@ -199,8 +199,10 @@ impl ModelMeta {
     }
 }
 
-/// A table-backed struct. Implemented by `#[derive(Model)]`; the provided methods are the
-/// ActiveRecord API (`create`, `filter`, `get`, `save`, `update`, `delete`, …).
+/// A table-backed struct: its table's description, its database, and how its rows are
+/// encoded and decoded. Implemented by `#[derive(Model)]`. The ActiveRecord API (`create`,
+/// `filter`, `get`, `save`, `update`, `delete`, …) is [`ModelExt`](crate::ModelExt),
+/// which every model implements and the prelude brings into scope.
 pub trait Model: Sized + Send + Sync + 'static {
     /// The typed column handles (`User::columns().name`), passed to `filter` closures.
     type Columns: 'static + Sync;
@@ -416,7 +418,7 @@ pub fn model_payload_map<M: Model>(model: &M) -> Result<Map<String, Json>> {
             ),
         });
     }
-    Ok(crate::query::write::ModelExt::to_map(model))
+    Ok(crate::active_record::ModelExt::to_map(model))
 }
 
 /// Turns a schema into a payload map (used by `#[derive(Schema)]`).

@@ -1,16 +1,15 @@
-//! INSERT, UPDATE and DELETE, and the ActiveRecord API built on them ([`ModelExt`]).
+//! INSERT, UPDATE and DELETE of single rows, which the ActiveRecord API
+//! ([`ModelExt`](crate::ModelExt), in `active_record.rs`) is built on.
 
 use sea_query::{Expr, InsertStatement, Query, SelectStatement, Value};
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
-use crate::column::Condition;
 use crate::database::Database;
 use crate::dialect::{self, Dialect, Statement, build_any};
 use crate::error::{Error, InvalidQueryKind, Result};
 use crate::lifecycle::{self, Event};
 use crate::model::{Model, ModelMeta, Payload, Purpose, assignments};
 use crate::pending::Pending;
-use crate::query::bulk::{CreateBulk, DeleteBulk, UpdateBulk};
 use crate::query::select::Select;
 use crate::types::KeyValues;
 
@@ -54,7 +53,7 @@ pub(crate) fn render_update(dialect: Dialect, meta: &ModelMeta, set: Vec<(usize,
     Statement::new(build_any!(dialect, stmt))
 }
 
-fn render_delete(dialect: Dialect, meta: &ModelMeta, key: Vec<Value>) -> Statement {
+pub(crate) fn render_delete(dialect: Dialect, meta: &ModelMeta, key: Vec<Value>) -> Statement {
     let mut stmt = Query::delete();
     stmt.from_table(meta.table);
     stmt.and_where(meta.key_condition(key));
@@ -189,294 +188,14 @@ pub(crate) fn is_unset_key(value: &Value) -> bool {
     matches!(value, Value::BigInt(Some(0)) | Value::Int(Some(0)) | Value::SmallInt(Some(0)))
 }
 
-fn without_keys(meta: &ModelMeta, values: Vec<Value>) -> Vec<(usize, Value)> {
+pub(crate) fn without_keys(meta: &ModelMeta, values: Vec<Value>) -> Vec<(usize, Value)> {
     values.into_iter().enumerate().filter(|(i, _)| !meta.primary_key.contains(i)).collect()
 }
 
-/// The ActiveRecord API of every [`Model`]: `User::create(..)`, `User::filter(..)`,
-/// `user.save()`, … (in the prelude).
-pub trait ModelExt: Model {
-    /// A query over every row.
-    fn query() -> Select<Self> {
-        Select::new()
-    }
-
-    /// Every row: `User::all()` is `User::query().all()`.
-    fn all<'a>() -> Pending<'a, Vec<Self>> {
-        Select::new().all()
-    }
-
-    /// Some row, or `None` for an empty table: `User::query().first()`. Order first
-    /// (`User::order_by(..).first()`) for a particular one.
-    fn first<'a>() -> Pending<'a, Option<Self>> {
-        Select::new().first()
-    }
-
-    /// How many rows there are: `User::query().count()`.
-    fn count<'a>() -> Pending<'a, u64> {
-        Select::<Self>::new().count()
-    }
-
-    /// Every row, ordered: `User::order_by(|u| u.name.asc())` is
-    /// `User::query().order_by(..)`.
-    fn order_by<O: crate::column::OrderTerms<Self>>(order: impl FnOnce(&Self::Columns) -> O) -> Select<Self> {
-        Select::new().order_by(order)
-    }
-
-    /// One page of every row: `User::paginate(Page { number: 2, size: 20 })`. See
-    /// [`Select::paginate`]; order the query for stable pages.
-    fn paginate(page: crate::Page) -> Select<Self> {
-        Select::new().paginate(page)
-    }
-
-    /// Every row, streamed in batches: `User::iterate()` is `User::query().iterate()`.
-    fn iterate<'a>() -> crate::Iterate<'a, Self> {
-        Select::new().iterate()
-    }
-
-    /// A query over the rows matching `condition`: `User::filter(|u| u.age.ge(18))`.
-    fn filter(condition: impl FnOnce(&Self::Columns) -> Condition<Self>) -> Select<Self> {
-        Select::new().filter(condition)
-    }
-
-    /// A query over every row that also loads a relationship (or a path of them):
-    /// `User::related(|u| u.posts).filter(..).all()`. See [`Select::related`].
-    fn related<T>(path: impl FnOnce(&Self::Columns) -> crate::Relation<Self, T>) -> Select<Self> {
-        Select::new().related(path)
-    }
-
-    /// [`related`](Self::related) with the path as a value: `User::related_path(path!(User::posts,
-    /// Post::comments))`.
-    fn related_path<T>(path: crate::Relation<Self, T>) -> Select<Self> {
-        Select::new().related_path(path)
-    }
-
-    /// The row with primary key `key` (a tuple for a composite key), or `None`.
-    fn get<'a>(key: impl Into<Self::Key>) -> Pending<'a, Option<Self>> {
-        Select::<Self>::by_key(key.into().key_values()).first()
-    }
-
-    /// Inserts a row from `payload` (a schema, a map, or a model) and returns it as saved, with
-    /// its generated key and database defaults. Fields that are not columns are ignored;
-    /// guarded fields are never taken from a schema or map. `set_on(create)` timestamps are
-    /// stamped; a model with [`Hooks`](crate::Hooks) is built first and goes through them.
-    fn create<'a>(payload: impl Payload + 'a) -> Pending<'a, Self> {
-        let mut values = match resolve::<Self, _>(payload, Purpose::Create) {
-            Ok(values) => values,
-            Err(error) => return Pending::failed::<Self>(error),
-        };
-        if Self::hooks().is_some() {
-            let map = values.into_iter().map(|(i, _, json)| (Self::meta().columns[i].field.to_string(), json)).collect();
-            return match Self::from_json_map(map) {
-                Ok(mut model) => Pending::new::<Self>(move |db| {
-                    Box::pin(async move {
-                        insert_new(db, &mut model).await?;
-                        Ok(model)
-                    })
-                }),
-                Err(error) => Pending::failed::<Self>(error),
-            };
-        }
-        if let Err(error) = lifecycle::stamp_assignments(Self::meta(), &mut values, Event::Create) {
-            return Pending::failed::<Self>(error);
-        }
-        let values: Vec<(usize, Value)> = values.into_iter().map(|(i, v, _)| (i, v)).collect();
-        Pending::new::<Self>(move |db| Box::pin(insert::<Self>(db, values)))
-    }
-
-    /// Writes this instance. A model with a generated key whose key is still `0` is inserted
-    /// (and gets its key); any other instance is updated by its key, and inserted when no row
-    /// has that key yet. After an insert the instance holds the row as saved. Timestamps and
-    /// [`Hooks`](crate::Hooks) run as documented there.
-    ///
-    /// What the instance's relationship fields hold is saved with it, in one transaction (the
-    /// ambient one when there is one): rows assigned with [`Related::loaded`](crate::Related::loaded)
-    /// or `set`, and rows loaded from the database that were changed through `get_mut`. Foreign
-    /// keys and join rows are filled from the saved keys. See the guide's "Saving object
-    /// graphs".
-    fn save<'a>(&'a mut self) -> Pending<'a, ()> {
-        Pending::new::<Self>(move |db| {
-            Box::pin(async move {
-                if crate::relation::save::holds_rows_to_save(self) {
-                    return crate::relation::save::save_graph(db, self).await;
-                }
-                let meta = Self::meta();
-                if meta.auto_increment_key().is_some() && is_unset_key(&self.value_at(meta.primary_key[0])) {
-                    return insert_new(db, self).await;
-                }
-                save_existing(db, self).await.map(|_| ())
-            })
-        })
-    }
-
-    /// Updates this row from a partial `payload`: missing and `None` fields are skipped, the
-    /// primary key and guarded fields are never assigned; `set_on(update)` timestamps are
-    /// stamped. The instance is updated too. [`Error::NotFound`] when the row no longer exists.
-    /// A model with [`Hooks`](crate::Hooks) runs them on the updated instance and writes all its
-    /// columns.
-    fn update<'a>(&'a mut self, payload: impl Payload + 'a) -> Pending<'a, ()> {
-        let assigned = match resolve::<Self, _>(payload, Purpose::Update) {
-            Ok(assigned) => assigned,
-            Err(error) => return Pending::failed::<Self>(error),
-        };
-        Pending::new::<Self>(move |db| {
-            Box::pin(async move {
-                if assigned.is_empty() {
-                    return Ok(());
-                }
-                let meta = Self::meta();
-                let dialect = db.dialect()?;
-                if Self::hooks().is_some() {
-                    let mut updated = Self::from_json_map(self.to_map())?;
-                    for (index, _, json) in assigned {
-                        updated.set_json(index, json)?;
-                    }
-                    lifecycle::before_save(&mut updated, Event::Update)?;
-                    let set = without_keys(meta, updated.values());
-                    let stmt = render_update(dialect, meta, set, updated.key().key_values());
-                    if db.execute(stmt).await?.rows_affected == 0 {
-                        return Err(Error::NotFound { model: meta.name });
-                    }
-                    *self = updated;
-                    return lifecycle::after_save(self);
-                }
-                let mut assigned = assigned;
-                lifecycle::stamp_assignments(meta, &mut assigned, Event::Update)?;
-                let set = assigned.iter().map(|(i, v, _)| (*i, v.clone())).collect();
-                let stmt = render_update(dialect, meta, set, self.key().key_values());
-                if db.execute(stmt).await?.rows_affected == 0 {
-                    return Err(Error::NotFound { model: meta.name });
-                }
-                for (index, _, json) in assigned {
-                    self.set_json(index, json)?;
-                }
-                Ok(())
-            })
-        })
-    }
-
-    /// Deletes this row (a row already gone is not an error), between the model's
-    /// `before_delete` and `after_delete` hooks.
-    fn delete<'a>(&'a self) -> Pending<'a, ()> {
-        Pending::new::<Self>(move |db| {
-            Box::pin(async move {
-                lifecycle::before_delete(self)?;
-                let stmt = render_delete(db.dialect()?, Self::meta(), self.key().key_values());
-                if crate::relation::assoc::cascades(Self::meta()) {
-                    // Related rows go first (a foreign key would refuse otherwise), all or nothing.
-                    crate::transaction::run_block(db, async {
-                        crate::relation::assoc::delete_cascades(db, self).await?;
-                        db.execute(stmt).await
-                    })
-                    .await?;
-                } else {
-                    db.execute(stmt).await?;
-                }
-                lifecycle::after_delete(self)
-            })
-        })
-    }
-
-    /// Inserts many rows with multi-row INSERTs: `User::create_bulk(rows).batch_size(500).await`
-    /// returns the number inserted; add `.returning()` for the models. See [`CreateBulk`].
-    fn create_bulk<P: Payload + 'static>(rows: impl IntoIterator<Item = P>) -> CreateBulk<Self> {
-        CreateBulk::new(rows)
-    }
-
-    /// Updates every row: refused with [`Error::InvalidQuery`] unless `.require_filter(false)`
-    /// says that is meant. Filtered updates are `User::filter(..).update_bulk(..)`.
-    fn update_bulk_all(payload: impl Payload) -> UpdateBulk<Self> {
-        Self::query().update_bulk(payload)
-    }
-
-    /// Deletes every row: refused with [`Error::InvalidQuery`] unless `.require_filter(false)`
-    /// says that is meant. Filtered deletes are `User::filter(..).delete_bulk()`.
-    fn delete_bulk_all() -> DeleteBulk<Self> {
-        Self::query().delete_bulk()
-    }
-
-    /// Runs a hand-edited sea-query statement (usually from [`Select::alchemize`]) and decodes
-    /// its rows as models. It must select the model's columns in declaration order.
-    fn from_statement(statement: SelectStatement) -> FromStatement<Self> {
-        FromStatement { statement, _marker: std::marker::PhantomData }
-    }
-
-    /// Builds an instance (not saved) from a schema or map; a missing optional field is
-    /// `None`, a missing generated key is `0`, a missing field with a literal default gets it.
-    /// Like `create`, a schema or map cannot set guarded fields or a generated key (they keep
-    /// their defaults), so `from_schema(untrusted).save()` always inserts.
-    fn from_schema<P: Payload>(schema: P) -> Result<Self> {
-        schema.validate()?;
-        let mut map = schema.into_map()?;
-        if !P::TRUSTED {
-            for column in Self::meta().columns.iter().filter(|c| c.guarded || c.auto_increment) {
-                map.remove(column.field);
-            }
-        }
-        Self::from_json_map(map)
-    }
-
-    /// Copies a schema's fields into this instance (not saved), with the rules of `update`.
-    fn apply_schema(&mut self, schema: impl Payload) -> Result<()> {
-        for (index, _, json) in resolve::<Self, _>(schema, Purpose::Update)? {
-            self.set_json(index, json)?;
-        }
-        Ok(())
-    }
-
-    /// Converts this instance into another serde type with the same field names.
-    fn to_schema<S: serde::de::DeserializeOwned>(&self) -> Result<S> {
-        serde_json::from_value(Json::Object(self.to_map()))
-            .map_err(|e| Error::invalid(InvalidQueryKind::Payload, format!("cannot convert {} into the schema: {e}", Self::meta().name)))
-    }
-
-    /// Field name → value, as JSON.
-    fn to_map(&self) -> Map<String, Json> {
-        let meta = Self::meta();
-        meta.columns.iter().map(|c| c.field.to_string()).zip(self.json_values()).collect()
-    }
-
-    /// Column name → value, as JSON (the column-map export).
-    fn to_column_map(&self) -> Map<String, Json> {
-        let meta = Self::meta();
-        meta.columns.iter().map(|c| c.name.to_string()).zip(self.json_values()).collect()
-    }
-
-    /// The model's field names, in declaration order.
-    fn field_names() -> Vec<&'static str> {
-        Self::meta().field_names()
-    }
-
-    /// The INSERT that `create(payload)` runs in `dialect` (for review and tests).
-    fn insert_sql(payload: impl Payload, dialect: Dialect) -> Result<Statement> {
-        let values = resolve::<Self, _>(payload, Purpose::Create)?;
-        let returning = dialect::insert_returns_row(dialect);
-        Ok(render_insert(dialect, Self::meta(), values.into_iter().map(|(i, v, _)| (i, v)), returning))
-    }
-
-    /// The UPDATE that `update(payload)` runs on this instance in `dialect`.
-    fn update_sql(&self, payload: impl Payload, dialect: Dialect) -> Result<Statement> {
-        let set = resolve::<Self, _>(payload, Purpose::Update)?.into_iter().map(|(i, v, _)| (i, v)).collect();
-        Ok(render_update(dialect, Self::meta(), set, self.key().key_values()))
-    }
-
-    /// The DELETE that `delete()` runs on this instance in `dialect`.
-    fn delete_sql(&self, dialect: Dialect) -> Statement {
-        render_delete(dialect, Self::meta(), self.key().key_values())
-    }
-
-    /// The CREATE TABLE (and CREATE INDEX) statements of this model in `dialect`.
-    fn create_table_sql(dialect: Dialect) -> Result<Vec<String>> {
-        crate::query::schema::create_table(Self::meta(), dialect, false)
-    }
-}
-
-impl<M: Model> ModelExt for M {}
-
 /// A hand-edited statement waiting for a terminal (`all`, `first`).
 pub struct FromStatement<M> {
-    statement: SelectStatement,
-    _marker: std::marker::PhantomData<fn() -> M>,
+    pub(crate) statement: SelectStatement,
+    pub(crate) _marker: std::marker::PhantomData<fn() -> M>,
 }
 
 impl<M: Model> FromStatement<M> {

@@ -14,7 +14,7 @@ use crate::error::{Error, InvalidQueryKind, Result};
 use crate::model::{Model, ModelMeta, Payload};
 use crate::pending::Pending;
 use crate::query::select::Select;
-use crate::query::write::ModelExt;
+use crate::active_record::ModelExt;
 use crate::types::KeyValues;
 
 /// The rows related to one instance through one relationship: what `alice.posts()` returns.

@@ -417,7 +417,7 @@ fn link_keys(values: Vec<Value>) -> Vec<LinkKey> {
 async fn delete_orphans<R: RelationField>(db: &Database, orphans: Vec<Vec<Value>>) -> Result<()> {
     for key in orphans {
         if let Some(row) = Select::<R::Target>::by_key(key).first().run_on(db).await? {
-            crate::query::write::ModelExt::delete(&row).run_on(db).await?;
+            crate::active_record::ModelExt::delete(&row).run_on(db).await?;
         }
     }
     Ok(())
