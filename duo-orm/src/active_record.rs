@@ -13,7 +13,9 @@ use crate::model::{Model, Payload, Purpose};
 use crate::pending::Pending;
 use crate::query::bulk::{CreateBulk, DeleteBulk, UpdateBulk};
 use crate::query::select::Select;
-use crate::query::write::{FromStatement, insert, insert_new, is_unset_key, render_delete, render_insert, render_update, resolve, save_existing, without_keys};
+use crate::query::write::{
+    FromStatement, insert, insert_new, is_unset_key, render_delete, render_insert, render_update, resolve, save_existing, without_keys,
+};
 use crate::types::KeyValues;
 
 /// The ActiveRecord API of every [`Model`]: `User::create(..)`, `User::filter(..)`,

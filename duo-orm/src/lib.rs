@@ -54,6 +54,7 @@ mod sync;
 pub mod transaction;
 pub mod types;
 
+pub use active_record::ModelExt;
 pub use column::{Column, Condition, MAX_CONDITION_DEPTH, OrderBy};
 pub use config::{DatabaseUrl, PoolOptions, env_url};
 pub use database::Database;
@@ -67,7 +68,6 @@ pub use pending::Pending;
 pub use query::bulk::{CreateBulk, CreateBulkReturning, DeleteBulk, UpdateBulk};
 pub use query::select::{Page, Select};
 pub use query::stream::Iterate;
-pub use active_record::ModelExt;
 pub use relation::{Association, Orphans, Related, RelatedCount, Relation, RelationKind, RelationMeta, Strategy};
 pub use transaction::Transaction;
 

@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 use sea_query::{Expr, ExprTrait, Query, Value};
 
 use super::{RelatedValue, RelationField, RelationKind, RelationMeta, column_index, key_column_meta, kind};
+use crate::active_record::ModelExt;
 use crate::column::Condition;
 use crate::database::Database;
 use crate::dialect::{Statement, build_any};
@@ -14,7 +15,6 @@ use crate::error::{Error, InvalidQueryKind, Result};
 use crate::model::{Model, ModelMeta, Payload};
 use crate::pending::Pending;
 use crate::query::select::Select;
-use crate::active_record::ModelExt;
 use crate::types::KeyValues;
 
 /// The rows related to one instance through one relationship: what `alice.posts()` returns.
