@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use duo_orm::migrate::Schema;
 use duo_orm::model::ReferentialAction;
 use duo_orm::schema::{Column, ColumnType, DefaultValue, ForeignKey, Index, Table};
-use duo_orm_macros_core::model::{DefaultDef, snake_case};
+use duo_orm_macros_core::case::snake_case;
+use duo_orm_macros_core::model::DefaultDef;
 use duo_orm_macros_core::relation::ThroughTable;
 use duo_orm_macros_core::{ModelDef, RelationKind, SqlType, parse_model};
 

@@ -4,7 +4,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::model::{DefaultDef, ModelDef};
+use crate::case::camel_case;
+use crate::model::{DefaultDef, FieldDef, ModelDef};
 use crate::relation::{RelationKind, ThroughTable};
 use crate::types::SqlType;
 
@@ -49,73 +50,7 @@ pub fn model(def: &ModelDef) -> TokenStream {
         })
         .collect();
 
-    let column_metas = def.fields.iter().map(|f| {
-        let field_name = f.ident.to_string();
-        let column = &f.column;
-        let sql_type = sql_type_tokens(&private, &f.sql_type);
-        let (nullable, primary_key, auto_increment, unique, index, guarded) =
-            (f.nullable, f.primary_key, f.auto_increment, f.unique, f.index, f.guarded);
-        let default = match &f.default {
-            None => quote!(#private::None),
-            Some(d) => {
-                let d = match d {
-                    DefaultDef::Bool(b) => quote!(Bool(#b)),
-                    DefaultDef::Int(i) => quote!(Int(#i)),
-                    DefaultDef::Float(x) => quote!(Float(#x)),
-                    DefaultDef::Str(s) => quote!(Str(#s)),
-                    DefaultDef::Sql(s) => quote!(Sql(#s)),
-                };
-                quote!(#private::Some(#private::ColumnDefault::#d))
-            }
-        };
-        let max_length = match f.max_length {
-            Some(n) => quote!(#private::Some(#n)),
-            None => quote!(#private::None),
-        };
-        let references = match &f.references {
-            None => quote!(#private::None),
-            Some(r) => {
-                let target = &r.target;
-                let action = |a: &Option<String>| match a.as_deref() {
-                    None => quote!(#private::None),
-                    Some(a) => {
-                        let variant = format_ident!("{}", camel_case(a));
-                        quote!(#private::Some(#private::ReferentialAction::#variant))
-                    }
-                };
-                let (on_delete, on_update) = (action(&r.on_delete), action(&r.on_update));
-                let target_meta = quote_spanned!(target.span()=> <#target as #krate::Model>::meta);
-                quote!(#private::Some(#private::ForeignKeyMeta {
-                    target: #target_meta,
-                    column: #private::None,
-                    on_delete: #on_delete,
-                    on_update: #on_update,
-                }))
-            }
-        };
-        let set_on = match (f.set_on.create, f.set_on.update) {
-            (false, false) => quote!(#private::SetOn::NEVER),
-            (create, update) => quote!(#private::SetOn { create: #create, update: #update }),
-        };
-        let ty = &f.ty;
-        let from_json = quote_spanned!(ty.span()=> <#ty as #private::FieldType>::from_json);
-        quote!(#private::ColumnMeta {
-            field: #field_name,
-            name: #column,
-            sql_type: #sql_type,
-            nullable: #nullable,
-            primary_key: #primary_key,
-            auto_increment: #auto_increment,
-            unique: #unique,
-            index: #index,
-            default: #default,
-            max_length: #max_length,
-            references: #references,
-            guarded: #guarded,
-            set_on: #set_on,
-            from_json: #from_json,
-        })
-    });
+    let column_metas = def.fields.iter().map(|f| column_meta(f, krate, &private));
     let primary_key: Vec<usize> = def.primary_key().map(|(i, _)| i).collect();
     let index_metas = def.indexes.iter().map(|index| {
         let columns = &index.columns;
@@ -123,18 +58,7 @@ pub fn model(def: &ModelDef) -> TokenStream {
         quote!(#private::IndexMeta { columns: &[#(#columns),*], unique: #unique })
     });
 
-    let key_fields: Vec<_> = def.primary_key().map(|(_, f)| f).collect();
-    let (key_type, key_value) = match key_fields.as_slice() {
-        [single] => {
-            let (ty, field) = (&single.ty, &single.ident);
-            (quote!(#ty), quote!(::core::clone::Clone::clone(&self.#field)))
-        }
-        many => {
-            let tys = many.iter().map(|f| &f.ty);
-            let fields = many.iter().map(|f| &f.ident);
-            (quote!((#(#tys,)*)), quote!((#(::core::clone::Clone::clone(&self.#fields),)*)))
-        }
-    };
+    let (key_type, key_value) = key_type_and_value(def);
 
     let decode_fields = def.fields.iter().map(|f| {
         let field = &f.ident;
@@ -157,33 +81,7 @@ pub fn model(def: &ModelDef) -> TokenStream {
         let field = &f.ident;
         quote!(#private::FieldType::to_json(&self.#field))
     });
-    let from_map_fields = def.fields.iter().map(|f| {
-        let field = &f.ident;
-        let field_name = f.ident.to_string();
-        let ty = &f.ty;
-        let literal_default = match &f.default {
-            Some(DefaultDef::Bool(b)) => Some(quote!(#private::Json::from(#b))),
-            Some(DefaultDef::Int(i)) => Some(quote!(#private::Json::from(#i))),
-            Some(DefaultDef::Float(x)) => Some(quote!(#private::Json::from(#x))),
-            Some(DefaultDef::Str(s)) => Some(quote!(#private::Json::from(#s))),
-            Some(DefaultDef::Sql(_)) | None => None,
-        };
-        let absent = if f.nullable {
-            quote!(#private::None)
-        } else if let Some(json) = literal_default {
-            quote!(#private::field_from_json::<#ty>(#name, #field_name, #json)?)
-        } else if f.auto_increment || f.guarded || f.set_on.create {
-            // Schemas never carry these: the key is generated, a guarded field is set in code,
-            // a timestamp is stamped when the row is written.
-            quote!(::core::default::Default::default())
-        } else {
-            quote!(return #private::Err(#private::missing_field(#name, #field_name)))
-        };
-        quote!(#field: match map.remove(#field_name) {
-            #private::Some(json) => #private::field_from_json::<#ty>(#name, #field_name, json)?,
-            #private::None => #absent,
-        })
-    });
+    let from_map_fields = def.fields.iter().map(|f| from_map_field(f, &name, &private));
     let set_arms = def.fields.iter().enumerate().map(|(i, f)| {
         let field = &f.ident;
         let field_name = f.ident.to_string();
@@ -314,6 +212,122 @@ pub fn model(def: &ModelDef) -> TokenStream {
 
             #relation_items
         };
+    }
+}
+
+/// The `ColumnMeta` of field `f`: its column's description and the conversions it needs.
+fn column_meta(f: &FieldDef, krate: &syn::Path, private: &TokenStream) -> TokenStream {
+    let field_name = f.ident.to_string();
+    let column = &f.column;
+    let sql_type = sql_type_tokens(private, &f.sql_type);
+    let (nullable, primary_key, auto_increment, unique, index, guarded) =
+        (f.nullable, f.primary_key, f.auto_increment, f.unique, f.index, f.guarded);
+    let default = match &f.default {
+        None => quote!(#private::None),
+        Some(d) => {
+            let d = match d {
+                DefaultDef::Bool(b) => quote!(Bool(#b)),
+                DefaultDef::Int(i) => quote!(Int(#i)),
+                DefaultDef::Float(x) => quote!(Float(#x)),
+                DefaultDef::Str(s) => quote!(Str(#s)),
+                DefaultDef::Sql(s) => quote!(Sql(#s)),
+            };
+            quote!(#private::Some(#private::ColumnDefault::#d))
+        }
+    };
+    let max_length = match f.max_length {
+        Some(n) => quote!(#private::Some(#n)),
+        None => quote!(#private::None),
+    };
+    let references = match &f.references {
+        None => quote!(#private::None),
+        Some(r) => {
+            let target = &r.target;
+            let action = |a: &Option<String>| match a.as_deref() {
+                None => quote!(#private::None),
+                Some(a) => {
+                    let variant = format_ident!("{}", camel_case(a));
+                    quote!(#private::Some(#private::ReferentialAction::#variant))
+                }
+            };
+            let (on_delete, on_update) = (action(&r.on_delete), action(&r.on_update));
+            let target_meta = quote_spanned!(target.span()=> <#target as #krate::Model>::meta);
+            quote!(#private::Some(#private::ForeignKeyMeta {
+                target: #target_meta,
+                column: #private::None,
+                on_delete: #on_delete,
+                on_update: #on_update,
+            }))
+        }
+    };
+    let set_on = match (f.set_on.create, f.set_on.update) {
+        (false, false) => quote!(#private::SetOn::NEVER),
+        (create, update) => quote!(#private::SetOn { create: #create, update: #update }),
+    };
+    let ty = &f.ty;
+    let from_json = quote_spanned!(ty.span()=> <#ty as #private::FieldType>::from_json);
+    quote!(#private::ColumnMeta {
+        field: #field_name,
+        name: #column,
+        sql_type: #sql_type,
+        nullable: #nullable,
+        primary_key: #primary_key,
+        auto_increment: #auto_increment,
+        unique: #unique,
+        index: #index,
+        default: #default,
+        max_length: #max_length,
+        references: #references,
+        guarded: #guarded,
+        set_on: #set_on,
+        from_json: #from_json,
+    })
+}
+
+/// Field `f` of `from_json_map`: its value from the map, else its default, else an error
+/// naming the missing field.
+fn from_map_field(f: &FieldDef, name: &str, private: &TokenStream) -> TokenStream {
+    let field = &f.ident;
+    let field_name = f.ident.to_string();
+    let ty = &f.ty;
+    let literal_default = match &f.default {
+        Some(DefaultDef::Bool(b)) => Some(quote!(#private::Json::from(#b))),
+        Some(DefaultDef::Int(i)) => Some(quote!(#private::Json::from(#i))),
+        Some(DefaultDef::Float(x)) => Some(quote!(#private::Json::from(#x))),
+        Some(DefaultDef::Str(s)) => Some(quote!(#private::Json::from(#s))),
+        Some(DefaultDef::Sql(_)) | None => None,
+    };
+    let absent = if f.nullable {
+        quote!(#private::None)
+    } else if let Some(json) = literal_default {
+        quote!(#private::field_from_json::<#ty>(#name, #field_name, #json)?)
+    } else if f.auto_increment || f.guarded || f.set_on.create {
+        // Schemas never carry these: the key is generated, a guarded field is set in code,
+        // a timestamp is stamped when the row is written.
+        quote!(::core::default::Default::default())
+    } else {
+        quote!(return #private::Err(#private::missing_field(#name, #field_name)))
+    };
+    quote!(#field: match map.remove(#field_name) {
+        #private::Some(json) => #private::field_from_json::<#ty>(#name, #field_name, json)?,
+        #private::None => #absent,
+    })
+}
+
+/// `Model::Key` and the expression that reads it from `self`: the key field's type, or a
+/// tuple of the key fields' types for a composite key.
+fn key_type_and_value(def: &ModelDef) -> (TokenStream, TokenStream) {
+    let key_fields: Vec<_> = def.primary_key().map(|(_, f)| f).collect();
+    match key_fields.as_slice() {
+        [single] => {
+            let (ty, field) = (&single.ty, &single.ident);
+            (quote!(#ty), quote!(::core::clone::Clone::clone(&self.#field)))
+        }
+        many => {
+            let tys = many.iter().map(|f| &f.ty);
+            let fields = many.iter().map(|f| &f.ident);
+            (quote!((#(#tys,)*)), quote!((#(::core::clone::Clone::clone(&self.#fields),)*)))
+        }
     }
 }
 
@@ -499,16 +513,6 @@ fn sql_type_tokens(private: &TokenStream, sql_type: &SqlType) -> TokenStream {
             quote!(#private::SqlType::#variant)
         }
     }
-}
-
-fn camel_case(snake: &str) -> String {
-    snake
-        .split('_')
-        .map(|part| {
-            let mut chars = part.chars();
-            chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
-        })
-        .collect()
 }
 
 /// `#[derive(Schema)]`: a payload that runs `validator::Validate` when the type implements it.

@@ -5,6 +5,8 @@
 //! parse attributes → validate the whole model (every error reported at its span) →
 //! generate code from the validated [`ModelDef`] only.
 
+pub mod case;
+mod check;
 mod ctxt;
 mod expand;
 pub mod model;

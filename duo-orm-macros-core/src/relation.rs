@@ -5,8 +5,8 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Ident, LitStr, Path, Type};
 
+use crate::case::snake_case;
 use crate::ctxt::Ctxt;
-use crate::model::snake_case;
 use crate::symbol::*;
 use crate::types::wrapper_inner;
 

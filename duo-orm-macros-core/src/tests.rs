@@ -166,7 +166,7 @@ fn every_error_of_a_model_is_reported_at_once() {
 
 #[test]
 fn default_table_names_split_acronyms_as_a_reader_does() {
-    use crate::model::snake_case;
+    use crate::case::snake_case;
     assert_eq!(snake_case("HTTPLog"), "http_log");
     assert_eq!(snake_case("BlogPost"), "blog_post");
     assert_eq!(snake_case("UserV2"), "user_v2");
