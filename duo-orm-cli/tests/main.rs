@@ -2,9 +2,7 @@
 //! MariaDB (the live backends come from `DUO_TEST_POSTGRES_URL` / `DUO_TEST_MYSQL_URL`, as in
 //! the workspace's other tests).
 
-#[path = "../../tests/tests/support.rs"]
-#[allow(dead_code)]
-mod support;
+use duo_orm_test_support as support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

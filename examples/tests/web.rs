@@ -2,9 +2,7 @@
 //! port, requests written on a TCP socket. A failed request leaves no rows; concurrent
 //! requests do not see each other's uncommitted rows.
 
-#[path = "../../tests/tests/support.rs"]
-#[allow(dead_code)]
-mod support;
+use duo_orm_test_support as support;
 
 use std::time::Duration;
 

@@ -4,7 +4,8 @@
 //! / `DUO_TEST_MYSQL_URL` are set (a notice is printed when one is not). Every test gets its
 //! own SQLite file, PostgreSQL schema or MariaDB database, so tests run in parallel.
 
-mod support;
+use duo_orm_test_support as support;
+use duo_orm_test_support::{setup, setup_sync};
 
 mod arrays;
 mod bulk;

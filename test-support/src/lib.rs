@@ -1,4 +1,6 @@
-//! Per-test isolated databases on every available backend.
+//! What the workspace's test binaries share (the library tests, the CLI's and the web
+//! example's): per-test isolated databases on every available backend, statement counting and
+//! log capture.
 
 use duo_orm::{Database, Dialect};
 
