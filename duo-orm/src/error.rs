@@ -387,6 +387,7 @@ impl Error {
         Error::InvalidQuery { kind, message: message.into() }
     }
 
+    #[cfg(feature = "migrate")]
     pub(crate) fn migration(kind: MigrationKind, message: impl Into<String>) -> Self {
         Error::Migration { kind, message: message.into() }
     }
@@ -457,32 +458,11 @@ impl From<sqlx::Error> for Error {
         if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
             column = pg.column().map(str::to_string);
         }
+        // SQLite and MySQL put the constraint or column only into the message text.
         if constraint.is_none() && column.is_none() {
-            (constraint, column) = constraint_from_message(kind, &message);
+            (constraint, column) =
+                crate::dialect::sqlite::integrity_names(&message).unwrap_or_else(|| crate::dialect::mysql::integrity_names(kind, &message));
         }
         Error::Integrity { kind, constraint, column, message }
-    }
-}
-
-/// SQLite and MySQL put the constraint or column only into the message text.
-fn constraint_from_message(kind: IntegrityKind, message: &str) -> (Option<String>, Option<String>) {
-    // SQLite: "UNIQUE constraint failed: users.email", "NOT NULL constraint failed: users.name"
-    if let Some((_, rest)) = message.split_once("constraint failed: ") {
-        let first = rest.split(',').next().unwrap_or(rest).trim();
-        let column = first.rsplit('.').next().unwrap_or(first).to_string();
-        return (None, Some(column));
-    }
-    // MySQL: "Duplicate entry 'x' for key 'users.email'" / "Column 'name' cannot be null"
-    // / "... CONSTRAINT `fk_posts_author_id` FOREIGN KEY ..."
-    let quoted = |after: &str, open: char, close: char| {
-        message.split_once(after).and_then(|(_, rest)| {
-            let rest = rest.trim_start().strip_prefix(open)?;
-            rest.split_once(close).map(|(name, _)| name.to_string())
-        })
-    };
-    match kind {
-        IntegrityKind::Unique => (quoted("for key", '\'', '\''), None),
-        IntegrityKind::NotNull => (None, quoted("Column", '\'', '\'')),
-        IntegrityKind::ForeignKey | IntegrityKind::Check => (quoted("CONSTRAINT", '`', '`'), None),
     }
 }

@@ -108,6 +108,39 @@ impl Dialect {
     }
 }
 
+/// A session-level lock that serialises migration runs on a server: taken on the run's
+/// connection before the run, released after. `acquire` answers one row whose first column is
+/// 1 when the lock is held (PostgreSQL's waits for it; MySQL's gives up after 10 minutes).
+#[cfg(feature = "migrate")]
+pub(crate) struct SessionLock {
+    pub(crate) acquire: Statement,
+    pub(crate) release: Statement,
+}
+
+#[cfg(feature = "migrate")]
+impl Dialect {
+    /// The migration lock named by `key` (derived from the version table's name, so that
+    /// runners of one migration set meet), or `None` where runs are serialised otherwise
+    /// (SQLite: one exclusive transaction per migration).
+    pub(crate) fn migration_lock(self, key: i64) -> Option<SessionLock> {
+        match self {
+            Dialect::Postgres => Some(SessionLock {
+                acquire: Statement::with_values("SELECT CAST(1 AS BIGINT) FROM pg_advisory_lock($1)", [key.into()]),
+                release: Statement::with_values("SELECT pg_advisory_unlock($1)", [key.into()]),
+            }),
+            Dialect::MySql => {
+                // At most 64 characters, whatever the table's name.
+                let name = format!("duo-orm:{key:x}");
+                Some(SessionLock {
+                    acquire: Statement::with_values("SELECT GET_LOCK(?, 600)", [name.clone().into()]),
+                    release: Statement::with_values("SELECT RELEASE_LOCK(?)", [name.into()]),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Parses a dialect's name as a command line or configuration writes it: any URL scheme
 /// (`postgres`, `postgresql`, `mysql`, `mariadb`, `sqlite`, `mssql`, `sqlserver`, `oracle`)
 /// or `pg`, in any case.

@@ -3,6 +3,7 @@
 use sea_query::InsertStatement;
 
 use crate::dialect::{Dialect, Statement};
+use crate::error::IntegrityKind;
 use crate::schema::{Column, ColumnType};
 
 /// An INSERT with MariaDB's `RETURNING` tail (10.5+) when `returning` names columns;
@@ -42,5 +43,22 @@ pub(crate) fn column_type(column: &Column, indexed: bool) -> String {
         ColumnType::Custom(name) => name.clone(),
         // Written by `dialect::column_type` (or refused) before the dialect is asked.
         ColumnType::Array(_) => unreachable!("array columns are written by dialect::column_type"),
+    }
+}
+
+/// The constraint or column MySQL/MariaDB name in a constraint failure's message:
+/// `Duplicate entry 'x' for key 'users.email'`, `Column 'name' cannot be null`,
+/// `… CONSTRAINT \`fk_posts_author_id\` FOREIGN KEY …`. Returns `(constraint, column)`.
+pub(crate) fn integrity_names(kind: IntegrityKind, message: &str) -> (Option<String>, Option<String>) {
+    let quoted = |after: &str, open: char, close: char| {
+        message.split_once(after).and_then(|(_, rest)| {
+            let rest = rest.trim_start().strip_prefix(open)?;
+            rest.split_once(close).map(|(name, _)| name.to_string())
+        })
+    };
+    match kind {
+        IntegrityKind::Unique => (quoted("for key", '\'', '\''), None),
+        IntegrityKind::NotNull => (None, quoted("Column", '\'', '\'')),
+        IntegrityKind::ForeignKey | IntegrityKind::Check => (quoted("CONSTRAINT", '`', '`'), None),
     }
 }

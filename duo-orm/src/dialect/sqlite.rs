@@ -24,3 +24,13 @@ pub(crate) fn column_type(column: &Column) -> String {
         ColumnType::Array(_) => unreachable!("array columns are written by dialect::column_type"),
     }
 }
+
+/// The column SQLite names in a constraint failure (`UNIQUE constraint failed: users.email`,
+/// `NOT NULL constraint failed: users.name`): `(constraint, column)`, or `None` when the
+/// message is not SQLite's.
+pub(crate) fn integrity_names(message: &str) -> Option<(Option<String>, Option<String>)> {
+    let (_, rest) = message.split_once("constraint failed: ")?;
+    let first = rest.split(',').next().unwrap_or(rest).trim();
+    let column = first.rsplit('.').next().unwrap_or(first).to_string();
+    Some((None, Some(column)))
+}

@@ -379,44 +379,26 @@ impl<'m> Migrator<'m> {
         let mut guard = RunConnection { conn: self.open(db).await?, keep: false };
         let conn = &mut guard.conn;
         let dialect = conn.dialect();
-        let lock = self.lock_key();
-        match dialect {
-            Dialect::Postgres => {
-                conn.execute_raw(&format!("SELECT pg_advisory_lock({lock})")).await?;
+        let lock = dialect.migration_lock(self.lock_key());
+        if let Some(lock) = &lock {
+            let got = conn.fetch_decoded(lock.acquire.clone(), "lock", |row| row.next_column::<Option<i64>>()).await?;
+            if got.first().copied().flatten() != Some(1) {
+                return Err(Error::migration(
+                    MigrationKind::Lock,
+                    "another migration run has held the lock for 10 minutes; help: check for a stuck `duo-orm migrate` process",
+                ));
             }
-            Dialect::MySql => {
-                let got = conn
-                    .fetch_decoded(Statement::with_values("SELECT GET_LOCK(?, 600)", [self.mysql_lock_name().into()]), "lock", |row| {
-                        row.next_column::<Option<i64>>()
-                    })
-                    .await?;
-                if got.first().copied().flatten() != Some(1) {
-                    return Err(Error::migration(
-                        MigrationKind::Lock,
-                        "another migration run has held the lock for 10 minutes; help: check for a stuck `duo-orm migrate` process",
-                    ));
-                }
-            }
-            _ => {}
         }
         let result = work(conn).await;
-        let unlocked = match dialect {
-            Dialect::Postgres => conn.execute_raw(&format!("SELECT pg_advisory_unlock({lock})")).await.map(|_| ()),
-            Dialect::MySql => {
-                conn.execute(Statement::with_values("SELECT RELEASE_LOCK(?)", [self.mysql_lock_name().into()])).await.map(|_| ())
-            }
-            _ => Ok(()),
+        let unlocked = match lock {
+            Some(lock) => conn.execute(lock.release).await.map(|_| ()),
+            None => Ok(()),
         };
         // The connection goes back to its pool only in a known state: unlocked, and outside
         // a transaction (SQLite's failures are rolled back and its pragma restored). An
         // in-memory SQLite database lives in that one connection, so it must not close.
         guard.keep = unlocked.is_ok() && (result.is_ok() || dialect == Dialect::Sqlite);
         result
-    }
-
-    /// MySQL's lock name (at most 64 characters, whatever the table's name).
-    fn mysql_lock_name(&self) -> String {
-        format!("duo-orm:{:x}", self.lock_key())
     }
 
     /// A lock key derived from the version table's name: runners of one migration set meet.
