@@ -10,7 +10,7 @@
 //! | `contains` an object or array fragment | `@>` | `JSON_CONTAINS` | unsupported | unsupported | unsupported |
 //! | `eq` / `ne` an object or array | `=` (jsonb) | `JSON_EXTRACT` | `json_extract` text | unsupported | `JSON_EQUAL` |
 //!
-//! "unsupported" is [`Error::UnsupportedOperation`] naming the dialect and the operation,
+//! "unsupported" is [`Error::UnsupportedOperation`](crate::Error::UnsupportedOperation) naming the dialect and the operation,
 //! raised when the query is rendered, never SQL that would answer wrongly.
 
 use std::marker::PhantomData;
