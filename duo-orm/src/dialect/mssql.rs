@@ -4,6 +4,8 @@
 use sea_query::{Expr, QueryBuilder, QuotedBuilder, ReturningClause, SelectStatement, SqlWriter};
 
 use super::{Dialect, Paging, Statement, custom_builder, custom_builder_methods, write_offset_fetch};
+use crate::model::ReferentialAction;
+use crate::query::schema::CustomDdl;
 use crate::schema::{Column, ColumnType};
 
 /// sea-query `QueryBuilder` for SQL Server expressions and statement bodies.
@@ -93,20 +95,35 @@ pub(crate) fn column_type(column: &Column, indexed: bool) -> String {
     }
 }
 
-pub(crate) const DDL: crate::query::schema::CustomDdl = crate::query::schema::CustomDdl {
-    dialect: Dialect::MsSql,
-    quote,
-    identity: " IDENTITY(1,1)",
-    bool_literal: |b| if b { "1" } else { "0" },
-    named_defaults: true,
-    create_table_head: |table, if_not_exists| {
+/// SQL Server's DDL.
+pub(crate) struct MsSqlDdl;
+
+impl CustomDdl for MsSqlDdl {
+    fn dialect(&self) -> Dialect {
+        Dialect::MsSql
+    }
+
+    fn identity(&self) -> &'static str {
+        " IDENTITY(1,1)"
+    }
+
+    fn bool_literal(&self, value: bool) -> &'static str {
+        if value { "1" } else { "0" }
+    }
+
+    fn named_defaults(&self) -> bool {
+        true
+    }
+
+    fn create_table_head(&self, table: &str, if_not_exists: bool) -> String {
         if if_not_exists {
             format!("IF OBJECT_ID(N'{}', N'U') IS NULL CREATE TABLE {}", quote(table).replace('\'', "''"), quote(table))
         } else {
             format!("CREATE TABLE {}", quote(table))
         }
-    },
-    create_index_head: |index, table, unique, if_not_exists| {
+    }
+
+    fn create_index_head(&self, index: &str, table: &str, unique: bool, if_not_exists: bool) -> String {
         let unique = if unique { "UNIQUE " } else { "" };
         let create = format!("CREATE {unique}INDEX {} ON {}", quote(index), quote(table));
         if if_not_exists {
@@ -114,18 +131,20 @@ pub(crate) const DDL: crate::query::schema::CustomDdl = crate::query::schema::Cu
         } else {
             create
         }
-    },
-    drop_table: |table, if_exists| {
+    }
+
+    fn drop_table(&self, table: &str, if_exists: bool) -> String {
         if if_exists { format!("DROP TABLE IF EXISTS {}", quote(table)) } else { format!("DROP TABLE {}", quote(table)) }
-    },
+    }
+
     // SQL Server has no RESTRICT; NO ACTION is its equivalent.
-    action: |action, _| {
-        use crate::model::ReferentialAction as A;
+    fn action(&self, action: ReferentialAction, _on_update: bool) -> Result<Option<&'static str>, String> {
+        use ReferentialAction as A;
         Ok(Some(match action {
             A::Cascade => "CASCADE",
             A::SetNull => "SET NULL",
             A::SetDefault => "SET DEFAULT",
             A::Restrict | A::NoAction => "NO ACTION",
         }))
-    },
-};
+    }
+}

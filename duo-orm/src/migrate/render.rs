@@ -11,7 +11,7 @@ use super::{Operation, Schema, step_error};
 use crate::dialect::{self, Dialect};
 use crate::error::{Error, MigrationKind, Result};
 use crate::query::schema::{
-    CreateTable, CustomDdl, default_constraint, render_create_index, render_create_table, render_drop_table, sea_query_column,
+    CreateTable, custom_ddl, default_constraint, render_create_index, render_create_table, render_drop_table, sea_query_column,
     sea_query_foreign_key,
 };
 use crate::schema::{Column, DefaultValue, Table};
@@ -29,13 +29,6 @@ pub fn render_steps(id: &str, steps: &[Operation], schema: &mut Schema, dialect:
         })?);
     }
     Ok(sql)
-}
-
-fn custom(dialect: Dialect) -> &'static CustomDdl {
-    match dialect {
-        Dialect::MsSql => &CustomDdl::MSSQL,
-        _ => &CustomDdl::ORACLE,
-    }
 }
 
 fn table_of<'a>(schema: &'a Schema, name: &str) -> Result<&'a Table> {
@@ -86,7 +79,7 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
             }
             vec![match dialect {
                 Dialect::MsSql | Dialect::Oracle => {
-                    let definition = custom(dialect).column_definition(t, column)?;
+                    let definition = custom_ddl(dialect).column_definition(t, column)?;
                     if dialect == Dialect::Oracle {
                         format!("ALTER TABLE {} ADD ({definition})", q(table))
                     } else {
@@ -139,7 +132,7 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
             Dialect::Sqlite => rebuild(table_of(before, table)?, table_of(after, table)?)?,
             Dialect::Postgres => vec![sea_query_foreign_key(table, foreign_key, dialect).to_string(PostgresQueryBuilder)],
             Dialect::MySql => vec![sea_query_foreign_key(table, foreign_key, dialect).to_string(MysqlQueryBuilder)],
-            _ => vec![format!("ALTER TABLE {} ADD {}", q(table), custom(dialect).foreign_key_clause(table, foreign_key)?)],
+            _ => vec![format!("ALTER TABLE {} ADD {}", q(table), custom_ddl(dialect).foreign_key_clause(table, foreign_key)?)],
         },
         Operation::DropForeignKey { table, foreign_key } => match dialect {
             Dialect::Sqlite => rebuild(table_of(before, table)?, table_of(after, table)?)?,
@@ -265,7 +258,7 @@ fn default_literal(dialect: Dialect, default: &DefaultValue) -> String {
         return expr.clone();
     }
     if matches!(dialect, Dialect::MsSql | Dialect::Oracle) {
-        return custom(dialect).default_literal(default);
+        return custom_ddl(dialect).default_literal(default);
     }
     let value: sea_query::Value = match default {
         DefaultValue::Bool(b) => (*b).into(),

@@ -51,16 +51,14 @@ pub(crate) struct CreateTable {
 pub(crate) fn render_create_table(table: &Table, dialect: Dialect, how: CreateTable) -> Result<Vec<String>> {
     match dialect {
         Dialect::Postgres | Dialect::MySql | Dialect::Sqlite => sea_query_create_table(table, dialect, how),
-        Dialect::MsSql => CustomDdl::MSSQL.create_table(table, how),
-        Dialect::Oracle => CustomDdl::ORACLE.create_table(table, how),
+        Dialect::MsSql | Dialect::Oracle => custom_ddl(dialect).create_table(table, how),
     }
 }
 
 /// DROP TABLE, optionally tolerating a missing table.
 pub(crate) fn render_drop_table(table: &str, dialect: Dialect, if_exists: bool) -> String {
     match dialect {
-        Dialect::MsSql => (CustomDdl::MSSQL.drop_table)(table, if_exists),
-        Dialect::Oracle => (CustomDdl::ORACLE.drop_table)(table, if_exists),
+        Dialect::MsSql | Dialect::Oracle => custom_ddl(dialect).drop_table(table, if_exists),
         _ => {
             let mut stmt = SeaTable::drop();
             stmt.table(sea_query::Alias::new(table));
@@ -79,8 +77,7 @@ pub(crate) fn render_drop_table(table: &str, dialect: Dialect, if_exists: bool) 
 /// CREATE [UNIQUE] INDEX `index` ON `table`.
 pub(crate) fn render_create_index(table: &str, index: &Index, dialect: Dialect, if_not_exists: bool) -> String {
     match dialect {
-        Dialect::MsSql => CustomDdl::MSSQL.create_index(table, index, if_not_exists),
-        Dialect::Oracle => CustomDdl::ORACLE.create_index(table, index, if_not_exists),
+        Dialect::MsSql | Dialect::Oracle => custom_ddl(dialect).create_index(table, index, if_not_exists),
         _ => {
             let mut def = sea_query_index(index, dialect);
             def.table(sea_query::Alias::new(table));
@@ -223,38 +220,44 @@ fn sea_query_create_table(table: &Table, dialect: Dialect, how: CreateTable) -> 
     Ok(statements)
 }
 
+/// The DDL writer of a dialect sea-query cannot write DDL for (SQL Server, Oracle).
+pub(crate) fn custom_ddl(dialect: Dialect) -> &'static dyn CustomDdl {
+    match dialect {
+        Dialect::MsSql => &mssql::MsSqlDdl,
+        _ => &oracle::OracleDdl,
+    }
+}
+
 /// The name of a column's default constraint where defaults are named (SQL Server).
 pub(crate) fn default_constraint(table: &str, column: &str) -> String {
     format!("df_{table}_{column}")
 }
 
-/// DDL for the dialects sea-query cannot write, described by what differs between them.
-pub(crate) struct CustomDdl {
-    pub dialect: Dialect,
-    pub quote: fn(&str) -> String,
+/// DDL for the dialects sea-query cannot write (SQL Server, Oracle): each implements what
+/// differs between them, and the provided methods write the statements from it.
+pub(crate) trait CustomDdl: Sync {
+    fn dialect(&self) -> Dialect;
     /// Written after the type of an identity column.
-    pub identity: &'static str,
+    fn identity(&self) -> &'static str;
     /// Literal for a boolean default.
-    pub bool_literal: fn(bool) -> &'static str,
+    fn bool_literal(&self, value: bool) -> &'static str;
     /// Whether a default is written as a named constraint (`CONSTRAINT df_<table>_<column>
     /// DEFAULT …`, SQL Server), so that a migration can drop or change it by name.
-    pub named_defaults: bool,
+    fn named_defaults(&self) -> bool {
+        false
+    }
     /// `CREATE TABLE "t"`, made to run only when the table is missing if asked.
-    pub create_table_head: fn(table: &str, if_not_exists: bool) -> String,
+    fn create_table_head(&self, table: &str, if_not_exists: bool) -> String;
     /// `CREATE [UNIQUE] INDEX "i" ON "t"`, made to run only when the index is missing if asked.
-    pub create_index_head: fn(index: &str, table: &str, unique: bool, if_not_exists: bool) -> String,
+    fn create_index_head(&self, index: &str, table: &str, unique: bool, if_not_exists: bool) -> String;
     /// DROP TABLE, optionally tolerating a missing table.
-    pub drop_table: fn(table: &str, if_exists: bool) -> String,
-    /// The referential action as the dialect writes it (`None`: omit the clause).
-    pub action: fn(ReferentialAction, on_update: bool) -> Result<Option<&'static str>, String>,
-}
-
-impl CustomDdl {
-    pub(crate) const MSSQL: CustomDdl = mssql::DDL;
-    pub(crate) const ORACLE: CustomDdl = oracle::DDL;
+    fn drop_table(&self, table: &str, if_exists: bool) -> String;
+    /// The referential action as the dialect writes it (`None`: omit the clause), or what it
+    /// cannot do.
+    fn action(&self, action: ReferentialAction, on_update: bool) -> Result<Option<&'static str>, String>;
 
     fn create_table(&self, table: &Table, how: CreateTable) -> Result<Vec<String>> {
-        let q = self.quote;
+        let q = |name: &str| self.dialect().quote_identifier(name);
         let mut parts = Vec::new();
         for column in &table.columns {
             parts.push(self.column_definition(table, column)?);
@@ -270,7 +273,7 @@ impl CustomDdl {
         for fk in &table.foreign_keys {
             parts.push(self.foreign_key_clause(&table.name, fk)?);
         }
-        let mut statements = vec![format!("{} ({})", (self.create_table_head)(&table.name, how.if_not_exists), parts.join(", "))];
+        let mut statements = vec![format!("{} ({})", self.create_table_head(&table.name, how.if_not_exists), parts.join(", "))];
         for index in table.indexes.iter().filter(|i| !(i.unique && how.unique_inline)) {
             statements.push(self.create_index(&table.name, index, how.if_not_exists));
         }
@@ -278,8 +281,8 @@ impl CustomDdl {
     }
 
     /// `CONSTRAINT "fk" FOREIGN KEY ("col") REFERENCES "t" ("id") [ON DELETE …]`.
-    pub(crate) fn foreign_key_clause(&self, table: &str, fk: &crate::schema::ForeignKey) -> Result<String> {
-        let q = self.quote;
+    fn foreign_key_clause(&self, table: &str, fk: &crate::schema::ForeignKey) -> Result<String> {
+        let q = |name: &str| self.dialect().quote_identifier(name);
         let list = |columns: &[String]| columns.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ");
         let mut clause = format!(
             "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
@@ -290,8 +293,9 @@ impl CustomDdl {
         );
         for (action, on_update) in [(fk.on_delete, false), (fk.on_update, true)] {
             let Some(action) = action else { continue };
-            let written = (self.action)(action, on_update)
-                .map_err(|what| Error::unsupported(self.dialect, format!("{what} (foreign key `{table}.{}`)", fk.columns.join(", "))))?;
+            let written = self
+                .action(action, on_update)
+                .map_err(|what| Error::unsupported(self.dialect(), format!("{what} (foreign key `{table}.{}`)", fk.columns.join(", "))))?;
             if let Some(written) = written {
                 clause.push_str(if on_update { " ON UPDATE " } else { " ON DELETE " });
                 clause.push_str(written);
@@ -300,21 +304,21 @@ impl CustomDdl {
         Ok(clause)
     }
 
-    pub(crate) fn create_index(&self, table: &str, index: &Index, if_not_exists: bool) -> String {
-        let columns: Vec<String> = index.columns.iter().map(|c| (self.quote)(c)).collect();
-        let head = (self.create_index_head)(&index.name, table, index.unique, if_not_exists);
+    fn create_index(&self, table: &str, index: &Index, if_not_exists: bool) -> String {
+        let columns: Vec<String> = index.columns.iter().map(|c| self.dialect().quote_identifier(c)).collect();
+        let head = self.create_index_head(&index.name, table, index.unique, if_not_exists);
         format!("{head} ({})", columns.join(", "))
     }
 
     /// `"col" TYPE [identity] [DEFAULT …] [NOT NULL]`.
-    pub(crate) fn column_definition(&self, table: &Table, column: &Column) -> Result<String> {
-        let mut sql = format!("{} {}", (self.quote)(&column.name), dialect::column_type(self.dialect, table, column)?);
+    fn column_definition(&self, table: &Table, column: &Column) -> Result<String> {
+        let mut sql = format!("{} {}", self.dialect().quote_identifier(&column.name), dialect::column_type(self.dialect(), table, column)?);
         if column.auto_increment {
-            sql.push_str(self.identity);
+            sql.push_str(self.identity());
         }
         if let Some(default) = &column.default {
-            if self.named_defaults {
-                sql.push_str(&format!(" CONSTRAINT {}", (self.quote)(&default_constraint(&table.name, &column.name))));
+            if self.named_defaults() {
+                sql.push_str(&format!(" CONSTRAINT {}", self.dialect().quote_identifier(&default_constraint(&table.name, &column.name))));
             }
             sql.push_str(" DEFAULT ");
             sql.push_str(&self.default_literal(default));
@@ -325,9 +329,9 @@ impl CustomDdl {
         Ok(sql)
     }
 
-    pub(crate) fn default_literal(&self, default: &DefaultValue) -> String {
+    fn default_literal(&self, default: &DefaultValue) -> String {
         match default {
-            DefaultValue::Bool(b) => (self.bool_literal)(*b).to_string(),
+            DefaultValue::Bool(b) => self.bool_literal(*b).to_string(),
             DefaultValue::Int(i) => i.to_string(),
             DefaultValue::Float(f) => f.to_string(),
             DefaultValue::Str(s) => format!("'{}'", s.replace('\'', "''")),
