@@ -437,12 +437,8 @@ impl From<sqlx::Error> for Error {
         let sqlx::Error::Database(db) = &err else {
             return Error::Database(DatabaseError::from_sqlx(err));
         };
-        // PostgreSQL's text cannot hold NUL: say so instead of "invalid byte sequence".
-        if db.code().as_deref() == Some("22021") && db.message().contains("0x00") {
-            return Error::UnsupportedOperation {
-                dialect: Dialect::Postgres,
-                operation: "text containing the NUL character (\\0): its text types cannot hold it".into(),
-            };
+        if let Some(refused) = crate::dialect::postgres::nul_in_text(db.code().as_deref(), db.message()) {
+            return refused;
         }
         let kind = match db.kind() {
             sqlx::error::ErrorKind::UniqueViolation => IntegrityKind::Unique,

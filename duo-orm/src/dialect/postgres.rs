@@ -1,5 +1,7 @@
 //! PostgreSQL specifics.
 
+use crate::dialect::Dialect;
+use crate::error::Error;
 use crate::schema::{Column, ColumnType};
 
 pub(crate) fn column_type(column: &Column) -> String {
@@ -26,4 +28,11 @@ pub(crate) fn column_type(column: &Column) -> String {
         // Written by `dialect::column_type` (or refused) before the dialect is asked.
         ColumnType::Array(_) => unreachable!("array columns are written by dialect::column_type"),
     }
+}
+
+/// PostgreSQL's text types cannot hold NUL: its refusal (`22021`, "invalid byte sequence …
+/// 0x00") becomes an `UnsupportedOperation` that says so.
+pub(crate) fn nul_in_text(code: Option<&str>, message: &str) -> Option<Error> {
+    (code == Some("22021") && message.contains("0x00"))
+        .then(|| Error::unsupported(Dialect::Postgres, "text containing the NUL character (\\0): its text types cannot hold it"))
 }
