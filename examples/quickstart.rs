@@ -37,7 +37,7 @@ struct Post {
 }
 
 /// What a client may send to create a user: validated before anything is written.
-#[derive(Serialize, Deserialize, Validate, Schema)]
+#[derive(Serialize, Deserialize, Validate, Payload)]
 struct UserCreate {
     #[validate(length(min = 1))]
     name: String,

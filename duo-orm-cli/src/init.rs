@@ -119,7 +119,7 @@ pub fn init(cwd: &Path, dir: &str, source: &Source, out: &mut Output) -> Result<
          //! }}\n\
          //! ```\n"
     );
-    let schemas = "//! Schemas: the payload structs (`#[derive(Schema)]`) your handlers accept, validated with\n\
+    let schemas = "//! Schemas: the payload structs (`#[derive(Payload)]`) your handlers accept, validated with\n\
                    //! `validator` before they reach the database.\n"
         .to_string();
 

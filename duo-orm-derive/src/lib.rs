@@ -10,11 +10,12 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
     duo_orm_macros_core::expand_model(&input).into()
 }
 
-/// Makes a serde struct a write payload (validated when it implements `validator::Validate`).
-#[proc_macro_derive(Schema, attributes(duo))]
-pub fn derive_schema(input: TokenStream) -> TokenStream {
+/// Makes a serde struct a write payload: implements `Payload` (validated when the struct
+/// implements `validator::Validate`).
+#[proc_macro_derive(Payload, attributes(duo))]
+pub fn derive_payload(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    duo_orm_macros_core::expand_schema(&input).into()
+    duo_orm_macros_core::expand_payload(&input).into()
 }
 
 /// Embeds the migration files of a directory (relative to the crate's `Cargo.toml`) at

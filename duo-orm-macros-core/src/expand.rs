@@ -515,8 +515,8 @@ fn sql_type_tokens(private: &TokenStream, sql_type: &SqlType) -> TokenStream {
     }
 }
 
-/// `#[derive(Schema)]`: a payload that runs `validator::Validate` when the type implements it.
-pub fn schema(input: &syn::DeriveInput, krate: &syn::Path) -> TokenStream {
+/// `#[derive(Payload)]`: a payload that runs `validator::Validate` when the type implements it.
+pub fn payload(input: &syn::DeriveInput, krate: &syn::Path) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let private = quote!(#krate::__private);

@@ -1,4 +1,4 @@
-//! The model parser and code generator behind `#[derive(Model)]` and `#[derive(Schema)]`.
+//! The model parser and code generator behind `#[derive(Model)]` and `#[derive(Payload)]`.
 //!
 //! An ordinary library (not a proc-macro crate) so the `duo-orm` CLI can read model
 //! definitions with exactly the parser the derive uses. The pipeline follows serde_derive:
@@ -29,8 +29,8 @@ pub fn expand_model(input: &DeriveInput) -> TokenStream {
     }
 }
 
-/// Expands `#[derive(Schema)]`.
-pub fn expand_schema(input: &DeriveInput) -> TokenStream {
+/// Expands `#[derive(Payload)]`.
+pub fn expand_payload(input: &DeriveInput) -> TokenStream {
     let mut krate: syn::Path = syn::parse_quote!(::duo_orm);
     for attr in input.attrs.iter().filter(|a| a.path().is_ident(symbol::DUO)) {
         let result = attr.parse_nested_meta(|meta| {
@@ -46,7 +46,7 @@ pub fn expand_schema(input: &DeriveInput) -> TokenStream {
             return error.to_compile_error();
         }
     }
-    expand::schema(input, &krate)
+    expand::payload(input, &krate)
 }
 
 #[cfg(test)]

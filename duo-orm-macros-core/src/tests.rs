@@ -1,6 +1,6 @@
 //! Expansion snapshots: code-generation changes are reviewed as diffs of these files.
 
-use crate::{expand_model, expand_schema, parse_model};
+use crate::{expand_model, expand_payload, parse_model};
 
 fn pretty(tokens: proc_macro2::TokenStream) -> String {
     prettyplease::unparse(&syn::parse2(tokens).expect("the expansion is valid Rust"))
@@ -112,11 +112,11 @@ fn expands_a_composite_key_model_with_a_custom_crate_path() {
 }
 
 #[test]
-fn expands_a_schema() {
+fn expands_a_payload() {
     let input: syn::DeriveInput = syn::parse_quote! {
         struct UserCreate { name: String }
     };
-    insta::assert_snapshot!(pretty(expand_schema(&input)));
+    insta::assert_snapshot!(pretty(expand_payload(&input)));
 }
 
 #[test]

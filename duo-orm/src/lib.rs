@@ -73,9 +73,9 @@ pub use transaction::Transaction;
 
 /// `#[derive(Model)]`: see the user guide's "Defining models" chapter.
 pub use duo_orm_derive::Model;
-/// `#[derive(Schema)]`: makes a serde struct a write payload, validated with
-/// `validator::Validate` when it implements it.
-pub use duo_orm_derive::Schema;
+/// `#[derive(Payload)]`: makes a serde struct a write payload (implements the [`Payload`]
+/// trait), validated with `validator::Validate` when it implements it.
+pub use duo_orm_derive::Payload;
 /// `embed_migrations!("migrations")`: the migration files of a directory (relative to the
 /// crate's `Cargo.toml`), embedded at compile time, as a
 /// `Result<`[`migrate::Migrations`]`>`.
@@ -91,7 +91,7 @@ pub use sqlx;
 pub mod prelude {
     #[cfg(feature = "json")]
     pub use crate::Json;
-    pub use crate::{Database, Dialect, Error, Hooks, Model, ModelExt, Page, Payload, Related, Result, Schema, Select, Transaction};
+    pub use crate::{Database, Dialect, Error, Hooks, Model, ModelExt, Page, Payload, Related, Result, Select, Transaction};
     /// `try_next()`, `next()` and friends on [`Iterate::stream`](crate::Iterate::stream).
     pub use futures_util::{StreamExt as _, TryStreamExt as _};
     pub use serde::{Deserialize, Serialize};

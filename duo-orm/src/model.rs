@@ -335,7 +335,7 @@ impl<M: Hooks> HookFns<M> {
 }
 
 /// What a write helper (`create`, `update`, …) accepts: a model instance, a schema struct
-/// (`#[derive(Schema)]`), or a JSON-style map (`json!({...})`, `HashMap`, `BTreeMap`).
+/// (`#[derive(Payload)]`), or a JSON-style map (`json!({...})`, `HashMap`, `BTreeMap`).
 ///
 /// Keys that are not fields of the model are ignored.
 pub trait Payload: Send {
@@ -421,7 +421,7 @@ pub fn model_payload_map<M: Model>(model: &M) -> Result<Map<String, Json>> {
     Ok(crate::active_record::ModelExt::to_map(model))
 }
 
-/// Turns a schema into a payload map (used by `#[derive(Schema)]`).
+/// Turns a schema into a payload map (used by `#[derive(Payload)]`).
 #[doc(hidden)]
 pub fn serialize_to_map<S: serde::Serialize>(schema: &S) -> Result<Map<String, Json>> {
     match serde_json::to_value(schema) {

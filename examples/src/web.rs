@@ -1,6 +1,6 @@
 //! A small blog API on axum and duo-orm: every request runs in one transaction (committed on
 //! a 2xx response, rolled back on any other response and on a panic), payloads are validated
-//! `Schema` structs, `duo_orm::Error` becomes an HTTP status, and responses are eager-loaded
+//! `Payload` structs, `duo_orm::Error` becomes an HTTP status, and responses are eager-loaded
 //! and paged. Run it with `cargo run -p duo-orm-examples --example web`; the guide's "Web
 //! applications" chapter walks through it.
 
@@ -46,14 +46,14 @@ pub struct Post {
 }
 
 /// What a client sends to create an author.
-#[derive(Debug, Deserialize, Serialize, Validate, Schema)]
+#[derive(Debug, Deserialize, Serialize, Validate, Payload)]
 pub struct AuthorCreate {
     #[validate(length(min = 1, max = 50))]
     pub name: String,
 }
 
 /// What a client sends to write a post.
-#[derive(Debug, Deserialize, Serialize, Validate, Schema)]
+#[derive(Debug, Deserialize, Serialize, Validate, Payload)]
 pub struct PostCreate {
     #[validate(length(min = 1, max = 200))]
     pub title: String,

@@ -30,7 +30,7 @@ pub struct Post {
     pub author_id: i64,
 }
 
-#[derive(Serialize, Deserialize, Validate, Schema, Debug)]
+#[derive(Serialize, Deserialize, Validate, Payload, Debug)]
 pub struct UserCreate {
     #[validate(length(min = 1, message = "a name is required"))]
     pub name: String,
@@ -42,7 +42,7 @@ pub struct UserCreate {
     pub password: String,
 }
 
-#[derive(Serialize, Deserialize, Schema, Default, Debug)]
+#[derive(Serialize, Deserialize, Payload, Default, Debug)]
 pub struct UserUpdate {
     pub name: Option<String>,
     pub age: Option<i32>,
