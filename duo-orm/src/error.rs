@@ -21,7 +21,8 @@ pub(crate) fn driver_message(error: &sqlx::Error) -> String {
 pub type DriverError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// An error the database (or its driver) reported that duo-orm has no variant of its own for:
-/// SQL syntax, a missing table, a deadlock, a pool timeout while every connection is busy.
+/// SQL syntax, a missing table, a deadlock. (No connection within the pool's timeout is
+/// [`Error::Configuration`] with [`ConfigurationKind::Connect`], which says why.)
 ///
 /// It keeps what the server said, whatever the driver: the code (PostgreSQL's and MySQL's
 /// SQLSTATE, SQLite's extended result code), the constraint when there is one, and the message.

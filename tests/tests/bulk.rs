@@ -88,6 +88,9 @@ async fn update_and_delete_bulk_apply_to_the_filter_and_require_one() {
         let updated = User::filter(|u| u.age.lt(18)).update_bulk(json!({"status": "minor"})).on(db).await.unwrap();
         assert_eq!(updated, minors, "{:?}", t.dialect);
         assert_eq!(User::filter(|u| u.status.eq("minor")).count().on(db).await.unwrap(), minors);
+        // A payload that is not an object keeps its kind (it is the caller's mistake, not ours).
+        let not_an_object = User::filter(|u| u.age.lt(18)).update_bulk(json!([1])).on(db).await;
+        assert!(matches!(not_an_object, Err(Error::InvalidQuery { kind: InvalidQueryKind::Payload, .. })), "{not_an_object:?}");
 
         // No filter: refused, for update and delete, unless asked for explicitly.
         let refused = User::update_bulk_all(json!({"status": "x"})).on(db).await;

@@ -619,24 +619,27 @@ impl<'m> Migrator<'m> {
     /// anyway, so its tables stay as they are.
     async fn upgrade_applied_at(&self, conn: &mut Held) -> Result<()> {
         let dialect = conn.dialect();
-        let data_type = match dialect {
+        // Counted, not read as text: MySQL 8 sends information_schema's text with a binary
+        // collation, which the driver refuses to decode as a string.
+        let text_column = match dialect {
             Dialect::Postgres => {
-                "SELECT data_type FROM information_schema.columns WHERE table_name = $1 \
-                 AND table_schema = current_schema() AND column_name = 'applied_at'"
+                "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = $1 \
+                 AND table_schema = current_schema() AND column_name = 'applied_at' \
+                 AND data_type IN ('character varying', 'text')"
             }
             Dialect::MySql => {
-                "SELECT data_type FROM information_schema.columns WHERE table_name = ? \
-                 AND table_schema = DATABASE() AND column_name = 'applied_at'"
+                "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = ? \
+                 AND table_schema = DATABASE() AND column_name = 'applied_at' \
+                 AND data_type IN ('varchar', 'text')"
             }
             _ => return Ok(()),
         };
         let found = conn
-            .fetch_decoded(Statement::with_values(data_type, [self.version_table.as_str().into()]), "column type", |row| {
-                row.next_column::<String>()
+            .fetch_decoded(Statement::with_values(text_column, [self.version_table.as_str().into()]), "column type", |row| {
+                row.next_column::<i64>()
             })
             .await?;
-        let is_text = |t: &String| ["character varying", "varchar", "text"].contains(&t.to_ascii_lowercase().as_str());
-        if !found.iter().any(is_text) {
+        if found.first().copied().unwrap_or(0) == 0 {
             return Ok(());
         }
         let table = dialect.quote_identifier(&self.version_table);
@@ -684,8 +687,15 @@ impl<'m> Migrator<'m> {
             .to_owned();
         let stmt = Statement::new(build_any!(dialect, select));
         conn.fetch_decoded(stmt, "applied migration", |row| {
-            let (id, checksum, seconds) = (row.next_column()?, row.next_column()?, row.next_column::<i64>()?);
-            Ok(AppliedMigration { id, checksum, applied_at: from_unix_seconds(seconds), dirty: row.next_column::<i64>()? != 0 })
+            // A time the database cannot read (a hand-edited row) shows as 1970 rather than
+            // making the whole history unreadable.
+            let (id, checksum, seconds) = (row.next_column()?, row.next_column()?, row.next_column::<Option<i64>>()?);
+            Ok(AppliedMigration {
+                id,
+                checksum,
+                applied_at: from_unix_seconds(seconds.unwrap_or(0)),
+                dirty: row.next_column::<i64>()? != 0,
+            })
         })
         .await
     }
@@ -700,11 +710,15 @@ impl<'m> Migrator<'m> {
     }
 
     fn set_dirty(&self, dialect: Dialect, id: &str, dirty: bool) -> Statement {
-        let update = Query::update()
+        let mut update = Query::update()
             .table(Alias::new(&self.version_table))
             .value(Alias::new("dirty"), i64::from(dirty))
             .and_where(Expr::col(Alias::new("id")).eq(id))
             .to_owned();
+        if !dirty {
+            // The row was written dirty before the statements ran: it is applied now.
+            update.value(Alias::new("applied_at"), Expr::cust(server_now(dialect)));
+        }
         Statement::new(build_any!(dialect, update))
     }
 
@@ -730,7 +744,8 @@ fn applied_at_seconds(dialect: Dialect) -> &'static str {
 /// The server's clock, in UTC, in the form `applied_at` stores.
 fn server_now(dialect: Dialect) -> &'static str {
     match dialect {
-        Dialect::Postgres => "CURRENT_TIMESTAMP",
+        // Not CURRENT_TIMESTAMP, which is when the migration's transaction began.
+        Dialect::Postgres => "clock_timestamp()",
         Dialect::MySql => "UTC_TIMESTAMP(6)",
         _ => "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
     }

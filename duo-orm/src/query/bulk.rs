@@ -212,6 +212,7 @@ pending_builder!(CreateBulkReturning => Vec<M>);
 fn clone_error(error: &Error) -> Error {
     match error {
         Error::Validation { field, detail } => Error::Validation { field: field.clone(), detail: detail.clone() },
+        Error::InvalidQuery { kind, message } => Error::InvalidQuery { kind: *kind, message: message.clone() },
         other => Error::invalid(InvalidQueryKind::Internal, other.to_string()),
     }
 }

@@ -511,7 +511,11 @@ fn within(relation: &RelationMeta, error: Error) -> Error {
         | Error::Integrity { .. }
         | Error::Validation { .. }
         | Error::ConnectionLost { .. }
-        | Error::Database(_) => error,
+        | Error::Database(_)
+        | Error::Configuration { .. } => error,
+        // What the transaction or the database did is not about the relationship: kept, so that
+        // a caller matching on its kind (a cancelled transaction, a row not read back) sees it.
+        Error::InvalidQuery { kind: InvalidQueryKind::Transaction | InvalidQueryKind::ReadBack | InvalidQueryKind::Internal, .. } => error,
         Error::InvalidQuery { message: detail, .. } => Error::Relationship { relation: relation.qualified_name(), detail },
         other => Error::Relationship { relation: relation.qualified_name(), detail: other.to_string() },
     }
