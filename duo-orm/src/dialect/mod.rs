@@ -64,6 +64,21 @@ impl Dialect {
             Dialect::Oracle => 65_535,
         }
     }
+
+    /// The most values one `IN (…)` list carries: the parameter limit, and Oracle's 1 000
+    /// expressions per list (ORA-01795). Longer lists are split across statements.
+    ///
+    /// ```
+    /// use duo_orm::Dialect;
+    /// assert_eq!(Dialect::Oracle.max_in_list(), 1_000);
+    /// assert_eq!(Dialect::Postgres.max_in_list(), Dialect::Postgres.max_parameters());
+    /// ```
+    pub const fn max_in_list(self) -> usize {
+        match self {
+            Dialect::Oracle => 1_000,
+            other => other.max_parameters(),
+        }
+    }
 }
 
 impl Dialect {

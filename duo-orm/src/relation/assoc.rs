@@ -242,7 +242,7 @@ pub(crate) fn link_deletes(
         None => vec![delete(None)],
         // The owner key takes one parameter besides the list.
         Some(targets) => {
-            let per_statement = super::load::max_in_list(dialect).min(dialect.max_parameters() - 1);
+            let per_statement = dialect.max_in_list().min(dialect.max_parameters() - 1);
             targets.chunks(per_statement).map(|chunk| delete(Some(chunk))).collect()
         }
     })

@@ -48,4 +48,4 @@ pub use plan::LoadNode;
 pub(crate) use plan::{add_path, joins_collection};
 pub use run::{Loader, RelationLoader, Session};
 pub(crate) use run::{fetch, load_below};
-pub(crate) use sql::{max_in_list, selectin_statements};
+pub(crate) use sql::selectin_statements;

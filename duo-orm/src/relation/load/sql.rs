@@ -38,7 +38,7 @@ pub(crate) fn selectin_statements(
         keys
     };
     let sql = SelectinSql::get(dialect, relation, below, KeyShape::List);
-    let per_statement = max_in_list(dialect);
+    let per_statement = dialect.max_in_list();
     let mut keys = keys.into_iter();
     let mut statements = Vec::with_capacity(keys.len().div_ceil(per_statement));
     while keys.len() > 0 {
@@ -150,15 +150,6 @@ impl SelectinSql {
         }
         sql.push_str(&self.tail);
         sql
-    }
-}
-
-/// The most values one `IN (…)` list carries: the parameter limit, and Oracle's 1 000
-/// expressions per list (ORA-01795).
-pub(crate) fn max_in_list(dialect: Dialect) -> usize {
-    match dialect {
-        Dialect::Oracle => 1_000,
-        other => other.max_parameters(),
     }
 }
 
