@@ -91,8 +91,11 @@ pub fn backends_sync(name: &str) -> Vec<TestDb> {
     if let Some(base) = env_url(POSTGRES_ENV) {
         let schema = format!("t_{name}");
         let admin = Database::new(base.clone());
-        admin.execute_raw(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).wait().expect("drop test schema");
-        admin.execute_raw(format!("CREATE SCHEMA \"{schema}\"")).wait().expect("create test schema");
+        admin
+            .execute_raw(format!("DROP SCHEMA IF EXISTS {} CASCADE", Dialect::Postgres.quote_identifier(&schema)))
+            .wait()
+            .expect("drop test schema");
+        admin.execute_raw(format!("CREATE SCHEMA {}", Dialect::Postgres.quote_identifier(&schema))).wait().expect("create test schema");
         let separator = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
         out.push(TestDb::new(url, Dialect::Postgres));
@@ -101,8 +104,11 @@ pub fn backends_sync(name: &str) -> Vec<TestDb> {
     if let Some(base) = env_url(MYSQL_ENV) {
         let database = format!("t_{name}");
         let admin = Database::new(base.clone());
-        admin.execute_raw(format!("DROP DATABASE IF EXISTS `{database}`")).wait().expect("drop test database");
-        admin.execute_raw(format!("CREATE DATABASE `{database}`")).wait().expect("create test database");
+        admin
+            .execute_raw(format!("DROP DATABASE IF EXISTS {}", Dialect::MySql.quote_identifier(&database)))
+            .wait()
+            .expect("drop test database");
+        admin.execute_raw(format!("CREATE DATABASE {}", Dialect::MySql.quote_identifier(&database))).wait().expect("create test database");
         out.push(TestDb::new(with_database(&base, &database), Dialect::MySql));
     }
     out

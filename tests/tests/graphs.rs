@@ -549,8 +549,10 @@ async fn what_cannot_be_saved_is_an_error_naming_the_relationship() {
         let error = Author::create(holding.clone()).on(db).await.unwrap_err();
         assert!(matches!(&error, Error::Relationship { relation, .. } if relation == "Author.articles"), "{error:?}");
         assert!(error.to_string().contains("save()"), "{error}");
-        let error = Author::create_bulk(vec![holding]).on(db).await.unwrap_err();
+        let error = Author::create_bulk(vec![holding.clone()]).on(db).await.unwrap_err();
         assert!(matches!(&error, Error::Relationship { .. }), "{error:?}");
+        let error = Author::filter(|a| a.id.eq(0)).update_bulk(holding).on(db).await.unwrap_err();
+        assert!(matches!(&error, Error::Relationship { .. }), "update_bulk keeps the variant: {error:?}");
         assert_eq!(Author::count().on(db).await.unwrap(), 1);
     }
 }

@@ -213,6 +213,7 @@ fn clone_error(error: &Error) -> Error {
     match error {
         Error::Validation { field, detail } => Error::Validation { field: field.clone(), detail: detail.clone() },
         Error::InvalidQuery { kind, message } => Error::InvalidQuery { kind: *kind, message: message.clone() },
+        Error::Relationship { relation, detail } => Error::Relationship { relation: relation.clone(), detail: detail.clone() },
         other => Error::invalid(InvalidQueryKind::Internal, other.to_string()),
     }
 }
