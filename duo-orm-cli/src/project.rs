@@ -7,6 +7,7 @@ use duo_orm::migrate::Schema;
 use duo_orm::model::ReferentialAction;
 use duo_orm::schema::{Column, ColumnType, DefaultValue, ForeignKey, Index, Table};
 use duo_orm_macros_core::case::snake_case;
+use duo_orm_macros_core::field_type::{FieldTypeDef, Shape, parse_field_type};
 use duo_orm_macros_core::model::DefaultDef;
 use duo_orm_macros_core::relation::ThroughTable;
 use duo_orm_macros_core::{ModelDef, RelationKind, SqlType, parse_model};
@@ -113,13 +114,15 @@ impl Project {
         let mut files = Vec::new();
         collect_rust_files(&dir, &mut files)?;
         files.sort();
-        let mut models = Vec::new();
+        let mut found = Found::default();
         for file in files {
             let text = std::fs::read_to_string(&file).map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
             let shown = file.strip_prefix(&self.root).unwrap_or(&file).display().to_string();
             let parsed = syn::parse_file(&text).map_err(|e| located(&shown, &e))?;
-            collect_models(&parsed.items, &shown, &mut models)?;
+            found.collect(&parsed.items, &shown)?;
         }
+        let Found { mut models, field_types } = found;
+        resolve_declared(&mut models, &field_types)?;
         schema_of(&models)
     }
 
@@ -154,34 +157,90 @@ fn located(file: &str, error: &syn::Error) -> Failure {
     Failure::new(format!("{file}:{}:{}: {error}", start.line, start.column + 1))
 }
 
-/// Structs deriving `Model` (the derive's last path segment), in inline modules too.
-fn collect_models(items: &[syn::Item], file: &str, out: &mut Vec<ModelDef>) -> Result<(), Failure> {
-    for item in items {
-        match item {
-            syn::Item::Struct(item) if derives_model(&item.attrs) => {
-                let input = syn::DeriveInput::from(item.clone());
-                out.push(parse_model(&input).map_err(|e| located(file, &e))?);
-            }
-            syn::Item::Mod(module) => {
-                if let Some((_, items)) = &module.content {
-                    collect_models(items, file, out)?;
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
+/// What the models directory declares: structs deriving `Model`, and the enums and newtypes
+/// deriving `FieldType` that their fields may use (by the derive's last path segment, in inline
+/// modules too).
+#[derive(Default)]
+struct Found {
+    models: Vec<ModelDef>,
+    field_types: Vec<FieldTypeDef>,
 }
 
-fn derives_model(attrs: &[syn::Attribute]) -> bool {
+impl Found {
+    fn collect(&mut self, items: &[syn::Item], file: &str) -> Result<(), Failure> {
+        for item in items {
+            let (attrs, input) = match item {
+                syn::Item::Struct(item) => (&item.attrs, syn::DeriveInput::from(item.clone())),
+                syn::Item::Enum(item) => (&item.attrs, syn::DeriveInput::from(item.clone())),
+                syn::Item::Mod(module) => {
+                    if let Some((_, items)) = &module.content {
+                        self.collect(items, file)?;
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            if derives(attrs, "Model") {
+                self.models.push(parse_model(&input).map_err(|e| located(file, &e))?);
+            }
+            if derives(attrs, "FieldType") {
+                self.field_types.push(parse_field_type(&input).map_err(|e| located(file, &e))?);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn derives(attrs: &[syn::Attribute], derive: &str) -> bool {
     attrs.iter().filter(|a| a.path().is_ident("derive")).any(|attr| {
         let mut found = false;
         let _ = attr.parse_nested_meta(|meta| {
-            found |= meta.path.segments.last().is_some_and(|s| s.ident == "Model");
+            found |= meta.path.segments.last().is_some_and(|s| s.ident == derive);
             Ok(())
         });
         found
     })
+}
+
+/// The name a type is written with (`Plan` for `Plan`, `crate::db::Plan` or `Option<Plan>`).
+fn type_name(ty: &syn::Type) -> Option<String> {
+    let ty = duo_orm_macros_core::types::option_inner(ty).unwrap_or(ty);
+    let syn::Type::Path(path) = ty else { return None };
+    path.path.segments.last().map(|s| s.ident.to_string())
+}
+
+/// Gives each field of a type that declares its own column type (an enum or a newtype) the
+/// column type of that type's `#[derive(FieldType)]`, as the compiler does for the derive.
+fn resolve_declared(models: &mut [ModelDef], field_types: &[FieldTypeDef]) -> Result<(), Failure> {
+    for model in models {
+        for field in model.fields.iter_mut().filter(|f| f.sql_type == SqlType::Declared) {
+            let mut name = type_name(&field.ty).unwrap_or_default();
+            // A newtype may wrap another declared type; a cycle would not compile, but stop anyway.
+            for _ in 0..8 {
+                let Some(declared) = field_types.iter().find(|t| t.ident == name) else {
+                    let hint = if name == "Value" {
+                        "write `serde_json::Value` with its path, or import it as `JsonValue`"
+                    } else {
+                        "derive FieldType for it in the models directory, or give the column type with #[duo(sql_type = \"...\")]"
+                    };
+                    return Err(Failure::new(format!(
+                        "`{}.{}` has the type `{name}`, whose column type the CLI cannot tell (it reads the models \
+                         directory without compiling it); help: {hint}",
+                        model.ident, field.ident
+                    )));
+                };
+                let sql_type = declared.sql_type().map_err(|e| Failure::new(format!("`{name}`: {e}")))?;
+                match (&sql_type, &declared.shape) {
+                    (SqlType::Declared, Shape::Newtype(inner)) => name = type_name(inner).unwrap_or_default(),
+                    _ => {
+                        field.sql_type = sql_type;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The runtime's column type for the derive's: by variant name (`TimestampTz` is
@@ -189,6 +248,7 @@ fn derives_model(attrs: &[syn::Attribute]) -> bool {
 fn column_type(sql_type: &SqlType) -> ColumnType {
     match sql_type {
         SqlType::Custom(sql) => ColumnType::Custom(sql.clone()),
+        SqlType::Declared => unreachable!("`resolve_declared` runs before any schema is built"),
         SqlType::Array(element) => match duo_orm::types::ArrayOf::of(&column_type(element)) {
             Some(of) => ColumnType::Array(of),
             None => unreachable!("the derive maps arrays of scalars only"),

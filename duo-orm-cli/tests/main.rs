@@ -737,3 +737,46 @@ fn checksums_recorded_by_earlier_versions_still_match() {
     recorded("0123456789abcdef");
     assert_fails_cleanly(&project.run(&["migrate", "status", "--exit-code"]), "not applied as written");
 }
+
+#[path = "field_type_models.rs"]
+mod field_type_models;
+
+/// Enums and newtypes deriving `FieldType` get the same columns from `migrate create` (which
+/// reads the models without compiling them) as from `create_all` (which asks the compiler).
+#[test]
+fn field_types_make_the_same_columns_in_a_migration_and_in_create_all() {
+    let project = TempProject::scaffolded("field_types");
+    project.write("src/db/models/mod.rs", include_str!("field_type_models.rs"));
+    project.ok(&["migrate", "create", "subscriptions"]);
+    for backend in backends_sync("cli_field_types") {
+        let url = backend.url.as_str();
+        project.ok(&["migrate", "up", "--database-url", url]);
+        let migrated = live(url).table("cli_subscriptions").cloned().expect("migrated table");
+        assert!(project.ok(&["migrate", "check", "--database-url", url]).contains("no drift"), "{:?}", backend.dialect);
+        project.ok(&["migrate", "down", "--database-url", url]);
+        project.ok(&["migrate", "down", "--database-url", url]);
+        let db = Database::new(url.to_string());
+        db.register::<field_type_models::Subscription>();
+        db.create_all().wait().expect("create_all");
+        let created = live(url).table("cli_subscriptions").cloned().expect("created table");
+        // (Index names may differ: SQLite's create_all writes UNIQUE inline, which names its index itself.)
+        let shape = |table: &duo_orm::migrate::LiveTable| {
+            let mut indexes: Vec<_> = table.indexes.iter().map(|i| (i.columns.clone(), i.unique)).collect();
+            indexes.sort();
+            (table.columns.clone(), table.primary_key.clone(), indexes)
+        };
+        assert_eq!(shape(&migrated), shape(&created), "{:?}", backend.dialect);
+        let plan = created.columns.iter().find(|c| c.name == "plan").unwrap();
+        let priority = created.columns.iter().find(|c| c.name == "priority").unwrap();
+        assert!(plan.sql_type.to_lowercase().contains("text"), "{:?}: {plan:?}", backend.dialect);
+        let small = if backend.dialect == Dialect::Sqlite { "integer" } else { "smallint" };
+        assert!(priority.sql_type.to_lowercase().contains(small), "{:?}: {priority:?}", backend.dialect);
+    }
+    // A field type the CLI cannot see is an error naming it, not a guessed column.
+    project.write(
+        "src/db/models/mod.rs",
+        &include_str!("field_type_models.rs")
+            .replace("#[derive(FieldType, Debug, Clone, PartialEq)]\npub struct Email", "pub struct Email"),
+    );
+    assert_fails_cleanly(&project.run(&["migrate", "create", "again"]), "`Subscription.email` has the type `Email`");
+}

@@ -13,3 +13,16 @@ pub fn snake_case(name: &str) -> String {
 pub fn camel_case(snake: &str) -> String {
     snake.to_upper_camel_case()
 }
+
+/// A variant name under a `rename_all` rule (one of `symbol::RENAME_RULES`), as serde writes it.
+pub fn rename(variant: &str, rule: &str) -> String {
+    use heck::{ToKebabCase, ToShoutySnakeCase};
+    match rule {
+        "lowercase" => variant.to_lowercase(),
+        "UPPERCASE" => variant.to_uppercase(),
+        "snake_case" => variant.to_snake_case(),
+        "SCREAMING_SNAKE_CASE" => variant.to_shouty_snake_case(),
+        "kebab-case" => variant.to_kebab_case(),
+        _ => variant.to_string(),
+    }
+}

@@ -219,7 +219,13 @@ pub fn model(def: &ModelDef) -> TokenStream {
 fn column_meta(f: &FieldDef, krate: &syn::Path, private: &TokenStream) -> TokenStream {
     let field_name = f.ident.to_string();
     let column = &f.column;
-    let sql_type = sql_type_tokens(private, &f.sql_type);
+    let sql_type = match f.sql_type {
+        SqlType::Declared => {
+            let ty = &f.ty;
+            quote_spanned!(ty.span()=> <#ty as #private::FieldType>::SQL_TYPE)
+        }
+        _ => sql_type_tokens(private, &f.sql_type),
+    };
     let (nullable, primary_key, auto_increment, unique, index, guarded) =
         (f.nullable, f.primary_key, f.auto_increment, f.unique, f.index, f.guarded);
     let default = match &f.default {

@@ -9,6 +9,7 @@ pub mod case;
 mod check;
 mod ctxt;
 mod expand;
+pub mod field_type;
 pub mod model;
 pub mod relation;
 mod symbol;
@@ -25,6 +26,14 @@ pub use types::SqlType;
 pub fn expand_model(input: &DeriveInput) -> TokenStream {
     match parse_model(input) {
         Ok(def) => expand::model(&def),
+        Err(errors) => errors.to_compile_error(),
+    }
+}
+
+/// Expands `#[derive(FieldType)]`.
+pub fn expand_field_type(input: &DeriveInput) -> TokenStream {
+    match field_type::parse_field_type(input) {
+        Ok(def) => field_type::expand(&def),
         Err(errors) => errors.to_compile_error(),
     }
 }

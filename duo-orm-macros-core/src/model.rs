@@ -477,7 +477,7 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
         }
     }
     if let Some((_, span)) = raw.max_length
-        && sql_type != SqlType::Text
+        && !matches!(sql_type, SqlType::Text | SqlType::Declared)
     {
         cx.syn_error(syn::Error::new(span, "max_length applies to String fields only"));
     }
@@ -489,7 +489,7 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
             DefaultDef::Str(_) => sql_type == SqlType::Text,
             DefaultDef::Sql(_) => true,
         };
-        if !fits && !matches!(sql_type, SqlType::Custom(_)) {
+        if !fits && !matches!(sql_type, SqlType::Custom(_) | SqlType::Declared) {
             cx.syn_error(syn::Error::new(
                 *span,
                 format!("this default does not fit a {:?} column; help: for other values use #[duo(default_sql = \"...\")]", sql_type),

@@ -76,3 +76,10 @@ pub const ACTIONS: &[&str] = &["cascade", "set_null", "set_default", "restrict",
 pub fn one_of(keys: &[&str]) -> String {
     keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
 }
+
+// `#[derive(FieldType)]`.
+pub const REPR: &str = "repr";
+pub const RENAME: &str = "rename";
+pub const RENAME_ALL: &str = "rename_all";
+pub const REPRS: &[&str] = &["i16", "i32", "i64"];
+pub const RENAME_RULES: &[&str] = &["lowercase", "UPPERCASE", "snake_case", "SCREAMING_SNAKE_CASE", "kebab-case"];

@@ -172,3 +172,54 @@ fn default_table_names_split_acronyms_as_a_reader_does() {
     assert_eq!(snake_case("UserV2"), "user_v2");
     assert_eq!(snake_case("Post"), "post");
 }
+
+#[test]
+fn expands_field_types() {
+    let labels: syn::DeriveInput = syn::parse_quote! {
+        #[duo(rename_all = "snake_case")]
+        enum Plan { Free, ProMonthly, #[duo(rename = "team")] Business }
+    };
+    let integers: syn::DeriveInput = syn::parse_quote! {
+        #[duo(repr = "i16", crate = "orm")]
+        enum Priority { Low = 1, Urgent = 10 }
+    };
+    let newtype: syn::DeriveInput = syn::parse_quote! {
+        struct Email(String);
+    };
+    let expanded = [labels, integers, newtype].iter().map(|input| pretty(crate::expand_field_type(input))).collect::<Vec<_>>();
+    insta::assert_snapshot!(expanded.join("\n// ----\n\n"));
+}
+
+#[test]
+fn the_cli_reads_a_field_types_column_type() {
+    let parse = |input: syn::DeriveInput| crate::field_type::parse_field_type(&input).unwrap().sql_type().unwrap();
+    assert_eq!(
+        parse(syn::parse_quote!(
+            enum Plan {
+                Free,
+            }
+        )),
+        crate::SqlType::Text
+    );
+    assert_eq!(
+        parse(syn::parse_quote!(
+            #[duo(repr = "i64")]
+            enum Big {
+                A,
+            }
+        )),
+        crate::SqlType::BigInt
+    );
+    assert_eq!(
+        parse(syn::parse_quote!(
+            struct Cents(i32);
+        )),
+        crate::SqlType::Integer
+    );
+    assert_eq!(
+        parse(syn::parse_quote!(
+            struct Price(Cents);
+        )),
+        crate::SqlType::Declared
+    );
+}

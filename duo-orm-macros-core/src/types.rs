@@ -24,6 +24,10 @@ pub enum SqlType {
     Custom(String),
     /// `Vec<T>` of a scalar `T` (a PostgreSQL array).
     Array(Box<SqlType>),
+    /// A type of the user's, which declares its column type itself
+    /// (`FieldType::SQL_TYPE`): the derive asks the compiler; the CLI, which does not
+    /// compile, finds the type's `#[derive(FieldType)]` among the models.
+    Declared,
 }
 
 impl SqlType {
@@ -47,6 +51,7 @@ impl SqlType {
             SqlType::Json => "Json",
             SqlType::Custom(_) => "Custom",
             SqlType::Array(_) => "Array",
+            SqlType::Declared => "Declared",
         }
     }
 
@@ -85,8 +90,8 @@ fn single_generic(arguments: &PathArguments) -> Option<&Type> {
 pub fn map_type(ty: &Type) -> Result<SqlType, String> {
     let unsupported = || {
         format!(
-            "duo-orm cannot map `{}` to a column type; help: add #[duo(sql_type = \"...\")] naming the \
-             column type, and implement `duo_orm::types::FieldType` for the type",
+            "duo-orm cannot store `{}` in a column; help: use a type implementing `duo_orm::types::FieldType` \
+             (`#[derive(FieldType)]` covers enums and newtypes such as `struct Email(String)`)",
             quote::quote!(#ty).to_string().replace(' ', "")
         )
     };
@@ -143,7 +148,7 @@ pub fn map_type(ty: &Type) -> Result<SqlType, String> {
             }
         },
         "Option" => return Err("nested `Option<Option<T>>` cannot be a column; use one `Option`".into()),
-        _ => return Err(unsupported()),
+        _ => SqlType::Declared,
     };
     Ok(mapped)
 }

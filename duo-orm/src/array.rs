@@ -13,7 +13,7 @@ use crate::column::{Column, Condition};
 use crate::dialect::Dialect;
 use crate::error::{Error, Invalid, InvalidQueryKind};
 use crate::model::Model;
-use crate::types::FieldType;
+use crate::types::{ArrayOf, FieldType, SqlType, ValueError};
 
 /// A scalar type arrays hold, with its sea-query array tag.
 pub trait ArrayElement: FieldType + Clone {
@@ -163,14 +163,21 @@ impl<M> ArrayLength<M> {
 /// [`FieldType`] for `Vec<T>`: bound as one array parameter, decoded from a PostgreSQL array;
 /// other backends have no array type (their DDL already refuses the column).
 macro_rules! array_field {
-    ($($ty:ty => $array:ident, $element:literal);* $(;)?) => {$(
+    ($($ty:ty => $of:ident, $array:ident, $element:literal);* $(;)?) => {$(
         impl ArrayElement for $ty {
             const ARRAY_TYPE: SeaArrayType = SeaArrayType::$array;
         }
 
         impl FieldType for Vec<$ty> {
+            const SQL_TYPE: SqlType = SqlType::Array(ArrayOf::$of);
             fn to_value(&self) -> Value {
                 array_value(self.clone())
+            }
+            fn from_value(value: Value) -> std::result::Result<Self, ValueError> {
+                match value {
+                    Value::Array(_, Some(items)) => items.into_iter().map(<$ty>::from_value).collect(),
+                    other => Err(ValueError::unexpected(concat!("an array of ", $element), &other)),
+                }
             }
             fn into_value(self) -> Value {
                 array_value(self)
@@ -186,38 +193,35 @@ macro_rules! array_field {
             fn to_json(&self) -> serde_json::Value {
                 serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
             }
-            #[cfg(feature = "sqlite")]
-            fn decode_sqlite(_: &sqlx::sqlite::SqliteRow, index: usize) -> std::result::Result<Self, sqlx::Error> {
-                Err(no_arrays(index))
-            }
-            #[cfg(feature = "postgres")]
-            fn decode_postgres(row: &sqlx::postgres::PgRow, index: usize) -> std::result::Result<Self, sqlx::Error> {
-                sqlx::Row::try_get(row, index)
-            }
-            #[cfg(feature = "mysql")]
-            fn decode_mysql(_: &sqlx::mysql::MySqlRow, index: usize) -> std::result::Result<Self, sqlx::Error> {
-                Err(no_arrays(index))
-            }
         }
     )*};
 }
 
-#[cfg(any(feature = "sqlite", feature = "mysql"))]
-fn no_arrays(index: usize) -> sqlx::Error {
-    sqlx::Error::ColumnDecode {
-        index: index.to_string(),
-        source: "array columns are PostgreSQL's; store the list as `Json<Vec<T>>` on other databases".into(),
+/// A JSON payload value as an array of `of` (what a custom type stored as an array reads).
+pub(crate) fn array_from_json(of: ArrayOf, json: serde_json::Value) -> std::result::Result<Value, String> {
+    match of {
+        ArrayOf::SmallInt => Vec::<i16>::from_json(json),
+        ArrayOf::Integer => Vec::<i32>::from_json(json),
+        ArrayOf::BigInt => Vec::<i64>::from_json(json),
+        ArrayOf::Float => Vec::<f32>::from_json(json),
+        ArrayOf::Double => Vec::<f64>::from_json(json),
+        ArrayOf::Boolean => Vec::<bool>::from_json(json),
+        ArrayOf::Text => Vec::<String>::from_json(json),
+        #[cfg(feature = "uuid")]
+        ArrayOf::Uuid => Vec::<uuid::Uuid>::from_json(json),
+        #[cfg(not(feature = "uuid"))]
+        ArrayOf::Uuid => Err("UUID arrays need duo-orm's `uuid` feature".into()),
     }
 }
 
 array_field! {
-    i16 => SmallInt, "16-bit integers";
-    i32 => Int, "32-bit integers";
-    i64 => BigInt, "64-bit integers";
-    f32 => Float, "numbers";
-    f64 => Double, "numbers";
-    bool => Bool, "booleans";
-    String => String, "strings";
+    i16 => SmallInt, SmallInt, "16-bit integers";
+    i32 => Integer, Int, "32-bit integers";
+    i64 => BigInt, BigInt, "64-bit integers";
+    f32 => Float, Float, "numbers";
+    f64 => Double, Double, "numbers";
+    bool => Boolean, Bool, "booleans";
+    String => Text, String, "strings";
 }
 #[cfg(feature = "uuid")]
-array_field! { uuid::Uuid => Uuid, "UUIDs" }
+array_field! { uuid::Uuid => Uuid, Uuid, "UUIDs" }

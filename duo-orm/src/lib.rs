@@ -39,6 +39,7 @@ pub mod column;
 pub mod config;
 pub mod database;
 pub mod dialect;
+mod driver;
 pub mod error;
 #[cfg(feature = "json")]
 pub mod json;
@@ -70,7 +71,10 @@ pub use query::select::{Page, Select};
 pub use query::stream::Iterate;
 pub use relation::{Association, Orphans, Related, RelatedCount, Relation, RelationKind, RelationMeta, Strategy};
 pub use transaction::Transaction;
+pub use types::FieldType;
 
+/// `#[derive(FieldType)]`: see the [`FieldType`](trait@FieldType) trait.
+pub use duo_orm_derive::FieldType;
 /// `#[derive(Model)]`: see the user guide's "Defining models" chapter.
 pub use duo_orm_derive::Model;
 /// `#[derive(Payload)]`: makes a serde struct a write payload (implements the [`Payload`]
@@ -91,7 +95,7 @@ pub use sqlx;
 pub mod prelude {
     #[cfg(feature = "json")]
     pub use crate::Json;
-    pub use crate::{Database, Dialect, Error, Hooks, Model, ModelExt, Page, Payload, Related, Result, Select, Transaction};
+    pub use crate::{Database, Dialect, Error, FieldType, Hooks, Model, ModelExt, Page, Payload, Related, Result, Select, Transaction};
     /// `try_next()`, `next()` and friends on [`Iterate::stream`](crate::Iterate::stream).
     pub use futures_util::{StreamExt as _, TryStreamExt as _};
     pub use serde::{Deserialize, Serialize};
@@ -108,7 +112,7 @@ pub mod __private {
     };
     pub use crate::relation::load::RelationLoader;
     pub use crate::relation::{RelationField, ThroughMeta, key_column, kind};
-    pub use crate::types::{ArrayOf, FieldType, RowCursor, RowError, RowResult, SqlType};
+    pub use crate::types::{ArrayOf, FieldType, RowCursor, RowError, RowResult, SqlType, ValueError};
     pub use std::sync::OnceLock;
 
     /// Checks at compile time that a foreign-key column of type `F` can hold keys of type `K`
@@ -185,14 +189,16 @@ pub mod __private {
         }
     }
 
-    /// A JSON value as field type `T` (for `from_schema` / `set_json`).
-    pub fn field_from_json<T: FieldType + serde::de::DeserializeOwned>(
-        model: &'static str,
-        field: &'static str,
-        json: serde_json::Value,
-    ) -> crate::Result<T> {
-        serde_json::from_value(json)
-            .map_err(|e| crate::Error::Validation { field: field.to_string(), detail: format!("invalid value for {model}.{field}: {e}") })
+    /// A JSON value as field type `T` (for `from_schema` / `set_json`), through the type's own
+    /// [`FieldType::from_json`] and [`FieldType::from_value`]: no serde impl needed, and the
+    /// labels of a derived enum are the ones it stores.
+    pub fn field_from_json<T: FieldType>(model: &'static str, field: &'static str, json: serde_json::Value) -> crate::Result<T> {
+        let invalid = |detail: String| crate::Error::Validation {
+            field: field.to_string(),
+            detail: format!("invalid value for {model}.{field}: {detail}"),
+        };
+        let value = T::from_json(json).map_err(invalid)?;
+        T::from_value(value).map_err(|e| invalid(e.to_string()))
     }
 
     /// The error for a required field missing from a schema.

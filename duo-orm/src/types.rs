@@ -2,6 +2,7 @@
 
 use sea_query::Value;
 
+use crate::driver::RowRef;
 use crate::error::{Error, Result};
 
 /// A portable column type, rendered per dialect by the DDL builders.
@@ -71,6 +72,25 @@ pub enum ArrayOf {
 }
 
 impl ArrayOf {
+    /// sea-query's tag for an array of this element type.
+    pub(crate) fn sea_type(self) -> sea_query::ArrayType {
+        use sea_query::ArrayType as A;
+        match self {
+            ArrayOf::SmallInt => A::SmallInt,
+            ArrayOf::Integer => A::Int,
+            ArrayOf::BigInt => A::BigInt,
+            ArrayOf::Float => A::Float,
+            ArrayOf::Double => A::Double,
+            ArrayOf::Boolean => A::Bool,
+            ArrayOf::Text => A::String,
+            #[cfg(feature = "uuid")]
+            ArrayOf::Uuid => A::Uuid,
+            // (No `Vec<Uuid>` field without the feature.)
+            #[cfg(not(feature = "uuid"))]
+            ArrayOf::Uuid => A::String,
+        }
+    }
+
     /// The column type of one element.
     pub fn element<S>(self) -> SqlType<S> {
         match self {
@@ -126,51 +146,289 @@ impl<S> SqlType<S> {
     }
 }
 
-/// A Rust type that can be a model field: bound as a parameter, decoded by position, and
-/// converted from a JSON payload value.
+/// A Rust type that can be a model field: what column it makes, how it is bound as a
+/// parameter, and how it is read back.
 ///
-/// Implemented for the supported column types and for `Option<T>` of them. Implement it for
-/// your own type (with `#[duo(sql_type = "...")]` on the field) to store anything else.
+/// Implemented for the supported column types, `Option<T>` of them, [`Json<T>`](crate::Json)
+/// and PostgreSQL arrays. For your own types, `#[derive(FieldType)]` covers Rust enums (stored
+/// as text or as integers) and newtypes such as `struct Email(String)`. By hand, a type
+/// implements three items, none of which names a backend: the driver reads the column as
+/// [`SQL_TYPE`](Self::SQL_TYPE) says and hands the value to [`from_value`](Self::from_value).
+///
+/// ```
+/// use duo_orm::sea_query::Value;
+/// use duo_orm::types::{FieldType, SqlType, ValueError};
+///
+/// /// Cents, stored as a 64-bit integer.
+/// #[derive(Debug, Clone, Copy, PartialEq)]
+/// struct Cents(i64);
+///
+/// impl FieldType for Cents {
+///     const SQL_TYPE: SqlType = SqlType::BigInt;
+///     fn to_value(&self) -> Value {
+///         Value::BigInt(Some(self.0))
+///     }
+///     fn from_value(value: Value) -> Result<Self, ValueError> {
+///         match value {
+///             Value::BigInt(Some(cents)) => Ok(Cents(cents)),
+///             other => Err(ValueError::unexpected("cents (a 64-bit integer)", &other)),
+///         }
+///     }
+/// }
+///
+/// assert_eq!(Cents::from_value(Cents(250).to_value()), Ok(Cents(250)));
+/// // The provided methods follow from the three: JSON payloads, typed NULLs.
+/// assert_eq!(Cents(250).to_json(), serde_json::json!(250));
+/// assert_eq!(Cents::null_value(), Value::BigInt(None));
+/// assert_eq!(Cents::from_json(serde_json::json!(250)), Ok(Value::BigInt(Some(250))));
+/// assert!(Cents::from_json(serde_json::json!("250 dollars")).is_err());
+/// // And `Option<Cents>` is a field type too.
+/// assert_eq!(Option::<Cents>::from_value(Value::BigInt(None)), Ok(None));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a model field",
+    label = "not a column type duo-orm knows",
+    note = "`#[derive(FieldType)]` stores enums (as text or integers) and newtypes such as `struct Email(String)`; \
+            implement `duo_orm::FieldType` by hand for anything else"
+)]
 pub trait FieldType: Sized + Send + Sync + 'static {
+    /// The column type: what DDL creates (unless the field says `#[duo(sql_type = "…")]`) and
+    /// what the driver reads the column as. A [`SqlType::Custom`] type is read as text.
+    const SQL_TYPE: SqlType;
     /// This field's value as a bound parameter.
     fn to_value(&self) -> Value;
+    /// The field from a value read from the database (or given as a parameter). A SQL `NULL`
+    /// arrives as the `None` of its variant; only `Option<T>` accepts it.
+    fn from_value(value: Value) -> std::result::Result<Self, ValueError>;
+
+    /// Whether a SQL `NULL` is a value of this type: only `Option<T>` (and newtypes of it) says
+    /// so. For any other type the driver refuses a `NULL` itself, without a test per column.
+    #[doc(hidden)]
+    const NULLABLE: bool = false;
+
     /// This field's value as a bound parameter, moved (no copy of a string or a buffer).
     fn into_value(self) -> Value {
         self.to_value()
     }
     /// A typed SQL `NULL` for this type.
-    fn null_value() -> Value;
-    /// Converts a JSON payload value (from a map or a serialized schema) into a parameter.
-    fn from_json(json: serde_json::Value) -> std::result::Result<Value, String>;
+    fn null_value() -> Value {
+        null_of(&Self::SQL_TYPE)
+    }
+    /// Converts a JSON payload value (from a map or a serialized payload) into a parameter:
+    /// read as [`SQL_TYPE`](Self::SQL_TYPE) says, then checked by
+    /// [`from_value`](Self::from_value).
+    fn from_json(json: serde_json::Value) -> std::result::Result<Value, String> {
+        let value = json_to_value(&Self::SQL_TYPE, json)?;
+        Self::from_value(value).map(Self::into_value).map_err(|e| e.to_string())
+    }
     /// This field's value as JSON (the column-map export).
-    fn to_json(&self) -> serde_json::Value;
-    /// Reads column `index` of a SQLite row.
-    #[cfg(feature = "sqlite")]
-    fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, index: usize) -> Result<Self, sqlx::Error>;
-    /// Reads column `index` of a PostgreSQL row.
-    #[cfg(feature = "postgres")]
-    fn decode_postgres(row: &sqlx::postgres::PgRow, index: usize) -> Result<Self, sqlx::Error>;
-    /// Reads column `index` of a MySQL row.
-    #[cfg(feature = "mysql")]
-    fn decode_mysql(row: &sqlx::mysql::MySqlRow, index: usize) -> Result<Self, sqlx::Error>;
-    /// Reads nullable column `index` of a SQLite row (types sqlx decodes natively do it in one
-    /// column lookup; others test for NULL first).
-    #[cfg(feature = "sqlite")]
-    fn decode_sqlite_nullable(row: &sqlx::sqlite::SqliteRow, index: usize) -> Result<Option<Self>, sqlx::Error> {
-        let raw = sqlx::Row::try_get_raw(row, index)?;
-        if sqlx::ValueRef::is_null(&raw) { Ok(None) } else { Self::decode_sqlite(row, index).map(Some) }
+    fn to_json(&self) -> serde_json::Value {
+        value_to_json(self.to_value())
     }
-    /// Reads nullable column `index` of a PostgreSQL row.
-    #[cfg(feature = "postgres")]
-    fn decode_postgres_nullable(row: &sqlx::postgres::PgRow, index: usize) -> Result<Option<Self>, sqlx::Error> {
-        let raw = sqlx::Row::try_get_raw(row, index)?;
-        if sqlx::ValueRef::is_null(&raw) { Ok(None) } else { Self::decode_postgres(row, index).map(Some) }
+}
+
+/// Why a [`Value`] cannot become a field: a value of another kind, a `NULL` where the field
+/// has no `None`, or a value the type does not accept (an unknown enum label).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError {
+    message: String,
+}
+
+impl ValueError {
+    /// An error saying why.
+    pub fn new(message: impl Into<String>) -> Self {
+        ValueError { message: message.into() }
     }
-    /// Reads nullable column `index` of a MySQL row.
-    #[cfg(feature = "mysql")]
-    fn decode_mysql_nullable(row: &sqlx::mysql::MySqlRow, index: usize) -> Result<Option<Self>, sqlx::Error> {
-        let raw = sqlx::Row::try_get_raw(row, index)?;
-        if sqlx::ValueRef::is_null(&raw) { Ok(None) } else { Self::decode_mysql(row, index).map(Some) }
+
+    /// "expected `expected`, found …", naming the kind of value found (never the value: it
+    /// may be anything a row holds).
+    pub fn unexpected(expected: &str, found: &Value) -> Self {
+        let found = if is_null(found) { "NULL".to_string() } else { format!("{} value", value_kind(found)) };
+        ValueError { message: format!("expected {expected}, found {found}") }
+    }
+}
+
+impl ValueError {
+    /// A value of the right kind that the type does not accept: an unknown enum label or
+    /// discriminant. The value is named (up to 64 characters): it is a label, not user data.
+    pub fn unknown_label(expected: &str, found: &str) -> Self {
+        let shown: String = found.chars().take(64).collect();
+        let more = if shown.len() < found.len() { "…" } else { "" };
+        ValueError { message: format!("expected {expected}, found `{shown}{more}`") }
+    }
+}
+
+impl std::fmt::Display for ValueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ValueError {}
+
+/// Whether `value` is a SQL `NULL` (the `None` of any variant).
+#[inline]
+pub fn is_null(value: &Value) -> bool {
+    match value {
+        Value::Bool(v) => v.is_none(),
+        Value::SmallInt(v) => v.is_none(),
+        Value::Int(v) => v.is_none(),
+        Value::BigInt(v) => v.is_none(),
+        Value::Float(v) => v.is_none(),
+        Value::Double(v) => v.is_none(),
+        Value::String(v) => v.is_none(),
+        Value::Bytes(v) => v.is_none(),
+        other => is_null_of_another_kind(other),
+    }
+}
+
+// Out of line: the kinds the driver reads most are tested above, inline.
+#[inline(never)]
+fn is_null_of_another_kind(value: &Value) -> bool {
+    match value {
+        Value::Enum(v) => !v.is_some(),
+        other => *other == other.as_null(),
+    }
+}
+
+/// The kind of a value, as error messages name it.
+fn value_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Bool(_) => "a boolean",
+        Value::TinyInt(_) | Value::SmallInt(_) | Value::Int(_) | Value::BigInt(_) => "an integer",
+        Value::TinyUnsigned(_) | Value::SmallUnsigned(_) | Value::Unsigned(_) | Value::BigUnsigned(_) => "an unsigned integer",
+        Value::Float(_) | Value::Double(_) => "a floating-point",
+        Value::String(_) | Value::Char(_) | Value::Enum(_) => "a text",
+        Value::Bytes(_) => "a binary",
+        #[cfg(feature = "json")]
+        Value::Json(_) => "a JSON",
+        #[cfg(feature = "uuid")]
+        Value::Uuid(_) => "a UUID",
+        #[cfg(feature = "decimal")]
+        Value::Decimal(_) => "a decimal",
+        Value::Array(..) => "an array",
+        #[cfg(feature = "chrono")]
+        Value::ChronoDate(_) => "a date",
+        #[cfg(feature = "chrono")]
+        Value::ChronoTime(_) => "a time",
+        #[cfg(feature = "chrono")]
+        Value::ChronoDateTime(_) | Value::ChronoDateTimeUtc(_) | Value::ChronoDateTimeLocal(_) | Value::ChronoDateTimeWithTimeZone(_) => {
+            "a date-time"
+        }
+        #[allow(unreachable_patterns)]
+        _ => "another kind of",
+    }
+}
+
+/// The typed `NULL` of a column type (a custom type is text).
+pub(crate) fn null_of<S>(sql_type: &SqlType<S>) -> Value {
+    match sql_type {
+        SqlType::SmallInt => Value::SmallInt(None),
+        SqlType::Integer => Value::Int(None),
+        SqlType::BigInt => Value::BigInt(None),
+        SqlType::Float => Value::Float(None),
+        SqlType::Double => Value::Double(None),
+        SqlType::Boolean => Value::Bool(None),
+        SqlType::Text | SqlType::Custom(_) => Value::String(None),
+        SqlType::Blob => Value::Bytes(None),
+        #[cfg(feature = "chrono")]
+        SqlType::TimestampTz => Value::ChronoDateTimeUtc(None),
+        #[cfg(feature = "chrono")]
+        SqlType::Timestamp => Value::ChronoDateTime(None),
+        #[cfg(feature = "chrono")]
+        SqlType::Date => Value::ChronoDate(None),
+        #[cfg(feature = "chrono")]
+        SqlType::Time => Value::ChronoTime(None),
+        #[cfg(feature = "uuid")]
+        SqlType::Uuid => Value::Uuid(None),
+        #[cfg(feature = "decimal")]
+        SqlType::Decimal => Value::Decimal(None),
+        #[cfg(feature = "json")]
+        SqlType::Json => Value::Json(None),
+        SqlType::Array(of) => Value::Array(of.sea_type(), None),
+        // (A type of a feature not enabled: no field has it.)
+        #[allow(unreachable_patterns)]
+        _ => Value::String(None),
+    }
+}
+
+/// A JSON payload value read as a column of `sql_type` (a custom type is text), with the
+/// messages of the built-in types.
+fn json_to_value<S>(sql_type: &SqlType<S>, json: serde_json::Value) -> std::result::Result<Value, String> {
+    match sql_type {
+        SqlType::SmallInt => i16::from_json(json),
+        SqlType::Integer => i32::from_json(json),
+        SqlType::BigInt => i64::from_json(json),
+        SqlType::Float => f32::from_json(json),
+        SqlType::Double => f64::from_json(json),
+        SqlType::Boolean => bool::from_json(json),
+        SqlType::Text | SqlType::Custom(_) => String::from_json(json),
+        SqlType::Blob => Vec::<u8>::from_json(json),
+        #[cfg(feature = "chrono")]
+        SqlType::TimestampTz => chrono::DateTime::<chrono::Utc>::from_json(json),
+        #[cfg(feature = "chrono")]
+        SqlType::Timestamp => chrono::NaiveDateTime::from_json(json),
+        #[cfg(feature = "chrono")]
+        SqlType::Date => chrono::NaiveDate::from_json(json),
+        #[cfg(feature = "chrono")]
+        SqlType::Time => chrono::NaiveTime::from_json(json),
+        #[cfg(feature = "uuid")]
+        SqlType::Uuid => uuid::Uuid::from_json(json),
+        #[cfg(feature = "decimal")]
+        SqlType::Decimal => rust_decimal::Decimal::from_json(json),
+        #[cfg(feature = "json")]
+        SqlType::Json => serde_json::Value::from_json(json),
+        SqlType::Array(of) => crate::array::array_from_json(*of, json),
+        #[allow(unreachable_patterns)]
+        _ => Err("this column type needs a duo-orm feature that is not enabled".into()),
+    }
+}
+
+/// A value as JSON: numbers, strings, booleans, arrays; dates and times as serde writes them;
+/// decimals as strings (exact); `NULL` as `null`.
+pub(crate) fn value_to_json(value: Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    fn json<T: serde::Serialize>(v: Option<T>) -> J {
+        v.and_then(|v| serde_json::to_value(v).ok()).unwrap_or(J::Null)
+    }
+    match value {
+        Value::Bool(v) => json(v),
+        Value::TinyInt(v) => json(v),
+        Value::SmallInt(v) => json(v),
+        Value::Int(v) => json(v),
+        Value::BigInt(v) => json(v),
+        Value::TinyUnsigned(v) => json(v),
+        Value::SmallUnsigned(v) => json(v),
+        Value::Unsigned(v) => json(v),
+        Value::BigUnsigned(v) => json(v),
+        Value::Float(v) => json(v),
+        Value::Double(v) => json(v),
+        Value::String(v) => json(v),
+        Value::Char(v) => json(v),
+        Value::Enum(sea_query::OptionEnum::Some(v)) => J::String(v.value.into_owned()),
+        Value::Enum(sea_query::OptionEnum::None(_)) => J::Null,
+        Value::Bytes(v) => json(v),
+        #[cfg(feature = "json")]
+        Value::Json(v) => v.map_or(J::Null, |v| *v),
+        #[cfg(feature = "chrono")]
+        Value::ChronoDate(v) => json(v),
+        #[cfg(feature = "chrono")]
+        Value::ChronoTime(v) => json(v),
+        #[cfg(feature = "chrono")]
+        Value::ChronoDateTime(v) => json(v),
+        #[cfg(feature = "chrono")]
+        Value::ChronoDateTimeUtc(v) => json(v),
+        #[cfg(feature = "chrono")]
+        Value::ChronoDateTimeLocal(v) => json(v),
+        #[cfg(feature = "chrono")]
+        Value::ChronoDateTimeWithTimeZone(v) => json(v),
+        #[cfg(feature = "uuid")]
+        Value::Uuid(v) => json(v),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(v) => v.map_or(J::Null, |d| J::String(d.to_string())),
+        Value::Array(_, v) => v.map_or(J::Null, |items| J::Array(items.into_iter().map(value_to_json).collect())),
+        #[allow(unreachable_patterns)]
+        _ => J::Null,
     }
 }
 
@@ -178,12 +436,20 @@ fn json_error<E: std::fmt::Display>(expected: &str) -> impl FnOnce(E) -> String 
     move |e| format!("expected {expected}: {e}")
 }
 
-/// Implements [`FieldType`] for a type sqlx decodes natively on every enabled backend.
+/// Implements [`FieldType`] for a type that is one [`Value`] variant.
 macro_rules! native_field {
-    ($ty:ty, $variant:ident, $expected:literal) => {
+    ($ty:ty, $sql:ident, $variant:ident, $expected:literal) => {
         impl FieldType for $ty {
+            const SQL_TYPE: SqlType = SqlType::$sql;
             fn to_value(&self) -> Value {
                 Value::$variant(Some(self.clone().into()))
+            }
+            #[inline(always)]
+            fn from_value(value: Value) -> std::result::Result<Self, ValueError> {
+                match value {
+                    Value::$variant(Some(v)) => Ok(v.into()),
+                    other => Err(ValueError::unexpected($expected, &other)),
+                }
             }
             fn into_value(self) -> Value {
                 Value::$variant(Some(self.into()))
@@ -197,62 +463,40 @@ macro_rules! native_field {
             fn to_json(&self) -> serde_json::Value {
                 serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
             }
-            #[cfg(feature = "sqlite")]
-            fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, index: usize) -> Result<Self, sqlx::Error> {
-                sqlx::Row::try_get(row, index)
-            }
-            #[cfg(feature = "postgres")]
-            fn decode_postgres(row: &sqlx::postgres::PgRow, index: usize) -> Result<Self, sqlx::Error> {
-                sqlx::Row::try_get(row, index)
-            }
-            #[cfg(feature = "mysql")]
-            fn decode_mysql(row: &sqlx::mysql::MySqlRow, index: usize) -> Result<Self, sqlx::Error> {
-                sqlx::Row::try_get(row, index)
-            }
-            #[cfg(feature = "sqlite")]
-            fn decode_sqlite_nullable(row: &sqlx::sqlite::SqliteRow, index: usize) -> Result<Option<Self>, sqlx::Error> {
-                sqlx::Row::try_get(row, index)
-            }
-            #[cfg(feature = "postgres")]
-            fn decode_postgres_nullable(row: &sqlx::postgres::PgRow, index: usize) -> Result<Option<Self>, sqlx::Error> {
-                sqlx::Row::try_get(row, index)
-            }
-            #[cfg(feature = "mysql")]
-            fn decode_mysql_nullable(row: &sqlx::mysql::MySqlRow, index: usize) -> Result<Option<Self>, sqlx::Error> {
-                sqlx::Row::try_get(row, index)
-            }
         }
     };
 }
 
-native_field!(i16, SmallInt, "a 16-bit integer");
-native_field!(i32, Int, "a 32-bit integer");
-native_field!(i64, BigInt, "a 64-bit integer");
-native_field!(f32, Float, "a number");
-native_field!(f64, Double, "a number");
-native_field!(bool, Bool, "true or false");
-native_field!(String, String, "a string");
-native_field!(Vec<u8>, Bytes, "an array of bytes");
+native_field!(i16, SmallInt, SmallInt, "a 16-bit integer");
+native_field!(i32, Integer, Int, "a 32-bit integer");
+native_field!(i64, BigInt, BigInt, "a 64-bit integer");
+native_field!(f32, Float, Float, "a number");
+native_field!(f64, Double, Double, "a number");
+native_field!(bool, Boolean, Bool, "true or false");
+native_field!(String, Text, String, "a string");
+native_field!(Vec<u8>, Blob, Bytes, "an array of bytes");
 #[cfg(feature = "chrono")]
-native_field!(chrono::DateTime<chrono::Utc>, ChronoDateTimeUtc, "an RFC 3339 date-time");
+native_field!(chrono::DateTime<chrono::Utc>, TimestampTz, ChronoDateTimeUtc, "an RFC 3339 date-time");
 #[cfg(feature = "chrono")]
-native_field!(chrono::NaiveDateTime, ChronoDateTime, "a date-time (YYYY-MM-DDTHH:MM:SS)");
+native_field!(chrono::NaiveDateTime, Timestamp, ChronoDateTime, "a date-time (YYYY-MM-DDTHH:MM:SS)");
 #[cfg(feature = "chrono")]
-native_field!(chrono::NaiveDate, ChronoDate, "a date (YYYY-MM-DD)");
+native_field!(chrono::NaiveDate, Date, ChronoDate, "a date (YYYY-MM-DD)");
 #[cfg(feature = "chrono")]
-native_field!(chrono::NaiveTime, ChronoTime, "a time (HH:MM:SS)");
+native_field!(chrono::NaiveTime, Time, ChronoTime, "a time (HH:MM:SS)");
 #[cfg(feature = "uuid")]
-native_field!(uuid::Uuid, Uuid, "a UUID string");
+native_field!(uuid::Uuid, Uuid, Uuid, "a UUID string");
 
-// sqlx has no SQLite codec for decimals: they are stored as text there (exact, but compared
-// as text), and read back by parsing.
 #[cfg(feature = "decimal")]
 impl FieldType for rust_decimal::Decimal {
+    const SQL_TYPE: SqlType = SqlType::Decimal;
     fn to_value(&self) -> Value {
         Value::Decimal(Some(*self))
     }
-    fn null_value() -> Value {
-        Value::Decimal(None)
+    fn from_value(value: Value) -> std::result::Result<Self, ValueError> {
+        match value {
+            Value::Decimal(Some(d)) => Ok(d),
+            other => Err(ValueError::unexpected("a decimal number", &other)),
+        }
     }
     fn from_json(json: serde_json::Value) -> std::result::Result<Value, String> {
         let parsed = match &json {
@@ -262,31 +506,22 @@ impl FieldType for rust_decimal::Decimal {
         };
         parsed.map(|d| Value::Decimal(Some(d))).map_err(|e| format!("expected a decimal number: {e}"))
     }
-    fn to_json(&self) -> serde_json::Value {
-        serde_json::Value::String(self.to_string())
-    }
-    #[cfg(feature = "sqlite")]
-    fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, index: usize) -> Result<Self, sqlx::Error> {
-        let text: String = sqlx::Row::try_get(row, index)?;
-        text.parse().map_err(|e| sqlx::Error::ColumnDecode { index: index.to_string(), source: Box::new(e) })
-    }
-    #[cfg(feature = "postgres")]
-    fn decode_postgres(row: &sqlx::postgres::PgRow, index: usize) -> Result<Self, sqlx::Error> {
-        sqlx::Row::try_get(row, index)
-    }
-    #[cfg(feature = "mysql")]
-    fn decode_mysql(row: &sqlx::mysql::MySqlRow, index: usize) -> Result<Self, sqlx::Error> {
-        sqlx::Row::try_get(row, index)
-    }
 }
 
 #[cfg(feature = "json")]
 impl FieldType for serde_json::Value {
+    const SQL_TYPE: SqlType = SqlType::Json;
     fn to_value(&self) -> Value {
         Value::Json(Some(Box::new(self.clone())))
     }
-    fn null_value() -> Value {
-        Value::Json(None)
+    fn into_value(self) -> Value {
+        Value::Json(Some(Box::new(self)))
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, ValueError> {
+        match value {
+            Value::Json(Some(json)) => Ok(*json),
+            other => Err(ValueError::unexpected("a JSON document", &other)),
+        }
     }
     fn from_json(json: serde_json::Value) -> std::result::Result<Value, String> {
         Ok(Value::Json(Some(Box::new(json))))
@@ -294,34 +529,31 @@ impl FieldType for serde_json::Value {
     fn to_json(&self) -> serde_json::Value {
         self.clone()
     }
-    #[cfg(feature = "sqlite")]
-    fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, index: usize) -> Result<Self, sqlx::Error> {
-        sqlx::Row::try_get(row, index)
-    }
-    #[cfg(feature = "postgres")]
-    fn decode_postgres(row: &sqlx::postgres::PgRow, index: usize) -> Result<Self, sqlx::Error> {
-        sqlx::Row::try_get(row, index)
-    }
-    #[cfg(feature = "mysql")]
-    fn decode_mysql(row: &sqlx::mysql::MySqlRow, index: usize) -> Result<Self, sqlx::Error> {
-        sqlx::Row::try_get(row, index)
-    }
-}
-
-/// Decodes `Option<T>` generically: a SQL `NULL` is `None`, anything else is `T`.
-macro_rules! decode_option {
-    ($name:ident, $nullable:ident, $row:ty) => {
-        fn $name(row: &$row, index: usize) -> Result<Self, sqlx::Error> {
-            T::$nullable(row, index)
-        }
-    };
 }
 
 impl<T: FieldType> FieldType for Option<T> {
+    const SQL_TYPE: SqlType = T::SQL_TYPE;
+    const NULLABLE: bool = true;
     fn to_value(&self) -> Value {
         match self {
             Some(v) => v.to_value(),
             None => T::null_value(),
+        }
+    }
+    #[inline(always)]
+    fn from_value(value: Value) -> std::result::Result<Self, ValueError> {
+        match value {
+            // The NULLs the driver reads most, matched by value: nothing left to drop.
+            Value::Bool(None)
+            | Value::SmallInt(None)
+            | Value::Int(None)
+            | Value::BigInt(None)
+            | Value::Float(None)
+            | Value::Double(None)
+            | Value::String(None)
+            | Value::Bytes(None) => Ok(None),
+            other if is_null(&other) => Ok(None),
+            other => T::from_value(other).map(Some),
         }
     }
     fn into_value(self) -> Value {
@@ -339,12 +571,6 @@ impl<T: FieldType> FieldType for Option<T> {
     fn to_json(&self) -> serde_json::Value {
         self.as_ref().map_or(serde_json::Value::Null, T::to_json)
     }
-    #[cfg(feature = "sqlite")]
-    decode_option!(decode_sqlite, decode_sqlite_nullable, sqlx::sqlite::SqliteRow);
-    #[cfg(feature = "postgres")]
-    decode_option!(decode_postgres, decode_postgres_nullable, sqlx::postgres::PgRow);
-    #[cfg(feature = "mysql")]
-    decode_option!(decode_mysql, decode_mysql_nullable, sqlx::mysql::MySqlRow);
 }
 
 /// A value that can stand for a column of type `T` in a comparison: `T` itself, and the
@@ -489,46 +715,30 @@ pub struct RowCursor<'r> {
     model: &'static str,
 }
 
-pub(crate) enum RowRef<'r> {
-    #[cfg(feature = "sqlite")]
-    Sqlite(&'r sqlx::sqlite::SqliteRow),
-    #[cfg(feature = "postgres")]
-    Postgres(&'r sqlx::postgres::PgRow),
-    #[cfg(feature = "mysql")]
-    MySql(&'r sqlx::mysql::MySqlRow),
-    #[allow(dead_code)]
-    Never(std::convert::Infallible, std::marker::PhantomData<&'r ()>),
-}
-
 impl<'r> RowCursor<'r> {
     pub(crate) fn new(row: RowRef<'r>, model: &'static str) -> Self {
         RowCursor { row, index: 0, model }
     }
 
-    /// Decodes the next column as `T`.
-    #[inline]
+    /// Decodes the next column as `T`: the driver reads it as `T::SQL_TYPE`, and
+    /// [`FieldType::from_value`] makes the field.
+    #[inline(always)]
     pub fn next_column<T: FieldType>(&mut self) -> RowResult<T> {
         let index = self.index;
         self.index += 1;
-        let decoded = match &self.row {
-            #[cfg(feature = "sqlite")]
-            RowRef::Sqlite(row) => T::decode_sqlite(row, index),
-            #[cfg(feature = "postgres")]
-            RowRef::Postgres(row) => T::decode_postgres(row, index),
-            #[cfg(feature = "mysql")]
-            RowRef::MySql(row) => T::decode_mysql(row, index),
-            RowRef::Never(never, _) => match *never {},
-        };
-        match decoded {
-            Ok(value) => Ok(value),
-            Err(error) => Err(self.decode_error(index, error)),
+        match self.row.value(index, &T::SQL_TYPE, T::NULLABLE) {
+            Ok(value) => match T::from_value(value) {
+                Ok(field) => Ok(field),
+                Err(error) => Err(self.decode_error(index, &error)),
+            },
+            Err(error) => Err(self.decode_error(index, &error)),
         }
     }
 
     // Out of line: the per-column path stays a match and a call.
     #[cold]
     #[inline(never)]
-    fn decode_error(&self, index: usize, error: sqlx::Error) -> RowError {
+    fn decode_error(&self, index: usize, error: &dyn std::fmt::Display) -> RowError {
         Error::Decode { model: self.model, column: format!("#{index}"), detail: error.to_string() }.into()
     }
 
@@ -536,16 +746,7 @@ impl<'r> RowCursor<'r> {
     /// found nothing), without consuming anything.
     pub(crate) fn is_null_ahead(&self, ahead: usize) -> Result<bool> {
         let index = self.index + ahead;
-        let raw_is_null = match &self.row {
-            #[cfg(feature = "sqlite")]
-            RowRef::Sqlite(row) => sqlx::Row::try_get_raw(*row, index).map(|raw| sqlx::ValueRef::is_null(&raw)),
-            #[cfg(feature = "postgres")]
-            RowRef::Postgres(row) => sqlx::Row::try_get_raw(*row, index).map(|raw| sqlx::ValueRef::is_null(&raw)),
-            #[cfg(feature = "mysql")]
-            RowRef::MySql(row) => sqlx::Row::try_get_raw(*row, index).map(|raw| sqlx::ValueRef::is_null(&raw)),
-            RowRef::Never(never, _) => match *never {},
-        };
-        raw_is_null.map_err(|e| Error::Decode { model: self.model, column: format!("#{index}"), detail: e.to_string() })
+        self.row.is_null(index).map_err(|e| Error::Decode { model: self.model, column: format!("#{index}"), detail: e.to_string() })
     }
 
     /// Skips `columns` columns.

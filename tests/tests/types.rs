@@ -134,3 +134,119 @@ impl From<&Everything> for EverythingPayload {
         }
     }
 }
+
+/// A plan, stored as its snake_case label (one renamed).
+#[derive(FieldType, Debug, Clone, Copy, PartialEq)]
+#[duo(rename_all = "snake_case")]
+pub enum Plan {
+    Free,
+    ProMonthly,
+    #[duo(rename = "enterprise-annual")]
+    EnterpriseAnnual,
+}
+
+/// A priority, stored as its discriminant.
+#[derive(FieldType, Debug, Clone, Copy, PartialEq)]
+#[duo(repr = "i16")]
+pub enum Priority {
+    Low = 1,
+    Normal = 5,
+    Urgent = 10,
+}
+
+/// Newtypes, stored as their one field.
+#[derive(FieldType, Debug, Clone, PartialEq)]
+pub struct Email(pub String);
+
+#[derive(FieldType, Debug, Clone, Copy, PartialEq)]
+pub struct Cents(pub i64);
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[duo(table = "subscriptions")]
+pub struct Subscription {
+    #[duo(primary_key)]
+    pub id: i32,
+    pub plan: Plan,
+    pub priority: Priority,
+    #[duo(unique, max_length = 120)]
+    pub email: Email,
+    pub price: Cents,
+    pub previous: Option<Plan>,
+}
+
+/// The same table read with plain types: what is stored.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[duo(table = "subscriptions")]
+pub struct StoredSubscription {
+    #[duo(primary_key)]
+    pub id: i32,
+    pub plan: String,
+    pub priority: i16,
+    #[duo(unique, max_length = 120)]
+    pub email: String,
+    pub price: i64,
+    pub previous: Option<String>,
+}
+
+#[tokio::test]
+async fn enums_and_newtypes_round_trip_as_labels_discriminants_and_their_field() {
+    for t in backends("types_derived").await {
+        setup!(t.db, Subscription);
+        let mut sub = Subscription {
+            id: 0,
+            plan: Plan::ProMonthly,
+            priority: Priority::Urgent,
+            email: Email("ada@example.com".into()),
+            price: Cents(1_250),
+            previous: Some(Plan::EnterpriseAnnual),
+        };
+        sub.save().on(&t.db).await.unwrap();
+        let loaded = Subscription::get(sub.id).on(&t.db).await.unwrap().unwrap();
+        assert_eq!(loaded, sub, "{:?}", t.dialect);
+        let stored = StoredSubscription::get(sub.id).on(&t.db).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.plan.as_str(), stored.priority, stored.email.as_str(), stored.price, stored.previous.as_deref()),
+            ("pro_monthly", 10, "ada@example.com", 1_250, Some("enterprise-annual")),
+            "{:?}",
+            t.dialect
+        );
+        // Filters take the types themselves.
+        let found = Subscription::filter(|s| {
+            s.plan.eq(Plan::ProMonthly) & s.email.eq(Email("ada@example.com".into())) & s.priority.eq(Priority::Urgent)
+        })
+        .count()
+        .on(&t.db)
+        .await
+        .unwrap();
+        assert_eq!(found, 1, "{:?}", t.dialect);
+        assert_eq!(Subscription::filter(|s| s.previous.is_null()).count().on(&t.db).await.unwrap(), 0);
+        // A payload uses the stored labels; an unknown one is a validation error naming the choices.
+        let created = Subscription::create(serde_json::json!({
+            "plan": "free", "priority": 1, "email": "bo@example.com", "price": 0, "previous": null
+        }))
+        .on(&t.db)
+        .await
+        .unwrap();
+        assert_eq!((created.plan, created.priority, created.previous), (Plan::Free, Priority::Low, None));
+        assert_eq!(created.to_map()["plan"], serde_json::json!("free"), "exported as its label");
+        let bad = Subscription::create(serde_json::json!({"plan": "gold", "priority": 1, "email": "c@example.com", "price": 0}))
+            .on(&t.db)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&bad, Error::Validation { field, detail } if field == "plan" && detail.contains("`free`, `pro_monthly`, `enterprise-annual`") && detail.contains("`gold`")),
+            "{bad}"
+        );
+        let bad = Subscription::create(serde_json::json!({"plan": "free", "priority": 7, "email": "c@example.com", "price": 0}))
+            .on(&t.db)
+            .await
+            .unwrap_err();
+        assert!(matches!(&bad, Error::Validation { field, .. } if field == "priority"), "{bad}");
+        // A label the enum does not know, written by someone else, is a decode error naming it.
+        let mut stranger =
+            StoredSubscription { id: 0, plan: "gold".into(), priority: 5, email: "d@example.com".into(), price: 1, previous: None };
+        stranger.save().on(&t.db).await.unwrap();
+        let error = Subscription::get(stranger.id).on(&t.db).await.unwrap_err();
+        assert!(matches!(&error, Error::Decode { model: "Subscription", detail, .. } if detail.contains("`gold`")), "{error}");
+    }
+}

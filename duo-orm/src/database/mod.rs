@@ -21,11 +21,12 @@ use tracing::Instrument;
 
 use crate::config::{DatabaseUrl, PoolOptions, password_range, redact};
 use crate::dialect::{Dialect, Statement};
+use crate::driver::RowRef;
 use crate::error::{ConfigurationKind, Error, InvalidQueryKind, Result};
 use crate::model::{Model, ModelMeta};
 use crate::pending::Pending;
 use crate::transaction::{Transaction, TxConn};
-use crate::types::{RowCursor, RowRef, RowResult};
+use crate::types::{RowCursor, RowResult};
 
 mod conn;
 mod engine;

@@ -23,7 +23,7 @@ use crate::column::{Column, Condition};
 use crate::dialect::Dialect;
 use crate::error::{Invalid, InvalidQueryKind, Result};
 use crate::model::Model;
-use crate::types::FieldType;
+use crate::types::{FieldType, SqlType, ValueError};
 
 mod render;
 
@@ -48,13 +48,18 @@ impl<T> std::ops::DerefMut for Json<T> {
     }
 }
 
-fn decode_error(index: usize, error: serde_json::Error) -> sqlx::Error {
-    sqlx::Error::ColumnDecode { index: index.to_string(), source: Box::new(error) }
-}
-
 impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> FieldType for Json<T> {
+    const SQL_TYPE: SqlType = SqlType::Json;
     fn to_value(&self) -> Value {
         Value::Json(Some(Box::new(serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null))))
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, ValueError> {
+        match value {
+            Value::Json(Some(json)) => {
+                serde_json::from_value(*json).map(Json).map_err(|e| ValueError::new(format!("a JSON document of another shape: {e}")))
+            }
+            other => Err(ValueError::unexpected("a JSON document", &other)),
+        }
     }
     fn null_value() -> Value {
         Value::Json(None)
@@ -66,21 +71,6 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> FieldType for Json
     }
     fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null)
-    }
-    #[cfg(feature = "sqlite")]
-    fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, index: usize) -> std::result::Result<Self, sqlx::Error> {
-        let json = serde_json::Value::decode_sqlite(row, index)?;
-        serde_json::from_value(json).map(Json).map_err(|e| decode_error(index, e))
-    }
-    #[cfg(feature = "postgres")]
-    fn decode_postgres(row: &sqlx::postgres::PgRow, index: usize) -> std::result::Result<Self, sqlx::Error> {
-        let json = serde_json::Value::decode_postgres(row, index)?;
-        serde_json::from_value(json).map(Json).map_err(|e| decode_error(index, e))
-    }
-    #[cfg(feature = "mysql")]
-    fn decode_mysql(row: &sqlx::mysql::MySqlRow, index: usize) -> std::result::Result<Self, sqlx::Error> {
-        let json = serde_json::Value::decode_mysql(row, index)?;
-        serde_json::from_value(json).map(Json).map_err(|e| decode_error(index, e))
     }
 }
 

@@ -1,0 +1,284 @@
+//! `#[derive(FieldType)]`: a Rust enum stored as text labels (or as integers with
+//! `#[duo(repr = "i32")]`), or a newtype (`struct Email(String)`) stored as its one field.
+//! Parse and check with a `Ctxt`, then generate, as for models.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, Ident, LitStr};
+
+use crate::case;
+use crate::ctxt::Ctxt;
+use crate::symbol::{CRATE, DUO, RENAME, RENAME_ALL, RENAME_RULES, REPR, REPRS};
+use crate::types::{SqlType, map_type};
+
+/// A checked `#[derive(FieldType)]` input.
+pub struct FieldTypeDef {
+    pub ident: Ident,
+    krate: syn::Path,
+    pub shape: Shape,
+}
+
+/// What the type is stored as.
+pub enum Shape {
+    /// Unit variants stored as text labels.
+    Labels(Vec<(Ident, String)>),
+    /// Unit variants stored as their discriminants, of this integer type.
+    Integers(Ident, Vec<Ident>),
+    /// A tuple struct of one field, stored as that field.
+    Newtype(Box<syn::Type>),
+}
+
+impl FieldTypeDef {
+    /// The column type, as the CLI maps it without compiling ([`SqlType::Declared`] when a
+    /// newtype wraps a type that declares its own).
+    pub fn sql_type(&self) -> Result<SqlType, String> {
+        match &self.shape {
+            Shape::Labels(_) => Ok(SqlType::Text),
+            Shape::Integers(repr, _) => Ok(match repr.to_string().as_str() {
+                "i16" => SqlType::SmallInt,
+                "i32" => SqlType::Integer,
+                _ => SqlType::BigInt,
+            }),
+            Shape::Newtype(inner) => map_type(inner),
+        }
+    }
+}
+
+/// Parses and checks `input`, reporting every error at its span.
+pub fn parse_field_type(input: &DeriveInput) -> syn::Result<FieldTypeDef> {
+    let cx = Ctxt::new();
+    let def = parse(&cx, input);
+    cx.check()?;
+    Ok(def.expect("a definition is produced whenever no error was reported"))
+}
+
+#[derive(Default)]
+struct Container {
+    krate: Option<syn::Path>,
+    repr: Option<Ident>,
+    rename_all: Option<LitStr>,
+}
+
+fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<FieldTypeDef> {
+    if !input.generics.params.is_empty() {
+        cx.error_spanned_by(&input.generics, "#[derive(FieldType)] needs a type without generic parameters: a column has one type");
+    }
+    let container = parse_container(cx, input);
+    let shape = match &input.data {
+        Data::Enum(data) => {
+            if data.variants.is_empty() {
+                cx.error_spanned_by(&input.ident, "an enum without variants has no value to store; help: add a variant");
+            }
+            let mut labels: Vec<(Ident, String)> = Vec::new();
+            for variant in &data.variants {
+                if !matches!(variant.fields, Fields::Unit) {
+                    cx.error_spanned_by(
+                        &variant.fields,
+                        "#[derive(FieldType)] stores enums of unit variants only; help: store data-carrying enums as `duo_orm::Json<T>`",
+                    );
+                }
+                let rename = variant_rename(cx, variant);
+                if let (Some(rename), Some(_)) = (&rename, &container.repr) {
+                    cx.error_spanned_by(rename, "`rename` names a text label; an enum with `repr` is stored as its discriminants");
+                }
+                let label = match (rename, &container.rename_all) {
+                    (Some(rename), _) => rename.value(),
+                    (None, Some(rule)) => case::rename(&variant.ident.to_string(), &rule.value()),
+                    (None, None) => variant.ident.to_string(),
+                };
+                if label.is_empty() {
+                    cx.error_spanned_by(
+                        &variant.ident,
+                        "an empty label cannot be told from an empty string; help: #[duo(rename = \"...\")]",
+                    );
+                }
+                if let Some((other, _)) = labels.iter().find(|(_, l)| *l == label) {
+                    cx.error_spanned_by(&variant.ident, format!("`{}` and `{other}` are both stored as \"{label}\"", variant.ident));
+                }
+                labels.push((variant.ident.clone(), label));
+            }
+            match container.repr {
+                Some(repr) => {
+                    if let Some(rule) = &container.rename_all {
+                        cx.error_spanned_by(rule, "`rename_all` names text labels; an enum with `repr` is stored as its discriminants");
+                    }
+                    Shape::Integers(repr, labels.into_iter().map(|(ident, _)| ident).collect())
+                }
+                None => Shape::Labels(labels),
+            }
+        }
+        Data::Struct(data) => {
+            for (key, set) in [(REPR, container.repr.is_some()), (RENAME_ALL, container.rename_all.is_some())] {
+                if set {
+                    cx.error_spanned_by(&input.ident, format!("`{key}` applies to enums; a newtype is stored as its field"));
+                }
+            }
+            match &data.fields {
+                Fields::Unnamed(fields) if fields.unnamed.len() == 1 => Shape::Newtype(Box::new(fields.unnamed[0].ty.clone())),
+                _ => {
+                    cx.error_spanned_by(
+                        &input.ident,
+                        "#[derive(FieldType)] on a struct needs exactly one unnamed field: `struct Email(String);`",
+                    );
+                    return None;
+                }
+            }
+        }
+        Data::Union(_) => {
+            cx.error_spanned_by(&input.ident, "#[derive(FieldType)] works on enums and one-field tuple structs");
+            return None;
+        }
+    };
+    Some(FieldTypeDef { ident: input.ident.clone(), krate: container.krate.unwrap_or_else(|| syn::parse_quote!(::duo_orm)), shape })
+}
+
+fn parse_container(cx: &Ctxt, input: &DeriveInput) -> Container {
+    let mut container = Container::default();
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident(DUO)) {
+        let result = attr.parse_nested_meta(|meta| {
+            let lit: LitStr = meta.value()?.parse()?;
+            if meta.path.is_ident(CRATE) {
+                container.krate = Some(lit.parse()?);
+            } else if meta.path.is_ident(REPR) {
+                if !REPRS.contains(&lit.value().as_str()) {
+                    return Err(syn::Error::new(lit.span(), format!("repr is one of {}", REPRS.join(", "))));
+                }
+                container.repr = Some(Ident::new(&lit.value(), lit.span()));
+            } else if meta.path.is_ident(RENAME_ALL) {
+                if !RENAME_RULES.contains(&lit.value().as_str()) {
+                    return Err(syn::Error::new(lit.span(), format!("rename_all is one of {}", RENAME_RULES.join(", "))));
+                }
+                container.rename_all = Some(lit);
+            } else {
+                return Err(meta.error("unknown duo attribute here; expected `repr`, `rename_all` or `crate`"));
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            cx.syn_error(error);
+        }
+    }
+    container
+}
+
+fn variant_rename(cx: &Ctxt, variant: &syn::Variant) -> Option<LitStr> {
+    let mut rename = None;
+    for attr in variant.attrs.iter().filter(|a| a.path().is_ident(DUO)) {
+        let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident(RENAME) {
+                rename = Some(meta.value()?.parse::<LitStr>()?);
+                Ok(())
+            } else {
+                Err(meta.error("unknown duo attribute on a variant; expected `rename`"))
+            }
+        });
+        if let Err(error) = result {
+            cx.syn_error(error);
+        }
+    }
+    rename
+}
+
+/// The `FieldType` impl of a checked definition.
+pub fn expand(def: &FieldTypeDef) -> TokenStream {
+    let FieldTypeDef { ident, krate, shape } = def;
+    let private = quote!(#krate::__private);
+    let name = ident.to_string();
+    let mut checks = TokenStream::new();
+    let body = match shape {
+        Shape::Labels(labels) => {
+            let (variants, labels): (Vec<_>, Vec<_>) = labels.iter().cloned().unzip();
+            let expected = format!("a {name} label (one of {})", labels.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", "));
+            quote! {
+                const SQL_TYPE: #private::SqlType = #private::SqlType::Text;
+                fn to_value(&self) -> #private::Value {
+                    let label = match self { #(#ident::#variants => #labels,)* };
+                    #private::Value::String(#private::Some(::std::string::String::from(label)))
+                }
+                fn from_value(value: #private::Value) -> #private::Result<Self, #private::ValueError> {
+                    match value {
+                        #private::Value::String(#private::Some(label)) => match label.as_str() {
+                            #(#labels => #private::Ok(#ident::#variants),)*
+                            _ => #private::Err(#private::ValueError::unknown_label(#expected, &label)),
+                        },
+                        other => #private::Err(#private::ValueError::unexpected(#expected, &other)),
+                    }
+                }
+            }
+        }
+        Shape::Integers(repr, variants) => {
+            let value_variant = match repr.to_string().as_str() {
+                "i16" => format_ident!("SmallInt"),
+                "i32" => format_ident!("Int"),
+                _ => format_ident!("BigInt"),
+            };
+            let sql_variant = match repr.to_string().as_str() {
+                "i16" => format_ident!("SmallInt"),
+                "i32" => format_ident!("Integer"),
+                _ => format_ident!("BigInt"),
+            };
+            let consts: Vec<_> = (0..variants.len()).map(|i| format_ident!("__DUO_{}", i)).collect();
+            let expected = format!("a {name} discriminant ({repr})");
+            let out_of_range = variants.iter().map(|v| format!("the discriminant of {name}::{v} does not fit the `repr` ({repr})"));
+            // `as` would wrap a discriminant the column type cannot hold.
+            checks = quote! {
+                const _: () = {
+                    #(assert!(
+                        (#ident::#variants as i128) >= #repr::MIN as i128 && (#ident::#variants as i128) <= #repr::MAX as i128,
+                        #out_of_range
+                    );)*
+                };
+            };
+            quote! {
+                const SQL_TYPE: #private::SqlType = #private::SqlType::#sql_variant;
+                fn to_value(&self) -> #private::Value {
+                    let discriminant = match self { #(#ident::#variants => #ident::#variants as #repr,)* };
+                    #private::Value::#value_variant(#private::Some(discriminant))
+                }
+                fn from_value(value: #private::Value) -> #private::Result<Self, #private::ValueError> {
+                    #(const #consts: #repr = #ident::#variants as #repr;)*
+                    match value {
+                        #private::Value::#value_variant(#private::Some(discriminant)) => match discriminant {
+                            #(#consts => #private::Ok(#ident::#variants),)*
+                            other => #private::Err(#private::ValueError::unknown_label(#expected, &other.to_string())),
+                        },
+                        other => #private::Err(#private::ValueError::unexpected(#expected, &other)),
+                    }
+                }
+            }
+        }
+        Shape::Newtype(inner) => {
+            let inner_field = quote_spanned!(inner.span()=> <#inner as #private::FieldType>);
+            quote! {
+                const SQL_TYPE: #private::SqlType = #inner_field::SQL_TYPE;
+                const NULLABLE: bool = #inner_field::NULLABLE;
+                fn to_value(&self) -> #private::Value {
+                    #inner_field::to_value(&self.0)
+                }
+                fn from_value(value: #private::Value) -> #private::Result<Self, #private::ValueError> {
+                    #inner_field::from_value(value).map(#ident)
+                }
+                fn into_value(self) -> #private::Value {
+                    #inner_field::into_value(self.0)
+                }
+                fn null_value() -> #private::Value {
+                    #inner_field::null_value()
+                }
+                fn from_json(json: #private::Json) -> #private::Result<#private::Value, ::std::string::String> {
+                    #inner_field::from_json(json)
+                }
+                fn to_json(&self) -> #private::Json {
+                    #inner_field::to_json(&self.0)
+                }
+            }
+        }
+    };
+    quote! {
+        #[automatically_derived]
+        impl #private::FieldType for #ident {
+            #body
+        }
+        #checks
+    }
+}

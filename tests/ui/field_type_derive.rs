@@ -1,0 +1,46 @@
+use duo_orm::prelude::*;
+
+#[derive(FieldType)]
+enum WithData {
+    Plain,
+    Carries(i32),
+}
+
+#[derive(FieldType)]
+#[duo(repr = "i32", rename_all = "snake_case")]
+enum Mixed {
+    #[duo(rename = "a")]
+    A,
+}
+
+#[derive(FieldType)]
+#[duo(repr = "u8")]
+enum BadRepr {
+    A,
+}
+
+#[derive(FieldType)]
+enum Clash {
+    #[duo(rename = "same")]
+    First,
+    #[duo(rename = "same")]
+    Second,
+}
+
+#[derive(FieldType)]
+enum Empty {}
+
+#[derive(FieldType)]
+struct TwoFields(String, String);
+
+#[derive(FieldType)]
+struct Generic<T>(T);
+
+#[derive(FieldType)]
+#[duo(repr = "i16")]
+enum TooBig {
+    Small = 1,
+    Huge = 100_000,
+}
+
+fn main() {}
