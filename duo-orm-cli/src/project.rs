@@ -214,33 +214,52 @@ fn type_name(ty: &syn::Type) -> Option<String> {
 fn resolve_declared(models: &mut [ModelDef], field_types: &[FieldTypeDef]) -> Result<(), Failure> {
     for model in models {
         for field in model.fields.iter_mut().filter(|f| f.sql_type == SqlType::Declared) {
-            let mut name = type_name(&field.ty).unwrap_or_default();
-            // A newtype may wrap another declared type; a cycle would not compile, but stop anyway.
-            for _ in 0..8 {
-                let Some(declared) = field_types.iter().find(|t| t.ident == name) else {
-                    let hint = if name == "Value" {
-                        "write `serde_json::Value` with its path, or import it as `JsonValue`"
-                    } else {
-                        "derive FieldType for it in the models directory, or give the column type with #[duo(sql_type = \"...\")]"
-                    };
-                    return Err(Failure::new(format!(
-                        "`{}.{}` has the type `{name}`, whose column type the CLI cannot tell (it reads the models \
-                         directory without compiling it); help: {hint}",
-                        model.ident, field.ident
-                    )));
-                };
-                let sql_type = declared.sql_type().map_err(|e| Failure::new(format!("`{name}`: {e}")))?;
-                match (&sql_type, &declared.shape) {
-                    (SqlType::Declared, Shape::Newtype(inner)) => name = type_name(inner).unwrap_or_default(),
-                    _ => {
-                        field.sql_type = sql_type;
-                        break;
-                    }
-                }
-            }
+            let name = type_name(&field.ty).unwrap_or_default();
+            field.sql_type = declared_type(&name, field_types, &mut Vec::new()).map_err(|why| {
+                Failure::new(format!(
+                    "`{}.{}` has the type `{name}`, whose column type the CLI cannot tell (it reads the models directory \
+                     without compiling it): {why}",
+                    model.ident, field.ident
+                ))
+            })?;
         }
     }
     Ok(())
+}
+
+/// The column type of the field type named `name` (by its last path segment, as a model
+/// writes it). Every type of that name must agree: the CLI cannot tell which one a field
+/// means. `seen` holds the newtypes on the way, which a cycle would repeat.
+fn declared_type(name: &str, field_types: &[FieldTypeDef], seen: &mut Vec<String>) -> Result<SqlType, String> {
+    let help = "help: give the column type with #[duo(sql_type = \"...\")]";
+    if seen.iter().any(|s| s == name) {
+        return Err(format!("`{name}` wraps itself through other types, or two types share its name; {help}"));
+    }
+    seen.push(name.to_string());
+    let mut found: Option<SqlType> = None;
+    for declared in field_types.iter().filter(|t| t.ident == name) {
+        let sql_type = match (declared.sql_type()?, &declared.shape) {
+            (SqlType::Declared, Shape::Newtype(inner)) => declared_type(&type_name(inner).unwrap_or_default(), field_types, seen)?,
+            (sql_type, _) => sql_type,
+        };
+        match &found {
+            Some(other) if *other != sql_type => {
+                return Err(format!(
+                    "two types named `{name}` in the models directory are stored differently ({other:?} and {sql_type:?}); \
+                     rename one, or {help}"
+                ));
+            }
+            _ => found = Some(sql_type),
+        }
+    }
+    seen.pop();
+    found.ok_or_else(|| {
+        if name == "Value" {
+            "help: write `serde_json::Value` with its path, or import it as `JsonValue`".to_string()
+        } else {
+            format!("help: derive FieldType for `{name}` in the models directory, or give the column type with #[duo(sql_type = \"...\")]")
+        }
+    })
 }
 
 /// The runtime's column type for the derive's: by variant name (`TimestampTz` is

@@ -738,7 +738,7 @@ fn checksums_recorded_by_earlier_versions_still_match() {
     assert_fails_cleanly(&project.run(&["migrate", "status", "--exit-code"]), "not applied as written");
 }
 
-#[path = "field_type_models.rs"]
+#[path = "fixtures/field_type_models.rs"]
 mod field_type_models;
 
 /// Enums and newtypes deriving `FieldType` get the same columns from `migrate create` (which
@@ -746,7 +746,7 @@ mod field_type_models;
 #[test]
 fn field_types_make_the_same_columns_in_a_migration_and_in_create_all() {
     let project = TempProject::scaffolded("field_types");
-    project.write("src/db/models/mod.rs", include_str!("field_type_models.rs"));
+    project.write("src/db/models/mod.rs", include_str!("fixtures/field_type_models.rs"));
     project.ok(&["migrate", "create", "subscriptions"]);
     for backend in backends_sync("cli_field_types") {
         let url = backend.url.as_str();
@@ -775,8 +775,19 @@ fn field_types_make_the_same_columns_in_a_migration_and_in_create_all() {
     // A field type the CLI cannot see is an error naming it, not a guessed column.
     project.write(
         "src/db/models/mod.rs",
-        &include_str!("field_type_models.rs")
+        &include_str!("fixtures/field_type_models.rs")
             .replace("#[derive(FieldType, Debug, Clone, PartialEq)]\npub struct Email", "pub struct Email"),
     );
     assert_fails_cleanly(&project.run(&["migrate", "create", "again"]), "`Subscription.email` has the type `Email`");
+    // Two types of one name stored differently: the CLI cannot tell which a field means.
+    let ambiguous = include_str!("fixtures/field_type_models.rs").replace(
+        "pub struct Price(pub Cents);",
+        "pub struct Price(pub Cents);\n\npub mod other {\n    use duo_orm::prelude::*;\n    #[derive(FieldType)]\n    pub struct Cents(pub String);\n}",
+    );
+    project.write("src/db/models/mod.rs", &ambiguous);
+    assert_fails_cleanly(&project.run(&["migrate", "create", "again"]), "two types named `Cents`");
+    // A newtype that wraps itself (it would not compile) is an error, not a hang or a panic.
+    let cycle = include_str!("fixtures/field_type_models.rs").replace("pub struct Cents(pub i64);", "pub struct Cents(pub Price);");
+    project.write("src/db/models/mod.rs", &cycle);
+    assert_fails_cleanly(&project.run(&["migrate", "create", "again"]), "wraps itself");
 }

@@ -14,7 +14,8 @@ pub fn camel_case(snake: &str) -> String {
     snake.to_upper_camel_case()
 }
 
-/// A variant name under a `rename_all` rule (one of `symbol::RENAME_RULES`), as serde writes it.
+/// A variant name under a `rename_all` rule (one of `symbol::RENAME_RULES`). Words split as in
+/// the other names the derive writes (`HTTPError` is `http_error`; serde writes `h_t_t_p_error`).
 pub fn rename(variant: &str, rule: &str) -> String {
     use heck::{ToKebabCase, ToShoutySnakeCase};
     match rule {

@@ -51,6 +51,7 @@ pub fn model(def: &ModelDef) -> TokenStream {
         .collect();
 
     let column_metas = def.fields.iter().map(|f| column_meta(f, krate, &private));
+    let declared_checks = declared_checks(def, &private);
     let primary_key: Vec<usize> = def.primary_key().map(|(i, _)| i).collect();
     let index_metas = def.indexes.iter().map(|index| {
         let columns = &index.columns;
@@ -211,8 +212,39 @@ pub fn model(def: &ModelDef) -> TokenStream {
             #registration
 
             #relation_items
+
+            #declared_checks
         };
     }
+}
+
+/// For fields of a user's type, the checks the parser makes from the syntax of the others:
+/// asserted at compile time against the type's `FieldType::SQL_TYPE`.
+fn declared_checks(def: &ModelDef, private: &TokenStream) -> TokenStream {
+    let checks = def.fields.iter().filter(|f| f.sql_type == SqlType::Declared).flat_map(|f| {
+        let ty = &f.ty;
+        let sql_type = quote_spanned!(ty.span()=> <#ty as #private::FieldType>::SQL_TYPE);
+        let place = format!("{}.{}", def.ident, f.ident);
+        let mut checks = Vec::new();
+        if f.max_length.is_some() {
+            let message = format!("{place}: max_length applies to types stored as text");
+            checks.push(quote_spanned!(ty.span()=> ::core::assert!(#sql_type.is_text(), #message);));
+        }
+        let fits = match &f.default {
+            Some(DefaultDef::Bool(_)) => Some((quote!(#sql_type.is_boolean()), "true or false")),
+            Some(DefaultDef::Int(_)) => Some((quote!(#sql_type.is_integer() || #sql_type.is_fractional()), "a number")),
+            Some(DefaultDef::Float(_)) => Some((quote!(#sql_type.is_fractional()), "a number with a fraction")),
+            Some(DefaultDef::Str(_)) => Some((quote!(#sql_type.is_text()), "text")),
+            Some(DefaultDef::Sql(_)) | None => None,
+        };
+        if let Some((fits, what)) = fits {
+            let message = format!("{place}: the default is {what}, which this type is not stored as; help: use default_sql");
+            checks.push(quote_spanned!(ty.span()=> ::core::assert!(#fits, #message);));
+        }
+        checks
+    });
+    // One constant each: evaluation stops at the first failed assertion of a constant.
+    quote!(#(const _: () = { #checks };)*)
 }
 
 /// The `ColumnMeta` of field `f`: its column's description and the conversions it needs.

@@ -82,10 +82,19 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<FieldTypeDef> {
                 if let (Some(rename), Some(_)) = (&rename, &container.repr) {
                     cx.error_spanned_by(rename, "`rename` names a text label; an enum with `repr` is stored as its discriminants");
                 }
+                if container.repr.is_some() && variant.discriminant.is_none() {
+                    cx.error_spanned_by(
+                        &variant.ident,
+                        "with `repr`, every variant writes out the number it is stored as (`Low = 1`): an implicit one \
+                         changes when a variant is inserted before it, and rows already stored would read as another variant",
+                    );
+                }
+                let name = variant.ident.to_string();
+                let name = name.trim_start_matches("r#");
                 let label = match (rename, &container.rename_all) {
                     (Some(rename), _) => rename.value(),
-                    (None, Some(rule)) => case::rename(&variant.ident.to_string(), &rule.value()),
-                    (None, None) => variant.ident.to_string(),
+                    (None, Some(rule)) => case::rename(name, &rule.value()),
+                    (None, None) => name.to_string(),
                 };
                 if label.is_empty() {
                     cx.error_spanned_by(
@@ -115,7 +124,17 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<FieldTypeDef> {
                 }
             }
             match &data.fields {
-                Fields::Unnamed(fields) if fields.unnamed.len() == 1 => Shape::Newtype(Box::new(fields.unnamed[0].ty.clone())),
+                Fields::Unnamed(fields) if fields.unnamed.len() == 1 => {
+                    let inner = &fields.unnamed[0].ty;
+                    if crate::types::option_inner(inner).is_some() {
+                        cx.error_spanned_by(
+                            inner,
+                            "a newtype stores a value, not its absence; help: wrap the value (`struct Email(String)`) and \
+                             write `Option<Email>` on the model's field",
+                        );
+                    }
+                    Shape::Newtype(Box::new(inner.clone()))
+                }
                 _ => {
                     cx.error_spanned_by(
                         &input.ident,
@@ -220,24 +239,30 @@ pub fn expand(def: &FieldTypeDef) -> TokenStream {
             };
             let consts: Vec<_> = (0..variants.len()).map(|i| format_ident!("__DUO_{}", i)).collect();
             let expected = format!("a {name} discriminant ({repr})");
-            let out_of_range = variants.iter().map(|v| format!("the discriminant of {name}::{v} does not fit the `repr` ({repr})"));
             // `as` would wrap a discriminant the column type cannot hold.
+            let range_checks = variants.iter().map(|v| {
+                let message = format!("the discriminant of {name}::{v} does not fit the `repr` ({repr})");
+                quote_spanned! {v.span()=>
+                    ::core::assert!(
+                        (#ident::#v as ::core::primitive::i128) >= ::core::primitive::#repr::MIN as ::core::primitive::i128
+                            && (#ident::#v as ::core::primitive::i128) <= ::core::primitive::#repr::MAX as ::core::primitive::i128,
+                        #message
+                    );
+                }
+            });
             checks = quote! {
                 const _: () = {
-                    #(assert!(
-                        (#ident::#variants as i128) >= #repr::MIN as i128 && (#ident::#variants as i128) <= #repr::MAX as i128,
-                        #out_of_range
-                    );)*
+                    #(#range_checks)*
                 };
             };
             quote! {
                 const SQL_TYPE: #private::SqlType = #private::SqlType::#sql_variant;
                 fn to_value(&self) -> #private::Value {
-                    let discriminant = match self { #(#ident::#variants => #ident::#variants as #repr,)* };
+                    let discriminant = match self { #(#ident::#variants => #ident::#variants as ::core::primitive::#repr,)* };
                     #private::Value::#value_variant(#private::Some(discriminant))
                 }
                 fn from_value(value: #private::Value) -> #private::Result<Self, #private::ValueError> {
-                    #(const #consts: #repr = #ident::#variants as #repr;)*
+                    #(const #consts: ::core::primitive::#repr = #ident::#variants as ::core::primitive::#repr;)*
                     match value {
                         #private::Value::#value_variant(#private::Some(discriminant)) => match discriminant {
                             #(#consts => #private::Ok(#ident::#variants),)*

@@ -205,7 +205,7 @@ fn the_cli_reads_a_field_types_column_type() {
         parse(syn::parse_quote!(
             #[duo(repr = "i64")]
             enum Big {
-                A,
+                A = 1,
             }
         )),
         crate::SqlType::BigInt

@@ -122,6 +122,27 @@ impl ArrayOf {
 }
 
 impl<S> SqlType<S> {
+    /// Whether values of this type are text: [`Text`](SqlType::Text) (what `max_length`
+    /// bounds and a string default fits).
+    pub const fn is_text(&self) -> bool {
+        matches!(self, SqlType::Text)
+    }
+
+    /// Whether this is an integer type.
+    pub const fn is_integer(&self) -> bool {
+        matches!(self, SqlType::SmallInt | SqlType::Integer | SqlType::BigInt)
+    }
+
+    /// Whether this is a number with a fraction (floats, decimals).
+    pub const fn is_fractional(&self) -> bool {
+        matches!(self, SqlType::Float | SqlType::Double | SqlType::Decimal)
+    }
+
+    /// Whether this is [`Boolean`](SqlType::Boolean).
+    pub const fn is_boolean(&self) -> bool {
+        matches!(self, SqlType::Boolean)
+    }
+
     /// The same type with the custom SQL converted by `f`.
     pub fn map_custom<T>(self, f: impl FnOnce(S) -> T) -> SqlType<T> {
         match self {
@@ -201,8 +222,8 @@ pub trait FieldType: Sized + Send + Sync + 'static {
     /// arrives as the `None` of its variant; only `Option<T>` accepts it.
     fn from_value(value: Value) -> std::result::Result<Self, ValueError>;
 
-    /// Whether a SQL `NULL` is a value of this type: only `Option<T>` (and newtypes of it) says
-    /// so. For any other type the driver refuses a `NULL` itself, without a test per column.
+    /// Whether a SQL `NULL` is a value of this type: only `Option<T>` says so. For any other
+    /// type the driver refuses a `NULL` itself, without a test per column.
     #[doc(hidden)]
     const NULLABLE: bool = false;
 
@@ -278,16 +299,7 @@ pub fn is_null(value: &Value) -> bool {
         Value::Double(v) => v.is_none(),
         Value::String(v) => v.is_none(),
         Value::Bytes(v) => v.is_none(),
-        other => is_null_of_another_kind(other),
-    }
-}
-
-// Out of line: the kinds the driver reads most are tested above, inline.
-#[inline(never)]
-fn is_null_of_another_kind(value: &Value) -> bool {
-    match value {
-        Value::Enum(v) => !v.is_some(),
-        other => *other == other.as_null(),
+        other => !other.is_some(),
     }
 }
 
@@ -500,7 +512,13 @@ impl FieldType for rust_decimal::Decimal {
     }
     fn from_json(json: serde_json::Value) -> std::result::Result<Value, String> {
         let parsed = match &json {
-            serde_json::Value::Number(n) => n.to_string().parse::<rust_decimal::Decimal>().map_err(|e| e.to_string()),
+            // A JSON number with a fraction has been through a binary float by now, which may
+            // already have changed its digits (1234567.891234567891 arrives as 1234567.8912345679):
+            // only integers, which arrive exact, are taken as numbers.
+            serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => {
+                n.to_string().parse::<rust_decimal::Decimal>().map_err(|e| e.to_string())
+            }
+            serde_json::Value::Number(_) => Err("a number with a fraction must be sent as a string (\"19.99\") to keep every digit".into()),
             serde_json::Value::String(s) => s.parse::<rust_decimal::Decimal>().map_err(|e| e.to_string()),
             other => Err(format!("got {other}")),
         };
@@ -752,5 +770,46 @@ impl<'r> RowCursor<'r> {
     /// Skips `columns` columns.
     pub(crate) fn skip(&mut self, columns: usize) {
         self.index += columns;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[cfg(feature = "decimal")]
+    #[test]
+    fn decimals_from_json_keep_every_digit_or_refuse() {
+        use rust_decimal::Decimal;
+        let exact: Decimal = "1234567.891234567891".parse().unwrap();
+        assert_eq!(Decimal::from_json(json!("1234567.891234567891")), Ok(Value::Decimal(Some(exact))));
+        assert_eq!(Decimal::from_json(json!(42)), Ok(Value::Decimal(Some(Decimal::from(42)))));
+        // Already a binary float (this one as the JSON parser left 1234567.891234567891): its
+        // digits may have changed, so it is refused.
+        let parsed: serde_json::Value = serde_json::from_str("1234567.891234567891").unwrap();
+        assert!(Decimal::from_json(parsed).unwrap_err().contains("as a string"));
+    }
+
+    #[test]
+    fn nulls_of_every_kind_are_null_and_values_are_not() {
+        for null in [Value::Int(None), Value::String(None), Value::Bytes(None), Value::Array(sea_query::ArrayType::Int, None)] {
+            assert!(is_null(&null), "{null:?}");
+            assert_eq!(value_to_json(null), serde_json::Value::Null);
+        }
+        assert!(!is_null(&Value::String(Some(String::new()))));
+        assert!(!is_null(&Value::Array(sea_query::ArrayType::Int, Some(Box::default()))));
+        assert_eq!(Option::<i32>::from_value(Value::Int(None)), Ok(None));
+        assert_eq!(i32::from_value(Value::Int(None)), Err(ValueError::new("expected a 32-bit integer, found NULL")));
+        assert_eq!(
+            i32::from_value(Value::String(Some("secret".into()))),
+            Err(ValueError::new("expected a 32-bit integer, found a text value"))
+        );
+    }
+
+    #[test]
+    fn a_long_unknown_label_is_cut() {
+        let message = ValueError::unknown_label("a Plan label", &"x".repeat(100)).to_string();
+        assert!(message.ends_with(&format!("`{}…`", "x".repeat(64))), "{message}");
     }
 }

@@ -154,6 +154,23 @@ pub enum Priority {
     Urgent = 10,
 }
 
+/// Discriminants of the other widths, beyond what the narrower ones hold.
+#[derive(FieldType, Debug, Clone, Copy, PartialEq)]
+#[duo(repr = "i32")]
+pub enum Region {
+    Us = -1,
+    Eu = 100_000,
+}
+
+/// (Rust's own `repr(i64)` lets a discriminant pass `isize` on 32-bit targets.)
+#[derive(FieldType, Debug, Clone, Copy, PartialEq)]
+#[duo(repr = "i64")]
+#[repr(i64)]
+pub enum Shard {
+    Small = 1,
+    Huge = 9_000_000_000,
+}
+
 /// Newtypes, stored as their one field.
 #[derive(FieldType, Debug, Clone, PartialEq)]
 pub struct Email(pub String);
@@ -172,6 +189,24 @@ pub struct Subscription {
     pub email: Email,
     pub price: Cents,
     pub previous: Option<Plan>,
+    pub region: Region,
+    pub shard: Shard,
+}
+
+/// The same table with `previous` required: a NULL there cannot be read.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[duo(table = "subscriptions")]
+pub struct StrictSubscription {
+    #[duo(primary_key)]
+    pub id: i32,
+    pub plan: Plan,
+    pub priority: Priority,
+    #[duo(unique, max_length = 120)]
+    pub email: Email,
+    pub price: Cents,
+    pub previous: Plan,
+    pub region: Region,
+    pub shard: Shard,
 }
 
 /// The same table read with plain types: what is stored.
@@ -186,6 +221,8 @@ pub struct StoredSubscription {
     pub email: String,
     pub price: i64,
     pub previous: Option<String>,
+    pub region: i32,
+    pub shard: i64,
 }
 
 #[tokio::test]
@@ -199,6 +236,8 @@ async fn enums_and_newtypes_round_trip_as_labels_discriminants_and_their_field()
             email: Email("ada@example.com".into()),
             price: Cents(1_250),
             previous: Some(Plan::EnterpriseAnnual),
+            region: Region::Eu,
+            shard: Shard::Huge,
         };
         sub.save().on(&t.db).await.unwrap();
         let loaded = Subscription::get(sub.id).on(&t.db).await.unwrap().unwrap();
@@ -210,6 +249,7 @@ async fn enums_and_newtypes_round_trip_as_labels_discriminants_and_their_field()
             "{:?}",
             t.dialect
         );
+        assert_eq!((stored.region, stored.shard), (100_000, 9_000_000_000), "{:?}", t.dialect);
         // Filters take the types themselves.
         let found = Subscription::filter(|s| {
             s.plan.eq(Plan::ProMonthly) & s.email.eq(Email("ada@example.com".into())) & s.priority.eq(Priority::Urgent)
@@ -222,31 +262,54 @@ async fn enums_and_newtypes_round_trip_as_labels_discriminants_and_their_field()
         assert_eq!(Subscription::filter(|s| s.previous.is_null()).count().on(&t.db).await.unwrap(), 0);
         // A payload uses the stored labels; an unknown one is a validation error naming the choices.
         let created = Subscription::create(serde_json::json!({
-            "plan": "free", "priority": 1, "email": "bo@example.com", "price": 0, "previous": null
+            "plan": "free", "priority": 1, "email": "bo@example.com", "price": 0, "previous": null,
+            "region": -1, "shard": 1
         }))
         .on(&t.db)
         .await
         .unwrap();
         assert_eq!((created.plan, created.priority, created.previous), (Plan::Free, Priority::Low, None));
         assert_eq!(created.to_map()["plan"], serde_json::json!("free"), "exported as its label");
-        let bad = Subscription::create(serde_json::json!({"plan": "gold", "priority": 1, "email": "c@example.com", "price": 0}))
-            .on(&t.db)
-            .await
-            .unwrap_err();
+        let bad = Subscription::create(
+            serde_json::json!({"plan": "gold", "priority": 1, "email": "c@example.com", "price": 0, "region": 1, "shard": 1}),
+        )
+        .on(&t.db)
+        .await
+        .unwrap_err();
         assert!(
             matches!(&bad, Error::Validation { field, detail } if field == "plan" && detail.contains("`free`, `pro_monthly`, `enterprise-annual`") && detail.contains("`gold`")),
             "{bad}"
         );
-        let bad = Subscription::create(serde_json::json!({"plan": "free", "priority": 7, "email": "c@example.com", "price": 0}))
-            .on(&t.db)
-            .await
-            .unwrap_err();
-        assert!(matches!(&bad, Error::Validation { field, .. } if field == "priority"), "{bad}");
+        let bad = Subscription::create(
+            serde_json::json!({"plan": "free", "priority": 7, "email": "c@example.com", "price": 0, "region": -1, "shard": 1}),
+        )
+        .on(&t.db)
+        .await
+        .unwrap_err();
+        assert!(matches!(&bad, Error::Validation { field, detail } if field == "priority" && detail.contains("`7`")), "{bad}");
         // A label the enum does not know, written by someone else, is a decode error naming it.
-        let mut stranger =
-            StoredSubscription { id: 0, plan: "gold".into(), priority: 5, email: "d@example.com".into(), price: 1, previous: None };
+        let stored = |plan: &str, priority: i16, email: &str| StoredSubscription {
+            id: 0,
+            plan: plan.into(),
+            priority,
+            email: email.into(),
+            price: 1,
+            previous: None,
+            region: -1,
+            shard: 1,
+        };
+        let mut stranger = stored("gold", 5, "d@example.com");
         stranger.save().on(&t.db).await.unwrap();
         let error = Subscription::get(stranger.id).on(&t.db).await.unwrap_err();
         assert!(matches!(&error, Error::Decode { model: "Subscription", detail, .. } if detail.contains("`gold`")), "{error}");
+        // So is a discriminant it does not know.
+        let mut odd = stored("free", 7, "e@example.com");
+        odd.save().on(&t.db).await.unwrap();
+        let error = Subscription::get(odd.id).on(&t.db).await.unwrap_err();
+        assert!(matches!(&error, Error::Decode { detail, .. } if detail.contains("Priority") && detail.contains("`7`")), "{error}");
+        // A NULL read into a field that is not an `Option` is an error, not a default.
+        let error = StrictSubscription::get(created.id).on(&t.db).await.unwrap_err();
+        assert!(matches!(&error, Error::Decode { model: "StrictSubscription", .. }), "{error}");
+        assert!(StrictSubscription::get(sub.id).on(&t.db).await.unwrap().is_some(), "{:?}: a stored previous reads", t.dialect);
     }
 }

@@ -43,4 +43,26 @@ enum TooBig {
     Huge = 100_000,
 }
 
+#[derive(FieldType)]
+#[duo(repr = "i32")]
+enum Implicit {
+    First = 1,
+    Second,
+}
+
+#[derive(FieldType)]
+#[duo(rename_all = "Title Case")]
+enum BadRule {
+    A,
+}
+
+#[derive(FieldType)]
+#[duo(table = "x")]
+enum UnknownAttribute {
+    A,
+}
+
+#[derive(FieldType)]
+struct Maybe(Option<String>);
+
 fn main() {}
