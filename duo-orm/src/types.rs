@@ -740,7 +740,9 @@ impl<'r> RowCursor<'r> {
 
     /// Decodes the next column as `T`: the driver reads it as `T::SQL_TYPE`, and
     /// [`FieldType::from_value`] makes the field.
-    #[inline(always)]
+    // Forced in optimised builds only (see `driver::RowRef::value`).
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn next_column<T: FieldType>(&mut self) -> RowResult<T> {
         let index = self.index;
         self.index += 1;

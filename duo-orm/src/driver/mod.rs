@@ -28,8 +28,11 @@ pub(crate) enum RowRef<'r> {
 impl RowRef<'_> {
     /// Column `index`, read as a column of `sql_type`. When `nullable`, a `NULL` is the
     /// variant's `None`; otherwise it is an error, and reading skips the test for it.
-    // Always: the arguments are constants at each call site, so one arm of the match is left.
-    #[inline(always)]
+    // Forced in optimised builds: the arguments are constants at each call site, so one arm of
+    // the match is left. Unoptimised, nothing is folded, and forcing it would copy the whole
+    // match into every column of every model (compile time).
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn value<S>(&self, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, sqlx::Error> {
         match self {
             #[cfg(feature = "sqlite")]
@@ -103,7 +106,8 @@ use read_column;
 
 /// Column `index` through sqlx's codec for `T`: as `Option<T>` when it may be `NULL`, else as
 /// `T` (one test for `NULL` fewer).
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn get<'r, R, T>(row: &'r R, index: usize, nullable: bool) -> Result<Option<T>, sqlx::Error>
 where
     R: sqlx::Row,

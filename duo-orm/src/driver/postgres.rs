@@ -7,7 +7,8 @@ use sqlx::postgres::PgRow;
 use super::read_column;
 use crate::types::{ArrayOf, SqlType};
 
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(super) fn value<S>(row: &PgRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, sqlx::Error> {
     read_column!(row, index, sql_type, nullable, decimal: decimal, array: array)
 }

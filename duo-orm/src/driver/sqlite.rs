@@ -6,7 +6,8 @@ use sqlx::sqlite::SqliteRow;
 use super::{no_arrays, read_column};
 use crate::types::SqlType;
 
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(super) fn value<S>(row: &SqliteRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, sqlx::Error> {
     read_column!(row, index, sql_type, nullable, decimal: decimal, array: no_arrays)
 }

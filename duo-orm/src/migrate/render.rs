@@ -40,9 +40,7 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
     let q = |name: &str| dialect.quote_identifier(name);
     let sqlite = dialect == Dialect::Sqlite;
     Ok(match step {
-        Operation::CreateTable { table } => {
-            render_create_table(table, dialect, CreateTable { if_not_exists: false, unique_inline: false })?
-        }
+        Operation::CreateTable { table } => render_create_table(table, dialect, CreateTable { if_not_exists: false })?,
         Operation::DropTable { table } => vec![render_drop_table(&table.name, dialect, false)],
         Operation::RenameTable { from, to } => {
             let mut sql = vec![match dialect {
@@ -370,7 +368,7 @@ fn rebuild(before: &Table, after: &Table) -> Result<Vec<String>> {
     let mut shape = after.clone();
     shape.name = temporary.clone();
     let indexes = std::mem::take(&mut shape.indexes);
-    sql.extend(render_create_table(&shape, Dialect::Sqlite, CreateTable { if_not_exists: false, unique_inline: false })?);
+    sql.extend(render_create_table(&shape, Dialect::Sqlite, CreateTable { if_not_exists: false })?);
     let q = |name: &str| Dialect::Sqlite.quote_identifier(name);
     let common: Vec<String> = after.columns.iter().filter(|c| before.column(&c.name).is_some()).map(|c| q(&c.name)).collect();
     if !common.is_empty() {

@@ -607,7 +607,7 @@ impl<'m> Migrator<'m> {
     }
 
     async fn ensure_version_table(&self, conn: &mut Held) -> Result<()> {
-        let create = CreateTable { if_not_exists: true, unique_inline: true };
+        let create = CreateTable { if_not_exists: true };
         for sql in render_create_table(&self.version_table_def(), conn.dialect(), create)? {
             conn.execute_raw(&sql).await?;
         }

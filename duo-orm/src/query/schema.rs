@@ -28,7 +28,7 @@ pub fn dependency_order(metas: Vec<&'static ModelMeta>) -> Vec<&'static ModelMet
 
 /// The CREATE TABLE statement of a model's table, then one CREATE INDEX per plain index.
 pub fn create_table(meta: &ModelMeta, dialect: Dialect, if_not_exists: bool) -> Result<Vec<String>> {
-    render_create_table(&Table::from_model(meta), dialect, CreateTable { if_not_exists, unique_inline: true })
+    render_create_table(&Table::from_model(meta), dialect, CreateTable { if_not_exists })
 }
 
 /// The DROP TABLE statement of a model's table.
@@ -36,15 +36,19 @@ pub fn drop_table(meta: &ModelMeta, dialect: Dialect, if_exists: bool) -> String
     render_drop_table(meta.table, dialect, if_exists)
 }
 
-/// How a CREATE TABLE is written.
+/// How a CREATE TABLE is written. `create_all` and a migration's CREATE TABLE differ in this
+/// alone, so a database made either way takes the same later migrations (a unique index
+/// `create_all` declared inline would be a constraint that `DROP INDEX` cannot remove).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CreateTable {
-    /// Run only when the table (and each index) is missing.
+    /// Run only when the table (and each index) is missing (`create_all`).
     pub if_not_exists: bool,
-    /// Unique indexes as constraints of the table (`create_all`), or as separate
-    /// `CREATE UNIQUE INDEX` statements that `DROP INDEX` can remove in every dialect
-    /// (migrations).
-    pub unique_inline: bool,
+}
+
+/// Whether indexes are declared inside CREATE TABLE: only on MySQL, which has no
+/// `CREATE INDEX IF NOT EXISTS`, and where an inline (named) index is an index like any other.
+fn indexes_inline(dialect: Dialect) -> bool {
+    dialect == Dialect::MySql
 }
 
 /// CREATE TABLE for `table`, then its separate CREATE INDEX statements.
@@ -203,9 +207,7 @@ fn sea_query_create_table(table: &Table, dialect: Dialect, how: CreateTable) -> 
     }
     let mut separate_indexes = Vec::new();
     for index in &table.indexes {
-        // MySQL has no CREATE INDEX IF NOT EXISTS: `create_all` declares plain indexes with the table.
-        let inline = if index.unique { how.unique_inline } else { dialect == Dialect::MySql };
-        if inline {
+        if indexes_inline(dialect) {
             stmt.index(&mut sea_query_index(index, dialect));
         } else {
             separate_indexes.push(render_create_index(&table.name, index, dialect, how.if_not_exists));
@@ -264,17 +266,11 @@ pub(crate) trait CustomDdl: Sync {
         }
         let key: Vec<String> = table.primary_key.iter().map(|c| q(c)).collect();
         parts.push(format!("CONSTRAINT {} PRIMARY KEY ({})", q(&format!("pk_{}", table.name)), key.join(", ")));
-        if how.unique_inline {
-            for index in table.indexes.iter().filter(|i| i.unique) {
-                let columns: Vec<String> = index.columns.iter().map(|c| q(c)).collect();
-                parts.push(format!("CONSTRAINT {} UNIQUE ({})", q(&index.name), columns.join(", ")));
-            }
-        }
         for fk in &table.foreign_keys {
             parts.push(self.foreign_key_clause(&table.name, fk)?);
         }
         let mut statements = vec![format!("{} ({})", self.create_table_head(&table.name, how.if_not_exists), parts.join(", "))];
-        for index in table.indexes.iter().filter(|i| !(i.unique && how.unique_inline)) {
+        for index in &table.indexes {
             statements.push(self.create_index(&table.name, index, how.if_not_exists));
         }
         Ok(statements)
