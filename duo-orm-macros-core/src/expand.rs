@@ -226,6 +226,10 @@ fn declared_checks(def: &ModelDef, private: &TokenStream) -> TokenStream {
         let sql_type = quote_spanned!(ty.span()=> <#ty as #private::FieldType>::SQL_TYPE);
         let place = format!("{}.{}", def.ident, f.ident);
         let mut checks = Vec::new();
+        if f.auto_increment {
+            let message = format!("{place}: auto_increment needs a type stored as an integer");
+            checks.push(quote_spanned!(ty.span()=> ::core::assert!(#sql_type.is_integer(), #message);));
+        }
         if f.max_length.is_some() {
             let message = format!("{place}: max_length applies to types stored as text");
             checks.push(quote_spanned!(ty.span()=> ::core::assert!(#sql_type.is_text(), #message);));

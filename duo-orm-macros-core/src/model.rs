@@ -469,8 +469,9 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
         cx.error_spanned_by(&field.ty, "a primary key cannot be nullable; help: remove the `Option`");
     }
     if let Some((true, span)) = raw.auto_increment {
-        if !sql_type.is_integer() {
-            cx.syn_error(syn::Error::new(span, "auto_increment needs an integer field (i16, i32 or i64)"));
+        // (A type of the user's is checked at compile time against its `SQL_TYPE`.)
+        if !sql_type.is_integer() && sql_type != SqlType::Declared {
+            cx.syn_error(syn::Error::new(span, "auto_increment needs an integer field (i16, i32 or i64, or a type stored as one)"));
         }
         if !primary_key {
             cx.syn_error(syn::Error::new(span, "auto_increment is for primary keys; help: add #[duo(primary_key)]"));

@@ -9,6 +9,15 @@ enum Plan {
     Free,
 }
 
+#[derive(FieldType, Clone, Default)]
+struct Code(String);
+
+#[derive(Model)]
+struct Voucher {
+    #[duo(primary_key, auto_increment)]
+    code: Code,
+}
+
 #[derive(Model)]
 struct Account {
     #[duo(primary_key)]
