@@ -117,7 +117,6 @@ where
     if nullable { row.try_get::<Option<T>, _>(index) } else { row.try_get::<T, _>(index).map(Some) }
 }
 
-#[allow(dead_code)]
 fn not_compiled(index: usize) -> sqlx::Error {
     sqlx::Error::ColumnDecode { index: index.to_string(), source: "this column type needs a duo-orm feature that is not enabled".into() }
 }
