@@ -448,6 +448,19 @@ fn percent_encode_userinfo(text: &str) -> String {
     out
 }
 
+/// Removes the password of `url` from a driver message, wherever the driver put it.
+pub(crate) fn scrub(message: String, url: &str) -> String {
+    let mut out = message.replace(url, &redact(url));
+    if let Some(password) = password_range(url).map(|range| &url[range]).filter(|p| !p.is_empty()) {
+        out = out.replace(password, "***");
+        let decoded = percent_decode(password);
+        if !decoded.is_empty() {
+            out = out.replace(&decoded, "***");
+        }
+    }
+    out
+}
+
 /// Replaces the password of `scheme://user:password@host` (however malformed its user info)
 /// and the value of every credential-bearing query parameter (`password=`, `PWD=`,
 /// `sslpassword=`, `…token=`, in any case) with `***`.

@@ -4,18 +4,6 @@ use std::fmt;
 
 use crate::Dialect;
 
-/// The driver's message for an error: a server's own message with its code, without the
-/// server's source-file position that sqlx appends (` at line 948` of PostgreSQL's C file).
-pub(crate) fn driver_message(error: &sqlx::Error) -> String {
-    match error {
-        sqlx::Error::Database(database) => match database.code() {
-            Some(code) => format!("{} ({code})", database.message()),
-            None => database.message().to_string(),
-        },
-        other => other.to_string(),
-    }
-}
-
 /// The error a driver's own error type is carried as: boxed, so that duo-orm's public API
 /// names no driver. Reach the driver's error with `downcast_ref` (e.g. to `sqlx::Error`).
 pub type DriverError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -65,12 +53,9 @@ impl DatabaseError {
         &self.message
     }
 
-    pub(crate) fn from_sqlx(error: sqlx::Error) -> Self {
-        let (code, constraint, message) = match &error {
-            sqlx::Error::Database(db) => (db.code().map(|c| c.into_owned()), db.constraint().map(str::to_string), db.message().to_string()),
-            other => (None, None, other.to_string()),
-        };
-        DatabaseError { code, constraint, message, source: Box::new(error) }
+    /// What a driver makes of a server's error it has no duo-orm variant for.
+    pub(crate) fn new(code: Option<String>, constraint: Option<String>, message: String, source: DriverError) -> Self {
+        DatabaseError { code, constraint, message, source }
     }
 }
 
@@ -429,37 +414,5 @@ impl Error {
 impl From<validator::ValidationErrors> for Error {
     fn from(errors: validator::ValidationErrors) -> Self {
         Error::from_validation(&errors)
-    }
-}
-
-impl From<sqlx::Error> for Error {
-    /// Constraint violations become [`Error::Integrity`]; everything else is wrapped.
-    fn from(err: sqlx::Error) -> Self {
-        let sqlx::Error::Database(db) = &err else {
-            return Error::Database(DatabaseError::from_sqlx(err));
-        };
-        if let Some(refused) = crate::dialect::postgres::nul_in_text(db.code().as_deref(), db.message()) {
-            return refused;
-        }
-        let kind = match db.kind() {
-            sqlx::error::ErrorKind::UniqueViolation => IntegrityKind::Unique,
-            sqlx::error::ErrorKind::ForeignKeyViolation => IntegrityKind::ForeignKey,
-            sqlx::error::ErrorKind::NotNullViolation => IntegrityKind::NotNull,
-            sqlx::error::ErrorKind::CheckViolation => IntegrityKind::Check,
-            _ => return Error::Database(DatabaseError::from_sqlx(err)),
-        };
-        let message = db.message().to_string();
-        let mut constraint = db.constraint().map(str::to_string);
-        let mut column = None;
-        #[cfg(feature = "postgres")]
-        if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-            column = pg.column().map(str::to_string);
-        }
-        // SQLite and MySQL put the constraint or column only into the message text.
-        if constraint.is_none() && column.is_none() {
-            (constraint, column) =
-                crate::dialect::sqlite::integrity_names(&message).unwrap_or_else(|| crate::dialect::mysql::integrity_names(kind, &message));
-        }
-        Error::Integrity { kind, constraint, column, message }
     }
 }

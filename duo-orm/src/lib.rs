@@ -61,6 +61,8 @@ pub use config::{DatabaseUrl, PoolOptions, env_url};
 pub use database::Database;
 pub use dialect::Dialect;
 pub use dialect::Statement;
+#[cfg(feature = "mock")]
+pub use driver::mock;
 pub use error::{ConfigurationKind, DatabaseError, DriverError, Error, IntegrityKind, InvalidQueryKind, MigrationKind, Result};
 #[cfg(feature = "json")]
 pub use json::Json;

@@ -170,7 +170,7 @@ impl Drop for TxConn {
             // Ended without a commit or rollback (a cancelled or panicking block): roll every
             // open level back before the connection returns to the pool.
             let mut depth = lease.conn().transaction_depth();
-            if !lease.conn().is_server() {
+            if !lease.conn().sockets() {
                 // SQLite's worker thread skips the next queued rollback after a COMMIT or
                 // RELEASE whose caller went away (it expects sqlx's own transaction guard to
                 // send one), and it may still be running such a statement: one more rollback

@@ -55,3 +55,9 @@ mod observability {}
 
 #[doc = include_str!("../../docs/src/benchmarks.md")]
 mod benchmarks {}
+
+#[doc = include_str!("../../docs/src/testing.md")]
+mod testing {}
+
+#[doc = include_str!("../../docs/src/adding-a-backend.md")]
+mod adding_a_backend {}

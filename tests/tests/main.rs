@@ -18,6 +18,7 @@ mod hardening;
 mod hooks;
 mod json;
 mod migrations;
+mod mock;
 mod models;
 mod queries;
 mod relations;

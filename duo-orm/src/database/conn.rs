@@ -1,18 +1,7 @@
-//! Connections: a pooled or transaction-held connection ([`Lease`]), transaction control on
-//! it, and the dispatch over the drivers compiled in (`each_conn!`, `on_conn!`). This is the
-//! file a driver seam replaces.
+//! Leases: a pooled or transaction-held connection ([`Lease`]), what is known of its state,
+//! and the runtime it goes back to its pool on.
 
 use super::*;
-
-/// A connection checked out of a pool.
-pub(crate) enum Conn {
-    #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
-    #[cfg(feature = "postgres")]
-    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
-    #[cfg(feature = "mysql")]
-    MySql(sqlx::pool::PoolConnection<sqlx::MySql>),
-}
 
 /// A checked-out connection, returned to its pool on a runtime that is safe for it.
 ///
@@ -100,7 +89,7 @@ impl Leased {
 
     /// Whether a statement was cut short on this server connection: its state is unknown.
     pub(crate) fn cut_short(&self) -> bool {
-        self.in_flight && self.conn.as_ref().is_some_and(Conn::is_server)
+        self.in_flight && self.conn.as_ref().is_some_and(Conn::sockets)
     }
 
     /// Takes this connection out of its pool at once, dropping its socket: for a connection
@@ -109,7 +98,7 @@ impl Leased {
     pub(crate) fn discard(&mut self) {
         if let Some(conn) = self.conn.take() {
             let _home = self.home.as_ref().map(|home| home.enter());
-            each_conn!(conn, c, _Db => drop(c.detach()));
+            conn.detach();
         }
     }
 
@@ -117,7 +106,7 @@ impl Leased {
     pub(crate) fn close_on_drop(&mut self) {
         // (A lease whose dead connection could not be replaced holds none.)
         if let Some(conn) = self.conn.as_mut() {
-            each_conn!(conn, c, _Db => c.close_on_drop())
+            conn.close_on_drop();
         }
     }
 }
@@ -154,86 +143,6 @@ impl Lease {
     }
 }
 
-/// Runs `$body` with `$c` bound to the backend's pooled connection and `$db` naming the
-/// backend's sqlx database type, once per enabled backend.
-macro_rules! each_conn {
-    ($conn:expr, $c:ident, $db:ident => $body:expr) => {
-        match $conn {
-            #[cfg(feature = "sqlite")]
-            Conn::Sqlite($c) => {
-                #[allow(dead_code)]
-                type $db = sqlx::Sqlite;
-                $body
-            }
-            #[cfg(feature = "postgres")]
-            Conn::Postgres($c) => {
-                #[allow(dead_code)]
-                type $db = sqlx::Postgres;
-                $body
-            }
-            #[cfg(feature = "mysql")]
-            Conn::MySql($c) => {
-                #[allow(dead_code)]
-                type $db = sqlx::MySql;
-                $body
-            }
-        }
-    };
-}
-
-pub(super) use each_conn;
-
-/// A transaction-control statement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Control {
-    /// BEGIN (with this statement instead, when given) or, nested, SAVEPOINT.
-    Begin(Option<&'static str>),
-    /// COMMIT or, nested, RELEASE SAVEPOINT.
-    Commit,
-    /// ROLLBACK or, nested, ROLLBACK TO SAVEPOINT.
-    Rollback,
-}
-
-impl Conn {
-    /// Whether this is a server's connection (not SQLite's).
-    pub(crate) fn is_server(&self) -> bool {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Conn::Sqlite(_) => false,
-            #[allow(unreachable_patterns)]
-            _ => true,
-        }
-    }
-}
-
-/// Transaction control, through each driver's own transaction manager (which nests with
-/// savepoints and tracks the depth).
-impl Conn {
-    pub(crate) async fn begin(&mut self, statement: Option<&'static str>) -> Result<(), sqlx::Error> {
-        use sqlx::SqlSafeStr;
-        let statement = statement.map(|s| AssertSqlSafe(s).into_sql_str());
-        each_conn!(self, c, Db => <Db as sqlx::Database>::TransactionManager::begin(&mut **c, statement).await)
-    }
-
-    pub(crate) async fn commit(&mut self) -> Result<(), sqlx::Error> {
-        each_conn!(self, c, Db => <Db as sqlx::Database>::TransactionManager::commit(&mut **c).await)
-    }
-
-    pub(crate) async fn rollback(&mut self) -> Result<(), sqlx::Error> {
-        each_conn!(self, c, Db => <Db as sqlx::Database>::TransactionManager::rollback(&mut **c).await)
-    }
-
-    /// Queues a rollback of the innermost level, sent before the connection's next use (the
-    /// pool pings every returned connection, which flushes it).
-    pub(crate) fn start_rollback(&mut self) {
-        each_conn!(self, c, Db => <Db as sqlx::Database>::TransactionManager::start_rollback(&mut **c))
-    }
-
-    pub(crate) fn transaction_depth(&self) -> usize {
-        each_conn!(self, c, Db => <Db as sqlx::Database>::TransactionManager::get_transaction_depth(&**c))
-    }
-}
-
 impl Drop for Leased {
     fn drop(&mut self) {
         if self.cut_short() || self.lost {
@@ -252,47 +161,4 @@ impl Drop for Leased {
             }
         }
     }
-}
-
-/// Runs `$body` with `$c` bound to the backend's connection (`&mut` the driver connection)
-/// and `$wrap` naming the matching [`RowRef`] variant, once per enabled backend.
-macro_rules! on_conn {
-    ($conn:expr, $c:ident, $wrap:ident => $body:expr) => {
-        match $conn {
-            #[cfg(feature = "sqlite")]
-            Conn::Sqlite($c) => {
-                #[allow(unused_imports)]
-                use RowRef::Sqlite as $wrap;
-                let $c = &mut **$c;
-                $body
-            }
-            #[cfg(feature = "postgres")]
-            Conn::Postgres($c) => {
-                #[allow(unused_imports)]
-                use RowRef::Postgres as $wrap;
-                let $c = &mut **$c;
-                $body
-            }
-            #[cfg(feature = "mysql")]
-            Conn::MySql($c) => {
-                #[allow(unused_imports)]
-                use RowRef::MySql as $wrap;
-                let $c = &mut **$c;
-                $body
-            }
-        }
-    };
-}
-pub(super) use on_conn;
-
-pub(super) fn not_compiled(dialect: Dialect) -> Error {
-    let feature = match dialect {
-        Dialect::Postgres => "postgres",
-        Dialect::MySql => "mysql",
-        _ => "sqlite",
-    };
-    Error::config(
-        ConfigurationKind::MissingFeature,
-        format!("duo-orm was built without {dialect} support: enable the `{feature}` feature of duo-orm"),
-    )
 }

@@ -21,14 +21,6 @@ pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// What an executed statement reports.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Executed {
-    pub rows_affected: u64,
-    /// MySQL's `LAST_INSERT_ID()` / SQLite's rowid of the last insert.
-    pub last_insert_id: Option<i64>,
-}
-
 /// A connected database: its URL and its pool.
 pub(crate) struct Engine {
     pub url: DatabaseUrl,
@@ -44,162 +36,27 @@ pub(crate) struct Engine {
     pub(super) mariadb: OnceLock<bool>,
 }
 
-#[derive(Clone)]
-pub(super) enum Pool {
-    #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::SqlitePool),
-    #[cfg(feature = "postgres")]
-    Postgres(sqlx::PgPool),
-    #[cfg(feature = "mysql")]
-    MySql(sqlx::MySqlPool),
-}
-
-impl Pool {
-    pub(super) fn try_acquire(&self) -> Option<Conn> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => pool.try_acquire().map(Conn::Sqlite),
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => pool.try_acquire().map(Conn::Postgres),
-            #[cfg(feature = "mysql")]
-            Pool::MySql(pool) => pool.try_acquire().map(Conn::MySql),
-        }
-    }
-
-    pub(super) async fn acquire(&self) -> Result<Conn, sqlx::Error> {
-        let acquired = async {
-            Ok(match self {
-                #[cfg(feature = "sqlite")]
-                Pool::Sqlite(pool) => Conn::Sqlite(pool.acquire().await?),
-                #[cfg(feature = "postgres")]
-                Pool::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
-                #[cfg(feature = "mysql")]
-                Pool::MySql(pool) => Conn::MySql(pool.acquire().await?),
-            })
-        }
-        .await;
-        match acquired {
-            Err(sqlx::Error::PoolTimedOut) => Err(self.why_no_connection().await),
-            other => other,
-        }
-    }
-
-    /// Why a pool that timed out could not connect. The pool keeps retrying until its timeout
-    /// and then reports only that it timed out; when it holds no connection at all, one direct
-    /// attempt with its options brings back the cause (refused, unknown host, bad password).
-    pub(super) async fn why_no_connection(&self) -> sqlx::Error {
-        use sqlx::ConnectOptions;
-        async fn attempt<O: ConnectOptions>(options: &O) -> Option<sqlx::Error>
-        where
-            O::Connection: Sized,
-        {
-            match tokio::time::timeout(std::time::Duration::from_secs(5), options.connect()).await {
-                Ok(Err(cause)) => Some(cause),
-                Ok(Ok(connection)) => {
-                    // It connects now: the server came back; close this one properly.
-                    let _ = sqlx::Connection::close(connection).await;
-                    None
-                }
-                Err(_) => None,
-            }
-        }
-        let cause = match self {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) if pool.size() == 0 => attempt(&*pool.connect_options()).await,
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) if pool.size() == 0 => attempt(&*pool.connect_options()).await,
-            #[cfg(feature = "mysql")]
-            Pool::MySql(pool) if pool.size() == 0 => attempt(&*pool.connect_options()).await,
-            _ => None,
-        };
-        cause.unwrap_or(sqlx::Error::PoolTimedOut)
-    }
-}
-
-/// Removes the password of `url` from a driver message, wherever the driver put it.
-pub(super) fn scrub(message: String, url: &str) -> String {
-    let mut out = message.replace(url, &redact(url));
-    if let Some(password) = password_range(url).map(|range| &url[range]).filter(|p| !p.is_empty()) {
-        out = out.replace(password, "***");
-        let decoded = crate::config::percent_decode(password);
-        if !decoded.is_empty() {
-            out = out.replace(&decoded, "***");
-        }
-    }
-    out
-}
-
 impl Engine {
     pub(super) fn open(url: DatabaseUrl, options: &PoolOptions, log_values: bool) -> Result<Self> {
         options.check()?;
         // Pools spawn maintenance tasks: create them inside the runtime that will own them.
         let pool = {
             let _guard = runtime().enter();
-            Self::build_pool(&url, options)?
+            Pool::open(&url, options)?
         };
-        Ok(Engine {
+        Ok(Self::with_pool(url, pool, options, log_values))
+    }
+
+    /// An engine on `pool`, opened already.
+    pub(super) fn with_pool(url: DatabaseUrl, pool: Pool, options: &PoolOptions, log_values: bool) -> Self {
+        Engine {
             url,
             pool,
             local: std::sync::Mutex::new(std::collections::HashMap::new()),
             options: *options,
             log_values,
             mariadb: OnceLock::new(),
-        })
-    }
-
-    /// A lazy pool for `url`, owned by the runtime entered by the caller.
-    pub(super) fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool> {
-        let dialect = url.dialect();
-        let bad_url =
-            |e: sqlx::Error| Error::config(ConfigurationKind::Url, scrub(format!("invalid {dialect} URL `{url}`: {e}"), url.driver_url()));
-        macro_rules! pool_options {
-            ($db:ty) => {
-                sqlx::pool::PoolOptions::<$db>::new()
-                    .max_connections(options.max_connections)
-                    .min_connections(options.min_connections)
-                    .acquire_timeout(options.acquire_timeout)
-                    .idle_timeout(options.idle_timeout)
-                    .max_lifetime(options.max_lifetime)
-            };
         }
-        let pool = match dialect {
-            #[cfg(feature = "sqlite")]
-            Dialect::Sqlite => {
-                use std::str::FromStr;
-                let connect = sqlx::sqlite::SqliteConnectOptions::from_str(url.driver_url())
-                    .map_err(bad_url)?
-                    .create_if_missing(true)
-                    .foreign_keys(true);
-                let mut pool = pool_options!(sqlx::Sqlite);
-                if url.is_sqlite_memory() {
-                    // Each connection to `:memory:` is a database of its own: keep exactly one, forever.
-                    pool = pool.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
-                }
-                Pool::Sqlite(pool.connect_lazy_with(connect))
-            }
-            #[cfg(feature = "postgres")]
-            Dialect::Postgres => {
-                use std::str::FromStr;
-                let connect = sqlx::postgres::PgConnectOptions::from_str(url.driver_url()).map_err(bad_url)?;
-                Pool::Postgres(pool_options!(sqlx::Postgres).connect_lazy_with(connect))
-            }
-            #[cfg(feature = "mysql")]
-            Dialect::MySql => {
-                use std::str::FromStr;
-                let connect = sqlx::mysql::MySqlConnectOptions::from_str(url.driver_url()).map_err(bad_url)?;
-                Pool::MySql(pool_options!(sqlx::MySql).connect_lazy_with(connect))
-            }
-            Dialect::MsSql | Dialect::Oracle => {
-                return Err(Error::unsupported(
-                    dialect,
-                    "connecting in this version of duo-orm (no driver yet): render its SQL with \
-                     `to_sql(Dialect::…)`, `insert_sql`, `update_sql`, `delete_sql` and `create_table_sql`",
-                ));
-            }
-            #[allow(unreachable_patterns)]
-            other => return Err(not_compiled(other)),
-        };
-        Ok(pool)
     }
 
     /// The pool of the runtime `handle` belongs to, created (with a guard task that removes
@@ -212,7 +69,7 @@ impl Engine {
         }
         let pool = {
             let _guard = handle.enter();
-            Self::build_pool(&self.url, &self.options)?
+            self.pool.reopen(&self.url, &self.options)?
         };
         pools.insert(id, (handle.clone(), pool.clone()));
         drop(pools);
@@ -236,15 +93,13 @@ impl Engine {
     /// Whether connections may live on the caller's runtime: server connections (a SQLite
     /// connection is a thread, bound to no runtime; an in-memory one is the data itself).
     pub(super) fn runtime_local(&self) -> bool {
-        self.url.dialect() != Dialect::Sqlite
+        self.pool.sockets()
     }
 
     /// Whether this database's connections are bound to no runtime, so any runtime may open,
-    /// use and return them: file SQLite (a thread and channels per connection). In-memory
-    /// SQLite is excluded: its one connection is the data, and must never be closed by a
-    /// runtime that shuts down.
+    /// use and return them: file SQLite (a thread and channels per connection).
     pub(super) fn runtime_free(&self) -> bool {
-        self.url.dialect() == Dialect::Sqlite && !self.url.is_sqlite_memory()
+        self.pool.runtime_free(&self.url)
     }
 
     pub(super) fn span(&self, stmt: &Statement) -> tracing::Span {
@@ -285,13 +140,8 @@ impl Engine {
             return if control == Control::Rollback { Ok(()) } else { Err(error) };
         }
         let work = async {
-            let conn = leased.start();
-            let done = match control {
-                Control::Begin(statement) => conn.begin(statement).await,
-                Control::Commit => conn.commit().await,
-                Control::Rollback => conn.rollback().await,
-            };
-            leased.finish(!matches!(&done, Err(error) if dropped_by_server(error)));
+            let done = leased.start().control(control).await;
+            leased.finish(!matches!(done, Err(Failure::Dropped(_))));
             done.map_err(|error| {
                 let error = control_error(control, nested, error);
                 if matches!(error, Error::ConnectionLost { .. }) && !matches!(control, Control::Begin(_)) {
@@ -332,19 +182,6 @@ impl Engine {
     }
 }
 
-impl Pool {
-    pub(super) async fn close(&self) {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => pool.close().await,
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => pool.close().await,
-            #[cfg(feature = "mysql")]
-            Pool::MySql(pool) => pool.close().await,
-        }
-    }
-}
-
 impl Engine {
     /// Refuses a PostgreSQL array parameter on another backend, whose driver cannot bind one
     /// (sea-query-sqlx would panic).
@@ -359,13 +196,10 @@ impl Engine {
     /// A failure to open a connection, saying where it tried (the URL shows the host, port and
     /// database, never the password) and why, the server's refusal (unknown database, bad
     /// credentials) included.
-    pub(super) fn connect_error(&self, e: sqlx::Error) -> Error {
+    pub(super) fn connect_error(&self, reason: String) -> Error {
         Error::config(
             ConfigurationKind::Connect,
-            scrub(
-                format!("cannot connect to {} at `{}`: {}", self.url.dialect(), self.url, crate::error::driver_message(&e)),
-                self.url.driver_url(),
-            ),
+            scrub(format!("cannot connect to {} at `{}`: {reason}", self.url.dialect(), self.url), self.url.driver_url()),
         )
     }
 
@@ -382,7 +216,6 @@ impl Engine {
         self.check_bindable(&stmt)?;
         let work = async {
             let count = resending!(self, conn, stmt => {
-                let Statement { sql, values } = stmt;
                 let mut count = 0u64;
                 let mut stepped = Ok(());
                 // (`break` leaves the attempts of `resending!`.)
@@ -390,22 +223,15 @@ impl Engine {
                     Ok(target) => target,
                     Err(error) => break Err(error),
                 };
-                let read: Result<(), sqlx::Error> = async {
-                    on_conn!(target, c, Wrap => {
-                        let mut rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch(c);
-                        while let Some(row) = rows.try_next().await? {
-                            stepped = step(&mut state, &mut RowCursor::new(Wrap(&row), model));
-                            if stepped.is_err() {
-                                break;
-                            }
-                            count += 1;
-                        }
-                    });
-                    Ok(())
-                }
-                .await;
+                let read = target
+                    .fetch(stmt, |row| {
+                        stepped = step(&mut state, &mut RowCursor::new(row, model));
+                        count += u64::from(stepped.is_ok());
+                        stepped.is_ok()
+                    })
+                    .await;
                 match (read, stepped) {
-                    (Err(error), _) => Err(Failure::driver(error, count)),
+                    (Err(failure), _) => Err(failure.after_rows(count)),
                     (Ok(()), Err(error)) => Err(Failure::Final(error)),
                     (Ok(()), Ok(())) => Ok(count),
                 }
@@ -419,34 +245,12 @@ impl Engine {
         self.check_bindable(&stmt)?;
         let work = async {
             resending!(self, conn, stmt => {
-                let Statement { sql, values } = stmt;
                 // (`break` leaves the attempts of `resending!`.)
                 let target = match conn.start() {
                     Ok(target) => target,
                     Err(error) => break Err(error),
                 };
-                let done: Result<Executed, sqlx::Error> = async {
-                    match target {
-                        #[cfg(feature = "sqlite")]
-                        Conn::Sqlite(c) => {
-                            let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(&mut **c).await?;
-                            Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: Some(done.last_insert_rowid()) })
-                        }
-                        #[cfg(feature = "postgres")]
-                        Conn::Postgres(c) => {
-                            let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(&mut **c).await?;
-                            Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: None })
-                        }
-                        #[cfg(feature = "mysql")]
-                        Conn::MySql(c) => {
-                            let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).execute(&mut **c).await?;
-                            let id = done.last_insert_id();
-                            Ok(Executed { rows_affected: done.rows_affected(), last_insert_id: (id != 0).then_some(id as i64) })
-                        }
-                    }
-                }
-                .await;
-                done.map_err(|error| Failure::driver(error, 0))
+                target.execute(stmt).await
             })
         };
         Self::traced(span, |done: &Executed| done.rows_affected, work).await
@@ -466,11 +270,11 @@ impl Engine {
         if stmt.values.0.len() <= SPARE_VALUES && stmt.sql.len() <= SPARE_SQL {
             return Ok(Some(stmt.clone()));
         }
-        let pinged = each_conn!(leased.start(), c, _Db => sqlx::Connection::ping(&mut **c).await);
-        leased.finish(pinged.is_ok());
+        let pinged = leased.start().ping().await;
+        leased.finish(!matches!(pinged, Err(Failure::Dropped(_))));
         match pinged {
-            Err(error) if dropped_by_server(&error) => self.reconnect(leased).await?,
-            Err(error) => return Err(Error::from(error)),
+            Err(Failure::Dropped(_)) => self.reconnect(leased).await?,
+            Err(Failure::Final(error)) => return Err(error),
             Ok(()) => {}
         }
         Ok(None)
@@ -505,7 +309,7 @@ impl Engine {
     }
 
     /// The error for a connection the server closed where the statement did not go again.
-    pub(super) fn lost(&self, conn: &mut Lease, error: sqlx::Error) -> Error {
+    pub(super) fn lost(&self, conn: &mut Lease, error: DriverError) -> Error {
         let during = match conn {
             Lease::Transaction(guard) => {
                 if let Ok(leased) = guard.lease() {
@@ -515,7 +319,7 @@ impl Engine {
             }
             Lease::Pooled(_) => "just after the pool had checked it; the statement was not sent again",
         };
-        Error::ConnectionLost { during: during.into(), commit_unknown: false, source: Box::new(error) }
+        Error::ConnectionLost { during: during.into(), commit_unknown: false, source: error }
     }
 }
 
@@ -555,41 +359,28 @@ pub(super) const SPARE_VALUES: usize = 1024;
 
 pub(super) const SPARE_SQL: usize = 64 * 1024;
 
-/// How one attempt at a statement failed.
-pub(super) enum Failure {
-    /// The server had closed the connection, and nothing of the result reached the caller.
-    Dropped(sqlx::Error),
-    /// Anything else.
-    Final(Error),
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Self {
-        Failure::Final(error)
-    }
-}
-
 impl Failure {
-    /// A driver error after `delivered` rows went to the caller.
-    pub(super) fn driver(error: sqlx::Error, delivered: u64) -> Self {
-        match (dropped_by_server(&error), delivered) {
-            (true, 0) => Failure::Dropped(error),
-            (true, n) => Failure::Final(Error::ConnectionLost {
+    /// This failure of a statement after `delivered` of its rows went to the caller: once any
+    /// did, a closed connection is final (the statement cannot go again).
+    pub(super) fn after_rows(self, delivered: u64) -> Self {
+        match (self, delivered) {
+            (Failure::Dropped(error), n) if n > 0 => Failure::Final(Error::ConnectionLost {
                 during: format!("while rows were being read ({n} already handed over); the statement was not sent again"),
                 commit_unknown: false,
-                source: Box::new(error),
+                source: error,
             }),
-            (false, _) => Failure::Final(Error::from(error)),
+            (failure, _) => failure,
         }
     }
 }
 
 /// The error of a transaction-control statement: [`Error::ConnectionLost`] when the server
 /// closed the connection, saying what that means for the transaction.
-pub(super) fn control_error(control: Control, nested: bool, error: sqlx::Error) -> Error {
-    if !dropped_by_server(&error) {
-        return Error::from(error);
-    }
+pub(super) fn control_error(control: Control, nested: bool, failure: Failure) -> Error {
+    let error = match failure {
+        Failure::Final(error) => return error,
+        Failure::Dropped(error) => error,
+    };
     let commit_unknown = control == Control::Commit && !nested;
     let during = if commit_unknown {
         "while COMMIT was in flight: the transaction may or may not have committed, and no client can tell; \
@@ -599,39 +390,5 @@ pub(super) fn control_error(control: Control, nested: bool, error: sqlx::Error) 
     } else {
         "of this transaction: the server rolls back what the transaction wrote; run the whole block again"
     };
-    Error::ConnectionLost { during: during.into(), commit_unknown, source: Box::new(error) }
-}
-
-/// Whether `error` says the server closed the connection (a restart, `pg_terminate_backend`,
-/// MySQL's `KILL`, an idle timeout): the socket is closed, or the server's last words were
-/// that it is shutting the session down.
-pub(crate) fn dropped_by_server(error: &sqlx::Error) -> bool {
-    use std::io::ErrorKind;
-    match error {
-        sqlx::Error::Io(io) => matches!(
-            io.kind(),
-            ErrorKind::UnexpectedEof
-                | ErrorKind::ConnectionReset
-                | ErrorKind::ConnectionAborted
-                | ErrorKind::BrokenPipe
-                | ErrorKind::NotConnected
-        ),
-        #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(unused_variables))]
-        sqlx::Error::Database(db) => {
-            // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now.
-            #[cfg(feature = "postgres")]
-            if matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03"))
-                && db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some()
-            {
-                return true;
-            }
-            #[cfg(feature = "mysql")]
-            if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-                // ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED, ER_CLIENT_INTERACTION_TIMEOUT.
-                return matches!(my.number(), 1053 | 1927 | 4031);
-            }
-            false
-        }
-        _ => false,
-    }
+    Error::ConnectionLost { during: during.into(), commit_unknown, source: error }
 }

@@ -1,9 +1,9 @@
 //! [`Database`]: configuration, lazy pools, the model registry and statement execution.
-//! `engine.rs` runs statements on the pools; `conn.rs` holds the connections and the dispatch
-//! over the drivers.
+//! `engine.rs` runs statements on the pools; `conn.rs` holds the leased connections. What
+//! differs between client libraries is `crate::driver`'s.
 //!
 //! # Why a runtime of its own
-//! sqlx connections belong to the tokio runtime that opened them and fail once it shuts down;
+//! A server connection belongs to the tokio runtime that opened it and fails once it shuts down;
 //! dropping a pooled connection outside any runtime panics. A `static DB` used from several
 //! `#[tokio::test]` functions (each with its own runtime) or from sync code would therefore
 //! break. duo-orm runs every pool on one process-wide I/O runtime that is never shut down:
@@ -13,16 +13,12 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
-use futures_util::TryStreamExt;
-use sea_query_sqlx::SqlxValues;
-use sqlx::AssertSqlSafe;
-use sqlx_core::transaction::TransactionManager as _;
 use tracing::Instrument;
 
-use crate::config::{DatabaseUrl, PoolOptions, password_range, redact};
+use crate::config::{DatabaseUrl, PoolOptions, redact, scrub};
 use crate::dialect::{Dialect, Statement};
-use crate::driver::RowRef;
-use crate::error::{ConfigurationKind, Error, InvalidQueryKind, Result};
+use crate::driver::{Conn, Failure, Pool};
+use crate::error::{ConfigurationKind, DriverError, Error, InvalidQueryKind, Result};
 use crate::model::{Model, ModelMeta};
 use crate::pending::Pending;
 use crate::transaction::{Transaction, TxConn};
@@ -32,9 +28,9 @@ mod conn;
 mod engine;
 
 use conn::*;
-use engine::*;
 
-pub(crate) use conn::{Control, Leased};
+pub(crate) use crate::driver::{Control, Executed};
+pub(crate) use conn::Leased;
 pub(crate) use engine::{Engine, IO_THREAD_NAME, runtime};
 
 /// Where a [`Database`] finds its URL.
@@ -444,6 +440,18 @@ impl Database {
             ));
         }
         Ok(())
+    }
+
+    /// A database at `url` whose statements go to `pool`, a driver's pool that the URL does not
+    /// choose (the mock's). `mariadb` answers, for a MySQL URL, whether the server is MariaDB,
+    /// which duo-orm would otherwise ask the server.
+    #[cfg(feature = "mock")]
+    pub(crate) fn on_pool(url: &str, pool: Pool, mariadb: bool) -> Result<Database> {
+        let database = Database::new(url);
+        let engine = Engine::with_pool(database.url()?, pool, &database.options, database.log_values);
+        let _ = engine.mariadb.set(mariadb);
+        *database.engine.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(engine));
+        Ok(database)
     }
 
     pub(crate) fn engine(&self) -> Result<Arc<Engine>> {

@@ -1,131 +1,346 @@
-//! The drivers: what differs between talking to SQLite, PostgreSQL and MySQL through sqlx, one
-//! module per driver. Today: reading a row's columns by position as portable [`Value`]s, so
-//! that [`FieldType`](crate::types::FieldType) names no driver.
+//! The drivers: everything that differs between talking to one database client library and
+//! another, behind one trait, [`Driver`], with one module per driver. The rest of duo-orm (the
+//! engine, transactions, queries, loading, migrations) sees only the enums this module builds
+//! over the drivers compiled in ([`Pool`], [`Conn`], [`RowRef`]) and names no client library.
+//!
+//! - `sqlx_shared.rs`: what the three sqlx drivers share (pools, transactions, errors);
+//! - `sqlite.rs`, `postgres.rs`, `mysql.rs`: what each of them does its own way;
+//! - `mock.rs` (feature `mock`): the recording driver of users' unit tests.
+//!
+//! Adding a driver is a module implementing [`Driver`], one line in [`drivers!`], and a
+//! feature: see the guide's "Adding a backend".
 
 use sea_query::Value;
 
+use crate::config::{DatabaseUrl, PoolOptions};
+use crate::dialect::{Dialect, Statement};
+use crate::error::{ConfigurationKind, DriverError, Error, Result};
 use crate::types::SqlType;
 
+#[cfg(feature = "mock")]
+pub mod mock;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod sqlx_shared;
 
-/// A row of one of the drivers compiled in.
-pub(crate) enum RowRef<'r> {
+/// One database client library: its pools, connections, statements, transactions and rows.
+///
+/// Its methods take the pool or connection they act on and are called through the enums of
+/// [`drivers!`], on a concrete driver each time (static dispatch: a driver adds no work to
+/// another's hot path, and its futures are `Send` when its types are).
+pub(crate) trait Driver: 'static {
+    /// A pool of connections: a handle, cheap to clone.
+    type Pool: Clone + Send + Sync + 'static;
+    /// A connection checked out of its pool, which goes back to the pool when dropped.
+    type Conn: Send + 'static;
+    /// One row of a result.
+    type Row;
+
+    /// Whether connections are sockets driven by the runtime that opened them: a server's.
+    /// duo-orm then keeps a pool per caller runtime, may resend a statement on a fresh
+    /// connection when the server had closed an idle one, and closes a connection whose
+    /// statement was cut short.
+    const SOCKETS: bool;
+
+    /// A pool for `url` that connects on first use, owned by the runtime entered by the
+    /// caller. The error is the driver's reason for refusing the URL.
+    fn pool(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self::Pool, DriverError>;
+
+    /// Whether connections to `url` are bound to no runtime, so any runtime may open, use and
+    /// return them.
+    fn runtime_free(url: &DatabaseUrl) -> bool;
+
+    /// An idle connection, without checking it (no ping), if there is one.
+    fn try_acquire(pool: &Self::Pool) -> Option<Self::Conn>;
+
+    /// A checked connection, waiting for one up to the pool's timeout. The error says why
+    /// none could be had (the server's refusal, when it refused), and never holds a password.
+    async fn acquire(pool: &Self::Pool) -> Result<Self::Conn, String>;
+
+    /// Closes the pool, waiting for its connections to close.
+    async fn close(pool: &Self::Pool);
+
+    /// Runs a statement that returns no rows.
+    async fn execute(conn: &mut Self::Conn, stmt: Statement) -> Result<Executed, Failure>;
+
+    /// Runs a statement and hands each row to `each` as it arrives, until `each` returns
+    /// `false` or the rows end.
+    async fn fetch(conn: &mut Self::Conn, stmt: Statement, each: impl FnMut(&Self::Row) -> bool) -> Result<(), Failure>;
+
+    /// Checks that the server still answers on this connection.
+    async fn ping(conn: &mut Self::Conn) -> Result<(), Failure>;
+
+    /// BEGIN, COMMIT or ROLLBACK, or their savepoint forms inside a transaction: the driver
+    /// tracks the depth.
+    async fn control(conn: &mut Self::Conn, control: Control) -> Result<(), Failure>;
+
+    /// Queues a rollback of the innermost level, sent before the connection's next use.
+    fn start_rollback(conn: &mut Self::Conn);
+
+    /// How many transaction levels are open on this connection.
+    fn transaction_depth(conn: &Self::Conn) -> usize;
+
+    /// Takes `conn` out of its pool at once and drops it (its socket with it).
+    fn detach(conn: Self::Conn);
+
+    /// Makes the pool close `conn` when it comes back instead of reusing it.
+    fn close_on_drop(conn: &mut Self::Conn);
+
+    /// Column `index` of `row`, read as a column of `sql_type`. When `nullable`, a `NULL` is
+    /// the variant's `None`; otherwise it is an error.
+    fn value<S>(row: &Self::Row, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError>;
+
+    /// Whether column `index` of `row` is `NULL`.
+    fn is_null(row: &Self::Row, index: usize) -> Result<bool, DriverError>;
+}
+
+/// What an executed statement reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Executed {
+    pub rows_affected: u64,
+    /// MySQL's `LAST_INSERT_ID()` / SQLite's rowid of the last insert.
+    pub last_insert_id: Option<i64>,
+}
+
+/// A transaction-control statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Control {
+    /// BEGIN (with this statement instead, when given) or, nested, SAVEPOINT.
+    Begin(Option<&'static str>),
+    /// COMMIT or, nested, RELEASE SAVEPOINT.
+    Commit,
+    /// ROLLBACK or, nested, ROLLBACK TO SAVEPOINT.
+    Rollback,
+}
+
+/// How a driver call failed.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The server had closed the connection (a restart, `pg_terminate_backend`, MySQL's
+    /// `KILL`, an idle timeout): what the caller makes of it depends on what had happened.
+    Dropped(DriverError),
+    /// Anything else, in duo-orm's terms.
+    Final(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure::Final(error)
+    }
+}
+
+/// Builds, over the drivers listed, the enums the rest of duo-orm holds ([`Pool`], [`Conn`],
+/// [`RowRef`]), each variant wrapping its driver's type, and their methods, each a `match`
+/// that calls the variant's driver.
+macro_rules! drivers {
+    ($($(#[$cfg:meta])* $variant:ident => $driver:ty),* $(,)?) => {
+        /// A pool of one of the drivers compiled in.
+        #[derive(Clone)]
+        pub(crate) enum Pool {
+            $($(#[$cfg])* $variant(<$driver as Driver>::Pool),)*
+        }
+
+        /// A connection of one of the drivers compiled in.
+        pub(crate) enum Conn {
+            $($(#[$cfg])* $variant(<$driver as Driver>::Conn),)*
+        }
+
+        /// A row of one of the drivers compiled in.
+        pub(crate) enum RowRef<'r> {
+            $($(#[$cfg])* $variant(&'r <$driver as Driver>::Row),)*
+            /// Keeps `'r` used whatever the features.
+            #[allow(dead_code)]
+            Never(std::convert::Infallible, std::marker::PhantomData<&'r ()>),
+        }
+
+        impl Pool {
+            /// A pool of the same driver for `url`, owned by the runtime entered by the caller.
+            pub(crate) fn reopen(&self, url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool> {
+                match self {
+                    $($(#[$cfg])* Pool::$variant(_) => {
+                        <$driver as Driver>::pool(url, options).map(Pool::$variant).map_err(|e| bad_url(url, &*e))
+                    })*
+                }
+            }
+
+            /// See [`Driver::SOCKETS`].
+            pub(crate) fn sockets(&self) -> bool {
+                match self {
+                    $($(#[$cfg])* Pool::$variant(_) => <$driver as Driver>::SOCKETS,)*
+                }
+            }
+
+            /// See [`Driver::runtime_free`].
+            pub(crate) fn runtime_free(&self, url: &DatabaseUrl) -> bool {
+                match self {
+                    $($(#[$cfg])* Pool::$variant(_) => <$driver as Driver>::runtime_free(url),)*
+                }
+            }
+
+            pub(crate) fn try_acquire(&self) -> Option<Conn> {
+                match self {
+                    $($(#[$cfg])* Pool::$variant(pool) => <$driver as Driver>::try_acquire(pool).map(Conn::$variant),)*
+                }
+            }
+
+            pub(crate) async fn acquire(&self) -> Result<Conn, String> {
+                match self {
+                    $($(#[$cfg])* Pool::$variant(pool) => <$driver as Driver>::acquire(pool).await.map(Conn::$variant),)*
+                }
+            }
+
+            pub(crate) async fn close(&self) {
+                match self {
+                    $($(#[$cfg])* Pool::$variant(pool) => <$driver as Driver>::close(pool).await,)*
+                }
+            }
+        }
+
+        impl Conn {
+            /// See [`Driver::SOCKETS`].
+            pub(crate) fn sockets(&self) -> bool {
+                match self {
+                    $($(#[$cfg])* Conn::$variant(_) => <$driver as Driver>::SOCKETS,)*
+                }
+            }
+
+            pub(crate) async fn execute(&mut self, stmt: Statement) -> Result<Executed, Failure> {
+                match self {
+                    $($(#[$cfg])* Conn::$variant(conn) => <$driver as Driver>::execute(conn, stmt).await,)*
+                }
+            }
+
+            /// Runs `stmt`, handing each row to `each` until it returns `false`.
+            pub(crate) async fn fetch(&mut self, stmt: Statement, mut each: impl FnMut(RowRef<'_>) -> bool) -> Result<(), Failure> {
+                match self {
+                    $($(#[$cfg])* Conn::$variant(conn) => {
+                        <$driver as Driver>::fetch(conn, stmt, |row| each(RowRef::$variant(row))).await
+                    })*
+                }
+            }
+
+            pub(crate) async fn ping(&mut self) -> Result<(), Failure> {
+                match self {
+                    $($(#[$cfg])* Conn::$variant(conn) => <$driver as Driver>::ping(conn).await,)*
+                }
+            }
+
+            pub(crate) async fn control(&mut self, control: Control) -> Result<(), Failure> {
+                match self {
+                    $($(#[$cfg])* Conn::$variant(conn) => <$driver as Driver>::control(conn, control).await,)*
+                }
+            }
+
+            pub(crate) fn start_rollback(&mut self) {
+                match self {
+                    $($(#[$cfg])* Conn::$variant(conn) => <$driver as Driver>::start_rollback(conn),)*
+                }
+            }
+
+            pub(crate) fn transaction_depth(&self) -> usize {
+                match self {
+                    $($(#[$cfg])* Conn::$variant(conn) => <$driver as Driver>::transaction_depth(conn),)*
+                }
+            }
+
+            pub(crate) fn detach(self) {
+                match self {
+                    $($(#[$cfg])* Conn::$variant(conn) => <$driver as Driver>::detach(conn),)*
+                }
+            }
+
+            pub(crate) fn close_on_drop(&mut self) {
+                match self {
+                    $($(#[$cfg])* Conn::$variant(conn) => <$driver as Driver>::close_on_drop(conn),)*
+                }
+            }
+        }
+
+        impl RowRef<'_> {
+            /// See [`Driver::value`].
+            // Forced in optimised builds: the arguments are constants at each call site, so one
+            // arm of the match is left. Unoptimised, nothing is folded, and forcing it would
+            // copy the whole match into every column of every model (compile time).
+            #[cfg_attr(debug_assertions, inline)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            pub(crate) fn value<S>(&self, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError> {
+                match self {
+                    $($(#[$cfg])* RowRef::$variant(row) => <$driver as Driver>::value(row, index, sql_type, nullable),)*
+                    RowRef::Never(never, _) => match *never {},
+                }
+            }
+
+            /// See [`Driver::is_null`].
+            pub(crate) fn is_null(&self, index: usize) -> Result<bool, DriverError> {
+                match self {
+                    $($(#[$cfg])* RowRef::$variant(row) => <$driver as Driver>::is_null(row, index),)*
+                    RowRef::Never(never, _) => match *never {},
+                }
+            }
+        }
+    };
+}
+
+drivers! {
     #[cfg(feature = "sqlite")]
-    Sqlite(&'r sqlx::sqlite::SqliteRow),
+    Sqlite => sqlx_shared::Sqlx<sqlx::Sqlite>,
     #[cfg(feature = "postgres")]
-    Postgres(&'r sqlx::postgres::PgRow),
+    Postgres => sqlx_shared::Sqlx<sqlx::Postgres>,
     #[cfg(feature = "mysql")]
-    MySql(&'r sqlx::mysql::MySqlRow),
-    #[allow(dead_code)]
-    Never(std::convert::Infallible, std::marker::PhantomData<&'r ()>),
+    MySql => sqlx_shared::Sqlx<sqlx::MySql>,
+    #[cfg(feature = "mock")]
+    Mock => mock::MockDriver,
 }
 
-impl RowRef<'_> {
-    /// Column `index`, read as a column of `sql_type`. When `nullable`, a `NULL` is the
-    /// variant's `None`; otherwise it is an error, and reading skips the test for it.
-    // Forced in optimised builds: the arguments are constants at each call site, so one arm of
-    // the match is left. Unoptimised, nothing is folded, and forcing it would copy the whole
-    // match into every column of every model (compile time).
-    #[cfg_attr(debug_assertions, inline)]
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    pub(crate) fn value<S>(&self, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, sqlx::Error> {
-        match self {
+impl Pool {
+    /// A pool for `url` of the driver of its dialect, owned by the runtime entered by the caller.
+    pub(crate) fn open(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool> {
+        fn pool_of<D: Driver>(url: &DatabaseUrl, options: &PoolOptions, wrap: fn(D::Pool) -> Pool) -> Result<Pool> {
+            D::pool(url, options).map(wrap).map_err(|e| bad_url(url, &*e))
+        }
+        match url.dialect() {
             #[cfg(feature = "sqlite")]
-            RowRef::Sqlite(row) => sqlite::value(row, index, sql_type, nullable),
+            Dialect::Sqlite => pool_of::<sqlx_shared::Sqlx<sqlx::Sqlite>>(url, options, Pool::Sqlite),
             #[cfg(feature = "postgres")]
-            RowRef::Postgres(row) => postgres::value(row, index, sql_type, nullable),
+            Dialect::Postgres => pool_of::<sqlx_shared::Sqlx<sqlx::Postgres>>(url, options, Pool::Postgres),
             #[cfg(feature = "mysql")]
-            RowRef::MySql(row) => mysql::value(row, index, sql_type, nullable),
-            RowRef::Never(never, _) => match *never {},
-        }
-    }
-
-    /// Whether column `index` is `NULL`.
-    pub(crate) fn is_null(&self, index: usize) -> Result<bool, sqlx::Error> {
-        fn raw_is_null<R: sqlx::Row>(row: &R, index: usize) -> Result<bool, sqlx::Error>
-        where
-            usize: sqlx::ColumnIndex<R>,
-        {
-            sqlx::Row::try_get_raw(row, index).map(|raw| sqlx::ValueRef::is_null(&raw))
-        }
-        match self {
-            #[cfg(feature = "sqlite")]
-            RowRef::Sqlite(row) => raw_is_null(*row, index),
-            #[cfg(feature = "postgres")]
-            RowRef::Postgres(row) => raw_is_null(*row, index),
-            #[cfg(feature = "mysql")]
-            RowRef::MySql(row) => raw_is_null(*row, index),
-            RowRef::Never(never, _) => match *never {},
-        }
-    }
-}
-
-/// Reads column `$index` of `$row` as `$sql_type` with sqlx's own codecs, for the types every
-/// sqlx driver reads alike; `$decimal` and `$array` are the driver's readers of
-/// the two that differ.
-macro_rules! read_column {
-    ($row:expr, $index:expr, $sql_type:expr, $nullable:expr, decimal: $decimal:expr, array: $array:expr) => {{
-        use $crate::driver::get;
-        let (row, index, nullable) = ($row, $index, $nullable);
-        Ok(match $sql_type {
-            SqlType::SmallInt => Value::SmallInt(get(row, index, nullable)?),
-            SqlType::Integer => Value::Int(get(row, index, nullable)?),
-            SqlType::BigInt => Value::BigInt(get(row, index, nullable)?),
-            SqlType::Float => Value::Float(get(row, index, nullable)?),
-            SqlType::Double => Value::Double(get(row, index, nullable)?),
-            SqlType::Boolean => Value::Bool(get(row, index, nullable)?),
-            SqlType::Text | SqlType::Custom(_) => Value::String(get(row, index, nullable)?),
-            SqlType::Blob => Value::Bytes(get(row, index, nullable)?),
-            #[cfg(feature = "chrono")]
-            SqlType::TimestampTz => Value::ChronoDateTimeUtc(get(row, index, nullable)?),
-            #[cfg(feature = "chrono")]
-            SqlType::Timestamp => Value::ChronoDateTime(get(row, index, nullable)?),
-            #[cfg(feature = "chrono")]
-            SqlType::Date => Value::ChronoDate(get(row, index, nullable)?),
-            #[cfg(feature = "chrono")]
-            SqlType::Time => Value::ChronoTime(get(row, index, nullable)?),
-            #[cfg(feature = "uuid")]
-            SqlType::Uuid => Value::Uuid(get(row, index, nullable)?),
-            #[cfg(feature = "decimal")]
-            SqlType::Decimal => Value::Decimal($decimal(row, index)?),
-            #[cfg(feature = "json")]
-            SqlType::Json => Value::Json(get::<_, serde_json::Value>(row, index, nullable)?.map(Box::new)),
-            SqlType::Array(of) => return $array(row, index, *of),
-            // A type of a feature not enabled: no field has it.
+            Dialect::MySql => pool_of::<sqlx_shared::Sqlx<sqlx::MySql>>(url, options, Pool::MySql),
+            dialect @ (Dialect::MsSql | Dialect::Oracle) => Err(Error::unsupported(
+                dialect,
+                "connecting in this version of duo-orm (no driver yet): render its SQL with \
+                 `to_sql(Dialect::…)`, `insert_sql`, `update_sql`, `delete_sql` and `create_table_sql`, \
+                 or record it with the `mock` feature's `MockDatabase`",
+            )),
             #[allow(unreachable_patterns)]
-            _ => return Err($crate::driver::not_compiled(index)),
-        })
-    }};
-}
-use read_column;
-
-/// Column `index` through sqlx's codec for `T`: as `Option<T>` when it may be `NULL`, else as
-/// `T` (one test for `NULL` fewer).
-#[cfg_attr(debug_assertions, inline)]
-#[cfg_attr(not(debug_assertions), inline(always))]
-fn get<'r, R, T>(row: &'r R, index: usize, nullable: bool) -> Result<Option<T>, sqlx::Error>
-where
-    R: sqlx::Row,
-    usize: sqlx::ColumnIndex<R>,
-    T: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    if nullable { row.try_get::<Option<T>, _>(index) } else { row.try_get::<T, _>(index).map(Some) }
+            other => Err(not_compiled(other)),
+        }
+    }
 }
 
-fn not_compiled(index: usize) -> sqlx::Error {
-    sqlx::Error::ColumnDecode { index: index.to_string(), source: "this column type needs a duo-orm feature that is not enabled".into() }
+fn bad_url(url: &DatabaseUrl, reason: &dyn std::fmt::Display) -> Error {
+    let dialect = url.dialect();
+    Error::config(ConfigurationKind::Url, crate::config::scrub(format!("invalid {dialect} URL `{url}`: {reason}"), url.driver_url()))
 }
 
-/// The array reader of drivers without arrays.
-#[cfg(any(feature = "sqlite", feature = "mysql"))]
-fn no_arrays<R>(_: &R, index: usize, _: crate::types::ArrayOf) -> Result<Value, sqlx::Error> {
-    Err(sqlx::Error::ColumnDecode {
-        index: index.to_string(),
-        source: "array columns are PostgreSQL's; store the list as `Json<Vec<T>>` on other databases".into(),
-    })
+/// The error for a dialect whose driver this build left out.
+pub(crate) fn not_compiled(dialect: Dialect) -> Error {
+    let feature = match dialect {
+        Dialect::Postgres => "postgres",
+        Dialect::MySql => "mysql",
+        _ => "sqlite",
+    };
+    Error::config(
+        ConfigurationKind::MissingFeature,
+        format!("duo-orm was built without {dialect} support: enable the `{feature}` feature of duo-orm"),
+    )
+}
+
+/// The error for a column whose type needs a feature this build left out.
+pub(crate) fn type_not_compiled() -> DriverError {
+    "this column type needs a duo-orm feature that is not enabled".into()
 }

@@ -1,16 +1,43 @@
 //! PostgreSQL through sqlx: arrays.
 
-use sea_query::Value;
-use sqlx::Row as _;
-use sqlx::postgres::PgRow;
+use std::str::FromStr;
 
-use super::read_column;
+use sea_query::Value;
+use sqlx::Postgres;
+use sqlx::Row as _;
+use sqlx::postgres::{PgConnectOptions, PgRow};
+
+use super::Executed;
+use super::sqlx_shared::{SqlxDriver, read_column};
+use crate::config::DatabaseUrl;
 use crate::types::{ArrayOf, SqlType};
 
-#[cfg_attr(debug_assertions, inline)]
-#[cfg_attr(not(debug_assertions), inline(always))]
-pub(super) fn value<S>(row: &PgRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, sqlx::Error> {
-    read_column!(row, index, sql_type, nullable, decimal: decimal, array: array)
+impl SqlxDriver for Postgres {
+    const SOCKETS: bool = true;
+
+    fn pool(url: &DatabaseUrl, pool: sqlx::pool::PoolOptions<Self>) -> Result<sqlx::Pool<Self>, sqlx::Error> {
+        Ok(pool.connect_lazy_with(PgConnectOptions::from_str(url.driver_url())?))
+    }
+
+    fn runtime_free(_: &DatabaseUrl) -> bool {
+        false
+    }
+
+    fn executed(result: sqlx::postgres::PgQueryResult) -> Executed {
+        Executed { rows_affected: result.rows_affected(), last_insert_id: None }
+    }
+
+    fn server_closed(error: &(dyn sqlx::error::DatabaseError + 'static)) -> bool {
+        // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now.
+        matches!(error.code().as_deref(), Some("57P01" | "57P02" | "57P03"))
+            && error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some()
+    }
+
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn value<S>(row: &PgRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, sqlx::Error> {
+        read_column!(row, index, sql_type, nullable, decimal: decimal, array: array)
+    }
 }
 
 #[cfg(feature = "decimal")]
@@ -37,6 +64,6 @@ fn array(row: &PgRow, index: usize, of: ArrayOf) -> Result<Value, sqlx::Error> {
         #[cfg(feature = "uuid")]
         ArrayOf::Uuid => items::<uuid::Uuid>(row, index, of, Value::Uuid),
         #[cfg(not(feature = "uuid"))]
-        ArrayOf::Uuid => Err(super::not_compiled(index)),
+        ArrayOf::Uuid => Err(super::sqlx_shared::not_compiled(index)),
     }
 }

@@ -1,15 +1,48 @@
-//! SQLite through sqlx: decimals are text (sqlx has no SQLite decimal codec), no arrays.
+//! SQLite through sqlx: a connection is a thread, bound to no runtime; decimals are text (sqlx
+//! has no SQLite decimal codec); no arrays.
+
+use std::str::FromStr;
 
 use sea_query::Value;
-use sqlx::sqlite::SqliteRow;
+use sqlx::Sqlite;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteRow};
 
-use super::{no_arrays, read_column};
+use super::Executed;
+use super::sqlx_shared::{SqlxDriver, no_arrays, read_column};
+use crate::config::DatabaseUrl;
 use crate::types::SqlType;
 
-#[cfg_attr(debug_assertions, inline)]
-#[cfg_attr(not(debug_assertions), inline(always))]
-pub(super) fn value<S>(row: &SqliteRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, sqlx::Error> {
-    read_column!(row, index, sql_type, nullable, decimal: decimal, array: no_arrays)
+impl SqlxDriver for Sqlite {
+    const SOCKETS: bool = false;
+
+    fn pool(url: &DatabaseUrl, mut pool: sqlx::pool::PoolOptions<Self>) -> Result<sqlx::Pool<Self>, sqlx::Error> {
+        let connect = SqliteConnectOptions::from_str(url.driver_url())?.create_if_missing(true).foreign_keys(true);
+        if url.is_sqlite_memory() {
+            // Each connection to `:memory:` is a database of its own: keep exactly one, forever.
+            pool = pool.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
+        }
+        Ok(pool.connect_lazy_with(connect))
+    }
+
+    /// File SQLite. In-memory SQLite is not: its one connection is the data, and must never be
+    /// closed by a runtime that shuts down.
+    fn runtime_free(url: &DatabaseUrl) -> bool {
+        !url.is_sqlite_memory()
+    }
+
+    fn executed(result: sqlx::sqlite::SqliteQueryResult) -> Executed {
+        Executed { rows_affected: result.rows_affected(), last_insert_id: Some(result.last_insert_rowid()) }
+    }
+
+    fn server_closed(_: &(dyn sqlx::error::DatabaseError + 'static)) -> bool {
+        false
+    }
+
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn value<S>(row: &SqliteRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, sqlx::Error> {
+        read_column!(row, index, sql_type, nullable, decimal: decimal, array: no_arrays)
+    }
 }
 
 // Decimals are stored exactly, as text, and read back by parsing.
