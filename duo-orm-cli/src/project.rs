@@ -4,13 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use duo_orm::migrate::Schema;
-use duo_orm::model::ReferentialAction;
-use duo_orm::schema::{Column, ColumnType, DefaultValue, ForeignKey, Index, Table};
-use duo_orm_macros_core::case::snake_case;
+use duo_orm::schema::ColumnType;
 use duo_orm_macros_core::field_type::{FieldTypeDef, Shape, parse_field_type};
-use duo_orm_macros_core::model::DefaultDef;
-use duo_orm_macros_core::relation::ThroughTable;
-use duo_orm_macros_core::{ModelDef, RelationKind, SqlType, parse_model};
+use duo_orm_macros_core::schema::tables_of;
+use duo_orm_macros_core::{ModelDef, parse_model};
 
 use crate::Failure;
 
@@ -123,7 +120,7 @@ impl Project {
         }
         let Found { mut models, field_types } = found;
         resolve_declared(&mut models, &field_types)?;
-        schema_of(&models)
+        Ok(Schema { tables: tables_of(&models).map_err(Failure::new)? })
     }
 
     /// The database URL: `--database-url`, else `DATABASE_URL` as the app reads it
@@ -213,15 +210,16 @@ fn type_name(ty: &syn::Type) -> Option<String> {
 /// column type of that type's `#[derive(FieldType)]`, as the compiler does for the derive.
 fn resolve_declared(models: &mut [ModelDef], field_types: &[FieldTypeDef]) -> Result<(), Failure> {
     for model in models {
-        for field in model.fields.iter_mut().filter(|f| f.sql_type == SqlType::Declared) {
+        for field in model.fields.iter_mut().filter(|f| f.sql_type.is_none()) {
             let name = type_name(&field.ty).unwrap_or_default();
-            field.sql_type = declared_type(&name, field_types, &mut Vec::new()).map_err(|why| {
+            let resolved = declared_type(&name, field_types, &mut Vec::new()).map_err(|why| {
                 Failure::new(format!(
                     "`{}.{}` has the type `{name}`, whose column type the CLI cannot tell (it reads the models directory \
                      without compiling it): {why}",
                     model.ident, field.ident
                 ))
             })?;
+            field.sql_type = Some(resolved);
         }
     }
     Ok(())
@@ -230,17 +228,18 @@ fn resolve_declared(models: &mut [ModelDef], field_types: &[FieldTypeDef]) -> Re
 /// The column type of the field type named `name` (by its last path segment, as a model
 /// writes it). Every type of that name must agree: the CLI cannot tell which one a field
 /// means. `seen` holds the newtypes on the way, which a cycle would repeat.
-fn declared_type(name: &str, field_types: &[FieldTypeDef], seen: &mut Vec<String>) -> Result<SqlType, String> {
+fn declared_type(name: &str, field_types: &[FieldTypeDef], seen: &mut Vec<String>) -> Result<ColumnType, String> {
     let help = "help: give the column type with #[duo(sql_type = \"...\")]";
     if seen.iter().any(|s| s == name) {
         return Err(format!("`{name}` wraps itself through other types, or two types share its name; {help}"));
     }
     seen.push(name.to_string());
-    let mut found: Option<SqlType> = None;
+    let mut found: Option<ColumnType> = None;
     for declared in field_types.iter().filter(|t| t.ident == name) {
         let sql_type = match (declared.sql_type()?, &declared.shape) {
-            (SqlType::Declared, Shape::Newtype(inner)) => declared_type(&type_name(inner).unwrap_or_default(), field_types, seen)?,
-            (sql_type, _) => sql_type,
+            (None, Shape::Newtype(inner)) => declared_type(&type_name(inner).unwrap_or_default(), field_types, seen)?,
+            (Some(sql_type), _) => sql_type,
+            (None, _) => return Err(format!("`{name}` declares no column type the CLI can read; {help}")),
         };
         match &found {
             Some(other) if *other != sql_type => {
@@ -260,177 +259,4 @@ fn declared_type(name: &str, field_types: &[FieldTypeDef], seen: &mut Vec<String
             format!("help: derive FieldType for `{name}` in the models directory, or give the column type with #[duo(sql_type = \"...\")]")
         }
     })
-}
-
-/// The runtime's column type for the derive's: by variant name (`TimestampTz` is
-/// `timestamp_tz` in migration files), so the two enums cannot drift apart unnoticed.
-fn column_type(sql_type: &SqlType) -> ColumnType {
-    match sql_type {
-        SqlType::Custom(sql) => ColumnType::Custom(sql.clone()),
-        SqlType::Declared => unreachable!("`resolve_declared` runs before any schema is built"),
-        SqlType::Array(element) => match duo_orm::types::ArrayOf::of(&column_type(element)) {
-            Some(of) => ColumnType::Array(of),
-            None => unreachable!("the derive maps arrays of scalars only"),
-        },
-        known => ColumnType::from_name(&snake_case(known.variant()))
-            .unwrap_or_else(|| unreachable!("every portable type has a migration name (tested)")),
-    }
-}
-
-fn action(name: &Option<String>) -> Option<ReferentialAction> {
-    Some(match name.as_deref()? {
-        "cascade" => ReferentialAction::Cascade,
-        "set_null" => ReferentialAction::SetNull,
-        "set_default" => ReferentialAction::SetDefault,
-        "restrict" => ReferentialAction::Restrict,
-        _ => ReferentialAction::NoAction,
-    })
-}
-
-fn last_ident(path: &syn::Path) -> String {
-    path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
-}
-
-/// The tables of `models`, plus the bare join tables of their many-to-many relationships,
-/// as the runtime's `create_all` would create them.
-pub fn schema_of(models: &[ModelDef]) -> Result<Schema, Failure> {
-    let find = |path: &syn::Path| -> Result<&ModelDef, Failure> {
-        let name = last_ident(path);
-        models.iter().find(|m| m.ident == name).ok_or_else(|| {
-            Failure::new(format!("the model `{name}` is referenced but not defined in the models directory; help: move it there"))
-        })
-    };
-    let key_of = |model: &ModelDef| -> Result<Column, Failure> {
-        let keys: Vec<_> = model.primary_key().collect();
-        match keys.as_slice() {
-            [(_, field)] => Ok(Column {
-                name: field.column.clone(),
-                column_type: column_type(&field.sql_type),
-                nullable: false,
-                auto_increment: false,
-                max_length: field.max_length,
-                default: None,
-            }),
-            _ => Err(Failure::new(format!(
-                "`{}` is referenced but has a composite key; relationships need a single-column key",
-                model.ident
-            ))),
-        }
-    };
-    let mut schema = Schema::default();
-    for model in models {
-        if schema.table(&model.table).is_some() {
-            return Err(Failure::new(format!("two models use the table `{}`", model.table)));
-        }
-        let mut table = Table {
-            name: model.table.clone(),
-            columns: Vec::new(),
-            primary_key: model.primary_key().map(|(_, f)| f.column.clone()).collect(),
-            indexes: model
-                .indexes
-                .iter()
-                .map(|i| Index {
-                    name: Index::conventional_name(&model.table, &i.columns, i.unique),
-                    columns: i.columns.clone(),
-                    unique: i.unique,
-                })
-                .collect(),
-            foreign_keys: Vec::new(),
-        };
-        for field in &model.fields {
-            table.columns.push(Column {
-                name: field.column.clone(),
-                column_type: column_type(&field.sql_type),
-                nullable: field.nullable,
-                auto_increment: field.auto_increment,
-                max_length: field.max_length,
-                default: field.default.as_ref().map(|d| match d {
-                    DefaultDef::Bool(b) => DefaultValue::Bool(*b),
-                    DefaultDef::Int(i) => DefaultValue::Int(*i),
-                    DefaultDef::Float(f) => DefaultValue::Float(*f),
-                    DefaultDef::Str(s) => DefaultValue::Str(s.clone()),
-                    DefaultDef::Sql(s) => DefaultValue::Sql(s.clone()),
-                }),
-            });
-            if let Some(reference) = &field.references {
-                let target = find(&reference.target)?;
-                let columns = vec![field.column.clone()];
-                table.foreign_keys.push(ForeignKey {
-                    name: ForeignKey::conventional_name(&model.table, &columns),
-                    columns,
-                    references: target.table.clone(),
-                    referenced_columns: vec![key_of(target)?.name],
-                    on_delete: action(&reference.on_delete),
-                    on_update: action(&reference.on_update),
-                });
-            }
-        }
-        schema.tables.push(table);
-    }
-    for model in models {
-        for relation in model.relations.iter().filter(|r| r.kind == RelationKind::ManyToMany) {
-            let Some(through) = &relation.through else { continue };
-            let ThroughTable::Table(name) = &through.table else { continue };
-            let name = name.value();
-            if schema.table(&name).is_some() {
-                continue;
-            }
-            let target = find(&relation.target)?;
-            let side = |column: &syn::Ident, model: &ModelDef| -> Result<(Column, ForeignKey), Failure> {
-                let key = key_of(model)?;
-                let column = Column { name: column.to_string(), ..key.clone() };
-                let columns = vec![column.name.clone()];
-                let fk = ForeignKey {
-                    name: ForeignKey::conventional_name(&name, &columns),
-                    columns,
-                    references: model.table.clone(),
-                    referenced_columns: vec![key.name],
-                    on_delete: Some(ReferentialAction::Cascade),
-                    on_update: None,
-                };
-                Ok((column, fk))
-            };
-            let (owner_column, owner_fk) = side(&through.owner_key, model)?;
-            let (target_column, target_fk) = side(&through.target_key, target)?;
-            schema.tables.push(Table {
-                name: name.clone(),
-                primary_key: vec![owner_column.name.clone(), target_column.name.clone()],
-                columns: vec![owner_column, target_column],
-                indexes: vec![],
-                foreign_keys: vec![owner_fk, target_fk],
-            });
-        }
-    }
-    Ok(schema)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_derive_type_has_a_runtime_type() {
-        let all = [
-            SqlType::SmallInt,
-            SqlType::Integer,
-            SqlType::BigInt,
-            SqlType::Float,
-            SqlType::Double,
-            SqlType::Boolean,
-            SqlType::Text,
-            SqlType::Blob,
-            SqlType::TimestampTz,
-            SqlType::Timestamp,
-            SqlType::Date,
-            SqlType::Time,
-            SqlType::Uuid,
-            SqlType::Decimal,
-            SqlType::Json,
-        ];
-        let mapped: Vec<String> = all.iter().map(|t| column_type(t).name()).collect();
-        assert_eq!(mapped.len(), 15);
-        assert_eq!(mapped[8], "timestamp_tz");
-        assert_eq!(column_type(&SqlType::Custom("citext".into())), ColumnType::Custom("citext".into()));
-        assert_eq!(column_type(&SqlType::Array(Box::new(SqlType::Text))).name(), "text[]");
-    }
 }

@@ -1,17 +1,12 @@
 //! Names the derive writes for the user: table names from struct names, foreign-key columns
-//! from model names, enum variants from attribute values. heck splits words as a reader does:
+//! from model names, enum labels under `rename_all`. heck splits words as a reader does:
 //! `HTTPLog` is `http_log`, not `h_t_t_p_log`.
 
-use heck::{ToSnakeCase, ToUpperCamelCase};
+use heck::ToSnakeCase;
 
 /// `BlogPost` → `blog_post`.
 pub fn snake_case(name: &str) -> String {
     name.to_snake_case()
-}
-
-/// `set_null` → `SetNull`.
-pub fn camel_case(snake: &str) -> String {
-    snake.to_upper_camel_case()
 }
 
 /// A variant name under a `rename_all` rule (one of `symbol::RENAME_RULES`). Words split as in

@@ -18,7 +18,7 @@ pub fn fields(cx: &Ctxt, input: &DeriveInput, fields: &mut [FieldDef], explicit:
         let said = explicit[index];
         field.auto_increment = match said {
             Some(on) => on && keys.len() == 1,
-            None => keys == [index] && field.sql_type.is_integer(),
+            None => keys == [index] && field.sql_type.as_ref().is_some_and(|t| t.is_integer()),
         };
         if said == Some(true) && keys.len() > 1 {
             cx.error_spanned_by(&field.ident, "auto_increment cannot be used with a composite primary key");

@@ -4,10 +4,9 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::case::camel_case;
-use crate::model::{DefaultDef, FieldDef, ModelDef};
+use crate::model::{FieldDef, ModelDef};
 use crate::relation::{RelationKind, ThroughTable};
-use crate::types::SqlType;
+use duo_orm_schema::{ColumnType, DefaultValue, ReferentialAction};
 
 pub fn model(def: &ModelDef) -> TokenStream {
     let krate = &def.krate;
@@ -221,7 +220,7 @@ pub fn model(def: &ModelDef) -> TokenStream {
 /// For fields of a user's type, the checks the parser makes from the syntax of the others:
 /// asserted at compile time against the type's `FieldType::SQL_TYPE`.
 fn declared_checks(def: &ModelDef, private: &TokenStream) -> TokenStream {
-    let checks = def.fields.iter().filter(|f| f.sql_type == SqlType::Declared).flat_map(|f| {
+    let checks = def.fields.iter().filter(|f| f.sql_type.is_none()).flat_map(|f| {
         let ty = &f.ty;
         let sql_type = quote_spanned!(ty.span()=> <#ty as #private::FieldType>::SQL_TYPE);
         let place = format!("{}.{}", def.ident, f.ident);
@@ -235,11 +234,11 @@ fn declared_checks(def: &ModelDef, private: &TokenStream) -> TokenStream {
             checks.push(quote_spanned!(ty.span()=> ::core::assert!(#sql_type.is_text(), #message);));
         }
         let fits = match &f.default {
-            Some(DefaultDef::Bool(_)) => Some((quote!(#sql_type.is_boolean()), "true or false")),
-            Some(DefaultDef::Int(_)) => Some((quote!(#sql_type.is_integer() || #sql_type.is_fractional()), "a number")),
-            Some(DefaultDef::Float(_)) => Some((quote!(#sql_type.is_fractional()), "a number with a fraction")),
-            Some(DefaultDef::Str(_)) => Some((quote!(#sql_type.is_text()), "text")),
-            Some(DefaultDef::Sql(_)) | None => None,
+            Some(DefaultValue::Bool(_)) => Some((quote!(#sql_type.is_boolean()), "true or false")),
+            Some(DefaultValue::Int(_)) => Some((quote!(#sql_type.is_integer() || #sql_type.is_fractional()), "a number")),
+            Some(DefaultValue::Float(_)) => Some((quote!(#sql_type.is_fractional()), "a number with a fraction")),
+            Some(DefaultValue::Str(_)) => Some((quote!(#sql_type.is_text()), "text")),
+            Some(DefaultValue::Sql(_)) | None => None,
         };
         if let Some((fits, what)) = fits {
             let message = format!("{place}: the default is {what}, which this type is not stored as; help: use default_sql");
@@ -255,12 +254,12 @@ fn declared_checks(def: &ModelDef, private: &TokenStream) -> TokenStream {
 fn column_meta(f: &FieldDef, krate: &syn::Path, private: &TokenStream) -> TokenStream {
     let field_name = f.ident.to_string();
     let column = &f.column;
-    let sql_type = match f.sql_type {
-        SqlType::Declared => {
+    let sql_type = match &f.sql_type {
+        None => {
             let ty = &f.ty;
             quote_spanned!(ty.span()=> <#ty as #private::FieldType>::SQL_TYPE)
         }
-        _ => sql_type_tokens(private, &f.sql_type),
+        Some(known) => sql_type_tokens(private, known),
     };
     let (nullable, primary_key, auto_increment, unique, index, guarded) =
         (f.nullable, f.primary_key, f.auto_increment, f.unique, f.index, f.guarded);
@@ -268,11 +267,11 @@ fn column_meta(f: &FieldDef, krate: &syn::Path, private: &TokenStream) -> TokenS
         None => quote!(#private::None),
         Some(d) => {
             let d = match d {
-                DefaultDef::Bool(b) => quote!(Bool(#b)),
-                DefaultDef::Int(i) => quote!(Int(#i)),
-                DefaultDef::Float(x) => quote!(Float(#x)),
-                DefaultDef::Str(s) => quote!(Str(#s)),
-                DefaultDef::Sql(s) => quote!(Sql(#s)),
+                DefaultValue::Bool(b) => quote!(Bool(#b)),
+                DefaultValue::Int(i) => quote!(Int(#i)),
+                DefaultValue::Float(x) => quote!(Float(#x)),
+                DefaultValue::Str(s) => quote!(Str(#s)),
+                DefaultValue::Sql(s) => quote!(Sql(#s)),
             };
             quote!(#private::Some(#private::ColumnDefault::#d))
         }
@@ -285,10 +284,10 @@ fn column_meta(f: &FieldDef, krate: &syn::Path, private: &TokenStream) -> TokenS
         None => quote!(#private::None),
         Some(r) => {
             let target = &r.target;
-            let action = |a: &Option<String>| match a.as_deref() {
+            let action = |a: &Option<ReferentialAction>| match a {
                 None => quote!(#private::None),
                 Some(a) => {
-                    let variant = format_ident!("{}", camel_case(a));
+                    let variant = format_ident!("{}", format!("{a:?}"));
                     quote!(#private::Some(#private::ReferentialAction::#variant))
                 }
             };
@@ -333,11 +332,11 @@ fn from_map_field(f: &FieldDef, name: &str, private: &TokenStream) -> TokenStrea
     let field_name = f.ident.to_string();
     let ty = &f.ty;
     let literal_default = match &f.default {
-        Some(DefaultDef::Bool(b)) => Some(quote!(#private::Json::from(#b))),
-        Some(DefaultDef::Int(i)) => Some(quote!(#private::Json::from(#i))),
-        Some(DefaultDef::Float(x)) => Some(quote!(#private::Json::from(#x))),
-        Some(DefaultDef::Str(s)) => Some(quote!(#private::Json::from(#s))),
-        Some(DefaultDef::Sql(_)) | None => None,
+        Some(DefaultValue::Bool(b)) => Some(quote!(#private::Json::from(#b))),
+        Some(DefaultValue::Int(i)) => Some(quote!(#private::Json::from(#i))),
+        Some(DefaultValue::Float(x)) => Some(quote!(#private::Json::from(#x))),
+        Some(DefaultValue::Str(s)) => Some(quote!(#private::Json::from(#s))),
+        Some(DefaultValue::Sql(_)) | None => None,
     };
     let absent = if f.nullable {
         quote!(#private::None)
@@ -384,7 +383,7 @@ fn relations(def: &ModelDef, private: &TokenStream) -> Vec<TokenStream> {
         .map(|(i, r)| {
             let name = r.ident.to_string();
             let target = &r.target;
-            let kind = format_ident!("{}", r.kind.variant());
+            let kind = format_ident!("{}", format!("{:?}", r.kind));
             let fk = &r.foreign_key;
             let target_meta = quote_spanned!(target.span()=> <#target as #krate::Model>::meta);
             let (owner_column, target_column) = match r.kind {
@@ -455,7 +454,7 @@ fn relation_items(def: &ModelDef, private: &TokenStream) -> TokenStream {
     let items = def.relations.iter().enumerate().map(|(i, r)| {
         let (field, target, value_ty) = (&r.ident, &r.target, &r.value_ty);
         let marker = format_ident!("__DuoRelation{}", i);
-        let kind = format_ident!("{}", r.kind.variant());
+        let kind = format_ident!("{}", format!("{:?}", r.kind));
         let fk = &r.foreign_key;
         let owner_key_ty = match r.kind {
             RelationKind::BelongsTo => {
@@ -543,15 +542,16 @@ fn relation_items(def: &ModelDef, private: &TokenStream) -> TokenStream {
     quote!(#(#items)*)
 }
 
-fn sql_type_tokens(private: &TokenStream, sql_type: &SqlType) -> TokenStream {
+/// `duo_orm::types::SqlType`'s variant, written by its name (the `Debug` of a unit variant).
+fn sql_type_tokens(private: &TokenStream, sql_type: &ColumnType) -> TokenStream {
     match sql_type {
-        SqlType::Custom(name) => quote!(#private::SqlType::Custom(#name)),
-        SqlType::Array(element) => {
-            let variant = format_ident!("{}", element.variant());
+        ColumnType::Custom(name) => quote!(#private::SqlType::Custom(#name)),
+        ColumnType::Array(element) => {
+            let variant = format_ident!("{}", format!("{element:?}"));
             quote!(#private::SqlType::Array(#private::ArrayOf::#variant))
         }
         other => {
-            let variant = format_ident!("{}", other.variant());
+            let variant = format_ident!("{}", format!("{other:?}"));
             quote!(#private::SqlType::#variant)
         }
     }

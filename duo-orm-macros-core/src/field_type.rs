@@ -10,7 +10,8 @@ use syn::{Data, DeriveInput, Fields, Ident, LitStr};
 use crate::case;
 use crate::ctxt::Ctxt;
 use crate::symbol::{CRATE, DUO, RENAME, RENAME_ALL, RENAME_RULES, REPR, REPRS};
-use crate::types::{SqlType, map_type};
+use crate::types::map_type;
+use duo_orm_schema::ColumnType;
 
 /// A checked `#[derive(FieldType)]` input.
 pub struct FieldTypeDef {
@@ -30,16 +31,16 @@ pub enum Shape {
 }
 
 impl FieldTypeDef {
-    /// The column type, as the CLI maps it without compiling ([`SqlType::Declared`] when a
-    /// newtype wraps a type that declares its own).
-    pub fn sql_type(&self) -> Result<SqlType, String> {
+    /// The column type, as the CLI maps it without compiling (`None` when a newtype wraps a
+    /// type that declares its own).
+    pub fn sql_type(&self) -> Result<Option<ColumnType>, String> {
         match &self.shape {
-            Shape::Labels(_) => Ok(SqlType::Text),
-            Shape::Integers(repr, _) => Ok(match repr.to_string().as_str() {
-                "i16" => SqlType::SmallInt,
-                "i32" => SqlType::Integer,
-                _ => SqlType::BigInt,
-            }),
+            Shape::Labels(_) => Ok(Some(ColumnType::Text)),
+            Shape::Integers(repr, _) => Ok(Some(match repr.to_string().as_str() {
+                "i16" => ColumnType::SmallInt,
+                "i32" => ColumnType::Integer,
+                _ => ColumnType::BigInt,
+            })),
             Shape::Newtype(inner) => map_type(inner),
         }
     }

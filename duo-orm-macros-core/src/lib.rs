@@ -12,15 +12,15 @@ mod expand;
 pub mod field_type;
 pub mod model;
 pub mod relation;
+pub mod schema;
 mod symbol;
 pub mod types;
 
 use proc_macro2::TokenStream;
 use syn::DeriveInput;
 
-pub use model::{DefaultDef, FieldDef, IndexDef, ModelDef, ReferenceDef, parse_model};
+pub use model::{FieldDef, IndexDef, ModelDef, ReferenceDef, parse_model};
 pub use relation::{RelationDef, RelationKind};
-pub use types::SqlType;
 
 /// Expands `#[derive(Model)]`: the generated code, or the compile errors.
 pub fn expand_model(input: &DeriveInput) -> TokenStream {

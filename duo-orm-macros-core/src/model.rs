@@ -10,7 +10,8 @@ use crate::check;
 use crate::ctxt::Ctxt;
 use crate::relation::{RelationDef, is_relation_field, parse_relation};
 use crate::symbol::*;
-use crate::types::{SqlType, map_type, option_inner};
+use crate::types::{map_type, option_inner};
+use duo_orm_schema::{ColumnType, DefaultValue, ReferentialAction};
 
 /// A model, parsed and validated.
 #[derive(Debug, Clone)]
@@ -32,13 +33,15 @@ pub struct FieldDef {
     pub ident: Ident,
     pub ty: Type,
     pub column: String,
-    pub sql_type: SqlType,
+    /// The column type; `None` when the field's type declares its own (`FieldType::SQL_TYPE`),
+    /// which the derive asks the compiler for and the CLI finds among the models.
+    pub sql_type: Option<ColumnType>,
     pub nullable: bool,
     pub primary_key: bool,
     pub auto_increment: bool,
     pub unique: bool,
     pub index: bool,
-    pub default: Option<DefaultDef>,
+    pub default: Option<DefaultValue>,
     pub max_length: Option<u32>,
     pub references: Option<ReferenceDef>,
     pub guarded: bool,
@@ -52,22 +55,12 @@ pub struct SetOnDef {
     pub update: bool,
 }
 
-/// A column default.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DefaultDef {
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(String),
-    Sql(String),
-}
-
 /// A foreign key.
 #[derive(Debug, Clone)]
 pub struct ReferenceDef {
     pub target: Path,
-    pub on_delete: Option<String>,
-    pub on_update: Option<String>,
+    pub on_delete: Option<ReferentialAction>,
+    pub on_update: Option<ReferentialAction>,
 }
 
 /// An index or unique constraint over column names.
@@ -264,7 +257,7 @@ struct RawField {
     column: Option<String>,
     unique: Option<Span>,
     index: Option<Span>,
-    default: Option<(DefaultDef, Span)>,
+    default: Option<(DefaultValue, Span)>,
     max_length: Option<(u32, Span)>,
     references: Option<Path>,
     on_delete: Option<(String, Span)>,
@@ -322,7 +315,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)
                 // #[duo(default_sql = "CURRENT_TIMESTAMP")]
                 DEFAULT_SQL => {
                     let lit: LitStr = meta.value()?.parse()?;
-                    set_once(cx, &mut raw.default, (DefaultDef::Sql(lit.value()), lit.span()), &path, DEFAULT);
+                    set_once(cx, &mut raw.default, (DefaultValue::Sql(lit.value()), lit.span()), &path, DEFAULT);
                 }
                 // #[duo(max_length = 255)]
                 MAX_LENGTH => {
@@ -432,18 +425,18 @@ fn no_arguments(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn::Result
     Err(meta.error(format!("`{key}` on a field takes no arguments{hint}")))
 }
 
-fn literal_default(expr: &Expr) -> Option<DefaultDef> {
+fn literal_default(expr: &Expr) -> Option<DefaultValue> {
     match expr {
         Expr::Lit(ExprLit { lit, .. }) => match lit {
-            Lit::Bool(b) => Some(DefaultDef::Bool(b.value)),
-            Lit::Int(i) => i.base10_parse().ok().map(DefaultDef::Int),
-            Lit::Float(f) => f.base10_parse().ok().map(DefaultDef::Float),
-            Lit::Str(s) => Some(DefaultDef::Str(s.value())),
+            Lit::Bool(b) => Some(DefaultValue::Bool(b.value)),
+            Lit::Int(i) => i.base10_parse().ok().map(DefaultValue::Int),
+            Lit::Float(f) => f.base10_parse().ok().map(DefaultValue::Float),
+            Lit::Str(s) => Some(DefaultValue::Str(s.value())),
             _ => None,
         },
         Expr::Unary(syn::ExprUnary { op: syn::UnOp::Neg(_), expr, .. }) => match literal_default(expr)? {
-            DefaultDef::Int(i) => Some(DefaultDef::Int(-i)),
-            DefaultDef::Float(f) => Some(DefaultDef::Float(-f)),
+            DefaultValue::Int(i) => Some(DefaultValue::Int(-i)),
+            DefaultValue::Float(f) => Some(DefaultValue::Float(-f)),
             _ => None,
         },
         _ => None,
@@ -457,11 +450,11 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
     let nullable = nullable_inner.is_some();
     let value_ty = nullable_inner.unwrap_or(&field.ty);
     let sql_type = match (&raw.sql_type, map_type(value_ty)) {
-        (Some(custom), _) => SqlType::Custom(custom.clone()),
+        (Some(custom), _) => Some(ColumnType::Custom(custom.clone())),
         (None, Ok(mapped)) => mapped,
         (None, Err(message)) => {
             cx.error_spanned_by(&field.ty, message);
-            SqlType::Custom(String::new())
+            Some(ColumnType::Custom(String::new()))
         }
     };
     let primary_key = raw.primary_key.is_some();
@@ -470,7 +463,7 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
     }
     if let Some((true, span)) = raw.auto_increment {
         // (A type of the user's is checked at compile time against its `SQL_TYPE`.)
-        if !sql_type.is_integer() && sql_type != SqlType::Declared {
+        if sql_type.as_ref().is_some_and(|t| !t.is_integer()) {
             cx.syn_error(syn::Error::new(span, "auto_increment needs an integer field (i16, i32 or i64, or a type stored as one)"));
         }
         if !primary_key {
@@ -478,19 +471,20 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
         }
     }
     if let Some((_, span)) = raw.max_length
-        && !matches!(sql_type, SqlType::Text | SqlType::Declared)
+        && !matches!(sql_type, Some(ColumnType::Text) | None)
     {
         cx.syn_error(syn::Error::new(span, "max_length applies to String fields only"));
     }
     if let Some((default, span)) = &raw.default {
-        let fits = match default {
-            DefaultDef::Bool(_) => sql_type == SqlType::Boolean,
-            DefaultDef::Int(_) => sql_type.is_integer() || matches!(sql_type, SqlType::Float | SqlType::Double | SqlType::Decimal),
-            DefaultDef::Float(_) => matches!(sql_type, SqlType::Float | SqlType::Double | SqlType::Decimal),
-            DefaultDef::Str(_) => sql_type == SqlType::Text,
-            DefaultDef::Sql(_) => true,
+        // (A type of the user's, or a custom SQL type, is checked at compile time or not at all.)
+        let fits = |t: &ColumnType| match default {
+            DefaultValue::Bool(_) => t.is_boolean(),
+            DefaultValue::Int(_) => t.is_integer() || t.is_fractional(),
+            DefaultValue::Float(_) => t.is_fractional(),
+            DefaultValue::Str(_) => t.is_text(),
+            DefaultValue::Sql(_) => true,
         };
-        if !fits && !matches!(sql_type, SqlType::Custom(_) | SqlType::Declared) {
+        if let Some(sql_type) = sql_type.as_ref().filter(|t| !matches!(t, ColumnType::Custom(_)) && !fits(t)) {
             cx.syn_error(syn::Error::new(
                 *span,
                 format!("this default does not fit a {:?} column; help: for other values use #[duo(default_sql = \"...\")]", sql_type),
@@ -510,7 +504,7 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
         }
     }
     if let Some((_, span)) = raw.set_on {
-        if !matches!(sql_type, SqlType::TimestampTz | SqlType::Timestamp) {
+        if !matches!(sql_type, Some(ColumnType::TimestampTz | ColumnType::Timestamp)) {
             cx.syn_error(syn::Error::new(span, "set_on (auto_now, auto_now_add) needs a timestamp field; help: use chrono::DateTime<Utc>"));
         }
         if primary_key {
@@ -544,8 +538,8 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
         max_length: raw.max_length.map(|(n, _)| n),
         references: raw.references.map(|target| ReferenceDef {
             target,
-            on_delete: raw.on_delete.map(|(a, _)| a),
-            on_update: raw.on_update.map(|(a, _)| a),
+            on_delete: raw.on_delete.and_then(|(a, _)| ReferentialAction::from_keyword(&a)),
+            on_update: raw.on_update.and_then(|(a, _)| ReferentialAction::from_keyword(&a)),
         }),
         guarded: raw.guarded.is_some(),
         set_on: raw.set_on.map(|(events, _)| events).unwrap_or_default(),

@@ -30,39 +30,7 @@ pub struct RelationDef {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RelationKind {
-    HasMany,
-    HasOne,
-    BelongsTo,
-    ManyToMany,
-}
-
-impl RelationKind {
-    pub fn keyword(self) -> &'static str {
-        match self {
-            RelationKind::HasMany => HAS_MANY,
-            RelationKind::HasOne => HAS_ONE,
-            RelationKind::BelongsTo => BELONGS_TO,
-            RelationKind::ManyToMany => MANY_TO_MANY,
-        }
-    }
-
-    /// The variant name in `duo_orm::RelationKind` and `duo_orm::relation::kind`.
-    pub fn variant(self) -> &'static str {
-        match self {
-            RelationKind::HasMany => "HasMany",
-            RelationKind::HasOne => "HasOne",
-            RelationKind::BelongsTo => "BelongsTo",
-            RelationKind::ManyToMany => "ManyToMany",
-        }
-    }
-
-    /// Whether one related row may belong to several owners (so loading copies it).
-    pub fn shares_rows(self) -> bool {
-        matches!(self, RelationKind::BelongsTo | RelationKind::ManyToMany)
-    }
-}
+pub use duo_orm_schema::RelationKind;
 
 /// What a `Related<…>` field holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,64 +1,8 @@
 //! Maps Rust field types to portable column types, by their syntax (the CLI maps models
 //! without compiling them, so this cannot ask the type checker).
 
+use duo_orm_schema::{ArrayOf, ColumnType};
 use syn::{GenericArgument, PathArguments, Type};
-
-/// The portable column types (mirrors `duo_orm::types::SqlType`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SqlType {
-    SmallInt,
-    Integer,
-    BigInt,
-    Float,
-    Double,
-    Boolean,
-    Text,
-    Blob,
-    TimestampTz,
-    Timestamp,
-    Date,
-    Time,
-    Uuid,
-    Decimal,
-    Json,
-    Custom(String),
-    /// `Vec<T>` of a scalar `T` (a PostgreSQL array).
-    Array(Box<SqlType>),
-    /// A type of the user's, which declares its column type itself
-    /// (`FieldType::SQL_TYPE`): the derive asks the compiler; the CLI, which does not
-    /// compile, finds the type's `#[derive(FieldType)]` among the models.
-    Declared,
-}
-
-impl SqlType {
-    /// The variant's name in `duo_orm::types::SqlType`.
-    pub fn variant(&self) -> &'static str {
-        match self {
-            SqlType::SmallInt => "SmallInt",
-            SqlType::Integer => "Integer",
-            SqlType::BigInt => "BigInt",
-            SqlType::Float => "Float",
-            SqlType::Double => "Double",
-            SqlType::Boolean => "Boolean",
-            SqlType::Text => "Text",
-            SqlType::Blob => "Blob",
-            SqlType::TimestampTz => "TimestampTz",
-            SqlType::Timestamp => "Timestamp",
-            SqlType::Date => "Date",
-            SqlType::Time => "Time",
-            SqlType::Uuid => "Uuid",
-            SqlType::Decimal => "Decimal",
-            SqlType::Json => "Json",
-            SqlType::Custom(_) => "Custom",
-            SqlType::Array(_) => "Array",
-            SqlType::Declared => "Declared",
-        }
-    }
-
-    pub fn is_integer(&self) -> bool {
-        matches!(self, SqlType::SmallInt | SqlType::Integer | SqlType::BigInt)
-    }
-}
 
 /// `Option<T>` → `Some(T)`.
 pub fn option_inner(ty: &Type) -> Option<&Type> {
@@ -87,7 +31,10 @@ fn single_generic(arguments: &PathArguments) -> Option<&Type> {
 }
 
 /// The column type of a (non-`Option`) field type, or a message saying why there is none.
-pub fn map_type(ty: &Type) -> Result<SqlType, String> {
+/// `None`: a type of the user's, which declares its column type itself
+/// (`FieldType::SQL_TYPE`): the derive asks the compiler; the CLI, which does not compile,
+/// finds the type's `#[derive(FieldType)]` among the models.
+pub fn map_type(ty: &Type) -> Result<Option<ColumnType>, String> {
     let unsupported = || {
         format!(
             "duo-orm cannot store `{}` in a column; help: use a type implementing `duo_orm::types::FieldType` \
@@ -99,37 +46,30 @@ pub fn map_type(ty: &Type) -> Result<SqlType, String> {
     let Some(last) = path.path.segments.last() else { return Err(unsupported()) };
     let name = last.ident.to_string();
     let mapped = match name.as_str() {
-        "i16" => SqlType::SmallInt,
-        "i32" => SqlType::Integer,
-        "i64" => SqlType::BigInt,
-        "f32" => SqlType::Float,
-        "f64" => SqlType::Double,
-        "bool" => SqlType::Boolean,
-        "String" => SqlType::Text,
-        "NaiveDateTime" => SqlType::Timestamp,
-        "NaiveDate" => SqlType::Date,
-        "NaiveTime" => SqlType::Time,
-        "Uuid" => SqlType::Uuid,
-        "Decimal" => SqlType::Decimal,
-        "JsonValue" => SqlType::Json,
+        "i16" => ColumnType::SmallInt,
+        "i32" => ColumnType::Integer,
+        "i64" => ColumnType::BigInt,
+        "f32" => ColumnType::Float,
+        "f64" => ColumnType::Double,
+        "bool" => ColumnType::Boolean,
+        "String" => ColumnType::Text,
+        "NaiveDateTime" => ColumnType::Timestamp,
+        "NaiveDate" => ColumnType::Date,
+        "NaiveTime" => ColumnType::Time,
+        "Uuid" => ColumnType::Uuid,
+        "Decimal" => ColumnType::Decimal,
+        "JsonValue" => ColumnType::Json,
         // `duo_orm::Json<T>`: any serde type, stored as a JSON document.
-        "Json" if single_generic(&last.arguments).is_some() => SqlType::Json,
-        "Value" if path.path.segments.len() >= 2 && path.path.segments[path.path.segments.len() - 2].ident == "serde_json" => SqlType::Json,
+        "Json" if single_generic(&last.arguments).is_some() => ColumnType::Json,
+        "Value" if path.path.segments.len() >= 2 && path.path.segments[path.path.segments.len() - 2].ident == "serde_json" => {
+            ColumnType::Json
+        }
         "Vec" => match single_generic(&last.arguments) {
-            Some(Type::Path(inner)) if inner.path.is_ident("u8") => SqlType::Blob,
+            Some(Type::Path(inner)) if inner.path.is_ident("u8") => ColumnType::Blob,
             // A PostgreSQL array of a scalar.
-            Some(inner) => match map_type(inner) {
-                Ok(
-                    element @ (SqlType::SmallInt
-                    | SqlType::Integer
-                    | SqlType::BigInt
-                    | SqlType::Float
-                    | SqlType::Double
-                    | SqlType::Boolean
-                    | SqlType::Text
-                    | SqlType::Uuid),
-                ) => SqlType::Array(Box::new(element)),
-                _ => {
+            Some(inner) => match map_type(inner).ok().flatten().as_ref().and_then(ArrayOf::of) {
+                Some(of) => ColumnType::Array(of),
+                None => {
                     return Err(format!(
                         "duo-orm cannot map `{}` to a column type: arrays hold integers, floats, booleans, strings \
                          or UUIDs; help: store other lists as JSON with `duo_orm::Json<Vec<T>>`",
@@ -140,7 +80,7 @@ pub fn map_type(ty: &Type) -> Result<SqlType, String> {
             None => return Err(unsupported()),
         },
         "DateTime" => match single_generic(&last.arguments) {
-            Some(Type::Path(tz)) if tz.path.segments.last().is_some_and(|s| s.ident == "Utc") => SqlType::TimestampTz,
+            Some(Type::Path(tz)) if tz.path.segments.last().is_some_and(|s| s.ident == "Utc") => ColumnType::TimestampTz,
             _ => {
                 return Err("only `DateTime<Utc>` is supported for instants (store UTC, convert for display); \
                             help: use chrono::DateTime<chrono::Utc>"
@@ -148,7 +88,7 @@ pub fn map_type(ty: &Type) -> Result<SqlType, String> {
             }
         },
         "Option" => return Err("nested `Option<Option<T>>` cannot be a column; use one `Option`".into()),
-        _ => SqlType::Declared,
+        _ => return Ok(None),
     };
-    Ok(mapped)
+    Ok(Some(mapped))
 }

@@ -109,34 +109,7 @@ impl ForeignKeyMeta {
     }
 }
 
-/// What the database does to referencing rows when the referenced row goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReferentialAction {
-    /// `CASCADE`.
-    Cascade,
-    /// `SET NULL`.
-    SetNull,
-    /// `SET DEFAULT`.
-    SetDefault,
-    /// `RESTRICT`.
-    Restrict,
-    /// `NO ACTION`.
-    NoAction,
-}
-
-impl ReferentialAction {
-    /// The SQL keywords.
-    pub fn sql(self) -> &'static str {
-        match self {
-            ReferentialAction::Cascade => "CASCADE",
-            ReferentialAction::SetNull => "SET NULL",
-            ReferentialAction::SetDefault => "SET DEFAULT",
-            ReferentialAction::Restrict => "RESTRICT",
-            ReferentialAction::NoAction => "NO ACTION",
-        }
-    }
-}
+pub use duo_orm_schema::ReferentialAction;
 
 /// An index or unique constraint.
 #[derive(Debug)]
@@ -150,8 +123,7 @@ pub struct IndexMeta {
 impl IndexMeta {
     /// `ix_table_col` / `uq_table_col`.
     pub fn name(&self, table: &str) -> String {
-        let prefix = if self.unique { "uq" } else { "ix" };
-        format!("{prefix}_{table}_{}", self.columns.join("_"))
+        crate::schema::Index::conventional_name(table, self.columns, self.unique)
     }
 }
 

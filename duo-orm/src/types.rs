@@ -5,165 +5,25 @@ use sea_query::Value;
 use crate::driver::RowRef;
 use crate::error::{Error, Result};
 
-/// A portable column type, rendered per dialect by the DDL builders.
-///
-/// `S` holds a custom type's SQL: `&'static str` in a model's static metadata, `String` in a
-/// schema built at run time ([`ColumnType`](crate::schema::ColumnType), what migrations use).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SqlType<S = &'static str> {
-    /// `i16`.
-    SmallInt,
-    /// `i32`.
-    Integer,
-    /// `i64`.
-    BigInt,
-    /// `f32`.
-    Float,
-    /// `f64`.
-    Double,
-    /// `bool`.
-    Boolean,
-    /// `String` (bounded by `max_length` when given).
-    Text,
-    /// `Vec<u8>`.
-    Blob,
-    /// `chrono::DateTime<Utc>`: an instant, stored with time zone where the dialect has one.
-    TimestampTz,
-    /// `chrono::NaiveDateTime`.
-    Timestamp,
-    /// `chrono::NaiveDate`.
-    Date,
-    /// `chrono::NaiveTime`.
-    Time,
-    /// `uuid::Uuid`.
-    Uuid,
-    /// `rust_decimal::Decimal`.
-    Decimal,
-    /// `serde_json::Value`.
-    Json,
-    /// `#[duo(sql_type = "...")]`: written into DDL as given.
-    Custom(S),
-    /// `Vec<T>` of a scalar `T`: a PostgreSQL array. Other dialects refuse it when writing
-    /// DDL; store `Json<Vec<T>>` there.
-    Array(ArrayOf),
-}
+/// The portable column types, shared with the derive and the CLI (`duo-orm-schema`).
+pub use duo_orm_schema::{ArrayOf, SqlType};
 
-/// The element type of an array column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ArrayOf {
-    /// `Vec<i16>`.
-    SmallInt,
-    /// `Vec<i32>`.
-    Integer,
-    /// `Vec<i64>`.
-    BigInt,
-    /// `Vec<f32>`.
-    Float,
-    /// `Vec<f64>`.
-    Double,
-    /// `Vec<bool>`.
-    Boolean,
-    /// `Vec<String>`.
-    Text,
-    /// `Vec<uuid::Uuid>`.
-    Uuid,
-}
-
-impl ArrayOf {
-    /// sea-query's tag for an array of this element type.
-    pub(crate) fn sea_type(self) -> sea_query::ArrayType {
-        use sea_query::ArrayType as A;
-        match self {
-            ArrayOf::SmallInt => A::SmallInt,
-            ArrayOf::Integer => A::Int,
-            ArrayOf::BigInt => A::BigInt,
-            ArrayOf::Float => A::Float,
-            ArrayOf::Double => A::Double,
-            ArrayOf::Boolean => A::Bool,
-            ArrayOf::Text => A::String,
-            #[cfg(feature = "uuid")]
-            ArrayOf::Uuid => A::Uuid,
-            // (No `Vec<Uuid>` field without the feature.)
-            #[cfg(not(feature = "uuid"))]
-            ArrayOf::Uuid => A::String,
-        }
-    }
-
-    /// The column type of one element.
-    pub fn element<S>(self) -> SqlType<S> {
-        match self {
-            ArrayOf::SmallInt => SqlType::SmallInt,
-            ArrayOf::Integer => SqlType::Integer,
-            ArrayOf::BigInt => SqlType::BigInt,
-            ArrayOf::Float => SqlType::Float,
-            ArrayOf::Double => SqlType::Double,
-            ArrayOf::Boolean => SqlType::Boolean,
-            ArrayOf::Text => SqlType::Text,
-            ArrayOf::Uuid => SqlType::Uuid,
-        }
-    }
-
-    /// The array of elements of type `element`, if arrays hold that type.
-    pub fn of<S>(element: &SqlType<S>) -> Option<ArrayOf> {
-        Some(match element {
-            SqlType::SmallInt => ArrayOf::SmallInt,
-            SqlType::Integer => ArrayOf::Integer,
-            SqlType::BigInt => ArrayOf::BigInt,
-            SqlType::Float => ArrayOf::Float,
-            SqlType::Double => ArrayOf::Double,
-            SqlType::Boolean => ArrayOf::Boolean,
-            SqlType::Text => ArrayOf::Text,
-            SqlType::Uuid => ArrayOf::Uuid,
-            _ => return None,
-        })
-    }
-}
-
-impl<S> SqlType<S> {
-    /// Whether values of this type are text: [`Text`](SqlType::Text) (what `max_length`
-    /// bounds and a string default fits).
-    pub const fn is_text(&self) -> bool {
-        matches!(self, SqlType::Text)
-    }
-
-    /// Whether this is an integer type.
-    pub const fn is_integer(&self) -> bool {
-        matches!(self, SqlType::SmallInt | SqlType::Integer | SqlType::BigInt)
-    }
-
-    /// Whether this is a number with a fraction (floats, decimals).
-    pub const fn is_fractional(&self) -> bool {
-        matches!(self, SqlType::Float | SqlType::Double | SqlType::Decimal)
-    }
-
-    /// Whether this is [`Boolean`](SqlType::Boolean).
-    pub const fn is_boolean(&self) -> bool {
-        matches!(self, SqlType::Boolean)
-    }
-
-    /// The same type with the custom SQL converted by `f`.
-    pub fn map_custom<T>(self, f: impl FnOnce(S) -> T) -> SqlType<T> {
-        match self {
-            SqlType::SmallInt => SqlType::SmallInt,
-            SqlType::Integer => SqlType::Integer,
-            SqlType::BigInt => SqlType::BigInt,
-            SqlType::Float => SqlType::Float,
-            SqlType::Double => SqlType::Double,
-            SqlType::Boolean => SqlType::Boolean,
-            SqlType::Text => SqlType::Text,
-            SqlType::Blob => SqlType::Blob,
-            SqlType::TimestampTz => SqlType::TimestampTz,
-            SqlType::Timestamp => SqlType::Timestamp,
-            SqlType::Date => SqlType::Date,
-            SqlType::Time => SqlType::Time,
-            SqlType::Uuid => SqlType::Uuid,
-            SqlType::Decimal => SqlType::Decimal,
-            SqlType::Json => SqlType::Json,
-            SqlType::Custom(sql) => SqlType::Custom(f(sql)),
-            SqlType::Array(of) => SqlType::Array(of),
-        }
+/// sea-query's tag for an array of `of`.
+pub(crate) fn array_sea_type(of: ArrayOf) -> sea_query::ArrayType {
+    use sea_query::ArrayType as A;
+    match of {
+        ArrayOf::SmallInt => A::SmallInt,
+        ArrayOf::Integer => A::Int,
+        ArrayOf::BigInt => A::BigInt,
+        ArrayOf::Float => A::Float,
+        ArrayOf::Double => A::Double,
+        ArrayOf::Boolean => A::Bool,
+        ArrayOf::Text => A::String,
+        #[cfg(feature = "uuid")]
+        ArrayOf::Uuid => A::Uuid,
+        // (No `Vec<Uuid>` field without the feature.)
+        #[cfg(not(feature = "uuid"))]
+        ArrayOf::Uuid => A::String,
     }
 }
 
@@ -357,7 +217,7 @@ pub(crate) fn null_of<S>(sql_type: &SqlType<S>) -> Value {
         SqlType::Decimal => Value::Decimal(None),
         #[cfg(feature = "json")]
         SqlType::Json => Value::Json(None),
-        SqlType::Array(of) => Value::Array(of.sea_type(), None),
+        SqlType::Array(of) => Value::Array(array_sea_type(*of), None),
         // (A type of a feature not enabled: no field has it.)
         #[allow(unreachable_patterns)]
         _ => Value::String(None),

@@ -51,7 +51,10 @@ fn array(row: &PgRow, index: usize, of: ArrayOf) -> Result<Value, sqlx::Error> {
         for<'r> Vec<T>: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
     {
         let items: Option<Vec<T>> = row.try_get(index)?;
-        Ok(Value::Array(of.sea_type(), items.map(|items| Box::new(items.into_iter().map(|item| wrap(Some(item))).collect()))))
+        Ok(Value::Array(
+            crate::types::array_sea_type(of),
+            items.map(|items| Box::new(items.into_iter().map(|item| wrap(Some(item))).collect())),
+        ))
     }
     match of {
         ArrayOf::SmallInt => items::<i16>(row, index, of, Value::SmallInt),

@@ -28,7 +28,7 @@ pub fn dependency_order(metas: Vec<&'static ModelMeta>) -> Vec<&'static ModelMet
 
 /// The CREATE TABLE statement of a model's table, then one CREATE INDEX per plain index.
 pub fn create_table(meta: &ModelMeta, dialect: Dialect, if_not_exists: bool) -> Result<Vec<String>> {
-    render_create_table(&Table::from_model(meta), dialect, CreateTable { if_not_exists })
+    render_create_table(&meta.to_table(), dialect, CreateTable { if_not_exists })
 }
 
 /// The DROP TABLE statement of a model's table.

@@ -29,35 +29,7 @@ pub const MAX_LOAD_DEPTH: usize = 3;
 /// The most hops a [`Relation`] path holds (filters may use one more than loading).
 const MAX_HOPS: usize = MAX_LOAD_DEPTH + 1;
 
-/// What a relationship declaration says about the two tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RelationKind {
-    /// `has_many(Post, foreign_key = author_id)`: the target holds a foreign key to the owner.
-    HasMany,
-    /// `has_one(Profile, foreign_key = user_id)`: as `has_many`, at most one row.
-    HasOne,
-    /// `belongs_to(User, foreign_key = author_id)`: the owner holds a foreign key to the target.
-    BelongsTo,
-    /// `many_to_many(Tag, through = ..)`: a join table holds a key of each side.
-    ManyToMany,
-}
-
-impl RelationKind {
-    /// Whether the relationship holds several rows (`has_many`, `many_to_many`).
-    pub fn is_collection(self) -> bool {
-        matches!(self, RelationKind::HasMany | RelationKind::ManyToMany)
-    }
-
-    /// The declaration keyword.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            RelationKind::HasMany => "has_many",
-            RelationKind::HasOne => "has_one",
-            RelationKind::BelongsTo => "belongs_to",
-            RelationKind::ManyToMany => "many_to_many",
-        }
-    }
-}
+pub use duo_orm_schema::RelationKind;
 
 /// What saving an owner does with rows that were loaded into its `has_many` or `has_one`
 /// field and that the field no longer holds (removed from the `Vec`, or replaced):
