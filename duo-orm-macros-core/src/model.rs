@@ -334,11 +334,12 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)
                 }
                 // #[duo(on_delete = cascade)] / #[duo(on_update = cascade)]
                 ON_DELETE | ON_UPDATE => {
+                    let actions = ReferentialAction::KEYWORDS.map(|(keyword, _)| keyword);
                     let action: Ident = meta.value()?.parse().map_err(|e| {
-                        syn::Error::new(e.span(), format!("expected one of {}", one_of(ACTIONS)))
+                        syn::Error::new(e.span(), format!("expected one of {}", one_of(&actions)))
                     })?;
-                    if !ACTIONS.contains(&action.to_string().as_str()) {
-                        cx.error_spanned_by(&action, format!("unknown action `{action}`; expected one of {}", one_of(ACTIONS)));
+                    if ReferentialAction::from_keyword(&action.to_string()).is_none() {
+                        cx.error_spanned_by(&action, format!("unknown action `{action}`; expected one of {}", one_of(&actions)));
                     }
                     let slot = if key == ON_DELETE { &mut raw.on_delete } else { &mut raw.on_update };
                     set_once(cx, slot, (action.to_string(), action.span()), &path, &key);

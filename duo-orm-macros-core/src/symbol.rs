@@ -70,7 +70,6 @@ pub const FIELD_KEYS: &[&str] = &[
     BELONGS_TO,
     MANY_TO_MANY,
 ];
-pub const ACTIONS: &[&str] = &["cascade", "set_null", "set_default", "restrict", "no_action"];
 
 /// `a, b, c` for messages.
 pub fn one_of(keys: &[&str]) -> String {

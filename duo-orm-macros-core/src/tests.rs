@@ -266,7 +266,10 @@ fn parsed_models_make_their_tables() {
     assert_eq!((fk.name.as_str(), fk.references.as_str()), ("fk_posts_author_id", "users"));
     assert_eq!(fk.on_delete, Some(duo_orm_schema::ReferentialAction::SetNull));
     assert_eq!(readers.primary_key, ["post_id", "user_id"]);
-    assert_eq!(readers.foreign_keys.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["fk_post_readers_post_id", "fk_post_readers_user_id"]);
+    assert_eq!(
+        readers.foreign_keys.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        ["fk_post_readers_post_id", "fk_post_readers_user_id"]
+    );
 
     // A type declared by a `#[derive(FieldType)]` must be resolved first: an error, not a panic.
     let unresolved = [parse_model(&syn::parse_quote! {

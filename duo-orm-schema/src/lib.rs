@@ -332,6 +332,19 @@ impl Index {
     }
 }
 
+impl Table {
+    /// The conventional name of a table's primary-key constraint: `pk_<table>`.
+    pub fn primary_key_name(table: &str) -> String {
+        format!("pk_{table}")
+    }
+
+    /// The conventional name of a column's default constraint (SQL Server names them):
+    /// `df_<table>_<column>`.
+    pub fn default_constraint_name(table: &str, column: &str) -> String {
+        format!("df_{table}_{column}")
+    }
+}
+
 impl ForeignKey {
     /// The conventional name: `fk_<table>_<columns>`.
     pub fn conventional_name(table: &str, columns: &[impl AsRef<str>]) -> String {
@@ -383,17 +396,24 @@ pub enum ReferentialAction {
 }
 
 impl ReferentialAction {
-    /// The action a model attribute names (`on_delete = cascade`): `cascade`, `set_null`,
-    /// `set_default`, `restrict` or `no_action`.
+    /// Every action, with the keyword a model attribute names it by (`on_delete = cascade`).
+    pub const KEYWORDS: [(&'static str, ReferentialAction); 5] = [
+        ("cascade", ReferentialAction::Cascade),
+        ("set_null", ReferentialAction::SetNull),
+        ("set_default", ReferentialAction::SetDefault),
+        ("restrict", ReferentialAction::Restrict),
+        ("no_action", ReferentialAction::NoAction),
+    ];
+
+    /// The action a model attribute names.
+    ///
+    /// ```
+    /// use duo_orm_schema::ReferentialAction;
+    /// assert_eq!(ReferentialAction::from_keyword("set_null"), Some(ReferentialAction::SetNull));
+    /// assert_eq!(ReferentialAction::from_keyword("SET NULL"), None);
+    /// ```
     pub fn from_keyword(keyword: &str) -> Option<Self> {
-        Some(match keyword {
-            "cascade" => ReferentialAction::Cascade,
-            "set_null" => ReferentialAction::SetNull,
-            "set_default" => ReferentialAction::SetDefault,
-            "restrict" => ReferentialAction::Restrict,
-            "no_action" => ReferentialAction::NoAction,
-            _ => return None,
-        })
+        Self::KEYWORDS.iter().find(|(name, _)| *name == keyword).map(|(_, action)| *action)
     }
 
     /// The SQL keywords.

@@ -292,7 +292,7 @@ pub trait ModelExt: Model {
 
     /// The CREATE TABLE (and CREATE INDEX) statements of this model in `dialect`.
     fn create_table_sql(dialect: Dialect) -> Result<Vec<String>> {
-        crate::query::schema::create_table(Self::meta(), dialect, false)
+        crate::ddl::create_table(Self::meta(), dialect, false)
     }
 }
 

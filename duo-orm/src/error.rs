@@ -53,9 +53,17 @@ impl DatabaseError {
         &self.message
     }
 
-    /// What a driver makes of a server's error it has no duo-orm variant for.
-    pub(crate) fn new(code: Option<String>, constraint: Option<String>, message: String, source: DriverError) -> Self {
-        DatabaseError { code, constraint, message, source }
+    /// A server's error that duo-orm has no variant for, as a driver reports it: the code,
+    /// the constraint when there is one, the message, and the driver's own error as `source`.
+    /// Tests build one to script an error (see the `mock` feature's `MockDatabase`).
+    ///
+    /// ```
+    /// use duo_orm::DatabaseError;
+    /// let deadlock = DatabaseError::new(Some("40P01".into()), None, "deadlock detected", "scripted".into());
+    /// assert_eq!(deadlock.to_string(), "deadlock detected (40P01)");
+    /// ```
+    pub fn new(code: Option<String>, constraint: Option<String>, message: impl Into<String>, source: DriverError) -> Self {
+        DatabaseError { code, constraint, message: message.into(), source }
     }
 }
 

@@ -38,6 +38,7 @@ pub mod array;
 pub mod column;
 pub mod config;
 pub mod database;
+pub mod ddl;
 pub mod dialect;
 mod driver;
 pub mod error;

@@ -169,19 +169,7 @@ impl Drop for TxConn {
             }
             // Ended without a commit or rollback (a cancelled or panicking block): roll every
             // open level back before the connection returns to the pool.
-            let mut depth = lease.conn().transaction_depth();
-            if !lease.conn().sockets() {
-                // SQLite's worker thread skips the next queued rollback after a COMMIT or
-                // RELEASE whose caller went away (it expects sqlx's own transaction guard to
-                // send one), and it may still be running such a statement: one more rollback
-                // than the levels counted now keeps the transaction from staying open on the
-                // pooled connection, holding the write lock. A rollback with no level open does
-                // nothing.
-                depth += 1;
-            }
-            for _ in 0..depth {
-                lease.conn().start_rollback();
-            }
+            lease.conn().abandon();
         }
     }
 }

@@ -115,9 +115,8 @@ fn array_operators_render_in_five_dialects() {
             let rendered = crate::support::where_and_values(Tagged::filter(filter).to_sql(dialect));
             out.push_str(&format!("-- {what}\n{rendered}\n"));
         }
-        let ddl = duo_orm::query::schema::create_table(Tagged::meta(), dialect, false)
-            .map(|sql| sql.join(";\n"))
-            .unwrap_or_else(|e| format!("error: {e}"));
+        let ddl =
+            duo_orm::ddl::create_table(Tagged::meta(), dialect, false).map(|sql| sql.join(";\n")).unwrap_or_else(|e| format!("error: {e}"));
         out.push_str(&format!("-- create table\n{ddl}\n"));
         insta::assert_snapshot!(format!("arrays_{name}"), out);
     }

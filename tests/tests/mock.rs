@@ -183,11 +183,9 @@ mod inlining {
     use super::DIALECTS;
 
     fn placeholder(dialect: Dialect, n: usize) -> String {
-        match dialect {
-            Dialect::Postgres => format!("${n}"),
-            Dialect::Oracle => format!(":{n}"),
-            Dialect::MsSql => format!("@P{n}"),
-            _ => "?".into(),
+        match dialect.placeholder() {
+            (mark, true) => format!("{mark}{n}"),
+            (mark, false) => mark.to_string(),
         }
     }
 
@@ -234,5 +232,71 @@ mod inlining {
         assert_eq!(stmt.to_string(), "SELECT [x@P1] FROM t WHERE a = 2 AND b = 'a'");
         let stmt = MockStatement::new(Dialect::Postgres, "SELECT $$ $1 $$, $f$ $1 $f$, \"$1\", $9 WHERE a = $1::text", [Value::from("x")]);
         assert_eq!(stmt.to_string(), "SELECT $$ $1 $$, $f$ $1 $f$, \"$1\", $9 WHERE a = 'x'::text");
+    }
+}
+
+#[tokio::test]
+async fn a_scripted_lost_connection_loses_the_transaction_as_a_server_would() {
+    let mock = MockDatabase::new(Dialect::Postgres);
+    let db = mock.database();
+    mock.exec_error(Error::ConnectionLost {
+        during: "scripted".into(),
+        commit_unknown: false,
+        source: "the server closed the connection".into(),
+    });
+    let outcome: Result<()> = db
+        .transaction(async {
+            let lost = User::filter(|u| u.age.lt(0)).delete_bulk().on(&db).await;
+            assert!(matches!(lost, Err(Error::ConnectionLost { .. })), "{lost:?}");
+            // The transaction is gone with its connection: nothing more is sent for it.
+            let refused = User::filter(|u| u.age.lt(0)).delete_bulk().on(&db).await;
+            assert!(matches!(refused, Err(Error::ConnectionLost { .. })), "{refused:?}");
+            Ok(())
+        })
+        .await;
+    assert!(outcome.is_err(), "the block cannot commit: {outcome:?}");
+    let sql: Vec<String> = mock.take_statements().into_iter().map(|s| s.sql).collect();
+    assert_eq!(sql.len(), 2, "BEGIN and the statement the connection was lost under, nothing after: {sql:?}");
+    assert_eq!(sql[0], "BEGIN");
+}
+
+#[tokio::test]
+async fn server_errors_and_numbers_are_scripted_as_a_server_sends_them() {
+    #[derive(Model, Debug, PartialEq)]
+    #[duo(table = "prices")]
+    struct Price {
+        #[duo(primary_key)]
+        id: i64,
+        ratio: f32,
+        amount: rust_decimal::Decimal,
+    }
+
+    let mock = MockDatabase::new(Dialect::Postgres);
+    let db = mock.database();
+    let deadlock = duo_orm::DatabaseError::new(Some("40P01".into()), None, "deadlock detected", "scripted".into());
+    mock.query_error(Error::Database(deadlock));
+    let Err(Error::Database(error)) = Price::get(1).on(&db).await else { panic!("the scripted error comes back") };
+    assert_eq!((error.code(), error.message()), (Some("40P01"), "deadlock detected"));
+
+    // Numbers written as plain literals fill the field's type when they fit exactly.
+    mock.rows([[Value::from(1), Value::from(1.5f64), Value::from(250)]]);
+    let price = Price::get(1).on(&db).await.unwrap().unwrap();
+    assert_eq!((price.ratio, price.amount), (1.5, rust_decimal::Decimal::from(250)));
+    // One that does not fit is refused, not rounded.
+    mock.rows([[Value::from(1), Value::from(0.1f64), Value::from(1)]]);
+    let err = Price::get(1).on(&db).await.unwrap_err();
+    assert!(matches!(&err, Error::Decode { .. }) && err.to_string().contains("#1"), "{err}");
+}
+
+#[tokio::test]
+async fn a_disconnected_mock_database_stays_on_the_mock() {
+    for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+        let mock = MockDatabase::new(dialect);
+        let db = mock.database();
+        db.disconnect().await.unwrap();
+        mock.models([ada(3)]);
+        assert_eq!(User::get(3).on(&db).await.unwrap(), Some(ada(3)), "{dialect:?}");
+        assert_eq!(mock.take_statements().len(), 1, "{dialect:?}");
+        assert!(format!("{db:?}").contains("mock"), "{db:?}");
     }
 }

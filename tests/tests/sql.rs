@@ -110,7 +110,7 @@ fn create_table_with_every_type() {
 
 #[test]
 fn drop_table() {
-    let render = |d| duo_orm::query::schema::drop_table(User::meta(), d, true);
+    let render = |d| duo_orm::ddl::drop_table(User::meta(), d, true);
     insta::assert_snapshot!(per_dialect(render));
 }
 
@@ -126,7 +126,7 @@ fn alchemize_returns_the_sea_query_statement() {
 
 #[test]
 fn create_table_if_not_exists_as_create_all_runs_it() {
-    let render = |d| match duo_orm::query::schema::create_table(Post::meta(), d, true) {
+    let render = |d| match duo_orm::ddl::create_table(Post::meta(), d, true) {
         Ok(statements) => statements.join(";\n"),
         Err(e) => format!("error: {e}"),
     };
@@ -350,7 +350,7 @@ mod relationships {
     #[test]
     fn a_bare_join_table_is_created_from_both_keys() {
         let join = Post::meta().relations.iter().find(|r| r.name == "tags").unwrap().through_table().unwrap();
-        let render = |d| duo_orm::query::schema::create_table(join, d, true).map(|s| s.join("\n")).unwrap_or_else(|e| e.to_string());
+        let render = |d| duo_orm::ddl::create_table(join, d, true).map(|s| s.join("\n")).unwrap_or_else(|e| e.to_string());
         insta::assert_snapshot!(per_dialect(render));
     }
 }

@@ -38,7 +38,18 @@ pub(crate) use engine::{Engine, IO_THREAD_NAME, runtime};
 enum Source {
     Static(&'static str),
     Owned(String),
-    Env { var: &'static str, default: &'static str },
+    Env {
+        var: &'static str,
+        default: &'static str,
+    },
+    /// A driver's pool that no URL chooses (the mock's): `url` names its dialect, and every
+    /// engine of this database, after a `disconnect` too, runs on `pool`.
+    #[cfg(feature = "mock")]
+    Pool {
+        url: &'static str,
+        pool: Pool,
+        mariadb: bool,
+    },
 }
 
 /// A database: a URL, pool options and, once used, a connection pool.
@@ -139,6 +150,8 @@ impl Database {
                 Some(url) => std::borrow::Cow::Owned(url),
                 None => std::borrow::Cow::Borrowed(*default),
             },
+            #[cfg(feature = "mock")]
+            Source::Pool { url, .. } => std::borrow::Cow::Borrowed(*url),
         };
         let url = DatabaseUrl::parse(&raw)?;
         if let Some(expected) = self.expected
@@ -217,7 +230,7 @@ impl Database {
         let join_tables: Vec<&'static ModelMeta> =
             metas.iter().flat_map(|meta| meta.relations.iter().filter_map(|r| r.through_table())).collect();
         metas.extend(join_tables);
-        crate::query::schema::dependency_order(metas)
+        crate::ddl::dependency_order(metas)
     }
 
     /// Creates the tables of every bound model that does not exist yet, in foreign-key order.
@@ -227,7 +240,7 @@ impl Database {
             Box::pin(async move {
                 let dialect = db.dialect()?;
                 for meta in db.models() {
-                    for sql in crate::query::schema::create_table(meta, dialect, true)? {
+                    for sql in crate::ddl::create_table(meta, dialect, true)? {
                         db.execute(Statement::raw(sql)).await?;
                     }
                 }
@@ -242,7 +255,7 @@ impl Database {
             Box::pin(async move {
                 let dialect = db.dialect()?;
                 for meta in db.models().into_iter().rev() {
-                    let sql = crate::query::schema::drop_table(meta, dialect, true);
+                    let sql = crate::ddl::drop_table(meta, dialect, true);
                     db.execute(Statement::raw(sql)).await?;
                 }
                 Ok(())
@@ -446,18 +459,22 @@ impl Database {
     /// choose (the mock's). `mariadb` answers, for a MySQL URL, whether the server is MariaDB,
     /// which duo-orm would otherwise ask the server.
     #[cfg(feature = "mock")]
-    pub(crate) fn on_pool(url: &str, pool: Pool, mariadb: bool) -> Result<Database> {
-        let database = Database::new(url);
-        let engine = Engine::with_pool(database.url()?, pool, &database.options, database.log_values);
-        let _ = engine.mariadb.set(mariadb);
-        *database.engine.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(engine));
-        Ok(database)
+    pub(crate) fn on_pool(url: &'static str, pool: Pool, mariadb: bool) -> Database {
+        Self::with_source(Source::Pool { url, pool, mariadb })
     }
 
     pub(crate) fn engine(&self) -> Result<Arc<Engine>> {
         let mut slot = self.engine.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(engine) = slot.as_ref() {
             return Ok(engine.clone());
+        }
+        #[cfg(feature = "mock")]
+        if let Source::Pool { pool, mariadb, .. } = &self.source {
+            let engine = Engine::with_pool(self.url()?, pool.clone(), &self.options, self.log_values);
+            let _ = engine.mariadb.set(*mariadb);
+            let engine = Arc::new(engine);
+            *slot = Some(engine.clone());
+            return Ok(engine);
         }
         let engine = Arc::new(Engine::open(self.url()?, &self.options, self.log_values)?);
         *slot = Some(engine.clone());
@@ -739,6 +756,8 @@ impl std::fmt::Debug for Database {
             Source::Static(url) => redact(url),
             Source::Owned(url) => redact(url),
             Source::Env { var, default } => format!("${var} (default {})", redact(default)),
+            #[cfg(feature = "mock")]
+            Source::Pool { url, .. } => format!("{url} (mock)"),
         };
         f.debug_struct("Database")
             .field("url", &url)

@@ -111,6 +111,24 @@ impl Dialect {
         quoted
     }
 
+    /// How the dialect marks a bound value in SQL text: the mark, and whether the value's
+    /// position (from 1) follows it. `?` on SQLite and MySQL, `$1` on PostgreSQL, `@P1` on SQL
+    /// Server, `:1` on Oracle.
+    ///
+    /// ```
+    /// use duo_orm::Dialect;
+    /// assert_eq!(Dialect::Postgres.placeholder(), ("$", true));
+    /// assert_eq!(Dialect::MySql.placeholder(), ("?", false));
+    /// ```
+    pub const fn placeholder(self) -> (&'static str, bool) {
+        match self {
+            Dialect::Postgres => ("$", true),
+            Dialect::MySql | Dialect::Sqlite => ("?", false),
+            Dialect::MsSql => ("@P", true),
+            Dialect::Oracle => (":", true),
+        }
+    }
+
     /// The OpenTelemetry `db.system` name, recorded on every statement's tracing span.
     pub const fn tracing_system(self) -> &'static str {
         match self {
@@ -356,7 +374,7 @@ pub(crate) fn indexable_text_length(column: &Column, indexed: bool) -> Option<u3
 /// associativity as in standard SQL, statement dispatch, bound values, no boolean literals
 /// (`1 = 1`), and no LIMIT/OFFSET (their paging is a tail the renderers append).
 macro_rules! custom_builder {
-    ($builder:ident, placeholder = $placeholder:literal, table_alias = $alias_keyword:literal) => {
+    ($builder:ident, dialect = $dialect:expr, table_alias = $alias_keyword:literal) => {
         impl sea_query::OperLeftAssocDecider for $builder {
             fn well_known_left_associative(&self, op: &sea_query::BinOper) -> bool {
                 sea_query::SqliteQueryBuilder.well_known_left_associative(op)
@@ -409,7 +427,7 @@ macro_rules! custom_builder {
                 }
             }
 
-            const PLACEHOLDER: &'static str = $placeholder;
+            const PLACEHOLDER: &'static str = $dialect.placeholder().0;
 
             /// A writer numbering this dialect's placeholders from 1.
             pub(crate) fn writer() -> sea_query::SqlWriterValues {

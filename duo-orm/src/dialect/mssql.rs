@@ -4,15 +4,15 @@
 use sea_query::{Expr, QueryBuilder, QuotedBuilder, ReturningClause, SelectStatement, SqlWriter};
 
 use super::{Dialect, Paging, Statement, custom_builder, custom_builder_methods, write_offset_fetch};
+use crate::ddl::CustomDdl;
 use crate::model::ReferentialAction;
-use crate::query::schema::CustomDdl;
 use crate::schema::{Column, ColumnType};
 
 /// sea-query `QueryBuilder` for SQL Server expressions and statement bodies.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct MsSqlQueryBuilder;
 
-custom_builder!(MsSqlQueryBuilder, placeholder = "@P", table_alias = " AS ");
+custom_builder!(MsSqlQueryBuilder, dialect = Dialect::MsSql, table_alias = " AS ");
 
 impl QuotedBuilder for MsSqlQueryBuilder {
     fn quote(&self) -> sea_query::Quote {

@@ -6,17 +6,17 @@ use std::fmt::Write;
 use sea_query::{InsertStatement, QueryBuilder, QuotedBuilder, ReturningClause, SelectStatement, SqlWriter};
 
 use super::{Paging, Statement, custom_builder, custom_builder_methods, write_offset_fetch};
+use crate::ddl::CustomDdl;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::model::ReferentialAction;
-use crate::query::schema::CustomDdl;
 use crate::schema::{Column, ColumnType};
 
 /// sea-query `QueryBuilder` for Oracle expressions and statement bodies.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OracleQueryBuilder;
 
-custom_builder!(OracleQueryBuilder, placeholder = ":", table_alias = " ");
+custom_builder!(OracleQueryBuilder, dialect = Dialect::Oracle, table_alias = " ");
 
 impl QuotedBuilder for OracleQueryBuilder {
     fn quote(&self) -> sea_query::Quote {

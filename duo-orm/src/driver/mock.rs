@@ -114,7 +114,7 @@ impl MockDatabase {
             Dialect::MsSql => "mssql://mock@mock/mock",
             Dialect::Oracle => "oracle://mock@mock/mock",
         };
-        Database::on_pool(url, Pool::Mock(self.shared.clone()), self.shared.mariadb).expect("the mock's URL is one duo-orm parses")
+        Database::on_pool(url, Pool::Mock(self.shared.clone()), self.shared.mariadb)
     }
 
     /// Scripts the rows of the next statement that returns rows: each row's values in the
@@ -233,6 +233,7 @@ impl fmt::Display for MockStatement {
 /// strings and identifiers are left alone, and so is a placeholder with no value (the text is
 /// any statement's, raw SQL included: nothing here may panic).
 pub(crate) fn inline_values(dialect: Dialect, sql: &str, values: &[Value]) -> String {
+    let (mark, numbered) = dialect.placeholder();
     let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
     let (mut copied, mut at, mut next) = (0, 0, 0);
@@ -240,19 +241,13 @@ pub(crate) fn inline_values(dialect: Dialect, sql: &str, values: &[Value]) -> St
         let (skip, number) = match (dialect, bytes[at]) {
             (_, quote @ (b'\'' | b'"' | b'`')) => (quoted_end(bytes, at, quote, dialect == Dialect::MySql) - at, None),
             (Dialect::MsSql, b'[') => (bytes[at..].iter().position(|&b| b == b']').map_or(bytes.len() - at, |end| end + 1), None),
-            (Dialect::Sqlite | Dialect::MySql, b'?') => {
+            (Dialect::Postgres, b'$') if digits_after(bytes, at + 1).is_none() => (dollar_quoted_len(&sql[at..]), None),
+            _ if !bytes[at..].starts_with(mark.as_bytes()) => (1, None),
+            _ if !numbered => {
                 next += 1;
-                (1, Some(next))
+                (mark.len(), Some(next))
             }
-            (Dialect::Postgres, b'$') => match digits_after(bytes, at + 1) {
-                Some((len, n)) => (1 + len, Some(n)),
-                None => (dollar_quoted_len(&sql[at..]), None),
-            },
-            (Dialect::Oracle, b':') => digits_after(bytes, at + 1).map_or((1, None), |(len, n)| (1 + len, Some(n))),
-            (Dialect::MsSql, b'@') if bytes.get(at + 1) == Some(&b'P') => {
-                digits_after(bytes, at + 2).map_or((1, None), |(len, n)| (2 + len, Some(n)))
-            }
-            _ => (1, None),
+            _ => digits_after(bytes, at + mark.len()).map_or((1, None), |(len, n)| (mark.len() + len, Some(n))),
         };
         if let Some(value) = number.and_then(|n| n.checked_sub(1)).and_then(|i| values.get(i)) {
             out.push_str(&sql[copied..at]);
@@ -331,6 +326,16 @@ impl MockConn {
     }
 }
 
+/// A scripted error as the engine sees it: `Error::ConnectionLost` as a connection the server
+/// closed (so a transaction is lost as on a server, and the error says what that means where
+/// it happened), anything else as it is.
+fn scripted(error: Error) -> Failure {
+    match error {
+        Error::ConnectionLost { source, .. } => Failure::Dropped(source),
+        other => Failure::Final(other),
+    }
+}
+
 /// The error of a statement the script has no result for.
 fn unscripted(kind: &str, sql: &str, add: &str) -> Failure {
     let message = format!("the mock has no {kind} left for `{sql}`: script one with `MockDatabase::{add}`");
@@ -367,7 +372,7 @@ impl Driver for MockDriver {
         let next = conn.record(stmt).executions.pop_front();
         match next {
             Some(Ok(executed)) => Ok(executed),
-            Some(Err(error)) => Err(Failure::Final(error)),
+            Some(Err(error)) => Err(scripted(error)),
             None => Err(unscripted("execution result", &sql, "executed")),
         }
     }
@@ -384,7 +389,7 @@ impl Driver for MockDriver {
                 }
                 Ok(())
             }
-            Some(Err(error)) => Err(Failure::Final(error)),
+            Some(Err(error)) => Err(scripted(error)),
             None => Err(unscripted("row set", &sql, "rows")),
         }
     }
@@ -399,12 +404,8 @@ impl Driver for MockDriver {
             (Control::Begin(Some(statement)), 0) => statement.to_string(),
             (Control::Begin(_), 0) => "BEGIN".to_string(),
             (Control::Begin(_), n) => format!("SAVEPOINT duo_orm_savepoint_{n}"),
-            (Control::Commit | Control::Rollback, 0) => {
-                return Err(Failure::Final(Error::invalid(
-                    crate::error::InvalidQueryKind::Internal,
-                    "no transaction is open on this connection",
-                )));
-            }
+            // As sqlx's drivers: nothing to end, nothing sent.
+            (Control::Commit | Control::Rollback, 0) => return Ok(()),
             (Control::Commit, 1) => "COMMIT".to_string(),
             (Control::Commit, n) => format!("RELEASE SAVEPOINT duo_orm_savepoint_{}", n - 1),
             (Control::Rollback, 1) => "ROLLBACK".to_string(),
@@ -473,6 +474,11 @@ fn as_sql_type<S>(value: Value, sql_type: &SqlType<S>) -> Value {
         (SqlType::BigInt, Some(n), _) => Value::BigInt(Some(n)),
         (SqlType::Double, _, Value::Float(Some(x))) => Value::Double(Some(f64::from(*x))),
         (SqlType::Double, Some(n), _) if n.unsigned_abs() <= 1 << 53 => Value::Double(Some(n as f64)),
+        // Only where the `f32` holds the same number.
+        (SqlType::Float, _, Value::Double(Some(x))) if f64::from(*x as f32) == *x => Value::Float(Some(*x as f32)),
+        (SqlType::Float, Some(n), _) if n.unsigned_abs() <= 1 << 24 => Value::Float(Some(n as f32)),
+        #[cfg(feature = "decimal")]
+        (SqlType::Decimal, Some(n), _) => Value::Decimal(Some(rust_decimal::Decimal::from(n))),
         _ => value,
     }
 }

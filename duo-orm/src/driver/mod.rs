@@ -7,8 +7,8 @@
 //! - `sqlite.rs`, `postgres.rs`, `mysql.rs`: what each of them does its own way;
 //! - `mock.rs` (feature `mock`): the recording driver of users' unit tests.
 //!
-//! Adding a driver is a module implementing [`Driver`], one line in [`drivers!`], and a
-//! feature: see the guide's "Adding a backend".
+//! Adding a driver is a module implementing [`Driver`], one line in [`drivers!`], its dialect's
+//! arm in [`Pool::open`], and a feature: see the guide's "Adding a backend".
 
 use sea_query::Value;
 
@@ -81,6 +81,14 @@ pub(crate) trait Driver: 'static {
 
     /// Queues a rollback of the innermost level, sent before the connection's next use.
     fn start_rollback(conn: &mut Self::Conn);
+
+    /// Queues a rollback of every level still open, for a transaction whose block ended
+    /// without COMMIT or ROLLBACK (cancelled, or panicking).
+    fn abandon(conn: &mut Self::Conn) {
+        for _ in 0..Self::transaction_depth(conn) {
+            Self::start_rollback(conn);
+        }
+    }
 
     /// How many transaction levels are open on this connection.
     fn transaction_depth(conn: &Self::Conn) -> usize;
@@ -239,6 +247,12 @@ macro_rules! drivers {
             pub(crate) fn start_rollback(&mut self) {
                 match self {
                     $($(#[$cfg])* Conn::$variant(conn) => <$driver as Driver>::start_rollback(conn),)*
+                }
+            }
+
+            pub(crate) fn abandon(&mut self) {
+                match self {
+                    $($(#[$cfg])* Conn::$variant(conn) => <$driver as Driver>::abandon(conn),)*
                 }
             }
 

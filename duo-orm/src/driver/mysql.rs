@@ -9,6 +9,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlRow};
 use super::Executed;
 use super::sqlx_shared::{SqlxDriver, no_arrays, read_column};
 use crate::config::DatabaseUrl;
+use crate::error::DriverError;
 use crate::types::SqlType;
 
 impl SqlxDriver for MySql {
@@ -34,7 +35,7 @@ impl SqlxDriver for MySql {
 
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn value<S>(row: &MySqlRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, sqlx::Error> {
+    fn value<S>(row: &MySqlRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError> {
         read_column!(row, index, sql_type, nullable, decimal: decimal, array: no_arrays)
     }
 }

@@ -10,6 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgRow};
 use super::Executed;
 use super::sqlx_shared::{SqlxDriver, read_column};
 use crate::config::DatabaseUrl;
+use crate::error::DriverError;
 use crate::types::{ArrayOf, SqlType};
 
 impl SqlxDriver for Postgres {
@@ -35,7 +36,7 @@ impl SqlxDriver for Postgres {
 
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn value<S>(row: &PgRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, sqlx::Error> {
+    fn value<S>(row: &PgRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError> {
         read_column!(row, index, sql_type, nullable, decimal: decimal, array: array)
     }
 }

@@ -10,6 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteRow};
 use super::Executed;
 use super::sqlx_shared::{SqlxDriver, no_arrays, read_column};
 use crate::config::DatabaseUrl;
+use crate::error::DriverError;
 use crate::types::SqlType;
 
 impl SqlxDriver for Sqlite {
@@ -23,6 +24,13 @@ impl SqlxDriver for Sqlite {
         }
         Ok(pool.connect_lazy_with(connect))
     }
+
+    /// SQLite's worker thread skips the next queued rollback after a COMMIT or RELEASE whose
+    /// caller went away (it expects sqlx's own transaction guard to send one), and it may
+    /// still be running such a statement: one more rollback than the levels counted keeps the
+    /// transaction from staying open on the pooled connection, holding the write lock. A
+    /// rollback with no level open does nothing.
+    const EXTRA_ABANDON_ROLLBACKS: usize = 1;
 
     /// File SQLite. In-memory SQLite is not: its one connection is the data, and must never be
     /// closed by a runtime that shuts down.
@@ -40,7 +48,7 @@ impl SqlxDriver for Sqlite {
 
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn value<S>(row: &SqliteRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, sqlx::Error> {
+    fn value<S>(row: &SqliteRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError> {
         read_column!(row, index, sql_type, nullable, decimal: decimal, array: no_arrays)
     }
 }

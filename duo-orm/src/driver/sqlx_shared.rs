@@ -5,7 +5,7 @@
 
 use std::marker::PhantomData;
 
-use futures_util::TryStreamExt;
+use futures_util::StreamExt;
 use sea_query::Value;
 use sea_query_sqlx::SqlxValues;
 use sqlx::{AssertSqlSafe, SqlSafeStr};
@@ -31,14 +31,18 @@ pub(crate) trait SqlxDriver: sqlx::Database {
     /// See [`Driver::runtime_free`].
     fn runtime_free(url: &DatabaseUrl) -> bool;
 
+    /// Rollbacks to queue for an abandoned transaction beyond the levels counted open.
+    const EXTRA_ABANDON_ROLLBACKS: usize = 0;
+
     /// What an execution reports, in duo-orm's terms.
     fn executed(result: Self::QueryResult) -> Executed;
 
     /// Whether the server's error says it is closing the session.
     fn server_closed(error: &(dyn sqlx::error::DatabaseError + 'static)) -> bool;
 
-    /// See [`Driver::value`].
-    fn value<S>(row: &Self::Row, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, sqlx::Error>;
+    /// See [`Driver::value`]. (The error is boxed where it arises, so that a column read
+    /// well is not wrapped again on its way out.)
+    fn value<S>(row: &Self::Row, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError>;
 }
 
 impl<DB> Driver for Sqlx<DB>
@@ -94,14 +98,18 @@ where
 
     async fn fetch(conn: &mut Self::Conn, stmt: Statement, mut each: impl FnMut(&Self::Row) -> bool) -> Result<(), Failure> {
         let Statement { sql, values } = stmt;
-        let mut rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch(&mut **conn);
-        loop {
-            match rows.try_next().await {
-                Ok(Some(row)) if each(&row) => {}
-                Ok(_) => return Ok(()),
+        // `fetch_many`, not `fetch`: `fetch` is this stream wrapped in a filter (a future per
+        // row) and a second box, to drop the final result that the match below skips.
+        let mut steps = sqlx::Executor::fetch_many(&mut **conn, sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values)));
+        while let Some(step) = steps.next().await {
+            match step {
+                Ok(sqlx::Either::Right(row)) if each(&row) => {}
+                Ok(sqlx::Either::Right(_)) => break,
+                Ok(sqlx::Either::Left(_)) => {}
                 Err(error) => return Err(failure::<DB>(error)),
             }
         }
+        Ok(())
     }
 
     async fn ping(conn: &mut Self::Conn) -> Result<(), Failure> {
@@ -128,6 +136,12 @@ where
         DB::TransactionManager::get_transaction_depth(&**conn)
     }
 
+    fn abandon(conn: &mut Self::Conn) {
+        for _ in 0..Self::transaction_depth(conn) + DB::EXTRA_ABANDON_ROLLBACKS {
+            Self::start_rollback(conn);
+        }
+    }
+
     fn detach(conn: Self::Conn) {
         drop(conn.detach());
     }
@@ -139,10 +153,7 @@ where
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn value<S>(row: &Self::Row, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError> {
-        match DB::value(row, index, sql_type, nullable) {
-            Ok(value) => Ok(value),
-            Err(error) => Err(Box::new(error)),
-        }
+        DB::value(row, index, sql_type, nullable)
     }
 
     fn is_null(row: &Self::Row, index: usize) -> Result<bool, DriverError> {
@@ -276,10 +287,10 @@ macro_rules! read_column {
             SqlType::Decimal => Value::Decimal($decimal(row, index)?),
             #[cfg(feature = "json")]
             SqlType::Json => Value::Json(get::<_, serde_json::Value>(row, index, nullable)?.map(Box::new)),
-            SqlType::Array(of) => return $array(row, index, *of),
+            SqlType::Array(of) => return $array(row, index, *of).map_err(Into::into),
             // A type of a feature not enabled: no field has it.
             #[allow(unreachable_patterns)]
-            _ => return Err($crate::driver::sqlx_shared::not_compiled(index)),
+            _ => return Err($crate::driver::sqlx_shared::not_compiled(index).into()),
         })
     }};
 }

@@ -167,7 +167,7 @@ impl Operation {
 }
 
 /// A step of migration `id` that does not fit the schema before it.
-pub(super) fn step_error(id: &str, n: usize, step: &Operation, why: &str) -> Error {
+pub(crate) fn step_error(id: &str, n: usize, step: &Operation, why: &str) -> Error {
     Error::migration(
         MigrationKind::Plan,
         format!(

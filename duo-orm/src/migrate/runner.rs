@@ -14,13 +14,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sea_query::{Alias, Expr, ExprTrait, Order, Query};
 
-use super::render::{REBUILD_NOTE, RebuildGuard};
 use super::{Migrations, legacy_checksum};
 use crate::database::{Control, Database, Held};
+use crate::ddl::alter::{REBUILD_NOTE, RebuildGuard};
+use crate::ddl::{CreateTable, render_create_table};
 use crate::dialect::{Dialect, Statement, build_any};
 use crate::error::{Error, MigrationKind, Result};
 use crate::pending::Pending;
-use crate::query::schema::{CreateTable, render_create_table};
 use crate::schema::{Column, ColumnType, Table};
 
 /// Where `up` or `down` stops.

@@ -1,5 +1,5 @@
-//! The statement families: [`select`] (queries), [`write`](mod@write) (insert, update, delete), [`bulk`]
-//! (multi-row writes) and [`schema`] (DDL).
+//! The statement families: [`select`] (queries), [`write`](mod@write) (insert, update, delete),
+//! [`bulk`] (multi-row writes) and [`stream`] (keyset iteration). DDL is [`ddl`](crate::ddl).
 
 use sea_query::QueryStatementWriter;
 
@@ -7,7 +7,6 @@ use crate::dialect::{Dialect, Statement, build_any};
 use crate::error::{Error, Result};
 
 pub mod bulk;
-pub mod schema;
 pub mod select;
 pub mod stream;
 pub mod write;

@@ -1,7 +1,12 @@
-//! DDL: CREATE TABLE / CREATE INDEX / DROP TABLE from model metadata.
+//! DDL, in one place: CREATE TABLE / CREATE INDEX / DROP TABLE here, for `create_all` and
+//! migrations alike (they differ only in `IF NOT EXISTS`); a migration's other steps (ALTER,
+//! SQLite's table rebuilds) in `alter.rs`.
 //!
 //! PostgreSQL, MySQL and SQLite go through sea-query's table builders; SQL Server and Oracle
-//! through `CustomDdl`, written once and parameterised by each dialect's module.
+//! through `CustomDdl`, implemented by each dialect's module.
+
+#[cfg(feature = "migrate")]
+pub(crate) mod alter;
 
 use sea_query::{
     ColumnDef, ColumnType as SeaColumnType, Expr, ForeignKey, ForeignKeyAction, MysqlQueryBuilder, PostgresQueryBuilder,
@@ -196,7 +201,7 @@ fn sea_query_create_table(table: &Table, dialect: Dialect, how: CreateTable) -> 
     }
     if !(dialect == Dialect::Sqlite && table.auto_increment_key().is_some()) {
         let mut pk = sea_query::Index::create();
-        pk.name(constraint_name(dialect, &format!("pk_{}", table.name)));
+        pk.name(constraint_name(dialect, &Table::primary_key_name(&table.name)));
         for column in &table.primary_key {
             pk.col(sea_query::Alias::new(column));
         }
@@ -230,11 +235,6 @@ pub(crate) fn custom_ddl(dialect: Dialect) -> &'static dyn CustomDdl {
     }
 }
 
-/// The name of a column's default constraint where defaults are named (SQL Server).
-pub(crate) fn default_constraint(table: &str, column: &str) -> String {
-    format!("df_{table}_{column}")
-}
-
 /// DDL for the dialects sea-query cannot write (SQL Server, Oracle): each implements what
 /// differs between them, and the provided methods write the statements from it.
 pub(crate) trait CustomDdl: Sync {
@@ -265,7 +265,7 @@ pub(crate) trait CustomDdl: Sync {
             parts.push(self.column_definition(table, column)?);
         }
         let key: Vec<String> = table.primary_key.iter().map(|c| q(c)).collect();
-        parts.push(format!("CONSTRAINT {} PRIMARY KEY ({})", q(&format!("pk_{}", table.name)), key.join(", ")));
+        parts.push(format!("CONSTRAINT {} PRIMARY KEY ({})", q(&Table::primary_key_name(&table.name)), key.join(", ")));
         for fk in &table.foreign_keys {
             parts.push(self.foreign_key_clause(&table.name, fk)?);
         }
@@ -314,7 +314,10 @@ pub(crate) trait CustomDdl: Sync {
         }
         if let Some(default) = &column.default {
             if self.named_defaults() {
-                sql.push_str(&format!(" CONSTRAINT {}", self.dialect().quote_identifier(&default_constraint(&table.name, &column.name))));
+                sql.push_str(&format!(
+                    " CONSTRAINT {}",
+                    self.dialect().quote_identifier(&Table::default_constraint_name(&table.name, &column.name))
+                ));
             }
             sql.push_str(" DEFAULT ");
             sql.push_str(&self.default_literal(default));

@@ -1,4 +1,4 @@
-//! Migration steps as SQL, per dialect.
+//! Migration steps as SQL, per dialect: CREATE and DROP through `ddl/mod.rs`, the rest here.
 //!
 //! Most steps are one ALTER statement. SQLite cannot alter a column or add and drop foreign
 //! keys: those steps rebuild the table (create the new shape, copy the rows, drop the old
@@ -7,13 +7,12 @@
 
 use sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder};
 
-use super::{Operation, Schema, step_error};
+use super::{
+    CreateTable, custom_ddl, render_create_index, render_create_table, render_drop_table, sea_query_column, sea_query_foreign_key,
+};
 use crate::dialect::{self, Dialect};
 use crate::error::{Error, MigrationKind, Result};
-use crate::query::schema::{
-    CreateTable, custom_ddl, default_constraint, render_create_index, render_create_table, render_drop_table, sea_query_column,
-    sea_query_foreign_key,
-};
+use crate::migrate::{Operation, Schema, step_error};
 use crate::schema::{Column, DefaultValue, Table};
 
 /// The SQL of `steps` (of migration `id`) in `dialect`, applying each to `schema` as it goes
@@ -50,7 +49,7 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
             }];
             // The primary key's constraint (and index) is named after the table: rename it,
             // or a later table of the old name could not name its own.
-            let (old_pk, new_pk) = (format!("pk_{from}"), format!("pk_{to}"));
+            let (old_pk, new_pk) = (Table::primary_key_name(from), Table::primary_key_name(to));
             match dialect {
                 Dialect::Postgres => sql.push(format!("ALTER TABLE {} RENAME CONSTRAINT {} TO {}", q(to), q(&old_pk), q(&new_pk))),
                 Dialect::Oracle => {
@@ -60,7 +59,10 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
                 Dialect::MsSql => {
                     sql.push(rename_default(&old_pk, &new_pk));
                     for column in table_of(after, to)?.columns.iter().filter(|c| c.default.is_some()) {
-                        sql.push(rename_default(&default_constraint(from, &column.name), &default_constraint(to, &column.name)));
+                        sql.push(rename_default(
+                            &Table::default_constraint_name(from, &column.name),
+                            &Table::default_constraint_name(to, &column.name),
+                        ));
                     }
                 }
                 // MySQL's primary key is always `PRIMARY`; SQLite's constraint names are local.
@@ -94,7 +96,7 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
         Operation::DropColumn { table, column } => {
             let mut sql = Vec::new();
             if dialect == Dialect::MsSql && column.default.is_some() {
-                sql.push(format!("ALTER TABLE {} DROP CONSTRAINT {}", q(table), q(&default_constraint(table, &column.name))));
+                sql.push(format!("ALTER TABLE {} DROP CONSTRAINT {}", q(table), q(&Table::default_constraint_name(table, &column.name))));
             }
             sql.push(format!("ALTER TABLE {} DROP COLUMN {}", q(table), q(&column.name)));
             sql
@@ -109,7 +111,7 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
                 _ => format!("ALTER TABLE {} RENAME COLUMN {} TO {}", q(table), q(from), q(to)),
             }];
             if dialect == Dialect::MsSql && table_of(after, table)?.column(to).is_some_and(|c| c.default.is_some()) {
-                sql.push(rename_default(&default_constraint(table, from), &default_constraint(table, to)));
+                sql.push(rename_default(&Table::default_constraint_name(table, from), &Table::default_constraint_name(table, to)));
             }
             sql
         }
@@ -305,7 +307,7 @@ fn alter_column(dialect: Dialect, before: &Schema, table: &Table, from: &Column,
         Dialect::MsSql => {
             // Defaults are constraints named after the column: drop the old one, add the new.
             // The default constraint also blocks a type change: drop it first, add it back.
-            let constraint = q(&default_constraint(name, &to.name));
+            let constraint = q(&Table::default_constraint_name(name, &to.name));
             let readd = from.default != to.default || retyped;
             if readd && from.default.is_some() {
                 sql.push(format!("ALTER TABLE {} DROP CONSTRAINT {constraint}", q(name)));
