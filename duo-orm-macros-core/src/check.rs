@@ -4,14 +4,20 @@
 use syn::DeriveInput;
 
 use crate::ctxt::Ctxt;
-use crate::model::FieldDef;
+use crate::model::{FieldDef, Unchecked};
 use crate::relation::{RelationDef, RelationKind, Shape, ThroughTable};
+
+/// Every model-wide rule, and the decisions they imply (which key is generated).
+pub(crate) fn model(cx: &Ctxt, input: &DeriveInput, parsed: &mut Unchecked) {
+    fields(cx, input, &mut parsed.model.fields, &parsed.auto_increment, parsed.complete);
+    relations(cx, &parsed.model.fields, &parsed.model.relations);
+}
 
 /// Model-wide rules: a primary key exists, auto-increment only on a single integer key,
 /// column names are unique.
-pub fn fields(cx: &Ctxt, input: &DeriveInput, fields: &mut [FieldDef], explicit: &[Option<bool>], declared: usize) {
+fn fields(cx: &Ctxt, input: &DeriveInput, fields: &mut [FieldDef], explicit: &[Option<bool>], complete: bool) {
     let keys: Vec<usize> = fields.iter().enumerate().filter(|(_, f)| f.primary_key).map(|(i, _)| i).collect();
-    if keys.is_empty() && declared > 0 && fields.len() == declared {
+    if keys.is_empty() && complete {
         cx.error_spanned_by(&input.ident, "a model needs a primary key; help: mark a field with #[duo(primary_key)]");
     }
     for (index, field) in fields.iter_mut().enumerate() {
@@ -38,7 +44,7 @@ pub fn fields(cx: &Ctxt, input: &DeriveInput, fields: &mut [FieldDef], explicit:
 
 /// What a relationship needs of its own model: a foreign key field of the right nullability
 /// (`belongs_to`), a single-column primary key (the others), distinct names.
-pub fn relations(cx: &Ctxt, fields: &[FieldDef], relations: &[RelationDef]) {
+fn relations(cx: &Ctxt, fields: &[FieldDef], relations: &[RelationDef]) {
     let keys: Vec<&FieldDef> = fields.iter().filter(|f| f.primary_key).collect();
     for relation in relations {
         match relation.kind {

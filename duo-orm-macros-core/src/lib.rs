@@ -5,6 +5,7 @@
 //! parse attributes → validate the whole model (every error reported at its span) →
 //! generate code from the validated [`ModelDef`] only.
 
+mod attr;
 pub mod case;
 mod check;
 mod ctxt;
@@ -19,8 +20,20 @@ pub mod types;
 use proc_macro2::TokenStream;
 use syn::DeriveInput;
 
-pub use model::{FieldDef, IndexDef, ModelDef, ReferenceDef, parse_model};
+pub use model::{FieldDef, IndexDef, ModelDef, ReferenceDef};
 pub use relation::{RelationDef, RelationKind};
+
+/// Parses `#[derive(Model)]`'s input, then checks the model as a whole (as serde_derive does:
+/// parse, check, generate), reporting every error at its span.
+pub fn parse_model(input: &DeriveInput) -> syn::Result<ModelDef> {
+    let cx = ctxt::Ctxt::new();
+    let model = model::parse(&cx, input).map(|mut parsed| {
+        check::model(&cx, input, &mut parsed);
+        parsed.model
+    });
+    cx.check()?;
+    Ok(model.expect("a model is produced whenever no error was reported"))
+}
 
 /// Expands `#[derive(Model)]`: the generated code, or the compile errors.
 pub fn expand_model(input: &DeriveInput) -> TokenStream {

@@ -6,7 +6,6 @@ use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Expr, ExprLit, Fields, Ident, Lit, LitStr, Path, Type};
 
 use crate::case::snake_case;
-use crate::check;
 use crate::ctxt::Ctxt;
 use crate::relation::{RelationDef, is_relation_field, parse_relation};
 use crate::symbol::*;
@@ -77,14 +76,17 @@ impl ModelDef {
 }
 
 /// Parses and validates `#[derive(Model)]` input, reporting every problem at its span.
-pub fn parse_model(input: &DeriveInput) -> syn::Result<ModelDef> {
-    let cx = Ctxt::new();
-    let model = parse(&cx, input);
-    cx.check()?;
-    Ok(model.expect("a model is produced whenever no error was reported"))
+/// A model as parsed, before the checks of the whole model (`check.rs`) decide what no single
+/// attribute can: which key the database generates, whether there is a key at all.
+pub(crate) struct Unchecked {
+    pub model: ModelDef,
+    /// Each field's `auto_increment` as written (`None`: not written).
+    pub auto_increment: Vec<Option<bool>>,
+    /// Whether every column field parsed: a missing key is reported only then.
+    pub complete: bool,
 }
 
-fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
+pub(crate) fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<Unchecked> {
     if !input.generics.params.is_empty() {
         cx.error_spanned_by(&input.generics, "a model cannot be generic: a table has one fixed set of column types");
     }
@@ -116,8 +118,8 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
         }
     }
     let named = named?;
-    check::fields(cx, input, &mut fields, &explicit, named.named.len() - relation_fields);
-    check::relations(cx, &fields, &relations);
+    let declared = named.named.len() - relation_fields;
+    let complete = declared > 0 && fields.len() == declared;
 
     let mut indexes: Vec<IndexDef> = Vec::new();
     for field in &fields {
@@ -148,7 +150,7 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
         }
     }
 
-    Some(ModelDef {
+    let model = ModelDef {
         ident: input.ident.clone(),
         vis: input.vis.clone(),
         table: container.table.unwrap_or_else(|| snake_case(&input.ident.to_string())),
@@ -157,7 +159,8 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
         fields,
         indexes,
         relations,
-    })
+    };
+    Some(Unchecked { model, auto_increment: explicit, complete })
 }
 
 #[derive(Default)]
@@ -237,7 +240,7 @@ fn parse_container(cx: &Ctxt, input: &DeriveInput) -> Container {
                         &path,
                         format!("unknown duo attribute `{}` on a model; expected one of {}", quote::quote!(#path), one_of(CONTAINER_KEYS)),
                     );
-                    skip_value(&meta)?;
+                    crate::attr::skip_value(&meta)?;
                 }
             }
             Ok(())
@@ -390,7 +393,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)
                         &path,
                         format!("unknown duo attribute `{}` on a field; expected one of {}", quote::quote!(#path), one_of(FIELD_KEYS)),
                     );
-                    skip_value(&meta)?;
+                    crate::attr::skip_value(&meta)?;
                 }
             }
             Ok(())
@@ -400,17 +403,6 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)
         }
     }
     check_field(cx, field, ident, raw)
-}
-
-/// Consumes an unknown attribute's `= value` or `(...)` so the next one still parses.
-pub(crate) fn skip_value(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<()> {
-    if meta.input.peek(syn::Token![=]) {
-        meta.value()?.parse::<Expr>()?;
-    } else if meta.input.peek(syn::token::Paren) {
-        let _content;
-        syn::parenthesized!(_content in meta.input);
-    }
-    Ok(())
 }
 
 /// A flag such as `unique` takes nothing: `unique(a, b)` belongs on the struct.

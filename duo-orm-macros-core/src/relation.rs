@@ -67,7 +67,7 @@ pub fn is_relation_field(field: &syn::Field) -> bool {
         let mut found = false;
         let _ = attr.parse_nested_meta(|meta| {
             found |= meta.path.get_ident().is_some_and(|i| RELATION_KEYS.contains(&i.to_string().as_str()));
-            crate::model::skip_value(&meta)
+            crate::attr::skip_value(&meta)
         });
         found
     })
@@ -90,7 +90,7 @@ pub fn parse_relation(cx: &Ctxt, field: &syn::Field, owner: &Ident) -> Option<Re
                         &meta.path,
                         format!("`{key}` does not apply to a relationship field; expected one of {}", one_of(RELATION_KEYS)),
                     );
-                    return crate::model::skip_value(&meta);
+                    return crate::attr::skip_value(&meta);
                 }
             };
             let raw = parse_arguments(cx, &meta, kind)?;
@@ -275,7 +275,7 @@ fn parse_arguments(cx: &Ctxt, meta: &syn::meta::ParseNestedMeta<'_>, kind: Relat
                     path,
                     format!("unknown {keyword} argument `{shown}`; expected the related model, then {}", one_of(RELATION_ARGS)),
                 );
-                crate::model::skip_value(&arg)?;
+                crate::attr::skip_value(&arg)?;
             }
         }
         Ok(())
