@@ -230,6 +230,8 @@ mod inlining {
         assert_eq!(stmt.to_string(), r"SELECT '?', 'it\'s ?', `a?` FROM t WHERE a = 1 AND b = ?");
         let stmt = MockStatement::new(Dialect::MsSql, "SELECT [x@P1] FROM t WHERE a = @P2 AND b = @P1", [Value::from("a"), Value::from(2)]);
         assert_eq!(stmt.to_string(), "SELECT [x@P1] FROM t WHERE a = 2 AND b = 'a'");
+        let stmt = MockStatement::new(Dialect::Postgres, r"SELECT E'it\'s $1', 'a\', $1", [Value::from(7)]);
+        assert_eq!(stmt.to_string(), r"SELECT E'it\'s $1', 'a\', 7");
         let stmt = MockStatement::new(Dialect::Postgres, "SELECT $$ $1 $$, $f$ $1 $f$, \"$1\", $9 WHERE a = $1::text", [Value::from("x")]);
         assert_eq!(stmt.to_string(), "SELECT $$ $1 $$, $f$ $1 $f$, \"$1\", $9 WHERE a = 'x'::text");
     }

@@ -239,7 +239,12 @@ pub(crate) fn inline_values(dialect: Dialect, sql: &str, values: &[Value]) -> St
     let (mut copied, mut at, mut next) = (0, 0, 0);
     while at < bytes.len() {
         let (skip, number) = match (dialect, bytes[at]) {
-            (_, quote @ (b'\'' | b'"' | b'`')) => (quoted_end(bytes, at, quote, dialect == Dialect::MySql) - at, None),
+            (_, quote @ (b'\'' | b'"' | b'`')) => {
+                // MySQL's strings, and PostgreSQL's `E'…'` strings, escape with backslashes.
+                let escape_string = quote == b'\'' && at > 0 && matches!(bytes[at - 1], b'E' | b'e');
+                let backslash = dialect == Dialect::MySql || (dialect == Dialect::Postgres && escape_string);
+                (quoted_end(bytes, at, quote, backslash) - at, None)
+            }
             (Dialect::MsSql, b'[') => (bytes[at..].iter().position(|&b| b == b']').map_or(bytes.len() - at, |end| end + 1), None),
             (Dialect::Postgres, b'$') if digits_after(bytes, at + 1).is_none() => (dollar_quoted_len(&sql[at..]), None),
             _ if !bytes[at..].starts_with(mark.as_bytes()) => (1, None),
