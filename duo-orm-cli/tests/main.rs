@@ -747,7 +747,7 @@ mod field_type_models;
 /// reads the models without compiling them) as from `create_all` (which asks the compiler).
 #[test]
 fn field_types_make_the_same_columns_in_a_migration_and_in_create_all() {
-    use duo_orm::ModelExt;
+    use duo_orm::Model;
     // The same statements, in five dialects: the migration's (read from the source) and
     // create_all's (compiled).
     let fresh = TempProject::new("field_types_sql");
@@ -764,9 +764,10 @@ fn field_types_make_the_same_columns_in_a_migration_and_in_create_all() {
     ] {
         let rendered = fresh.ok(&["migrate", "sql", "--dialect", name]);
         let migrated: Vec<String> = rendered.lines().filter(|l| !l.starts_with("--") && !l.trim().is_empty()).map(statement).collect();
-        let created: Vec<String> =
-            field_type_models::Subscription::create_table_sql(dialect).unwrap().iter().map(|sql| statement(sql)).collect();
+        let created = duo_orm::ddl::create_all_sql(&[field_type_models::Subscription::meta()], dialect, false).unwrap();
+        let created: Vec<String> = created.iter().map(|sql| statement(sql)).collect();
         assert_eq!(migrated, created, "{name}");
+        assert_eq!(migrated[0].starts_with(r#"CREATE TYPE "cli_tier" AS ENUM ('basic', 'premium')"#), dialect == Dialect::Postgres);
     }
 
     let project = TempProject::scaffolded("field_types");
@@ -795,6 +796,9 @@ fn field_types_make_the_same_columns_in_a_migration_and_in_create_all() {
         assert!(plan.sql_type.to_lowercase().contains("text"), "{:?}: {plan:?}", backend.dialect);
         let small = if backend.dialect == Dialect::Sqlite { "integer" } else { "smallint" };
         assert!(priority.sql_type.to_lowercase().contains(small), "{:?}: {priority:?}", backend.dialect);
+        let tier = created.columns.iter().find(|c| c.name == "tier").unwrap();
+        let stored = if backend.dialect == Dialect::Postgres { "cli_tier" } else { "text" };
+        assert!(tier.sql_type.to_lowercase().contains(stored), "{:?}: {tier:?}", backend.dialect);
     }
     // A field type the CLI cannot see is an error naming it, not a guessed column.
     project.write(

@@ -10,9 +10,10 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
     duo_orm_macros_core::expand_model(&input).into()
 }
 
-/// Makes a Rust enum (stored as text labels, or as integers with `#[duo(repr = "i32")]`) or a
-/// newtype such as `struct Email(String)` (stored as its field) a model field type:
-/// implements `duo_orm::types::FieldType`.
+/// Makes a Rust enum (stored as text labels, in a PostgreSQL enum type with
+/// `#[duo(postgres_enum = "plan")]`, or as integers with `#[duo(repr = "i32")]`) or a newtype
+/// such as `struct Email(String)` (stored as its field) a model field type: implements
+/// `duo_orm::types::FieldType`.
 #[proc_macro_derive(FieldType, attributes(duo))]
 pub fn derive_field_type(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);

@@ -546,6 +546,10 @@ fn relation_items(def: &ModelDef, private: &TokenStream) -> TokenStream {
 fn sql_type_tokens(private: &TokenStream, sql_type: &ColumnType) -> TokenStream {
     match sql_type {
         ColumnType::Custom(name) => quote!(#private::SqlType::Custom(#name)),
+        ColumnType::Enum(enum_type) => {
+            let (name, labels) = (&enum_type.name, &enum_type.labels);
+            quote!(#private::SqlType::Enum(#private::EnumType { name: #name, labels: &[#(#labels),*] }))
+        }
         ColumnType::Array(element) => {
             let variant = format_ident!("{}", format!("{element:?}"));
             quote!(#private::SqlType::Array(#private::ArrayOf::#variant))

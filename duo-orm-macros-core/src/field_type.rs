@@ -1,5 +1,6 @@
-//! `#[derive(FieldType)]`: a Rust enum stored as text labels (or as integers with
-//! `#[duo(repr = "i32")]`), or a newtype (`struct Email(String)`) stored as its one field.
+//! `#[derive(FieldType)]`: a Rust enum stored as text labels (in a PostgreSQL enum type with
+//! `#[duo(postgres_enum = "plan")]`, or as integers with `#[duo(repr = "i32")]`), or a newtype
+//! (`struct Email(String)`) stored as its one field.
 //! Parse and check with a `Ctxt`, then generate, as for models.
 
 use proc_macro2::TokenStream;
@@ -9,9 +10,9 @@ use syn::{Data, DeriveInput, Fields, Ident, LitStr};
 
 use crate::case;
 use crate::ctxt::Ctxt;
-use crate::symbol::{CRATE, DUO, RENAME, RENAME_ALL, RENAME_RULES, REPR, REPRS};
+use crate::symbol::{CRATE, DUO, POSTGRES_ENUM, RENAME, RENAME_ALL, RENAME_RULES, REPR, REPRS};
 use crate::types::map_type;
-use duo_orm_schema::ColumnType;
+use duo_orm_schema::{ColumnType, EnumType};
 
 /// A checked `#[derive(FieldType)]` input.
 pub struct FieldTypeDef {
@@ -22,8 +23,9 @@ pub struct FieldTypeDef {
 
 /// What the type is stored as.
 pub enum Shape {
-    /// Unit variants stored as text labels.
-    Labels(Vec<(Ident, String)>),
+    /// Unit variants stored as text labels, in the PostgreSQL enum type named by the second
+    /// field when there is one.
+    Labels(Vec<(Ident, String)>, Option<LitStr>),
     /// Unit variants stored as their discriminants, of this integer type.
     Integers(Ident, Vec<Ident>),
     /// A tuple struct of one field, stored as that field.
@@ -35,7 +37,10 @@ impl FieldTypeDef {
     /// type that declares its own).
     pub fn sql_type(&self) -> Result<Option<ColumnType>, String> {
         match &self.shape {
-            Shape::Labels(_) => Ok(Some(ColumnType::Text)),
+            Shape::Labels(_, None) => Ok(Some(ColumnType::Text)),
+            Shape::Labels(labels, Some(name)) => {
+                Ok(Some(ColumnType::Enum(EnumType { name: name.value(), labels: labels.iter().map(|(_, label)| label.clone()).collect() })))
+            }
             Shape::Integers(repr, _) => Ok(Some(match repr.to_string().as_str() {
                 "i16" => ColumnType::SmallInt,
                 "i32" => ColumnType::Integer,
@@ -59,6 +64,7 @@ struct Container {
     krate: Option<syn::Path>,
     repr: Option<Ident>,
     rename_all: Option<LitStr>,
+    postgres_enum: Option<LitStr>,
 }
 
 fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<FieldTypeDef> {
@@ -113,13 +119,37 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<FieldTypeDef> {
                     if let Some(rule) = &container.rename_all {
                         cx.error_spanned_by(rule, "`rename_all` names text labels; an enum with `repr` is stored as its discriminants");
                     }
+                    if let Some(name) = &container.postgres_enum {
+                        cx.error_spanned_by(
+                            name,
+                            "`postgres_enum` stores the labels in a PostgreSQL enum type; an enum with `repr` is stored as its \
+                             discriminants: choose one",
+                        );
+                    }
                     Shape::Integers(repr, labels.into_iter().map(|(ident, _)| ident).collect())
                 }
-                None => Shape::Labels(labels),
+                None => {
+                    if let Some(name) = &container.postgres_enum {
+                        if let Err(why) = EnumType::<String>::check_name(&name.value()) {
+                            cx.error_spanned_by(name, why);
+                        }
+                        // Empty and repeated labels are reported at their variants above.
+                        for (variant, label) in labels.iter().filter(|(_, l)| !l.is_empty()) {
+                            if let Err(why) = EnumType::<String>::check_label(label) {
+                                cx.error_spanned_by(variant, format!("{why} (a PostgreSQL enum label)"));
+                            }
+                        }
+                    }
+                    Shape::Labels(labels, container.postgres_enum)
+                }
             }
         }
         Data::Struct(data) => {
-            for (key, set) in [(REPR, container.repr.is_some()), (RENAME_ALL, container.rename_all.is_some())] {
+            for (key, set) in [
+                (REPR, container.repr.is_some()),
+                (RENAME_ALL, container.rename_all.is_some()),
+                (POSTGRES_ENUM, container.postgres_enum.is_some()),
+            ] {
                 if set {
                     cx.error_spanned_by(&input.ident, format!("`{key}` applies to enums; a newtype is stored as its field"));
                 }
@@ -165,13 +195,15 @@ fn parse_container(cx: &Ctxt, input: &DeriveInput) -> Container {
                     return Err(syn::Error::new(lit.span(), format!("repr is one of {}", REPRS.join(", "))));
                 }
                 container.repr = Some(Ident::new(&lit.value(), lit.span()));
+            } else if meta.path.is_ident(POSTGRES_ENUM) {
+                container.postgres_enum = Some(lit);
             } else if meta.path.is_ident(RENAME_ALL) {
                 if !RENAME_RULES.contains(&lit.value().as_str()) {
                     return Err(syn::Error::new(lit.span(), format!("rename_all is one of {}", RENAME_RULES.join(", "))));
                 }
                 container.rename_all = Some(lit);
             } else {
-                return Err(meta.error("unknown duo attribute here; expected `repr`, `rename_all` or `crate`"));
+                return Err(meta.error("unknown duo attribute here; expected `repr`, `rename_all`, `postgres_enum` or `crate`"));
             }
             Ok(())
         });
@@ -207,11 +239,17 @@ pub fn expand(def: &FieldTypeDef) -> TokenStream {
     let name = ident.to_string();
     let mut checks = TokenStream::new();
     let body = match shape {
-        Shape::Labels(labels) => {
+        Shape::Labels(labels, postgres_enum) => {
             let (variants, labels): (Vec<_>, Vec<_>) = labels.iter().cloned().unzip();
             let expected = format!("a {name} label (one of {})", labels.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", "));
+            let sql_type = match postgres_enum {
+                Some(type_name) => quote! {
+                    #private::SqlType::Enum(#private::EnumType { name: #type_name, labels: &[#(#labels),*] })
+                },
+                None => quote!(#private::SqlType::Text),
+            };
             quote! {
-                const SQL_TYPE: #private::SqlType = #private::SqlType::Text;
+                const SQL_TYPE: #private::SqlType = #sql_type;
                 fn to_value(&self) -> #private::Value {
                     let label = match self { #(#ident::#variants => #labels,)* };
                     #private::Value::String(#private::Some(::std::string::String::from(label)))

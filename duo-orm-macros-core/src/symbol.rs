@@ -78,6 +78,7 @@ pub fn one_of(keys: &[&str]) -> String {
 
 // `#[derive(FieldType)]`.
 pub const REPR: &str = "repr";
+pub const POSTGRES_ENUM: &str = "postgres_enum";
 pub const RENAME: &str = "rename";
 pub const RENAME_ALL: &str = "rename_all";
 pub const REPRS: &[&str] = &["i16", "i32", "i64"];

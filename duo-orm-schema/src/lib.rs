@@ -16,10 +16,11 @@ use serde::{Deserialize, Serialize};
 /// Not `#[non_exhaustive]`: duo-orm's own `match`es on it stay exhaustive across its crates,
 /// so that a new type makes the compiler list every place that must handle it.
 ///
-/// `S` holds a custom type's SQL: `&'static str` in a model's static metadata, `String` in a
-/// schema built at run time ([`ColumnType`], what migrations use).
+/// `S` holds a custom type's SQL and an enum type's name, `L` an enum type's labels: `&'static`
+/// in a model's static metadata, owned in a schema built at run time ([`ColumnType`], what
+/// migrations use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SqlType<S = &'static str> {
+pub enum SqlType<S = &'static str, L = &'static [&'static str]> {
     /// `i16`.
     SmallInt,
     /// `i32`.
@@ -52,6 +53,9 @@ pub enum SqlType<S = &'static str> {
     Json,
     /// `#[duo(sql_type = "...")]`: written into DDL as given.
     Custom(S),
+    /// A Rust enum stored in a PostgreSQL enum type (`#[duo(postgres_enum = "plan")]` on its
+    /// `#[derive(FieldType)]`): `CREATE TYPE "plan" AS ENUM (…)` on PostgreSQL, text elsewhere.
+    Enum(EnumType<S, L>),
     /// `Vec<T>` of a scalar `T`: a PostgreSQL array. Other dialects refuse it when writing
     /// DDL; store `Json<Vec<T>>` there.
     Array(ArrayOf),
@@ -80,7 +84,7 @@ pub enum ArrayOf {
 
 impl ArrayOf {
     /// The column type of one element.
-    pub fn element<S>(self) -> SqlType<S> {
+    pub fn element<S, L>(self) -> SqlType<S, L> {
         match self {
             ArrayOf::SmallInt => SqlType::SmallInt,
             ArrayOf::Integer => SqlType::Integer,
@@ -94,7 +98,7 @@ impl ArrayOf {
     }
 
     /// The array of elements of type `element`, if arrays hold that type.
-    pub fn of<S>(element: &SqlType<S>) -> Option<ArrayOf> {
+    pub fn of<S, L>(element: &SqlType<S, L>) -> Option<ArrayOf> {
         Some(match element {
             SqlType::SmallInt => ArrayOf::SmallInt,
             SqlType::Integer => ArrayOf::Integer,
@@ -109,7 +113,107 @@ impl ArrayOf {
     }
 }
 
-impl<S> SqlType<S> {
+/// A PostgreSQL enum type: its name and its labels, in order (the order PostgreSQL sorts them in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct EnumType<S = String, L = Vec<String>> {
+    /// The type's name.
+    pub name: S,
+    /// The labels, in order.
+    pub labels: L,
+}
+
+/// The longest name PostgreSQL keeps whole (`NAMEDATALEN - 1` bytes): a longer type name or
+/// label is cut short by the server, and two could then collide.
+pub const MAX_ENUM_NAME_BYTES: usize = 63;
+
+impl<S: AsRef<str>, L: AsRef<[S]>> EnumType<S, L> {
+    /// Why this type cannot be created, if it cannot: a name that is not a plain identifier
+    /// (`[A-Za-z_][A-Za-z0-9_]*`, so that it needs no escaping wherever it is written), no
+    /// labels, an empty, repeated or over-long label, or one holding a NUL character.
+    ///
+    /// ```
+    /// use duo_orm_schema::EnumType;
+    /// assert!(EnumType { name: "plan", labels: ["free", "pro"] }.check().is_ok());
+    /// assert!(EnumType { name: "my plan", labels: ["free"] }.check().is_err());
+    /// assert!(EnumType { name: "plan", labels: ["free", "free"] }.check().is_err());
+    /// ```
+    pub fn check(&self) -> Result<(), String> {
+        let name = self.name.as_ref();
+        EnumType::<S, L>::check_name(name)?;
+        let labels = self.labels.as_ref();
+        if labels.is_empty() {
+            return Err(format!("the enum type `{name}` has no labels"));
+        }
+        for (i, label) in labels.iter().enumerate() {
+            let label = label.as_ref();
+            EnumType::<S, L>::check_label(label).map_err(|why| format!("enum type `{name}`: {why}"))?;
+            if labels[..i].iter().any(|l| l.as_ref() == label) {
+                return Err(format!("the enum type `{name}` lists the label `{label}` twice"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Why `name` cannot name an enum type, if it cannot (see [`check`](Self::check)).
+    pub fn check_name(name: &str) -> Result<(), String> {
+        let plain = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !plain {
+            return Err(format!(
+                "the enum type name `{}` is not a plain identifier (letters, digits and `_`, not starting with a digit)",
+                name.escape_debug()
+            ));
+        }
+        if name.len() > MAX_ENUM_NAME_BYTES {
+            return Err(format!("the enum type name `{name}` is longer than PostgreSQL's {MAX_ENUM_NAME_BYTES} bytes"));
+        }
+        Ok(())
+    }
+
+    /// Why `label` cannot be a label of an enum type, if it cannot (see [`check`](Self::check)).
+    pub fn check_label(label: &str) -> Result<(), String> {
+        if label.is_empty() || label.len() > MAX_ENUM_NAME_BYTES || label.contains('\0') {
+            return Err(format!("the label `{}` must be 1 to {MAX_ENUM_NAME_BYTES} bytes without NUL", label.escape_debug()));
+        }
+        Ok(())
+    }
+}
+
+/// The enum types the columns of `tables` use, each once, in the order first used. Two
+/// columns naming one type with different labels are an error: a type has one set of labels.
+pub fn enum_types<'a>(tables: impl IntoIterator<Item = &'a Table>) -> Result<Vec<EnumType>, String> {
+    let mut found: Vec<(EnumType, String)> = Vec::new();
+    for table in tables {
+        for column in &table.columns {
+            let ColumnType::Enum(enum_type) = &column.column_type else { continue };
+            let used_by = format!("{}.{}", table.name, column.name);
+            match found.iter().find(|(t, _)| t.name == enum_type.name) {
+                Some((other, first)) if other.labels != enum_type.labels => {
+                    return Err(format!(
+                        "the enum type `{}` has the labels ({}) in `{first}` but ({}) in `{used_by}`; a type has one set \
+                         of labels",
+                        enum_type.name,
+                        other.labels.join(", "),
+                        enum_type.labels.join(", ")
+                    ));
+                }
+                Some(_) => {}
+                None => found.push((enum_type.clone(), used_by)),
+            }
+        }
+    }
+    Ok(found.into_iter().map(|(t, _)| t).collect())
+}
+
+impl EnumType<&'static str, &'static [&'static str]> {
+    /// The same type, owned (as a run-time schema holds it).
+    pub fn to_owned_type(&self) -> EnumType {
+        EnumType { name: self.name.to_string(), labels: self.labels.iter().map(|l| l.to_string()).collect() }
+    }
+}
+
+impl<S, L> SqlType<S, L> {
     /// Whether values of this type are text: [`Text`](SqlType::Text) (what `max_length`
     /// bounds and a string default fits).
     pub const fn is_text(&self) -> bool {
@@ -130,10 +234,12 @@ impl<S> SqlType<S> {
     pub const fn is_boolean(&self) -> bool {
         matches!(self, SqlType::Boolean)
     }
+}
 
-    /// The same type with the custom SQL converted by `f`.
-    pub fn map_custom<T>(self, f: impl FnOnce(S) -> T) -> SqlType<T> {
-        match self {
+impl SqlType {
+    /// The same type, owned (as a run-time schema holds it).
+    pub fn to_column_type(&self) -> ColumnType {
+        match *self {
             SqlType::SmallInt => SqlType::SmallInt,
             SqlType::Integer => SqlType::Integer,
             SqlType::BigInt => SqlType::BigInt,
@@ -149,7 +255,8 @@ impl<S> SqlType<S> {
             SqlType::Uuid => SqlType::Uuid,
             SqlType::Decimal => SqlType::Decimal,
             SqlType::Json => SqlType::Json,
-            SqlType::Custom(sql) => SqlType::Custom(f(sql)),
+            SqlType::Custom(sql) => SqlType::Custom(sql.to_string()),
+            SqlType::Enum(enum_type) => SqlType::Enum(enum_type.to_owned_type()),
             SqlType::Array(of) => SqlType::Array(of),
         }
     }
@@ -204,7 +311,7 @@ fn is_false(value: &bool) -> bool {
 
 /// A portable column type with an owned custom type: what schemas built at run time (and
 /// migration files) hold.
-pub type ColumnType = SqlType<String>;
+pub type ColumnType = SqlType<String, Vec<String>>;
 
 /// The names migration files use for the portable types; a custom type is written `sql:<type>`.
 const TYPE_NAMES: [(&str, ColumnType); 15] = [
@@ -228,11 +335,12 @@ const CUSTOM_PREFIX: &str = "sql:";
 
 impl ColumnType {
     /// The name migration files use: `big_int`, `text`, … `text[]` for an array, or
-    /// `sql:<type>`.
+    /// `sql:<type>`; `enum:<name>` for an enum type (whose file entry also lists the labels).
     pub fn name(&self) -> String {
         match self {
             ColumnType::Custom(sql) => format!("{CUSTOM_PREFIX}{sql}"),
-            ColumnType::Array(of) => format!("{}[]", of.element::<String>().name()),
+            ColumnType::Enum(enum_type) => format!("enum:{}", enum_type.name),
+            ColumnType::Array(of) => format!("{}[]", of.element::<String, Vec<String>>().name()),
             known => TYPE_NAMES.iter().find(|(_, t)| t == known).map(|(n, _)| n.to_string()).unwrap_or_default(),
         }
     }
@@ -249,17 +357,39 @@ impl ColumnType {
     }
 }
 
+/// A column type in a migration file: a name, or an enum type written out
+/// (`{"enum": "plan", "labels": ["free", "pro"]}`).
+#[cfg(feature = "serde")]
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum TypeInFile {
+    Named(String),
+    Enum {
+        #[serde(rename = "enum")]
+        name: String,
+        labels: Vec<String>,
+    },
+}
+
 #[cfg(feature = "serde")]
 impl Serialize for ColumnType {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.name())
+        match self {
+            ColumnType::Enum(EnumType { name, labels }) => {
+                TypeInFile::Enum { name: name.clone(), labels: labels.clone() }.serialize(serializer)
+            }
+            other => serializer.serialize_str(&other.name()),
+        }
     }
 }
 
 #[cfg(feature = "serde")]
 impl<'de> Deserialize<'de> for ColumnType {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(deserializer)?;
+        let name = match TypeInFile::deserialize(deserializer)? {
+            TypeInFile::Named(name) => name,
+            TypeInFile::Enum { name, labels } => return Ok(ColumnType::Enum(EnumType { name, labels })),
+        };
         ColumnType::from_name(&name).ok_or_else(|| {
             let known: Vec<&str> = TYPE_NAMES.iter().map(|(n, _)| *n).collect();
             serde::de::Error::custom(format!(

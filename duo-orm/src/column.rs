@@ -9,7 +9,7 @@ use sea_query::{Expr, ExprTrait, Func, LikeExpr, Value};
 use crate::dialect::Dialect;
 use crate::error::{Invalid, InvalidQueryKind};
 use crate::model::Model;
-use crate::types::{IntoColumnValue, TextType};
+use crate::types::{FieldType, IntoColumnValue, TextType};
 
 /// A column of model `M` holding Rust type `T`. Comparisons take a `T` (or a value that reads
 /// as one, like `&str` for `String`), so a value of the wrong type does not compile.
@@ -67,52 +67,88 @@ impl<M: Model, T> Column<M, T> {
         Condition::from_expr(expr)
     }
 
+    /// `value` as a parameter compared with this column (cast to a PostgreSQL enum type).
+    #[inline]
+    fn param(value: Value) -> Expr
+    where
+        T: FieldType,
+    {
+        crate::types::param(&T::SQL_TYPE, value)
+    }
+
     /// `column = value`; `None` on an optional column means `IS NULL`.
-    pub fn eq(self, value: impl IntoColumnValue<T>) -> Condition<M> {
+    pub fn eq(self, value: impl IntoColumnValue<T>) -> Condition<M>
+    where
+        T: FieldType,
+    {
         let value = value.into_column_value();
-        if is_null(&value) { Self::cond(self.expr().is_null()) } else { Self::cond(self.expr().eq(value)) }
+        if is_null(&value) { Self::cond(self.expr().is_null()) } else { Self::cond(self.expr().eq(Self::param(value))) }
     }
 
     /// `column <> value`; `None` on an optional column means `IS NOT NULL`.
-    pub fn ne(self, value: impl IntoColumnValue<T>) -> Condition<M> {
+    pub fn ne(self, value: impl IntoColumnValue<T>) -> Condition<M>
+    where
+        T: FieldType,
+    {
         let value = value.into_column_value();
-        if is_null(&value) { Self::cond(self.expr().is_not_null()) } else { Self::cond(self.expr().ne(value)) }
+        if is_null(&value) { Self::cond(self.expr().is_not_null()) } else { Self::cond(self.expr().ne(Self::param(value))) }
     }
 
     /// `column > value`.
-    pub fn gt(self, value: impl IntoColumnValue<T>) -> Condition<M> {
-        Self::cond(self.expr().gt(value.into_column_value()))
+    pub fn gt(self, value: impl IntoColumnValue<T>) -> Condition<M>
+    where
+        T: FieldType,
+    {
+        Self::cond(self.expr().gt(Self::param(value.into_column_value())))
     }
 
     /// `column >= value`.
-    pub fn ge(self, value: impl IntoColumnValue<T>) -> Condition<M> {
-        Self::cond(self.expr().gte(value.into_column_value()))
+    pub fn ge(self, value: impl IntoColumnValue<T>) -> Condition<M>
+    where
+        T: FieldType,
+    {
+        Self::cond(self.expr().gte(Self::param(value.into_column_value())))
     }
 
     /// `column < value`.
-    pub fn lt(self, value: impl IntoColumnValue<T>) -> Condition<M> {
-        Self::cond(self.expr().lt(value.into_column_value()))
+    pub fn lt(self, value: impl IntoColumnValue<T>) -> Condition<M>
+    where
+        T: FieldType,
+    {
+        Self::cond(self.expr().lt(Self::param(value.into_column_value())))
     }
 
     /// `column <= value`.
-    pub fn le(self, value: impl IntoColumnValue<T>) -> Condition<M> {
-        Self::cond(self.expr().lte(value.into_column_value()))
+    pub fn le(self, value: impl IntoColumnValue<T>) -> Condition<M>
+    where
+        T: FieldType,
+    {
+        Self::cond(self.expr().lte(Self::param(value.into_column_value())))
     }
 
     /// `column BETWEEN low AND high` (inclusive).
-    pub fn between(self, low: impl IntoColumnValue<T>, high: impl IntoColumnValue<T>) -> Condition<M> {
-        Self::cond(self.expr().between(low.into_column_value(), high.into_column_value()))
+    pub fn between(self, low: impl IntoColumnValue<T>, high: impl IntoColumnValue<T>) -> Condition<M>
+    where
+        T: FieldType,
+    {
+        Self::cond(self.expr().between(Self::param(low.into_column_value()), Self::param(high.into_column_value())))
     }
 
     /// `column IN (…)`. An empty list matches no row.
-    pub fn is_in<V: IntoColumnValue<T>>(self, values: impl IntoIterator<Item = V>) -> Condition<M> {
-        let values: Vec<Value> = values.into_iter().map(IntoColumnValue::into_column_value).collect();
+    pub fn is_in<V: IntoColumnValue<T>>(self, values: impl IntoIterator<Item = V>) -> Condition<M>
+    where
+        T: FieldType,
+    {
+        let values: Vec<Expr> = values.into_iter().map(|v| Self::param(v.into_column_value())).collect();
         Self::cond(self.expr().is_in(values))
     }
 
     /// `column NOT IN (…)`. An empty list matches every row.
-    pub fn not_in<V: IntoColumnValue<T>>(self, values: impl IntoIterator<Item = V>) -> Condition<M> {
-        let values: Vec<Value> = values.into_iter().map(IntoColumnValue::into_column_value).collect();
+    pub fn not_in<V: IntoColumnValue<T>>(self, values: impl IntoIterator<Item = V>) -> Condition<M>
+    where
+        T: FieldType,
+    {
+        let values: Vec<Expr> = values.into_iter().map(|v| Self::param(v.into_column_value())).collect();
         Self::cond(self.expr().is_not_in(values))
     }
 

@@ -115,6 +115,7 @@ pub mod __private {
     };
     pub use crate::relation::load::RelationLoader;
     pub use crate::relation::{RelationField, ThroughMeta, key_column, kind};
+    pub use crate::schema::EnumType;
     pub use crate::types::{ArrayOf, FieldType, RowCursor, RowError, RowResult, SqlType, ValueError};
     pub use std::sync::OnceLock;
 

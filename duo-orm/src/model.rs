@@ -59,6 +59,14 @@ pub struct ColumnMeta {
     pub from_json: fn(Json) -> std::result::Result<Value, String>,
 }
 
+impl ColumnMeta {
+    /// `value` as a bound parameter of this column (cast to a PostgreSQL enum type).
+    #[inline]
+    pub(crate) fn param(&self, value: Value) -> sea_query::Expr {
+        crate::types::param(&self.sql_type, value)
+    }
+}
+
 /// The writes on which a timestamp column is set to the current UTC time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SetOn {
@@ -160,7 +168,7 @@ impl ModelMeta {
         use sea_query::ExprTrait;
         self.key_columns()
             .zip(key)
-            .map(|(column, value)| sea_query::Expr::col((self.table, column.name)).eq(value))
+            .map(|(column, value)| sea_query::Expr::col((self.table, column.name)).eq(column.param(value)))
             .reduce(|all, part| all.and(part))
             .expect("a model has at least one primary-key column")
     }

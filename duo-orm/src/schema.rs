@@ -10,7 +10,9 @@
 
 use crate::model::{ColumnDefault, ModelMeta};
 
-pub use duo_orm_schema::{Column, ColumnType, DefaultValue, ForeignKey, Index, ReferentialAction, RelationKind, Table};
+pub use duo_orm_schema::{
+    Column, ColumnType, DefaultValue, EnumType, ForeignKey, Index, ReferentialAction, RelationKind, Table, enum_types,
+};
 
 impl From<ColumnDefault> for DefaultValue {
     fn from(default: ColumnDefault) -> Self {
@@ -33,7 +35,7 @@ impl ModelMeta {
             .iter()
             .map(|c| Column {
                 name: c.name.to_string(),
-                column_type: c.sql_type.map_custom(str::to_string),
+                column_type: c.sql_type.to_column_type(),
                 nullable: c.nullable,
                 auto_increment: c.auto_increment,
                 max_length: c.max_length,

@@ -32,7 +32,8 @@ pub(crate) fn array_sea_type(of: ArrayOf) -> sea_query::ArrayType {
 ///
 /// Implemented for the supported column types, `Option<T>` of them, [`Json<T>`](crate::Json)
 /// and PostgreSQL arrays. For your own types, `#[derive(FieldType)]` covers Rust enums (stored
-/// as text or as integers) and newtypes such as `struct Email(String)`. By hand, a type
+/// as text, in a PostgreSQL enum type with `#[duo(postgres_enum = "name")]`, or as integers)
+/// and newtypes such as `struct Email(String)`. By hand, a type
 /// implements three items, none of which names a backend: the driver reads the column as
 /// [`SQL_TYPE`](Self::SQL_TYPE) says and hands the value to [`from_value`](Self::from_value).
 ///
@@ -74,7 +75,8 @@ pub(crate) fn array_sea_type(of: ArrayOf) -> sea_query::ArrayType {
 )]
 pub trait FieldType: Sized + Send + Sync + 'static {
     /// The column type: what DDL creates (unless the field says `#[duo(sql_type = "…")]`) and
-    /// what the driver reads the column as. A [`SqlType::Custom`] type is read as text.
+    /// what the driver reads the column as. A [`SqlType::Custom`] type is read as text, a
+    /// [`SqlType::Enum`] as its label.
     const SQL_TYPE: SqlType;
     /// This field's value as a bound parameter.
     fn to_value(&self) -> Value;
@@ -193,7 +195,18 @@ fn value_kind(value: &Value) -> &'static str {
 }
 
 /// The typed `NULL` of a column type (a custom type is text).
-pub(crate) fn null_of<S>(sql_type: &SqlType<S>) -> Value {
+/// `value` as a bound parameter of a column of type `sql_type`. A PostgreSQL enum label is
+/// cast to its type: sqlx binds strings as `text`, which PostgreSQL does not turn into an enum
+/// by itself. sea-query writes the cast for PostgreSQL alone.
+#[inline]
+pub(crate) fn param(sql_type: &SqlType, value: Value) -> sea_query::Expr {
+    match sql_type {
+        SqlType::Enum(enum_type) => sea_query::ExprTrait::as_enum(sea_query::Expr::val(value), enum_type.name),
+        _ => sea_query::Expr::val(value),
+    }
+}
+
+pub(crate) fn null_of<S, L>(sql_type: &SqlType<S, L>) -> Value {
     match sql_type {
         SqlType::SmallInt => Value::SmallInt(None),
         SqlType::Integer => Value::Int(None),
@@ -201,7 +214,7 @@ pub(crate) fn null_of<S>(sql_type: &SqlType<S>) -> Value {
         SqlType::Float => Value::Float(None),
         SqlType::Double => Value::Double(None),
         SqlType::Boolean => Value::Bool(None),
-        SqlType::Text | SqlType::Custom(_) => Value::String(None),
+        SqlType::Text | SqlType::Custom(_) | SqlType::Enum(_) => Value::String(None),
         SqlType::Blob => Value::Bytes(None),
         #[cfg(feature = "chrono")]
         SqlType::TimestampTz => Value::ChronoDateTimeUtc(None),
@@ -226,7 +239,7 @@ pub(crate) fn null_of<S>(sql_type: &SqlType<S>) -> Value {
 
 /// A JSON payload value read as a column of `sql_type` (a custom type is text), with the
 /// messages of the built-in types.
-fn json_to_value<S>(sql_type: &SqlType<S>, json: serde_json::Value) -> std::result::Result<Value, String> {
+fn json_to_value<S, L>(sql_type: &SqlType<S, L>, json: serde_json::Value) -> std::result::Result<Value, String> {
     match sql_type {
         SqlType::SmallInt => i16::from_json(json),
         SqlType::Integer => i32::from_json(json),
@@ -234,7 +247,7 @@ fn json_to_value<S>(sql_type: &SqlType<S>, json: serde_json::Value) -> std::resu
         SqlType::Float => f32::from_json(json),
         SqlType::Double => f64::from_json(json),
         SqlType::Boolean => bool::from_json(json),
-        SqlType::Text | SqlType::Custom(_) => String::from_json(json),
+        SqlType::Text | SqlType::Custom(_) | SqlType::Enum(_) => String::from_json(json),
         SqlType::Blob => Vec::<u8>::from_json(json),
         #[cfg(feature = "chrono")]
         SqlType::TimestampTz => chrono::DateTime::<chrono::Utc>::from_json(json),

@@ -337,3 +337,91 @@ async fn a_newtype_key_can_be_generated_by_the_database() {
         assert_eq!(Ticket::get(TicketId(2)).on(&t.db).await.unwrap(), Some(second), "{:?}", t.dialect);
     }
 }
+
+/// A tier kept in a PostgreSQL enum type (`tier`) there, and as its labels elsewhere.
+#[derive(FieldType, Debug, Clone, Copy, PartialEq)]
+#[duo(postgres_enum = "tier", rename_all = "snake_case")]
+pub enum Tier {
+    Free,
+    Pro,
+    #[duo(rename = "it's \\ enterprise")]
+    Enterprise,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[duo(table = "accounts")]
+pub struct TieredAccount {
+    #[duo(primary_key, auto_increment)]
+    pub id: i64,
+    #[duo(index)]
+    pub tier: Tier,
+    pub trial: Option<Tier>,
+}
+
+#[tokio::test]
+async fn a_postgres_enum_type_is_created_bound_and_read_and_is_text_elsewhere() {
+    for t in backends("types_postgres_enum").await {
+        let d = t.dialect;
+        setup!(t.db, TieredAccount);
+        // `create_all` again leaves the type (and the table) as they are.
+        t.db.create_all().await.unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        let mut account = TieredAccount { id: 0, tier: Tier::Enterprise, trial: Some(Tier::Pro) };
+        account.save().on(&t.db).await.unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        account.tier = Tier::Pro;
+        account.trial = None;
+        account.save().on(&t.db).await.unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        assert_eq!(TieredAccount::get(account.id).on(&t.db).await.unwrap(), Some(account.clone()), "{d:?}");
+        TieredAccount::create(serde_json::json!({"tier": "free", "trial": "it's \\ enterprise"})).on(&t.db).await.unwrap();
+        let inserted = TieredAccount::create_bulk(vec![serde_json::json!({"tier": "pro"}), serde_json::json!({"tier": "free"})])
+            .on(&t.db)
+            .await
+            .unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        assert_eq!(inserted, 2);
+        // Every comparison binds the label as the type.
+        let count = |condition: fn(&TieredAccountColumns) -> duo_orm::Condition<TieredAccount>| {
+            let db = &t.db;
+            async move { TieredAccount::filter(condition).count().on(db).await.unwrap_or_else(|e| panic!("{d:?}: {e}")) }
+        };
+        assert_eq!(count(|a| a.tier.eq(Tier::Pro)).await, 2, "{d:?}");
+        assert_eq!(count(|a| a.tier.ne(Tier::Pro)).await, 2, "{d:?}");
+        assert_eq!(count(|a| a.tier.is_in([Tier::Free, Tier::Enterprise])).await, 2, "{d:?}");
+        assert_eq!(count(|a| a.tier.not_in([Tier::Free])).await, 2, "{d:?}");
+        assert_eq!(count(|a| a.trial.eq(Tier::Enterprise)).await, 1, "{d:?}");
+        assert_eq!(count(|a| a.trial.eq(None::<Tier>)).await, 3, "{d:?}");
+        let moved = TieredAccount::filter(|a| a.tier.eq(Tier::Free)).update_bulk(serde_json::json!({"trial": "pro"})).on(&t.db).await;
+        assert_eq!(moved.unwrap_or_else(|e| panic!("{d:?}: {e}")), 2);
+        let all = TieredAccount::query().order_by(|a| a.id.asc()).all().on(&t.db).await.unwrap();
+        assert_eq!(all.iter().map(|a| a.tier).collect::<Vec<_>>(), [Tier::Pro, Tier::Free, Tier::Pro, Tier::Free], "{d:?}");
+        assert_eq!(all[1].trial, Some(Tier::Pro), "{d:?}");
+        // The database itself holds the labels to the type on PostgreSQL; elsewhere they are
+        // text, and a stranger's label is a decode error naming it.
+        let stranger = t.db.execute_raw("INSERT INTO accounts (tier) VALUES ('gold')").await;
+        if d == Dialect::Postgres {
+            assert!(matches!(&stranger, Err(Error::Database(e)) if e.code() == Some("22P02")), "{stranger:?}");
+        } else {
+            stranger.unwrap();
+            let error = TieredAccount::query().all().on(&t.db).await.unwrap_err();
+            assert!(matches!(&error, Error::Decode { detail, .. } if detail.contains("`gold`")), "{d:?}: {error}");
+            TieredAccount::filter(|a| a.id.gt(4)).delete_bulk().on(&t.db).await.unwrap();
+        }
+        account.delete().on(&t.db).await.unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        // `drop_all` drops the type with the table: the name is free again.
+        t.db.drop_all().await.unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        if d == Dialect::Postgres {
+            t.db.execute_raw("CREATE TYPE tier AS ENUM ('x')").await.unwrap();
+        }
+    }
+}
+
+#[test]
+fn enum_labels_are_cast_to_their_type_on_postgres_alone() {
+    for (name, dialect) in crate::support::DIALECTS {
+        let insert = TieredAccount::insert_sql(serde_json::json!({"tier": "pro", "trial": null}), dialect).unwrap();
+        let select = TieredAccount::filter(|a| a.tier.is_in([Tier::Free, Tier::Pro]) & a.trial.ne(Tier::Free)).to_sql(dialect).unwrap();
+        let update =
+            TieredAccount::filter(|a| a.tier.eq(Tier::Free)).update_bulk(serde_json::json!({"trial": "pro"})).to_sql(dialect).unwrap();
+        let ddl = duo_orm::ddl::create_all_sql(&[TieredAccount::meta()], dialect, true).unwrap();
+        let text = [insert.sql, select.sql, update.sql].into_iter().chain(ddl).collect::<Vec<_>>().join(";\n");
+        insta::assert_snapshot!(format!("postgres_enum_{name}"), text);
+    }
+}

@@ -65,4 +65,27 @@ enum UnknownAttribute {
 #[derive(FieldType)]
 struct Maybe(Option<String>);
 
+#[derive(FieldType)]
+#[duo(postgres_enum = "my plan")]
+enum SpacedTypeName {
+    A,
+}
+
+#[derive(FieldType)]
+#[duo(postgres_enum = "level", repr = "i16")]
+enum NativeAndDiscriminants {
+    Low = 1,
+}
+
+#[derive(FieldType)]
+#[duo(postgres_enum = "long_labels")]
+enum LongLabel {
+    #[duo(rename = "a label longer than sixty-three bytes, which PostgreSQL would cut short")]
+    Long,
+}
+
+#[derive(FieldType)]
+#[duo(postgres_enum = "email")]
+struct NativeNewtype(String);
+
 fn main() {}

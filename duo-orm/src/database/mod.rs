@@ -233,29 +233,28 @@ impl Database {
         crate::ddl::dependency_order(metas)
     }
 
-    /// Creates the tables of every bound model that does not exist yet, in foreign-key order.
-    /// For demos and tests; use migrations for real schemas.
+    /// Creates the tables of every bound model that does not exist yet, in foreign-key order,
+    /// after the PostgreSQL enum types they use (`#[duo(postgres_enum = "…")]`). For demos and
+    /// tests; use migrations for real schemas.
     pub fn create_all(&self) -> Pending<'_, ()> {
         Pending::on_database(self, |db| {
             Box::pin(async move {
                 let dialect = db.dialect()?;
-                for meta in db.models() {
-                    for sql in crate::ddl::create_table(meta, dialect, true)? {
-                        db.execute(Statement::raw(sql)).await?;
-                    }
+                for sql in crate::ddl::create_all_sql(&db.models(), dialect, true)? {
+                    db.execute(Statement::raw(sql)).await?;
                 }
                 Ok(())
             })
         })
     }
 
-    /// Drops the tables of every bound model, referencing tables first.
+    /// Drops the tables of every bound model, referencing tables first, then the PostgreSQL
+    /// enum types they used.
     pub fn drop_all(&self) -> Pending<'_, ()> {
         Pending::on_database(self, |db| {
             Box::pin(async move {
                 let dialect = db.dialect()?;
-                for meta in db.models().into_iter().rev() {
-                    let sql = crate::ddl::drop_table(meta, dialect, true);
+                for sql in crate::ddl::drop_all_sql(&db.models(), dialect, true)? {
                     db.execute(Statement::raw(sql)).await?;
                 }
                 Ok(())

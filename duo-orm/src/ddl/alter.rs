@@ -13,7 +13,7 @@ use super::{
 use crate::dialect::{self, Dialect};
 use crate::error::{Error, MigrationKind, Result};
 use crate::migrate::{Operation, Schema, step_error};
-use crate::schema::{Column, DefaultValue, Table};
+use crate::schema::{Column, ColumnType, DefaultValue, EnumType, Table};
 
 /// The SQL of `steps` (of migration `id`) in `dialect`, applying each to `schema` as it goes
 /// (rendering needs the schema each step starts from).
@@ -22,12 +22,74 @@ pub fn render_steps(id: &str, steps: &[Operation], schema: &mut Schema, dialect:
     for (n, step) in steps.iter().enumerate() {
         let before = schema.clone();
         schema.apply(step).map_err(|why| step_error(id, n, step, &why))?;
-        sql.extend(render_step(step, &before, schema, dialect).map_err(|e| match e {
+        let rendered = enum_types_coming(step, &before, schema, dialect).and_then(|mut step_sql| {
+            step_sql.extend(render_step(step, &before, schema, dialect)?);
+            step_sql.extend(enum_types_going(&before, schema, dialect));
+            Ok(step_sql)
+        });
+        sql.extend(rendered.map_err(|e| match e {
             Error::Migration { kind, message } => Error::migration(kind, format!("migration {id}, step {}: {message}", n + 1)),
             other => other,
         })?);
     }
     Ok(sql)
+}
+
+/// The PostgreSQL enum types the columns of `schema` use, by name (the labels of the first
+/// column naming each).
+fn enum_types_used(schema: &Schema) -> Vec<&EnumType> {
+    let mut used: Vec<&EnumType> = Vec::new();
+    for column in schema.tables.iter().flat_map(|t| &t.columns) {
+        if let ColumnType::Enum(enum_type) = &column.column_type
+            && !used.iter().any(|u| u.name == enum_type.name)
+        {
+            used.push(enum_type);
+        }
+    }
+    used
+}
+
+/// What a step needs of PostgreSQL enum types before it runs: the types its columns start
+/// using (`CREATE TYPE`), and the labels an altered column's type gains (`ALTER TYPE … ADD
+/// VALUE`). Migration files hold no step of their own for types: the columns say which types
+/// exist, so a step and its inverse create and drop them alike.
+fn enum_types_coming(step: &Operation, before: &Schema, after: &Schema, dialect: Dialect) -> Result<Vec<String>> {
+    let mut sql = Vec::new();
+    let used_before = enum_types_used(before);
+    for enum_type in enum_types_used(after).into_iter().filter(|t| !used_before.iter().any(|u| u.name == t.name)) {
+        sql.extend(super::render_create_enum(enum_type, dialect, false)?);
+    }
+    if let Operation::AlterColumn { from, to, .. } = step
+        && let (ColumnType::Enum(old), ColumnType::Enum(new)) = (&from.column_type, &to.column_type)
+        && old.name == new.name
+        && old.labels != new.labels
+        // Another column of the type already took the labels, earlier in the migration.
+        && !before.tables.iter().flat_map(|t| &t.columns).any(|c| c.column_type == to.column_type)
+    {
+        sql.extend(render_alter_enum(old, new, dialect)?);
+    }
+    Ok(sql)
+}
+
+/// The PostgreSQL enum types no column uses after a step (`DROP TYPE`).
+fn enum_types_going(before: &Schema, after: &Schema, dialect: Dialect) -> Vec<String> {
+    let used_after = enum_types_used(after);
+    enum_types_used(before)
+        .into_iter()
+        .filter(|t| !used_after.iter().any(|u| u.name == t.name))
+        .flat_map(|t| super::render_drop_enum(&t.name, dialect, false))
+        .collect()
+}
+
+/// A column type as the dialect stores it, for telling whether a column changes type: an
+/// enum's labels are text outside PostgreSQL, and its type's name is what PostgreSQL stores
+/// (new labels are added to the type itself).
+fn stored_type(dialect: Dialect, column_type: &ColumnType) -> ColumnType {
+    match column_type {
+        ColumnType::Enum(enum_type) if dialect == Dialect::Postgres => ColumnType::Custom(enum_type.name.clone()),
+        ColumnType::Enum(_) => ColumnType::Text,
+        other => other.clone(),
+    }
 }
 
 fn table_of<'a>(schema: &'a Schema, name: &str) -> Result<&'a Table> {
@@ -279,7 +341,11 @@ fn default_literal(dialect: Dialect, default: &DefaultValue) -> String {
 fn alter_column(dialect: Dialect, before: &Schema, table: &Table, from: &Column, to: &Column) -> Result<Vec<String>> {
     let q = |name: &str| dialect.quote_identifier(name);
     let name = &table.name;
-    let retyped = from.column_type != to.column_type || from.max_length != to.max_length;
+    let retyped = stored_type(dialect, &from.column_type) != stored_type(dialect, &to.column_type) || from.max_length != to.max_length;
+    if !retyped && from.nullable == to.nullable && from.default == to.default {
+        // Only an enum's labels changed: its type took them, or they are text here.
+        return Ok(Vec::new());
+    }
     let mut sql = Vec::new();
     match dialect {
         Dialect::Sqlite => return rebuild(table_of(before, name)?, table),
@@ -292,7 +358,10 @@ fn alter_column(dialect: Dialect, before: &Schema, table: &Table, from: &Column,
             let head = format!("ALTER TABLE {} ALTER COLUMN {}", q(name), q(&to.name));
             if retyped {
                 let type_name = dialect::column_type(dialect, table, to)?;
-                sql.push(format!("{head} TYPE {type_name} USING {}::{type_name}", q(&to.name)));
+                // One enum type does not cast to another: through text.
+                let via_text =
+                    if matches!(from.column_type, ColumnType::Enum(_)) && to.column_type != ColumnType::Text { "::text" } else { "" };
+                sql.push(format!("{head} TYPE {type_name} USING {}{via_text}::{type_name}", q(&to.name)));
             }
             if from.nullable != to.nullable {
                 sql.push(format!("{head} {} NOT NULL", if to.nullable { "DROP" } else { "SET" }));
@@ -393,6 +462,41 @@ fn rebuild(before: &Table, after: &Table) -> Result<Vec<String>> {
     sql.push(format!("ALTER TABLE {} RENAME TO {}", q(&temporary), q(&after.name)));
     for index in &indexes {
         sql.push(render_create_index(&after.name, index, Dialect::Sqlite, false));
+    }
+    Ok(sql)
+}
+
+/// The labels `to` adds to the enum type `from`, each placed where `to` lists it
+/// (`ALTER TYPE … ADD VALUE … BEFORE …`). PostgreSQL cannot remove or reorder a type's labels:
+/// asking for that is an `UnsupportedOperation`, never a silent partial change.
+fn render_alter_enum(from: &EnumType, to: &EnumType, dialect: Dialect) -> Result<Vec<String>> {
+    if dialect != Dialect::Postgres {
+        return Ok(Vec::new());
+    }
+    to.check().map_err(|why| Error::unsupported(dialect, why))?;
+    let kept: Vec<&String> = to.labels.iter().filter(|l| from.labels.contains(l)).collect();
+    if kept.len() != from.labels.len() || kept.iter().zip(&from.labels).any(|(a, b)| *a != b) {
+        return Err(Error::unsupported(
+            dialect,
+            format!(
+                "changing the labels of enum type `{}` from ({}) to ({}): PostgreSQL can add labels to an enum type but \
+                 cannot remove or reorder them; help: write the change as a hand-written migration (create a new type, \
+                 convert the columns with `USING`, drop the old type)",
+                to.name,
+                from.labels.join(", "),
+                to.labels.join(", ")
+            ),
+        ));
+    }
+    let name = dialect.quote_identifier(&to.name);
+    let mut sql = Vec::new();
+    for (i, label) in to.labels.iter().enumerate().filter(|(_, l)| !from.labels.contains(l)) {
+        // Placed before the next label the type already has; after all of them otherwise.
+        let place = match to.labels[i + 1..].iter().find(|next| from.labels.contains(next)) {
+            Some(next) => format!(" BEFORE {}", super::pg_literal(next)),
+            None => String::new(),
+        };
+        sql.push(format!("ALTER TYPE {name} ADD VALUE IF NOT EXISTS {}{place}", super::pg_literal(label)));
     }
     Ok(sql)
 }

@@ -16,7 +16,7 @@ use sea_query::{
 use crate::dialect::{self, Dialect, mssql, oracle};
 use crate::error::{Error, Result};
 use crate::model::{ModelMeta, ReferentialAction};
-use crate::schema::{Column, ColumnType, DefaultValue, Index, Table};
+use crate::schema::{Column, ColumnType, DefaultValue, EnumType, Index, Table};
 
 /// Orders models so that referenced tables come before the tables referencing them
 /// (self-references and cycles fall back to declaration order).
@@ -39,6 +39,72 @@ pub fn create_table(meta: &ModelMeta, dialect: Dialect, if_not_exists: bool) -> 
 /// The DROP TABLE statement of a model's table.
 pub fn drop_table(meta: &ModelMeta, dialect: Dialect, if_exists: bool) -> String {
     render_drop_table(meta.table, dialect, if_exists)
+}
+
+/// What `create_all` runs for `metas` (in dependency order, as [`dependency_order`] gives
+/// them): the PostgreSQL enum types they use, then each table with its indexes.
+pub fn create_all_sql(metas: &[&'static ModelMeta], dialect: Dialect, if_not_exists: bool) -> Result<Vec<String>> {
+    let mut sql = Vec::new();
+    for enum_type in enum_types_of(metas)? {
+        sql.extend(render_create_enum(&enum_type, dialect, if_not_exists)?);
+    }
+    for meta in metas {
+        sql.extend(create_table(meta, dialect, if_not_exists)?);
+    }
+    Ok(sql)
+}
+
+/// What `drop_all` runs for `metas` (in dependency order): the tables, referencing ones
+/// first, then the PostgreSQL enum types they used.
+pub fn drop_all_sql(metas: &[&'static ModelMeta], dialect: Dialect, if_exists: bool) -> Result<Vec<String>> {
+    let mut sql: Vec<String> = metas.iter().rev().map(|meta| drop_table(meta, dialect, if_exists)).collect();
+    for enum_type in enum_types_of(metas)? {
+        sql.extend(render_drop_enum(&enum_type.name, dialect, if_exists));
+    }
+    Ok(sql)
+}
+
+/// The PostgreSQL enum types the tables of `metas` use, each once (an error when two models
+/// give one type different labels).
+fn enum_types_of(metas: &[&'static ModelMeta]) -> Result<Vec<EnumType>> {
+    let tables: Vec<Table> = metas.iter().map(|meta| meta.to_table()).collect();
+    crate::schema::enum_types(&tables).map_err(|why| Error::config(crate::error::ConfigurationKind::Model, why))
+}
+
+/// `CREATE TYPE "name" AS ENUM (…)` on PostgreSQL; nothing elsewhere, where the labels are
+/// text. PostgreSQL has no `CREATE TYPE IF NOT EXISTS`: `if_not_exists` wraps the statement in
+/// a block that ignores the type being there already (its labels are left as they are, as
+/// `create_all` leaves an existing table's columns).
+pub(crate) fn render_create_enum(enum_type: &EnumType, dialect: Dialect, if_not_exists: bool) -> Result<Vec<String>> {
+    if dialect != Dialect::Postgres {
+        return Ok(Vec::new());
+    }
+    enum_type.check().map_err(|why| Error::unsupported(dialect, why))?;
+    let labels: Vec<String> = enum_type.labels.iter().map(|label| pg_literal(label)).collect();
+    let create = format!("CREATE TYPE {} AS ENUM ({})", dialect.quote_identifier(&enum_type.name), labels.join(", "));
+    if !if_not_exists {
+        return Ok(vec![create]);
+    }
+    // A dollar-quote tag that no label holds, so no label can end the block's body early.
+    let tag = (0u32..).map(|n| format!("$duo{n}$")).find(|tag| !create.contains(tag.as_str())).unwrap_or_default();
+    Ok(vec![format!("DO {tag} BEGIN {create}; EXCEPTION WHEN duplicate_object THEN NULL; END {tag}")])
+}
+
+/// `DROP TYPE "name"` on PostgreSQL; nothing elsewhere.
+pub(crate) fn render_drop_enum(name: &str, dialect: Dialect, if_exists: bool) -> Vec<String> {
+    match dialect {
+        Dialect::Postgres => {
+            vec![format!("DROP TYPE {}{}", if if_exists { "IF EXISTS " } else { "" }, dialect.quote_identifier(name))]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A PostgreSQL string literal of `text`, whatever `standard_conforming_strings` says: an
+/// `E'…'` string (with `\` doubled) when it holds a backslash.
+pub(crate) fn pg_literal(text: &str) -> String {
+    let quoted = text.replace('\'', "''");
+    if text.contains('\\') { format!("E'{}'", quoted.replace('\\', "\\\\")) } else { format!("'{quoted}'") }
 }
 
 /// How a CREATE TABLE is written. `create_all` and a migration's CREATE TABLE differ in this

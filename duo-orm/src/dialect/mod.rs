@@ -353,6 +353,14 @@ pub(crate) fn column_type(dialect: Dialect, table: &Table, column: &Column) -> R
         let element = Column { column_type: of.element(), ..column.clone() };
         return Ok(format!("{}[]", postgres::column_type(&element)));
     }
+    if let ColumnType::Enum(enum_type) = &column.column_type {
+        if dialect == Dialect::Postgres {
+            return Ok(dialect.quote_identifier(&enum_type.name));
+        }
+        // Elsewhere the labels are text, as those of an enum without a PostgreSQL type.
+        let text = Column { column_type: ColumnType::Text, ..column.clone() };
+        return column_type(dialect, table, &text);
+    }
     let indexed = table.is_indexed(&column.name);
     match dialect {
         Dialect::Postgres => Ok(postgres::column_type(column)),

@@ -91,7 +91,7 @@ pub(crate) fn column_type(column: &Column, indexed: bool) -> String {
         ColumnType::Json => "NVARCHAR(MAX)".into(),
         ColumnType::Custom(name) => name.clone(),
         // Written by `dialect::column_type` (or refused) before the dialect is asked.
-        ColumnType::Array(_) => unreachable!("array columns are written by dialect::column_type"),
+        ColumnType::Array(_) | ColumnType::Enum(_) => unreachable!("array and enum columns are written by dialect::column_type"),
     }
 }
 

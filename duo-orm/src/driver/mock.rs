@@ -441,7 +441,7 @@ impl Driver for MockDriver {
 
     fn close_on_drop(_: &mut Self::Conn) {}
 
-    fn value<S>(row: &Self::Row, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError> {
+    fn value<S, L>(row: &Self::Row, index: usize, sql_type: &SqlType<S, L>, nullable: bool) -> Result<Value, DriverError> {
         let Some(value) = row.get(index) else {
             return Err(format!("the scripted row has {} values; the statement reads column #{index}", row.len()).into());
         };
@@ -461,7 +461,7 @@ impl Driver for MockDriver {
 /// A scripted number as the width the column is read as (what a server's driver does), so
 /// that a test may write `Value::from(1)` for an `i64` field. A value out of that width's
 /// range, or of another kind, is left for the field to refuse.
-fn as_sql_type<S>(value: Value, sql_type: &SqlType<S>) -> Value {
+fn as_sql_type<S, L>(value: Value, sql_type: &SqlType<S, L>) -> Value {
     let integer = match value {
         Value::TinyInt(Some(n)) => Some(i64::from(n)),
         Value::SmallInt(Some(n)) => Some(i64::from(n)),

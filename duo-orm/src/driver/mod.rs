@@ -101,7 +101,7 @@ pub(crate) trait Driver: 'static {
 
     /// Column `index` of `row`, read as a column of `sql_type`. When `nullable`, a `NULL` is
     /// the variant's `None`; otherwise it is an error.
-    fn value<S>(row: &Self::Row, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError>;
+    fn value<S, L>(row: &Self::Row, index: usize, sql_type: &SqlType<S, L>, nullable: bool) -> Result<Value, DriverError>;
 
     /// Whether column `index` of `row` is `NULL`.
     fn is_null(row: &Self::Row, index: usize) -> Result<bool, DriverError>;
@@ -282,7 +282,7 @@ macro_rules! drivers {
             // copy the whole match into every column of every model (compile time).
             #[cfg_attr(debug_assertions, inline)]
             #[cfg_attr(not(debug_assertions), inline(always))]
-            pub(crate) fn value<S>(&self, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError> {
+            pub(crate) fn value<S, L>(&self, index: usize, sql_type: &SqlType<S, L>, nullable: bool) -> Result<Value, DriverError> {
                 match self {
                     $($(#[$cfg])* RowRef::$variant(row) => <$driver as Driver>::value(row, index, sql_type, nullable),)*
                     RowRef::Never(never, _) => match *never {},

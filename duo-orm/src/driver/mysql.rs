@@ -35,8 +35,8 @@ impl SqlxDriver for MySql {
 
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn value<S>(row: &MySqlRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError> {
-        read_column!(row, index, sql_type, nullable, decimal: decimal, array: no_arrays)
+    fn value<S, L>(row: &MySqlRow, index: usize, sql_type: &SqlType<S, L>, nullable: bool) -> Result<Value, DriverError> {
+        read_column!(row, index, sql_type, nullable, decimal: decimal, array: no_arrays, enum_label: get)
     }
 }
 

@@ -36,9 +36,16 @@ impl SqlxDriver for Postgres {
 
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn value<S>(row: &PgRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError> {
-        read_column!(row, index, sql_type, nullable, decimal: decimal, array: array)
+    fn value<S, L>(row: &PgRow, index: usize, sql_type: &SqlType<S, L>, nullable: bool) -> Result<Value, DriverError> {
+        read_column!(row, index, sql_type, nullable, decimal: decimal, array: array, enum_label: enum_label)
     }
+}
+
+/// A label of a PostgreSQL enum type: text on the wire, but of the enum's own type, which
+/// sqlx's `String` refuses by its type check. The model declares the column as that enum, so
+/// the check is skipped; the label is then checked by the field's `from_value`.
+fn enum_label(row: &PgRow, index: usize, _nullable: bool) -> Result<Option<String>, sqlx::Error> {
+    row.try_get_unchecked(index)
 }
 
 #[cfg(feature = "decimal")]

@@ -48,8 +48,8 @@ impl SqlxDriver for Sqlite {
 
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn value<S>(row: &SqliteRow, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError> {
-        read_column!(row, index, sql_type, nullable, decimal: decimal, array: no_arrays)
+    fn value<S, L>(row: &SqliteRow, index: usize, sql_type: &SqlType<S, L>, nullable: bool) -> Result<Value, DriverError> {
+        read_column!(row, index, sql_type, nullable, decimal: decimal, array: no_arrays, enum_label: get)
     }
 }
 

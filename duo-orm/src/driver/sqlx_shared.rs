@@ -42,7 +42,7 @@ pub(crate) trait SqlxDriver: sqlx::Database {
 
     /// See [`Driver::value`]. (The error is boxed where it arises, so that a column read
     /// well is not wrapped again on its way out.)
-    fn value<S>(row: &Self::Row, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError>;
+    fn value<S, L>(row: &Self::Row, index: usize, sql_type: &SqlType<S, L>, nullable: bool) -> Result<Value, DriverError>;
 }
 
 impl<DB> Driver for Sqlx<DB>
@@ -152,7 +152,7 @@ where
 
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn value<S>(row: &Self::Row, index: usize, sql_type: &SqlType<S>, nullable: bool) -> Result<Value, DriverError> {
+    fn value<S, L>(row: &Self::Row, index: usize, sql_type: &SqlType<S, L>, nullable: bool) -> Result<Value, DriverError> {
         DB::value(row, index, sql_type, nullable)
     }
 
@@ -258,10 +258,10 @@ impl From<sqlx::Error> for Error {
 }
 
 /// Reads column `$index` of `$row` as `$sql_type` with sqlx's own codecs, for the types every
-/// sqlx driver reads alike; `$decimal` and `$array` are the driver's readers of the two that
-/// differ.
+/// sqlx driver reads alike; `$decimal`, `$array` and `$enum_label` are the driver's readers of
+/// the three that differ.
 macro_rules! read_column {
-    ($row:expr, $index:expr, $sql_type:expr, $nullable:expr, decimal: $decimal:expr, array: $array:expr) => {{
+    ($row:expr, $index:expr, $sql_type:expr, $nullable:expr, decimal: $decimal:expr, array: $array:expr, enum_label: $enum_label:expr) => {{
         use $crate::driver::sqlx_shared::get;
         let (row, index, nullable) = ($row, $index, $nullable);
         Ok(match $sql_type {
@@ -272,6 +272,7 @@ macro_rules! read_column {
             SqlType::Double => Value::Double(get(row, index, nullable)?),
             SqlType::Boolean => Value::Bool(get(row, index, nullable)?),
             SqlType::Text | SqlType::Custom(_) => Value::String(get(row, index, nullable)?),
+            SqlType::Enum(_) => Value::String($enum_label(row, index, nullable)?),
             SqlType::Blob => Value::Bytes(get(row, index, nullable)?),
             #[cfg(feature = "chrono")]
             SqlType::TimestampTz => Value::ChronoDateTimeUtc(get(row, index, nullable)?),

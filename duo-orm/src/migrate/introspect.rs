@@ -16,7 +16,7 @@ use crate::dialect::{self, Dialect, Statement};
 use crate::error::Result;
 use crate::model::ReferentialAction;
 use crate::pending::Pending;
-use crate::schema::{ForeignKey, Index, Table};
+use crate::schema::{EnumType, ForeignKey, Index, Table};
 
 /// A table as the database reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +53,9 @@ pub struct LiveSchema {
     pub dialect: Dialect,
     /// Its tables (in the current schema / database), by name.
     pub tables: Vec<LiveTable>,
+    /// Its enum types with their labels in order (PostgreSQL's, in the current schema; empty
+    /// elsewhere).
+    pub enum_types: Vec<EnumType>,
 }
 
 impl LiveSchema {
@@ -83,10 +86,29 @@ pub fn introspect(db: &Database) -> Pending<'_, LiveSchema> {
             for name in names {
                 tables.push(read_table(&mut conn, dialect, name).await?);
             }
-            Ok(LiveSchema { dialect, tables })
+            let mut enum_types: Vec<EnumType> = Vec::new();
+            if dialect == Dialect::Postgres {
+                let labels = conn
+                    .fetch_decoded(bound(PG_ENUM_LABELS, None), "catalogue row", |row| {
+                        Ok((row.next_column::<String>()?, row.next_column::<String>()?))
+                    })
+                    .await?;
+                for (name, label) in labels {
+                    match enum_types.last_mut() {
+                        Some(last) if last.name == name => last.labels.push(label),
+                        _ => enum_types.push(EnumType { name, labels: vec![label] }),
+                    }
+                }
+            }
+            Ok(LiveSchema { dialect, tables, enum_types })
         })
     })
 }
+
+/// PostgreSQL's enum types in the current schema: name, label, one row per label in order.
+const PG_ENUM_LABELS: &str = "SELECT t.typname::text, e.enumlabel::text FROM pg_type t \
+                              JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
+                              WHERE n.nspname = current_schema() ORDER BY t.typname, e.enumsortorder";
 
 /// The catalogue queries of one dialect; `?` is the table name.
 struct Queries {
@@ -263,6 +285,8 @@ fn normalize(dialect: Dialect, sql_type: &str) -> String {
     let lower = sql_type.trim().to_ascii_lowercase().replace(", ", ",");
     match dialect {
         Dialect::Postgres => {
+            // An enum type's name, quoted as DDL writes it, bare as `format_type` does.
+            let lower = lower.replace('"', "");
             if let Some(rest) = lower.strip_prefix("varchar") {
                 return format!("character varying{rest}");
             }
@@ -313,7 +337,31 @@ pub fn compare(expected: &Schema, live: &LiveSchema, ignore: &[&str]) -> Vec<Dri
             drift.push(Drift(format!("table `{}` is in the database but in no model", found.name)));
         }
     }
+    if dialect == Dialect::Postgres {
+        compare_enum_types(expected, live, &mut drift);
+    }
     drift
+}
+
+/// The models' enum types against PostgreSQL's (types no model uses are left alone: other
+/// code may own them).
+fn compare_enum_types(expected: &Schema, live: &LiveSchema, drift: &mut Vec<Drift>) {
+    let wanted = match crate::schema::enum_types(&expected.tables) {
+        Ok(wanted) => wanted,
+        Err(why) => return drift.push(Drift(why)),
+    };
+    for enum_type in wanted {
+        match live.enum_types.iter().find(|t| t.name == enum_type.name) {
+            None => drift.push(Drift(format!("enum type `{}` is in the models but not in the database", enum_type.name))),
+            Some(found) if found.labels != enum_type.labels => drift.push(Drift(format!(
+                "enum type `{}` has the labels ({}) in the database, ({}) in the models",
+                enum_type.name,
+                found.labels.join(", "),
+                enum_type.labels.join(", ")
+            ))),
+            Some(_) => {}
+        }
+    }
 }
 
 fn compare_table(dialect: Dialect, table: &Table, found: &LiveTable, drift: &mut Vec<Drift>) {

@@ -1,6 +1,7 @@
 //! The steps a migration is made of ([`Operation`]), and how each reads in a plan.
 
 use super::*;
+use crate::schema::ColumnType;
 
 /// One step of a migration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,7 +138,11 @@ impl Operation {
             Operation::DropColumn { table, column } => format!("drop column {table}.{}", column.name),
             Operation::AlterColumn { table, from, to } => {
                 let mut changes = Vec::new();
-                if from.column_type != to.column_type || from.max_length != to.max_length {
+                if let (ColumnType::Enum(old), ColumnType::Enum(new)) = (&from.column_type, &to.column_type)
+                    && old.name == new.name
+                {
+                    changes.push(format!("labels of enum {} ({}) -> ({})", new.name, old.labels.join(", "), new.labels.join(", ")));
+                } else if from.column_type != to.column_type || from.max_length != to.max_length {
                     changes.push(format!("type {} -> {}", type_label(from), type_label(to)));
                 }
                 if from.nullable != to.nullable {

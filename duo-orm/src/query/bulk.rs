@@ -435,7 +435,7 @@ fn insert_sql(dialect: Dialect, meta: &ModelMeta, columns: &[usize], count: usiz
         stmt.columns(columns.iter().map(|i| meta.columns[*i].name));
         for _ in 0..count {
             // Any value renders as a placeholder; the real ones are bound in its place.
-            stmt.values_panic(columns.iter().map(|_| Expr::val(Value::Bool(None))));
+            stmt.values_panic(columns.iter().map(|i| meta.columns[*i].param(Value::Bool(None))));
         }
     }
     dialect::render_insert(dialect, stmt, returned).sql
@@ -585,7 +585,7 @@ impl<M: Model> UpdateBulk<M> {
         let meta = M::meta();
         let mut stmt = Query::update();
         stmt.table(meta.table);
-        stmt.values(set.into_iter().map(|(i, v, _)| (meta.columns[i].name, Expr::val(v))));
+        stmt.values(set.into_iter().map(|(i, v, _)| (meta.columns[i].name, meta.columns[i].param(v))));
         if let Some(filter) = &self.query.filter {
             stmt.and_where(filter.resolve(dialect)?);
         }
@@ -720,8 +720,8 @@ fn delete_by_keys(dialect: Dialect, meta: &'static ModelMeta, keys: Vec<Vec<Valu
     keys.chunks(per_statement.max(1))
         .map(|chunk| {
             let condition = if key_columns == 1 {
-                let column = meta.key_columns().next().expect("a model has a primary key").name;
-                Expr::col((meta.table, column)).is_in(chunk.iter().map(|key| key[0].clone()))
+                let column = meta.key_columns().next().expect("a model has a primary key");
+                Expr::col((meta.table, column.name)).is_in(chunk.iter().map(|key| column.param(key[0].clone())))
             } else {
                 chunk.iter().map(|key| meta.key_condition(key.clone())).reduce(|any, one| any.or(one)).expect("a chunk is never empty")
             };

@@ -1,7 +1,7 @@
 //! INSERT, UPDATE and DELETE of single rows, which the ActiveRecord API
 //! ([`ModelExt`](crate::ModelExt), in `active_record.rs`) is built on.
 
-use sea_query::{Expr, InsertStatement, Query, SelectStatement, Value};
+use sea_query::{InsertStatement, Query, SelectStatement, Value};
 use serde_json::Value as Json;
 
 use crate::database::Database;
@@ -22,7 +22,7 @@ pub(crate) fn resolve<M: Model, P: Payload>(payload: P, purpose: Purpose) -> Res
 }
 
 fn insert_statement(meta: &ModelMeta, values: impl IntoIterator<Item = (usize, Value)>) -> InsertStatement {
-    let (columns, row): (Vec<_>, Vec<_>) = values.into_iter().map(|(i, v)| (meta.columns[i].name, Expr::val(v))).unzip();
+    let (columns, row): (Vec<_>, Vec<_>) = values.into_iter().map(|(i, v)| (meta.columns[i].name, meta.columns[i].param(v))).unzip();
     let mut stmt = Query::insert();
     stmt.into_table(meta.table);
     if columns.is_empty() {
@@ -48,7 +48,7 @@ pub(crate) fn render_insert(
 pub(crate) fn render_update(dialect: Dialect, meta: &ModelMeta, set: Vec<(usize, Value)>, key: Vec<Value>) -> Statement {
     let mut stmt = Query::update();
     stmt.table(meta.table);
-    stmt.values(set.into_iter().map(|(i, v)| (meta.columns[i].name, Expr::val(v))));
+    stmt.values(set.into_iter().map(|(i, v)| (meta.columns[i].name, meta.columns[i].param(v))));
     stmt.and_where(meta.key_condition(key));
     Statement::new(build_any!(dialect, stmt))
 }
