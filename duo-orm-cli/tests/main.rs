@@ -797,7 +797,7 @@ fn field_types_make_the_same_columns_in_a_migration_and_in_create_all() {
         let small = if backend.dialect == Dialect::Sqlite { "integer" } else { "smallint" };
         assert!(priority.sql_type.to_lowercase().contains(small), "{:?}: {priority:?}", backend.dialect);
         let tier = created.columns.iter().find(|c| c.name == "tier").unwrap();
-        let stored = if backend.dialect == Dialect::Postgres { "cli_tier" } else { "text" };
+        let stored = if backend.dialect == Dialect::Postgres { "cli_tier" } else { "varchar(63)" };
         assert!(tier.sql_type.to_lowercase().contains(stored), "{:?}: {tier:?}", backend.dialect);
     }
     // A field type the CLI cannot see is an error naming it, not a guessed column.

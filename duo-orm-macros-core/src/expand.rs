@@ -237,7 +237,7 @@ fn declared_checks(def: &ModelDef, private: &TokenStream) -> TokenStream {
             Some(DefaultValue::Bool(_)) => Some((quote!(#sql_type.is_boolean()), "true or false")),
             Some(DefaultValue::Int(_)) => Some((quote!(#sql_type.is_integer() || #sql_type.is_fractional()), "a number")),
             Some(DefaultValue::Float(_)) => Some((quote!(#sql_type.is_fractional()), "a number with a fraction")),
-            Some(DefaultValue::Str(_)) => Some((quote!(#sql_type.is_text()), "text")),
+            Some(DefaultValue::Str(_)) => Some((quote!(#sql_type.holds_strings()), "text")),
             Some(DefaultValue::Sql(_)) | None => None,
         };
         if let Some((fits, what)) = fits {

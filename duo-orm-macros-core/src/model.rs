@@ -474,7 +474,7 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
             DefaultValue::Bool(_) => t.is_boolean(),
             DefaultValue::Int(_) => t.is_integer() || t.is_fractional(),
             DefaultValue::Float(_) => t.is_fractional(),
-            DefaultValue::Str(_) => t.is_text(),
+            DefaultValue::Str(_) => t.holds_strings(),
             DefaultValue::Sql(_) => true,
         };
         if let Some(sql_type) = sql_type.as_ref().filter(|t| !matches!(t, ColumnType::Custom(_)) && !fits(t)) {

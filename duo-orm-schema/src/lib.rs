@@ -181,8 +181,10 @@ impl<S: AsRef<str>, L: AsRef<[S]>> EnumType<S, L> {
 }
 
 /// The enum types the columns of `tables` use, each once, in the order first used. Two
-/// columns naming one type with different labels are an error: a type has one set of labels.
-pub fn enum_types<'a>(tables: impl IntoIterator<Item = &'a Table>) -> Result<Vec<EnumType>, String> {
+/// columns naming one type with different labels are an error (a type has one set of
+/// labels), and so is a type named as one of the tables (PostgreSQL gives each table a type of
+/// its name).
+pub fn enum_types(tables: &[Table]) -> Result<Vec<EnumType>, String> {
     let mut found: Vec<(EnumType, String)> = Vec::new();
     for table in tables {
         for column in &table.columns {
@@ -203,6 +205,13 @@ pub fn enum_types<'a>(tables: impl IntoIterator<Item = &'a Table>) -> Result<Vec
             }
         }
     }
+    if let Some((enum_type, used_by)) = found.iter().find(|(t, _)| tables.iter().any(|table| table.name == t.name)) {
+        return Err(format!(
+            "the enum type of `{used_by}` is named `{}`, as a table is: PostgreSQL names each table's row type after \
+             it; help: give the type another name",
+            enum_type.name
+        ));
+    }
     Ok(found.into_iter().map(|(t, _)| t).collect())
 }
 
@@ -218,6 +227,12 @@ impl<S, L> SqlType<S, L> {
     /// bounds and a string default fits).
     pub const fn is_text(&self) -> bool {
         matches!(self, SqlType::Text)
+    }
+
+    /// Whether values of this type are strings: text, and an enum type's labels (what a string
+    /// default fits).
+    pub const fn holds_strings(&self) -> bool {
+        matches!(self, SqlType::Text | SqlType::Enum(_))
     }
 
     /// Whether this is an integer type.

@@ -11,7 +11,7 @@
 use crate::model::{ColumnDefault, ModelMeta};
 
 pub use duo_orm_schema::{
-    Column, ColumnType, DefaultValue, EnumType, ForeignKey, Index, ReferentialAction, RelationKind, Table, enum_types,
+    Column, ColumnType, DefaultValue, EnumType, ForeignKey, Index, MAX_ENUM_NAME_BYTES, ReferentialAction, RelationKind, Table, enum_types,
 };
 
 impl From<ColumnDefault> for DefaultValue {

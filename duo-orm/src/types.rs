@@ -194,18 +194,36 @@ fn value_kind(value: &Value) -> &'static str {
     }
 }
 
-/// The typed `NULL` of a column type (a custom type is text).
 /// `value` as a bound parameter of a column of type `sql_type`. A PostgreSQL enum label is
 /// cast to its type: sqlx binds strings as `text`, which PostgreSQL does not turn into an enum
 /// by itself. sea-query writes the cast for PostgreSQL alone.
 #[inline]
 pub(crate) fn param(sql_type: &SqlType, value: Value) -> sea_query::Expr {
+    as_column_type(sql_type, sea_query::Expr::val(value), false)
+}
+
+/// `expr` cast to the PostgreSQL enum type of a column of type `sql_type` (to an array of
+/// that type when `array`); any other type leaves it as it is.
+#[inline]
+pub(crate) fn as_column_type(sql_type: &SqlType, expr: sea_query::Expr, array: bool) -> sea_query::Expr {
     match sql_type {
-        SqlType::Enum(enum_type) => sea_query::ExprTrait::as_enum(sea_query::Expr::val(value), enum_type.name),
-        _ => sea_query::Expr::val(value),
+        SqlType::Enum(enum_type) => {
+            let name = enum_type_name(enum_type.name);
+            let name = if array { std::borrow::Cow::Owned(format!("{name}[]")) } else { name };
+            sea_query::ExprTrait::as_enum(expr, sea_query::Alias::new(name))
+        }
+        _ => expr,
     }
 }
 
+/// An enum type's name as sea-query's cast needs it: sea-query writes the name between quotes
+/// without escaping it, so a quote is doubled here. (The derive admits plain identifiers only;
+/// a hand-written `FieldType` may say anything.)
+fn enum_type_name(name: &'static str) -> std::borrow::Cow<'static, str> {
+    if name.contains('"') { std::borrow::Cow::Owned(name.replace('"', "\"\"")) } else { std::borrow::Cow::Borrowed(name) }
+}
+
+/// The typed `NULL` of a column type (a custom type and an enum label are text).
 pub(crate) fn null_of<S, L>(sql_type: &SqlType<S, L>) -> Value {
     match sql_type {
         SqlType::SmallInt => Value::SmallInt(None),

@@ -425,3 +425,68 @@ fn enum_labels_are_cast_to_their_type_on_postgres_alone() {
         insta::assert_snapshot!(format!("postgres_enum_{name}"), text);
     }
 }
+
+/// What each tier includes, keyed by the tier itself.
+#[derive(Model, Debug, Clone)]
+#[duo(table = "tier_perks")]
+pub struct TierPerks {
+    #[duo(primary_key)]
+    pub tier: Tier,
+    pub seats: i32,
+    #[duo(has_many(TierMember, foreign_key = tier))]
+    pub members: Related<Vec<TierMember>>,
+    #[duo(many_to_many(TierFeature, through = "tier_perk_features", owner_key = tier, target_key = feature_id))]
+    pub features: Related<Vec<TierFeature>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[duo(table = "tier_members")]
+pub struct TierMember {
+    #[duo(primary_key)]
+    pub id: i64,
+    #[duo(references = TierPerks, default = "free")]
+    pub tier: Tier,
+    #[duo(belongs_to(TierPerks, foreign_key = tier))]
+    pub perks: Related<TierPerks>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[duo(table = "tier_features")]
+pub struct TierFeature {
+    #[duo(primary_key)]
+    pub id: i64,
+    pub name: String,
+}
+
+/// Relationships keyed by an enum: every key they bind is cast to the type on PostgreSQL
+/// (eager loads with `= ANY(…)`, association queries, join rows, keyset paging).
+#[tokio::test]
+async fn relationships_keyed_by_a_postgres_enum_bind_their_keys_as_the_type() {
+    for t in backends("types_postgres_enum_keys").await {
+        let (db, d) = (&t.db, t.dialect);
+        setup!(db, TierPerks, TierMember, TierFeature);
+        let fail = |e: Error| -> ! { panic!("{d:?}: {e}") };
+        for (tier, seats) in [("free", 1), ("pro", 5), ("it's \\ enterprise", 50)] {
+            TierPerks::create(serde_json::json!({"tier": tier, "seats": seats})).on(db).await.unwrap_or_else(|e| fail(e));
+        }
+        // The default label, on the enum-typed column.
+        TierMember::create(serde_json::json!({})).on(db).await.unwrap_or_else(|e| fail(e));
+        TierMember::create(serde_json::json!({"tier": "pro"})).on(db).await.unwrap_or_else(|e| fail(e));
+        let sso = TierFeature::create(serde_json::json!({"name": "sso"})).on(db).await.unwrap();
+        let pro = TierPerks::get(Tier::Pro).on(db).await.unwrap_or_else(|e| fail(e)).expect("pro");
+        pro.features().attach(&sso).on(db).await.unwrap_or_else(|e| fail(e));
+        assert_eq!(pro.members().count().on(db).await.unwrap_or_else(|e| fail(e)), 1, "{d:?}");
+        assert_eq!(pro.features().all().on(db).await.unwrap_or_else(|e| fail(e)).len(), 1, "{d:?}");
+        let perks = TierPerks::related(|p| p.members).related(|p| p.features).order_by(|p| p.seats.asc()).all().on(db).await;
+        let perks = perks.unwrap_or_else(|e| fail(e));
+        let shape: Vec<(Tier, usize, usize)> =
+            perks.iter().map(|p| (p.tier, p.members.get().unwrap().len(), p.features.get().unwrap().len())).collect();
+        assert_eq!(shape, [(Tier::Free, 1, 0), (Tier::Pro, 1, 1), (Tier::Enterprise, 0, 0)], "{d:?}");
+        let members = TierMember::related(|m| m.perks).order_by(|m| m.id.asc()).all().on(db).await.unwrap_or_else(|e| fail(e));
+        assert_eq!(members.iter().map(|m| m.perks.get().unwrap().seats).collect::<Vec<_>>(), [1, 5], "{d:?}");
+        // Keyset paging over the enum key, two rows a batch.
+        let batches = TierPerks::query().iterate().on(db).batch_size(2).batches().try_collect::<Vec<_>>().await;
+        assert_eq!(batches.unwrap_or_else(|e| fail(e)).concat().len(), 3, "{d:?}");
+        assert!(pro.features().detach(&sso).on(db).await.unwrap_or_else(|e| fail(e)), "{d:?}");
+    }
+}

@@ -16,80 +16,50 @@ use crate::migrate::{Operation, Schema, step_error};
 use crate::schema::{Column, ColumnType, DefaultValue, EnumType, Table};
 
 /// The SQL of `steps` (of migration `id`) in `dialect`, applying each to `schema` as it goes
-/// (rendering needs the schema each step starts from).
+/// (rendering needs the schema each step starts from), between the changes to PostgreSQL
+/// enum types the migration makes.
 pub fn render_steps(id: &str, steps: &[Operation], schema: &mut Schema, dialect: Dialect) -> Result<Vec<String>> {
+    let start = schema.clone();
     let mut sql = Vec::new();
     for (n, step) in steps.iter().enumerate() {
         let before = schema.clone();
         schema.apply(step).map_err(|why| step_error(id, n, step, &why))?;
-        let rendered = enum_types_coming(step, &before, schema, dialect).and_then(|mut step_sql| {
-            step_sql.extend(render_step(step, &before, schema, dialect)?);
-            step_sql.extend(enum_types_going(&before, schema, dialect));
-            Ok(step_sql)
-        });
-        sql.extend(rendered.map_err(|e| match e {
+        sql.extend(render_step(step, &before, schema, dialect).map_err(|e| match e {
             Error::Migration { kind, message } => Error::migration(kind, format!("migration {id}, step {}: {message}", n + 1)),
             other => other,
         })?);
     }
-    Ok(sql)
+    let (coming, going) = enum_type_changes(&start, schema, dialect).map_err(|e| match e {
+        Error::Migration { kind, message } => Error::migration(kind, format!("migration {id}: {message}")),
+        other => other,
+    })?;
+    Ok(coming.into_iter().chain(sql).chain(going).collect())
 }
 
-/// The PostgreSQL enum types the columns of `schema` use, by name (the labels of the first
-/// column naming each).
-fn enum_types_used(schema: &Schema) -> Vec<&EnumType> {
-    let mut used: Vec<&EnumType> = Vec::new();
-    for column in schema.tables.iter().flat_map(|t| &t.columns) {
-        if let ColumnType::Enum(enum_type) = &column.column_type
-            && !used.iter().any(|u| u.name == enum_type.name)
-        {
-            used.push(enum_type);
+/// What a migration does to PostgreSQL enum types, before its steps and after them. Migration
+/// files hold no step of their own for types: the columns say which types exist and with
+/// which labels. The types are compared where the columns agree on them, at the migration's
+/// start and at its end (between two steps, one column may have the new labels and another
+/// the old): a type that comes is created first, one that gains labels gains them first
+/// (`ALTER TYPE … ADD VALUE`, which PostgreSQL cannot undo: losing or reordering labels is
+/// refused), and a type no column uses any more is dropped last.
+fn enum_type_changes(start: &Schema, end: &Schema, dialect: Dialect) -> Result<(Vec<String>, Vec<String>)> {
+    let types = |schema: &Schema| crate::schema::enum_types(&schema.tables).map_err(|why| Error::migration(MigrationKind::Plan, why));
+    let (old, new) = (types(start)?, types(end)?);
+    let mut coming = Vec::new();
+    for enum_type in &new {
+        match old.iter().find(|o| o.name == enum_type.name) {
+            None => coming.extend(super::render_create_enum(enum_type, dialect, false)?),
+            Some(before) if before.labels != enum_type.labels => coming.extend(render_alter_enum(before, enum_type, dialect)?),
+            Some(_) => {}
         }
     }
-    used
-}
-
-/// What a step needs of PostgreSQL enum types before it runs: the types its columns start
-/// using (`CREATE TYPE`), and the labels an altered column's type gains (`ALTER TYPE … ADD
-/// VALUE`). Migration files hold no step of their own for types: the columns say which types
-/// exist, so a step and its inverse create and drop them alike.
-fn enum_types_coming(step: &Operation, before: &Schema, after: &Schema, dialect: Dialect) -> Result<Vec<String>> {
-    let mut sql = Vec::new();
-    let used_before = enum_types_used(before);
-    for enum_type in enum_types_used(after).into_iter().filter(|t| !used_before.iter().any(|u| u.name == t.name)) {
-        sql.extend(super::render_create_enum(enum_type, dialect, false)?);
-    }
-    if let Operation::AlterColumn { from, to, .. } = step
-        && let (ColumnType::Enum(old), ColumnType::Enum(new)) = (&from.column_type, &to.column_type)
-        && old.name == new.name
-        && old.labels != new.labels
-        // Another column of the type already took the labels, earlier in the migration.
-        && !before.tables.iter().flat_map(|t| &t.columns).any(|c| c.column_type == to.column_type)
-    {
-        sql.extend(render_alter_enum(old, new, dialect)?);
-    }
-    Ok(sql)
-}
-
-/// The PostgreSQL enum types no column uses after a step (`DROP TYPE`).
-fn enum_types_going(before: &Schema, after: &Schema, dialect: Dialect) -> Vec<String> {
-    let used_after = enum_types_used(after);
-    enum_types_used(before)
-        .into_iter()
-        .filter(|t| !used_after.iter().any(|u| u.name == t.name))
-        .flat_map(|t| super::render_drop_enum(&t.name, dialect, false))
-        .collect()
-}
-
-/// A column type as the dialect stores it, for telling whether a column changes type: an
-/// enum's labels are text outside PostgreSQL, and its type's name is what PostgreSQL stores
-/// (new labels are added to the type itself).
-fn stored_type(dialect: Dialect, column_type: &ColumnType) -> ColumnType {
-    match column_type {
-        ColumnType::Enum(enum_type) if dialect == Dialect::Postgres => ColumnType::Custom(enum_type.name.clone()),
-        ColumnType::Enum(_) => ColumnType::Text,
-        other => other.clone(),
-    }
+    let going = old
+        .iter()
+        .filter(|o| !new.iter().any(|t| t.name == o.name))
+        .flat_map(|o| super::render_drop_enum(&o.name, dialect, false))
+        .collect();
+    Ok((coming, going))
 }
 
 fn table_of<'a>(schema: &'a Schema, name: &str) -> Result<&'a Table> {
@@ -279,7 +249,7 @@ fn retype_indexed_text(dialect: Dialect, before: &Table, after: &Table, columns:
     }
     for name in columns {
         let Some(column) = after.column(name) else { continue };
-        let unbounded_text = column.column_type == crate::schema::ColumnType::Text && column.max_length.is_none();
+        let unbounded_text = column.column_type == ColumnType::Text && column.max_length.is_none();
         if !unbounded_text || before.is_indexed(name) == after.is_indexed(name) {
             continue;
         }
@@ -341,8 +311,10 @@ fn default_literal(dialect: Dialect, default: &DefaultValue) -> String {
 fn alter_column(dialect: Dialect, before: &Schema, table: &Table, from: &Column, to: &Column) -> Result<Vec<String>> {
     let q = |name: &str| dialect.quote_identifier(name);
     let name = &table.name;
-    let retyped = stored_type(dialect, &from.column_type) != stored_type(dialect, &to.column_type) || from.max_length != to.max_length;
-    if !retyped && from.nullable == to.nullable && from.default == to.default {
+    // Compared as written for the dialect: an enum's labels are text outside PostgreSQL, and
+    // a label PostgreSQL's type gains leaves the column's type as it is.
+    let retyped = dialect::column_type(dialect, table, from).ok() != dialect::column_type(dialect, table, to).ok();
+    if !retyped && from.nullable == to.nullable && from.default == to.default && from.auto_increment == to.auto_increment {
         // Only an enum's labels changed: its type took them, or they are text here.
         return Ok(Vec::new());
     }
@@ -356,6 +328,12 @@ fn alter_column(dialect: Dialect, before: &Schema, table: &Table, from: &Column,
         }
         Dialect::Postgres => {
             let head = format!("ALTER TABLE {} ALTER COLUMN {}", q(name), q(&to.name));
+            // A default of the old type does not convert with the column (text to an enum
+            // type fails): dropped first, and set again after.
+            let default_in_the_way = retyped && from.default.is_some();
+            if default_in_the_way {
+                sql.push(format!("{head} DROP DEFAULT"));
+            }
             if retyped {
                 let type_name = dialect::column_type(dialect, table, to)?;
                 // One enum type does not cast to another: through text.
@@ -366,11 +344,12 @@ fn alter_column(dialect: Dialect, before: &Schema, table: &Table, from: &Column,
             if from.nullable != to.nullable {
                 sql.push(format!("{head} {} NOT NULL", if to.nullable { "DROP" } else { "SET" }));
             }
-            if from.default != to.default {
-                sql.push(match &to.default {
-                    Some(default) => format!("{head} SET DEFAULT {}", default_literal(dialect, default)),
-                    None => format!("{head} DROP DEFAULT"),
-                });
+            match &to.default {
+                Some(default) if default_in_the_way || from.default != to.default => {
+                    sql.push(format!("{head} SET DEFAULT {}", default_literal(dialect, default)))
+                }
+                None if from.default.is_some() && !default_in_the_way => sql.push(format!("{head} DROP DEFAULT")),
+                _ => {}
             }
         }
         Dialect::MsSql => {

@@ -73,8 +73,9 @@ fn enum_types_of(metas: &[&'static ModelMeta]) -> Result<Vec<EnumType>> {
 
 /// `CREATE TYPE "name" AS ENUM (…)` on PostgreSQL; nothing elsewhere, where the labels are
 /// text. PostgreSQL has no `CREATE TYPE IF NOT EXISTS`: `if_not_exists` wraps the statement in
-/// a block that ignores the type being there already (its labels are left as they are, as
-/// `create_all` leaves an existing table's columns).
+/// a block that creates the type unless an enum type of that name is in the current schema
+/// (its labels are then left as they are, as `create_all` leaves an existing table's columns).
+/// Any other type of that name still makes the statement fail.
 pub(crate) fn render_create_enum(enum_type: &EnumType, dialect: Dialect, if_not_exists: bool) -> Result<Vec<String>> {
     if dialect != Dialect::Postgres {
         return Ok(Vec::new());
@@ -85,9 +86,14 @@ pub(crate) fn render_create_enum(enum_type: &EnumType, dialect: Dialect, if_not_
     if !if_not_exists {
         return Ok(vec![create]);
     }
+    let exists = format!(
+        "SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+         WHERE n.nspname = current_schema() AND t.typname = {} AND t.typtype = 'e'",
+        pg_literal(&enum_type.name)
+    );
     // A dollar-quote tag that no label holds, so no label can end the block's body early.
     let tag = (0u32..).map(|n| format!("$duo{n}$")).find(|tag| !create.contains(tag.as_str())).unwrap_or_default();
-    Ok(vec![format!("DO {tag} BEGIN {create}; EXCEPTION WHEN duplicate_object THEN NULL; END {tag}")])
+    Ok(vec![format!("DO {tag} BEGIN IF NOT EXISTS ({exists}) THEN {create}; END IF; END {tag}")])
 }
 
 /// `DROP TYPE "name"` on PostgreSQL; nothing elsewhere.

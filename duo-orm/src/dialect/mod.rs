@@ -357,8 +357,11 @@ pub(crate) fn column_type(dialect: Dialect, table: &Table, column: &Column) -> R
         if dialect == Dialect::Postgres {
             return Ok(dialect.quote_identifier(&enum_type.name));
         }
-        // Elsewhere the labels are text, as those of an enum without a PostgreSQL type.
-        let text = Column { column_type: ColumnType::Text, ..column.clone() };
+        // Elsewhere the labels are text, bounded by the longest label PostgreSQL allows: a
+        // key or an index needs a bounded type on MySQL and SQL Server, a foreign key the same
+        // type as its key, and a label added later must fit without a new column type.
+        let max_length = Some(crate::schema::MAX_ENUM_NAME_BYTES as u32);
+        let text = Column { column_type: ColumnType::Text, max_length, ..column.clone() };
         return column_type(dialect, table, &text);
     }
     let indexed = table.is_indexed(&column.name);

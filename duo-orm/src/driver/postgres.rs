@@ -44,8 +44,8 @@ impl SqlxDriver for Postgres {
 /// A label of a PostgreSQL enum type: text on the wire, but of the enum's own type, which
 /// sqlx's `String` refuses by its type check. The model declares the column as that enum, so
 /// the check is skipped; the label is then checked by the field's `from_value`.
-fn enum_label(row: &PgRow, index: usize, _nullable: bool) -> Result<Option<String>, sqlx::Error> {
-    row.try_get_unchecked(index)
+fn enum_label(row: &PgRow, index: usize, nullable: bool) -> Result<Option<String>, sqlx::Error> {
+    if nullable { row.try_get_unchecked::<Option<String>, _>(index) } else { row.try_get_unchecked::<String, _>(index).map(Some) }
 }
 
 #[cfg(feature = "decimal")]

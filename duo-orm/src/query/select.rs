@@ -481,14 +481,15 @@ fn order_by_terms<M>(stmt: &mut SelectStatement, meta: &ModelMeta, terms: &[Orde
 /// Rows strictly after `key` in primary-key order (before it when `descending`), written
 /// without row values so every dialect accepts it: `a > x OR (a = x AND b > y)`.
 pub(crate) fn keyset_condition(meta: &ModelMeta, key: &[Value], descending: bool) -> Expr {
-    let columns: Vec<&'static str> = meta.key_columns().map(|c| c.name).collect();
+    let columns: Vec<&crate::model::ColumnMeta> = meta.key_columns().collect();
     let mut condition: Option<Expr> = None;
-    for (column, value) in columns.iter().zip(key).rev() {
-        let column = Expr::col((meta.table, *column));
+    for (column_meta, value) in columns.iter().zip(key).rev() {
+        let column = Expr::col((meta.table, column_meta.name));
+        let value = column_meta.param(value.clone());
         let beyond = if descending { column.clone().lt(value.clone()) } else { column.clone().gt(value.clone()) };
         condition = Some(match condition {
             None => beyond,
-            Some(rest) => beyond.or(column.eq(value.clone()).and(rest)),
+            Some(rest) => beyond.or(column.eq(value).and(rest)),
         });
     }
     condition.expect("a model has at least one primary-key column")

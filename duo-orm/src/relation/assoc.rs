@@ -52,10 +52,10 @@ pub(crate) fn related_rows(relation: &RelationMeta, key: Value) -> Expr {
             linked
                 .column((join_table, (through.target_column)()))
                 .from(join_table)
-                .and_where(Expr::col((join_table, (through.owner_column)())).eq(key));
+                .and_where(Expr::col((join_table, (through.owner_column)())).eq(relation.owner_column_meta().param(key)));
             Expr::col((target.table, key_column_meta(target).name)).in_subquery(linked)
         }
-        None => Expr::col((target.table, (relation.target_column)())).eq(key),
+        None => Expr::col((target.table, (relation.target_column)())).eq(relation.target_column_meta().param(key)),
     }
 }
 
@@ -206,12 +206,13 @@ pub(crate) fn link_inserts(dialect: crate::Dialect, relation: &RelationMeta, lin
     let mut columns = vec![(through.owner_column)(), (through.target_column)()];
     columns.extend(stamps.iter().map(|(name, _)| *name));
     let per_statement = crate::query::bulk::rows_per_statement(dialect, columns.len(), crate::query::bulk::DEFAULT_BATCH_SIZE);
+    let (owner_key, target_key) = (relation.owner_column_meta(), key_column_meta((relation.target)()));
     let mut statements = Vec::new();
     for chunk in links.chunks(per_statement) {
         let mut stmt = Query::insert();
         stmt.into_table((through.table)()).columns(columns.iter().copied());
         for (owner, target) in chunk {
-            let mut row: Vec<Expr> = vec![Expr::val(owner.clone()), Expr::val(target.clone())];
+            let mut row: Vec<Expr> = vec![owner_key.param(owner.clone()), target_key.param(target.clone())];
             row.extend(stamps.iter().map(|(_, value)| Expr::val(value.clone())));
             stmt.values(row).map_err(|e| Error::invalid(InvalidQueryKind::Internal, e.to_string()))?;
         }
@@ -232,9 +233,11 @@ pub(crate) fn link_deletes(
     let table = (through.table)();
     let delete = |targets: Option<&[Value]>| {
         let mut stmt = Query::delete();
-        stmt.from_table(table).and_where(Expr::col((table, (through.owner_column)())).eq(owner_key.clone()));
+        stmt.from_table(table)
+            .and_where(Expr::col((table, (through.owner_column)())).eq(relation.owner_column_meta().param(owner_key.clone())));
         if let Some(targets) = targets {
-            stmt.and_where(Expr::col((table, (through.target_column)())).is_in(targets.iter().cloned()));
+            let target_key = key_column_meta((relation.target)());
+            stmt.and_where(Expr::col((table, (through.target_column)())).is_in(targets.iter().map(|t| target_key.param(t.clone()))));
         }
         Statement::new(build_any!(dialect, stmt))
     };

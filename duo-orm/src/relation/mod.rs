@@ -104,6 +104,20 @@ impl std::fmt::Debug for RelationMeta {
 }
 
 impl RelationMeta {
+    /// The owner's column the relationship starts from (a join table's owner column holds its
+    /// values, of its type).
+    pub(crate) fn owner_column_meta(&self) -> &'static ColumnMeta {
+        let owner = (self.owner)();
+        &owner.columns[column_index(owner, (self.owner_column)())]
+    }
+
+    /// The target's column the relationship ends at (without a join table: the column holding
+    /// the owner's key).
+    pub(crate) fn target_column_meta(&self) -> &'static ColumnMeta {
+        let target = (self.target)();
+        &target.columns[column_index(target, (self.target_column)())]
+    }
+
     /// `User.posts`, for messages.
     pub fn qualified_name(&self) -> String {
         format!("{}.{}", (self.owner)().name, self.name)

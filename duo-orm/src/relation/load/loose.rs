@@ -25,7 +25,9 @@ pub(super) async fn stored_owner_keys<R: RelationField>(
             continue;
         }
         let mut stmt = Query::select();
-        stmt.column((owner.table, owner_column)).from(owner.table).and_where(Expr::col((owner.table, owner_column)).eq(key.clone()));
+        stmt.column((owner.table, owner_column))
+            .from(owner.table)
+            .and_where(Expr::col((owner.table, owner_column)).eq(relation.owner_column_meta().param(key.clone())));
         let stmt = dialect::render_select(dialect, stmt, Paging::default(), false);
         let matches = session.fetch_decoded(stmt, owner.name, |row| Ok(row.next_column::<R::OwnerKey>()?.into_value())).await?;
         match <[Value; 1]>::try_from(matches) {

@@ -92,6 +92,8 @@ impl SelectinSql {
     pub(super) fn render(dialect: Dialect, relation: &'static RelationMeta, below: &[LoadNode], shape: KeyShape) -> SelectinSql {
         let target = (relation.target)();
         let mut stmt = Query::select();
+        // The column the keys are compared with holds values of the owner's column.
+        let key_type = &relation.owner_column_meta().sql_type;
         let key_column = match &relation.through {
             Some(through) => {
                 let join_table = (through.table)();
@@ -111,7 +113,8 @@ impl SelectinSql {
         match shape {
             KeyShape::Array => {
                 let array = Value::Array(sea_query::ArrayType::BigInt, Some(Box::default()));
-                stmt.and_where(Expr::col(key_column).eq(sea_query::extension::postgres::PgFunc::any(Expr::val(array))));
+                let keys = crate::types::as_column_type(key_type, Expr::val(array), true);
+                stmt.and_where(Expr::col(key_column).eq(sea_query::extension::postgres::PgFunc::any(keys)));
                 let rendered = dialect::render_select(dialect, stmt, Paging::default(), false);
                 SelectinSql { head: rendered.sql, tail: String::new() }
             }
