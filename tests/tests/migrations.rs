@@ -669,8 +669,11 @@ mod enum_types {
         let hostile = ColumnType::Enum(EnumType { name: "tier\" AS ENUM ('x'); DROP TABLE t; --".into(), labels: vec!["a".into()] });
         let hostile = Schema { tables: vec![accounts(&["a"], hostile, ColumnType::Text)] };
         let steps = diff(&Schema::default(), &hostile, &Renames::default()).unwrap();
-        let error = duo_orm::migrate::render_steps("m", &steps, &mut Schema::default(), Dialect::Postgres).unwrap_err();
-        assert!(error.to_string().contains("not a plain identifier"), "{error}");
+        for (name, dialect) in crate::support::DIALECTS {
+            // Refused everywhere, not only where PostgreSQL would create it: a file means the same on every dialect.
+            let error = duo_orm::migrate::render_steps("m", &steps, &mut Schema::default(), dialect).unwrap_err();
+            assert!(matches!(&error, Error::Migration { .. }) && error.to_string().contains("not a plain identifier"), "{name}: {error}");
+        }
     }
 
     #[tokio::test]

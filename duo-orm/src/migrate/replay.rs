@@ -2,6 +2,7 @@
 //! autogenerate diffs the models against, and what each step is checked and rendered against.
 
 use super::*;
+use crate::schema::ColumnType;
 
 /// The schema a sequence of migrations builds: tables in creation order.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,6 +40,7 @@ impl Schema {
 
     /// Applies one step, checking that it fits.
     pub fn apply(&mut self, step: &Operation) -> std::result::Result<(), String> {
+        check_enum_types(step)?;
         match step {
             Operation::CreateTable { table } => {
                 if self.table(&table.name).is_some() {
@@ -137,4 +139,22 @@ impl Schema {
         }
         Ok(())
     }
+}
+
+/// The enum types a step's columns name must be creatable (a plain name, valid labels) on
+/// every dialect, not only where PostgreSQL creates them: a migration file means the same
+/// everywhere.
+fn check_enum_types(step: &Operation) -> std::result::Result<(), String> {
+    let columns: Vec<&Column> = match step {
+        Operation::CreateTable { table } => table.columns.iter().collect(),
+        Operation::AddColumn { column, .. } => vec![column],
+        Operation::AlterColumn { to, .. } => vec![to],
+        _ => Vec::new(),
+    };
+    for column in columns {
+        if let ColumnType::Enum(enum_type) = &column.column_type {
+            enum_type.check().map_err(|why| format!("column `{}`: {why}", column.name))?;
+        }
+    }
+    Ok(())
 }
