@@ -20,6 +20,14 @@ pub fn derive_field_type(input: TokenStream) -> TokenStream {
     duo_orm_macros_core::expand_field_type(&input).into()
 }
 
+/// Makes a struct a row type: a result row decodes into it field after field, by position
+/// (implements `duo_orm::FromRow`). Each field's type is a field type or another row type.
+#[proc_macro_derive(FromRow, attributes(duo))]
+pub fn derive_from_row(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    duo_orm_macros_core::expand_from_row(&input).into()
+}
+
 /// Makes a serde struct a write payload: implements `Payload` (validated when the struct
 /// implements `validator::Validate`).
 #[proc_macro_derive(Payload, attributes(duo))]

@@ -126,6 +126,15 @@ pub fn model(def: &ModelDef) -> TokenStream {
             };
 
             #[automatically_derived]
+            impl #private::FromRow for #ident {
+                const NAME: &'static str = #name;
+                #[inline(always)]
+                fn from_row(row: &mut #private::RowCursor<'_>) -> #private::RowResult<Self> {
+                    <Self as #krate::Model>::decode(row)
+                }
+            }
+
+            #[automatically_derived]
             impl #krate::Model for #ident {
                 type Columns = #columns_ident;
                 type Key = #key_type;

@@ -11,6 +11,7 @@ mod check;
 mod ctxt;
 mod expand;
 pub mod field_type;
+mod from_row;
 pub mod model;
 pub mod relation;
 pub mod schema;
@@ -51,24 +52,20 @@ pub fn expand_field_type(input: &DeriveInput) -> TokenStream {
     }
 }
 
+/// Expands `#[derive(FromRow)]`.
+pub fn expand_from_row(input: &DeriveInput) -> TokenStream {
+    match from_row::parse_row(input) {
+        Ok(def) => from_row::expand(&def),
+        Err(errors) => errors.to_compile_error(),
+    }
+}
+
 /// Expands `#[derive(Payload)]`.
 pub fn expand_payload(input: &DeriveInput) -> TokenStream {
-    let mut krate: syn::Path = syn::parse_quote!(::duo_orm);
-    for attr in input.attrs.iter().filter(|a| a.path().is_ident(symbol::DUO)) {
-        let result = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident(symbol::CRATE) {
-                let lit: syn::LitStr = meta.value()?.parse()?;
-                krate = lit.parse()?;
-                Ok(())
-            } else {
-                Err(meta.error("unknown duo attribute on a schema; expected `crate`"))
-            }
-        });
-        if let Err(error) = result {
-            return error.to_compile_error();
-        }
+    match attr::crate_path_only(&input.attrs, "a payload") {
+        Ok(krate) => expand::payload(input, &krate),
+        Err(error) => error.to_compile_error(),
     }
-    expand::payload(input, &krate)
 }
 
 #[cfg(test)]

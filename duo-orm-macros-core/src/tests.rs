@@ -186,7 +186,24 @@ fn expands_field_types() {
     let newtype: syn::DeriveInput = syn::parse_quote! {
         struct Email(String);
     };
-    let expanded = [labels, integers, newtype].iter().map(|input| pretty(crate::expand_field_type(input))).collect::<Vec<_>>();
+    let native: syn::DeriveInput = syn::parse_quote! {
+        #[duo(postgres_enum = "tier")]
+        enum Tier { Free, Pro }
+    };
+    let expanded = [labels, integers, newtype, native].iter().map(|input| pretty(crate::expand_field_type(input))).collect::<Vec<_>>();
+    insta::assert_snapshot!(expanded.join("\n// ----\n\n"));
+}
+
+#[test]
+fn expands_row_structs() {
+    let named: syn::DeriveInput = syn::parse_quote! {
+        struct Tally { r#type: String, total: i64, best: Option<i32> }
+    };
+    let tuple: syn::DeriveInput = syn::parse_quote! {
+        #[duo(crate = "orm")]
+        struct Ranked(User, i64);
+    };
+    let expanded = [named, tuple].iter().map(|input| pretty(crate::expand_from_row(input))).collect::<Vec<_>>();
     insta::assert_snapshot!(expanded.join("\n// ----\n\n"));
 }
 

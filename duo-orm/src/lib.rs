@@ -51,6 +51,7 @@ pub mod model;
 pub mod pending;
 pub mod query;
 pub mod relation;
+pub mod row;
 pub mod schema;
 mod sync;
 pub mod transaction;
@@ -70,14 +71,19 @@ pub use json::Json;
 pub use model::{HookFns, Hooks, Model, ModelMeta, Payload, SetOn};
 pub use pending::Pending;
 pub use query::bulk::{CreateBulk, CreateBulkReturning, DeleteBulk, UpdateBulk};
+pub use query::raw::{FromStatementAs, IntoParam, RawSql};
 pub use query::select::{Page, Select};
 pub use query::stream::Iterate;
 pub use relation::{Association, Orphans, Related, RelatedCount, Relation, RelationKind, RelationMeta, Strategy};
+pub use row::FromRow;
 pub use transaction::Transaction;
 pub use types::FieldType;
 
 /// `#[derive(FieldType)]`: see the [`FieldType`](trait@FieldType) trait.
 pub use duo_orm_derive::FieldType;
+/// `#[derive(FromRow)]`: a struct a result row decodes into, by position; see the
+/// [`FromRow`](trait@FromRow) trait.
+pub use duo_orm_derive::FromRow;
 /// `#[derive(Model)]`: see the user guide's "Defining models" chapter.
 pub use duo_orm_derive::Model;
 /// `#[derive(Payload)]`: makes a serde struct a write payload (implements the [`Payload`]
@@ -98,7 +104,9 @@ pub use sqlx;
 pub mod prelude {
     #[cfg(feature = "json")]
     pub use crate::Json;
-    pub use crate::{Database, Dialect, Error, FieldType, Hooks, Model, ModelExt, Page, Payload, Related, Result, Select, Transaction};
+    pub use crate::{
+        Database, Dialect, Error, FieldType, FromRow, Hooks, Model, ModelExt, Page, Payload, Related, Result, Select, Transaction,
+    };
     /// `try_next()`, `next()` and friends on [`Iterate::stream`](crate::Iterate::stream).
     pub use futures_util::{StreamExt as _, TryStreamExt as _};
     pub use serde::{Deserialize, Serialize};
@@ -115,6 +123,7 @@ pub mod __private {
     };
     pub use crate::relation::load::RelationLoader;
     pub use crate::relation::{RelationField, ThroughMeta, key_column, kind};
+    pub use crate::row::FromRow;
     pub use crate::schema::EnumType;
     pub use crate::types::{ArrayOf, FieldType, RowCursor, RowError, RowResult, SqlType, ValueError};
     pub use std::sync::OnceLock;

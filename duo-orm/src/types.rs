@@ -577,6 +577,15 @@ pub struct RowError(Box<Error>);
 pub type RowResult<T> = std::result::Result<T, RowError>;
 
 impl RowError {
+    /// The same error, saying which field of a row struct it was decoding.
+    #[cold]
+    fn in_field(mut self, field: &str) -> Self {
+        if let Error::Decode { column, .. } = &mut *self.0 {
+            *column = format!("{field} ({column})");
+        }
+        self
+    }
+
     /// The error itself.
     pub fn into_error(self) -> Error {
         *self.0
@@ -651,6 +660,13 @@ impl<'r> RowCursor<'r> {
     #[inline(never)]
     fn decode_error(&self, index: usize, error: &dyn std::fmt::Display) -> RowError {
         Error::Decode { model: self.model, column: format!("#{index}"), detail: error.to_string() }.into()
+    }
+
+    /// Decodes the next columns as the field `field` of a row struct (`#[derive(FromRow)]`): a
+    /// decode error names the field.
+    #[inline]
+    pub fn next_field<T: crate::row::FromRow>(&mut self, field: &'static str) -> RowResult<T> {
+        T::from_row(self).map_err(|error| error.in_field(field))
     }
 
     /// Whether the column `ahead` positions after the next one is NULL (a `LEFT JOIN` that

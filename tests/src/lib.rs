@@ -20,6 +20,9 @@ mod crud {}
 #[doc = include_str!("../../docs/src/querying.md")]
 mod querying {}
 
+#[doc = include_str!("../../docs/src/reports.md")]
+mod reports {}
+
 #[doc = include_str!("../../docs/src/relationships.md")]
 mod relationships {}
 

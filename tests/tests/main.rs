@@ -21,6 +21,7 @@ mod migrations;
 mod mock;
 mod models;
 mod queries;
+mod raw;
 mod relations;
 mod runtimes;
 mod secrets;

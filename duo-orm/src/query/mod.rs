@@ -7,6 +7,7 @@ use crate::dialect::{Dialect, Statement, build_any};
 use crate::error::{Error, Result};
 
 pub mod bulk;
+pub mod raw;
 pub mod select;
 pub mod stream;
 pub mod write;

@@ -1,0 +1,77 @@
+//! Rows into Rust values, by position: models, row structs (`#[derive(FromRow)]`), tuples and
+//! single columns.
+
+use crate::types::{FieldType, RowCursor, RowResult};
+
+/// A type a result row decodes into, column after column in order: no name lookups.
+///
+/// Implemented by every model (`#[derive(Model)]`), by structs deriving `FromRow`, by every
+/// field type (a one-column row: `i64`, `String`, `Option<T>`, …) and by tuples of these, up to
+/// twelve. A tuple reads its elements one after the other, so `(User, i64)` reads the user's
+/// columns, then one more.
+///
+/// ```
+/// use duo_orm::prelude::*;
+///
+/// /// A report row: the columns of a hand-written query, in order.
+/// #[derive(FromRow, Debug, PartialEq)]
+/// struct Tally {
+///     owner: String,
+///     total: i64,
+///     last: Option<i64>,
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> duo_orm::Result<()> {
+/// let db = Database::new("sqlite::memory:");
+/// db.execute_raw("CREATE TABLE votes (owner TEXT, stars INTEGER)").await?;
+/// db.raw("INSERT INTO votes VALUES (?, ?), (?, ?)").bind("ada").bind(3).bind("ada").bind(4).execute().await?;
+/// let tallies: Vec<Tally> =
+///     db.raw("SELECT owner, SUM(stars), MAX(stars) FROM votes GROUP BY owner").all().await?;
+/// assert_eq!(tallies, [Tally { owner: "ada".into(), total: 7, last: Some(4) }]);
+/// # Ok(())
+/// # }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be decoded from a row",
+    label = "not a row type",
+    note = "rows decode into models, `#[derive(FromRow)]` structs, field types (one column) and tuples of these"
+)]
+pub trait FromRow: Sized + Send + 'static {
+    /// What decode errors call the rows.
+    const NAME: &'static str = "row";
+
+    /// Reads this value's columns from `row`, from its current position.
+    fn from_row(row: &mut RowCursor<'_>) -> RowResult<Self>;
+}
+
+impl<T: FieldType> FromRow for T {
+    #[inline]
+    fn from_row(row: &mut RowCursor<'_>) -> RowResult<Self> {
+        row.next_column::<T>()
+    }
+}
+
+macro_rules! tuple_rows {
+    ($($name:ident),+) => {
+        impl<$($name: FromRow),+> FromRow for ($($name,)+) {
+            #[inline]
+            fn from_row(row: &mut RowCursor<'_>) -> RowResult<Self> {
+                Ok(($($name::from_row(row)?,)+))
+            }
+        }
+    };
+}
+
+tuple_rows!(A);
+tuple_rows!(A, B);
+tuple_rows!(A, B, C);
+tuple_rows!(A, B, C, D);
+tuple_rows!(A, B, C, D, E);
+tuple_rows!(A, B, C, D, E, F);
+tuple_rows!(A, B, C, D, E, F, G);
+tuple_rows!(A, B, C, D, E, F, G, H);
+tuple_rows!(A, B, C, D, E, F, G, H, I);
+tuple_rows!(A, B, C, D, E, F, G, H, I, J);
+tuple_rows!(A, B, C, D, E, F, G, H, I, J, K);
+tuple_rows!(A, B, C, D, E, F, G, H, I, J, K, L);
