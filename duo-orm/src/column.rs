@@ -375,7 +375,7 @@ pub const MAX_CONDITION_DEPTH: u32 = 32;
 /// `log2(n)` levels deep rather than `n`.
 const CHAIN: usize = 8;
 
-type Render = Arc<dyn Fn(Dialect) -> crate::Result<Expr> + Send + Sync>;
+pub(crate) type Render = Arc<dyn Fn(Dialect) -> crate::Result<Expr> + Send + Sync>;
 
 /// A condition's SQL: the same in every dialect, or written per dialect when the query is
 /// rendered (JSON paths and array operators, whose syntax differs between dialects), joined

@@ -70,7 +70,9 @@ pub use error::{ConfigurationKind, DatabaseError, DriverError, Error, IntegrityK
 pub use json::Json;
 pub use model::{HookFns, Hooks, Model, ModelMeta, Payload, SetOn};
 pub use pending::Pending;
+pub use query::aggregate::{Averageable, Ordered, Summable};
 pub use query::bulk::{CreateBulk, CreateBulkReturning, DeleteBulk, UpdateBulk};
+pub use query::project::{Computed, Grouping, Ordering, Projected, Selection};
 pub use query::raw::{FromStatementAs, IntoParam, RawSql};
 pub use query::select::{Page, Select};
 pub use query::stream::Iterate;

@@ -63,15 +63,23 @@ macro_rules! tuple_rows {
     };
 }
 
-tuple_rows!(A);
-tuple_rows!(A, B);
-tuple_rows!(A, B, C);
-tuple_rows!(A, B, C, D);
-tuple_rows!(A, B, C, D, E);
-tuple_rows!(A, B, C, D, E, F);
-tuple_rows!(A, B, C, D, E, F, G);
-tuple_rows!(A, B, C, D, E, F, G, H);
-tuple_rows!(A, B, C, D, E, F, G, H, I);
-tuple_rows!(A, B, C, D, E, F, G, H, I, J);
-tuple_rows!(A, B, C, D, E, F, G, H, I, J, K);
-tuple_rows!(A, B, C, D, E, F, G, H, I, J, K, L);
+/// Invokes `$tuple!` once per tuple arity duo-orm implements its traits for, one to twelve.
+macro_rules! for_each_tuple {
+    ($tuple:ident) => {
+        $tuple!(A);
+        $tuple!(A, B);
+        $tuple!(A, B, C);
+        $tuple!(A, B, C, D);
+        $tuple!(A, B, C, D, E);
+        $tuple!(A, B, C, D, E, F);
+        $tuple!(A, B, C, D, E, F, G);
+        $tuple!(A, B, C, D, E, F, G, H);
+        $tuple!(A, B, C, D, E, F, G, H, I);
+        $tuple!(A, B, C, D, E, F, G, H, I, J);
+        $tuple!(A, B, C, D, E, F, G, H, I, J, K);
+        $tuple!(A, B, C, D, E, F, G, H, I, J, K, L);
+    };
+}
+pub(crate) use for_each_tuple;
+
+for_each_tuple!(tuple_rows);

@@ -23,6 +23,7 @@ mod models;
 mod queries;
 mod raw;
 mod relations;
+mod reports;
 mod runtimes;
 mod secrets;
 mod sql;

@@ -6,7 +6,9 @@ use sea_query::QueryStatementWriter;
 use crate::dialect::{Dialect, Statement, build_any};
 use crate::error::{Error, Result};
 
+pub mod aggregate;
 pub mod bulk;
+pub mod project;
 pub mod raw;
 pub mod select;
 pub mod stream;

@@ -276,6 +276,18 @@ impl<M: Model> Select<M> {
         Ok(stmt)
     }
 
+    /// The body of a projection of this query (`select(..)`): the filter and order written for
+    /// `dialect`, without the joins of `related(..)`, and the paging to apply.
+    pub(crate) fn projection_body(&self, dialect: Dialect) -> Result<(SelectStatement, Paging)> {
+        self.check()?;
+        Ok((self.statement(dialect, Projection::Rows, true, false)?, self.paging))
+    }
+
+    /// Whether the query has `order_by` terms.
+    pub(crate) fn is_ordered(&self) -> bool {
+        !self.order.is_empty()
+    }
+
     /// The SQL and values this query runs as `all()` in `dialect`.
     pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
         self.render(dialect, Projection::Rows, self.paging)

@@ -1,0 +1,317 @@
+//! Projections: `User::query().select(|u| (u.name, u.age.max()))` picks columns and computed
+//! values instead of whole models, optionally grouped (`group_by`, `having`) and `distinct`.
+//! The row type follows from what is picked, so the result is typed without annotations.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use sea_query::{Expr, ExprTrait, Order};
+
+use crate::column::{Column, CondExpr, Condition, Render};
+use crate::dialect::{self, Dialect, Statement};
+use crate::error::Result;
+use crate::model::Model;
+use crate::pending::Pending;
+use crate::query::select::Select;
+use crate::row::FromRow;
+use crate::types::{FieldType, IntoColumnValue};
+
+/// A value a query computes per row or per group, read as `T`: an aggregate (`u.age.max()`),
+/// written for the dialect when the query renders.
+pub struct Computed<M, T> {
+    pub(crate) render: Render,
+    _marker: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for Computed<M, T> {
+    fn clone(&self) -> Self {
+        Computed { render: self.render.clone(), _marker: PhantomData }
+    }
+}
+
+impl<M, T> std::fmt::Debug for Computed<M, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Computed(<written per dialect>)")
+    }
+}
+
+impl<M: Model, T: FieldType> Computed<M, T> {
+    pub(crate) fn new(render: impl Fn(Dialect) -> Result<Expr> + Send + Sync + 'static) -> Self {
+        Computed { render: Arc::new(render), _marker: PhantomData }
+    }
+
+    fn compare(&self, value: impl IntoColumnValue<T>, op: fn(Expr, Expr) -> Expr) -> Condition<M> {
+        let render = self.render.clone();
+        let value = crate::types::param(&T::SQL_TYPE, value.into_column_value());
+        Condition::per_dialect(move |dialect| Ok(op(render(dialect)?, value.clone())))
+    }
+
+    /// `value = …`, for `having`.
+    pub fn eq(&self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        self.compare(value, |a, b| a.eq(b))
+    }
+
+    /// `value > …`, for `having`.
+    pub fn gt(&self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        self.compare(value, |a, b| a.gt(b))
+    }
+
+    /// `value >= …`, for `having`.
+    pub fn ge(&self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        self.compare(value, |a, b| a.gte(b))
+    }
+
+    /// `value < …`, for `having`.
+    pub fn lt(&self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        self.compare(value, |a, b| a.lt(b))
+    }
+
+    /// `value <= …`, for `having`.
+    pub fn le(&self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        self.compare(value, |a, b| a.lte(b))
+    }
+
+    /// Ascending order by this value.
+    pub fn asc(&self) -> Ordering<M> {
+        Ordering { render: self.render.clone(), order: Order::Asc, _marker: PhantomData }
+    }
+
+    /// Descending order by this value.
+    pub fn desc(&self) -> Ordering<M> {
+        Ordering { render: self.render.clone(), order: Order::Desc, _marker: PhantomData }
+    }
+}
+
+/// An order term of a projection: a column's or a computed value's (`u.age.max().desc()`).
+pub struct Ordering<M> {
+    render: Render,
+    order: Order,
+    _marker: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Ordering<M> {
+    fn clone(&self) -> Self {
+        Ordering { render: self.render.clone(), order: self.order.clone(), _marker: PhantomData }
+    }
+}
+
+/// What a projection can pick: a column, a computed value, or a tuple of them (up to twelve).
+/// [`Output`](Self::Output) is the row type the picks read as.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be selected from `{M}`",
+    label = "pick columns and computed values of the queried model",
+    note = "select a column (`u.name`), a computed value (`u.age.max()`), or a tuple of them"
+)]
+pub trait Selection<M> {
+    /// The row type of the picked values, in order.
+    type Output: FromRow;
+    /// Adds the picked expressions' writers, in order.
+    #[doc(hidden)]
+    fn renders(self, out: &mut Vec<Render>);
+}
+
+impl<M: Model, T: FieldType> Selection<M> for Column<M, T> {
+    type Output = T;
+    fn renders(self, out: &mut Vec<Render>) {
+        out.push(Arc::new(move |_| Ok(self.expr())));
+    }
+}
+
+impl<M: Model, T: FieldType> Selection<M> for Computed<M, T> {
+    type Output = T;
+    fn renders(self, out: &mut Vec<Render>) {
+        out.push(self.render);
+    }
+}
+
+macro_rules! tuple_selection {
+    ($($name:ident),+) => {
+        impl<M, $($name: Selection<M>),+> Selection<M> for ($($name,)+) {
+            type Output = ($($name::Output,)+);
+            #[allow(non_snake_case)]
+            fn renders(self, out: &mut Vec<Render>) {
+                let ($($name,)+) = self;
+                $($name.renders(out);)+
+            }
+        }
+    };
+}
+
+crate::row::for_each_tuple!(tuple_selection);
+
+/// What can be grouped by: a column, or a tuple of columns (up to twelve).
+pub trait Grouping<M> {
+    /// Adds the grouped columns.
+    #[doc(hidden)]
+    fn columns(self, out: &mut Vec<Expr>);
+}
+
+impl<M: Model, T> Grouping<M> for Column<M, T> {
+    fn columns(self, out: &mut Vec<Expr>) {
+        out.push(self.expr());
+    }
+}
+
+macro_rules! tuple_grouping {
+    ($($name:ident),+) => {
+        impl<M, $($name: Grouping<M>),+> Grouping<M> for ($($name,)+) {
+            #[allow(non_snake_case)]
+            fn columns(self, out: &mut Vec<Expr>) {
+                let ($($name,)+) = self;
+                $($name.columns(out);)+
+            }
+        }
+    };
+}
+
+crate::row::for_each_tuple!(tuple_grouping);
+
+impl<M: Model> Select<M> {
+    /// Picks columns and computed values instead of whole models: the rows read as the
+    /// picks' types, in order (`(String, Option<i32>)` for `|u| (u.name, u.age.max())`). The
+    /// query's filter, order, limit and offset apply; `related(..)` does not.
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # #[derive(Model, Debug)]
+    /// # #[duo(table = "players")]
+    /// # struct Player { #[duo(primary_key)] id: i64, team: String, points: i32 }
+    /// # fn main() -> duo_orm::Result<()> {
+    /// let best = Player::query()
+    ///     .select(|p| (p.team, p.points.max(), p.id.count()))
+    ///     .group_by(|p| p.team)
+    ///     .having(|p| p.id.count().gt(1))
+    ///     .order_by(|p| p.points.max().desc());
+    /// assert_eq!(
+    ///     best.to_sql(Dialect::Postgres)?.sql,
+    ///     r#"SELECT "players"."team", MAX("players"."points"), COUNT("players"."id") FROM "players" GROUP BY "players"."team" HAVING COUNT("players"."id") > $1 ORDER BY MAX("players"."points") DESC"#
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn select<S: Selection<M>>(self, pick: impl FnOnce(&M::Columns) -> S) -> Projected<M, S::Output> {
+        let mut picks = Vec::new();
+        pick(M::columns()).renders(&mut picks);
+        Projected { query: self, picks, distinct: false, group_by: Vec::new(), having: None, order: Vec::new(), _marker: PhantomData }
+    }
+}
+
+/// A query of picked columns and computed values, from [`Select::select`]. Its rows read as
+/// `T`.
+#[must_use = "a query does nothing until `.all()` or `.first()` is awaited"]
+pub struct Projected<M, T> {
+    query: Select<M>,
+    picks: Vec<Render>,
+    distinct: bool,
+    group_by: Vec<Expr>,
+    having: Option<Condition<M>>,
+    order: Vec<Ordering<M>>,
+    _marker: PhantomData<fn() -> T>,
+}
+
+impl<M: Model, T: FromRow> Projected<M, T> {
+    /// At most `n` rows.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.query = self.query.limit(n);
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.query = self.query.offset(n);
+        self
+    }
+
+    /// `SELECT DISTINCT`: each different row once.
+    pub fn distinct(mut self) -> Self {
+        self.distinct = true;
+        self
+    }
+
+    /// `GROUP BY` these columns: each computed value is then one per group. Calling it again
+    /// adds columns.
+    pub fn group_by<G: Grouping<M>>(mut self, columns: impl FnOnce(&M::Columns) -> G) -> Self {
+        columns(M::columns()).columns(&mut self.group_by);
+        self
+    }
+
+    /// `HAVING`: keeps the groups whose computed values pass (`|p| p.id.count().gt(1)`). Calling
+    /// it again adds a condition that must also hold.
+    pub fn having(mut self, condition: impl FnOnce(&M::Columns) -> Condition<M>) -> Self {
+        let condition = condition(M::columns());
+        self.having = Some(match self.having.take() {
+            Some(before) => before.and(condition),
+            None => condition,
+        });
+        self
+    }
+
+    /// Orders by computed values (`|p| p.points.max().desc()`), after the query's own
+    /// `order_by` terms. Calling it again adds terms.
+    pub fn order_by(mut self, term: impl FnOnce(&M::Columns) -> Ordering<M>) -> Self {
+        self.order.push(term(M::columns()));
+        self
+    }
+
+    /// The SQL and values this projection runs in `dialect`.
+    pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
+        let (mut stmt, paging) = self.query.projection_body(dialect)?;
+        stmt.clear_selects();
+        for pick in &self.picks {
+            stmt.expr(pick(dialect)?);
+        }
+        if self.distinct {
+            stmt.distinct();
+        }
+        if !self.group_by.is_empty() {
+            stmt.add_group_by(self.group_by.iter().cloned());
+        }
+        if let Some(having) = &self.having {
+            let (expr, error) = having.clone().into_parts();
+            if let Some(invalid) = error {
+                return Err(invalid.into());
+            }
+            stmt.and_having(resolve(&expr, dialect)?);
+        }
+        for term in &self.order {
+            stmt.order_by_expr((term.render)(dialect)?, term.order.clone());
+        }
+        let ordered = self.query.is_ordered() || !self.order.is_empty();
+        Ok(dialect::render_select(dialect, stmt, paging, ordered))
+    }
+
+    /// Every row.
+    pub fn all<'a>(self) -> Pending<'a, Vec<T>> {
+        Pending::new::<M>(move |db| {
+            Box::pin(async move {
+                let stmt = self.to_sql(db.dialect()?)?;
+                db.fetch_decoded(stmt, T::NAME, T::from_row).await
+            })
+        })
+    }
+
+    /// The first row, or `None`.
+    pub fn first<'a>(mut self) -> Pending<'a, Option<T>> {
+        self.query = self.query.limit(1);
+        self.all().map(|rows| rows.into_iter().next())
+    }
+
+    /// The same picks read as another row type with the same columns in order: a
+    /// `#[derive(FromRow)]` struct. Each field's type is checked against its column when the
+    /// rows are read (a mismatch is an `Error::Decode` naming the field).
+    pub fn into_rows<R: FromRow>(self) -> Projected<M, R> {
+        Projected {
+            query: self.query,
+            picks: self.picks,
+            distinct: self.distinct,
+            group_by: self.group_by,
+            having: self.having,
+            order: self.order,
+            _marker: PhantomData,
+        }
+    }
+}
+
+fn resolve(expr: &CondExpr, dialect: Dialect) -> Result<Expr> {
+    expr.resolve(dialect)
+}
