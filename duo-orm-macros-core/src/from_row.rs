@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields};
+use syn::{Data, DeriveInput};
 
 use crate::ctxt::Ctxt;
 use crate::symbol::DUO;
@@ -37,7 +37,7 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<RowDef> {
         cx.error_spanned_by(&input.ident, "#[derive(FromRow)] works on structs: one field per selected column, in order");
         return None;
     };
-    if matches!(data.fields, Fields::Unit) {
+    if data.fields.is_empty() {
         cx.error_spanned_by(&input.ident, "a row struct needs a field per selected column; help: for a row of one column, use its type");
     }
     let fields = data

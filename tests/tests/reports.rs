@@ -19,6 +19,7 @@ pub struct Sale {
     pub weight: f64,
     pub price: Decimal,
     pub discount: Option<i32>,
+    pub score: i16,
 }
 
 /// One row per region.
@@ -30,12 +31,11 @@ pub struct RegionTotals {
 }
 
 async fn seed(db: &Database) {
-    let rows = [("north", 3, 100, 1.5, "1.10", Some(1)), ("north", 5, 250, 2.5, "2.20", None), ("south", 7, 900, 0.5, "3.30", Some(2))];
-    for (region, units, cents, weight, price, discount) in rows {
-        Sale::create(json!({"region": region, "units": units, "cents": cents, "weight": weight, "price": price, "discount": discount}))
-            .on(db)
-            .await
-            .unwrap();
+    let rows =
+        [("north", 3, 100, 1.5, "1.10", Some(1), 1), ("north", 5, 250, 2.5, "2.20", None, 2), ("south", 7, 900, 0.5, "3.30", Some(2), 2)];
+    for (region, units, cents, weight, price, discount, score) in rows {
+        let sale = json!({"region": region, "units": units, "cents": cents, "weight": weight, "price": price, "discount": discount, "score": score});
+        Sale::create(sale).on(db).await.unwrap();
     }
 }
 
@@ -80,6 +80,9 @@ async fn aggregates_read_as_one_type_on_every_backend() {
             .unwrap_or_else(|e| fail(e))
             .unwrap();
         assert_eq!((avg, min, max, first_region.as_deref(), discounts), (Some(5.0), Some(3), Some(900), Some("north"), 2), "{d:?}");
+        // An average is computed in double precision everywhere (MySQL would round it to 4 places).
+        let (score_avg, score_sum) = Sale::query().select(|s| (s.score.avg(), s.score.sum())).first().on(db).await.unwrap().unwrap();
+        assert_eq!((score_avg, score_sum), (Some(5.0 / 3.0), Some(5)), "{d:?}");
         // Over no rows: counts are 0, the others `None`.
         let empty = Sale::filter(|s| s.units.gt(100)).select(|s| (s.id.count(), s.units.sum(), s.units.max(), s.weight.avg()));
         assert_eq!(empty.first().on(db).await.unwrap(), Some((0, None, None, None)), "{d:?}");
@@ -101,7 +104,7 @@ async fn groups_filter_and_order_by_their_aggregates() {
         let (db, d) = (&t.db, t.dialect);
         setup!(db, Sale);
         seed(db).await;
-        Sale::create(json!({"region": "east", "units": 1, "cents": 5, "weight": 0.1, "price": "0.10"})).on(db).await.unwrap();
+        Sale::create(json!({"region": "east", "units": 1, "cents": 5, "weight": 0.1, "price": "0.10", "score": 0})).on(db).await.unwrap();
         let grouped: Vec<(String, i64, Option<i64>)> = Sale::query()
             .select(|s| (s.region, s.id.count(), s.units.sum()))
             .group_by(|s| s.region)
@@ -134,6 +137,24 @@ async fn groups_filter_and_order_by_their_aggregates() {
             ],
             "{d:?}"
         );
+        // An `i64` sum is a decimal, compared and ordered as a number on every backend.
+        let by_cents: Vec<(String, Option<Decimal>)> = Sale::query()
+            .select(|s| (s.region, s.cents.sum()))
+            .group_by(|s| s.region)
+            .having(|s| s.cents.sum().gt(Decimal::from(40)))
+            .order_by(|s| s.cents.sum().desc())
+            .all()
+            .on(db)
+            .await
+            .unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        assert_eq!(by_cents, [("south".to_string(), Some(Decimal::from(900))), ("north".to_string(), Some(Decimal::from(350)))], "{d:?}");
+        // A plain column a group has many values of is refused, not read from any row.
+        let ungrouped = Sale::query().select(|s| (s.region, s.units, s.id.count())).group_by(|s| s.region).all().on(db).await;
+        assert!(matches!(&ungrouped, Err(Error::InvalidQuery { message, .. }) if message.contains("`units`")), "{ungrouped:?}");
+        let ungrouped = Sale::query().select(|s| (s.region, s.units.max())).all().on(db).await;
+        assert!(matches!(&ungrouped, Err(Error::InvalidQuery { message, .. }) if message.contains("`region`")), "{ungrouped:?}");
+        let misordered = Sale::query().order_by(|s| s.units.asc()).select(|s| (s.region, s.id.count())).group_by(|s| s.region);
+        assert!(matches!(misordered.all().on(db).await, Err(Error::InvalidQuery { .. })));
         // A row struct whose fields do not fit the picks is a decode error naming the field.
         let error = Sale::query()
             .select(|s| (s.region, s.region, s.units.sum()))

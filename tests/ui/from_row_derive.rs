@@ -9,6 +9,9 @@ enum NotAStruct {
 struct NoColumns;
 
 #[derive(FromRow)]
+struct NoFields {}
+
+#[derive(FromRow)]
 struct Attributed {
     #[duo(column = "x")]
     x: i64,

@@ -53,9 +53,15 @@ impl SqlxDriver for Sqlite {
     }
 }
 
-// Decimals are stored exactly, as text, and read back by parsing.
+// Decimals are stored exactly, as text, and read back by parsing. An integer (the sum of an
+// `i64` column, read as a decimal) is exact too.
 #[cfg(feature = "decimal")]
 fn decimal(row: &SqliteRow, index: usize) -> Result<Option<rust_decimal::Decimal>, sqlx::Error> {
-    let text: Option<String> = sqlx::Row::try_get(row, index)?;
+    use sqlx::{Row, TypeInfo, ValueRef};
+    let integer = row.try_get_raw(index)?.type_info().name() == "INTEGER";
+    if integer {
+        return Ok(row.try_get::<Option<i64>, _>(index)?.map(rust_decimal::Decimal::from));
+    }
+    let text: Option<String> = row.try_get(index)?;
     text.map(|text| text.parse().map_err(|e| sqlx::Error::ColumnDecode { index: index.to_string(), source: Box::new(e) })).transpose()
 }

@@ -90,26 +90,41 @@ fn widened_sum(column: Expr, dialect: Dialect) -> Result<Expr> {
     })
 }
 
-/// An `f64` sum or average of a float or integer column.
+/// An `f64` sum or average of a float or integer column, computed in double precision
+/// everywhere: the column is made a double first (PostgreSQL and Oracle would add up a
+/// single-precision column in single precision, MySQL average integers as a decimal rounded to
+/// four places, SQL Server average integers as integers).
 fn double(aggregate: fn(Expr) -> Expr, column: Expr, dialect: Dialect) -> Result<Expr> {
-    Ok(match dialect {
-        Dialect::Postgres => cast(aggregate(column), "DOUBLE PRECISION"),
-        Dialect::MySql => cast(aggregate(column), "DOUBLE"),
-        Dialect::Sqlite => aggregate(column),
-        // SQL Server averages integers as integers: the column is a float first.
-        Dialect::MsSql => aggregate(cast(column, "FLOAT")),
-        Dialect::Oracle => cast(aggregate(column), "BINARY_DOUBLE"),
-    })
+    Ok(aggregate(match dialect {
+        Dialect::Postgres => cast(column, "DOUBLE PRECISION"),
+        // (`CAST(… AS DOUBLE)` needs MySQL 8.0.17; adding a double literal works everywhere.)
+        Dialect::MySql => column.add(Expr::cust("0E0")),
+        Dialect::Sqlite => column,
+        Dialect::MsSql => cast(column, "FLOAT"),
+        Dialect::Oracle => cast(column, "BINARY_DOUBLE"),
+    }))
 }
 
-/// A decimal sum or average: exact where the database computes in decimals.
+/// A decimal sum or average: exact where the database computes in decimals. An average is
+/// rounded to [`DECIMAL_AVG_SCALE`] places on every backend (each would keep its own number).
 #[cfg(feature = "decimal")]
 fn decimal(aggregate: fn(Expr) -> Expr, what: &str, column: Expr, dialect: Dialect) -> Result<Expr> {
     if dialect == Dialect::Sqlite {
         return Err(decimals_on_sqlite(what));
     }
-    Ok(aggregate(column))
+    let result = aggregate(column);
+    if what != "avg" {
+        return Ok(result);
+    }
+    Ok(match dialect {
+        Dialect::Postgres => cast(result, "NUMERIC(38, 10)"),
+        Dialect::Oracle => cast(result, "NUMBER(38, 10)"),
+        _ => cast(result, "DECIMAL(38, 10)"),
+    })
 }
+
+/// The decimal places of the `avg()` of a decimal column.
+pub const DECIMAL_AVG_SCALE: u32 = 10;
 
 fn decimals_on_sqlite(what: &str) -> Error {
     Error::unsupported(
@@ -156,6 +171,21 @@ numeric!(f32, sum: f64 => |c, d| double(sum_of, c, d), avg: f64 => |c, d| double
 numeric!(f64, sum: f64 => |c, d| double(sum_of, c, d), avg: f64 => |c, d| double(avg_of, c, d));
 #[cfg(feature = "decimal")]
 numeric!(i64, sum: rust_decimal::Decimal => i64_sum, avg: f64 => |c, d| double(avg_of, c, d));
+// Without decimals, an `i64` column still averages (its sum needs the `decimal` feature).
+#[cfg(not(feature = "decimal"))]
+impl Averageable for i64 {
+    type Avg = f64;
+    fn avg(column: Expr, dialect: Dialect) -> Result<Expr> {
+        double(avg_of, column, dialect)
+    }
+}
+#[cfg(not(feature = "decimal"))]
+impl Averageable for Option<i64> {
+    type Avg = f64;
+    fn avg(column: Expr, dialect: Dialect) -> Result<Expr> {
+        double(avg_of, column, dialect)
+    }
+}
 #[cfg(feature = "decimal")]
 numeric!(
     rust_decimal::Decimal,
@@ -165,12 +195,11 @@ numeric!(
 
 /// The sum of an `i64` column, as a decimal: it can pass `i64::MAX` (PostgreSQL and MySQL
 /// widen it to a decimal themselves; SQLite fails on overflow, and its integer sum is read as
-/// the decimal's text).
+/// an exact decimal).
 #[cfg(feature = "decimal")]
 fn i64_sum(column: Expr, dialect: Dialect) -> Result<Expr> {
     Ok(match dialect {
-        Dialect::Postgres | Dialect::MySql | Dialect::Oracle => Func::sum(column).into(),
-        Dialect::Sqlite => cast(Func::sum(column), "TEXT"),
+        Dialect::Postgres | Dialect::MySql | Dialect::Oracle | Dialect::Sqlite => Func::sum(column).into(),
         Dialect::MsSql => Func::sum(cast(column, "DECIMAL(38, 0)")).into(),
     })
 }

@@ -9,7 +9,7 @@ use sea_query::{Expr, ExprTrait, Order};
 
 use crate::column::{Column, CondExpr, Condition, Render};
 use crate::dialect::{self, Dialect, Statement};
-use crate::error::Result;
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::model::Model;
 use crate::pending::Pending;
 use crate::query::select::Select;
@@ -43,7 +43,15 @@ impl<M: Model, T: FieldType> Computed<M, T> {
     fn compare(&self, value: impl IntoColumnValue<T>, op: fn(Expr, Expr) -> Expr) -> Condition<M> {
         let render = self.render.clone();
         let value = crate::types::param(&T::SQL_TYPE, value.into_column_value());
-        Condition::per_dialect(move |dialect| Ok(op(render(dialect)?, value.clone())))
+        Condition::per_dialect(move |dialect| {
+            // SQLite binds a decimal as its text, which sorts after every number: compared with
+            // a computed number (an `i64` sum), it is made a number first.
+            let value = match (dialect, T::SQL_TYPE) {
+                (Dialect::Sqlite, crate::types::SqlType::Decimal) => value.clone().cast_as("NUMERIC"),
+                _ => value.clone(),
+            };
+            Ok(op(render(dialect)?, value))
+        })
     }
 
     /// `value = …`, for `having`.
@@ -82,7 +90,8 @@ impl<M: Model, T: FieldType> Computed<M, T> {
     }
 }
 
-/// An order term of a projection: a column's or a computed value's (`u.age.max().desc()`).
+/// An order term of a projection: a computed value's (`u.age.max().desc()`). Columns are
+/// ordered by with the query's own `order_by`, before these terms.
 pub struct Ordering<M> {
     render: Render,
     order: Order,
@@ -105,22 +114,30 @@ impl<M> Clone for Ordering<M> {
 pub trait Selection<M> {
     /// The row type of the picked values, in order.
     type Output: FromRow;
-    /// Adds the picked expressions' writers, in order.
+    /// Adds the picks, in order.
     #[doc(hidden)]
-    fn renders(self, out: &mut Vec<Render>);
+    fn picks(self, out: &mut Vec<Pick>);
+}
+
+/// One picked value: how it is written, and the column it is when it is a plain column (the
+/// others are aggregates).
+#[doc(hidden)]
+pub struct Pick {
+    render: Render,
+    column: Option<&'static str>,
 }
 
 impl<M: Model, T: FieldType> Selection<M> for Column<M, T> {
     type Output = T;
-    fn renders(self, out: &mut Vec<Render>) {
-        out.push(Arc::new(move |_| Ok(self.expr())));
+    fn picks(self, out: &mut Vec<Pick>) {
+        out.push(Pick { render: Arc::new(move |_| Ok(self.expr())), column: Some(self.name()) });
     }
 }
 
 impl<M: Model, T: FieldType> Selection<M> for Computed<M, T> {
     type Output = T;
-    fn renders(self, out: &mut Vec<Render>) {
-        out.push(self.render);
+    fn picks(self, out: &mut Vec<Pick>) {
+        out.push(Pick { render: self.render, column: None });
     }
 }
 
@@ -129,9 +146,9 @@ macro_rules! tuple_selection {
         impl<M, $($name: Selection<M>),+> Selection<M> for ($($name,)+) {
             type Output = ($($name::Output,)+);
             #[allow(non_snake_case)]
-            fn renders(self, out: &mut Vec<Render>) {
+            fn picks(self, out: &mut Vec<Pick>) {
                 let ($($name,)+) = self;
-                $($name.renders(out);)+
+                $($name.picks(out);)+
             }
         }
     };
@@ -141,14 +158,14 @@ crate::row::for_each_tuple!(tuple_selection);
 
 /// What can be grouped by: a column, or a tuple of columns (up to twelve).
 pub trait Grouping<M> {
-    /// Adds the grouped columns.
+    /// Adds the grouped columns' names.
     #[doc(hidden)]
-    fn columns(self, out: &mut Vec<Expr>);
+    fn columns(self, out: &mut Vec<&'static str>);
 }
 
 impl<M: Model, T> Grouping<M> for Column<M, T> {
-    fn columns(self, out: &mut Vec<Expr>) {
-        out.push(self.expr());
+    fn columns(self, out: &mut Vec<&'static str>) {
+        out.push(self.name());
     }
 }
 
@@ -156,7 +173,7 @@ macro_rules! tuple_grouping {
     ($($name:ident),+) => {
         impl<M, $($name: Grouping<M>),+> Grouping<M> for ($($name,)+) {
             #[allow(non_snake_case)]
-            fn columns(self, out: &mut Vec<Expr>) {
+            fn columns(self, out: &mut Vec<&'static str>) {
                 let ($($name,)+) = self;
                 $($name.columns(out);)+
             }
@@ -191,7 +208,7 @@ impl<M: Model> Select<M> {
     /// ```
     pub fn select<S: Selection<M>>(self, pick: impl FnOnce(&M::Columns) -> S) -> Projected<M, S::Output> {
         let mut picks = Vec::new();
-        pick(M::columns()).renders(&mut picks);
+        pick(M::columns()).picks(&mut picks);
         Projected { query: self, picks, distinct: false, group_by: Vec::new(), having: None, order: Vec::new(), _marker: PhantomData }
     }
 }
@@ -201,9 +218,9 @@ impl<M: Model> Select<M> {
 #[must_use = "a query does nothing until `.all()` or `.first()` is awaited"]
 pub struct Projected<M, T> {
     query: Select<M>,
-    picks: Vec<Render>,
+    picks: Vec<Pick>,
     distinct: bool,
-    group_by: Vec<Expr>,
+    group_by: Vec<&'static str>,
     having: Option<Condition<M>>,
     order: Vec<Ordering<M>>,
     _marker: PhantomData<fn() -> T>,
@@ -255,16 +272,18 @@ impl<M: Model, T: FromRow> Projected<M, T> {
 
     /// The SQL and values this projection runs in `dialect`.
     pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
+        self.check_grouping()?;
         let (mut stmt, paging) = self.query.projection_body(dialect)?;
         stmt.clear_selects();
         for pick in &self.picks {
-            stmt.expr(pick(dialect)?);
+            stmt.expr((pick.render)(dialect)?);
         }
         if self.distinct {
             stmt.distinct();
         }
+        let table = M::meta().table;
         if !self.group_by.is_empty() {
-            stmt.add_group_by(self.group_by.iter().cloned());
+            stmt.add_group_by(self.group_by.iter().map(|column| Expr::col((table, *column))));
         }
         if let Some(having) = &self.having {
             let (expr, error) = having.clone().into_parts();
@@ -277,7 +296,44 @@ impl<M: Model, T: FromRow> Projected<M, T> {
             stmt.order_by_expr((term.render)(dialect)?, term.order.clone());
         }
         let ordered = self.query.is_ordered() || !self.order.is_empty();
+        if dialect == Dialect::MsSql && self.distinct && paging.is_set() && !ordered {
+            // SQL Server pages with `ORDER BY (SELECT NULL)`, which DISTINCT refuses.
+            return Err(Error::unsupported(dialect, "`distinct()` with a limit or an offset but no order; help: add an `order_by`"));
+        }
         Ok(dialect::render_select(dialect, stmt, paging, ordered))
+    }
+
+    /// Refuses a plain column that a grouped query (one with `group_by`, or with an aggregate
+    /// pick) would read from an arbitrary row of its group: PostgreSQL, SQL Server, Oracle and
+    /// MySQL's `ONLY_FULL_GROUP_BY` refuse it, SQLite and MariaDB answer with any row's value.
+    fn check_grouping(&self) -> Result<()> {
+        let grouped = !self.group_by.is_empty() || self.picks.iter().any(|pick| pick.column.is_none());
+        if !grouped {
+            return Ok(());
+        }
+        let ungrouped = |column: &str| !self.group_by.contains(&column);
+        if let Some(column) = self.picks.iter().filter_map(|pick| pick.column).find(|c| ungrouped(c)) {
+            return Err(Error::invalid(
+                InvalidQueryKind::Argument,
+                format!(
+                    "`{column}` is picked in a grouped query but not grouped: each group has many values of it; help: add it \
+                     to `group_by`, or pick an aggregate of it (`max()`, `count()`, …)"
+                ),
+            ));
+        }
+        for term in self.query.order_terms() {
+            if term.expr.is_some() || ungrouped(term.column) {
+                return Err(Error::invalid(
+                    InvalidQueryKind::Argument,
+                    format!(
+                        "the query orders by `{}`, which a grouped query does not have per group; help: order by a grouped \
+                         column, or by an aggregate with the projection's `order_by`",
+                        if term.expr.is_some() { "an expression" } else { term.column }
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Every row.

@@ -178,8 +178,10 @@ impl<'a, T: FromRow> FromStatementAs<'a, T> {
 /// `sql` with each portable `?` placeholder written as `dialect` numbers them, and how many
 /// there were. String literals, quoted identifiers and comments are copied untouched, as the
 /// dialect reads them (backslash escapes in MySQL strings and PostgreSQL `E'…'` strings,
-/// PostgreSQL's dollar quotes and nested block comments, SQL Server's `[…]`, MySQL's `#`
-/// comments). `??` is a literal `?`.
+/// PostgreSQL's dollar quotes, nested block comments on PostgreSQL and SQL Server, `[…]` names
+/// on SQL Server and SQLite, `` `…` `` names on MySQL and SQLite, MySQL's `#` comments). `??`
+/// is a literal `?` where an operator is spelled so (PostgreSQL); a `?` directly followed by a
+/// name or a number is refused (`?1` would be written `$11`).
 pub(crate) fn rewrite_placeholders(sql: &str, dialect: Dialect) -> std::result::Result<(String, usize), String> {
     use std::fmt::Write;
     let (prefix, numbered) = dialect.placeholder();
@@ -196,8 +198,16 @@ pub(crate) fn rewrite_placeholders(sql: &str, dialect: Dialect) -> std::result::
             b'?' => {
                 out.push_str(&sql[copied..i]);
                 if next == Some(b'?') {
+                    if matches!(dialect, Dialect::MySql | Dialect::Sqlite) {
+                        // No operator there is spelled `?`, so `??` can only be a mistake, and
+                        // a server mode that reads quotes differently could make it one silently.
+                        return Err(format!("`??` at byte {i}: a literal `?` is needed on PostgreSQL alone"));
+                    }
                     out.push('?');
                     i += 2;
+                } else if next.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                    // `?1` would become `$11`: a placeholder is `?` alone.
+                    return Err(format!("`?` at byte {i} is followed by a name or a number; help: write `? ` or `(?)`"));
                 } else {
                     count += 1;
                     out.push_str(prefix);
@@ -214,12 +224,17 @@ pub(crate) fn rewrite_placeholders(sql: &str, dialect: Dialect) -> std::result::
                 quoted(bytes, i, b'\'', backslashes).ok_or_else(|| unterminated("string literal", i))?
             }
             b'"' => quoted(bytes, i, b'"', dialect == Dialect::MySql).ok_or_else(|| unterminated("quoted name", i))?,
-            b'`' if dialect == Dialect::MySql => quoted(bytes, i, b'`', false).ok_or_else(|| unterminated("quoted name", i))?,
-            b'[' if dialect == Dialect::MsSql => quoted(bytes, i, b']', false).ok_or_else(|| unterminated("quoted name", i))?,
+            b'`' if matches!(dialect, Dialect::MySql | Dialect::Sqlite) => {
+                quoted(bytes, i, b'`', false).ok_or_else(|| unterminated("quoted name", i))?
+            }
+            b'[' if matches!(dialect, Dialect::MsSql | Dialect::Sqlite) => {
+                quoted(bytes, i, b']', false).ok_or_else(|| unterminated("quoted name", i))?
+            }
             b'-' if next == Some(b'-') && (dialect != Dialect::MySql || mysql_dash_comment(bytes, i)) => line_end(bytes, i),
             b'#' if dialect == Dialect::MySql => line_end(bytes, i),
             b'/' if next == Some(b'*') => {
-                block_comment(bytes, i, dialect == Dialect::Postgres).ok_or_else(|| unterminated("comment", i))?
+                let nested = matches!(dialect, Dialect::Postgres | Dialect::MsSql);
+                block_comment(bytes, i, nested).ok_or_else(|| unterminated("comment", i))?
             }
             b'$' if dialect == Dialect::Postgres => match dollar_tag(bytes, i) {
                 Some(tag_end) => {
@@ -278,7 +293,7 @@ fn line_end(bytes: &[u8], start: usize) -> usize {
     bytes[start..].iter().position(|&c| c == b'\n').map_or(bytes.len(), |n| start + n)
 }
 
-/// The end of the block comment opening at `start`; PostgreSQL's nest.
+/// The end of the block comment opening at `start`; PostgreSQL's and SQL Server's nest.
 fn block_comment(bytes: &[u8], start: usize, nested: bool) -> Option<usize> {
     let mut depth = 1usize;
     let mut i = start + 2;
@@ -354,14 +369,20 @@ mod tests {
         // Dollar quotes and nested comments (PostgreSQL), `$1` is not a tag.
         assert_eq!(rewrite("$f$ ? $f$ || $$?$$ || ?", Dialect::Postgres), "$f$ ? $f$ || $$?$$ || $1");
         assert_eq!(rewrite("/* a /* ? */ ? */ ?", Dialect::Postgres), "/* a /* ? */ ? */ $1");
-        assert_eq!(rewrite("/* a /* ? */ ? */ ?", Dialect::Sqlite), "/* a /* ? */ ? */ ?");
+        assert_eq!(rewrite("/* a /* ? */ ? */ ?", Dialect::MsSql), "/* a /* ? */ ? */ @P1");
+        assert_eq!(rewrite("/* a /* ? */ ?", Dialect::Sqlite), "/* a /* ? */ ?");
         // `[…]` names on SQL Server only; `#` and `-- ` comments on MySQL.
         assert_eq!(rewrite("[a?] = ?", Dialect::MsSql), "[a?] = @P1");
+        assert_eq!(rewrite("[a?] = `b?` AND ?", Dialect::Sqlite), "[a?] = `b?` AND ?");
         assert_eq!(rewrite("x[?]", Dialect::Postgres), "x[$1]");
         assert_eq!(rewrite("# ?\n`?` = ? --?", Dialect::MySql), "# ?\n`?` = ? --?");
         assert_eq!(rewrite_placeholders("1--? ?", Dialect::MySql).unwrap().1, 2);
-        // `??` is a literal `?` (jsonb's operators).
+        // `??` is a literal `?` (jsonb's operators), and a mistake where no operator is `?`.
         assert_eq!(rewrite("doc ?? 'k' AND id = ?", Dialect::Postgres), "doc ? 'k' AND id = $1");
+        assert!(rewrite_placeholders("'q??'", Dialect::Sqlite).is_ok());
+        assert!(rewrite_placeholders("a ?? b", Dialect::MySql).is_err());
+        // `?1` is not a placeholder.
+        assert!(rewrite_placeholders("a = ?1", Dialect::Postgres).is_err());
     }
 
     #[test]

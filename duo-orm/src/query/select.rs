@@ -288,6 +288,11 @@ impl<M: Model> Select<M> {
         !self.order.is_empty()
     }
 
+    /// The query's `order_by` terms.
+    pub(crate) fn order_terms(&self) -> &[OrderBy<M>] {
+        &self.order
+    }
+
     /// The SQL and values this query runs as `all()` in `dialect`.
     pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
         self.render(dialect, Projection::Rows, self.paging)
