@@ -67,91 +67,6 @@ impl<M: Model, T> Column<M, T> {
         Condition::from_expr(expr)
     }
 
-    /// `value` as a parameter compared with this column (cast to a PostgreSQL enum type).
-    #[inline]
-    fn param(value: Value) -> Expr
-    where
-        T: FieldType,
-    {
-        crate::types::param(&T::SQL_TYPE, value)
-    }
-
-    /// `column = value`; `None` on an optional column means `IS NULL`.
-    pub fn eq(self, value: impl IntoColumnValue<T>) -> Condition<M>
-    where
-        T: FieldType,
-    {
-        let value = value.into_column_value();
-        if is_null(&value) { Self::cond(self.expr().is_null()) } else { Self::cond(self.expr().eq(Self::param(value))) }
-    }
-
-    /// `column <> value`; `None` on an optional column means `IS NOT NULL`.
-    pub fn ne(self, value: impl IntoColumnValue<T>) -> Condition<M>
-    where
-        T: FieldType,
-    {
-        let value = value.into_column_value();
-        if is_null(&value) { Self::cond(self.expr().is_not_null()) } else { Self::cond(self.expr().ne(Self::param(value))) }
-    }
-
-    /// `column > value`.
-    pub fn gt(self, value: impl IntoColumnValue<T>) -> Condition<M>
-    where
-        T: FieldType,
-    {
-        Self::cond(self.expr().gt(Self::param(value.into_column_value())))
-    }
-
-    /// `column >= value`.
-    pub fn ge(self, value: impl IntoColumnValue<T>) -> Condition<M>
-    where
-        T: FieldType,
-    {
-        Self::cond(self.expr().gte(Self::param(value.into_column_value())))
-    }
-
-    /// `column < value`.
-    pub fn lt(self, value: impl IntoColumnValue<T>) -> Condition<M>
-    where
-        T: FieldType,
-    {
-        Self::cond(self.expr().lt(Self::param(value.into_column_value())))
-    }
-
-    /// `column <= value`.
-    pub fn le(self, value: impl IntoColumnValue<T>) -> Condition<M>
-    where
-        T: FieldType,
-    {
-        Self::cond(self.expr().lte(Self::param(value.into_column_value())))
-    }
-
-    /// `column BETWEEN low AND high` (inclusive).
-    pub fn between(self, low: impl IntoColumnValue<T>, high: impl IntoColumnValue<T>) -> Condition<M>
-    where
-        T: FieldType,
-    {
-        Self::cond(self.expr().between(Self::param(low.into_column_value()), Self::param(high.into_column_value())))
-    }
-
-    /// `column IN (…)`. An empty list matches no row.
-    pub fn is_in<V: IntoColumnValue<T>>(self, values: impl IntoIterator<Item = V>) -> Condition<M>
-    where
-        T: FieldType,
-    {
-        let values: Vec<Expr> = values.into_iter().map(|v| Self::param(v.into_column_value())).collect();
-        Self::cond(self.expr().is_in(values))
-    }
-
-    /// `column NOT IN (…)`. An empty list matches every row.
-    pub fn not_in<V: IntoColumnValue<T>>(self, values: impl IntoIterator<Item = V>) -> Condition<M>
-    where
-        T: FieldType,
-    {
-        let values: Vec<Expr> = values.into_iter().map(|v| Self::param(v.into_column_value())).collect();
-        Self::cond(self.expr().is_not_in(values))
-    }
-
     /// `column IS NULL`.
     pub fn is_null(self) -> Condition<M> {
         Self::cond(self.expr().is_null())
@@ -170,6 +85,64 @@ impl<M: Model, T> Column<M, T> {
     /// Descending order on this column.
     pub fn desc(self) -> OrderBy<M> {
         OrderBy::new(self.name, true)
+    }
+}
+
+/// Comparisons: they take a `T` and bind it as the column's type.
+impl<M: Model, T: FieldType> Column<M, T> {
+    /// `value` as a parameter compared with this column (cast to a PostgreSQL enum type).
+    #[inline]
+    fn param(value: Value) -> Expr {
+        crate::types::param(&T::SQL_TYPE, value)
+    }
+
+    /// `column = value`; `None` on an optional column means `IS NULL`.
+    pub fn eq(self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        let value = value.into_column_value();
+        if is_null(&value) { Self::cond(self.expr().is_null()) } else { Self::cond(self.expr().eq(Self::param(value))) }
+    }
+
+    /// `column <> value`; `None` on an optional column means `IS NOT NULL`.
+    pub fn ne(self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        let value = value.into_column_value();
+        if is_null(&value) { Self::cond(self.expr().is_not_null()) } else { Self::cond(self.expr().ne(Self::param(value))) }
+    }
+
+    /// `column > value`.
+    pub fn gt(self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        Self::cond(self.expr().gt(Self::param(value.into_column_value())))
+    }
+
+    /// `column >= value`.
+    pub fn ge(self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        Self::cond(self.expr().gte(Self::param(value.into_column_value())))
+    }
+
+    /// `column < value`.
+    pub fn lt(self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        Self::cond(self.expr().lt(Self::param(value.into_column_value())))
+    }
+
+    /// `column <= value`.
+    pub fn le(self, value: impl IntoColumnValue<T>) -> Condition<M> {
+        Self::cond(self.expr().lte(Self::param(value.into_column_value())))
+    }
+
+    /// `column BETWEEN low AND high` (inclusive).
+    pub fn between(self, low: impl IntoColumnValue<T>, high: impl IntoColumnValue<T>) -> Condition<M> {
+        Self::cond(self.expr().between(Self::param(low.into_column_value()), Self::param(high.into_column_value())))
+    }
+
+    /// `column IN (…)`. An empty list matches no row.
+    pub fn is_in<V: IntoColumnValue<T>>(self, values: impl IntoIterator<Item = V>) -> Condition<M> {
+        let values: Vec<Expr> = values.into_iter().map(|v| Self::param(v.into_column_value())).collect();
+        Self::cond(self.expr().is_in(values))
+    }
+
+    /// `column NOT IN (…)`. An empty list matches every row.
+    pub fn not_in<V: IntoColumnValue<T>>(self, values: impl IntoIterator<Item = V>) -> Condition<M> {
+        let values: Vec<Expr> = values.into_iter().map(|v| Self::param(v.into_column_value())).collect();
+        Self::cond(self.expr().is_not_in(values))
     }
 }
 

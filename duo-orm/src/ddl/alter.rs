@@ -8,7 +8,8 @@
 use sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder};
 
 use super::{
-    CreateTable, custom_ddl, render_create_index, render_create_table, render_drop_table, sea_query_column, sea_query_foreign_key,
+    CreateTable, build_schema, custom_ddl, render_create_index, render_create_table, render_drop_table, sea_query_column,
+    sea_query_foreign_key,
 };
 use crate::dialect::{self, Dialect};
 use crate::error::{Error, MigrationKind, Result};
@@ -121,7 +122,7 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
                 _ => {
                     let mut alter = sea_query::Table::alter();
                     alter.table(sea_query::Alias::new(table)).add_column(sea_query_column(t, column, dialect)?);
-                    build_alter(dialect, &alter)
+                    build_schema(dialect, &alter)
                 }
             }]
         }
@@ -162,8 +163,7 @@ fn render_step(step: &Operation, before: &Schema, after: &Schema, dialect: Diale
         }
         Operation::AddForeignKey { table, foreign_key } => match dialect {
             Dialect::Sqlite => rebuild(table_of(before, table)?, table_of(after, table)?)?,
-            Dialect::Postgres => vec![sea_query_foreign_key(table, foreign_key, dialect).to_string(PostgresQueryBuilder)],
-            Dialect::MySql => vec![sea_query_foreign_key(table, foreign_key, dialect).to_string(MysqlQueryBuilder)],
+            Dialect::Postgres | Dialect::MySql => vec![build_schema(dialect, &sea_query_foreign_key(table, foreign_key, dialect))],
             _ => vec![format!("ALTER TABLE {} ADD {}", q(table), custom_ddl(dialect).foreign_key_clause(table, foreign_key)?)],
         },
         Operation::DropForeignKey { table, foreign_key } => match dialect {
@@ -257,7 +257,7 @@ fn retype_indexed_text(dialect: Dialect, before: &Table, after: &Table, columns:
             Dialect::MySql => {
                 let mut alter = sea_query::Table::alter();
                 alter.table(sea_query::Alias::new(&after.name)).modify_column(sea_query_column(after, column, dialect)?);
-                build_alter(dialect, &alter)
+                build_schema(dialect, &alter)
             }
             _ => format!(
                 "ALTER TABLE {} ALTER COLUMN {} {} {}",
@@ -273,14 +273,6 @@ fn retype_indexed_text(dialect: Dialect, before: &Table, after: &Table, columns:
 
 fn sql_string(text: &str) -> String {
     text.replace('\'', "''")
-}
-
-fn build_alter(dialect: Dialect, alter: &sea_query::TableAlterStatement) -> String {
-    match dialect {
-        Dialect::Postgres => alter.to_string(PostgresQueryBuilder),
-        Dialect::MySql => alter.to_string(MysqlQueryBuilder),
-        _ => alter.to_string(SqliteQueryBuilder),
-    }
 }
 
 /// A default as an SQL literal in `dialect` (PostgreSQL, MySQL, SQLite: by sea-query, which
@@ -324,7 +316,7 @@ fn alter_column(dialect: Dialect, before: &Schema, table: &Table, from: &Column,
         Dialect::MySql => {
             let mut alter = sea_query::Table::alter();
             alter.table(sea_query::Alias::new(name)).modify_column(sea_query_column(table, to, dialect)?);
-            sql.push(build_alter(dialect, &alter));
+            sql.push(build_schema(dialect, &alter));
         }
         Dialect::Postgres => {
             let head = format!("ALTER TABLE {} ALTER COLUMN {}", q(name), q(&to.name));

@@ -146,11 +146,7 @@ pub(crate) fn render_drop_table(table: &str, dialect: Dialect, if_exists: bool) 
             if if_exists {
                 stmt.if_exists();
             }
-            match dialect {
-                Dialect::Postgres => stmt.to_string(PostgresQueryBuilder),
-                Dialect::MySql => stmt.to_string(MysqlQueryBuilder),
-                _ => stmt.to_string(SqliteQueryBuilder),
-            }
+            build_schema(dialect, &stmt)
         }
     }
 }
@@ -165,12 +161,18 @@ pub(crate) fn render_create_index(table: &str, index: &Index, dialect: Dialect, 
             if if_not_exists {
                 def.if_not_exists();
             }
-            match dialect {
-                Dialect::Postgres => def.to_string(PostgresQueryBuilder),
-                Dialect::MySql => def.to_string(MysqlQueryBuilder),
-                _ => def.to_string(SqliteQueryBuilder),
-            }
+            build_schema(dialect, &def)
         }
+    }
+}
+
+/// A sea-query schema statement (CREATE, ALTER, DROP) written for PostgreSQL, MySQL or SQLite;
+/// SQL Server and Oracle write their DDL through `CustomDdl`.
+pub(crate) fn build_schema(dialect: Dialect, stmt: &impl sea_query::SchemaStatementBuilder) -> String {
+    match dialect {
+        Dialect::Postgres => stmt.to_string(PostgresQueryBuilder),
+        Dialect::MySql => stmt.to_string(MysqlQueryBuilder),
+        _ => stmt.to_string(SqliteQueryBuilder),
     }
 }
 
@@ -290,11 +292,7 @@ fn sea_query_create_table(table: &Table, dialect: Dialect, how: CreateTable) -> 
             separate_indexes.push(render_create_index(&table.name, index, dialect, how.if_not_exists));
         }
     }
-    let mut statements = vec![match dialect {
-        Dialect::Postgres => stmt.to_string(PostgresQueryBuilder),
-        Dialect::MySql => stmt.to_string(MysqlQueryBuilder),
-        _ => stmt.to_string(SqliteQueryBuilder),
-    }];
+    let mut statements = vec![build_schema(dialect, &stmt)];
     statements.extend(separate_indexes);
     Ok(statements)
 }

@@ -105,26 +105,25 @@ fn double(aggregate: fn(Expr) -> Expr, column: Expr, dialect: Dialect) -> Result
     }))
 }
 
-/// A decimal sum or average: exact where the database computes in decimals. An average is
-/// rounded to [`DECIMAL_AVG_SCALE`] places on every backend (each would keep its own number).
+/// A decimal sum: exact where the database computes in decimals.
 #[cfg(feature = "decimal")]
-fn decimal(aggregate: fn(Expr) -> Expr, what: &str, column: Expr, dialect: Dialect) -> Result<Expr> {
+fn decimal_sum(column: Expr, dialect: Dialect) -> Result<Expr> {
     if dialect == Dialect::Sqlite {
-        return Err(decimals_on_sqlite(what));
+        return Err(decimals_on_sqlite("sum"));
     }
-    let result = aggregate(column);
-    if what != "avg" {
-        return Ok(result);
-    }
-    Ok(match dialect {
-        Dialect::Postgres => cast(result, "NUMERIC(38, 10)"),
-        Dialect::Oracle => cast(result, "NUMBER(38, 10)"),
-        _ => cast(result, "DECIMAL(38, 10)"),
-    })
+    Ok(sum_of(column))
 }
 
-/// The decimal places of the `avg()` of a decimal column.
-pub const DECIMAL_AVG_SCALE: u32 = 10;
+/// A decimal average, rounded to 10 places on every backend (each would keep its own number).
+#[cfg(feature = "decimal")]
+fn decimal_avg(column: Expr, dialect: Dialect) -> Result<Expr> {
+    Ok(match dialect {
+        Dialect::Sqlite => return Err(decimals_on_sqlite("avg")),
+        Dialect::Postgres => cast(avg_of(column), "NUMERIC(38, 10)"),
+        Dialect::Oracle => cast(avg_of(column), "NUMBER(38, 10)"),
+        Dialect::MySql | Dialect::MsSql => cast(avg_of(column), "DECIMAL(38, 10)"),
+    })
+}
 
 fn decimals_on_sqlite(what: &str) -> Error {
     Error::unsupported(
@@ -189,8 +188,8 @@ impl Averageable for Option<i64> {
 #[cfg(feature = "decimal")]
 numeric!(
     rust_decimal::Decimal,
-    sum: rust_decimal::Decimal => |c, d| decimal(sum_of, "sum", c, d),
-    avg: rust_decimal::Decimal => |c, d| decimal(avg_of, "avg", c, d)
+    sum: rust_decimal::Decimal => decimal_sum,
+    avg: rust_decimal::Decimal => decimal_avg
 );
 
 /// The sum of an `i64` column, as a decimal: it can pass `i64::MAX` (PostgreSQL and MySQL

@@ -1,5 +1,7 @@
-//! The statement families: [`select`] (queries), [`write`](mod@write) (insert, update, delete),
-//! [`bulk`] (multi-row writes) and [`stream`] (keyset iteration). DDL is [`ddl`](crate::ddl).
+//! The statement families: [`select`] (queries), [`project`] (picked columns and aggregates,
+//! with [`aggregate`]), [`write`](mod@write) (insert, update, delete), [`bulk`] (multi-row
+//! writes), [`stream`] (keyset iteration) and [`raw`] (hand-written SQL). DDL is
+//! [`ddl`](crate::ddl).
 
 use sea_query::QueryStatementWriter;
 
@@ -27,4 +29,13 @@ pub fn build_statement(dialect: Dialect, statement: &impl QueryStatementWriter) 
         )),
         _ => Ok(Statement::new(build_any!(dialect, statement))),
     }
+}
+
+/// Runs a hand-built sea-query SELECT on `db` and decodes its rows as `T`.
+pub(crate) async fn fetch_statement<T: crate::row::FromRow>(
+    db: &crate::Database,
+    statement: &sea_query::SelectStatement,
+) -> Result<Vec<T>> {
+    let stmt = build_statement(db.dialect()?, statement)?;
+    db.fetch_decoded(stmt, T::NAME, T::from_row).await
 }

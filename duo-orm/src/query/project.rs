@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use sea_query::{Expr, ExprTrait, Order};
 
-use crate::column::{Column, CondExpr, Condition, Render};
+use crate::column::{Column, Condition, Render};
 use crate::dialect::{self, Dialect, Statement};
 use crate::error::{Error, InvalidQueryKind, Result};
 use crate::model::Model;
@@ -290,7 +290,7 @@ impl<M: Model, T: FromRow> Projected<M, T> {
             if let Some(invalid) = error {
                 return Err(invalid.into());
             }
-            stmt.and_having(resolve(&expr, dialect)?);
+            stmt.and_having(expr.resolve(dialect)?);
         }
         for term in &self.order {
             stmt.order_by_expr((term.render)(dialect)?, term.order.clone());
@@ -366,8 +366,4 @@ impl<M: Model, T: FromRow> Projected<M, T> {
             _marker: PhantomData,
         }
     }
-}
-
-fn resolve(expr: &CondExpr, dialect: Dialect) -> Result<Expr> {
-    expr.resolve(dialect)
 }

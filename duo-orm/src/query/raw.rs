@@ -160,12 +160,7 @@ impl Database {
 impl<'a, T: FromRow> FromStatementAs<'a, T> {
     /// Every row.
     pub fn all(self) -> Pending<'a, Vec<T>> {
-        Pending::on_database(self.db, move |db| {
-            Box::pin(async move {
-                let stmt = crate::query::build_statement(db.dialect()?, &self.statement)?;
-                db.fetch_decoded(stmt, T::NAME, T::from_row).await
-            })
-        })
+        Pending::on_database(self.db, move |db| Box::pin(async move { crate::query::fetch_statement(db, &self.statement).await }))
     }
 
     /// The first row, or `None` (the statement gets `LIMIT 1`).

@@ -198,15 +198,10 @@ pub struct FromStatement<M> {
     pub(crate) _marker: std::marker::PhantomData<fn() -> M>,
 }
 
-impl<M: Model> FromStatement<M> {
+impl<M: Model + crate::row::FromRow> FromStatement<M> {
     /// Every row, decoded as `M`.
     pub fn all<'a>(self) -> Pending<'a, Vec<M>> {
-        Pending::new::<M>(move |db| {
-            Box::pin(async move {
-                let stmt = crate::query::build_statement(db.dialect()?, &self.statement)?;
-                db.fetch_all::<M>(stmt).await
-            })
-        })
+        Pending::new::<M>(move |db| Box::pin(async move { crate::query::fetch_statement(db, &self.statement).await }))
     }
 
     /// The first row, or `None`.
