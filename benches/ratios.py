@@ -17,12 +17,19 @@ from pathlib import Path
 
 ORM = "duo-orm"
 RAW = "raw sqlx"
-WORKLOAD_ORDER = ["trivial_query", "insert", "bulk_insert", "unit_of_work", "associations"]
+WORKLOAD_ORDER = ["trivial_query", "insert", "bulk_insert", "unit_of_work", "associations", "medium"]
 # What each variant is compared with: raw sqlx where there is a raw side, else the plain async
 # path (the unit-of-work workload).
 BASELINES = [RAW, "async"]
 # Targets per workload and N: the variant's median / the baseline's.
-TARGETS = {("trivial_query", "10000"): 1.05, ("bulk_insert", "10000"): 1.10, ("associations", "10000"): 1.00}
+TARGETS = {
+    ("trivial_query", "10000"): 1.05,
+    ("bulk_insert", "10000"): 1.10,
+    ("associations", "10000"): 1.00,
+    ("medium", "1"): 1.05,
+    ("medium", "100"): 1.05,
+    ("medium", "1000"): 1.05,
+}
 # Variants a target applies to (others are reported for information).
 TARGET_VARIANTS = {ORM}
 BACKEND_ORDER = ["sqlite", "postgres", "mariadb"]

@@ -13,6 +13,11 @@
 //!   (`related(|u| u.posts.then(|p| p.comments))`) against hand-written sqlx that builds `IN`
 //!   lists and groups the rows with hash maps.
 //!
+//! * `medium/<backend>`: N users, every other one with `hair_color = 'black'`, no posts; load
+//!   `users LEFT JOIN posts WHERE hair_color = 'black'` as `(user, Option<post>)` pairs;
+//!   N = 1, 100, 1 000. duo-orm's `left_join(|u| u.posts)` against a hand-written join decoded
+//!   by position.
+//!
 //! Each group measures `duo-orm` and `raw sqlx` side by side on the same database file or
 //! server database, each through its own connection pool. SQLite always runs (a temporary
 //! file, so both pools see the same rows); PostgreSQL runs when `DUO_TEST_POSTGRES_URL` is set
@@ -28,6 +33,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, SamplingMode};
 use duo_orm::prelude::*;
 use duo_orm_benches::associations::{self, ASSOCIATION_SHAPE, Loaded, normalize};
+use duo_orm_benches::medium;
 use futures_util::TryStreamExt;
 use sqlx::{Connection, Executor, Row};
 
@@ -99,12 +105,12 @@ macro_rules! raw_backend {
                 tx.commit().await
             }
 
-            /// `n` users named `User {i}` with `hair_color` NULL, in one transaction.
-            pub async fn seed(pool: &$pool, n: usize) -> sqlx::Result<()> {
+            /// `n` users named `User {i}` with `hair_color(i)`, in one transaction.
+            pub async fn seed(pool: &$pool, n: usize, hair_color: fn(usize) -> Option<&'static str>) -> sqlx::Result<()> {
                 let mut tx = pool.begin().await?;
                 tx.execute("DELETE FROM users").await?;
                 for i in 0..n {
-                    sqlx::query($insert).bind(format!("User {i}")).bind(None::<&str>).execute(&mut *tx).await?;
+                    sqlx::query($insert).bind(format!("User {i}")).bind(hair_color(i)).execute(&mut *tx).await?;
                 }
                 tx.commit().await
             }
@@ -141,12 +147,21 @@ impl RawPool {
         }
     }
 
-    async fn seed(&self, n: usize) -> sqlx::Result<()> {
+    async fn seed(&self, n: usize, hair_color: fn(usize) -> Option<&'static str>) -> sqlx::Result<()> {
         match self {
-            RawPool::Sqlite(pool) => raw_sqlite::seed(pool, n).await,
-            RawPool::Postgres(pool) => raw_postgres::seed(pool, n).await,
-            RawPool::MySql(pool) => raw_mysql::seed(pool, n).await,
+            RawPool::Sqlite(pool) => raw_sqlite::seed(pool, n, hair_color).await,
+            RawPool::Postgres(pool) => raw_postgres::seed(pool, n, hair_color).await,
+            RawPool::MySql(pool) => raw_mysql::seed(pool, n, hair_color).await,
         }
+    }
+
+    async fn load_medium(&self) -> medium::Medium {
+        match self {
+            RawPool::Sqlite(pool) => medium::load_sqlite(pool).await,
+            RawPool::Postgres(pool) => medium::load_postgres(pool).await,
+            RawPool::MySql(pool) => medium::load_mysql(pool).await,
+        }
+        .expect("raw sqlx medium")
     }
 
     async fn load_associations(&self) -> sqlx::Result<Loaded> {
@@ -329,7 +344,7 @@ fn trivial_query(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &'sta
     let mut group = c.benchmark_group(format!("trivial_query/{}", backend.name));
     for n in TRIVIAL_SIZES {
         rt.block_on(async {
-            backend.raw.seed(n).await.expect("seeding users");
+            backend.raw.seed(n, |_| None).await.expect("seeding users");
             // Both sides must load the same rows.
             let raw = backend.raw.load_users().await.expect("raw sqlx load");
             let orm = User::query().all().on(&backend.db).await.expect("duo-orm load");
@@ -427,7 +442,7 @@ fn bulk_insert(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &'stati
 /// (`User::get`) awaited plainly ("async", the baseline), awaited inside one ambient
 /// transaction ("ambient transaction"), and `.wait()`ed from a plain thread ("sync wait").
 fn unit_of_work(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &'static Backend) {
-    rt.block_on(async { backend.raw.seed(LOOKUPS).await.expect("seeding users") });
+    rt.block_on(async { backend.raw.seed(LOOKUPS, |_| None).await.expect("seeding users") });
     let first_id = rt.block_on(async { backend.raw.load_users().await.unwrap()[0].id });
     let mut group = c.benchmark_group(format!("unit_of_work/{}", backend.name));
     group.bench_function(BenchmarkId::new("async", LOOKUPS), |b| {
@@ -503,6 +518,31 @@ fn associations(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &'stat
     group.finish();
 }
 
+/// The medium workload: N users, every other one black-haired, and no posts (as diesel_bench
+/// seeds it); load the black-haired users `LEFT JOIN` their posts as `(user, Option<post>)`.
+fn medium(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &'static Backend) {
+    let mut group = c.benchmark_group(format!("medium/{}", backend.name));
+    for n in medium::SIZES {
+        rt.block_on(async {
+            backend.raw.execute("DELETE FROM comments").await.expect("emptying comments");
+            backend.raw.execute("DELETE FROM posts").await.expect("emptying posts");
+            backend.raw.seed(n, medium::hair_color).await.expect("seeding users");
+            // Both sides must load the same rows.
+            let raw = backend.raw.load_medium().await;
+            let orm = medium::as_medium(medium::load_duo(&backend.db).await);
+            assert_eq!(raw.len(), n.div_ceil(2));
+            assert_eq!(raw, orm, "duo-orm and raw sqlx disagree on {}", backend.name);
+        });
+        group.bench_with_input(BenchmarkId::new("duo-orm", n), &n, |b, _| {
+            measure(b, rt, backend, false, move || async move { medium::load_duo(&backend.db).await })
+        });
+        group.bench_with_input(BenchmarkId::new("raw sqlx", n), &n, |b, _| {
+            measure(b, rt, backend, false, move || async move { backend.raw.load_medium().await })
+        });
+    }
+    group.finish();
+}
+
 fn main() {
     let mut c = Criterion::default()
         .sample_size(20)
@@ -532,6 +572,7 @@ fn main() {
         bulk_insert(&mut c, &rt, backend);
         unit_of_work(&mut c, &rt, backend);
         associations(&mut c, &rt, backend);
+        medium(&mut c, &rt, backend);
     }
 
     for backend in backends {

@@ -10,11 +10,10 @@
 //! Uses a temporary SQLite file, or the `duo_orm_bench` database of the servers named by
 //! `DUO_TEST_POSTGRES_URL` / `DUO_TEST_MYSQL_URL` (created by the criterion benchmark).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use duo_orm::prelude::*;
 use duo_orm_benches::associations::{self, Author, Comment, Loaded, Post};
-use duo_orm_benches::harness::{self, Pools as Raw, median};
+use duo_orm_benches::harness::{self, Pools as Raw};
 
 async fn load_raw(raw: &Raw) -> Loaded {
     match raw {
@@ -33,58 +32,35 @@ fn main() {
         Some("--only") => Some(args.next().expect("--only raw|duo")),
         _ => None,
     };
-    let app = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let sqlite_path = std::env::temp_dir().join(format!("duo_orm_associations_{}.db", std::process::id()));
-    let (raw, url) = app.block_on(harness::open(&backend, &sqlite_path));
-    let db: &'static Database = Box::leak(Box::new(Database::new(url)));
-    app.block_on(async {
+    let example = harness::Example::open("associations", &backend, |db| {
         db.register::<Author>().register::<Post>().register::<Comment>();
-        db.drop_all().await.unwrap();
-        db.create_all().await.unwrap();
+    });
+    let (raw, db) = (&example.raw, example.db);
+    example.app.block_on(async {
         associations::seed(db).await.unwrap();
-        let mut raw_tree = load_raw(&raw).await;
+        let mut raw_tree = load_raw(raw).await;
         let mut orm_tree = associations::as_loaded(associations::load_tree(db).await);
         associations::normalize(&mut raw_tree);
         associations::normalize(&mut orm_tree);
         assert_eq!(raw_tree, orm_tree, "both sides load the same tree");
     });
 
-    let run = |variant: &'static str| {
+    let run = |duo: bool| {
         let raw = raw.clone();
-        app.block_on(async move {
-            tokio::spawn(async move {
-                let started = Instant::now();
-                match variant {
-                    "raw" => drop(std::hint::black_box(load_raw(&raw).await)),
-                    _ => drop(std::hint::black_box(associations::load_tree(db).await)),
-                }
-                started.elapsed()
-            })
-            .await
-            .unwrap()
+        example.time(async move {
+            if duo {
+                drop(std::hint::black_box(associations::load_tree(db).await));
+            } else {
+                drop(std::hint::black_box(load_raw(&raw).await));
+            }
         })
     };
     if let Some(only) = only {
         // One side, `rounds` times: for an instruction count under callgrind.
-        let variant: &'static str = if only == "raw" { "raw" } else { "duo" };
-        let total: Duration = (0..rounds).map(|_| run(variant)).sum();
+        let total: Duration = (0..rounds).map(|_| run(only != "raw")).sum();
         println!("{backend}: {rounds} × {only} in {total:?}");
     } else {
-        let (mut raw_samples, mut orm_samples) = (Vec::new(), Vec::new());
-        for round in 0..rounds + 3 {
-            // Alternate which side runs first, so neither always follows the other.
-            let (r, o) = if round % 2 == 0 {
-                (run("raw"), run("duo"))
-            } else {
-                let o = run("duo");
-                (run("raw"), o)
-            };
-            if round >= 3 {
-                raw_samples.push(r);
-                orm_samples.push(o);
-            }
-        }
-        let (r, o) = (median(raw_samples), median(orm_samples));
+        let (r, o) = harness::interleaved(rounds, run);
         println!("associations, {backend}, {rounds} rounds; median per load:");
         println!("  raw sqlx (IN lists + hash maps) {:>8.2} ms", r.as_secs_f64() * 1e3);
         println!(
@@ -93,6 +69,5 @@ fn main() {
             o.as_secs_f64() / r.as_secs_f64()
         );
     }
-    app.block_on(async { db.drop_all().await.ok() });
-    harness::remove_sqlite(&sqlite_path);
+    example.finish();
 }

@@ -54,3 +54,73 @@ pub fn remove_sqlite(path: &Path) {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
+
+/// What an interleaved example runs on: the application runtime, the raw pool and duo-orm's
+/// database on the benchmark database of `backend`, emptied of `M`'s tables and created again.
+pub struct Example {
+    pub app: tokio::runtime::Runtime,
+    pub raw: Pools,
+    pub db: &'static duo_orm::Database,
+    sqlite_path: std::path::PathBuf,
+}
+
+impl Example {
+    /// Opens `backend` for the example `name` and lets `register` add its models, whose tables
+    /// are then dropped and created.
+    pub fn open(name: &str, backend: &str, register: impl FnOnce(&duo_orm::Database)) -> Self {
+        let app = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let sqlite_path = std::env::temp_dir().join(format!("duo_orm_{name}_{}.db", std::process::id()));
+        let (raw, url) = app.block_on(open(backend, &sqlite_path));
+        let db: &'static duo_orm::Database = Box::leak(Box::new(duo_orm::Database::new(url)));
+        register(db);
+        app.block_on(async {
+            db.drop_all().await.unwrap();
+            db.create_all().await.unwrap();
+        });
+        Example { app, raw, db, sqlite_path }
+    }
+
+    /// Times one load of `work` in a task on the application runtime, as a request handler
+    /// would run it.
+    pub fn time<F, O>(&self, work: F) -> Duration
+    where
+        F: std::future::Future<Output = O> + Send + 'static,
+        O: Send + 'static,
+    {
+        self.app.block_on(async move {
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                drop(std::hint::black_box(work.await));
+                started.elapsed()
+            })
+            .await
+            .unwrap()
+        })
+    }
+
+    /// Drops the example's tables and removes its SQLite file.
+    pub fn finish(self) {
+        self.app.block_on(async { self.db.drop_all().await.ok() });
+        remove_sqlite(&self.sqlite_path);
+    }
+}
+
+/// Runs `run(false)` (the raw side) and `run(true)` (duo-orm) `rounds` times after three
+/// warm-up rounds, alternating which goes first so neither always follows the other, and
+/// returns the two medians (raw, duo-orm).
+pub fn interleaved(rounds: usize, mut run: impl FnMut(bool) -> Duration) -> (Duration, Duration) {
+    let (mut raw_samples, mut orm_samples) = (Vec::new(), Vec::new());
+    for round in 0..rounds + 3 {
+        let (r, o) = if round % 2 == 0 {
+            (run(false), run(true))
+        } else {
+            let o = run(true);
+            (run(false), o)
+        };
+        if round >= 3 {
+            raw_samples.push(r);
+            orm_samples.push(o);
+        }
+    }
+    (median(raw_samples), median(orm_samples))
+}

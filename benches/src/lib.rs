@@ -2,3 +2,4 @@
 
 pub mod associations;
 pub mod harness;
+pub mod medium;

@@ -16,6 +16,7 @@ mod errors;
 mod graphs;
 mod hardening;
 mod hooks;
+mod joins;
 mod json;
 mod migrations;
 mod mock;

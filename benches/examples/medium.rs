@@ -1,0 +1,54 @@
+//! The medium workload (`benches/src/medium.rs`) timed interleaved — hand-written sqlx, then
+//! duo-orm, then again — for N = 1, 100 and 1 000 users, so that load from other processes
+//! hits both alike.
+//!
+//! ```text
+//! cargo run --release -p duo-orm-benches --example medium -- [sqlite|postgres|mariadb] [rounds]
+//! ```
+//!
+//! Uses a temporary SQLite file, or the `duo_orm_bench` database of the servers named by
+//! `DUO_TEST_POSTGRES_URL` / `DUO_TEST_MYSQL_URL` (created by the criterion benchmark).
+
+use duo_orm::prelude::*;
+use duo_orm_benches::associations::{Author, Comment, Post};
+use duo_orm_benches::harness;
+use duo_orm_benches::medium;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let backend = args.next().unwrap_or_else(|| "sqlite".into());
+    let rounds: usize = args.next().map_or(40, |a| a.parse().expect("rounds"));
+    let example = harness::Example::open("medium", &backend, |db| {
+        db.register::<Author>().register::<Post>().register::<Comment>();
+    });
+    let (raw, db) = (&example.raw, example.db);
+    println!("medium, {backend}, {rounds} rounds; median per load:");
+    for n in medium::SIZES {
+        example.app.block_on(async {
+            Author::delete_bulk_all().require_filter(false).on(db).await.unwrap();
+            let users: Vec<_> =
+                (0..n).map(|i| json!({"id": i + 1, "name": format!("User {i}"), "hair_color": medium::hair_color(i)})).collect();
+            Author::create_bulk(users).on(db).await.unwrap();
+            let orm = medium::as_medium(medium::load_duo(db).await);
+            assert_eq!(medium::load_raw(raw).await, orm, "both sides load the same rows");
+            assert_eq!(orm.len(), n.div_ceil(2));
+        });
+        let (r, o) = harness::interleaved(rounds, |duo| {
+            let raw = raw.clone();
+            example.time(async move {
+                if duo {
+                    drop(std::hint::black_box(medium::load_duo(db).await));
+                } else {
+                    drop(std::hint::black_box(medium::load_raw(&raw).await));
+                }
+            })
+        });
+        println!(
+            "  N = {n:>5}: raw sqlx {:>8.1} µs, duo-orm left_join {:>8.1} µs ({:.3} × raw sqlx)",
+            r.as_secs_f64() * 1e6,
+            o.as_secs_f64() * 1e6,
+            o.as_secs_f64() / r.as_secs_f64()
+        );
+    }
+    example.finish();
+}
