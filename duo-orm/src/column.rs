@@ -96,36 +96,48 @@ impl<M: Model, T: FieldType> Column<M, T> {
         crate::types::param(&T::SQL_TYPE, value)
     }
 
-    /// `column = value`; `None` on an optional column means `IS NULL`.
-    pub fn eq(self, value: impl IntoColumnValue<T>) -> Condition<M> {
-        let value = value.into_column_value();
-        if is_null(&value) { Self::cond(self.expr().is_null()) } else { Self::cond(self.expr().eq(Self::param(value))) }
+    /// `column <op> operand`, the operand bound as this column's type when it is a value.
+    fn compare(self, operand: OperandSql, op: fn(Expr, Expr) -> Expr) -> Condition<M> {
+        let column = self.expr();
+        match operand.0 {
+            OperandKind::Value(value) => Self::cond(op(column, Self::param(value))),
+            OperandKind::Expr(expr) => Self::cond(op(column, expr)),
+            OperandKind::PerDialect(render) => Condition::per_dialect(move |dialect| Ok(op(column.clone(), render(dialect)?))),
+        }
+    }
+
+    /// `column = value`; `None` on an optional column means `IS NULL`. The value may also be
+    /// another column (`p.author_id.eq(u.id)`, which correlates a subquery with its outer
+    /// query) or a one-column `select(..)` (a scalar subquery).
+    pub fn eq(self, value: impl Operand<T>) -> Condition<M> {
+        let operand = value.into_operand();
+        if operand.is_null() { Self::cond(self.expr().is_null()) } else { self.compare(operand, |a, b| a.eq(b)) }
     }
 
     /// `column <> value`; `None` on an optional column means `IS NOT NULL`.
-    pub fn ne(self, value: impl IntoColumnValue<T>) -> Condition<M> {
-        let value = value.into_column_value();
-        if is_null(&value) { Self::cond(self.expr().is_not_null()) } else { Self::cond(self.expr().ne(Self::param(value))) }
+    pub fn ne(self, value: impl Operand<T>) -> Condition<M> {
+        let operand = value.into_operand();
+        if operand.is_null() { Self::cond(self.expr().is_not_null()) } else { self.compare(operand, |a, b| a.ne(b)) }
     }
 
     /// `column > value`.
-    pub fn gt(self, value: impl IntoColumnValue<T>) -> Condition<M> {
-        Self::cond(self.expr().gt(Self::param(value.into_column_value())))
+    pub fn gt(self, value: impl Operand<T>) -> Condition<M> {
+        self.compare(value.into_operand(), |a, b| a.gt(b))
     }
 
     /// `column >= value`.
-    pub fn ge(self, value: impl IntoColumnValue<T>) -> Condition<M> {
-        Self::cond(self.expr().gte(Self::param(value.into_column_value())))
+    pub fn ge(self, value: impl Operand<T>) -> Condition<M> {
+        self.compare(value.into_operand(), |a, b| a.gte(b))
     }
 
     /// `column < value`.
-    pub fn lt(self, value: impl IntoColumnValue<T>) -> Condition<M> {
-        Self::cond(self.expr().lt(Self::param(value.into_column_value())))
+    pub fn lt(self, value: impl Operand<T>) -> Condition<M> {
+        self.compare(value.into_operand(), |a, b| a.lt(b))
     }
 
     /// `column <= value`.
-    pub fn le(self, value: impl IntoColumnValue<T>) -> Condition<M> {
-        Self::cond(self.expr().lte(Self::param(value.into_column_value())))
+    pub fn le(self, value: impl Operand<T>) -> Condition<M> {
+        self.compare(value.into_operand(), |a, b| a.lte(b))
     }
 
     /// `column BETWEEN low AND high` (inclusive).
@@ -133,16 +145,165 @@ impl<M: Model, T: FieldType> Column<M, T> {
         Self::cond(self.expr().between(Self::param(low.into_column_value()), Self::param(high.into_column_value())))
     }
 
-    /// `column IN (…)`. An empty list matches no row.
-    pub fn is_in<V: IntoColumnValue<T>>(self, values: impl IntoIterator<Item = V>) -> Condition<M> {
-        let values: Vec<Expr> = values.into_iter().map(|v| Self::param(v.into_column_value())).collect();
-        Self::cond(self.expr().is_in(values))
+    /// `column IN (…)`: a list of values (an empty list matches no row), or a one-column
+    /// `select(..)` (`x IN (SELECT ..)`).
+    pub fn is_in(self, values: impl InList<T>) -> Condition<M> {
+        self.in_list(values.into_list(), false)
     }
 
-    /// `column NOT IN (…)`. An empty list matches every row.
-    pub fn not_in<V: IntoColumnValue<T>>(self, values: impl IntoIterator<Item = V>) -> Condition<M> {
-        let values: Vec<Expr> = values.into_iter().map(|v| Self::param(v.into_column_value())).collect();
-        Self::cond(self.expr().is_not_in(values))
+    /// `column NOT IN (…)`: a list of values (an empty list matches every row), or a one-column
+    /// `select(..)`. As in SQL, a subquery that yields a NULL makes `NOT IN` match no row:
+    /// filter NULLs out of it (`is_not_null`).
+    pub fn not_in(self, values: impl InList<T>) -> Condition<M> {
+        self.in_list(values.into_list(), true)
+    }
+
+    fn in_list(self, list: ListSql, negated: bool) -> Condition<M> {
+        let column = self.expr();
+        match list.0 {
+            ListKind::Values(values) => {
+                let values: Vec<Expr> = values.into_iter().map(Self::param).collect();
+                Self::cond(if negated { column.is_not_in(values) } else { column.is_in(values) })
+            }
+            ListKind::Subquery(statement) => Condition::per_dialect(move |dialect| {
+                let statement = statement(dialect)?;
+                Ok(if negated { column.clone().not_in_subquery(statement) } else { column.clone().in_subquery(statement) })
+            }),
+        }
+    }
+}
+
+/// What a comparison (`eq`, `ne`, `gt`, `ge`, `lt`, `le`) compares a column of type `T` with: a
+/// value that reads as `T` (`18`, `"ada"`, `None`), another column of the same type (one of
+/// them may be optional), or a one-column `select(..)` reading it (a scalar subquery).
+#[diagnostic::on_unimplemented(
+    message = "a `{T}` column cannot be compared with `{Self}`",
+    label = "not a `{T}`",
+    note = "compare a column with a value of its type, a column of the same type, or a one-column `select(..)` of it"
+)]
+pub trait Operand<T> {
+    /// The operand's SQL.
+    #[doc(hidden)]
+    fn into_operand(self) -> OperandSql;
+}
+
+/// An operand's SQL: a value to bind, an expression, or one written per dialect.
+#[doc(hidden)]
+pub struct OperandSql(OperandKind);
+
+enum OperandKind {
+    Value(Value),
+    Expr(Expr),
+    PerDialect(Render),
+}
+
+impl OperandSql {
+    pub(crate) fn per_dialect(render: impl Fn(Dialect) -> crate::Result<Expr> + Send + Sync + 'static) -> Self {
+        OperandSql(OperandKind::PerDialect(Arc::new(render)))
+    }
+
+    fn is_null(&self) -> bool {
+        matches!(&self.0, OperandKind::Value(value) if is_null(value))
+    }
+}
+
+// The values that read as a column's type: the impls of `IntoColumnValue`, one by one. One
+// blanket impl over `IntoColumnValue` would overlap with the column and subquery operands
+// below, since another crate could make those values of a type of its own. Written out rather
+// than by a macro, so that a type error lists them plainly.
+
+fn value_operand<T, V: IntoColumnValue<T>>(value: V) -> OperandSql {
+    OperandSql(OperandKind::Value(value.into_column_value()))
+}
+
+impl<T: FieldType> Operand<T> for T {
+    fn into_operand(self) -> OperandSql {
+        value_operand::<T, T>(self)
+    }
+}
+
+impl<T: FieldType> Operand<Option<T>> for T {
+    fn into_operand(self) -> OperandSql {
+        value_operand::<Option<T>, T>(self)
+    }
+}
+
+impl Operand<String> for &str {
+    fn into_operand(self) -> OperandSql {
+        value_operand::<String, _>(self)
+    }
+}
+
+impl Operand<String> for &String {
+    fn into_operand(self) -> OperandSql {
+        value_operand::<String, _>(self)
+    }
+}
+
+impl Operand<Option<String>> for &str {
+    fn into_operand(self) -> OperandSql {
+        value_operand::<Option<String>, _>(self)
+    }
+}
+
+impl Operand<Option<String>> for &String {
+    fn into_operand(self) -> OperandSql {
+        value_operand::<Option<String>, _>(self)
+    }
+}
+
+/// Implements [`Operand`] for columns of `$other` compared with columns of `$column`.
+macro_rules! column_operand {
+    ($other:ty => $column:ty) => {
+        impl<X: Model, T> Operand<$column> for Column<X, $other> {
+            fn into_operand(self) -> OperandSql {
+                OperandSql(OperandKind::Expr(self.expr()))
+            }
+        }
+    };
+}
+
+column_operand!(T => T);
+column_operand!(Option<T> => T);
+column_operand!(T => Option<T>);
+
+/// What `is_in` / `not_in` take for a column of type `T`: values that read as `T` (any
+/// iterator of them), or a one-column `select(..)` reading `T`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a list of `{T}` values",
+    label = "not a list of `{T}`",
+    note = "`is_in` takes values of the column's type (an array, a `Vec`, any iterator) or a one-column `select(..)`"
+)]
+pub trait InList<T> {
+    /// The list's SQL.
+    #[doc(hidden)]
+    fn into_list(self) -> ListSql;
+}
+
+/// A list's SQL: values to bind, or a subquery written per dialect.
+#[doc(hidden)]
+pub struct ListSql(ListKind);
+
+type WrittenSubquery = Arc<dyn Fn(Dialect) -> crate::Result<sea_query::SelectStatement> + Send + Sync>;
+
+enum ListKind {
+    Values(Vec<Value>),
+    Subquery(WrittenSubquery),
+}
+
+impl ListSql {
+    pub(crate) fn subquery(statement: WrittenSubquery) -> Self {
+        ListSql(ListKind::Subquery(statement))
+    }
+}
+
+impl<T, I, V> InList<T> for I
+where
+    I: IntoIterator<Item = V>,
+    V: IntoColumnValue<T>,
+{
+    fn into_list(self) -> ListSql {
+        ListSql(ListKind::Values(self.into_iter().map(IntoColumnValue::into_column_value).collect()))
     }
 }
 

@@ -58,7 +58,7 @@ pub mod transaction;
 pub mod types;
 
 pub use active_record::ModelExt;
-pub use column::{Column, Condition, MAX_CONDITION_DEPTH, OrderBy};
+pub use column::{Column, Condition, InList, MAX_CONDITION_DEPTH, Operand, OrderBy};
 pub use config::{DatabaseUrl, PoolOptions, env_url};
 pub use database::Database;
 pub use dialect::Dialect;
@@ -77,6 +77,7 @@ pub use query::project::{Computed, Grouping, Ordering, Projected, Selection};
 pub use query::raw::{FromStatementAs, IntoParam, RawSql};
 pub use query::select::{Page, Select};
 pub use query::stream::Iterate;
+pub use query::subquery::{Subquery, exists};
 pub use relation::{Association, Orphans, Related, RelatedCount, Relation, RelationKind, RelationMeta, Strategy};
 pub use row::FromRow;
 pub use transaction::Transaction;
@@ -108,7 +109,7 @@ pub mod prelude {
     #[cfg(feature = "json")]
     pub use crate::Json;
     pub use crate::{
-        Database, Dialect, Error, FieldType, FromRow, Hooks, Model, ModelExt, Page, Payload, Related, Result, Select, Transaction,
+        Database, Dialect, Error, FieldType, FromRow, Hooks, Model, ModelExt, Page, Payload, Related, Result, Select, Transaction, exists,
     };
     /// `try_next()`, `next()` and friends on [`Iterate::stream`](crate::Iterate::stream).
     pub use futures_util::{StreamExt as _, TryStreamExt as _};

@@ -65,6 +65,19 @@ pub struct Badge {
     pub label: String,
 }
 
+/// A model whose key is not its first column, after NOT NULL columns: a left join that finds
+/// none must still read as `None`.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[duo(table = "jn_notes")]
+pub struct Note {
+    #[duo(max_length = 40)]
+    pub body: String,
+    pub pinned: bool,
+    #[duo(primary_key, auto_increment)]
+    pub id: i64,
+    pub user_id: i64,
+}
+
 /// ada (black hair) has two posts, the first with two comments; bob (black hair) has none;
 /// cy (red hair) has one post. ada's first post is tagged "rust".
 async fn seed(db: &Database) -> (User, User, Post, Post) {
@@ -81,6 +94,7 @@ async fn seed(db: &Database) -> (User, User, Post, Post) {
     first.tags().attach(&rust).on(db).await.unwrap();
     Badge::create(json!({"holder_id": ada.id, "label": "founder"})).on(db).await.unwrap();
     Badge::create(json!({"holder_id": null, "label": "unclaimed"})).on(db).await.unwrap();
+    Note::create(json!({"body": "hello", "pinned": true, "user_id": ada.id})).on(db).await.unwrap();
     (ada, bob, first, second)
 }
 
@@ -93,7 +107,7 @@ async fn left_and_inner_joins_read_both_sides() {
     for t in backends("jn_two_sides").await {
         let (db, d) = (&t.db, t.dialect);
         let fail = |e: Error| -> ! { panic!("{d:?}: {e}") };
-        setup!(db, User, Post, Comment, Tag, Badge);
+        setup!(db, User, Post, Comment, Tag, Badge, Note);
         let (ada, bob, first, second) = seed(db).await;
         // diesel_bench's "medium" query: black-haired users and their posts, if any.
         let medium: Vec<(User, Option<Post>)> = User::query()
@@ -137,7 +151,7 @@ async fn three_models_many_to_many_and_column_pairs() {
     for t in backends("jn_three").await {
         let (db, d) = (&t.db, t.dialect);
         let fail = |e: Error| -> ! { panic!("{d:?}: {e}") };
-        setup!(db, User, Post, Comment, Tag, Badge);
+        setup!(db, User, Post, Comment, Tag, Badge, Note);
         let (ada, _, first, second) = seed(db).await;
         let threads: Vec<(User, Post, Option<Comment>)> = User::query()
             .inner_join(|u| u.posts)
@@ -155,6 +169,28 @@ async fn three_models_many_to_many_and_column_pairs() {
         // A many-to-many joins through its join table, which adds no columns.
         let tagged: Vec<(Post, Tag)> = Post::query().inner_join(|p| p.tags).all().on(db).await.unwrap_or_else(|e| fail(e));
         assert_eq!(tagged.iter().map(|(p, t)| (p.id, t.label.as_str())).collect::<Vec<_>>(), [(first.id, "rust")], "{d:?}");
+        let all_tags: Vec<(Post, Option<Tag>)> =
+            Post::query().left_join(|p| p.tags).order_by(|(p, _)| p.id.asc()).all().on(db).await.unwrap_or_else(|e| fail(e));
+        let labels: Vec<Option<&str>> = all_tags.iter().map(|(_, t)| t.as_ref().map(|t| t.label.as_str())).collect();
+        assert_eq!(labels, [Some("rust"), None, None], "{d:?}");
+
+        // The optional side's key is not its first column.
+        let notes: Vec<(User, Option<Note>)> = User::query()
+            .left_join_on(|u, n: &NoteColumns| (u.id, n.user_id))
+            .order_by(|(u, _)| u.id.asc())
+            .all()
+            .on(db)
+            .await
+            .unwrap_or_else(|e| fail(e));
+        let bodies: Vec<Option<&str>> = notes.iter().map(|(_, n)| n.as_ref().map(|n| n.body.as_str())).collect();
+        assert_eq!(bodies, [Some("hello"), None, None], "{d:?}");
+        // Rows of the optional side with no match are NULL: kept by `is_null`, dropped by a
+        // comparison unless it says otherwise.
+        let unmatched = User::query().left_join(|u| u.posts).filter(|(_, p)| p.id.is_null()).all().on(db).await.unwrap();
+        assert_eq!(unmatched.iter().map(|(u, _)| u.name.as_str()).collect::<Vec<_>>(), ["bob"], "{d:?}");
+        let kept =
+            User::query().left_join(|u| u.posts).filter(|(_, p)| p.title.ne("red") | p.id.is_null()).all().on(db).await.unwrap().len();
+        assert_eq!(kept, 3, "{d:?}");
 
         // No declared relationship: a column pair, a key against a nullable column.
         let badges: Vec<(User, Option<Badge>)> = User::query()
@@ -175,13 +211,23 @@ async fn three_models_many_to_many_and_column_pairs() {
 #[tokio::test]
 async fn refusals_of_joined_queries() {
     let db = Database::new("sqlite::memory:");
-    setup!(db, User, Post, Comment, Tag, Badge);
+    setup!(db, User, Post, Comment, Tag, Badge, Note);
     // A table joined twice would need aliases.
     let twice = Post::query().inner_join(|p| p.author).inner_join(|(_, u)| u.posts).all().on(&db).await;
     assert!(matches!(&twice, Err(Error::InvalidQuery { message, .. }) if message.contains("`jn_posts`")), "{twice:?}");
     // A join follows one relationship at a time.
     let path = User::query().left_join(|u| u.posts.then(|p| p.comments)).all().on(&db).await;
     assert!(matches!(&path, Err(Error::InvalidQuery { message, .. }) if message.contains("posts.comments")), "{path:?}");
+    // Eager loading does not apply to plain joined rows.
+    let related = User::related(|u| u.posts).left_join(|u| u.posts).all().on(&db).await;
+    assert!(matches!(&related, Err(Error::InvalidQuery { message, .. }) if message.contains("related")), "{related:?}");
+    // A relationship value that names other models than its own (built by hand).
+    let posts_of_users = &User::meta().relations[0];
+    let lying = Post::query().inner_join(|_| duo_orm::Relation::<Post, Tag>::new(posts_of_users)).all().on(&db).await;
+    assert!(matches!(&lying, Err(Error::InvalidQuery { message, .. }) if message.contains("User.posts")), "{lying:?}");
+    // The queried model's own error comes first.
+    let first = User::query().order_by_str("nope").inner_join(|u| u.posts).inner_join(|(_, p)| p.author).all().on(&db).await;
+    assert!(matches!(&first, Err(Error::InvalidQuery { message, .. }) if message.contains("nope")), "{first:?}");
 }
 
 #[test]
@@ -196,7 +242,10 @@ fn joins_in_five_dialects() {
             .limit(10)
             .offset(20);
         let pair = Badge::query().left_join_on(|b, u: &UserColumns| (b.holder_id, u.id)).filter(|(_, u)| u.id.is_null());
-        let text = [medium.to_sql(dialect), paged.to_sql(dialect), pair.to_sql(dialect)]
+        // The queried model's order first, then the joined one's; paging without an order.
+        let orders = User::query().order_by(|u| u.name.desc()).inner_join(|u| u.posts).order_by(|(_, p)| p.id.asc());
+        let unordered = User::query().inner_join(|u| u.posts).limit(5);
+        let text = [medium.to_sql(dialect), paged.to_sql(dialect), pair.to_sql(dialect), orders.to_sql(dialect), unordered.to_sql(dialect)]
             .into_iter()
             .map(|sql| sql.map(|s| s.sql).unwrap_or_else(|e| e.to_string()))
             .collect::<Vec<_>>()

@@ -29,6 +29,7 @@ mod runtimes;
 mod secrets;
 mod sql;
 mod streaming;
+mod subqueries;
 mod sync_api;
 mod tracing_spans;
 mod transactions;

@@ -12,11 +12,12 @@ use sea_query::{Expr, ExprTrait, JoinType, Order, SelectStatement};
 use crate::Column;
 use crate::column::{CondExpr, Condition, OrderBy};
 use crate::dialect::{self, Dialect, Statement};
-use crate::error::{Invalid, InvalidQueryKind, Result};
+use crate::error::{Error, Invalid, InvalidQueryKind, Result};
 use crate::model::{Model, ModelMeta};
 use crate::pending::Pending;
 use crate::query::select::Select;
 use crate::relation::{Relation, RelationMeta};
+use crate::types::SqlType;
 use crate::types::{RowCursor, RowResult};
 
 /// One model of a joined row: `M` itself (an inner join, or the queried model), or
@@ -196,6 +197,8 @@ pub struct Joined<M, R> {
     filters: Vec<CondExpr>,
     order: Vec<JoinedOrder>,
     error: Option<Invalid>,
+    /// A JSON or binary column a column-pair join compares, which Oracle cannot compare.
+    uncomparable: Option<String>,
     _marker: PhantomData<fn() -> R>,
 }
 
@@ -208,6 +211,7 @@ impl<M, R> Clone for Joined<M, R> {
             filters: self.filters.clone(),
             order: self.order.clone(),
             error: self.error.clone(),
+            uncomparable: self.uncomparable.clone(),
             _marker: PhantomData,
         }
     }
@@ -298,13 +302,21 @@ impl<M: Model> Select<M> {
 
 impl<M: Model> Joined<M, (M,)> {
     fn start(query: Select<M>) -> Self {
+        let error = query.has_related().then(|| {
+            Invalid::new(
+                InvalidQueryKind::Relationship,
+                "`related(..)` does not apply to a joined query, whose models are plain rows; help: drop it, or load \
+                 the relationship with `related(..)` on a query without joins",
+            )
+        });
         Joined {
             query,
             tables: vec![M::meta().table],
             joins: Vec::new(),
             filters: Vec::new(),
             order: Vec::new(),
-            error: None,
+            error,
+            uncomparable: None,
             _marker: PhantomData,
         }
     }
@@ -328,6 +340,7 @@ impl<M: Model, R: JoinRow> Joined<M, R> {
             filters: self.filters,
             order: self.order,
             error: self.error,
+            uncomparable: self.uncomparable,
             _marker: PhantomData,
         }
     }
@@ -350,7 +363,7 @@ impl<M: Model, R: JoinRow> Joined<M, R> {
     }
 
     /// Adds the joins of `relation` (two for a many-to-many: its join table, then the targets).
-    fn join_relation<X, T>(&mut self, kind: JoinType, relation: Relation<X, T>) {
+    fn join_relation<X: Model, T: Model>(&mut self, kind: JoinType, relation: Relation<X, T>) {
         let path = relation.erase();
         let [hop] = path.hops[..] else {
             self.fail(Invalid::new(
@@ -360,6 +373,20 @@ impl<M: Model, R: JoinRow> Joined<M, R> {
             return;
         };
         let hop: &'static RelationMeta = hop;
+        // A relationship value names its models in its type; one built by hand could lie, and
+        // would then join a table the query lacks or read the wrong columns.
+        if !std::ptr::eq((hop.owner)(), X::meta()) || !std::ptr::eq((hop.target)(), T::meta()) {
+            self.fail(Invalid::new(
+                InvalidQueryKind::Relationship,
+                format!(
+                    "cannot join `{}`: it is not a relationship of {} leading to {}",
+                    hop.qualified_name(),
+                    X::meta().name,
+                    T::meta().name
+                ),
+            ));
+            return;
+        }
         let owner = (hop.owner)().table;
         let target = (hop.target)();
         let target_key = Expr::col((target.table, (hop.target_column)()));
@@ -378,7 +405,7 @@ impl<M: Model, R: JoinRow> Joined<M, R> {
     /// The rows gain a `T`.
     pub fn inner_join<X, P, T: Model>(mut self, relation: impl FnOnce(R::Columns) -> Relation<X, T>) -> Joined<M, R::Output>
     where
-        X: JoinedModel<R, P>,
+        X: Model + JoinedModel<R, P>,
         R: JoinAppend<T>,
     {
         self.join_relation(JoinType::InnerJoin, relation(R::columns()));
@@ -389,7 +416,7 @@ impl<M: Model, R: JoinRow> Joined<M, R> {
     /// `Option<T>`.
     pub fn left_join<X, P, T: Model>(mut self, relation: impl FnOnce(R::Columns) -> Relation<X, T>) -> Joined<M, R::Output>
     where
-        X: JoinedModel<R, P>,
+        X: Model + JoinedModel<R, P>,
         R: JoinAppend<Option<T>>,
     {
         self.join_relation(JoinType::LeftJoin, relation(R::columns()));
@@ -397,6 +424,13 @@ impl<M: Model, R: JoinRow> Joined<M, R> {
     }
 
     fn join_columns<X: Model, T: Model, V, W>(&mut self, kind: JoinType, (left, right): (Column<X, V>, Column<T, W>)) {
+        for (meta, name) in [(X::meta(), left.name()), (T::meta(), right.name())] {
+            if let Some(column) = meta.columns.iter().find(|c| c.name == name)
+                && matches!(column.sql_type, SqlType::Json | SqlType::Blob)
+            {
+                self.uncomparable.get_or_insert(format!("{}.{name}", meta.name));
+            }
+        }
         self.add_join(kind, T::meta().table, right.expr().equals((X::meta().table, left.name())), Some(T::meta()));
     }
 
@@ -434,8 +468,9 @@ impl<M: Model, R: JoinRow> Joined<M, R> {
 
     /// Adds a condition on any joined model (ANDed with the others): `|(u, p)|
     /// p.title.contains("rust")`. Call it again for conditions on another model. On the
-    /// optional side of a left join, a condition on its columns also drops the rows where
-    /// nothing matched (their columns are NULL), as in SQL.
+    /// optional side of a left join, the columns of a row with no match are NULL, as in SQL: a
+    /// comparison with a value is false there, so it drops such rows (add `| p.id.is_null()` to
+    /// keep them), and `p.id.is_null()` keeps only them.
     pub fn filter<X, P>(mut self, condition: impl FnOnce(R::Columns) -> Condition<X>) -> Self
     where
         X: JoinedModel<R, P>,
@@ -481,8 +516,13 @@ impl<M: Model, R: JoinRow> Joined<M, R> {
 
     /// The SQL and values this query runs in `dialect`.
     pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
+        // The queried model's own reasons come first: they were recorded before any join.
+        self.query.check()?;
         if let Some(invalid) = &self.error {
             return Err(invalid.clone().into());
+        }
+        if let (Dialect::Oracle, Some(column)) = (dialect, &self.uncomparable) {
+            return Err(Error::unsupported(dialect, format!("joining on `{column}`: Oracle cannot compare JSON or BLOB values")));
         }
         let (mut stmt, paging) = self.query.projection_body(dialect)?;
         self.add_to(&mut stmt, dialect)?;

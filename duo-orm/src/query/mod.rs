@@ -15,6 +15,7 @@ pub mod project;
 pub mod raw;
 pub mod select;
 pub mod stream;
+pub mod subquery;
 pub mod write;
 
 /// Renders a hand-built sea-query statement (the escape hatch) for `dialect`.

@@ -5,10 +5,10 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use sea_query::{Expr, ExprTrait, Order};
+use sea_query::{Expr, ExprTrait, Order, SelectStatement};
 
 use crate::column::{Column, Condition, Render};
-use crate::dialect::{self, Dialect, Statement};
+use crate::dialect::{self, Dialect, Paging, Statement};
 use crate::error::{Error, InvalidQueryKind, Result};
 use crate::model::Model;
 use crate::pending::Pending;
@@ -272,6 +272,16 @@ impl<M: Model, T: FromRow> Projected<M, T> {
 
     /// The SQL and values this projection runs in `dialect`.
     pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
+        let (stmt, paging, ordered) = self.statement(dialect)?;
+        if dialect == Dialect::MsSql && self.distinct && paging.is_set() && !ordered {
+            // SQL Server pages with `ORDER BY (SELECT NULL)`, which DISTINCT refuses.
+            return Err(Error::unsupported(dialect, "`distinct()` with a limit or an offset but no order; help: add an `order_by`"));
+        }
+        Ok(dialect::render_select(dialect, stmt, paging, ordered))
+    }
+
+    /// The statement without its paging, the paging, and whether it is ordered.
+    pub(crate) fn statement(&self, dialect: Dialect) -> Result<(SelectStatement, Paging, bool)> {
         self.check_grouping()?;
         let (mut stmt, paging) = self.query.projection_body(dialect)?;
         stmt.clear_selects();
@@ -296,11 +306,7 @@ impl<M: Model, T: FromRow> Projected<M, T> {
             stmt.order_by_expr((term.render)(dialect)?, term.order.clone());
         }
         let ordered = self.query.is_ordered() || !self.order.is_empty();
-        if dialect == Dialect::MsSql && self.distinct && paging.is_set() && !ordered {
-            // SQL Server pages with `ORDER BY (SELECT NULL)`, which DISTINCT refuses.
-            return Err(Error::unsupported(dialect, "`distinct()` with a limit or an offset but no order; help: add an `order_by`"));
-        }
-        Ok(dialect::render_select(dialect, stmt, paging, ordered))
+        Ok((stmt, paging, ordered))
     }
 
     /// Refuses a plain column that a grouped query (one with `group_by`, or with an aggregate

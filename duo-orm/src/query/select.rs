@@ -283,6 +283,11 @@ impl<M: Model> Select<M> {
         Ok((self.statement(dialect, Projection::Rows, true, false)?, self.paging))
     }
 
+    /// Whether the query loads relationships (`related(..)`).
+    pub(crate) fn has_related(&self) -> bool {
+        !self.related.is_empty()
+    }
+
     /// Whether the query has `order_by` terms.
     pub(crate) fn is_ordered(&self) -> bool {
         !self.order.is_empty()

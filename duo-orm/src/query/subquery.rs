@@ -1,0 +1,144 @@
+//! Subqueries: a typed query inside a condition of another. `u.id.is_in(Post::query().select(|p|
+//! p.author_id))`, [`exists`]`(Post::filter(..))`, and a one-column projection compared with a
+//! column (`p.score.gt(Post::query().select(|p| p.score.max()))`), correlated or not.
+//!
+//! A subquery is written for the dialect when the outer query renders, so its values are bound
+//! in the outer statement's order and its dialect-specific conditions are written for the same
+//! database.
+
+use std::sync::Arc;
+
+use sea_query::{Expr, SelectStatement};
+
+use crate::column::{Condition, InList, ListSql, Operand, OperandSql};
+use crate::dialect::{self, Dialect, Paging};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::query::project::Projected;
+use crate::query::select::Select;
+use crate::row::FromRow;
+
+/// Where a subquery sits, which decides what a dialect allows in it.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// `EXISTS (…)`: its rows' values do not matter.
+    Exists,
+    /// `x IN (…)`.
+    InList,
+    /// `x > (…)`: one value.
+    Scalar,
+}
+
+/// A typed query that can sit inside a condition of another: a model query ([`Select`], for
+/// [`exists`]) or a projection ([`Projected`], for [`exists`], `is_in` and comparisons).
+pub trait Subquery: Send + Sync + 'static {
+    /// The statement for `dialect`, checked for what the dialect allows at `placement`.
+    #[doc(hidden)]
+    fn subquery(&self, dialect: Dialect, placement: Placement) -> Result<SelectStatement>;
+}
+
+impl<X: Model> Subquery for Select<X> {
+    fn subquery(&self, dialect: Dialect, placement: Placement) -> Result<SelectStatement> {
+        let (mut stmt, paging) = self.projection_body(dialect)?;
+        if placement == Placement::Exists {
+            // Which columns EXISTS reads does not matter: one constant keeps the statement small.
+            stmt.clear_selects();
+            stmt.expr(Expr::cust("1"));
+        }
+        finish(dialect, placement, stmt, paging)
+    }
+}
+
+impl<X: Model, T: FromRow> Subquery for Projected<X, T> {
+    fn subquery(&self, dialect: Dialect, placement: Placement) -> Result<SelectStatement> {
+        let (stmt, paging, _) = self.statement(dialect)?;
+        finish(dialect, placement, stmt, paging)
+    }
+}
+
+/// Applies `paging` inside the subquery, or refuses it where the dialect cannot have it; drops
+/// an order that pages nothing (it changes no answer, and SQL Server refuses it in a subquery).
+fn finish(dialect: Dialect, placement: Placement, mut stmt: SelectStatement, paging: Paging) -> Result<SelectStatement> {
+    if !paging.is_set() {
+        stmt.clear_order_by();
+        return Ok(stmt);
+    }
+    match dialect {
+        Dialect::MsSql | Dialect::Oracle => {
+            Err(Error::unsupported(dialect, "limit or offset in a subquery (its paging cannot be written inside another statement)"))
+        }
+        Dialect::MySql if placement == Placement::InList => Err(Error::unsupported(
+            dialect,
+            "limit or offset in an `is_in`/`not_in` subquery (MySQL and MariaDB refuse LIMIT in IN subqueries)",
+        )),
+        Dialect::Postgres | Dialect::MySql | Dialect::Sqlite => {
+            dialect::apply_limit_offset(dialect, &mut stmt, paging);
+            Ok(stmt)
+        }
+    }
+}
+
+/// The subquery, written for a dialect when its outer query renders.
+fn written<Q: Subquery>(query: Q, placement: Placement) -> Arc<dyn Fn(Dialect) -> Result<SelectStatement> + Send + Sync> {
+    Arc::new(move |dialect| query.subquery(dialect, placement))
+}
+
+/// `EXISTS (subquery)`: whether the query has any row. Correlate it by comparing its columns
+/// with the outer query's: `exists(Post::filter(|p| p.author_id.eq(u.id)))`. Negate it with
+/// `!`.
+///
+/// ```
+/// # use duo_orm::prelude::*;
+/// # #[derive(Model, Debug)] #[duo(table = "users")]
+/// # struct User { #[duo(primary_key)] id: i64, name: String }
+/// # #[derive(Model, Debug)] #[duo(table = "posts")]
+/// # struct Post { #[duo(primary_key)] id: i64, author_id: i64, title: String }
+/// # fn main() -> duo_orm::Result<()> {
+/// let writers = User::filter(|u| exists(Post::filter(|p| p.author_id.eq(u.id))));
+/// assert_eq!(
+///     writers.to_sql(Dialect::Postgres)?.sql,
+///     r#"SELECT "users"."id", "users"."name" FROM "users" WHERE EXISTS(SELECT 1 FROM "posts" WHERE "posts"."author_id" = "users"."id")"#
+/// );
+/// # Ok(())
+/// # }
+/// ```
+pub fn exists<M, Q: Subquery>(query: Q) -> Condition<M> {
+    let statement = written(query, Placement::Exists);
+    Condition::per_dialect(move |dialect| Ok(Expr::exists(statement(dialect)?)))
+}
+
+fn scalar<Q: Subquery>(query: Q) -> impl Fn(Dialect) -> Result<Expr> + Send + Sync + 'static {
+    let statement = written(query, Placement::Scalar);
+    move |dialect| Ok(Expr::SubQuery(None, Box::new(statement(dialect)?.into())))
+}
+
+/// Implements [`Operand`] (a value to compare a column with: `(SELECT MAX(..) FROM ..)`) and
+/// [`InList`] (`x IN (SELECT ..)`) for one-column projections reading `$picked`, compared with
+/// a column of type `$column`: the same type, or one of them optional (an aggregate is `None`
+/// over no rows; a nullable column holds the values of a key).
+macro_rules! one_column_subquery {
+    ($picked:ty => $column:ty) => {
+        impl<X: Model, T: Send + 'static> Operand<$column> for Projected<X, $picked>
+        where
+            Projected<X, $picked>: Subquery,
+        {
+            fn into_operand(self) -> OperandSql {
+                OperandSql::per_dialect(scalar(self))
+            }
+        }
+
+        impl<X: Model, T: Send + 'static> InList<$column> for Projected<X, $picked>
+        where
+            Projected<X, $picked>: Subquery,
+        {
+            fn into_list(self) -> ListSql {
+                ListSql::subquery(written(self, Placement::InList))
+            }
+        }
+    };
+}
+
+one_column_subquery!(T => T);
+one_column_subquery!(Option<T> => T);
+one_column_subquery!(T => Option<T>);
