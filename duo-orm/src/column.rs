@@ -102,13 +102,17 @@ impl<M: Model, T: FieldType> Column<M, T> {
         match operand.0 {
             OperandKind::Value(value) => Self::cond(op(column, Self::param(value))),
             OperandKind::Expr(expr) => Self::cond(op(column, expr)),
-            OperandKind::PerDialect(render) => Condition::per_dialect(move |dialect| Ok(op(column.clone(), render(dialect)?))),
+            OperandKind::Subquery(render, depth) => {
+                Condition::around_subquery(move |dialect| Ok(op(column.clone(), render(dialect)?)), depth)
+            }
         }
     }
 
     /// `column = value`; `None` on an optional column means `IS NULL`. The value may also be
     /// another column (`p.author_id.eq(u.id)`, which correlates a subquery with its outer
-    /// query) or a one-column `select(..)` (a scalar subquery).
+    /// query) or a one-column `select(..)` (a scalar subquery). Where one of those is NULL
+    /// (a NULL column, an aggregate over no rows), the comparison is unknown and matches no
+    /// row, as in SQL.
     pub fn eq(self, value: impl Operand<T>) -> Condition<M> {
         let operand = value.into_operand();
         if operand.is_null() { Self::cond(self.expr().is_null()) } else { self.compare(operand, |a, b| a.eq(b)) }
@@ -165,10 +169,13 @@ impl<M: Model, T: FieldType> Column<M, T> {
                 let values: Vec<Expr> = values.into_iter().map(Self::param).collect();
                 Self::cond(if negated { column.is_not_in(values) } else { column.is_in(values) })
             }
-            ListKind::Subquery(statement) => Condition::per_dialect(move |dialect| {
-                let statement = statement(dialect)?;
-                Ok(if negated { column.clone().not_in_subquery(statement) } else { column.clone().in_subquery(statement) })
-            }),
+            ListKind::Subquery(statement, depth) => Condition::around_subquery(
+                move |dialect| {
+                    let statement = statement(dialect)?;
+                    Ok(if negated { column.clone().not_in_subquery(statement) } else { column.clone().in_subquery(statement) })
+                },
+                depth,
+            ),
         }
     }
 }
@@ -194,12 +201,13 @@ pub struct OperandSql(OperandKind);
 enum OperandKind {
     Value(Value),
     Expr(Expr),
-    PerDialect(Render),
+    /// A subquery, and how deeply its conditions nest.
+    Subquery(Render, u32),
 }
 
 impl OperandSql {
-    pub(crate) fn per_dialect(render: impl Fn(Dialect) -> crate::Result<Expr> + Send + Sync + 'static) -> Self {
-        OperandSql(OperandKind::PerDialect(Arc::new(render)))
+    pub(crate) fn subquery(render: impl Fn(Dialect) -> crate::Result<Expr> + Send + Sync + 'static, depth: u32) -> Self {
+        OperandSql(OperandKind::Subquery(Arc::new(render), depth))
     }
 
     fn is_null(&self) -> bool {
@@ -288,12 +296,13 @@ type WrittenSubquery = Arc<dyn Fn(Dialect) -> crate::Result<sea_query::SelectSta
 
 enum ListKind {
     Values(Vec<Value>),
-    Subquery(WrittenSubquery),
+    /// A subquery, and how deeply its conditions nest.
+    Subquery(WrittenSubquery, u32),
 }
 
 impl ListSql {
-    pub(crate) fn subquery(statement: WrittenSubquery) -> Self {
-        ListSql(ListKind::Subquery(statement))
+    pub(crate) fn subquery(statement: WrittenSubquery, depth: u32) -> Self {
+        ListSql(ListKind::Subquery(statement, depth))
     }
 }
 
@@ -518,8 +527,9 @@ pub(crate) type Render = Arc<dyn Fn(Dialect) -> crate::Result<Expr> + Send + Syn
 pub(crate) enum CondExpr {
     /// One expression for every dialect.
     Portable(Expr),
-    /// Written for the dialect at hand; an error when that dialect cannot express it.
-    PerDialect(Render),
+    /// Written for the dialect at hand; an error when that dialect cannot express it. The
+    /// depth counts the conditions of the subqueries it holds (0 when it holds none).
+    PerDialect(Render, u32),
     /// Terms joined by OR (`any`) or AND, flattened as they are combined. `depth`: the
     /// nesting below, counting this list.
     Terms { any: bool, terms: Vec<CondExpr>, depth: u32 },
@@ -538,7 +548,7 @@ impl std::fmt::Debug for CondExpr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CondExpr::Portable(expr) => expr.fmt(f),
-            CondExpr::PerDialect(_) => f.write_str("<written per dialect>"),
+            CondExpr::PerDialect(..) => f.write_str("<written per dialect>"),
             CondExpr::Terms { any, terms, .. } => {
                 f.write_str(if *any { "Any" } else { "All" })?;
                 f.debug_list().entries(terms).finish()
@@ -559,7 +569,7 @@ impl CondExpr {
     fn write(&self, leaf: &dyn Fn(&Render) -> crate::Result<Expr>) -> crate::Result<Expr> {
         match self {
             CondExpr::Portable(expr) => Ok(expr.clone()),
-            CondExpr::PerDialect(render) => leaf(render),
+            CondExpr::PerDialect(render, _) => leaf(render),
             CondExpr::Terms { any, terms, .. } => {
                 let exprs = terms.iter().map(|term| term.write(leaf)).collect::<crate::Result<Vec<_>>>()?;
                 Ok(fold_terms(exprs, *any))
@@ -578,7 +588,7 @@ impl CondExpr {
     pub(crate) fn is_portable(&self) -> bool {
         match self {
             CondExpr::Portable(_) => true,
-            CondExpr::PerDialect(_) => false,
+            CondExpr::PerDialect(..) => false,
             CondExpr::Terms { terms, .. } => terms.iter().all(CondExpr::is_portable),
             CondExpr::Wrapped { inner, .. } => inner.is_portable(),
         }
@@ -587,8 +597,8 @@ impl CondExpr {
     /// How deeply lists and wrappers nest in this condition (0 for a single expression).
     pub(crate) fn depth(&self) -> u32 {
         match self {
-            CondExpr::Portable(_) | CondExpr::PerDialect(_) => 0,
-            CondExpr::Terms { depth, .. } | CondExpr::Wrapped { depth, .. } => *depth,
+            CondExpr::Portable(_) => 0,
+            CondExpr::PerDialect(_, depth) | CondExpr::Terms { depth, .. } | CondExpr::Wrapped { depth, .. } => *depth,
         }
     }
 
@@ -687,7 +697,18 @@ impl<M> Condition<M> {
 
     /// A condition written per dialect when its query is rendered.
     pub(crate) fn per_dialect(render: impl Fn(Dialect) -> crate::Result<Expr> + Send + Sync + 'static) -> Self {
-        Condition { expr: CondExpr::PerDialect(Arc::new(render)), error: None, _marker: PhantomData }
+        Condition { expr: CondExpr::PerDialect(Arc::new(render), 0), error: None, _marker: PhantomData }
+    }
+
+    /// A condition written per dialect around subqueries whose own conditions nest `depth`
+    /// levels: it counts towards [`MAX_CONDITION_DEPTH`] like any nesting.
+    pub(crate) fn around_subquery(render: impl Fn(Dialect) -> crate::Result<Expr> + Send + Sync + 'static, depth: u32) -> Self {
+        Condition::checked(CondExpr::PerDialect(Arc::new(render), depth.saturating_add(1)), None)
+    }
+
+    /// How deeply the condition nests.
+    pub(crate) fn depth(&self) -> u32 {
+        self.expr.depth()
     }
 
     /// A condition that makes its query fail with `InvalidQuery` and `error`.

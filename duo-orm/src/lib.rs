@@ -72,6 +72,7 @@ pub use model::{HookFns, Hooks, Model, ModelMeta, Payload, SetOn};
 pub use pending::Pending;
 pub use query::aggregate::{Averageable, Ordered, Summable};
 pub use query::bulk::{CreateBulk, CreateBulkReturning, DeleteBulk, UpdateBulk};
+pub use query::cursor::{CursorPage, MAX_CURSOR_LEN};
 pub use query::join::{JoinAppend, JoinKey, JoinRow, JoinSide, Joined, JoinedModel};
 pub use query::project::{Computed, Grouping, Ordering, Projected, Selection};
 pub use query::raw::{FromStatementAs, IntoParam, RawSql};

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use duo_orm::prelude::*;
-use duo_orm::{Database, IntegrityKind};
+use duo_orm::{CursorPage, Database, IntegrityKind};
 use futures_util::FutureExt;
 use validator::Validate;
 
@@ -66,6 +66,14 @@ pub struct Paging {
     pub size: Option<u64>,
 }
 
+/// `?after=…` or `?before=…` (the `next` / `previous` of a page the API returned), and a size.
+#[derive(Debug, Deserialize)]
+pub struct Cursor {
+    pub after: Option<String>,
+    pub before: Option<String>,
+    pub size: Option<u64>,
+}
+
 /// How many published posts an author may have (a rule checked after the write, so that a
 /// refused request shows the rollback).
 pub const MAX_PUBLISHED: u64 = 3;
@@ -106,6 +114,7 @@ pub fn routes() -> Router<Db> {
         .route("/authors", post(create_author).get(list_authors))
         .route("/authors/{id}", get(get_author))
         .route("/authors/{id}/posts", post(create_post))
+        .route("/posts", get(list_posts))
         .route("/posts/{id}/publish", post(publish_post))
 }
 
@@ -164,6 +173,19 @@ async fn list_authors(State(db): State<Db>, Query(paging): Query<Paging>) -> Res
     let page = Page { number: paging.page.unwrap_or(1), size: paging.size.unwrap_or(20).min(100) };
     let authors = Author::order_by(|a| a.id.asc()).paginate(page).all().on(db).await?;
     Ok(Json(authors))
+}
+
+/// Posts by title, a page at a time: `{"rows": [..], "next": "…", "previous": null}`. A cursor
+/// that is not one this endpoint returned is a 400 (`InvalidQuery`).
+async fn list_posts(State(db): State<Db>, Query(cursor): Query<Cursor>) -> Result<Json<CursorPage<Post>>, ApiError> {
+    let size = cursor.size.unwrap_or(20).clamp(1, 100);
+    let by_title = Post::order_by(|p| p.title.asc());
+    let page = match (cursor.after, cursor.before) {
+        (after, None) => by_title.page_after(after.as_deref(), size).on(db).await?,
+        (None, before) => by_title.page_before(before.as_deref(), size).on(db).await?,
+        (Some(_), Some(_)) => return Err(ApiError::Refused(StatusCode::BAD_REQUEST, "give `after` or `before`, not both".into())),
+    };
+    Ok(Json(page))
 }
 
 async fn get_author(State(db): State<Db>, Path(id): Path<i64>) -> Result<Json<Author>, ApiError> {

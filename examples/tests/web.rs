@@ -106,6 +106,26 @@ async fn the_api_maps_results_to_statuses_and_loads_and_pages() {
         let (_, page) = server.request("GET", "/authors?page=2&size=3", None).await;
         assert_eq!(page.as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect::<Vec<_>>(), ["Dee"], "{dialect:?}");
         assert_eq!(server.request("GET", "/authors?page=0&size=3", None).await.0, 400);
+        // Cursor pages: posts by title, two at a time, forward then back.
+        for title in ["three", "four", "five"] {
+            server.request("POST", &format!("/authors/{id}/posts"), Some(json!({ "title": title }))).await;
+        }
+        let titles =
+            |page: &Value| page["rows"].as_array().unwrap().iter().map(|p| p["title"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let (status, first) = server.request("GET", "/posts?size=2", None).await;
+        assert_eq!(status, 200, "{dialect:?}: {first}");
+        assert_eq!(titles(&first), ["five", "four"], "{dialect:?}");
+        assert!(first["previous"].is_null());
+        let next = first["next"].as_str().unwrap();
+        let (_, second) = server.request("GET", &format!("/posts?size=2&after={next}"), None).await;
+        assert_eq!(titles(&second), ["one", "three"], "{dialect:?}");
+        let (_, third) = server.request("GET", &format!("/posts?size=2&after={}", second["next"].as_str().unwrap()), None).await;
+        assert_eq!(titles(&third), ["two"], "{dialect:?}");
+        assert!(third["next"].is_null());
+        let (_, back) = server.request("GET", &format!("/posts?size=2&before={}", third["previous"].as_str().unwrap()), None).await;
+        assert_eq!(titles(&back), ["one", "three"], "{dialect:?}");
+        // A cursor the API did not hand out is the client's error.
+        assert_eq!(server.request("GET", "/posts?after=bm90LWEtY3Vyc29y", None).await.0, 400, "{dialect:?}");
     }
 }
 

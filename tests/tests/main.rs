@@ -12,6 +12,7 @@ mod bulk;
 mod config;
 mod connections;
 mod crud;
+mod cursors;
 mod errors;
 mod graphs;
 mod hardening;

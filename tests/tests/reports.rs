@@ -185,3 +185,10 @@ fn grouped_aggregates_in_five_dialects() {
         insta::assert_snapshot!(format!("grouped_aggregates_{name}"), text);
     }
 }
+
+#[test]
+fn a_computed_value_compared_with_none_is_null() {
+    let none = Sale::query().select(|s| (s.region, s.discount.max())).group_by(|s| s.region).having(|s| s.discount.max().eq(None));
+    let sql = none.to_sql(Dialect::Postgres).unwrap().sql;
+    assert!(sql.ends_with(r#"HAVING MAX("rep_sales"."discount") IS NULL"#), "{sql}");
+}

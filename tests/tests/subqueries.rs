@@ -85,6 +85,26 @@ async fn dialects_refuse_what_they_cannot_write() {
         let paged = User::filter(|u| u.id.eq(Post::query().order_by(|p| p.score.desc()).limit(1).select(|p| p.author_id)));
         assert!(matches!(paged.to_sql(dialect), Err(Error::UnsupportedOperation { .. })), "{dialect:?}");
     }
+    // Several columns read as one value through `into_rows` are still not one value.
+    let two = Post::query().select(|p| (p.id, p.author_id)).into_rows::<i64>();
+    let error = User::filter(|u| u.id.eq(two)).to_sql(Dialect::Postgres).unwrap_err();
+    assert!(matches!(&error, Error::InvalidQuery { message, .. } if message.contains("picks 2")), "{error}");
+    // Subqueries count towards the nesting limit of conditions, however they nest.
+    let nested = |levels: usize| {
+        let mut condition = User::columns().id.eq(1);
+        for _ in 0..levels {
+            condition = exists(User::query().and_where(condition));
+        }
+        User::query().and_where(condition).to_sql(Dialect::Postgres)
+    };
+    assert!(nested(10).is_ok());
+    let deep = nested(duo_orm::MAX_CONDITION_DEPTH as usize + 1).unwrap_err();
+    assert!(matches!(&deep, Error::InvalidQuery { message, .. } if message.contains("nests deeper")), "{deep}");
+    let mut scalar = User::columns().karma.eq(1);
+    for _ in 0..40 {
+        scalar = User::columns().karma.gt(User::query().and_where(scalar).select(|u| u.karma.max()));
+    }
+    assert!(matches!(User::query().and_where(scalar).to_sql(Dialect::Sqlite), Err(Error::InvalidQuery { .. })));
     // An invalid inner query fails the outer one.
     let invalid = User::filter(|_| exists(Post::query().order_by_str("nope")));
     assert!(matches!(invalid.to_sql(Dialect::Postgres), Err(Error::InvalidQuery { .. })));

@@ -41,8 +41,12 @@ impl<M: Model, T: FieldType> Computed<M, T> {
     }
 
     fn compare(&self, value: impl IntoColumnValue<T>, op: fn(Expr, Expr) -> Expr) -> Condition<M> {
+        self.compare_value(value.into_column_value(), op)
+    }
+
+    fn compare_value(&self, value: sea_query::Value, op: fn(Expr, Expr) -> Expr) -> Condition<M> {
         let render = self.render.clone();
-        let value = crate::types::param(&T::SQL_TYPE, value.into_column_value());
+        let value = crate::types::param(&T::SQL_TYPE, value);
         Condition::per_dialect(move |dialect| {
             // SQLite binds a decimal as its text, which sorts after every number: compared with
             // a computed number (an `i64` sum), it is made a number first.
@@ -54,9 +58,14 @@ impl<M: Model, T: FieldType> Computed<M, T> {
         })
     }
 
-    /// `value = …`, for `having`.
+    /// `value = …`, for `having`; `None` means `IS NULL`.
     pub fn eq(&self, value: impl IntoColumnValue<T>) -> Condition<M> {
-        self.compare(value, |a, b| a.eq(b))
+        let value = value.into_column_value();
+        if value == value.as_null() {
+            let render = self.render.clone();
+            return Condition::per_dialect(move |dialect| Ok(render(dialect)?.is_null()));
+        }
+        self.compare_value(value, |a, b| a.eq(b))
     }
 
     /// `value > …`, for `having`.
@@ -268,6 +277,17 @@ impl<M: Model, T: FromRow> Projected<M, T> {
     pub fn order_by(mut self, term: impl FnOnce(&M::Columns) -> Ordering<M>) -> Self {
         self.order.push(term(M::columns()));
         self
+    }
+
+    /// How many values each row picks.
+    pub(crate) fn picks(&self) -> usize {
+        self.picks.len()
+    }
+
+    /// How deeply the query's conditions (its filter and `having`) nest.
+    pub(crate) fn depth(&self) -> u32 {
+        let filter = self.query.filter.as_ref().map_or(0, crate::column::CondExpr::depth);
+        Ord::max(filter, self.having.as_ref().map_or(0, Condition::depth))
     }
 
     /// The SQL and values this projection runs in `dialect`.

@@ -406,7 +406,7 @@ impl<M: Model> Select<M> {
     }
 
     /// Runs `stmt` (rendered from this query) and loads the `related(..)` paths.
-    async fn fetch(self, db: &crate::Database, stmt: dialect::Statement) -> Result<Vec<M>> {
+    pub(crate) async fn fetch(self, db: &crate::Database, stmt: dialect::Statement) -> Result<Vec<M>> {
         if self.related.is_empty() { db.fetch_all::<M>(stmt).await } else { load::fetch::<M>(db, stmt, &self.related).await }
     }
 

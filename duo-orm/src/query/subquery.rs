@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use sea_query::{Expr, SelectStatement};
 
-use crate::column::{Condition, InList, ListSql, Operand, OperandSql};
+use crate::column::{CondExpr, Condition, InList, ListSql, Operand, OperandSql};
 use crate::dialect::{self, Dialect, Paging};
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::model::Model;
 use crate::query::project::Projected;
 use crate::query::select::Select;
@@ -36,6 +36,11 @@ pub trait Subquery: Send + Sync + 'static {
     /// The statement for `dialect`, checked for what the dialect allows at `placement`.
     #[doc(hidden)]
     fn subquery(&self, dialect: Dialect, placement: Placement) -> Result<SelectStatement>;
+
+    /// How deeply the query's conditions nest (they count towards the outer query's
+    /// [`MAX_CONDITION_DEPTH`](crate::MAX_CONDITION_DEPTH)).
+    #[doc(hidden)]
+    fn depth(&self) -> u32;
 }
 
 impl<X: Model> Subquery for Select<X> {
@@ -48,12 +53,27 @@ impl<X: Model> Subquery for Select<X> {
         }
         finish(dialect, placement, stmt, paging)
     }
+
+    fn depth(&self) -> u32 {
+        self.filter.as_ref().map_or(0, CondExpr::depth)
+    }
 }
 
 impl<X: Model, T: FromRow> Subquery for Projected<X, T> {
     fn subquery(&self, dialect: Dialect, placement: Placement) -> Result<SelectStatement> {
+        if placement != Placement::Exists && self.picks() != 1 {
+            // The types say one column, unless `into_rows` read several as one value.
+            return Err(Error::invalid(
+                InvalidQueryKind::Argument,
+                format!("a subquery compared with a column picks one value; this one picks {}", self.picks()),
+            ));
+        }
         let (stmt, paging, _) = self.statement(dialect)?;
         finish(dialect, placement, stmt, paging)
+    }
+
+    fn depth(&self) -> u32 {
+        self.depth()
     }
 }
 
@@ -104,13 +124,15 @@ fn written<Q: Subquery>(query: Q, placement: Placement) -> Arc<dyn Fn(Dialect) -
 /// # }
 /// ```
 pub fn exists<M, Q: Subquery>(query: Q) -> Condition<M> {
+    let depth = query.depth();
     let statement = written(query, Placement::Exists);
-    Condition::per_dialect(move |dialect| Ok(Expr::exists(statement(dialect)?)))
+    Condition::around_subquery(move |dialect| Ok(Expr::exists(statement(dialect)?)), depth)
 }
 
-fn scalar<Q: Subquery>(query: Q) -> impl Fn(Dialect) -> Result<Expr> + Send + Sync + 'static {
+fn scalar<Q: Subquery>(query: Q) -> OperandSql {
+    let depth = query.depth();
     let statement = written(query, Placement::Scalar);
-    move |dialect| Ok(Expr::SubQuery(None, Box::new(statement(dialect)?.into())))
+    OperandSql::subquery(move |dialect| Ok(Expr::SubQuery(None, Box::new(statement(dialect)?.into()))), depth)
 }
 
 /// Implements [`Operand`] (a value to compare a column with: `(SELECT MAX(..) FROM ..)`) and
@@ -124,7 +146,7 @@ macro_rules! one_column_subquery {
             Projected<X, $picked>: Subquery,
         {
             fn into_operand(self) -> OperandSql {
-                OperandSql::per_dialect(scalar(self))
+                scalar(self)
             }
         }
 
@@ -133,7 +155,8 @@ macro_rules! one_column_subquery {
             Projected<X, $picked>: Subquery,
         {
             fn into_list(self) -> ListSql {
-                ListSql::subquery(written(self, Placement::InList))
+                let depth = Subquery::depth(&self);
+                ListSql::subquery(written(self, Placement::InList), depth)
             }
         }
     };
