@@ -61,6 +61,8 @@ pub struct Example {
     pub app: tokio::runtime::Runtime,
     pub raw: Pools,
     pub db: &'static duo_orm::Database,
+    /// The database's URL (for more pools of the raw side).
+    pub url: String,
     sqlite_path: std::path::PathBuf,
 }
 
@@ -71,13 +73,13 @@ impl Example {
         let app = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
         let sqlite_path = std::env::temp_dir().join(format!("duo_orm_{name}_{}.db", std::process::id()));
         let (raw, url) = app.block_on(open(backend, &sqlite_path));
-        let db: &'static duo_orm::Database = Box::leak(Box::new(duo_orm::Database::new(url)));
+        let db: &'static duo_orm::Database = Box::leak(Box::new(duo_orm::Database::new(url.clone())));
         register(db);
         app.block_on(async {
             db.drop_all().await.unwrap();
             db.create_all().await.unwrap();
         });
-        Example { app, raw, db, sqlite_path }
+        Example { app, raw, db, url, sqlite_path }
     }
 
     /// Times one load of `work` in a task on the application runtime, as a request handler

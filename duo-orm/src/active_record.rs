@@ -78,7 +78,17 @@ pub trait ModelExt: Model {
 
     /// The row with primary key `key` (a tuple for a composite key), or `None`.
     fn get<'a>(key: impl Into<Self::Key>) -> Pending<'a, Option<Self>> {
-        Select::<Self>::by_key(key.into().key_values()).first()
+        let key = key.into().key_values();
+        Pending::new::<Self>(move |db| {
+            Box::pin(async move {
+                // No LIMIT: a key matches one row at most, and SQLite would plan a bound LIMIT
+                // again on every call. The text is rendered once per model and dialect.
+                let dialect = db.dialect()?;
+                let by_key = |key| Select::<Self>::by_key(key).to_sql(dialect);
+                let stmt = crate::query::cached::statement(Self::meta(), dialect, crate::query::cached::Shape::SelectByKey, key, by_key)?;
+                Ok(db.fetch_all::<Self>(stmt).await?.pop())
+            })
+        })
     }
 
     /// Inserts a row from `payload` (a schema, a map, or a model) and returns it as saved, with

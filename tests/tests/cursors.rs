@@ -75,6 +75,47 @@ async fn pages_walk_the_order_both_ways() {
     }
 }
 
+/// A float order column: values travel exactly (a JSON number could come back one unit off in
+/// its last place and repeat or skip a row).
+#[derive(Model, Debug, Clone, PartialEq)]
+#[duo(table = "cur_scores")]
+pub struct Score {
+    #[duo(primary_key, auto_increment)]
+    pub id: i64,
+    pub value: f64,
+}
+
+#[tokio::test]
+async fn float_keys_and_empty_pages() {
+    for t in backends("cur_floats").await {
+        let (db, d) = (&t.db, t.dialect);
+        setup!(db, Score);
+        let values = [449.49106478873813, 0.1 + 0.2, 449.49106478873813, -1.0e-300, 1.0e300, 0.3];
+        for value in values {
+            Score::create(json!({ "value": value })).on(db).await.unwrap();
+        }
+        let by_value = || Score::query().order_by(|s| s.value.asc());
+        let all: Vec<i64> = by_value().order_by(|s| s.id.asc()).all().on(db).await.unwrap().iter().map(|s| s.id).collect();
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = by_value().page_after(cursor.as_deref(), 1).on(db).await.unwrap_or_else(|e| panic!("{d:?}: {e}"));
+            seen.extend(page.rows.iter().map(|s| s.id));
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, all, "{d:?}");
+        // Past the last row: an empty page that still leads back.
+        let last = by_value().page_before(None, 1).on(db).await.unwrap();
+        let at_last = last.previous.clone().unwrap();
+        let empty = by_value().page_after(Some(&at_last), 1).on(db).await.unwrap();
+        assert!(empty.rows.is_empty() && empty.next.is_none(), "{d:?}");
+        assert_eq!(empty.previous.as_deref(), Some(at_last.as_str()), "{d:?}");
+    }
+}
+
 /// Refusals, none of which reach a database.
 #[tokio::test]
 async fn cursors_that_do_not_fit_are_refused() {
@@ -102,6 +143,9 @@ async fn cursors_that_do_not_fit_are_refused() {
     invalid(Item::query().order_by(|i| i.note.asc()).page_after(None, 1).on(&db).await, "may be NULL");
     invalid(by_rank().limit(5).page_after(None, 1).on(&db).await, "own limit");
     invalid(by_rank().page_after(None, 0).on(&db).await, "at least one row");
+    // A forged text value holding NUL (PostgreSQL would refuse it as a server error).
+    let nul = URL_SAFE_NO_PAD.encode(serde_json::json!([fingerprint_of_by_name(), ["a\0b", 1]]).to_string());
+    invalid(Item::query().order_by(|i| i.name.asc()).page_after(Some(&nul), 1).on(&db).await, "another type");
     assert!(matches!(by_rank().page_after(None, u64::MAX).on(&db).await, Err(Error::InvalidQuery { .. })));
     // A forged cursor may only move within the same order: values are bound.
     let moved = URL_SAFE_NO_PAD.encode(serde_json::json!([json[0], [2, 0]]).to_string());
@@ -121,6 +165,16 @@ proptest! {
         }
     }
 
+    /// Any JSON values inside a cursor of the right query are refused or bound: never a panic.
+    #[test]
+    fn any_values_in_a_real_wrapper_are_refused_or_bound(values in proptest::collection::vec(json_value(), 0..4)) {
+        let cursor = URL_SAFE_NO_PAD.encode(serde_json::json!([fingerprint_of_by_rank(), values]).to_string());
+        match by_rank().page_after_sql(Some(&cursor), 10, Dialect::Postgres) {
+            Ok(statement) => prop_assert_eq!(statement.values.0.len(), 4),
+            Err(error) => prop_assert!(matches!(error, Error::InvalidQuery { .. }), "{error}"),
+        }
+    }
+
     /// A cursor built from any values of the right types decodes, and its values are bound:
     /// the SQL is the same whatever they are.
     #[test]
@@ -132,6 +186,32 @@ proptest! {
         prop_assert!(statement.values.0.contains(&duo_orm::sea_query::Value::Int(Some(rank))));
         prop_assert!(statement.values.0.contains(&duo_orm::sea_query::Value::BigInt(Some(id))));
     }
+}
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    prop_oneof![
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<i32>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(serde_json::Value::from),
+        any::<bool>().prop_map(serde_json::Value::from),
+        "\\PC{0,12}".prop_map(serde_json::Value::from),
+        Just(serde_json::Value::Null),
+        Just(serde_json::json!([1, [2]])),
+        Just(serde_json::json!({"a": 1})),
+    ]
+}
+
+/// The fingerprint of `Item::query().order_by(|i| i.name.asc())`.
+fn fingerprint_of_by_name() -> serde_json::Value {
+    let db = Database::new("sqlite::memory:");
+    db.register::<Item>();
+    db.create_all().wait().unwrap();
+    for name in ["x", "y"] {
+        Item::create(json!({"name": name, "rank": 1})).on(&db).wait().unwrap();
+    }
+    let cursor = Item::query().order_by(|i| i.name.asc()).page_after(None, 1).on(&db).wait().unwrap().next.unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(cursor).unwrap()).unwrap();
+    json[0].clone()
 }
 
 /// A cursor of `by_rank()` at rank 3, id 7.

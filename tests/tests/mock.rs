@@ -66,6 +66,28 @@ async fn scripted_rows_and_counts_come_back_and_every_statement_is_recorded_in_f
     insta::assert_snapshot!(out);
 }
 
+/// `get` and `delete` keep their text per model and dialect: later calls bind new keys to the
+/// same text, and find their own rows.
+#[tokio::test]
+async fn lookups_and_deletes_by_key_reuse_their_text_with_new_values() {
+    for dialect in DIALECTS {
+        let mock = MockDatabase::new(dialect);
+        let db = mock.database();
+        for id in [1, 2, 3] {
+            mock.models([ada(id)]);
+            assert_eq!(User::get(id).on(&db).await.unwrap().map(|u| u.id), Some(id), "{dialect:?}");
+            mock.executed(1);
+            ada(id).delete().on(&db).await.unwrap();
+        }
+        let statements = mock.take_statements();
+        let (gets, deletes): (Vec<_>, Vec<_>) = statements.iter().partition(|s| s.sql.starts_with("SELECT"));
+        assert!(gets.windows(2).all(|w| w[0].sql == w[1].sql) && deletes.windows(2).all(|w| w[0].sql == w[1].sql), "{dialect:?}");
+        let keys: Vec<_> = gets.iter().chain(&deletes).map(|s| s.values.clone()).collect();
+        assert_eq!(keys, [1, 2, 3, 1, 2, 3].map(|id: i64| vec![Value::from(id)]), "{dialect:?}");
+        assert!(!gets[0].sql.contains("LIMIT") && !gets[0].sql.contains("FETCH"), "{dialect:?}: a key matches one row at most");
+    }
+}
+
 #[tokio::test]
 async fn a_create_takes_a_row_set_where_the_dialect_returns_rows_and_an_insert_id_where_it_does_not() {
     // (mock, whether INSERT … RETURNING hands the row back)

@@ -18,7 +18,7 @@ use crate::error::{Error, Invalid, InvalidQueryKind, Result};
 use crate::model::{ColumnMeta, Model, ModelMeta};
 use crate::pending::Pending;
 use crate::query::select::Select;
-use crate::types::value_to_json;
+use crate::types::{SqlType, value_to_json};
 
 /// The longest cursor accepted, in bytes: far above any real one (a few order columns), well
 /// below what would cost anything to refuse.
@@ -109,7 +109,7 @@ impl<M: Model> Select<M> {
 
     fn cursor_page<'a>(self, cursor: Option<&str>, size: u64, direction: Direction) -> Pending<'a, CursorPage<M>> {
         let planned = self.plan_page(cursor, size, direction);
-        let from_cursor = cursor.is_some();
+        let given = cursor.map(str::to_owned);
         Pending::new::<M>(move |db| {
             Box::pin(async move {
                 let (query, keys, fingerprint) = planned?;
@@ -121,13 +121,14 @@ impl<M: Model> Select<M> {
                 if direction == Direction::Before {
                     rows.reverse();
                 }
-                let first = rows.first().map(|row| encode(fingerprint, &keys, row));
-                let last = rows.last().map(|row| encode(fingerprint, &keys, row));
+                // An empty page (its rows deleted since) still leads back to where it started.
+                let first = rows.first().map(|row| encode(fingerprint, &keys, row)).transpose()?.or_else(|| given.clone());
+                let last = rows.last().map(|row| encode(fingerprint, &keys, row)).transpose()?.or_else(|| given.clone());
                 // Ahead, in the direction of travel, is a page when more rows came; behind is
                 // one when this page started from a cursor (at least the row it points at).
                 let (next, previous) = match direction {
-                    Direction::After => (last.filter(|_| more), first.filter(|_| from_cursor)),
-                    Direction::Before => (last.filter(|_| from_cursor), first.filter(|_| more)),
+                    Direction::After => (last.filter(|_| more), first.filter(|_| given.is_some())),
+                    Direction::Before => (last.filter(|_| given.is_some()), first.filter(|_| more)),
                 };
                 Ok(CursorPage { rows, next, previous })
             })
@@ -170,6 +171,16 @@ fn order_keys<M>(meta: &'static ModelMeta, terms: &[OrderBy<M>]) -> Result<Vec<K
             .position(|c| c.name == name)
             .ok_or_else(|| Error::invalid(InvalidQueryKind::Internal, format!("internal: {} has no column `{name}`", meta.name)))?;
         let column = &meta.columns[index];
+        if matches!(column.sql_type, SqlType::Blob | SqlType::Json | SqlType::Array(_)) {
+            return Err(Error::invalid(
+                InvalidQueryKind::Argument,
+                format!(
+                    "a cursor page cannot order by `{}`: binary, JSON and array values do not order alike on every \
+                     database, and do not fit in a cursor; help: order by text, numbers, dates or keys",
+                    column.field
+                ),
+            ));
+        }
         if column.nullable {
             return Err(Error::invalid(
                 InvalidQueryKind::Argument,
@@ -203,15 +214,22 @@ fn order_keys<M>(meta: &'static ModelMeta, terms: &[OrderBy<M>]) -> Result<Vec<K
 }
 
 /// A hash of the table and its order: a cursor of another query's order is refused, not
-/// read as values of other columns.
+/// read as values of other columns. FNV-1a, written out: the same on every platform and in
+/// every version, so cursors handed out before an upgrade still read.
 fn fingerprint(meta: &ModelMeta, keys: &[Key]) -> u32 {
-    use std::hash::{BuildHasher, Hash, Hasher};
-    let mut hasher = foldhash::fast::FixedState::with_seed(0).build_hasher();
-    meta.table.hash(&mut hasher);
+    let mut hash: u32 = 0x811c_9dc5;
+    let mut feed = |bytes: &[u8]| {
+        for byte in bytes {
+            hash = (hash ^ u32::from(*byte)).wrapping_mul(0x0100_0193);
+        }
+    };
+    feed(meta.table.as_bytes());
     for key in keys {
-        (key.column.name, key.descending).hash(&mut hasher);
+        feed(&[0]);
+        feed(key.column.name.as_bytes());
+        feed(if key.descending { b"-" } else { b"+" });
     }
-    hasher.finish() as u32
+    hash
 }
 
 /// Rows beyond `values` in the direction of travel, written without row values so every
@@ -232,11 +250,28 @@ fn beyond(meta: &ModelMeta, keys: &[Key], values: &[Value], direction: Direction
 }
 
 /// The cursor of `row`: base64url of `[fingerprint, [value, …]]`, the values of the order's
-/// columns as JSON.
-fn encode<M: Model>(fingerprint: u32, keys: &[Key], row: &M) -> String {
-    let values: Vec<serde_json::Value> = keys.iter().map(|key| value_to_json(row.value_at(key.index))).collect();
-    let json = serde_json::json!([fingerprint, values]);
-    URL_SAFE_NO_PAD.encode(json.to_string())
+/// columns as JSON; floating-point values as text, which reads back exactly (a JSON number
+/// could come back one unit off in its last place, and NaN and the infinities have none).
+fn encode<M: Model>(fingerprint: u32, keys: &[Key], row: &M) -> Result<String> {
+    let values: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|key| match row.value_at(key.index) {
+            Value::Double(Some(x)) => serde_json::Value::String(format!("{x:?}")),
+            Value::Float(Some(x)) => serde_json::Value::String(format!("{x:?}")),
+            value => value_to_json(value),
+        })
+        .collect();
+    let cursor = URL_SAFE_NO_PAD.encode(serde_json::json!([fingerprint, values]).to_string());
+    if cursor.len() > MAX_CURSOR_LEN {
+        return Err(Error::invalid(
+            InvalidQueryKind::Argument,
+            format!(
+                "the values this page ends on make a cursor longer than {MAX_CURSOR_LEN} bytes; help: order by shorter \
+                 columns (a bounded `max_length`)"
+            ),
+        ));
+    }
+    Ok(cursor)
 }
 
 /// The order's values a cursor holds, each checked against its column's type.
@@ -254,10 +289,16 @@ fn decode(cursor: &str, fingerprint: u32, keys: &[Key]) -> Result<Vec<Value>> {
     keys.iter()
         .zip(values)
         .map(|(key, json)| {
-            if matches!(json, serde_json::Value::Null) {
-                return Err(refuse("a value is missing"));
+            let wrong = || refuse(&format!("`{}` holds a value of another type", key.column.field));
+            match (&key.column.sql_type, json) {
+                (_, serde_json::Value::Null) => Err(refuse("a value is missing")),
+                (SqlType::Double, serde_json::Value::String(text)) => text.parse().map(|x| Value::Double(Some(x))).map_err(|_| wrong()),
+                (SqlType::Float, serde_json::Value::String(text)) => text.parse().map(|x| Value::Float(Some(x))).map_err(|_| wrong()),
+                (SqlType::Double | SqlType::Float, _) => Err(wrong()),
+                // PostgreSQL refuses text holding NUL: a forged one is the client's error.
+                (_, serde_json::Value::String(text)) if text.contains('\0') => Err(wrong()),
+                (_, json) => (key.column.from_json)(json).map_err(|_| wrong()),
             }
-            (key.column.from_json)(json).map_err(|_| refuse(&format!("`{}` holds a value of another type", key.column.field)))
         })
         .collect()
 }

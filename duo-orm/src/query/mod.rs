@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 
 pub mod aggregate;
 pub mod bulk;
+pub(crate) mod cached;
 pub mod cursor;
 pub mod join;
 pub mod project;

@@ -53,11 +53,17 @@ pub(crate) fn render_update(dialect: Dialect, meta: &ModelMeta, set: Vec<(usize,
     Statement::new(build_any!(dialect, stmt))
 }
 
-pub(crate) fn render_delete(dialect: Dialect, meta: &ModelMeta, key: Vec<Value>) -> Statement {
-    let mut stmt = Query::delete();
-    stmt.from_table(meta.table);
-    stmt.and_where(meta.key_condition(key));
-    Statement::new(build_any!(dialect, stmt))
+pub(crate) fn render_delete(dialect: Dialect, meta: &'static ModelMeta, key: Vec<Value>) -> Statement {
+    let render = |key| {
+        let mut stmt = Query::delete();
+        stmt.from_table(meta.table);
+        stmt.and_where(meta.key_condition(key));
+        Ok::<_, std::convert::Infallible>(Statement::new(build_any!(dialect, stmt)))
+    };
+    match crate::query::cached::statement(meta, dialect, crate::query::cached::Shape::DeleteByKey, key, render) {
+        Ok(statement) => statement,
+        Err(never) => match never {},
+    }
 }
 
 /// Inserts a row and reads it back whole: through RETURNING/OUTPUT where the server has it,

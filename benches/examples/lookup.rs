@@ -1,0 +1,130 @@
+//! Point lookups by primary key: duo-orm's `get` against hand-written sqlx, interleaved, 100
+//! lookups per round. The raw side runs twice: through a default sqlx pool, which pings each
+//! connection it hands out (`test_before_acquire`), and through one that does not, the floor
+//! the issue sets for `get`.
+//!
+//! ```text
+//! cargo run --release -p duo-orm-benches --example lookup -- [sqlite|postgres|mariadb] [rounds]
+//! valgrind --tool=callgrind target/release/examples/lookup sqlite 20 --only duo
+//! ```
+
+use std::time::Duration;
+
+use duo_orm::prelude::*;
+use duo_orm_benches::associations::{Author, Comment, Post, RawUser};
+use duo_orm_benches::harness::{self, Pools, median};
+use futures_util::TryStreamExt;
+use sqlx::Row;
+
+const LOOKUPS: i32 = 100;
+
+/// The hand-written lookup, once per backend: only the pool, row type and placeholder differ.
+macro_rules! raw_lookup {
+    ($name:ident, $pool:ty, $row:ty, $sql:literal) => {
+        async fn $name(pool: &$pool, id: i32) -> Option<RawUser> {
+            let mut rows = sqlx::query($sql).bind(id).fetch(pool);
+            let row: $row = rows.try_next().await.unwrap()?;
+            Some(RawUser { id: row.try_get(0).unwrap(), name: row.try_get(1).unwrap(), hair_color: row.try_get(2).unwrap() })
+        }
+    };
+}
+
+raw_lookup!(sqlite_lookup, sqlx::SqlitePool, sqlx::sqlite::SqliteRow, "SELECT id, name, hair_color FROM users WHERE id = ?");
+raw_lookup!(postgres_lookup, sqlx::PgPool, sqlx::postgres::PgRow, "SELECT id, name, hair_color FROM users WHERE id = $1");
+raw_lookup!(mysql_lookup, sqlx::MySqlPool, sqlx::mysql::MySqlRow, "SELECT id, name, hair_color FROM users WHERE id = ?");
+
+async fn raw_round(pools: &Pools) {
+    for id in 1..=LOOKUPS {
+        let user = match pools {
+            Pools::Sqlite(pool) => sqlite_lookup(pool, id).await,
+            Pools::Postgres(pool) => postgres_lookup(pool, id).await,
+            Pools::MySql(pool) => mysql_lookup(pool, id).await,
+        };
+        assert!(std::hint::black_box(user).is_some());
+    }
+}
+
+async fn duo_round(db: &'static Database) {
+    for id in 1..=LOOKUPS {
+        assert!(std::hint::black_box(Author::get(id).on(db).await.unwrap()).is_some());
+    }
+}
+
+/// A second raw pool on the same database that does not ping connections it hands out.
+async fn without_ping(pools: &Pools, url: &str) -> Pools {
+    match pools {
+        Pools::Sqlite(_) => Pools::Sqlite(sqlx::pool::PoolOptions::new().test_before_acquire(false).connect(url).await.unwrap()),
+        Pools::Postgres(_) => Pools::Postgres(sqlx::pool::PoolOptions::new().test_before_acquire(false).connect(url).await.unwrap()),
+        Pools::MySql(_) => Pools::MySql(sqlx::pool::PoolOptions::new().test_before_acquire(false).connect(url).await.unwrap()),
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let backend = args.next().unwrap_or_else(|| "sqlite".into());
+    let rounds: usize = args.next().map_or(40, |a| a.parse().expect("rounds"));
+    let only = match args.next().as_deref() {
+        Some("--only") => Some(args.next().expect("--only raw|duo")),
+        _ => None,
+    };
+    let example = harness::Example::open("lookup", &backend, |db| {
+        db.register::<Author>().register::<Post>().register::<Comment>();
+    });
+    let db = example.db;
+    let unpinged = example.app.block_on(async {
+        let users: Vec<_> = (1..=LOOKUPS).map(|i| json!({"id": i, "name": format!("User {i}")})).collect();
+        Author::create_bulk(users).on(db).await.unwrap();
+        without_ping(&example.raw, &example.url).await
+    });
+    if let Some(only) = only {
+        // One side, `rounds` times: for an instruction count under callgrind.
+        let total: Duration = (0..rounds)
+            .map(|_| {
+                if only == "raw" {
+                    let raw = example.raw.clone();
+                    example.time(async move { raw_round(&raw).await })
+                } else {
+                    example.time(duo_round(db))
+                }
+            })
+            .sum();
+        println!("{backend}: {rounds} × {only} in {total:?}");
+    } else {
+        let (mut raw, mut floor, mut duo) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds + 3 {
+            // Rotate the order, so no variant always follows another.
+            let mut times = [Duration::ZERO; 3];
+            for step in 0..3 {
+                let variant = (round + step) % 3;
+                times[variant] = match variant {
+                    0 => {
+                        let pools = example.raw.clone();
+                        example.time(async move { raw_round(&pools).await })
+                    }
+                    1 => {
+                        let pools = unpinged.clone();
+                        example.time(async move { raw_round(&pools).await })
+                    }
+                    _ => example.time(duo_round(db)),
+                };
+            }
+            if round >= 3 {
+                raw.push(times[0]);
+                floor.push(times[1]);
+                duo.push(times[2]);
+            }
+        }
+        let (raw, floor, duo) = (median(raw), median(floor), median(duo));
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(LOOKUPS);
+        println!("lookup by key, {backend}, {rounds} rounds of {LOOKUPS}; median per lookup:");
+        println!("  raw sqlx (default pool)   {:>7.1} µs", per(raw));
+        println!("  raw sqlx (no acquire ping) {:>6.1} µs   ({:.3} × default)", per(floor), per(floor) / per(raw));
+        println!(
+            "  duo-orm get               {:>7.1} µs   ({:.3} × default, {:.3} × no-ping floor)",
+            per(duo),
+            per(duo) / per(raw),
+            per(duo) / per(floor)
+        );
+    }
+    example.finish();
+}

@@ -1,0 +1,46 @@
+//! Statements rendered once per shape: the fixed-shape statements a program runs over and over
+//! (a lookup by primary key, a delete by key) keep their SQL text per model and dialect, and
+//! each run binds new values to it instead of building and rendering it again. Selectin loading
+//! keeps its templates the same way (`relation/load/sql.rs`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use sea_query::{Value, Values};
+
+use crate::dialect::{Dialect, Statement};
+use crate::model::ModelMeta;
+
+/// A statement shape whose text depends only on the model and the dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Shape {
+    /// `SELECT <columns> FROM t WHERE <key> = ?`: `get`.
+    SelectByKey,
+    /// `DELETE FROM t WHERE <key> = ?`: `delete`.
+    DeleteByKey,
+}
+
+type Rendered = HashMap<(usize, Dialect, Shape), Arc<str>>;
+
+/// The statement of `shape` for `meta` in `dialect` with `values` bound, in order: the kept
+/// text when there is one, otherwise `render(values)`, whose text is kept when it bound exactly
+/// `values`, in order (a value written into the text instead would make it unfit for others).
+pub(crate) fn statement<E>(
+    meta: &'static ModelMeta,
+    dialect: Dialect,
+    shape: Shape,
+    values: Vec<Value>,
+    render: impl FnOnce(Vec<Value>) -> Result<Statement, E>,
+) -> Result<Statement, E> {
+    static RENDERED: OnceLock<RwLock<Rendered>> = OnceLock::new();
+    let rendered = RENDERED.get_or_init(Default::default);
+    let key = (meta as *const ModelMeta as usize, dialect, shape);
+    if let Some(sql) = rendered.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return Ok(Statement { sql: sql.to_string(), values: Values(values) });
+    }
+    let statement = render(values.clone())?;
+    if statement.values.0 == values {
+        rendered.write().unwrap_or_else(PoisonError::into_inner).entry(key).or_insert_with(|| statement.sql.as_str().into());
+    }
+    Ok(statement)
+}
