@@ -680,6 +680,25 @@ impl<'r> RowCursor<'r> {
     pub(crate) fn skip(&mut self, columns: usize) {
         self.index += columns;
     }
+
+    /// Refuses a row with columns left after `reader` read what it reads: their values would
+    /// be dropped unseen (a query picking more than its row type holds).
+    pub(crate) fn check_all_read(&self, reader: &str) -> RowResult<()> {
+        let width = self.row.width();
+        if self.index >= width {
+            return Ok(());
+        }
+        Err(Error::Decode {
+            model: self.model,
+            column: format!("#{}", self.index),
+            detail: format!(
+                "the row has {width} columns and {reader} reads {}: the others would be dropped; help: select only the \
+                 columns it reads, or add fields for the others",
+                self.index
+            ),
+        }
+        .into())
+    }
 }
 
 #[cfg(test)]

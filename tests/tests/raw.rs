@@ -116,8 +116,13 @@ async fn a_hand_built_statement_decodes_into_a_row_struct() {
             .order_by(Alias::new("points"), duo_orm::sea_query::Order::Desc);
         let ranked: Vec<Ranked> = db.from_statement(stmt.clone()).all().await.unwrap_or_else(|e| panic!("{d:?}: {e}"));
         assert_eq!(ranked.iter().map(|r| (r.score.player.as_str(), r.rank)).collect::<Vec<_>>(), [("b", 1), ("c", 2), ("a", 3)]);
-        let top: Option<(i64, String)> = db.from_statement(stmt).first().await.unwrap();
-        assert_eq!(top.map(|(_, player)| player), Some("b".to_string()));
+        // A row type that reads fewer columns than the row has would drop the others unseen.
+        let short = db.from_statement::<(i64, String)>(stmt.clone()).first().await;
+        assert!(matches!(&short, Err(Error::Decode { detail, .. }) if detail.contains("4 columns")), "{d:?}: {short:?}");
+        let short = db.raw("SELECT id, player FROM raw_scores").all::<(i64,)>().await;
+        assert!(matches!(&short, Err(Error::Decode { detail, .. }) if detail.contains("2 columns")), "{d:?}: {short:?}");
+        let top: Option<(i64, String, i32, i64)> = db.from_statement(stmt).first().await.unwrap();
+        assert_eq!(top.map(|(_, player, _, _)| player), Some("b".to_string()));
     }
 }
 

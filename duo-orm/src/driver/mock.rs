@@ -456,6 +456,10 @@ impl Driver for MockDriver {
             .map(is_null)
             .ok_or_else(|| format!("the scripted row has {} values; the statement reads column #{index}", row.len()).into())
     }
+
+    fn width(row: &Self::Row) -> usize {
+        row.len()
+    }
 }
 
 /// A scripted number as the width the column is read as (what a server's driver does), so

@@ -105,6 +105,9 @@ pub(crate) trait Driver: 'static {
 
     /// Whether column `index` of `row` is `NULL`.
     fn is_null(row: &Self::Row, index: usize) -> Result<bool, DriverError>;
+
+    /// How many columns `row` has.
+    fn width(row: &Self::Row) -> usize;
 }
 
 /// What an executed statement reports.
@@ -293,6 +296,14 @@ macro_rules! drivers {
             pub(crate) fn is_null(&self, index: usize) -> Result<bool, DriverError> {
                 match self {
                     $($(#[$cfg])* RowRef::$variant(row) => <$driver as Driver>::is_null(row, index),)*
+                    RowRef::Never(never, _) => match *never {},
+                }
+            }
+
+            /// See [`Driver::width`].
+            pub(crate) fn width(&self) -> usize {
+                match self {
+                    $($(#[$cfg])* RowRef::$variant(row) => <$driver as Driver>::width(row),)*
                     RowRef::Never(never, _) => match *never {},
                 }
             }

@@ -162,6 +162,10 @@ where
             Err(error) => Err(Box::new(error)),
         }
     }
+
+    fn width(row: &Self::Row) -> usize {
+        sqlx::Row::len(row)
+    }
 }
 
 /// Why a pool that timed out could not connect. The pool keeps retrying until its timeout and

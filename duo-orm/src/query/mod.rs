@@ -41,5 +41,18 @@ pub(crate) async fn fetch_statement<T: crate::row::FromRow>(
     statement: &sea_query::SelectStatement,
 ) -> Result<Vec<T>> {
     let stmt = build_statement(db.dialect()?, statement)?;
-    db.fetch_decoded(stmt, T::NAME, T::from_row).await
+    fetch_rows::<T>(db, stmt).await
+}
+
+/// Runs `stmt` and decodes each row as `T`, all of its columns: a row with more columns than
+/// `T` reads is an `Error::Decode`, not a value dropped unseen.
+pub(crate) async fn fetch_rows<T: crate::row::FromRow>(db: &crate::Database, stmt: crate::dialect::Statement) -> Result<Vec<T>> {
+    db.fetch_decoded(stmt, T::NAME, read_whole::<T>).await
+}
+
+/// Reads one row as `T` and checks that nothing is left.
+pub(crate) fn read_whole<T: crate::row::FromRow>(row: &mut crate::types::RowCursor<'_>) -> crate::types::RowResult<T> {
+    let value = T::from_row(row)?;
+    row.check_all_read(std::any::type_name::<T>())?;
+    Ok(value)
 }

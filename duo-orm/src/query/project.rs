@@ -367,7 +367,7 @@ impl<M: Model, T: FromRow> Projected<M, T> {
         Pending::new::<M>(move |db| {
             Box::pin(async move {
                 let stmt = self.to_sql(db.dialect()?)?;
-                db.fetch_decoded(stmt, T::NAME, T::from_row).await
+                crate::query::fetch_rows::<T>(db, stmt).await
             })
         })
     }

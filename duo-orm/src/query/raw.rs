@@ -107,7 +107,7 @@ impl<'a> RawSql<'a> {
         Pending::on_database(self.db, move |db| {
             Box::pin(async move {
                 let stmt = stmt?;
-                db.fetch_decoded(stmt, T::NAME, T::from_row).await
+                crate::query::fetch_rows::<T>(db, stmt).await
             })
         })
     }
@@ -120,7 +120,7 @@ impl<'a> RawSql<'a> {
             Box::pin(async move {
                 db.fetch_fold(stmt?, T::NAME, None, |first: &mut Option<T>, row| {
                     if first.is_none() {
-                        *first = Some(T::from_row(row)?);
+                        *first = Some(crate::query::read_whole::<T>(row)?);
                     }
                     Ok(())
                 })
