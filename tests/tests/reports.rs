@@ -192,3 +192,67 @@ fn a_computed_value_compared_with_none_is_null() {
     let sql = none.to_sql(Dialect::Postgres).unwrap().sql;
     assert!(sql.ends_with(r#"HAVING MAX("rep_sales"."discount") IS NULL"#), "{sql}");
 }
+
+#[tokio::test]
+async fn values_computed_per_row_are_picked_filtered_and_aggregated() {
+    for t in backends("rep_computed").await {
+        let (db, d) = (&t.db, t.dialect);
+        let fail = |e: Error| -> ! { panic!("{d:?}: {e}") };
+        setup!(db, Sale);
+        seed(db).await;
+        let rows: Vec<(i32, i32, String, f64, i64)> = Sale::query()
+            .order_by(|s| s.id.asc())
+            .select(|s| {
+                (
+                    s.units.times(2).plus(s.units),
+                    s.discount.coalesce(0),
+                    s.units.ge(5).then_else::<String>("big", "small"),
+                    s.units.as_f64(),
+                    s.cents.minus(s.units.as_i64()),
+                )
+            })
+            .all()
+            .on(db)
+            .await
+            .unwrap_or_else(|e| fail(e));
+        assert_eq!(
+            rows,
+            [(9, 1, "small".to_string(), 3.0, 97), (15, 0, "big".to_string(), 5.0, 245), (21, 2, "big".to_string(), 7.0, 893)],
+            "{d:?}"
+        );
+        // In a filter, and aggregated: the sum of squares, per region.
+        let wide = Sale::filter(|s| s.units.times(100).gt(400)).count().on(db).await.unwrap();
+        assert_eq!(wide, 2, "{d:?}");
+        let squares: Vec<(String, Option<i64>, Option<i32>)> = Sale::query()
+            .select(|s| (s.region, s.units.times(s.units).sum(), s.discount.plus(10).max()))
+            .group_by(|s| s.region)
+            .order_by(|s| s.units.times(s.units).sum().desc())
+            .all()
+            .on(db)
+            .await
+            .unwrap_or_else(|e| fail(e));
+        assert_eq!(squares, [("south".to_string(), Some(49), Some(12)), ("north".to_string(), Some(34), Some(11))], "{d:?}");
+        // An aggregate over no rows, made a number.
+        let none = Sale::filter(|s| s.units.gt(100)).select(|s| s.units.sum().coalesce(0)).first().on(db).await.unwrap();
+        assert_eq!(none, Some(0), "{d:?}");
+        // A grouped query cannot pick a value computed per row: each group has many.
+        let per_row = Sale::query().select(|s| (s.region, s.units.times(2))).group_by(|s| s.region).all().on(db).await;
+        assert!(matches!(&per_row, Err(Error::InvalidQuery { message, .. }) if message.contains("per row")), "{per_row:?}");
+    }
+}
+
+#[test]
+fn computed_values_in_five_dialects() {
+    for (name, dialect) in DIALECTS {
+        let query = Sale::filter(|s| s.units.times(100).gt(400))
+            .select(|s| (s.discount.coalesce(0), s.units.ge(5).then_else::<String>("big", "small"), s.units.as_f64(), s.cents.as_i64()))
+            .limit(5);
+        let grouped = Sale::query().select(|s| (s.region, s.units.times(s.units).sum(), s.weight.minus(1.5).avg())).group_by(|s| s.region);
+        let text = [query.to_sql(dialect), grouped.to_sql(dialect)]
+            .into_iter()
+            .map(|sql| sql.map(|s| s.sql).unwrap_or_else(|e| e.to_string()))
+            .collect::<Vec<_>>()
+            .join(";\n");
+        insta::assert_snapshot!(format!("computed_values_{name}"), text);
+    }
+}

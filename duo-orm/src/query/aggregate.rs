@@ -14,7 +14,7 @@ use crate::column::Column;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::query::project::Computed;
+use crate::query::project::{Computed, PerRow};
 use crate::types::FieldType;
 
 /// How an aggregate of a column type is written, and the type it reads as.
@@ -95,14 +95,19 @@ fn widened_sum(column: Expr, dialect: Dialect) -> Result<Expr> {
 /// single-precision column in single precision, MySQL average integers as a decimal rounded to
 /// four places, SQL Server average integers as integers).
 fn double(aggregate: fn(Expr) -> Expr, column: Expr, dialect: Dialect) -> Result<Expr> {
-    Ok(aggregate(match dialect {
-        Dialect::Postgres => cast(column, "DOUBLE PRECISION"),
+    Ok(aggregate(as_double(column, dialect)))
+}
+
+/// `value` in double precision (SQLite's numbers are already what it adds up).
+pub(crate) fn as_double(value: Expr, dialect: Dialect) -> Expr {
+    match dialect {
+        Dialect::Postgres => cast(value, "DOUBLE PRECISION"),
         // (`CAST(… AS DOUBLE)` needs MySQL 8.0.17; adding a double literal works everywhere.)
-        Dialect::MySql => column.add(Expr::cust("0E0")),
-        Dialect::Sqlite => column,
-        Dialect::MsSql => cast(column, "FLOAT"),
-        Dialect::Oracle => cast(column, "BINARY_DOUBLE"),
-    }))
+        Dialect::MySql => value.add(Expr::cust("0E0")),
+        Dialect::Sqlite => value,
+        Dialect::MsSql => cast(value, "FLOAT"),
+        Dialect::Oracle => cast(value, "BINARY_DOUBLE"),
+    }
 }
 
 /// A decimal sum: exact where the database computes in decimals.
@@ -219,7 +224,7 @@ impl<M: Model, T: FieldType> Column<M, T> {
     where
         T: Summable,
     {
-        Computed::new(move |dialect| T::sum(self.expr(), dialect))
+        self.per_row().sum()
     }
 
     /// `AVG(column)`: `None` over no rows. See [`Averageable`] for its type.
@@ -227,7 +232,7 @@ impl<M: Model, T: FieldType> Column<M, T> {
     where
         T: Averageable,
     {
-        Computed::new(move |dialect| T::avg(self.expr(), dialect))
+        self.per_row().avg()
     }
 
     /// `MIN(column)`: `None` over no rows.
@@ -235,7 +240,7 @@ impl<M: Model, T: FieldType> Column<M, T> {
     where
         T: Ordered,
     {
-        Computed::new(move |dialect| ordered::<T>("min", Func::min(self.expr()).into(), dialect))
+        self.per_row().min()
     }
 
     /// `MAX(column)`: `None` over no rows.
@@ -243,7 +248,47 @@ impl<M: Model, T: FieldType> Column<M, T> {
     where
         T: Ordered,
     {
-        Computed::new(move |dialect| ordered::<T>("max", Func::max(self.expr()).into(), dialect))
+        self.per_row().max()
+    }
+}
+
+/// The aggregates of a value computed per row (`u.price.times(u.units).sum()`), as those of a
+/// column.
+impl<M: Model, T: FieldType> Computed<M, T, PerRow> {
+    /// `SUM(value)`: `None` over no rows (or only `NULL`s). See [`Summable`] for its type.
+    pub fn sum(self) -> Computed<M, Option<T::Sum>>
+    where
+        T: Summable,
+    {
+        let value = self.render;
+        Computed::new(move |dialect| T::sum(value(dialect)?, dialect))
+    }
+
+    /// `AVG(value)`: `None` over no rows. See [`Averageable`] for its type.
+    pub fn avg(self) -> Computed<M, Option<T::Avg>>
+    where
+        T: Averageable,
+    {
+        let value = self.render;
+        Computed::new(move |dialect| T::avg(value(dialect)?, dialect))
+    }
+
+    /// `MIN(value)`: `None` over no rows.
+    pub fn min(self) -> Computed<M, Option<T::Base>>
+    where
+        T: Ordered,
+    {
+        let value = self.render;
+        Computed::new(move |dialect| ordered::<T>("min", Func::min(value(dialect)?).into(), dialect))
+    }
+
+    /// `MAX(value)`: `None` over no rows.
+    pub fn max(self) -> Computed<M, Option<T::Base>>
+    where
+        T: Ordered,
+    {
+        let value = self.render;
+        Computed::new(move |dialect| ordered::<T>("max", Func::max(value(dialect)?).into(), dialect))
     }
 }
 

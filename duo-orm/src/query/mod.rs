@@ -12,6 +12,7 @@ pub mod aggregate;
 pub mod bulk;
 pub(crate) mod cached;
 pub mod cursor;
+pub mod expr;
 pub mod join;
 pub mod project;
 pub mod raw;

@@ -16,26 +16,53 @@ use crate::query::select::Select;
 use crate::row::FromRow;
 use crate::types::{FieldType, IntoColumnValue};
 
-/// A value a query computes per row or per group, read as `T`: an aggregate (`u.age.max()`),
-/// written for the dialect when the query renders.
-pub struct Computed<M, T> {
+/// A value a query computes, read as `T`, written for the dialect when the query renders:
+/// per group (`K` = [`Aggregate`], the default: `u.age.max()`), or per row (`K` = [`PerRow`]:
+/// `u.price.times(u.units)`, `u.nick.coalesce("anon")`), which can itself be aggregated.
+pub struct Computed<M, T, K = Aggregate> {
     pub(crate) render: Render,
-    _marker: PhantomData<fn() -> (M, T)>,
+    _marker: Marker<M, T, K>,
 }
 
-impl<M, T> Clone for Computed<M, T> {
+/// What a [`Computed`] value is of, reads as and computes per.
+type Marker<M, T, K> = PhantomData<fn() -> (M, T, K)>;
+
+/// The kind of a [`Computed`] value that is one per group: an aggregate.
+#[derive(Debug, Clone, Copy)]
+pub struct Aggregate;
+
+/// The kind of a [`Computed`] value that is one per row: an expression of its columns.
+#[derive(Debug, Clone, Copy)]
+pub struct PerRow;
+
+/// What a computed value is, for a grouped query's checks.
+#[doc(hidden)]
+pub trait ComputedKind: Send + Sync + 'static {
+    /// Whether it is one per group.
+    const AGGREGATE: bool;
+}
+
+impl ComputedKind for Aggregate {
+    const AGGREGATE: bool = true;
+}
+
+impl ComputedKind for PerRow {
+    const AGGREGATE: bool = false;
+}
+
+impl<M, T, K> Clone for Computed<M, T, K> {
     fn clone(&self) -> Self {
         Computed { render: self.render.clone(), _marker: PhantomData }
     }
 }
 
-impl<M, T> std::fmt::Debug for Computed<M, T> {
+impl<M, T, K> std::fmt::Debug for Computed<M, T, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Computed(<written per dialect>)")
     }
 }
 
-impl<M: Model, T: FieldType> Computed<M, T> {
+impl<M: Model, T: FieldType, K> Computed<M, T, K> {
     pub(crate) fn new(render: impl Fn(Dialect) -> Result<Expr> + Send + Sync + 'static) -> Self {
         Computed { render: Arc::new(render), _marker: PhantomData }
     }
@@ -128,25 +155,32 @@ pub trait Selection<M> {
     fn picks(self, out: &mut Vec<Pick>);
 }
 
-/// One picked value: how it is written, and the column it is when it is a plain column (the
-/// others are aggregates).
+/// One picked value: how it is written, and what it is (a grouped query may pick grouped
+/// columns and aggregates only).
 #[doc(hidden)]
 pub struct Pick {
     render: Render,
-    column: Option<&'static str>,
+    kind: PickKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PickKind {
+    Column(&'static str),
+    Aggregate,
+    PerRow,
 }
 
 impl<M: Model, T: FieldType> Selection<M> for Column<M, T> {
     type Output = T;
     fn picks(self, out: &mut Vec<Pick>) {
-        out.push(Pick { render: Arc::new(move |_| Ok(self.expr())), column: Some(self.name()) });
+        out.push(Pick { render: Arc::new(move |_| Ok(self.expr())), kind: PickKind::Column(self.name()) });
     }
 }
 
-impl<M: Model, T: FieldType> Selection<M> for Computed<M, T> {
+impl<M: Model, T: FieldType, K: ComputedKind> Selection<M> for Computed<M, T, K> {
     type Output = T;
     fn picks(self, out: &mut Vec<Pick>) {
-        out.push(Pick { render: self.render, column: None });
+        out.push(Pick { render: self.render, kind: if K::AGGREGATE { PickKind::Aggregate } else { PickKind::PerRow } });
     }
 }
 
@@ -280,7 +314,7 @@ impl<M: Model, T: FromRow> Projected<M, T> {
     }
 
     /// How many values each row picks.
-    pub(crate) fn picks(&self) -> usize {
+    pub(crate) fn pick_count(&self) -> usize {
         self.picks.len()
     }
 
@@ -333,12 +367,23 @@ impl<M: Model, T: FromRow> Projected<M, T> {
     /// pick) would read from an arbitrary row of its group: PostgreSQL, SQL Server, Oracle and
     /// MySQL's `ONLY_FULL_GROUP_BY` refuse it, SQLite and MariaDB answer with any row's value.
     fn check_grouping(&self) -> Result<()> {
-        let grouped = !self.group_by.is_empty() || self.picks.iter().any(|pick| pick.column.is_none());
+        let grouped = !self.group_by.is_empty() || self.picks.iter().any(|pick| pick.kind == PickKind::Aggregate);
         if !grouped {
             return Ok(());
         }
+        if self.picks.iter().any(|pick| pick.kind == PickKind::PerRow) {
+            return Err(Error::invalid(
+                InvalidQueryKind::Argument,
+                "a grouped query picks a value computed per row, which each group has many of; help: pick an aggregate of \
+                 it (`.sum()`, `.max()`, …)",
+            ));
+        }
         let ungrouped = |column: &str| !self.group_by.contains(&column);
-        if let Some(column) = self.picks.iter().filter_map(|pick| pick.column).find(|c| ungrouped(c)) {
+        let columns = self.picks.iter().filter_map(|pick| match pick.kind {
+            PickKind::Column(name) => Some(name),
+            _ => None,
+        });
+        if let Some(column) = columns.clone().find(|c| ungrouped(c)) {
             return Err(Error::invalid(
                 InvalidQueryKind::Argument,
                 format!(

@@ -61,11 +61,11 @@ impl<X: Model> Subquery for Select<X> {
 
 impl<X: Model, T: FromRow> Subquery for Projected<X, T> {
     fn subquery(&self, dialect: Dialect, placement: Placement) -> Result<SelectStatement> {
-        if placement != Placement::Exists && self.picks() != 1 {
+        if placement != Placement::Exists && self.pick_count() != 1 {
             // The types say one column, unless `into_rows` read several as one value.
             return Err(Error::invalid(
                 InvalidQueryKind::Argument,
-                format!("a subquery compared with a column picks one value; this one picks {}", self.picks()),
+                format!("a subquery compared with a column picks one value; this one picks {}", self.pick_count()),
             ));
         }
         let (stmt, paging, _) = self.statement(dialect)?;
