@@ -528,8 +528,9 @@ pub(crate) enum CondExpr {
     /// One expression for every dialect.
     Portable(Expr),
     /// Written for the dialect at hand; an error when that dialect cannot express it. The
-    /// depth counts the conditions of the subqueries it holds (0 when it holds none).
-    PerDialect(Render, u32),
+    /// depth counts the nesting it holds (subqueries, computed values; 0 when none), and the
+    /// flag says whether it holds an aggregate (a `having` condition).
+    PerDialect(Render, u32, bool),
     /// Terms joined by OR (`any`) or AND, flattened as they are combined. `depth`: the
     /// nesting below, counting this list.
     Terms { any: bool, terms: Vec<CondExpr>, depth: u32 },
@@ -569,7 +570,7 @@ impl CondExpr {
     fn write(&self, leaf: &dyn Fn(&Render) -> crate::Result<Expr>) -> crate::Result<Expr> {
         match self {
             CondExpr::Portable(expr) => Ok(expr.clone()),
-            CondExpr::PerDialect(render, _) => leaf(render),
+            CondExpr::PerDialect(render, ..) => leaf(render),
             CondExpr::Terms { any, terms, .. } => {
                 let exprs = terms.iter().map(|term| term.write(leaf)).collect::<crate::Result<Vec<_>>>()?;
                 Ok(fold_terms(exprs, *any))
@@ -581,6 +582,16 @@ impl CondExpr {
                     Wrap::Map(f) => f(expr),
                 })
             }
+        }
+    }
+
+    /// Whether the condition compares an aggregate.
+    pub(crate) fn has_aggregate(&self) -> bool {
+        match self {
+            CondExpr::Portable(_) => false,
+            CondExpr::PerDialect(_, _, aggregate) => *aggregate,
+            CondExpr::Terms { terms, .. } => terms.iter().any(CondExpr::has_aggregate),
+            CondExpr::Wrapped { inner, .. } => inner.has_aggregate(),
         }
     }
 
@@ -598,7 +609,7 @@ impl CondExpr {
     pub(crate) fn depth(&self) -> u32 {
         match self {
             CondExpr::Portable(_) => 0,
-            CondExpr::PerDialect(_, depth) | CondExpr::Terms { depth, .. } | CondExpr::Wrapped { depth, .. } => *depth,
+            CondExpr::PerDialect(_, depth, _) | CondExpr::Terms { depth, .. } | CondExpr::Wrapped { depth, .. } => *depth,
         }
     }
 
@@ -697,13 +708,25 @@ impl<M> Condition<M> {
 
     /// A condition written per dialect when its query is rendered.
     pub(crate) fn per_dialect(render: impl Fn(Dialect) -> crate::Result<Expr> + Send + Sync + 'static) -> Self {
-        Condition { expr: CondExpr::PerDialect(Arc::new(render), 0), error: None, _marker: PhantomData }
+        Condition { expr: CondExpr::PerDialect(Arc::new(render), 0, false), error: None, _marker: PhantomData }
     }
 
     /// A condition written per dialect around subqueries whose own conditions nest `depth`
     /// levels: it counts towards [`MAX_CONDITION_DEPTH`] like any nesting.
     pub(crate) fn around_subquery(render: impl Fn(Dialect) -> crate::Result<Expr> + Send + Sync + 'static, depth: u32) -> Self {
-        Condition::checked(CondExpr::PerDialect(Arc::new(render), depth.saturating_add(1)), None)
+        Condition::nested(render, depth, false)
+    }
+
+    /// A condition written per dialect around a part nesting `depth` levels, which holds an
+    /// aggregate when `aggregate` says so.
+    pub(crate) fn nested(render: impl Fn(Dialect) -> crate::Result<Expr> + Send + Sync + 'static, depth: u32, aggregate: bool) -> Self {
+        Condition::checked(CondExpr::PerDialect(Arc::new(render), depth.saturating_add(1), aggregate), None)
+    }
+
+    /// Whether the condition compares an aggregate (it belongs in `having`, and makes a value
+    /// it chooses one per group).
+    pub(crate) fn has_aggregate(&self) -> bool {
+        self.expr.has_aggregate()
     }
 
     /// How deeply the condition nests.

@@ -256,3 +256,59 @@ fn computed_values_in_five_dialects() {
         insta::assert_snapshot!(format!("computed_values_{name}"), text);
     }
 }
+
+#[tokio::test]
+async fn grouped_queries_see_aggregates_inside_computed_values() {
+    for t in backends("rep_grouped_computed").await {
+        let (db, d) = (&t.db, t.dialect);
+        setup!(db, Sale);
+        seed(db).await;
+        // A CASE on an aggregate condition is one value per group.
+        let busy: Vec<(String, i32)> = Sale::query()
+            .order_by(|s| s.region.asc())
+            .select(|s| (s.region, s.units.sum().gt(7i64).then_else::<i32>(1, 0)))
+            .group_by(|s| s.region)
+            .all()
+            .on(db)
+            .await
+            .unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        assert_eq!(busy, [("north".to_string(), 1), ("south".to_string(), 0)], "{d:?}");
+        // Without `group_by`, it makes the query grouped, and a plain column is refused.
+        let ungrouped = Sale::query().select(|s| (s.region, s.units.sum().gt(7i64).then_else::<i32>(1, 0))).all().on(db).await;
+        assert!(matches!(&ungrouped, Err(Error::InvalidQuery { message, .. }) if message.contains("`region`")), "{ungrouped:?}");
+    }
+}
+
+#[test]
+fn computed_values_refuse_what_cannot_be_written() {
+    let invalid = |sql: duo_orm::Result<duo_orm::Statement>, needle: &str| match sql {
+        Err(Error::InvalidQuery { message, .. }) => assert!(message.contains(needle), "{message}"),
+        other => panic!("expected InvalidQuery about {needle}, got {other:?}"),
+    };
+    // Ordering a grouped query by a value computed per row.
+    invalid(
+        Sale::query()
+            .select(|s| (s.region, s.id.count()))
+            .group_by(|s| s.region)
+            .order_by(|s| s.units.times(2).desc())
+            .to_sql(Dialect::Postgres),
+        "per row",
+    );
+    // An aggregate of a value holding an aggregate.
+    invalid(Sale::query().select(|s| s.units.sum().gt(1i64).then_else::<i32>(1, 0).sum()).to_sql(Dialect::Postgres), "holds an aggregate");
+    // Nesting past the limit, through arithmetic and through CASE and comparisons.
+    let mut long = Sale::columns().units.plus(1);
+    for _ in 0..40 {
+        long = long.plus(1);
+    }
+    invalid(Sale::query().select(|_| long.clone()).to_sql(Dialect::Postgres), "nests deeper");
+    let mut condition = Sale::columns().units.gt(1);
+    for _ in 0..40 {
+        condition = condition.then_else::<i32>(1, 0).eq(1);
+    }
+    assert!(matches!(Sale::query().and_where(condition).to_sql(Dialect::Postgres), Err(Error::InvalidQuery { .. })));
+    // Decimal arithmetic on SQLite, which keeps decimals as text.
+    let decimal = Sale::query().select(|s| s.price.times(Decimal::from(2)));
+    assert!(matches!(decimal.to_sql(Dialect::Sqlite), Err(Error::UnsupportedOperation { .. })));
+    assert!(decimal.to_sql(Dialect::Postgres).is_ok());
+}

@@ -253,15 +253,32 @@ impl<M: Model, T: FieldType> Column<M, T> {
 }
 
 /// The aggregates of a value computed per row (`u.price.times(u.units).sum()`), as those of a
-/// column.
+/// column. An aggregate of a value that holds one already (a `then_else` on an aggregate
+/// condition) fails its query with `InvalidQuery`: no database nests them.
 impl<M: Model, T: FieldType> Computed<M, T, PerRow> {
+    fn aggregate_of<U: FieldType>(self, aggregate: impl Fn(Expr, Dialect) -> Result<Expr> + Send + Sync + 'static) -> Computed<M, U> {
+        let (value, nested) = (self.render, self.aggregate);
+        Computed::nested(
+            move |dialect| {
+                if nested {
+                    return Err(Error::invalid(
+                        crate::error::InvalidQueryKind::Argument,
+                        "an aggregate of a value that holds an aggregate already",
+                    ));
+                }
+                aggregate(value(dialect)?, dialect)
+            },
+            true,
+            self.depth.saturating_add(1),
+        )
+    }
+
     /// `SUM(value)`: `None` over no rows (or only `NULL`s). See [`Summable`] for its type.
     pub fn sum(self) -> Computed<M, Option<T::Sum>>
     where
         T: Summable,
     {
-        let value = self.render;
-        Computed::new(move |dialect| T::sum(value(dialect)?, dialect))
+        self.aggregate_of(T::sum)
     }
 
     /// `AVG(value)`: `None` over no rows. See [`Averageable`] for its type.
@@ -269,8 +286,7 @@ impl<M: Model, T: FieldType> Computed<M, T, PerRow> {
     where
         T: Averageable,
     {
-        let value = self.render;
-        Computed::new(move |dialect| T::avg(value(dialect)?, dialect))
+        self.aggregate_of(T::avg)
     }
 
     /// `MIN(value)`: `None` over no rows.
@@ -278,8 +294,7 @@ impl<M: Model, T: FieldType> Computed<M, T, PerRow> {
     where
         T: Ordered,
     {
-        let value = self.render;
-        Computed::new(move |dialect| ordered::<T>("min", Func::min(value(dialect)?).into(), dialect))
+        self.aggregate_of(|value, dialect| ordered::<T>("min", Func::min(value).into(), dialect))
     }
 
     /// `MAX(value)`: `None` over no rows.
@@ -287,8 +302,7 @@ impl<M: Model, T: FieldType> Computed<M, T, PerRow> {
     where
         T: Ordered,
     {
-        let value = self.render;
-        Computed::new(move |dialect| ordered::<T>("max", Func::max(value(dialect)?).into(), dialect))
+        self.aggregate_of(|value, dialect| ordered::<T>("max", Func::max(value).into(), dialect))
     }
 }
 

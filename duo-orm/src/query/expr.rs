@@ -9,9 +9,10 @@ use sea_query::{Expr, ExprTrait};
 
 use crate::column::{Column, Condition, Render};
 use crate::dialect::Dialect;
+use crate::error::Error;
 use crate::model::Model;
-use crate::query::project::{Computed, PerRow};
-use crate::types::FieldType;
+use crate::query::project::{Aggregate, Computed, PerRow};
+use crate::types::{FieldType, SqlType};
 
 /// What a computed value takes as its other part: a value of the type (`2`, `"anon"`), a
 /// column, or another value computed per row, of the same type (or its `Option`'s).
@@ -21,36 +22,43 @@ use crate::types::FieldType;
     note = "a computed value takes a value, a column or a value computed per row, of its type"
 )]
 pub trait Term<T> {
-    /// How the term is written.
+    /// How the term is written, and how deeply it nests.
     #[doc(hidden)]
-    fn term(self) -> Render;
+    fn term(self) -> TermSql;
 }
 
-fn value_term<T: FieldType>(value: sea_query::Value) -> Render {
+/// A term's SQL and depth.
+#[doc(hidden)]
+pub struct TermSql {
+    render: Render,
+    depth: u32,
+}
+
+fn value_term<T: FieldType>(value: sea_query::Value) -> TermSql {
     let expr = crate::types::param(&T::SQL_TYPE, value);
-    Arc::new(move |_| Ok(expr.clone()))
+    TermSql { render: Arc::new(move |_| Ok(expr.clone())), depth: 0 }
 }
 
 impl<T: FieldType> Term<T> for T {
-    fn term(self) -> Render {
+    fn term(self) -> TermSql {
         value_term::<T>(self.into_value())
     }
 }
 
 impl<T: FieldType> Term<Option<T>> for T {
-    fn term(self) -> Render {
+    fn term(self) -> TermSql {
         value_term::<T>(self.into_value())
     }
 }
 
 impl Term<String> for &str {
-    fn term(self) -> Render {
+    fn term(self) -> TermSql {
         value_term::<String>(self.into())
     }
 }
 
 impl Term<Option<String>> for &str {
-    fn term(self) -> Render {
+    fn term(self) -> TermSql {
         value_term::<String>(self.into())
     }
 }
@@ -59,14 +67,14 @@ impl Term<Option<String>> for &str {
 macro_rules! column_terms {
     ($own:ty => $of:ty) => {
         impl<X: Model, T> Term<$of> for Column<X, $own> {
-            fn term(self) -> Render {
-                column_render(self)
+            fn term(self) -> TermSql {
+                TermSql { render: column_render(self), depth: 0 }
             }
         }
 
         impl<X: Model, T> Term<$of> for Computed<X, $own, PerRow> {
-            fn term(self) -> Render {
-                self.render
+            fn term(self) -> TermSql {
+                TermSql { render: self.render, depth: self.depth }
             }
         }
     };
@@ -91,12 +99,27 @@ arithmetic!(i16, i32, i64, f32, f64);
 #[cfg(feature = "decimal")]
 arithmetic!(rust_decimal::Decimal);
 
-/// `left <op> right`, written when the query renders.
-fn binary<M: Model, T: FieldType>(left: Render, right: Render, op: fn(Expr, Expr) -> Expr) -> Computed<M, T, PerRow> {
-    Computed::new(move |dialect| Ok(op(left(dialect)?, right(dialect)?)))
+/// `left <op> right`, written when the query renders. SQLite keeps decimals as text and would
+/// compute with them in floating point: refused there, as their aggregates are.
+fn binary<M: Model, T: FieldType>(left: TermSql, right: TermSql, op: fn(Expr, Expr) -> Expr) -> Computed<M, T, PerRow> {
+    let depth = Ord::max(left.depth, right.depth).saturating_add(1);
+    let (left, right) = (left.render, right.render);
+    Computed::nested(
+        move |dialect| {
+            if dialect == Dialect::Sqlite && matches!(T::SQL_TYPE, SqlType::Decimal) {
+                return Err(Error::unsupported(
+                    dialect,
+                    "arithmetic on a decimal column: SQLite keeps decimals as text and would compute in floating point",
+                ));
+            }
+            Ok(op(left(dialect)?, right(dialect)?))
+        },
+        false,
+        depth,
+    )
 }
 
-/// The numeric casts: a value read as `i64` or `f64` on every backend.
+/// The numeric casts: an integer read as `i64`, a number as `f64`, on every backend.
 fn cast_to(value: Render, double: bool) -> impl Fn(Dialect) -> crate::Result<Expr> + Send + Sync + 'static {
     move |dialect| {
         let value = value(dialect)?;
@@ -125,7 +148,9 @@ macro_rules! arithmetic_methods {
             binary($render(self), other.term(), |a, b| a.sub(b))
         }
 
-        /// `self * other`.
+        /// `self * other`. Computed in the column's type, as SQL does: an `i32` product past
+        /// `i32::MAX` is an error on PostgreSQL and SQL Server, and reads as an error
+        /// elsewhere; `as_i64()` first where it could pass it.
         pub fn times(self, other: impl Term<T>) -> Computed<M, T, PerRow> {
             binary($render(self), other.term(), |a, b| a.mul(b))
         }
@@ -137,16 +162,20 @@ fn column_render<M: Model, T>(column: Column<M, T>) -> Render {
     Arc::new(move |_| Ok(expr.clone()))
 }
 
-fn computed_render<M, T>(computed: Computed<M, T, PerRow>) -> Render {
-    computed.render
+fn column_term<M: Model, T>(column: Column<M, T>) -> TermSql {
+    TermSql { render: column_render(column), depth: 0 }
+}
+
+fn computed_term<M, T>(computed: Computed<M, T, PerRow>) -> TermSql {
+    TermSql { render: computed.render, depth: computed.depth }
 }
 
 impl<M: Model, T: Arithmetic> Column<M, T> {
-    arithmetic_methods!(Column, column_render);
+    arithmetic_methods!(Column, column_term);
 }
 
 impl<M: Model, T: Arithmetic> Computed<M, T, PerRow> {
-    arithmetic_methods!(Computed, computed_render);
+    arithmetic_methods!(Computed, computed_term);
 }
 
 impl<M: Model, T: FieldType> Column<M, T> {
@@ -157,26 +186,43 @@ impl<M: Model, T: FieldType> Column<M, T> {
     }
 }
 
-/// Numeric casts of integer and float columns and values.
-impl<M: Model, T: Arithmetic> Computed<M, T, PerRow> {
-    /// The value as an `i64` (`CAST(… AS BIGINT)`, each dialect's spelling); a float is
-    /// rounded or truncated as the database does.
-    pub fn as_i64(self) -> Computed<M, i64, PerRow> {
-        Computed::new(cast_to(self.render, false))
-    }
+/// Integer types, which widen to `i64` exactly (a float would round on some databases and
+/// truncate on others, so it has no `as_i64`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an integer type",
+    note = "`as_i64` widens integers; floats and decimals have none"
+)]
+pub trait Integer: Arithmetic {}
 
-    /// The value as an `f64` (double precision on every backend).
-    pub fn as_f64(self) -> Computed<M, f64, PerRow> {
-        Computed::new(cast_to(self.render, true))
+impl Integer for i16 {}
+impl Integer for i32 {}
+impl Integer for i64 {}
+impl Integer for Option<i16> {}
+impl Integer for Option<i32> {}
+impl Integer for Option<i64> {}
+
+impl<M: Model, T: Integer> Computed<M, T, PerRow> {
+    /// The value as an `i64` (`CAST(… AS BIGINT)`, each dialect's spelling).
+    pub fn as_i64(self) -> Computed<M, i64, PerRow> {
+        Computed::nested(cast_to(self.render, false), self.aggregate, self.depth.saturating_add(1))
     }
 }
 
-impl<M: Model, T: Arithmetic> Column<M, T> {
+impl<M: Model, T: Arithmetic> Computed<M, T, PerRow> {
+    /// The value as an `f64` (double precision on every backend).
+    pub fn as_f64(self) -> Computed<M, f64, PerRow> {
+        Computed::nested(cast_to(self.render, true), self.aggregate, self.depth.saturating_add(1))
+    }
+}
+
+impl<M: Model, T: Integer> Column<M, T> {
     /// The column as an `i64`: see [`Computed::as_i64`].
     pub fn as_i64(self) -> Computed<M, i64, PerRow> {
         self.per_row().as_i64()
     }
+}
 
+impl<M: Model, T: Arithmetic> Column<M, T> {
     /// The column as an `f64`: see [`Computed::as_f64`].
     pub fn as_f64(self) -> Computed<M, f64, PerRow> {
         self.per_row().as_f64()
@@ -189,34 +235,64 @@ where
 {
     /// `COALESCE(column, fallback)`: the column's value, or `fallback` where it is `NULL`.
     pub fn coalesce(self, fallback: impl Term<T>) -> Computed<M, T, PerRow> {
-        let (value, fallback) = (column_render(self), fallback.term());
-        Computed::new(move |dialect| Ok(sea_query::Func::coalesce([value(dialect)?, fallback(dialect)?]).into()))
+        coalesce(column_term(self), fallback.term(), false)
     }
 }
 
-impl<M: Model, T: FieldType, K> Computed<M, Option<T>, K>
+/// `COALESCE(value, fallback)`, as deep as its deeper part.
+fn coalesce<M: Model, T: FieldType, K: crate::query::project::ComputedKind>(
+    value: TermSql,
+    fallback: TermSql,
+    aggregate: bool,
+) -> Computed<M, T, K> {
+    let depth = Ord::max(value.depth, fallback.depth).saturating_add(1);
+    let (value, fallback) = (value.render, fallback.render);
+    Computed::nested(move |dialect| Ok(sea_query::Func::coalesce([value(dialect)?, fallback(dialect)?]).into()), aggregate, depth)
+}
+
+impl<M: Model, T: FieldType> Computed<M, Option<T>, PerRow>
 where
     Option<T>: FieldType,
 {
-    /// `COALESCE(value, fallback)`: the value, or `fallback` where it is `NULL` (an aggregate
-    /// over no rows: `s.units.sum().coalesce(0)`).
-    pub fn coalesce(self, fallback: impl Term<T>) -> Computed<M, T, K> {
-        let (value, fallback) = (self.render, fallback.term());
-        Computed::new(move |dialect| Ok(sea_query::Func::coalesce([value(dialect)?, fallback(dialect)?]).into()))
+    /// `COALESCE(value, fallback)`: the value, or `fallback` where it is `NULL`.
+    pub fn coalesce(self, fallback: impl Term<T>) -> Computed<M, T, PerRow> {
+        let aggregate = self.aggregate;
+        coalesce(computed_term(self), fallback.term(), aggregate)
+    }
+}
+
+impl<M: Model, T: FieldType> Computed<M, Option<T>, Aggregate>
+where
+    Option<T>: FieldType,
+{
+    /// `COALESCE(aggregate, fallback)`: the aggregate, or `fallback` over no rows
+    /// (`s.units.sum().coalesce(0)`). The fallback is a value: a column there would be read
+    /// from an arbitrary row of the group.
+    pub fn coalesce(self, fallback: T) -> Computed<M, T, Aggregate> {
+        let value = TermSql { render: self.render, depth: self.depth };
+        coalesce(value, value_term::<T>(fallback.into_value()), true)
     }
 }
 
 impl<M: Model> Condition<M> {
     /// `CASE WHEN condition THEN yes ELSE no END`: `yes` where the condition holds, else `no`
     /// (also where it is unknown, on NULLs).
+    /// A condition on an aggregate (`s.units.sum().gt(10)`) makes the value one per group.
     pub fn then_else<T: FieldType>(self, yes: impl Term<T>, no: impl Term<T>) -> Computed<M, T, PerRow> {
-        let (condition, error) = self.into_parts();
+        let aggregate = self.has_aggregate();
         let (yes, no) = (yes.term(), no.term());
-        Computed::new(move |dialect| {
-            if let Some(invalid) = &error {
-                return Err(invalid.clone().into());
-            }
-            Ok(Expr::case(condition.resolve(dialect)?, yes(dialect)?).finally(no(dialect)?).into())
-        })
+        let depth = Ord::max(Ord::max(self.depth(), yes.depth), no.depth).saturating_add(1);
+        let (condition, error) = self.into_parts();
+        let (yes, no) = (yes.render, no.render);
+        Computed::nested(
+            move |dialect| {
+                if let Some(invalid) = &error {
+                    return Err(invalid.clone().into());
+                }
+                Ok(Expr::case(condition.resolve(dialect)?, yes(dialect)?).finally(no(dialect)?).into())
+            },
+            aggregate,
+            depth,
+        )
     }
 }

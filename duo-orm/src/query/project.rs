@@ -21,6 +21,11 @@ use crate::types::{FieldType, IntoColumnValue};
 /// `u.price.times(u.units)`, `u.nick.coalesce("anon")`), which can itself be aggregated.
 pub struct Computed<M, T, K = Aggregate> {
     pub(crate) render: Render,
+    /// Whether the value holds an aggregate: a value of kind `PerRow` may, through a `CASE`
+    /// on an aggregate condition, and a grouped query's checks go by this, not by the kind.
+    pub(crate) aggregate: bool,
+    /// How deeply the value nests (computed values, conditions and subqueries inside it).
+    pub(crate) depth: u32,
     _marker: Marker<M, T, K>,
 }
 
@@ -52,7 +57,7 @@ impl ComputedKind for PerRow {
 
 impl<M, T, K> Clone for Computed<M, T, K> {
     fn clone(&self) -> Self {
-        Computed { render: self.render.clone(), _marker: PhantomData }
+        Computed { render: self.render.clone(), aggregate: self.aggregate, depth: self.depth, _marker: PhantomData }
     }
 }
 
@@ -62,9 +67,29 @@ impl<M, T, K> std::fmt::Debug for Computed<M, T, K> {
     }
 }
 
-impl<M: Model, T: FieldType, K> Computed<M, T, K> {
+impl<M: Model, T: FieldType, K: ComputedKind> Computed<M, T, K> {
+    /// A value of its kind, nesting nothing.
     pub(crate) fn new(render: impl Fn(Dialect) -> Result<Expr> + Send + Sync + 'static) -> Self {
-        Computed { render: Arc::new(render), _marker: PhantomData }
+        Computed::nested(render, K::AGGREGATE, 0)
+    }
+
+    /// A value around parts nesting `depth` levels; one that nests deeper than
+    /// [`MAX_CONDITION_DEPTH`](crate::MAX_CONDITION_DEPTH) fails its query with `InvalidQuery`
+    /// (and holds none of its parts, so that neither rendering nor dropping it recurses far).
+    pub(crate) fn nested(render: impl Fn(Dialect) -> Result<Expr> + Send + Sync + 'static, aggregate: bool, depth: u32) -> Self {
+        if depth > crate::MAX_CONDITION_DEPTH {
+            let message = format!(
+                "a computed value nests deeper than {} levels of arithmetic, `coalesce`, `then_else` and conditions",
+                crate::MAX_CONDITION_DEPTH
+            );
+            return Computed {
+                render: Arc::new(move |_| Err(Error::invalid(InvalidQueryKind::OutOfRange, message.clone()))),
+                aggregate,
+                depth,
+                _marker: PhantomData,
+            };
+        }
+        Computed { render: Arc::new(render), aggregate, depth, _marker: PhantomData }
     }
 
     fn compare(&self, value: impl IntoColumnValue<T>, op: fn(Expr, Expr) -> Expr) -> Condition<M> {
@@ -74,15 +99,19 @@ impl<M: Model, T: FieldType, K> Computed<M, T, K> {
     fn compare_value(&self, value: sea_query::Value, op: fn(Expr, Expr) -> Expr) -> Condition<M> {
         let render = self.render.clone();
         let value = crate::types::param(&T::SQL_TYPE, value);
-        Condition::per_dialect(move |dialect| {
-            // SQLite binds a decimal as its text, which sorts after every number: compared with
-            // a computed number (an `i64` sum), it is made a number first.
-            let value = match (dialect, T::SQL_TYPE) {
-                (Dialect::Sqlite, crate::types::SqlType::Decimal) => value.clone().cast_as("NUMERIC"),
-                _ => value.clone(),
-            };
-            Ok(op(render(dialect)?, value))
-        })
+        Condition::nested(
+            move |dialect| {
+                // SQLite binds a decimal as its text, which sorts after every number: compared with
+                // a computed number (an `i64` sum), it is made a number first.
+                let value = match (dialect, T::SQL_TYPE) {
+                    (Dialect::Sqlite, crate::types::SqlType::Decimal) => value.clone().cast_as("NUMERIC"),
+                    _ => value.clone(),
+                };
+                Ok(op(render(dialect)?, value))
+            },
+            self.depth,
+            self.aggregate,
+        )
     }
 
     /// `value = …`, for `having`; `None` means `IS NULL`.
@@ -90,7 +119,7 @@ impl<M: Model, T: FieldType, K> Computed<M, T, K> {
         let value = value.into_column_value();
         if value == value.as_null() {
             let render = self.render.clone();
-            return Condition::per_dialect(move |dialect| Ok(render(dialect)?.is_null()));
+            return Condition::nested(move |dialect| Ok(render(dialect)?.is_null()), self.depth, self.aggregate);
         }
         self.compare_value(value, |a, b| a.eq(b))
     }
@@ -117,12 +146,12 @@ impl<M: Model, T: FieldType, K> Computed<M, T, K> {
 
     /// Ascending order by this value.
     pub fn asc(&self) -> Ordering<M> {
-        Ordering { render: self.render.clone(), order: Order::Asc, _marker: PhantomData }
+        Ordering { render: self.render.clone(), order: Order::Asc, aggregate: self.aggregate, _marker: PhantomData }
     }
 
     /// Descending order by this value.
     pub fn desc(&self) -> Ordering<M> {
-        Ordering { render: self.render.clone(), order: Order::Desc, _marker: PhantomData }
+        Ordering { render: self.render.clone(), order: Order::Desc, aggregate: self.aggregate, _marker: PhantomData }
     }
 }
 
@@ -131,12 +160,13 @@ impl<M: Model, T: FieldType, K> Computed<M, T, K> {
 pub struct Ordering<M> {
     render: Render,
     order: Order,
+    aggregate: bool,
     _marker: PhantomData<fn() -> M>,
 }
 
 impl<M> Clone for Ordering<M> {
     fn clone(&self) -> Self {
-        Ordering { render: self.render.clone(), order: self.order.clone(), _marker: PhantomData }
+        Ordering { render: self.render.clone(), order: self.order.clone(), aggregate: self.aggregate, _marker: PhantomData }
     }
 }
 
@@ -161,6 +191,7 @@ pub trait Selection<M> {
 pub struct Pick {
     render: Render,
     kind: PickKind,
+    depth: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -173,14 +204,15 @@ enum PickKind {
 impl<M: Model, T: FieldType> Selection<M> for Column<M, T> {
     type Output = T;
     fn picks(self, out: &mut Vec<Pick>) {
-        out.push(Pick { render: Arc::new(move |_| Ok(self.expr())), kind: PickKind::Column(self.name()) });
+        out.push(Pick { render: Arc::new(move |_| Ok(self.expr())), kind: PickKind::Column(self.name()), depth: 0 });
     }
 }
 
 impl<M: Model, T: FieldType, K: ComputedKind> Selection<M> for Computed<M, T, K> {
     type Output = T;
     fn picks(self, out: &mut Vec<Pick>) {
-        out.push(Pick { render: self.render, kind: if K::AGGREGATE { PickKind::Aggregate } else { PickKind::PerRow } });
+        let kind = if self.aggregate { PickKind::Aggregate } else { PickKind::PerRow };
+        out.push(Pick { render: self.render, kind, depth: self.depth });
     }
 }
 
@@ -321,7 +353,8 @@ impl<M: Model, T: FromRow> Projected<M, T> {
     /// How deeply the query's conditions (its filter and `having`) nest.
     pub(crate) fn depth(&self) -> u32 {
         let filter = self.query.filter.as_ref().map_or(0, crate::column::CondExpr::depth);
-        Ord::max(filter, self.having.as_ref().map_or(0, Condition::depth))
+        let picks = self.picks.iter().map(|pick| pick.depth).max().unwrap_or(0);
+        Ord::max(Ord::max(filter, picks), self.having.as_ref().map_or(0, Condition::depth))
     }
 
     /// The SQL and values this projection runs in `dialect`.
@@ -371,11 +404,11 @@ impl<M: Model, T: FromRow> Projected<M, T> {
         if !grouped {
             return Ok(());
         }
-        if self.picks.iter().any(|pick| pick.kind == PickKind::PerRow) {
+        if self.picks.iter().any(|pick| pick.kind == PickKind::PerRow) || self.order.iter().any(|term| !term.aggregate) {
             return Err(Error::invalid(
                 InvalidQueryKind::Argument,
-                "a grouped query picks a value computed per row, which each group has many of; help: pick an aggregate of \
-                 it (`.sum()`, `.max()`, …)",
+                "a grouped query picks or orders by a value computed per row, which each group has many of; help: use an \
+                 aggregate of it (`.sum()`, `.max()`, …)",
             ));
         }
         let ungrouped = |column: &str| !self.group_by.contains(&column);
