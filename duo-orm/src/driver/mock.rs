@@ -28,7 +28,7 @@
 //! User::filter(|u| u.name.eq("Bob")).delete_bulk().on(&db).await?;
 //!
 //! let [get, delete] = mock.take_statements().try_into().unwrap();
-//! assert_eq!(get.sql, r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."id" = $1 LIMIT $2"#);
+//! assert_eq!(get.sql, r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."id" = $1"#);
 //! assert_eq!(delete.to_string(), r#"DELETE FROM "users" WHERE "users"."name" = 'Bob'"#);
 //! # Ok(())
 //! # }
