@@ -507,10 +507,11 @@ fn is_null(value: &Value) -> bool {
     *value == value.as_null()
 }
 
-/// How deeply `&`, `|`, `!` and relationship filters may nest in one condition. Chains of one
-/// operator are flattened as they are built, so this bounds only alternations such as
-/// `((a | b) & c) | d`; it keeps rendering (and dropping) a condition built from request input
-/// far from the end of a 2 MiB thread stack.
+/// How deeply `&`, `|`, `!`, relationship filters, subqueries and computed values (arithmetic,
+/// `coalesce`, `then_else`) may nest in one condition or value. Chains of one operator are
+/// flattened as they are built, so this bounds only alternations such as `((a | b) & c) | d`;
+/// it keeps rendering (and dropping) a condition built from request input far from the end of a
+/// 2 MiB thread stack.
 pub const MAX_CONDITION_DEPTH: u32 = 32;
 
 /// Terms folded into a left-leaning chain (`a AND b AND c`, as sea-query writes it); longer
@@ -796,8 +797,8 @@ impl<M> Condition<M> {
             return Condition::invalid(Invalid::new(
                 InvalidQueryKind::OutOfRange,
                 format!(
-                    "the condition nests deeper than {MAX_CONDITION_DEPTH} levels of `&`, `|`, `!` and relationship filters; \
-                     help: flatten it (chains of one operator do not count)"
+                    "the condition nests deeper than {MAX_CONDITION_DEPTH} levels of `&`, `|`, `!`, relationship filters, \
+                     subqueries and computed values; help: flatten it (chains of one operator do not count)"
                 ),
             ));
         }
