@@ -88,6 +88,38 @@ async fn lookups_and_deletes_by_key_reuse_their_text_with_new_values() {
     }
 }
 
+/// `update` by key keeps one text per list of set columns, in their order: payloads that set
+/// other columns, or the same ones in another order, get texts of their own, and every value
+/// lands in its column.
+#[tokio::test]
+async fn updates_by_key_keep_a_text_per_list_of_columns() {
+    for dialect in DIALECTS {
+        let mock = MockDatabase::new(dialect);
+        let db = mock.database();
+        let mut user = ada(7);
+        for payload in
+            [json!({"name": "Bo", "age": 40}), json!({"age": 41, "name": "Cy"}), json!({"name": "Di", "age": 42}), json!({"age": 43})]
+        {
+            mock.executed(1);
+            user.update(payload).on(&db).await.unwrap();
+        }
+        let statements = mock.take_statements();
+        let texts: Vec<(String, Vec<Value>)> = statements.iter().map(|s| (s.sql.clone(), s.values.clone())).collect();
+        // The first and third set the same columns in the same order: one text, their own values.
+        assert_eq!(texts[0].0, texts[2].0, "{dialect:?}");
+        assert_ne!(texts[0].0, texts[3].0, "{dialect:?}");
+        for (sql, values) in &texts {
+            let set = sql.split(" WHERE ").next().unwrap();
+            // Each value sits where its column is named.
+            let name_first = set.find("name").is_some_and(|n| set.find("age").is_none_or(|a| n < a));
+            let expected_first = values.first().unwrap();
+            assert_eq!(matches!(expected_first, Value::String(_)), name_first, "{dialect:?}: {sql} {values:?}");
+            assert_eq!(values.last(), Some(&Value::from(7i64)), "{dialect:?}: the key binds last");
+        }
+        assert_eq!((user.name.as_str(), user.age), ("Di", 43), "{dialect:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_create_takes_a_row_set_where_the_dialect_returns_rows_and_an_insert_id_where_it_does_not() {
     // (mock, whether INSERT … RETURNING hands the row back)

@@ -1,5 +1,6 @@
 //! Statements rendered once per shape: the fixed-shape statements a program runs over and over
-//! (a lookup by primary key, a delete by key) keep their SQL text per model and dialect, and
+//! (a lookup by primary key, an update or a delete by key) keep their SQL text per model and
+//! dialect, and
 //! each run binds new values to it instead of building and rendering it again. Selectin loading
 //! keeps its templates the same way (`relation/load/sql.rs`).
 
@@ -11,16 +12,19 @@ use sea_query::{Value, Values};
 use crate::dialect::{Dialect, Statement};
 use crate::model::ModelMeta;
 
-/// A statement shape whose text depends only on the model and the dialect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Shape {
+/// A statement by primary key whose text depends only on the model, the dialect and what the
+/// shape names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum ByKey {
     /// `SELECT <columns> FROM t WHERE <key> = ?`: `get`.
-    SelectByKey,
+    Select,
     /// `DELETE FROM t WHERE <key> = ?`: `delete`.
-    DeleteByKey,
+    Delete,
+    /// `UPDATE t SET <these columns, in this order> = ? WHERE <key> = ?`: `update`, `save`.
+    Update(Vec<usize>),
 }
 
-type Rendered = HashMap<(usize, Dialect, Shape), Arc<str>>;
+type Rendered = HashMap<(usize, Dialect, ByKey), Arc<str>>;
 
 /// The statement of `shape` for `meta` in `dialect` with `values` bound, in order: the kept
 /// text when there is one, otherwise `render(values)`, whose text is kept when it bound exactly
@@ -28,7 +32,7 @@ type Rendered = HashMap<(usize, Dialect, Shape), Arc<str>>;
 pub(crate) fn statement<E>(
     meta: &'static ModelMeta,
     dialect: Dialect,
-    shape: Shape,
+    shape: ByKey,
     values: Vec<Value>,
     render: impl FnOnce(Vec<Value>) -> Result<Statement, E>,
 ) -> Result<Statement, E> {

@@ -45,12 +45,25 @@ pub(crate) fn render_insert(
     dialect::render_insert(dialect, insert_statement(meta, values), &returning)
 }
 
-pub(crate) fn render_update(dialect: Dialect, meta: &ModelMeta, set: Vec<(usize, Value)>, key: Vec<Value>) -> Statement {
-    let mut stmt = Query::update();
-    stmt.table(meta.table);
-    stmt.values(set.into_iter().map(|(i, v)| (meta.columns[i].name, meta.columns[i].param(v))));
-    stmt.and_where(meta.key_condition(key));
-    Statement::new(build_any!(dialect, stmt))
+/// `UPDATE t SET <set> WHERE <key>`: its text is kept per model, dialect and list of set
+/// columns, in their order (the values bind in that order).
+pub(crate) fn render_update(dialect: Dialect, meta: &'static ModelMeta, set: Vec<(usize, Value)>, key: Vec<Value>) -> Statement {
+    let (columns, mut values): (Vec<usize>, Vec<Value>) = set.into_iter().unzip();
+    values.extend(key);
+    let shape = crate::query::cached::ByKey::Update(columns.clone());
+    let render = |values: Vec<Value>| {
+        let mut values = values.into_iter();
+        let mut stmt = Query::update();
+        stmt.table(meta.table);
+        let set: Vec<(usize, Value)> = columns.iter().map(|&i| (i, values.next().unwrap_or(Value::Int(None)))).collect();
+        stmt.values(set.into_iter().map(|(i, v)| (meta.columns[i].name, meta.columns[i].param(v))));
+        stmt.and_where(meta.key_condition(values.collect()));
+        Ok::<_, std::convert::Infallible>(Statement::new(build_any!(dialect, stmt)))
+    };
+    match crate::query::cached::statement(meta, dialect, shape, values, render) {
+        Ok(statement) => statement,
+        Err(never) => match never {},
+    }
 }
 
 pub(crate) fn render_delete(dialect: Dialect, meta: &'static ModelMeta, key: Vec<Value>) -> Statement {
@@ -60,7 +73,7 @@ pub(crate) fn render_delete(dialect: Dialect, meta: &'static ModelMeta, key: Vec
         stmt.and_where(meta.key_condition(key));
         Ok::<_, std::convert::Infallible>(Statement::new(build_any!(dialect, stmt)))
     };
-    match crate::query::cached::statement(meta, dialect, crate::query::cached::Shape::DeleteByKey, key, render) {
+    match crate::query::cached::statement(meta, dialect, crate::query::cached::ByKey::Delete, key, render) {
         Ok(statement) => statement,
         Err(never) => match never {},
     }
