@@ -3,8 +3,13 @@
 //! steadier ratio than separate criterion groups on a small machine.
 //!
 //! ```text
-//! cargo run --release -p duo-orm-benches --example associations -- [sqlite|postgres|mariadb] [rounds]
+//! cargo run --release -p duo-orm-benches --example associations -- [sqlite|postgres|mariadb] [rounds] [--joined]
 //! valgrind --tool=callgrind target/release/examples/associations sqlite 20 --only duo|raw
+//! ```
+//!
+//! `--joined` loads the posts joined to their authors instead of by selectin.
+//!
+//! ```text
 //! ```
 //!
 //! Uses a temporary SQLite file, or the `duo_orm_bench` database of the servers named by
@@ -28,10 +33,16 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let backend = args.next().unwrap_or_else(|| "sqlite".into());
     let rounds: usize = args.next().map_or(30, |a| a.parse().expect("rounds"));
-    let only = match args.next().as_deref() {
-        Some("--only") => Some(args.next().expect("--only raw|duo")),
-        _ => None,
-    };
+    let (mut only, mut joined) = (None, false);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--only" => only = Some(args.next().expect("--only raw|duo")),
+            "--joined" => joined = true,
+            other => panic!("unknown argument {other}: [--only raw|duo] [--joined]"),
+        }
+    }
+    let load_tree =
+        move |db| async move { if joined { associations::load_tree_joined(db).await } else { associations::load_tree(db).await } };
     let example = harness::Example::open("associations", &backend, |db| {
         db.register::<Author>().register::<Post>().register::<Comment>();
     });
@@ -39,7 +50,7 @@ fn main() {
     example.app.block_on(async {
         associations::seed(db).await.unwrap();
         let mut raw_tree = load_raw(raw).await;
-        let mut orm_tree = associations::as_loaded(associations::load_tree(db).await);
+        let mut orm_tree = associations::as_loaded(load_tree(db).await);
         associations::normalize(&mut raw_tree);
         associations::normalize(&mut orm_tree);
         assert_eq!(raw_tree, orm_tree, "both sides load the same tree");
@@ -49,7 +60,7 @@ fn main() {
         let raw = raw.clone();
         example.time(async move {
             if duo {
-                drop(std::hint::black_box(associations::load_tree(db).await));
+                drop(std::hint::black_box(load_tree(db).await));
             } else {
                 drop(std::hint::black_box(load_raw(&raw).await));
             }
@@ -64,7 +75,8 @@ fn main() {
         println!("associations, {backend}, {rounds} rounds; median per load:");
         println!("  raw sqlx (IN lists + hash maps) {:>8.2} ms", r.as_secs_f64() * 1e3);
         println!(
-            "  duo-orm related(..)            {:>8.2} ms   ({:.3} × raw sqlx)",
+            "  duo-orm related(..){}           {:>8.2} ms   ({:.3} × raw sqlx)",
+            if joined { ", joined" } else { "" },
             o.as_secs_f64() * 1e3,
             o.as_secs_f64() / r.as_secs_f64()
         );

@@ -3,8 +3,11 @@
 //! hits both alike.
 //!
 //! ```text
-//! cargo run --release -p duo-orm-benches --example medium -- [sqlite|postgres|mariadb] [rounds]
+//! cargo run --release -p duo-orm-benches --example medium -- [sqlite|postgres|mariadb] [rounds] [--related]
 //! ```
+//!
+//! `--related` also times the same rows through eager loading (`related(|u| u.posts.joined())`)
+//! against the same hand-written query.
 //!
 //! Uses a temporary SQLite file, or the `duo_orm_bench` database of the servers named by
 //! `DUO_TEST_POSTGRES_URL` / `DUO_TEST_MYSQL_URL` (created by the criterion benchmark).
@@ -18,6 +21,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let backend = args.next().unwrap_or_else(|| "sqlite".into());
     let rounds: usize = args.next().map_or(40, |a| a.parse().expect("rounds"));
+    let related = args.next().as_deref() == Some("--related");
     let example = harness::Example::open("medium", &backend, |db| {
         db.register::<Author>().register::<Post>().register::<Comment>();
     });
@@ -33,22 +37,34 @@ fn main() {
             assert_eq!(medium::load_raw(raw).await, orm, "both sides load the same rows");
             assert_eq!(orm.len(), n.div_ceil(2));
         });
-        let (r, o) = harness::interleaved(rounds, |duo| {
-            let raw = raw.clone();
-            example.time(async move {
-                if duo {
-                    drop(std::hint::black_box(medium::load_duo(db).await));
-                } else {
-                    drop(std::hint::black_box(medium::load_raw(&raw).await));
-                }
-            })
-        });
-        println!(
-            "  N = {n:>5}: raw sqlx {:>8.1} µs, duo-orm left_join {:>8.1} µs ({:.3} × raw sqlx)",
-            r.as_secs_f64() * 1e6,
-            o.as_secs_f64() * 1e6,
-            o.as_secs_f64() / r.as_secs_f64()
-        );
+        // Times duo-orm's `load` (eager loading when `related`) against the raw query.
+        let measure = |related: bool| {
+            let (r, o) = harness::interleaved(rounds, |duo| {
+                let raw = raw.clone();
+                example.time(async move {
+                    match (duo, related) {
+                        (false, _) => drop(std::hint::black_box(medium::load_raw(&raw).await)),
+                        (true, false) => drop(std::hint::black_box(medium::load_duo(db).await)),
+                        (true, true) => drop(std::hint::black_box(medium::load_duo_related(db).await)),
+                    }
+                })
+            });
+            println!(
+                "  N = {n:>5}: raw sqlx {:>8.1} µs, duo-orm {} {:>8.1} µs ({:.3} × raw sqlx)",
+                r.as_secs_f64() * 1e6,
+                if related { "related(joined)" } else { "left_join" },
+                o.as_secs_f64() * 1e6,
+                o.as_secs_f64() / r.as_secs_f64()
+            );
+        };
+        measure(false);
+        if related {
+            example.app.block_on(async {
+                let users = medium::load_duo_related(db).await;
+                assert!(users.iter().all(|u| u.posts.get().is_ok_and(Vec::is_empty)) && users.len() == n.div_ceil(2));
+            });
+            measure(true);
+        }
     }
     example.finish();
 }

@@ -94,6 +94,17 @@ pub async fn load_tree(db: &Database) -> Vec<Author> {
     Author::related(|a| a.posts.then(|p| p.comments)).all().on(db).await.expect("duo-orm associations")
 }
 
+/// The same tree with the posts joined to their authors (one statement for both, each author
+/// repeated once per post), and the comments loaded by selectin.
+pub async fn load_tree_joined(db: &Database) -> Vec<Author> {
+    Author::related(|a| a.posts.joined())
+        .related(|a| a.posts.then(|p| p.comments))
+        .all()
+        .on(db)
+        .await
+        .expect("duo-orm associations, posts joined")
+}
+
 /// duo-orm's tree in the hand-written side's shape, to compare them.
 pub fn as_loaded(authors: Vec<Author>) -> Loaded {
     authors

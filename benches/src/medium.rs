@@ -26,6 +26,12 @@ pub async fn load_duo(db: &Database) -> Vec<(Author, Option<Post>)> {
     Author::query().left_join(|u| u.posts).filter(|(u, _)| u.hair_color.eq("black")).all().on(db).await.expect("duo-orm medium")
 }
 
+/// The same rows through eager loading: each black-haired user holding its posts, joined in the
+/// same statement.
+pub async fn load_duo_related(db: &Database) -> Vec<Author> {
+    Author::related(|u| u.posts.joined()).filter(|u| u.hair_color.eq("black")).all().on(db).await.expect("duo-orm medium, related")
+}
+
 /// duo-orm's rows in the hand-written side's shape, to compare them.
 pub fn as_medium(rows: Vec<(Author, Option<Post>)>) -> Medium {
     let user = |a: Author| RawUser { id: a.id, name: a.name, hair_color: a.hair_color };

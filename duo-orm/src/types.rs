@@ -676,6 +676,17 @@ impl<'r> RowCursor<'r> {
         self.row.is_null(index).map_err(|e| Error::Decode { model: self.model, column: format!("#{index}"), detail: e.to_string() })
     }
 
+    /// The value of the column `ahead` positions after the next one, read as `column` is,
+    /// without consuming anything (an owner's key, to tell whether it came before).
+    pub(crate) fn value_ahead(&self, ahead: usize, column: &crate::model::ColumnMeta) -> Result<Value> {
+        let index = self.index + ahead;
+        self.row.value(index, &column.sql_type, column.nullable).map_err(|e| Error::Decode {
+            model: self.model,
+            column: format!("#{index}"),
+            detail: e.to_string(),
+        })
+    }
+
     /// Skips `columns` columns.
     pub(crate) fn skip(&mut self, columns: usize) {
         self.index += columns;

@@ -88,6 +88,34 @@ async fn lookups_and_deletes_by_key_reuse_their_text_with_new_values() {
     }
 }
 
+/// A joined collection's rows come in whatever order the database reads them (no ORDER BY on
+/// the owner's key): rows of two owners interleaved still make each owner once, in the order
+/// first seen, holding all its rows, and a LEFT JOIN that found nothing holds none.
+#[tokio::test]
+async fn joined_rows_of_interleaved_owners_gather_into_each_owner_once() {
+    use crate::relations::User;
+    let mock = MockDatabase::new(Dialect::Postgres);
+    let db = mock.database();
+    let user = |id: i64, name: &str| -> Vec<Value> { vec![id.into(), name.into()] };
+    let post = |id: i64, author: i64| -> Vec<Value> {
+        vec![id.into(), format!("post {id}").into(), true.into(), author.into(), Value::BigInt(None)]
+    };
+    let none =
+        || -> Vec<Value> { vec![Value::BigInt(None), Value::String(None), Value::Bool(None), Value::BigInt(None), Value::BigInt(None)] };
+    mock.rows([
+        [user(2, "Bo"), post(10, 2)].concat(),
+        [user(1, "Al"), post(11, 1)].concat(),
+        [user(3, "Cy"), none()].concat(),
+        [user(2, "Bo"), post(12, 2)].concat(),
+        [user(1, "Al"), post(13, 1)].concat(),
+        [user(2, "Bo"), post(14, 2)].concat(),
+    ]);
+    let users = User::related(|u| u.posts.joined()).all().on(&db).await.unwrap();
+    let posts: Vec<(i64, Vec<i64>)> = users.iter().map(|u| (u.id, u.posts.get().unwrap().iter().map(|p| p.id).collect())).collect();
+    assert_eq!(posts, [(2, vec![10, 12, 14]), (1, vec![11, 13]), (3, vec![])]);
+    assert!(!mock.take_statements()[0].sql.contains("ORDER BY"));
+}
+
 /// `update` by key keeps one text per list of set columns, in their order: payloads that set
 /// other columns, or the same ones in another order, get texts of their own, and every value
 /// lands in its column.

@@ -349,16 +349,11 @@ impl<M: Model> Select<M> {
     }
 
     /// The rows of a query that joins a collection: every owner comes once per related row,
-    /// so the owners' key orders last (to keep an owner's rows together), and paging applies
-    /// to the owners, in a subquery, not to the joined rows.
+    /// so paging applies to the owners, in a subquery, not to the joined rows. An owner's rows
+    /// need not come together (decoding gathers them), so nothing orders them by its key: on
+    /// MariaDB that sort went through a temporary table.
     fn render_joining_collection(&self, dialect: Dialect, paging: Paging) -> Result<Statement> {
         let meta: &ModelMeta = M::meta();
-        let mut order = self.order.clone();
-        for column in meta.key_columns() {
-            if !order.iter().any(|term| term.expr.is_none() && term.column == column.name) {
-                order.push(OrderBy::new(column.name, false));
-            }
-        }
         let mut stmt = if paging.is_set() {
             if matches!(dialect, Dialect::MsSql | Dialect::Oracle) {
                 return Err(Error::unsupported(
@@ -378,8 +373,8 @@ impl<M: Model> Select<M> {
             self.statement(dialect, Projection::Rows, false, false)?
         };
         load::add_joins(&mut stmt, meta.table, &self.related, &mut 0);
-        order_by_terms(&mut stmt, meta, &order);
-        Ok(dialect::render_select(dialect, stmt, Paging::default(), true))
+        order_by_terms(&mut stmt, meta, &self.order);
+        Ok(dialect::render_select(dialect, stmt, Paging::default(), !self.order.is_empty()))
     }
 
     fn render(&self, dialect: Dialect, projection: Projection, paging: Paging) -> Result<Statement> {

@@ -31,6 +31,24 @@ impl From<Value> for LinkKey {
     }
 }
 
+/// An owner's primary key, read from its row before the row is decoded.
+#[derive(PartialEq, Eq, Hash)]
+pub(super) enum OwnerKey {
+    One(LinkKey),
+    Composite(Vec<LinkKey>),
+}
+
+impl OwnerKey {
+    /// The key of the owner `row` is about to decode (`meta`'s columns come first in it).
+    pub(super) fn read(meta: &ModelMeta, row: &RowCursor<'_>) -> Result<OwnerKey> {
+        let key_at = |index: usize| row.value_ahead(index, &meta.columns[index]).map(LinkKey::from);
+        match meta.primary_key {
+            [index] => key_at(*index).map(OwnerKey::One),
+            indexes => indexes.iter().map(|&index| key_at(index)).collect::<Result<_>>().map(OwnerKey::Composite),
+        }
+    }
+}
+
 /// An integer key as one `i64` (`None`: not an integer, or NULL).
 #[inline(always)]
 pub(super) fn integer_key(value: &Value) -> Option<i64> {

@@ -34,10 +34,20 @@ pub(crate) fn add_joins(stmt: &mut SelectStatement, owner: &str, nodes: &[LoadNo
     }
 }
 
+/// Which of its owner's rows a joined row is.
+#[doc(hidden)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Joining {
+    /// The owner's first row: its joined hops are decoded into it.
+    First,
+    /// A later row of an owner already decoded: only collection hops add their row.
+    Again,
+}
+
 /// Decodes the joined hops of `nodes` from the rest of `row` into `owner`.
-pub(crate) fn decode_joined(owner: &mut dyn Any, row: &mut RowCursor<'_>, nodes: &[LoadNode]) -> Result<()> {
+pub(crate) fn decode_joined(owner: &mut dyn Any, row: &mut RowCursor<'_>, nodes: &[LoadNode], joining: Joining) -> Result<()> {
     for node in joined(nodes) {
-        node.relation.loader.decode_joined(owner, row, node)?;
+        node.relation.loader.decode_joined(owner, row, node, joining)?;
     }
     Ok(())
 }

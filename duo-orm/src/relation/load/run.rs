@@ -45,37 +45,37 @@ pub(super) async fn fetch_rows<M: Model>(session: &mut Session<'_>, stmt: Statem
         return session.fetch_decoded(stmt, M::meta().name, M::decode).await;
     }
     let joined_nodes: Vec<LoadNode> = joined(nodes).cloned().collect();
-    let rows = session
-        .fetch_decoded(stmt, M::meta().name, move |row| {
-            let mut model = M::decode(row)?;
-            decode_joined(&mut model, row, &joined_nodes)?;
-            Ok(model)
+    if !may_repeat_owners(nodes) {
+        return session
+            .fetch_decoded(stmt, M::meta().name, move |row| {
+                let mut model = M::decode(row)?;
+                decode_joined(&mut model, row, &joined_nodes, Joining::First)?;
+                Ok(model)
+            })
+            .await;
+    }
+    // A joined collection repeats its owner once per related row (a `has_one` without a unique
+    // key may too), in no particular order: sorting an owner's rows together would cost the
+    // database a sort. Each owner is decoded from its first row only and keeps that place; its
+    // later rows add their collection rows to it (a repeated `has_one` keeps its first row).
+    let meta = M::meta();
+    let state: (Vec<M>, HashMap<OwnerKey, usize>) = (Vec::new(), HashMap::new());
+    let (owners, _) = session
+        .fetch_fold(stmt, meta.name, state, move |(owners, seen), row| match seen.entry(OwnerKey::read(meta, row)?) {
+            Entry::Occupied(entry) => {
+                row.skip(meta.columns.len());
+                decode_joined(&mut owners[*entry.get()], row, &joined_nodes, Joining::Again)
+            }
+            Entry::Vacant(entry) => {
+                entry.insert(owners.len());
+                let mut model = M::decode(row)?;
+                decode_joined(&mut model, row, &joined_nodes, Joining::First)?;
+                owners.push(model);
+                Ok(())
+            }
         })
         .await?;
-    if may_repeat_owners(nodes) { merge_repeated_owners(rows, nodes) } else { Ok(rows) }
-}
-
-/// A joined collection repeats its owner once per related row (a `has_one` without a unique
-/// key may too): keeps the first copy of each owner, in order, and gathers the related rows
-/// of the collection into it (a repeated `has_one` keeps its first row).
-pub(super) fn merge_repeated_owners<M: Model>(rows: Vec<M>, nodes: &[LoadNode]) -> Result<Vec<M>> {
-    let key_of = |row: &M| -> Vec<LinkKey> { M::meta().primary_key.iter().map(|&i| row.value_at(i).into()).collect() };
-    let mut merged: Vec<M> = Vec::with_capacity(rows.len());
-    let mut positions: HashMap<Vec<LinkKey>, usize> = HashMap::new();
-    for mut row in rows {
-        match positions.get(&key_of(&row)) {
-            Some(&position) => {
-                for node in joined(nodes).filter(|node| node.relation.kind.is_collection()) {
-                    node.relation.loader.merge_joined(&mut merged[position], &mut row)?;
-                }
-            }
-            None => {
-                positions.insert(key_of(&row), merged.len());
-                merged.push(row);
-            }
-        }
-    }
-    Ok(merged)
+    Ok(owners)
 }
 
 /// Runs a query whose statement carries the joined hops of `nodes`, then loads the rest.
@@ -118,11 +118,9 @@ pub trait Loader: Send + Sync + 'static {
         owners: &'a mut (dyn Any + Send),
         node: &'a LoadNode,
     ) -> BoxFuture<'a, Result<()>>;
-    /// Decodes the joined `node` from `row` into `owner` (one owner model).
-    fn decode_joined(&self, owner: &mut dyn Any, row: &mut RowCursor<'_>, node: &LoadNode) -> Result<()>;
-    /// Moves the joined rows of `node`'s relationship from `from` into `into` (two copies of
-    /// one owner).
-    fn merge_joined(&self, into: &mut dyn Any, from: &mut dyn Any) -> Result<()>;
+    /// Decodes the joined `node` from `row` into `owner` (one owner model), from the owner's
+    /// first row or from a later one.
+    fn decode_joined(&self, owner: &mut dyn Any, row: &mut RowCursor<'_>, node: &LoadNode, joining: Joining) -> Result<()>;
     /// The ORM-level cascade: deletes `owner`'s related rows (with their hooks), or the join
     /// rows of a many-to-many.
     fn delete_related<'a>(&'a self, db: &'a Database, owner: &'a (dyn Any + Send + Sync)) -> BoxFuture<'a, Result<()>>;
@@ -175,36 +173,29 @@ impl<R: RelationField> Loader for RelationLoader<R> {
         Box::pin(load_below_joined::<R>(session, owners, node))
     }
 
-    fn decode_joined(&self, owner: &mut dyn Any, row: &mut RowCursor<'_>, node: &LoadNode) -> Result<()> {
+    fn decode_joined(&self, owner: &mut dyn Any, row: &mut RowCursor<'_>, node: &LoadNode, joining: Joining) -> Result<()> {
         let relation = R::relation();
+        if joining == Joining::Again && !relation.kind.is_collection() {
+            // The owner's first row held its one related row already.
+            row.skip(node.joined_width());
+            return Ok(());
+        }
         let owner = owner.downcast_mut::<R::Owner>().ok_or_else(|| {
             Error::invalid(InvalidQueryKind::Internal, format!("internal: joined rows of {} decoded into the wrong model", relation.name))
         })?;
-        let target = R::Target::meta();
-        let rows = if row.is_null_ahead(target.primary_key[0])? {
+        let mut rows = match joining {
+            Joining::First => Vec::new(),
+            Joining::Again => R::slot(owner).take_loaded().map(RelatedValue::into_rows).unwrap_or_default(),
+        };
+        if row.is_null_ahead(R::Target::meta().primary_key[0])? {
             // LEFT JOIN found nothing: every column of this hop and its joined hops is NULL.
             row.skip(node.joined_width());
-            Vec::new()
         } else {
             let mut model = R::Target::decode(row)?;
-            decode_joined(&mut model, row, &node.children)?;
-            vec![model]
-        };
+            decode_joined(&mut model, row, &node.children, Joining::First)?;
+            rows.push(model);
+        }
         crate::relation::fill_stored::<R>(owner, R::Value::from_rows(rows, relation)?);
-        Ok(())
-    }
-
-    fn merge_joined(&self, into: &mut dyn Any, from: &mut dyn Any) -> Result<()> {
-        let relation = R::relation();
-        let wrong = || {
-            Error::invalid(InvalidQueryKind::Internal, format!("internal: joined rows of {} merged into the wrong model", relation.name))
-        };
-        let from = from.downcast_mut::<R::Owner>().ok_or_else(wrong)?;
-        let more = R::slot(from).take_loaded().map(RelatedValue::into_rows).unwrap_or_default();
-        let into = into.downcast_mut::<R::Owner>().ok_or_else(wrong)?;
-        let mut rows = R::slot(into).take_loaded().map(RelatedValue::into_rows).unwrap_or_default();
-        rows.extend(more);
-        crate::relation::fill_stored::<R>(into, R::Value::from_rows(rows, relation)?);
         Ok(())
     }
 
@@ -289,7 +280,7 @@ pub(super) async fn load_selectin<R: RelationField>(
                     .fetch_fold(stmt, R::Target::meta().name, state, move |(index, groups, unmatched), row| {
                         let mut model = R::Target::decode(row)?;
                         if !nodes.is_empty() {
-                            decode_joined(&mut model, row, &nodes)?;
+                            decode_joined(&mut model, row, &nodes, Joining::First)?;
                         }
                         place(index, groups, unmatched, model, foreign_key);
                         Ok(())
@@ -350,7 +341,7 @@ pub(super) async fn load_many_to_many<R: RelationField>(
                 .fetch_decoded(stmt, R::Target::meta().name, move |row| {
                     let link = row.next_column::<R::OwnerKey>()?.into_value();
                     let mut model = R::Target::decode(row)?;
-                    decode_joined(&mut model, row, &nodes)?;
+                    decode_joined(&mut model, row, &nodes, Joining::First)?;
                     Ok((link, model))
                 })
                 .await?;
