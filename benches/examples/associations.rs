@@ -33,14 +33,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let backend = args.next().unwrap_or_else(|| "sqlite".into());
     let rounds: usize = args.next().map_or(30, |a| a.parse().expect("rounds"));
-    let (mut only, mut joined) = (None, false);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--only" => only = Some(args.next().expect("--only raw|duo")),
-            "--joined" => joined = true,
-            other => panic!("unknown argument {other}: [--only raw|duo] [--joined]"),
-        }
-    }
+    let options = harness::Options::parse(args, &["--joined"]);
+    let (only, joined) = (options.only.clone(), options.has("--joined"));
     let load_tree =
         move |db| async move { if joined { associations::load_tree_joined(db).await } else { associations::load_tree(db).await } };
     let example = harness::Example::open("associations", &backend, |db| {

@@ -4,9 +4,12 @@
 //! the issue sets for `get`.
 //!
 //! ```text
-//! cargo run --release -p duo-orm-benches --example lookup -- [sqlite|postgres|mariadb] [rounds]
+//! cargo run --release -p duo-orm-benches --example lookup -- [sqlite|postgres|mariadb] [rounds] [--first]
 //! valgrind --tool=callgrind target/release/examples/lookup sqlite 20 --only duo
 //! ```
+//!
+//! `--first` looks rows up with `filter(|a| a.id.eq(id)).first()` instead, against hand-written
+//! SQL ending in `LIMIT 1`.
 
 use std::time::Duration;
 
@@ -21,8 +24,9 @@ const LOOKUPS: i32 = 100;
 /// The hand-written lookup, once per backend: only the pool, row type and placeholder differ.
 macro_rules! raw_lookup {
     ($name:ident, $pool:ty, $row:ty, $sql:literal) => {
-        async fn $name(pool: &$pool, id: i32) -> Option<RawUser> {
-            let mut rows = sqlx::query($sql).bind(id).fetch(pool);
+        async fn $name(pool: &$pool, id: i32, first: bool) -> Option<RawUser> {
+            let sql = if first { concat!($sql, " LIMIT 1") } else { $sql };
+            let mut rows = sqlx::query(sql).bind(id).fetch(pool);
             let row: $row = rows.try_next().await.unwrap()?;
             Some(RawUser { id: row.try_get(0).unwrap(), name: row.try_get(1).unwrap(), hair_color: row.try_get(2).unwrap() })
         }
@@ -33,20 +37,21 @@ raw_lookup!(sqlite_lookup, sqlx::SqlitePool, sqlx::sqlite::SqliteRow, "SELECT id
 raw_lookup!(postgres_lookup, sqlx::PgPool, sqlx::postgres::PgRow, "SELECT id, name, hair_color FROM users WHERE id = $1");
 raw_lookup!(mysql_lookup, sqlx::MySqlPool, sqlx::mysql::MySqlRow, "SELECT id, name, hair_color FROM users WHERE id = ?");
 
-async fn raw_round(pools: &Pools) {
+async fn raw_round(pools: &Pools, first: bool) {
     for id in 1..=LOOKUPS {
         let user = match pools {
-            Pools::Sqlite(pool) => sqlite_lookup(pool, id).await,
-            Pools::Postgres(pool) => postgres_lookup(pool, id).await,
-            Pools::MySql(pool) => mysql_lookup(pool, id).await,
+            Pools::Sqlite(pool) => sqlite_lookup(pool, id, first).await,
+            Pools::Postgres(pool) => postgres_lookup(pool, id, first).await,
+            Pools::MySql(pool) => mysql_lookup(pool, id, first).await,
         };
         assert!(std::hint::black_box(user).is_some());
     }
 }
 
-async fn duo_round(db: &'static Database) {
+async fn duo_round(db: &'static Database, first: bool) {
     for id in 1..=LOOKUPS {
-        assert!(std::hint::black_box(Author::get(id).on(db).await.unwrap()).is_some());
+        let user = if first { Author::filter(|a| a.id.eq(id)).first().on(db).await } else { Author::get(id).on(db).await };
+        assert!(std::hint::black_box(user.unwrap()).is_some());
     }
 }
 
@@ -63,10 +68,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let backend = args.next().unwrap_or_else(|| "sqlite".into());
     let rounds: usize = args.next().map_or(40, |a| a.parse().expect("rounds"));
-    let only = match args.next().as_deref() {
-        Some("--only") => Some(args.next().expect("--only raw|duo")),
-        _ => None,
-    };
+    let options = harness::Options::parse(args, &["--first"]);
+    let (only, first) = (options.only.clone(), options.has("--first"));
     let example = harness::Example::open("lookup", &backend, |db| {
         db.register::<Author>().register::<Post>().register::<Comment>();
     });
@@ -82,9 +85,9 @@ fn main() {
             .map(|_| {
                 if only == "raw" {
                     let raw = example.raw.clone();
-                    example.time(async move { raw_round(&raw).await })
+                    example.time(async move { raw_round(&raw, first).await })
                 } else {
-                    example.time(duo_round(db))
+                    example.time(duo_round(db, first))
                 }
             })
             .sum();
@@ -99,13 +102,13 @@ fn main() {
                 times[variant] = match variant {
                     0 => {
                         let pools = example.raw.clone();
-                        example.time(async move { raw_round(&pools).await })
+                        example.time(async move { raw_round(&pools, first).await })
                     }
                     1 => {
                         let pools = unpinged.clone();
-                        example.time(async move { raw_round(&pools).await })
+                        example.time(async move { raw_round(&pools, first).await })
                     }
-                    _ => example.time(duo_round(db)),
+                    _ => example.time(duo_round(db, first)),
                 };
             }
             if round >= 3 {
@@ -120,7 +123,8 @@ fn main() {
         println!("  raw sqlx (default pool)   {:>7.1} µs", per(raw));
         println!("  raw sqlx (no acquire ping) {:>6.1} µs   ({:.3} × default)", per(floor), per(floor) / per(raw));
         println!(
-            "  duo-orm get               {:>7.1} µs   ({:.3} × default, {:.3} × no-ping floor)",
+            "  duo-orm {:<17} {:>7.1} µs   ({:.3} × default, {:.3} × no-ping floor)",
+            if first { "filter().first()" } else { "get" },
             per(duo),
             per(duo) / per(raw),
             per(duo) / per(floor)

@@ -126,3 +126,30 @@ pub fn interleaved(rounds: usize, mut run: impl FnMut(bool) -> Duration) -> (Dur
     }
     (median(raw_samples), median(orm_samples))
 }
+
+/// An example's options after its backend and rounds: `--only raw|duo` (one side only, for an
+/// instruction count) and the flags it takes.
+pub struct Options {
+    pub only: Option<String>,
+    flags: Vec<String>,
+}
+
+impl Options {
+    /// Reads `args`; an argument that is neither `--only` nor one of `flags` ends the example.
+    pub fn parse(mut args: impl Iterator<Item = String>, flags: &[&str]) -> Options {
+        let mut options = Options { only: None, flags: Vec::new() };
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--only" => options.only = Some(args.next().expect("--only raw|duo")),
+                flag if flags.contains(&flag) => options.flags.push(arg),
+                other => panic!("unknown argument {other}: [--only raw|duo] {}", flags.join(" ")),
+            }
+        }
+        options
+    }
+
+    /// Whether `flag` was given.
+    pub fn has(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+}

@@ -274,7 +274,8 @@ impl Paging {
 /// says whether `stmt` has an ORDER BY (SQL Server pages only ordered queries).
 pub(crate) fn render_select(dialect: Dialect, mut stmt: SelectStatement, paging: Paging, ordered: bool) -> Statement {
     match dialect {
-        Dialect::Postgres | Dialect::MySql | Dialect::Sqlite => {
+        Dialect::Sqlite => sqlite::render_select(&stmt, paging),
+        Dialect::Postgres | Dialect::MySql => {
             apply_limit_offset(dialect, &mut stmt, paging);
             Statement::new(build_any!(dialect, stmt))
         }
