@@ -775,6 +775,12 @@ impl<M> Condition<M> {
         (self.expr, self.error)
     }
 
+    /// The same condition, as one of another model's query (a joined query's models share
+    /// its conditions).
+    pub(crate) fn retype<N>(self) -> Condition<N> {
+        Condition { expr: self.expr, error: self.error, _marker: PhantomData }
+    }
+
     /// Both conditions.
     pub fn and(self, other: Condition<M>) -> Self {
         self.combine(other, false)

@@ -74,8 +74,10 @@ pub use query::aggregate::{Averageable, Ordered, Summable};
 pub use query::bulk::{CreateBulk, CreateBulkReturning, DeleteBulk, UpdateBulk};
 pub use query::cursor::{CursorPage, MAX_CURSOR_LEN};
 pub use query::expr::{Arithmetic, Integer, Term};
-pub use query::join::{JoinAppend, JoinKey, JoinRow, JoinSide, Joined, JoinedModel};
-pub use query::project::{Aggregate, Computed, Grouping, Ordering, PerRow, Projected, Selection};
+pub use query::join::{JoinAppend, JoinKey, JoinRow, JoinSide, Joined, JoinedModel, RequiredModel};
+pub use query::project::{
+    Aggregate, Computed, Grouping, JoinGrouping, JoinSelection, JoinedProjected, Ordering, PerRow, Projected, Selection,
+};
 pub use query::raw::{FromStatementAs, IntoParam, RawSql};
 pub use query::select::{Page, Select};
 pub use query::stream::Iterate;

@@ -208,6 +208,70 @@ async fn three_models_many_to_many_and_column_pairs() {
     }
 }
 
+/// Projections of joined queries: picks of any joined model, grouped by a to-one
+/// relationship's column, with `having` and an order on aggregates; a left join's optional
+/// side counted per owner.
+#[tokio::test]
+async fn projections_group_by_a_joined_models_columns() {
+    for t in backends("jn_group").await {
+        let db = &t.db;
+        setup!(db, User, Post, Comment, Tag, Badge, Note);
+        let (ada, ..) = seed(db).await;
+        let dialect = t.dialect;
+        let fail = |e: Error| -> ! { panic!("{dialect:?}: {e}") };
+        // Posts per author name, through the post's to-one relationship.
+        let per_author: Vec<(String, i64)> = Post::query()
+            .inner_join(|p| p.author)
+            .select(|(p, u)| (u.name, p.id.count()))
+            .group_by(|(_, u)| u.name)
+            .order_by(|(p, _)| p.id.count().desc())
+            .all()
+            .on(db)
+            .await
+            .unwrap_or_else(|e| fail(e));
+        assert_eq!(per_author, [("ada".to_string(), 2), ("cy".to_string(), 1)], "{:?}", t.dialect);
+        // `having` on the joined query's aggregate, and a filter on the joined model.
+        let busy: Vec<(i64, String)> = Post::query()
+            .inner_join(|p| p.author)
+            .filter(|(_, u)| u.hair_color.eq("black"))
+            .select(|(_, u)| (u.id, u.name))
+            .group_by(|(_, u)| (u.id, u.name))
+            .having(|(p, _)| p.id.count().ge(2))
+            .all()
+            .on(db)
+            .await
+            .unwrap_or_else(|e| fail(e));
+        assert_eq!(busy, [(ada.id, "ada".to_string())], "{:?}", t.dialect);
+        // Every user with its number of posts: a left join's optional side is counted (0 where
+        // nothing matched), and its largest title is `None` there.
+        let counts: Vec<(String, i64, Option<String>)> = User::query()
+            .left_join(|u| u.posts)
+            .select(|(u, p)| (u.name, p.id.count(), p.title.max()))
+            .group_by(|(u, _)| u.name)
+            .order_by(|(u, _)| u.name.max().asc())
+            .all()
+            .on(db)
+            .await
+            .unwrap_or_else(|e| fail(e));
+        let expected = [("ada", 2, Some("second")), ("bob", 0, None), ("cy", 1, Some("red"))];
+        let expected: Vec<_> = expected.iter().map(|(n, c, m)| (n.to_string(), *c, m.map(str::to_string))).collect();
+        assert_eq!(counts, expected, "{:?}", t.dialect);
+        // A grouped projection refuses a joined model's column it did not group by.
+        let ungrouped =
+            Post::query().inner_join(|p| p.author).select(|(p, u)| (u.name, p.title)).group_by(|(_, u)| u.name).all().on(db).await;
+        assert!(matches!(&ungrouped, Err(Error::InvalidQuery { message, .. }) if message.contains("`title`")), "{ungrouped:?}");
+        let ordered = Post::query()
+            .inner_join(|p| p.author)
+            .order_by(|(p, _)| p.title.asc())
+            .select(|(_, u)| (u.name, u.id.count()))
+            .group_by(|(_, u)| u.name)
+            .all()
+            .on(db)
+            .await;
+        assert!(matches!(&ordered, Err(Error::InvalidQuery { message, .. }) if message.contains("`title`")), "{ordered:?}");
+    }
+}
+
 #[tokio::test]
 async fn refusals_of_joined_queries() {
     let db = Database::new("sqlite::memory:");
@@ -245,11 +309,27 @@ fn joins_in_five_dialects() {
         // The queried model's order first, then the joined one's; paging without an order.
         let orders = User::query().order_by(|u| u.name.desc()).inner_join(|u| u.posts).order_by(|(_, p)| p.id.asc());
         let unordered = User::query().inner_join(|u| u.posts).limit(5);
-        let text = [medium.to_sql(dialect), paged.to_sql(dialect), pair.to_sql(dialect), orders.to_sql(dialect), unordered.to_sql(dialect)]
-            .into_iter()
-            .map(|sql| sql.map(|s| s.sql).unwrap_or_else(|e| e.to_string()))
-            .collect::<Vec<_>>()
-            .join(";\n");
+        // Grouped by the to-one side's column, paged (SQL Server and Oracle: OFFSET … FETCH).
+        let grouped = Post::query()
+            .inner_join(|p| p.author)
+            .select(|(p, u)| (u.name, p.id.count()))
+            .group_by(|(_, u)| u.name)
+            .having(|(p, _)| p.id.count().gt(1))
+            .order_by(|(p, _)| p.id.count().desc())
+            .limit(10)
+            .offset(20);
+        let text = [
+            medium.to_sql(dialect),
+            paged.to_sql(dialect),
+            pair.to_sql(dialect),
+            orders.to_sql(dialect),
+            unordered.to_sql(dialect),
+            grouped.to_sql(dialect),
+        ]
+        .into_iter()
+        .map(|sql| sql.map(|s| s.sql).unwrap_or_else(|e| e.to_string()))
+        .collect::<Vec<_>>()
+        .join(";\n");
         insta::assert_snapshot!(format!("joins_{name}"), text);
     }
 }

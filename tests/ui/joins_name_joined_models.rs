@@ -49,4 +49,10 @@ fn main() {
         .inner_join_on(|(a, _, _), p: &PrizeColumns| (a.name, p.winner));
     // The optional side of a left join reads as an `Option`.
     let _: Vec<(Author, Book)> = Author::query().left_join(|a| a.books).all().wait().unwrap();
+    // A projection picks no column of a left join's optional side (it may be NULL); its
+    // aggregates are fine.
+    let _ = Author::query().left_join(|a| a.books).select(|(a, b)| (a.name, b.id));
+    let _ = Author::query().left_join(|a| a.books).select(|(a, b)| (a.name, b.id.count()));
+    // A projection groups by columns of joined models only.
+    let _ = Author::query().inner_join(|a| a.books).select(|(a, _)| a.name).group_by(|_| Prize::columns().winner);
 }

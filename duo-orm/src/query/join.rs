@@ -153,6 +153,21 @@ impl<A, B: Model, C> JoinedModel<(A, Option<B>, C), Second> for B {}
 impl<A, B, C: Model> JoinedModel<(A, B, C), Third> for C {}
 impl<A, B, C: Model> JoinedModel<(A, B, Option<C>), Third> for C {}
 
+/// A model at position `P` of the joined row `R` that every row has: not the optional side
+/// of a left join, whose columns are NULL where nothing matched.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` may be missing from a row of this joined query",
+    note = "a left join's optional side is NULL where nothing matched: use an aggregate of it, or `inner_join`"
+)]
+pub trait RequiredModel<R, P>: JoinedModel<R, P> {}
+
+impl<A: Model> RequiredModel<(A,), First> for A {}
+impl<A: Model, B> RequiredModel<(A, B), First> for A {}
+impl<A, B: Model> RequiredModel<(A, B), Second> for B {}
+impl<A: Model, B, C> RequiredModel<(A, B, C), First> for A {}
+impl<A, B: Model, C> RequiredModel<(A, B, C), Second> for B {}
+impl<A, B, C: Model> RequiredModel<(A, B, C), Third> for C {}
+
 /// Two column types a column-pair join can match: the same type, or one of them optional
 /// (a nullable foreign key against a key).
 #[diagnostic::on_unimplemented(
@@ -190,6 +205,13 @@ struct JoinedOrder {
 #[must_use = "a query does nothing until `.all()` or `.first()` is awaited"]
 pub struct Joined<M, R> {
     query: Select<M>,
+    parts: JoinParts,
+    _marker: PhantomData<fn() -> R>,
+}
+
+/// What a joined query adds to its queried model's SELECT (a projection of it too).
+#[derive(Clone)]
+pub(crate) struct JoinParts {
     /// The tables in the query, the queried model's first: a table joined twice would need
     /// aliases, which the typed columns do not write.
     tables: Vec<&'static str>,
@@ -199,27 +221,69 @@ pub struct Joined<M, R> {
     error: Option<Invalid>,
     /// A JSON or binary column a column-pair join compares, which Oracle cannot compare.
     uncomparable: Option<String>,
-    _marker: PhantomData<fn() -> R>,
+}
+
+impl JoinParts {
+    /// Records why the query is invalid (the first reason wins).
+    pub(crate) fn fail(&mut self, error: Invalid) {
+        self.error.get_or_insert(error);
+    }
+
+    /// Fails with the reason the joins cannot be written in `dialect`, if any.
+    pub(crate) fn check(&self, dialect: Dialect) -> Result<()> {
+        if let Some(invalid) = &self.error {
+            return Err(invalid.clone().into());
+        }
+        if let (Dialect::Oracle, Some(column)) = (dialect, &self.uncomparable) {
+            return Err(Error::unsupported(dialect, format!("joining on `{column}`: Oracle cannot compare JSON or BLOB values")));
+        }
+        Ok(())
+    }
+
+    /// Adds the joins, their conditions and orders to `stmt` (the queried model's SELECT),
+    /// and the joined models' columns when `with_columns`.
+    pub(crate) fn add_to(&self, stmt: &mut SelectStatement, dialect: Dialect, with_columns: bool) -> Result<()> {
+        for join in &self.joins {
+            stmt.join(join.kind, join.table, join.on.clone());
+        }
+        if with_columns {
+            for meta in self.joins.iter().filter_map(|join| join.model) {
+                stmt.columns(meta.columns.iter().map(|c| (meta.table, c.name)));
+            }
+        }
+        for filter in &self.filters {
+            stmt.and_where(filter.resolve(dialect)?);
+        }
+        for term in &self.order {
+            let order = if term.descending { Order::Desc } else { Order::Asc };
+            match &term.expr {
+                Some(expr) => stmt.order_by_expr(expr.clone(), order),
+                None => stmt.order_by((term.table, term.column), order),
+            };
+        }
+        Ok(())
+    }
+
+    /// Whether the joins add orders.
+    pub(crate) fn is_ordered(&self) -> bool {
+        !self.order.is_empty()
+    }
+
+    /// The joins' order terms: each column's table and name, `None` for an expression.
+    pub(crate) fn order_columns(&self) -> impl Iterator<Item = Option<(&'static str, &'static str)>> + '_ {
+        self.order.iter().map(|term| term.expr.is_none().then_some((term.table, term.column)))
+    }
 }
 
 impl<M, R> Clone for Joined<M, R> {
     fn clone(&self) -> Self {
-        Joined {
-            query: self.query.clone(),
-            tables: self.tables.clone(),
-            joins: self.joins.clone(),
-            filters: self.filters.clone(),
-            order: self.order.clone(),
-            error: self.error.clone(),
-            uncomparable: self.uncomparable.clone(),
-            _marker: PhantomData,
-        }
+        Joined { query: self.query.clone(), parts: self.parts.clone(), _marker: PhantomData }
     }
 }
 
 impl<M, R> std::fmt::Debug for Joined<M, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Joined").field("query", &self.query).field("tables", &self.tables).finish()
+        f.debug_struct("Joined").field("query", &self.query).field("tables", &self.parts.tables).finish()
     }
 }
 
@@ -309,23 +373,27 @@ impl<M: Model> Joined<M, (M,)> {
                  the relationship with `related(..)` on a query without joins",
             )
         });
-        Joined {
-            query,
+        let parts = JoinParts {
             tables: vec![M::meta().table],
             joins: Vec::new(),
             filters: Vec::new(),
             order: Vec::new(),
             error,
             uncomparable: None,
-            _marker: PhantomData,
-        }
+        };
+        Joined { query, parts, _marker: PhantomData }
     }
 }
 
 impl<M: Model, R: JoinRow> Joined<M, R> {
     /// Records why the query is invalid (the first reason wins).
     fn fail(&mut self, error: Invalid) {
-        self.error.get_or_insert(error);
+        self.parts.fail(error);
+    }
+
+    /// The queried model's query and the joins.
+    pub(crate) fn into_parts(self) -> (Select<M>, JoinParts) {
+        (self.query, self.parts)
     }
 
     /// The same query with one more model in its rows.
@@ -333,22 +401,13 @@ impl<M: Model, R: JoinRow> Joined<M, R> {
     where
         R: JoinAppend<S>,
     {
-        Joined {
-            query: self.query,
-            tables: self.tables,
-            joins: self.joins,
-            filters: self.filters,
-            order: self.order,
-            error: self.error,
-            uncomparable: self.uncomparable,
-            _marker: PhantomData,
-        }
+        Joined { query: self.query, parts: self.parts, _marker: PhantomData }
     }
 
     /// Adds `table` with `on` (reading `model`'s columns from it), refusing a table already in
     /// the query.
     fn add_join(&mut self, kind: JoinType, table: &'static str, on: Expr, model: Option<&'static ModelMeta>) {
-        if self.tables.contains(&table) {
+        if self.parts.tables.contains(&table) {
             self.fail(Invalid::new(
                 InvalidQueryKind::Argument,
                 format!(
@@ -358,8 +417,8 @@ impl<M: Model, R: JoinRow> Joined<M, R> {
             ));
             return;
         }
-        self.tables.push(table);
-        self.joins.push(JoinClause { kind, table, on, model });
+        self.parts.tables.push(table);
+        self.parts.joins.push(JoinClause { kind, table, on, model });
     }
 
     /// Adds the joins of `relation` (two for a many-to-many: its join table, then the targets).
@@ -428,7 +487,7 @@ impl<M: Model, R: JoinRow> Joined<M, R> {
             if let Some(column) = meta.columns.iter().find(|c| c.name == name)
                 && matches!(column.sql_type, SqlType::Json | SqlType::Blob)
             {
-                self.uncomparable.get_or_insert(format!("{}.{name}", meta.name));
+                self.parts.uncomparable.get_or_insert(format!("{}.{name}", meta.name));
             }
         }
         self.add_join(kind, T::meta().table, right.expr().equals((X::meta().table, left.name())), Some(T::meta()));
@@ -479,7 +538,7 @@ impl<M: Model, R: JoinRow> Joined<M, R> {
         if let Some(error) = error {
             self.fail(error);
         }
-        self.filters.push(expr);
+        self.parts.filters.push(expr);
         self
     }
 
@@ -498,7 +557,7 @@ impl<M: Model, R: JoinRow> Joined<M, R> {
             }
             None => None,
         };
-        self.order.push(JoinedOrder { table: X::meta().table, column: term.column, descending: term.descending, expr });
+        self.parts.order.push(JoinedOrder { table: X::meta().table, column: term.column, descending: term.descending, expr });
         self
     }
 
@@ -518,38 +577,11 @@ impl<M: Model, R: JoinRow> Joined<M, R> {
     pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
         // The queried model's own reasons come first: they were recorded before any join.
         self.query.check()?;
-        if let Some(invalid) = &self.error {
-            return Err(invalid.clone().into());
-        }
-        if let (Dialect::Oracle, Some(column)) = (dialect, &self.uncomparable) {
-            return Err(Error::unsupported(dialect, format!("joining on `{column}`: Oracle cannot compare JSON or BLOB values")));
-        }
+        self.parts.check(dialect)?;
         let (mut stmt, paging) = self.query.projection_body(dialect)?;
-        self.add_to(&mut stmt, dialect)?;
-        let ordered = self.query.is_ordered() || !self.order.is_empty();
+        self.parts.add_to(&mut stmt, dialect, true)?;
+        let ordered = self.query.is_ordered() || self.parts.is_ordered();
         Ok(dialect::render_select(dialect, stmt, paging, ordered))
-    }
-
-    /// Adds the joined models' columns, the joins, their conditions and orders to `stmt` (the
-    /// queried model's SELECT).
-    fn add_to(&self, stmt: &mut SelectStatement, dialect: Dialect) -> Result<()> {
-        for join in &self.joins {
-            stmt.join(join.kind, join.table, join.on.clone());
-        }
-        for meta in self.joins.iter().filter_map(|join| join.model) {
-            stmt.columns(meta.columns.iter().map(|c| (meta.table, c.name)));
-        }
-        for filter in &self.filters {
-            stmt.and_where(filter.resolve(dialect)?);
-        }
-        for term in &self.order {
-            let order = if term.descending { Order::Desc } else { Order::Asc };
-            match &term.expr {
-                Some(expr) => stmt.order_by_expr(expr.clone(), order),
-                None => stmt.order_by((term.table, term.column), order),
-            };
-        }
-        Ok(())
     }
 
     /// Every joined row.

@@ -12,6 +12,7 @@ use crate::dialect::{self, Dialect, Paging, Statement};
 use crate::error::{Error, InvalidQueryKind, Result};
 use crate::model::Model;
 use crate::pending::Pending;
+use crate::query::join::{JoinParts, JoinRow, Joined, JoinedModel, RequiredModel};
 use crate::query::select::Select;
 use crate::row::FromRow;
 use crate::types::{FieldType, IntoColumnValue};
@@ -196,7 +197,8 @@ pub struct Pick {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum PickKind {
-    Column(&'static str),
+    /// A column: its table and name.
+    Column(&'static str, &'static str),
     Aggregate,
     PerRow,
 }
@@ -204,7 +206,8 @@ enum PickKind {
 impl<M: Model, T: FieldType> Selection<M> for Column<M, T> {
     type Output = T;
     fn picks(self, out: &mut Vec<Pick>) {
-        out.push(Pick { render: Arc::new(move |_| Ok(self.expr())), kind: PickKind::Column(self.name()), depth: 0 });
+        let kind = PickKind::Column(M::meta().table, self.name());
+        out.push(Pick { render: Arc::new(move |_| Ok(self.expr())), kind, depth: 0 });
     }
 }
 
@@ -233,14 +236,14 @@ crate::row::for_each_tuple!(tuple_selection);
 
 /// What can be grouped by: a column, or a tuple of columns (up to twelve).
 pub trait Grouping<M> {
-    /// Adds the grouped columns' names.
+    /// Adds the grouped columns' tables and names.
     #[doc(hidden)]
-    fn columns(self, out: &mut Vec<&'static str>);
+    fn columns(self, out: &mut Vec<(&'static str, &'static str)>);
 }
 
 impl<M: Model, T> Grouping<M> for Column<M, T> {
-    fn columns(self, out: &mut Vec<&'static str>) {
-        out.push(self.name());
+    fn columns(self, out: &mut Vec<(&'static str, &'static str)>) {
+        out.push((M::meta().table, self.name()));
     }
 }
 
@@ -248,7 +251,7 @@ macro_rules! tuple_grouping {
     ($($name:ident),+) => {
         impl<M, $($name: Grouping<M>),+> Grouping<M> for ($($name,)+) {
             #[allow(non_snake_case)]
-            fn columns(self, out: &mut Vec<&'static str>) {
+            fn columns(self, out: &mut Vec<(&'static str, &'static str)>) {
                 let ($($name,)+) = self;
                 $($name.columns(out);)+
             }
@@ -284,7 +287,7 @@ impl<M: Model> Select<M> {
     pub fn select<S: Selection<M>>(self, pick: impl FnOnce(&M::Columns) -> S) -> Projected<M, S::Output> {
         let mut picks = Vec::new();
         pick(M::columns()).picks(&mut picks);
-        Projected { query: self, picks, distinct: false, group_by: Vec::new(), having: None, order: Vec::new(), _marker: PhantomData }
+        Projected::new(self, picks, None)
     }
 }
 
@@ -293,15 +296,30 @@ impl<M: Model> Select<M> {
 #[must_use = "a query does nothing until `.all()` or `.first()` is awaited"]
 pub struct Projected<M, T> {
     query: Select<M>,
+    /// The joins of a projection of a joined query.
+    joins: Option<JoinParts>,
     picks: Vec<Pick>,
     distinct: bool,
-    group_by: Vec<&'static str>,
+    group_by: Vec<(&'static str, &'static str)>,
+    /// `having` conditions (on any joined model, in a projection of a joined query).
     having: Option<Condition<M>>,
     order: Vec<Ordering<M>>,
     _marker: PhantomData<fn() -> T>,
 }
 
 impl<M: Model, T: FromRow> Projected<M, T> {
+    pub(crate) fn new(query: Select<M>, picks: Vec<Pick>, joins: Option<JoinParts>) -> Self {
+        Projected { query, joins, picks, distinct: false, group_by: Vec::new(), having: None, order: Vec::new(), _marker: PhantomData }
+    }
+
+    /// Adds `condition` to `having`.
+    fn add_having(&mut self, condition: Condition<M>) {
+        self.having = Some(match self.having.take() {
+            Some(before) => before.and(condition),
+            None => condition,
+        });
+    }
+
     /// At most `n` rows.
     pub fn limit(mut self, n: u64) -> Self {
         self.query = self.query.limit(n);
@@ -330,11 +348,7 @@ impl<M: Model, T: FromRow> Projected<M, T> {
     /// `HAVING`: keeps the groups whose computed values pass (`|p| p.id.count().gt(1)`). Calling
     /// it again adds a condition that must also hold.
     pub fn having(mut self, condition: impl FnOnce(&M::Columns) -> Condition<M>) -> Self {
-        let condition = condition(M::columns());
-        self.having = Some(match self.having.take() {
-            Some(before) => before.and(condition),
-            None => condition,
-        });
+        self.add_having(condition(M::columns()));
         self
     }
 
@@ -370,7 +384,13 @@ impl<M: Model, T: FromRow> Projected<M, T> {
     /// The statement without its paging, the paging, and whether it is ordered.
     pub(crate) fn statement(&self, dialect: Dialect) -> Result<(SelectStatement, Paging, bool)> {
         self.check_grouping()?;
+        if let Some(joins) = &self.joins {
+            joins.check(dialect)?;
+        }
         let (mut stmt, paging) = self.query.projection_body(dialect)?;
+        if let Some(joins) = &self.joins {
+            joins.add_to(&mut stmt, dialect, false)?;
+        }
         stmt.clear_selects();
         for pick in &self.picks {
             stmt.expr((pick.render)(dialect)?);
@@ -378,9 +398,8 @@ impl<M: Model, T: FromRow> Projected<M, T> {
         if self.distinct {
             stmt.distinct();
         }
-        let table = M::meta().table;
         if !self.group_by.is_empty() {
-            stmt.add_group_by(self.group_by.iter().map(|column| Expr::col((table, *column))));
+            stmt.add_group_by(self.group_by.iter().map(|&column| Expr::col(column)));
         }
         if let Some(having) = &self.having {
             let (expr, error) = having.clone().into_parts();
@@ -392,7 +411,8 @@ impl<M: Model, T: FromRow> Projected<M, T> {
         for term in &self.order {
             stmt.order_by_expr((term.render)(dialect)?, term.order.clone());
         }
-        let ordered = self.query.is_ordered() || !self.order.is_empty();
+        let joins_ordered = self.joins.as_ref().is_some_and(JoinParts::is_ordered);
+        let ordered = self.query.is_ordered() || joins_ordered || !self.order.is_empty();
         Ok((stmt, paging, ordered))
     }
 
@@ -411,12 +431,12 @@ impl<M: Model, T: FromRow> Projected<M, T> {
                  aggregate of it (`.sum()`, `.max()`, …)",
             ));
         }
-        let ungrouped = |column: &str| !self.group_by.contains(&column);
-        let columns = self.picks.iter().filter_map(|pick| match pick.kind {
-            PickKind::Column(name) => Some(name),
+        let grouped = |table: &'static str, column: &'static str| self.group_by.contains(&(table, column));
+        let mut columns = self.picks.iter().filter_map(|pick| match pick.kind {
+            PickKind::Column(table, name) => Some((table, name)),
             _ => None,
         });
-        if let Some(column) = columns.clone().find(|c| ungrouped(c)) {
+        if let Some((_, column)) = columns.find(|&(table, column)| !grouped(table, column)) {
             return Err(Error::invalid(
                 InvalidQueryKind::Argument,
                 format!(
@@ -425,17 +445,18 @@ impl<M: Model, T: FromRow> Projected<M, T> {
                 ),
             ));
         }
-        for term in self.query.order_terms() {
-            if term.expr.is_some() || ungrouped(term.column) {
-                return Err(Error::invalid(
-                    InvalidQueryKind::Argument,
-                    format!(
-                        "the query orders by `{}`, which a grouped query does not have per group; help: order by a grouped \
-                         column, or by an aggregate with the projection's `order_by`",
-                        if term.expr.is_some() { "an expression" } else { term.column }
-                    ),
-                ));
-            }
+        let table = M::meta().table;
+        let own = self.query.order_terms().iter().map(|term| term.expr.is_none().then_some((table, term.column)));
+        let joined = self.joins.iter().flat_map(JoinParts::order_columns);
+        if let Some(term) = own.chain(joined).find(|term| term.is_none_or(|(table, column)| !grouped(table, column))) {
+            return Err(Error::invalid(
+                InvalidQueryKind::Argument,
+                format!(
+                    "the query orders by `{}`, which a grouped query does not have per group; help: order by a grouped \
+                     column, or by an aggregate with the projection's `order_by`",
+                    term.map_or("an expression", |(_, column)| column)
+                ),
+            ));
         }
         Ok(())
     }
@@ -462,6 +483,7 @@ impl<M: Model, T: FromRow> Projected<M, T> {
     pub fn into_rows<R: FromRow>(self) -> Projected<M, R> {
         Projected {
             query: self.query,
+            joins: self.joins,
             picks: self.picks,
             distinct: self.distinct,
             group_by: self.group_by,
@@ -469,5 +491,207 @@ impl<M: Model, T: FromRow> Projected<M, T> {
             order: self.order,
             _marker: PhantomData,
         }
+    }
+}
+
+impl<M> Ordering<M> {
+    /// The same term, as an order of another model's query (a joined query's models share it).
+    fn retype<N>(self) -> Ordering<N> {
+        Ordering { render: self.render, order: self.order, aggregate: self.aggregate, _marker: PhantomData }
+    }
+}
+
+// Projections of joined queries: `Post::query().inner_join(|p| p.author).select(|(p, a)|
+// (a.name, p.id.count())).group_by(|(_, a)| a.name)`. The picks, groups and orders name any
+// joined model; that they do is checked at compile time, as the joined query's conditions are.
+
+/// What a projection of a joined query can pick: a column or computed value of a joined
+/// model, or a tuple of them (up to six). `P` is where their models are in the joined row,
+/// inferred.
+///
+/// A column, and a value computed per row, of a left join's optional side are refused: a row
+/// with no match has NULL there, which the column's type cannot hold. Aggregates of them are
+/// picked (`p.id.count()` counts the matches).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be selected from this joined query",
+    label = "pick columns and computed values of the joined models",
+    note = "a column of a left join's optional side may be NULL: pick an aggregate of it (`count()`, `max()`, …), or \
+            join it with `inner_join`"
+)]
+pub trait JoinSelection<R, P> {
+    /// The row type of the picked values, in order.
+    type Output: FromRow;
+    /// Adds the picks, in order.
+    #[doc(hidden)]
+    fn picks(self, out: &mut Vec<Pick>);
+}
+
+impl<R, P, X: Model + RequiredModel<R, P>, T: FieldType> JoinSelection<R, P> for Column<X, T> {
+    type Output = T;
+    fn picks(self, out: &mut Vec<Pick>) {
+        Selection::<X>::picks(self, out);
+    }
+}
+
+impl<R, P, X: Model + RequiredModel<R, P>, T: FieldType> JoinSelection<R, P> for Computed<X, T, PerRow> {
+    type Output = T;
+    fn picks(self, out: &mut Vec<Pick>) {
+        Selection::<X>::picks(self, out);
+    }
+}
+
+impl<R, P, X: Model + JoinedModel<R, P>, T: FieldType> JoinSelection<R, P> for Computed<X, T, Aggregate> {
+    type Output = T;
+    fn picks(self, out: &mut Vec<Pick>) {
+        Selection::<X>::picks(self, out);
+    }
+}
+
+/// What a projection of a joined query can group by: a column of a joined model, or a tuple of
+/// them (up to six).
+pub trait JoinGrouping<R, P> {
+    /// Adds the grouped columns' tables and names.
+    #[doc(hidden)]
+    fn columns(self, out: &mut Vec<(&'static str, &'static str)>);
+}
+
+impl<R, P, X: Model + JoinedModel<R, P>, T> JoinGrouping<R, P> for Column<X, T> {
+    fn columns(self, out: &mut Vec<(&'static str, &'static str)>) {
+        Grouping::<X>::columns(self, out);
+    }
+}
+
+macro_rules! joined_tuples {
+    ($($name:ident $position:ident),+) => {
+        impl<R, $($name: JoinSelection<R, $position>, $position),+> JoinSelection<R, ($($position,)+)> for ($($name,)+) {
+            type Output = ($($name::Output,)+);
+            #[allow(non_snake_case)]
+            fn picks(self, out: &mut Vec<Pick>) {
+                let ($($name,)+) = self;
+                $($name.picks(out);)+
+            }
+        }
+
+        impl<R, $($name: JoinGrouping<R, $position>, $position),+> JoinGrouping<R, ($($position,)+)> for ($($name,)+) {
+            #[allow(non_snake_case)]
+            fn columns(self, out: &mut Vec<(&'static str, &'static str)>) {
+                let ($($name,)+) = self;
+                $($name.columns(out);)+
+            }
+        }
+    };
+}
+
+joined_tuples!(A PA);
+joined_tuples!(A PA, B PB);
+joined_tuples!(A PA, B PB, C PC);
+joined_tuples!(A PA, B PB, C PC, D PD);
+joined_tuples!(A PA, B PB, C PC, D PD, E PE);
+joined_tuples!(A PA, B PB, C PC, D PD, E PE, F PF);
+
+impl<M: Model, R: JoinRow> Joined<M, R> {
+    /// Picks columns and computed values of the joined models instead of whole rows, as
+    /// [`Select::select`] does for one model: `|(p, a)| (a.name, p.id.count())`. Then
+    /// `group_by`, `having` and `order_by` name any joined model too, so a query can group by
+    /// a to-one relationship's columns.
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone)] #[duo(table = "authors")]
+    /// # struct Author { #[duo(primary_key)] id: i64, name: String }
+    /// # #[derive(Model, Debug, Clone)] #[duo(table = "posts")]
+    /// # struct Post { #[duo(primary_key)] id: i64, author_id: i64, likes: i32, #[duo(belongs_to(Author))] author: Related<Author> }
+    /// # fn main() -> duo_orm::Result<()> {
+    /// let per_author = Post::query()
+    ///     .inner_join(|p| p.author)
+    ///     .select(|(p, a)| (a.name, p.id.count(), p.likes.sum()))
+    ///     .group_by(|(_, a)| a.name)
+    ///     .having(|(p, _)| p.id.count().gt(1))
+    ///     .order_by(|(p, _)| p.likes.sum().desc());
+    /// assert_eq!(
+    ///     per_author.to_sql(Dialect::Postgres)?.sql,
+    ///     r#"SELECT "authors"."name", COUNT("posts"."id"), SUM("posts"."likes") FROM "posts" INNER JOIN "authors" ON "authors"."id" = "posts"."author_id" GROUP BY "authors"."name" HAVING COUNT("posts"."id") > $1 ORDER BY SUM("posts"."likes") DESC"#
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn select<S: JoinSelection<R, P>, P>(self, pick: impl FnOnce(R::Columns) -> S) -> JoinedProjected<M, R, S::Output> {
+        let mut picks = Vec::new();
+        pick(R::columns()).picks(&mut picks);
+        let (query, joins) = self.into_parts();
+        JoinedProjected { inner: Projected::new(query, picks, Some(joins)), _rows: PhantomData }
+    }
+}
+
+/// A projection of a joined query, from [`Joined::select`]: its rows read as `T`, and its
+/// groups, conditions and orders name the models of the joined row `R`.
+#[must_use = "a query does nothing until `.all()` or `.first()` is awaited"]
+pub struct JoinedProjected<M, R, T> {
+    inner: Projected<M, T>,
+    _rows: PhantomData<fn() -> R>,
+}
+
+impl<M: Model, R: JoinRow, T: FromRow> JoinedProjected<M, R, T> {
+    /// `GROUP BY` columns of any joined model (`|(_, a)| a.name`). Calling it again adds
+    /// columns.
+    pub fn group_by<G: JoinGrouping<R, P>, P>(mut self, columns: impl FnOnce(R::Columns) -> G) -> Self {
+        columns(R::columns()).columns(&mut self.inner.group_by);
+        self
+    }
+
+    /// `HAVING` on computed values of any joined model (`|(p, _)| p.id.count().gt(1)`).
+    /// Calling it again adds a condition that must also hold.
+    pub fn having<X: JoinedModel<R, P>, P>(mut self, condition: impl FnOnce(R::Columns) -> Condition<X>) -> Self {
+        self.inner.add_having(condition(R::columns()).retype());
+        self
+    }
+
+    /// Orders by a computed value of any joined model (`|(p, _)| p.likes.sum().desc()`),
+    /// after the joined query's own orders. Calling it again adds terms.
+    pub fn order_by<X: JoinedModel<R, P>, P>(mut self, term: impl FnOnce(R::Columns) -> Ordering<X>) -> Self {
+        self.inner.order.push(term(R::columns()).retype());
+        self
+    }
+
+    /// `SELECT DISTINCT`: each different row once.
+    pub fn distinct(self) -> Self {
+        JoinedProjected { inner: self.inner.distinct(), _rows: PhantomData }
+    }
+
+    /// At most `n` rows.
+    pub fn limit(self, n: u64) -> Self {
+        JoinedProjected { inner: self.inner.limit(n), _rows: PhantomData }
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(self, n: u64) -> Self {
+        JoinedProjected { inner: self.inner.offset(n), _rows: PhantomData }
+    }
+
+    /// The SQL and values this projection runs in `dialect`.
+    pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
+        self.inner.to_sql(dialect)
+    }
+
+    /// Every row.
+    pub fn all<'a>(self) -> Pending<'a, Vec<T>> {
+        self.inner.all()
+    }
+
+    /// The first row, or `None`.
+    pub fn first<'a>(self) -> Pending<'a, Option<T>> {
+        self.inner.first()
+    }
+
+    /// The same picks read as another row type with the same columns in order (see
+    /// [`Projected::into_rows`]).
+    pub fn into_rows<U: FromRow>(self) -> JoinedProjected<M, R, U> {
+        JoinedProjected { inner: self.inner.into_rows(), _rows: PhantomData }
+    }
+}
+
+impl<M, R, T> std::fmt::Debug for JoinedProjected<M, R, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinedProjected").field("picks", &self.inner.picks.len()).finish()
     }
 }
