@@ -70,7 +70,19 @@ pub fn expand(def: &RowDef) -> TokenStream {
         let read = quote_spanned!(ty.span()=> row.next_field::<#ty>(#field)?);
         quote!(#member: #read)
     });
+    let types: Vec<&syn::Type> = fields.iter().map(|(_, _, ty)| ty).collect();
+    // A one-field struct also reads what its field reads: a single pick is not a tuple.
+    let single = match types.as_slice() {
+        [ty] => quote! {
+            #[automatically_derived]
+            impl #private::RowOf<#ty> for #ident {}
+        },
+        _ => quote!(),
+    };
     quote! {
+        #[automatically_derived]
+        impl #private::RowOf<(#(#types,)*)> for #ident {}
+        #single
         #[automatically_derived]
         impl #private::FromRow for #ident {
             const NAME: &'static str = #name;

@@ -83,7 +83,7 @@ pub use query::select::{Page, Select};
 pub use query::stream::Iterate;
 pub use query::subquery::{Subquery, exists};
 pub use relation::{Association, Orphans, Related, RelatedCount, Relation, RelationKind, RelationMeta, Strategy};
-pub use row::FromRow;
+pub use row::{FromRow, RowOf};
 pub use transaction::Transaction;
 pub use types::FieldType;
 
@@ -131,7 +131,7 @@ pub mod __private {
     };
     pub use crate::relation::load::RelationLoader;
     pub use crate::relation::{RelationField, ThroughMeta, key_column, kind};
-    pub use crate::row::FromRow;
+    pub use crate::row::{FromRow, RowOf};
     pub use crate::schema::EnumType;
     pub use crate::types::{ArrayOf, FieldType, RowCursor, RowError, RowResult, SqlType, ValueError};
     pub use std::sync::OnceLock;

@@ -45,6 +45,23 @@ pub trait FromRow: Sized + Send + 'static {
     fn from_row(row: &mut RowCursor<'_>) -> RowResult<Self>;
 }
 
+/// A row type that reads columns of the types `T`, in order: what
+/// [`Projected::into_rows`](crate::Projected::into_rows) asks of the type it reads the picks as,
+/// so that a struct whose fields do not match the picks does not compile.
+///
+/// Every row type reads its own columns (`T: RowOf<T>`), and `#[derive(FromRow)]` makes a
+/// struct `RowOf` the tuple of its fields' types (and, with one field, of that type). Rows that
+/// only the database shapes (`db.raw`, `from_statement`) are checked as they are read instead:
+/// a field that does not fit its column is an `Error::Decode` naming the field.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not read the picked columns `{T}`",
+    label = "its fields do not have the picks' types",
+    note = "a row struct has one field per pick, of the pick's type, in order"
+)]
+pub trait RowOf<T> {}
+
+impl<T> RowOf<T> for T {}
+
 impl<T: FieldType> FromRow for T {
     #[inline]
     fn from_row(row: &mut RowCursor<'_>) -> RowResult<Self> {

@@ -7,6 +7,20 @@ use duo_orm::prelude::*;
 use crate::setup;
 use crate::support::{DIALECTS, backends};
 
+/// A field type of the tests' own, which claims to read two columns.
+#[derive(FieldType, Debug, Clone, PartialEq)]
+pub struct Mark(i32);
+
+impl duo_orm::RowOf<(Mark, Mark)> for Mark {}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[duo(table = "sq_ballots")]
+pub struct Ballot {
+    #[duo(primary_key)]
+    pub id: i64,
+    pub mark: Mark,
+}
+
 #[derive(Model, Debug, Clone, PartialEq)]
 #[duo(table = "sq_users")]
 pub struct User {
@@ -85,9 +99,10 @@ async fn dialects_refuse_what_they_cannot_write() {
         let paged = User::filter(|u| u.id.eq(Post::query().order_by(|p| p.score.desc()).limit(1).select(|p| p.author_id)));
         assert!(matches!(paged.to_sql(dialect), Err(Error::UnsupportedOperation { .. })), "{dialect:?}");
     }
-    // Several columns read as one value through `into_rows` are still not one value.
-    let two = Post::query().select(|p| (p.id, p.author_id)).into_rows::<i64>();
-    let error = User::filter(|u| u.id.eq(two)).to_sql(Dialect::Postgres).unwrap_err();
+    // Several columns read as one value through `into_rows` are still not one value: only a
+    // field type of one's own can claim to read two columns (`RowOf`).
+    let two = Ballot::query().select(|b| (b.mark, b.mark)).into_rows::<Mark>();
+    let error = Ballot::filter(|b| b.mark.eq(two)).to_sql(Dialect::Postgres).unwrap_err();
     assert!(matches!(&error, Error::InvalidQuery { message, .. } if message.contains("picks 2")), "{error}");
     // Subqueries count towards the nesting limit of conditions, however they nest.
     let nested = |levels: usize| {

@@ -478,9 +478,9 @@ impl<M: Model, T: FromRow> Projected<M, T> {
     }
 
     /// The same picks read as another row type with the same columns in order: a
-    /// `#[derive(FromRow)]` struct. Each field's type is checked against its column when the
-    /// rows are read (a mismatch is an `Error::Decode` naming the field).
-    pub fn into_rows<R: FromRow>(self) -> Projected<M, R> {
+    /// `#[derive(FromRow)]` struct whose fields have the picks' types, which the compiler
+    /// checks ([`RowOf`](crate::RowOf)).
+    pub fn into_rows<R: FromRow + crate::RowOf<T>>(self) -> Projected<M, R> {
         Projected {
             query: self.query,
             joins: self.joins,
@@ -685,7 +685,7 @@ impl<M: Model, R: JoinRow, T: FromRow> JoinedProjected<M, R, T> {
 
     /// The same picks read as another row type with the same columns in order (see
     /// [`Projected::into_rows`]).
-    pub fn into_rows<U: FromRow>(self) -> JoinedProjected<M, R, U> {
+    pub fn into_rows<U: FromRow + crate::RowOf<T>>(self) -> JoinedProjected<M, R, U> {
         JoinedProjected { inner: self.inner.into_rows(), _rows: PhantomData }
     }
 }
