@@ -9,9 +9,6 @@
 //!
 //! `--joined` loads the posts joined to their authors instead of by selectin.
 //!
-//! ```text
-//! ```
-//!
 //! Uses a temporary SQLite file, or the `duo_orm_bench` database of the servers named by
 //! `DUO_TEST_POSTGRES_URL` / `DUO_TEST_MYSQL_URL` (created by the criterion benchmark).
 

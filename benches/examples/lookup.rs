@@ -9,7 +9,8 @@
 //! ```
 //!
 //! `--first` looks rows up with `filter(|a| a.id.eq(id)).first()` instead, against hand-written
-//! SQL ending in `LIMIT 1`.
+//! SQL ending in `LIMIT 1`. `--save` writes each row back by key with `save()` (an UPDATE of
+//! every column but the key), against the hand-written UPDATE.
 
 use std::time::Duration;
 
@@ -20,6 +21,28 @@ use futures_util::TryStreamExt;
 use sqlx::Row;
 
 const LOOKUPS: i32 = 100;
+
+/// What each round does 100 times.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Get,
+    First,
+    Save,
+}
+
+/// The hand-written UPDATE by key, once per backend.
+macro_rules! raw_save {
+    ($name:ident, $pool:ty, $sql:literal) => {
+        async fn $name(pool: &$pool, user: &Author) -> u64 {
+            let query = sqlx::query($sql).bind(&user.name).bind(&user.hair_color).bind(user.id);
+            query.execute(pool).await.unwrap().rows_affected()
+        }
+    };
+}
+
+raw_save!(sqlite_save, sqlx::SqlitePool, "UPDATE users SET name = ?, hair_color = ? WHERE id = ?");
+raw_save!(postgres_save, sqlx::PgPool, "UPDATE users SET name = $1, hair_color = $2 WHERE id = $3");
+raw_save!(mysql_save, sqlx::MySqlPool, "UPDATE users SET name = ?, hair_color = ? WHERE id = ?");
 
 /// The hand-written lookup, once per backend: only the pool, row type and placeholder differ.
 macro_rules! raw_lookup {
@@ -37,7 +60,19 @@ raw_lookup!(sqlite_lookup, sqlx::SqlitePool, sqlx::sqlite::SqliteRow, "SELECT id
 raw_lookup!(postgres_lookup, sqlx::PgPool, sqlx::postgres::PgRow, "SELECT id, name, hair_color FROM users WHERE id = $1");
 raw_lookup!(mysql_lookup, sqlx::MySqlPool, sqlx::mysql::MySqlRow, "SELECT id, name, hair_color FROM users WHERE id = ?");
 
-async fn raw_round(pools: &Pools, first: bool) {
+async fn raw_round(pools: &Pools, mode: Mode, users: &'static [Author]) {
+    if mode == Mode::Save {
+        for user in users {
+            let updated = match pools {
+                Pools::Sqlite(pool) => sqlite_save(pool, user).await,
+                Pools::Postgres(pool) => postgres_save(pool, user).await,
+                Pools::MySql(pool) => mysql_save(pool, user).await,
+            };
+            assert_eq!(updated, 1);
+        }
+        return;
+    }
+    let first = mode == Mode::First;
     for id in 1..=LOOKUPS {
         let user = match pools {
             Pools::Sqlite(pool) => sqlite_lookup(pool, id, first).await,
@@ -48,9 +83,16 @@ async fn raw_round(pools: &Pools, first: bool) {
     }
 }
 
-async fn duo_round(db: &'static Database, first: bool) {
+async fn duo_round(db: &'static Database, mode: Mode, users: &'static [Author]) {
+    if mode == Mode::Save {
+        for user in users {
+            let mut user = user.clone();
+            user.save().on(db).await.unwrap();
+        }
+        return;
+    }
     for id in 1..=LOOKUPS {
-        let user = if first { Author::filter(|a| a.id.eq(id)).first().on(db).await } else { Author::get(id).on(db).await };
+        let user = if mode == Mode::First { Author::filter(|a| a.id.eq(id)).first().on(db).await } else { Author::get(id).on(db).await };
         assert!(std::hint::black_box(user.unwrap()).is_some());
     }
 }
@@ -68,16 +110,22 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let backend = args.next().unwrap_or_else(|| "sqlite".into());
     let rounds: usize = args.next().map_or(40, |a| a.parse().expect("rounds"));
-    let options = harness::Options::parse(args, &["--first"]);
-    let (only, first) = (options.only.clone(), options.has("--first"));
+    let options = harness::Options::parse(args, &["--first", "--save"]);
+    let only = options.only.clone();
+    let mode = match (options.has("--first"), options.has("--save")) {
+        (true, _) => Mode::First,
+        (_, true) => Mode::Save,
+        _ => Mode::Get,
+    };
     let example = harness::Example::open("lookup", &backend, |db| {
         db.register::<Author>().register::<Post>().register::<Comment>();
     });
     let db = example.db;
-    let unpinged = example.app.block_on(async {
+    let (unpinged, users) = example.app.block_on(async {
         let users: Vec<_> = (1..=LOOKUPS).map(|i| json!({"id": i, "name": format!("User {i}")})).collect();
         Author::create_bulk(users).on(db).await.unwrap();
-        without_ping(&example.raw, &example.url).await
+        let users: &'static [Author] = Author::query().order_by(|a| a.id.asc()).all().on(db).await.unwrap().leak();
+        (without_ping(&example.raw, &example.url).await, users)
     });
     if let Some(only) = only {
         // One side, `rounds` times: for an instruction count under callgrind.
@@ -85,9 +133,9 @@ fn main() {
             .map(|_| {
                 if only == "raw" {
                     let raw = example.raw.clone();
-                    example.time(async move { raw_round(&raw, first).await })
+                    example.time(async move { raw_round(&raw, mode, users).await })
                 } else {
-                    example.time(duo_round(db, first))
+                    example.time(duo_round(db, mode, users))
                 }
             })
             .sum();
@@ -102,13 +150,13 @@ fn main() {
                 times[variant] = match variant {
                     0 => {
                         let pools = example.raw.clone();
-                        example.time(async move { raw_round(&pools, first).await })
+                        example.time(async move { raw_round(&pools, mode, users).await })
                     }
                     1 => {
                         let pools = unpinged.clone();
-                        example.time(async move { raw_round(&pools, first).await })
+                        example.time(async move { raw_round(&pools, mode, users).await })
                     }
-                    _ => example.time(duo_round(db, first)),
+                    _ => example.time(duo_round(db, mode, users)),
                 };
             }
             if round >= 3 {
@@ -124,7 +172,11 @@ fn main() {
         println!("  raw sqlx (no acquire ping) {:>6.1} µs   ({:.3} × default)", per(floor), per(floor) / per(raw));
         println!(
             "  duo-orm {:<17} {:>7.1} µs   ({:.3} × default, {:.3} × no-ping floor)",
-            if first { "filter().first()" } else { "get" },
+            match mode {
+                Mode::Get => "get",
+                Mode::First => "filter().first()",
+                Mode::Save => "save()",
+            },
             per(duo),
             per(duo) / per(raw),
             per(duo) / per(floor)

@@ -21,7 +21,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let backend = args.next().unwrap_or_else(|| "sqlite".into());
     let rounds: usize = args.next().map_or(40, |a| a.parse().expect("rounds"));
-    let related = args.next().as_deref() == Some("--related");
+    let related = harness::Options::parse(args, &["--related"]).has("--related");
     let example = harness::Example::open("medium", &backend, |db| {
         db.register::<Author>().register::<Post>().register::<Comment>();
     });

@@ -114,6 +114,35 @@ async fn joined_rows_of_interleaved_owners_gather_into_each_owner_once() {
     let posts: Vec<(i64, Vec<i64>)> = users.iter().map(|u| (u.id, u.posts.get().unwrap().iter().map(|p| p.id).collect())).collect();
     assert_eq!(posts, [(2, vec![10, 12, 14]), (1, vec![11, 13]), (3, vec![])]);
     assert!(!mock.take_statements()[0].sql.contains("ORDER BY"));
+
+    // A text key: each owner is decoded before its key is known, and still comes once.
+    mock.rows([
+        vec![Value::from("b"), 1i64.into(), "b".into()],
+        vec![Value::from("a"), 2i64.into(), "a".into()],
+        vec![Value::from("b"), 3i64.into(), "b".into()],
+    ]);
+    let teams = Team::related(|t| t.members.joined()).all().on(&db).await.unwrap();
+    let members: Vec<(&str, Vec<i64>)> =
+        teams.iter().map(|t| (t.code.as_str(), t.members.get().unwrap().iter().map(|m| m.id).collect())).collect();
+    assert_eq!(members, [("b", vec![1, 3]), ("a", vec![2])]);
+}
+
+#[derive(Model, Debug, Clone)]
+#[duo(table = "mk_teams")]
+pub struct Team {
+    #[duo(primary_key, max_length = 8)]
+    pub code: String,
+    #[duo(has_many(Member, foreign_key = team_code))]
+    pub members: Related<Vec<Member>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[duo(table = "mk_members")]
+pub struct Member {
+    #[duo(primary_key)]
+    pub id: i64,
+    #[duo(references = Team, max_length = 8)]
+    pub team_code: String,
 }
 
 /// `update` by key keeps one text per list of set columns, in their order: payloads that set

@@ -263,6 +263,10 @@ async fn eager_loading_costs_one_statement_per_selectin_hop() {
         assert!(users[1].posts.get().unwrap()[0].comments.get().unwrap().is_empty());
         let alice = User::related(|u| u.posts.joined()).order_by(|u| u.id.asc()).first().on(db).await.unwrap().unwrap();
         assert_eq!(alice.posts.get().unwrap().len(), 2, "first() limits owners, not joined rows");
+        // A paged count counts owners too, whatever `related(..)` joins.
+        let count = User::related(|u| u.posts.joined()).limit(2).count().on(db).await.unwrap();
+        assert_eq!(count, 2, "{dialect:?}: Alice's two posts are one user");
+        assert_eq!(Post::related(|p| p.author).limit(10).count().on(db).await.unwrap(), 3, "{dialect:?}");
 
         // A many-to-many joined: through its join table, each post once with all its tags.
         let (posts, statements) = counted(Post::related(|p| p.tags.joined()).order_by(|p| p.id.asc()).all().on(db)).await;

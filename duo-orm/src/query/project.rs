@@ -383,10 +383,12 @@ impl<M: Model, T: FromRow> Projected<M, T> {
 
     /// The statement without its paging, the paging, and whether it is ordered.
     pub(crate) fn statement(&self, dialect: Dialect) -> Result<(SelectStatement, Paging, bool)> {
-        self.check_grouping()?;
+        // The queried model's own reasons first, as a joined query gives them.
+        self.query.check()?;
         if let Some(joins) = &self.joins {
             joins.check(dialect)?;
         }
+        self.check_grouping()?;
         let (mut stmt, paging) = self.query.projection_body(dialect)?;
         if let Some(joins) = &self.joins {
             joins.add_to(&mut stmt, dialect, false)?;

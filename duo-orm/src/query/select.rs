@@ -380,8 +380,10 @@ impl<M: Model> Select<M> {
     fn render(&self, dialect: Dialect, projection: Projection, paging: Paging) -> Result<Statement> {
         self.check()?;
         if projection == Projection::Count && paging.is_set() {
-            // COUNT(*) ignores LIMIT: count the rows of the paged query instead.
-            let inner = self.render(dialect, Projection::Rows, paging)?;
+            // COUNT(*) ignores LIMIT: count the rows of the paged query instead, without the
+            // joins of `related(..)`, which would count joined rows instead of the query's.
+            let ordered = !self.order.is_empty();
+            let inner = dialect::render_select(dialect, self.statement(dialect, Projection::Rows, true, false)?, paging, ordered);
             return Ok(wrap_count(dialect, inner));
         }
         let with_order = projection == Projection::Rows;

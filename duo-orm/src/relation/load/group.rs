@@ -39,7 +39,17 @@ pub(super) enum OwnerKey {
 }
 
 impl OwnerKey {
-    /// The key of the owner `row` is about to decode (`meta`'s columns come first in it).
+    /// The key of a decoded owner.
+    pub(super) fn of<M: Model>(owner: &M) -> OwnerKey {
+        match M::meta().primary_key {
+            [index] => OwnerKey::One(owner.value_at(*index).into()),
+            indexes => OwnerKey::Composite(indexes.iter().map(|&index| owner.value_at(index).into()).collect()),
+        }
+    }
+
+    /// The key of the owner `row` is about to decode (`meta`'s columns come first in it), read
+    /// as its columns are declared: for integer keys, which every integer field type reads
+    /// alike.
     pub(super) fn read(meta: &ModelMeta, row: &RowCursor<'_>) -> Result<OwnerKey> {
         let key_at = |index: usize| row.value_ahead(index, &meta.columns[index]).map(LinkKey::from);
         match meta.primary_key {

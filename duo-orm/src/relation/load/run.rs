@@ -59,19 +59,36 @@ pub(super) async fn fetch_rows<M: Model>(session: &mut Session<'_>, stmt: Statem
     // database a sort. Each owner is decoded from its first row only and keeps that place; its
     // later rows add their collection rows to it (a repeated `has_one` keeps its first row).
     let meta = M::meta();
+    // An integer key is read in place, as its column is declared; any other key (a field type
+    // may read its column as another type than the column's declared one) from the decoded
+    // owner.
+    let key_in_place = meta.primary_key.iter().all(|&index| meta.columns[index].sql_type.is_integer());
     let state: (Vec<M>, HashMap<OwnerKey, usize>) = (Vec::new(), HashMap::new());
     let (owners, _) = session
-        .fetch_fold(stmt, meta.name, state, move |(owners, seen), row| match seen.entry(OwnerKey::read(meta, row)?) {
-            Entry::Occupied(entry) => {
-                row.skip(meta.columns.len());
-                decode_joined(&mut owners[*entry.get()], row, &joined_nodes, Joining::Again)
-            }
-            Entry::Vacant(entry) => {
-                entry.insert(owners.len());
-                let mut model = M::decode(row)?;
-                decode_joined(&mut model, row, &joined_nodes, Joining::First)?;
-                owners.push(model);
-                Ok(())
+        .fetch_fold(stmt, meta.name, state, move |(owners, seen), row| {
+            let (key, decoded) = if key_in_place {
+                (OwnerKey::read(meta, row)?, None)
+            } else {
+                let model = M::decode(row)?;
+                (OwnerKey::of(&model), Some(model))
+            };
+            match seen.entry(key) {
+                Entry::Occupied(entry) => {
+                    if decoded.is_none() {
+                        row.skip(meta.columns.len());
+                    }
+                    decode_joined(&mut owners[*entry.get()], row, &joined_nodes, Joining::Again)
+                }
+                Entry::Vacant(entry) => {
+                    entry.insert(owners.len());
+                    let mut model = match decoded {
+                        Some(model) => model,
+                        None => M::decode(row)?,
+                    };
+                    decode_joined(&mut model, row, &joined_nodes, Joining::First)?;
+                    owners.push(model);
+                    Ok(())
+                }
             }
         })
         .await?;
