@@ -125,6 +125,27 @@ async fn joined_rows_of_interleaved_owners_gather_into_each_owner_once() {
     let members: Vec<(&str, Vec<i64>)> =
         teams.iter().map(|t| (t.code.as_str(), t.members.get().unwrap().iter().map(|m| m.id).collect())).collect();
     assert_eq!(members, [("b", vec![1, 3]), ("a", vec![2])]);
+
+    // A joined `has_one` below the joined collection repeats a member once per badge: the
+    // member still comes once, with its first badge.
+    mock.rows([
+        vec![Value::from("a"), 1i64.into(), "a".into(), 10i64.into(), 1i64.into()],
+        vec![Value::from("a"), 1i64.into(), "a".into(), 11i64.into(), 1i64.into()],
+        vec![Value::from("a"), 2i64.into(), "a".into(), Value::BigInt(None), Value::BigInt(None)],
+    ]);
+    let teams = Team::related(|t| t.members.joined()).related(|t| t.members.then(|m| m.badge)).all().on(&db).await.unwrap();
+    let members = teams[0].members.get().unwrap();
+    let badges: Vec<(i64, Option<i64>)> = members.iter().map(|m| (m.id, m.badge.get().unwrap().as_ref().map(|b| b.id))).collect();
+    assert_eq!(badges, [(1, Some(10)), (2, None)]);
+}
+
+#[derive(Model, Debug, Clone)]
+#[duo(table = "mk_badges")]
+pub struct TeamBadge {
+    #[duo(primary_key)]
+    pub id: i64,
+    #[duo(references = Member)]
+    pub member_id: i64,
 }
 
 #[derive(Model, Debug, Clone)]
@@ -143,6 +164,8 @@ pub struct Member {
     pub id: i64,
     #[duo(references = Team, max_length = 8)]
     pub team_code: String,
+    #[duo(has_one(TeamBadge, foreign_key = member_id))]
+    pub badge: Related<Option<TeamBadge>>,
 }
 
 /// `update` by key keeps one text per list of set columns, in their order: payloads that set

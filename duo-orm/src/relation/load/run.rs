@@ -210,7 +210,14 @@ impl<R: RelationField> Loader for RelationLoader<R> {
         } else {
             let mut model = R::Target::decode(row)?;
             decode_joined(&mut model, row, &node.children, Joining::First)?;
-            rows.push(model);
+            // A joined `has_one` below this collection may repeat its row (once per row of
+            // the `has_one`, when the database does not keep its key unique): keep the first.
+            let repeated = joining == Joining::Again
+                && may_repeat_owners(&node.children)
+                && rows.iter().any(|other| OwnerKey::of(other) == OwnerKey::of(&model));
+            if !repeated {
+                rows.push(model);
+            }
         }
         crate::relation::fill_stored::<R>(owner, R::Value::from_rows(rows, relation)?);
         Ok(())
