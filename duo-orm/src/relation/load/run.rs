@@ -212,9 +212,10 @@ impl<R: RelationField> Loader for RelationLoader<R> {
             decode_joined(&mut model, row, &node.children, Joining::First)?;
             // A joined `has_one` below this collection may repeat its row (once per row of
             // the `has_one`, when the database does not keep its key unique): keep the first.
-            let repeated = joining == Joining::Again
-                && may_repeat_owners(&node.children)
-                && rows.iter().any(|other| OwnerKey::of(other) == OwnerKey::of(&model));
+            let repeated = joining == Joining::Again && may_repeat_owners(&node.children) && {
+                let key = OwnerKey::of(&model);
+                rows.iter().any(|other| OwnerKey::of(other) == key)
+            };
             if !repeated {
                 rows.push(model);
             }
