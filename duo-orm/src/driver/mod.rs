@@ -199,9 +199,12 @@ macro_rules! drivers {
                 }
             }
 
+            /// (Boxed: waiting for or opening a connection is the slow path, and sqlx's
+            /// future for it is kilobytes, which every statement's future would otherwise
+            /// hold and copy.)
             pub(crate) async fn acquire(&self) -> Result<Conn, String> {
                 match self {
-                    $($(#[$cfg])* Pool::$variant(pool) => <$driver as Driver>::acquire(pool).await.map(Conn::$variant),)*
+                    $($(#[$cfg])* Pool::$variant(pool) => Box::pin(<$driver as Driver>::acquire(pool)).await.map(Conn::$variant),)*
                 }
             }
 
@@ -235,9 +238,10 @@ macro_rules! drivers {
                 }
             }
 
+            /// (Boxed, like [`Pool::acquire`]: a ping is the rare path beside a statement.)
             pub(crate) async fn ping(&mut self) -> Result<(), Failure> {
                 match self {
-                    $($(#[$cfg])* Conn::$variant(conn) => <$driver as Driver>::ping(conn).await,)*
+                    $($(#[$cfg])* Conn::$variant(conn) => Box::pin(<$driver as Driver>::ping(conn)).await,)*
                 }
             }
 
