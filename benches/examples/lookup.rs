@@ -8,15 +8,19 @@
 //! valgrind --tool=callgrind target/release/examples/lookup sqlite 20 --only duo
 //! ```
 //!
+//! `--only raw`, `--only floor` (the pool without the ping) and `--only duo` run one side alone.
+//!
 //! `--first` looks rows up with `filter(|a| a.id.eq(id)).first()` instead, against hand-written
 //! SQL ending in `LIMIT 1`. `--save` writes each row back by key with `save()` (an UPDATE of
-//! every column but the key), against the hand-written UPDATE.
+//! every column but the key), against the hand-written UPDATE. `--create` inserts 100 new rows
+//! per round with `create` (an INSERT handing the row back), against the hand-written
+//! `INSERT … RETURNING`.
 
 use std::time::Duration;
 
 use duo_orm::prelude::*;
 use duo_orm_benches::associations::{Author, Comment, Post, RawUser};
-use duo_orm_benches::harness::{self, Pools, median};
+use duo_orm_benches::harness::{self, Pools, median, median_ratio};
 use futures_util::TryStreamExt;
 use sqlx::Row;
 
@@ -28,7 +32,29 @@ enum Mode {
     Get,
     First,
     Save,
+    Create,
 }
+
+/// The next key a `--create` round inserts (every side takes its own).
+static NEXT_ID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(LOOKUPS + 1);
+
+fn next_id() -> i32 {
+    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The hand-written INSERT handing the row back, once per backend.
+macro_rules! raw_create {
+    ($name:ident, $pool:ty, $sql:literal) => {
+        async fn $name(pool: &$pool, id: i32) -> RawUser {
+            let row = sqlx::query($sql).bind(id).bind(format!("User {id}")).fetch_one(pool).await.unwrap();
+            RawUser { id: row.try_get(0).unwrap(), name: row.try_get(1).unwrap(), hair_color: row.try_get(2).unwrap() }
+        }
+    };
+}
+
+raw_create!(sqlite_create, sqlx::SqlitePool, "INSERT INTO users (id, name) VALUES (?, ?) RETURNING id, name, hair_color");
+raw_create!(postgres_create, sqlx::PgPool, "INSERT INTO users (id, name) VALUES ($1, $2) RETURNING id, name, hair_color");
+raw_create!(mysql_create, sqlx::MySqlPool, "INSERT INTO users (id, name) VALUES (?, ?) RETURNING id, name, hair_color");
 
 /// The hand-written UPDATE by key, once per backend.
 macro_rules! raw_save {
@@ -61,6 +87,18 @@ raw_lookup!(postgres_lookup, sqlx::PgPool, sqlx::postgres::PgRow, "SELECT id, na
 raw_lookup!(mysql_lookup, sqlx::MySqlPool, sqlx::mysql::MySqlRow, "SELECT id, name, hair_color FROM users WHERE id = ?");
 
 async fn raw_round(pools: &Pools, mode: Mode, users: &'static [Author]) {
+    if mode == Mode::Create {
+        for _ in 0..LOOKUPS {
+            let id = next_id();
+            let user = match pools {
+                Pools::Sqlite(pool) => sqlite_create(pool, id).await,
+                Pools::Postgres(pool) => postgres_create(pool, id).await,
+                Pools::MySql(pool) => mysql_create(pool, id).await,
+            };
+            assert_eq!(std::hint::black_box(user).id, id);
+        }
+        return;
+    }
     if mode == Mode::Save {
         for user in users {
             let updated = match pools {
@@ -84,6 +122,14 @@ async fn raw_round(pools: &Pools, mode: Mode, users: &'static [Author]) {
 }
 
 async fn duo_round(db: &'static Database, mode: Mode, users: &'static [Author]) {
+    if mode == Mode::Create {
+        for _ in 0..LOOKUPS {
+            let id = next_id();
+            let user = Author::create(json!({"id": id, "name": format!("User {id}")})).on(db).await.unwrap();
+            assert_eq!(std::hint::black_box(user).id, id);
+        }
+        return;
+    }
     if mode == Mode::Save {
         for user in users {
             let mut user = user.clone();
@@ -110,11 +156,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let backend = args.next().unwrap_or_else(|| "sqlite".into());
     let rounds: usize = args.next().map_or(40, |a| a.parse().expect("rounds"));
-    let options = harness::Options::parse(args, &["--first", "--save"]);
+    let options = harness::Options::parse(args, &["--first", "--save", "--create"]);
     let only = options.only.clone();
-    let mode = match (options.has("--first"), options.has("--save")) {
-        (true, _) => Mode::First,
-        (_, true) => Mode::Save,
+    let mode = match (options.has("--first"), options.has("--save"), options.has("--create")) {
+        (true, ..) => Mode::First,
+        (_, true, _) => Mode::Save,
+        (.., true) => Mode::Create,
         _ => Mode::Get,
     };
     let example = harness::Example::open("lookup", &backend, |db| {
@@ -131,8 +178,8 @@ fn main() {
         // One side, `rounds` times: for an instruction count under callgrind.
         let total: Duration = (0..rounds)
             .map(|_| {
-                if only == "raw" {
-                    let raw = example.raw.clone();
+                if only == "raw" || only == "floor" {
+                    let raw = if only == "raw" { example.raw.clone() } else { unpinged.clone() };
                     example.time(async move { raw_round(&raw, mode, users).await })
                 } else {
                     example.time(duo_round(db, mode, users))
@@ -165,6 +212,7 @@ fn main() {
                 duo.push(times[2]);
             }
         }
+        let (duo_to_raw, duo_to_floor) = (median_ratio((&duo, &raw)), median_ratio((&duo, &floor)));
         let (raw, floor, duo) = (median(raw), median(floor), median(duo));
         let per = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(LOOKUPS);
         println!("lookup by key, {backend}, {rounds} rounds of {LOOKUPS}; median per lookup:");
@@ -176,11 +224,13 @@ fn main() {
                 Mode::Get => "get",
                 Mode::First => "filter().first()",
                 Mode::Save => "save()",
+                Mode::Create => "create()",
             },
             per(duo),
             per(duo) / per(raw),
             per(duo) / per(floor)
         );
+        println!("  median of the rounds' own ratios: {duo_to_raw:.3} × default, {duo_to_floor:.3} × no-ping floor");
     }
     example.finish();
 }

@@ -48,6 +48,15 @@ pub fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
+/// The median of `sides.0[i] / sides.1[i]`: each round's ratio between two sides that ran back
+/// to back, so a machine that slows down for a while slows both sides of the rounds it spans
+/// (the ratio of the two medians mixes rounds run under different conditions).
+pub fn median_ratio(sides: (&[Duration], &[Duration])) -> f64 {
+    let mut ratios: Vec<f64> = sides.0.iter().zip(sides.1).map(|(a, b)| a.as_secs_f64() / b.as_secs_f64()).collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
+}
+
 /// Removes a SQLite database file and its companions.
 pub fn remove_sqlite(path: &Path) {
     for suffix in ["", "-wal", "-shm", "-journal"] {

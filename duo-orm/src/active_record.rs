@@ -85,7 +85,7 @@ pub trait ModelExt: Model {
                 // again on every call. The text is rendered once per model and dialect.
                 let dialect = db.dialect()?;
                 let by_key = |key| Select::<Self>::by_key(key).to_sql(dialect);
-                let stmt = crate::query::cached::statement(Self::meta(), dialect, crate::query::cached::ByKey::Select, key, by_key)?;
+                let stmt = crate::query::cached::statement(Self::meta(), dialect, crate::query::cached::Shape::Select, key, by_key)?;
                 Ok(db.fetch_all::<Self>(stmt).await?.pop())
             })
         })

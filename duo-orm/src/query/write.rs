@@ -10,6 +10,7 @@ use crate::error::{Error, InvalidQueryKind, Result};
 use crate::lifecycle::{self, Event};
 use crate::model::{Model, ModelMeta, Payload, Purpose, assignments};
 use crate::pending::Pending;
+use crate::query::cached::{self, Shape};
 use crate::query::select::Select;
 use crate::types::KeyValues;
 
@@ -34,15 +35,22 @@ fn insert_statement(meta: &ModelMeta, values: impl IntoIterator<Item = (usize, V
     stmt
 }
 
-/// The INSERT of one row, handing the whole row back when `returning`.
+/// The INSERT of one row, handing the whole row back when `returning`: its text is kept per
+/// model, dialect, list of columns (in their order) and `returning`.
 pub(crate) fn render_insert(
     dialect: Dialect,
-    meta: &ModelMeta,
+    meta: &'static ModelMeta,
     values: impl IntoIterator<Item = (usize, Value)>,
     returning: bool,
 ) -> Statement {
-    let returning: Vec<&'static str> = if returning { meta.column_names().collect() } else { Vec::new() };
-    dialect::render_insert(dialect, insert_statement(meta, values), &returning)
+    let (columns, values): (Vec<usize>, Vec<Value>) = values.into_iter().unzip();
+    let shape = Shape::Insert { columns: columns.clone(), returning };
+    let render = |values: Vec<Value>| {
+        let returning: Vec<&'static str> = if returning { meta.column_names().collect() } else { Vec::new() };
+        let row = columns.iter().copied().zip(values);
+        dialect::render_insert(dialect, insert_statement(meta, row), &returning)
+    };
+    cached::rendered(meta, dialect, shape, values, render)
 }
 
 /// `UPDATE t SET <set> WHERE <key>`: its text is kept per model, dialect and list of set
@@ -50,7 +58,7 @@ pub(crate) fn render_insert(
 pub(crate) fn render_update(dialect: Dialect, meta: &'static ModelMeta, set: Vec<(usize, Value)>, key: Vec<Value>) -> Statement {
     let (columns, mut values): (Vec<usize>, Vec<Value>) = set.into_iter().unzip();
     values.extend(key);
-    let shape = crate::query::cached::ByKey::Update(columns.clone());
+    let shape = Shape::Update(columns.clone());
     let render = |values: Vec<Value>| {
         let mut values = values.into_iter();
         let mut stmt = Query::update();
@@ -58,12 +66,9 @@ pub(crate) fn render_update(dialect: Dialect, meta: &'static ModelMeta, set: Vec
         let set: Vec<(usize, Value)> = columns.iter().map(|&i| (i, values.next().unwrap_or(Value::Int(None)))).collect();
         stmt.values(set.into_iter().map(|(i, v)| (meta.columns[i].name, meta.columns[i].param(v))));
         stmt.and_where(meta.key_condition(values.collect()));
-        Ok::<_, std::convert::Infallible>(Statement::new(build_any!(dialect, stmt)))
+        Statement::new(build_any!(dialect, stmt))
     };
-    match crate::query::cached::statement(meta, dialect, shape, values, render) {
-        Ok(statement) => statement,
-        Err(never) => match never {},
-    }
+    cached::rendered(meta, dialect, shape, values, render)
 }
 
 pub(crate) fn render_delete(dialect: Dialect, meta: &'static ModelMeta, key: Vec<Value>) -> Statement {
@@ -71,12 +76,9 @@ pub(crate) fn render_delete(dialect: Dialect, meta: &'static ModelMeta, key: Vec
         let mut stmt = Query::delete();
         stmt.from_table(meta.table);
         stmt.and_where(meta.key_condition(key));
-        Ok::<_, std::convert::Infallible>(Statement::new(build_any!(dialect, stmt)))
+        Statement::new(build_any!(dialect, stmt))
     };
-    match crate::query::cached::statement(meta, dialect, crate::query::cached::ByKey::Delete, key, render) {
-        Ok(statement) => statement,
-        Err(never) => match never {},
-    }
+    cached::rendered(meta, dialect, Shape::Delete, key, render)
 }
 
 /// Inserts a row and reads it back whole: through RETURNING/OUTPUT where the server has it,
