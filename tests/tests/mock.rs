@@ -471,3 +471,160 @@ async fn a_disconnected_mock_database_stays_on_the_mock() {
         assert!(format!("{db:?}").contains("mock"), "{db:?}");
     }
 }
+
+/// `all`, `first` and `one` keep their SELECT's text per shape of its condition: the statement
+/// each sends is exactly what `to_sql` renders afresh for the same query, whatever condition,
+/// order and values, and whichever query of the same shape ran before it.
+mod kept_selects {
+    use duo_orm::mock::MockDatabase;
+    use duo_orm::prelude::*;
+    use duo_orm::sea_query::Value;
+    use proptest::prelude::*;
+
+    use super::DIALECTS;
+    use crate::models::User;
+    use duo_orm::Condition;
+
+    /// A condition on `User`, with its values.
+    #[derive(Debug, Clone)]
+    enum Cond {
+        AgeGt(i32),
+        AgeEq(i32),
+        AgeBetween(i32, i32),
+        NameEq(String),
+        NameLike(String),
+        IdIn(Vec<i64>),
+        NicknameIsNull,
+        Not(Box<Cond>),
+        And(Box<Cond>, Box<Cond>),
+        Or(Box<Cond>, Box<Cond>),
+    }
+
+    impl Cond {
+        fn condition(&self, u: &<User as Model>::Columns) -> Condition<User> {
+            match self {
+                Cond::AgeGt(n) => u.age.gt(*n),
+                Cond::AgeEq(n) => u.age.eq(*n),
+                Cond::AgeBetween(a, b) => u.age.between(*a, *b),
+                Cond::NameEq(text) => u.name.eq(text.as_str()),
+                Cond::NameLike(text) => u.name.like(text.as_str()),
+                Cond::IdIn(ids) => u.id.is_in(ids.clone()),
+                Cond::NicknameIsNull => u.nickname.is_null(),
+                Cond::Not(inner) => !inner.condition(u),
+                Cond::And(a, b) => a.condition(u).and(b.condition(u)),
+                Cond::Or(a, b) => a.condition(u).or(b.condition(u)),
+            }
+        }
+
+        /// The same shape with other values.
+        fn revalued(&self) -> Cond {
+            match self {
+                Cond::AgeGt(n) => Cond::AgeGt(n.wrapping_add(1)),
+                Cond::AgeEq(n) => Cond::AgeEq(n.wrapping_sub(1)),
+                Cond::AgeBetween(a, b) => Cond::AgeBetween(a.wrapping_sub(1), b.wrapping_add(1)),
+                Cond::NameEq(text) => Cond::NameEq(format!("{text}'x")),
+                Cond::NameLike(text) => Cond::NameLike(format!("%{text}")),
+                Cond::IdIn(ids) => Cond::IdIn(ids.iter().map(|id| id.wrapping_mul(3)).collect()),
+                Cond::NicknameIsNull => Cond::NicknameIsNull,
+                Cond::Not(inner) => Cond::Not(Box::new(inner.revalued())),
+                Cond::And(a, b) => Cond::And(Box::new(a.revalued()), Box::new(b.revalued())),
+                Cond::Or(a, b) => Cond::Or(Box::new(a.revalued()), Box::new(b.revalued())),
+            }
+        }
+    }
+
+    impl Cond {
+        /// A shape that differs only in its operators: AND and OR swapped, `>` made `=`.
+        fn swapped(&self) -> Cond {
+            match self {
+                Cond::AgeGt(n) => Cond::AgeEq(*n),
+                Cond::AgeEq(n) => Cond::AgeGt(*n),
+                Cond::Not(inner) => Cond::Not(Box::new(inner.swapped())),
+                Cond::And(a, b) => Cond::Or(Box::new(a.swapped()), Box::new(b.swapped())),
+                Cond::Or(a, b) => Cond::And(Box::new(a.swapped()), Box::new(b.swapped())),
+                other => other.clone(),
+            }
+        }
+
+        /// A shape with one more item in each `is_in` list.
+        fn grown(&self) -> Cond {
+            match self {
+                Cond::IdIn(ids) => Cond::IdIn(ids.iter().copied().chain([7]).collect()),
+                Cond::Not(inner) => Cond::Not(Box::new(inner.grown())),
+                Cond::And(a, b) => Cond::And(Box::new(a.grown()), Box::new(b.grown())),
+                Cond::Or(a, b) => Cond::Or(Box::new(a.grown()), Box::new(b.grown())),
+                other => other.clone(),
+            }
+        }
+    }
+
+    fn cond() -> impl Strategy<Value = Cond> {
+        let leaf = prop_oneof![
+            any::<i32>().prop_map(Cond::AgeGt),
+            (any::<i32>(), any::<i32>()).prop_map(|(a, b)| Cond::AgeBetween(a, b)),
+            "[a-z' %_]{0,6}".prop_map(Cond::NameEq),
+            "[a-z' %_]{0,6}".prop_map(Cond::NameLike),
+            prop::collection::vec(any::<i64>(), 0..4).prop_map(Cond::IdIn),
+            Just(Cond::NicknameIsNull),
+        ];
+        leaf.prop_recursive(3, 12, 2, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|c| Cond::Not(Box::new(c))),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| Cond::And(Box::new(a), Box::new(b))),
+                (inner.clone(), inner).prop_map(|(a, b)| Cond::Or(Box::new(a), Box::new(b))),
+            ]
+        })
+    }
+
+    /// The query `all`, `first` or `one` (`terminal` 0, 1, 2) runs, as `to_sql` renders it.
+    fn query(cond: Option<&Cond>, order: usize, terminal: usize) -> duo_orm::Select<User> {
+        let mut query = match cond {
+            Some(cond) => User::filter(|u| cond.condition(u)),
+            None => User::query(),
+        };
+        query = match order {
+            1 => query.order_by(|u| u.age.asc()),
+            2 => query.order_by(|u| u.name.desc()).order_by(|u| u.id.asc()),
+            _ => query,
+        };
+        match terminal {
+            1 => query.limit(1),
+            2 => query.limit(2),
+            _ => query,
+        }
+    }
+
+    fn run(mock: &MockDatabase, db: &Database, cond: Option<&Cond>, order: usize, terminal: usize) -> (String, Vec<Value>) {
+        mock.rows(Vec::<Vec<Value>>::new());
+        let query = query(cond, order, 0);
+        match terminal {
+            1 => drop(query.first().on(db).wait().unwrap()),
+            2 => drop(query.one().on(db).wait().unwrap_err()),
+            _ => drop(query.all().on(db).wait().unwrap()),
+        }
+        let [sent] = mock.take_statements().try_into().unwrap();
+        (sent.sql, sent.values)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        #[test]
+        fn each_select_sends_what_to_sql_renders(dialect in 0..5usize, cond in proptest::option::of(cond()), order in 0..3usize, terminal in 0..3usize) {
+            let dialect = DIALECTS[dialect];
+            let mock = MockDatabase::new(dialect);
+            let db = mock.database();
+            // The same shape with other values, then shapes that differ only in their
+            // operators or in the length of their lists (each must get its own text).
+            let again = cond.as_ref().map(Cond::revalued);
+            let swapped = cond.as_ref().map(Cond::swapped);
+            let swapped_again = swapped.as_ref().map(Cond::revalued);
+            let grown = cond.as_ref().map(Cond::grown);
+            for cond in [cond.as_ref(), again.as_ref(), swapped.as_ref(), swapped_again.as_ref(), grown.as_ref()] {
+                let expected = query(cond, order, terminal).to_sql(dialect).unwrap();
+                let (sql, values) = run(&mock, &db, cond, order, terminal);
+                prop_assert_eq!(&sql, &expected.sql, "{:?}", cond);
+                prop_assert_eq!(&values, &expected.values.0, "{:?}: {}", cond, sql);
+            }
+        }
+    }
+}

@@ -1,13 +1,14 @@
 //! Statements rendered once per shape: the fixed-shape statements a program runs over and over
 //! (a lookup by primary key, an update or a delete by key, the INSERT of one row) keep their
 //! SQL text per model and dialect, and each run binds new values to it instead of building and
-//! rendering it again. Selectin loading
+//! rendering it again. So do the SELECTs of `first`, `one` and `all`, per shape of their
+//! condition ([`select`]). Selectin loading
 //! keeps its templates the same way (`relation/load/sql.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use sea_query::{Value, Values};
+use sea_query::{Expr, Value, Values};
 
 use crate::dialect::{Dialect, Statement};
 use crate::model::ModelMeta;
@@ -70,5 +71,126 @@ pub(crate) fn rendered(
     match statement(meta, dialect, shape, values, |values| Ok::<_, std::convert::Infallible>(render(values))) {
         Ok(statement) => statement,
         Err(never) => match never {},
+    }
+}
+
+/// A SELECT of a model's rows whose text is kept: its text depends only on the model, the
+/// dialect, the shape of its condition (the condition without the values bound in it), its
+/// order and its limit (which SQLite writes as a literal).
+struct KeptSelect {
+    /// A condition of this shape; its values are not used.
+    filter: Option<Expr>,
+    /// The columns ordered by, descending or not.
+    order: Vec<(&'static str, bool)>,
+    limit: Option<u64>,
+    sql: Arc<str>,
+    /// The values bound after the condition's (the limit, where the dialect binds it).
+    tail: Vec<Value>,
+}
+
+type KeptSelects = HashMap<(usize, Dialect), Vec<KeptSelect>>;
+
+/// The most SELECT shapes kept per model and dialect. A shape may follow a request (the
+/// length of an `is_in` list, which columns a search names): past this many, new shapes are
+/// rendered each time.
+const MAX_SELECT_SHAPES: usize = 64;
+
+/// The SELECT of `meta`'s rows in `dialect` with the condition `filter` (written for this
+/// dialect), ordered by the columns of `order` and limited to `limit` rows: the kept text of
+/// its shape with `filter`'s values bound, otherwise `render(filter)`, whose text is kept
+/// when the values it binds start with `filter`'s, in the order this module reads them.
+///
+/// A condition holding a subquery, a `CASE`, an aggregate filter or SQL with placeholders of
+/// its own is rendered every time: the order its values bind in is not known here.
+pub(crate) fn select(
+    meta: &'static ModelMeta,
+    dialect: Dialect,
+    filter: Option<Expr>,
+    order: Vec<(&'static str, bool)>,
+    limit: Option<u64>,
+    render: impl FnOnce(Option<Expr>) -> Statement,
+) -> Statement {
+    static KEPT: OnceLock<RwLock<KeptSelects>> = OnceLock::new();
+    let mut values = Vec::new();
+    if filter.as_ref().is_some_and(|filter| !bound_values(filter, &mut values)) {
+        return render(filter);
+    }
+    let kept = KEPT.get_or_init(Default::default);
+    let key = (meta as *const ModelMeta as usize, dialect);
+    let fits = |entry: &KeptSelect| entry.limit == limit && entry.order == order && same_condition(&entry.filter, &filter);
+    if let Some(entries) = kept.read().unwrap_or_else(PoisonError::into_inner).get(&key)
+        && let Some(entry) = entries.iter().find(|entry| fits(entry))
+    {
+        values.extend(entry.tail.iter().cloned());
+        return Statement { sql: entry.sql.to_string(), values: Values(values) };
+    }
+    let statement = render(filter.clone());
+    if let Some(tail) = statement.values.0.strip_prefix(values.as_slice()) {
+        let mut kept = kept.write().unwrap_or_else(PoisonError::into_inner);
+        let entries = kept.entry(key).or_default();
+        if entries.len() < MAX_SELECT_SHAPES && !entries.iter().any(fits) {
+            let tail = tail.to_vec();
+            entries.push(KeptSelect { filter, order, limit, sql: statement.sql.as_str().into(), tail });
+        }
+    }
+    statement
+}
+
+/// Appends the values `expr` binds to `values`, in the order they appear in its text; `false`
+/// when that order is not known here.
+fn bound_values(expr: &Expr, values: &mut Vec<Value>) -> bool {
+    match expr {
+        Expr::Value(value) => values.push(value.clone()),
+        Expr::Values(list) => values.extend(list.iter().cloned()),
+        Expr::Column(_) | Expr::Custom(_) | Expr::Keyword(_) | Expr::Constant(_) | Expr::TypeName(_) => {}
+        Expr::Tuple(items) => return items.iter().all(|item| bound_values(item, values)),
+        Expr::Unary(_, inner) | Expr::AsEnum(_, inner) => return bound_values(inner, values),
+        Expr::Binary(left, _, right) => return bound_values(left, values) && bound_values(right, values),
+        Expr::FunctionCall(call) => {
+            return call.get_filter().is_none() && call.get_args().iter().all(|arg| bound_values(arg, values));
+        }
+        // A custom text may number its placeholders in any order; a subquery and a CASE hold
+        // statements of their own.
+        // (And kinds sea-query may add later.)
+        _ => return false,
+    }
+    true
+}
+
+fn same_condition(a: &Option<Expr>, b: &Option<Expr>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => same_shape(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Whether `a` and `b` render to the same text: equal but for the values they bind (which
+/// must be of the same kinds). Only the expressions [`bound_values`] reads are compared.
+fn same_shape(a: &Expr, b: &Expr) -> bool {
+    use std::mem::discriminant;
+    let all = |a: &[Expr], b: &[Expr]| a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_shape(a, b));
+    match (a, b) {
+        (Expr::Value(a), Expr::Value(b)) => discriminant(a) == discriminant(b),
+        (Expr::Values(a), Expr::Values(b)) => a.len() == b.len() && a.iter().zip(b).all(|(a, b)| discriminant(a) == discriminant(b)),
+        (Expr::Column(a), Expr::Column(b)) => a == b,
+        (Expr::Custom(a), Expr::Custom(b)) => a == b,
+        (Expr::Keyword(a), Expr::Keyword(b)) => a == b,
+        (Expr::Constant(a), Expr::Constant(b)) => a == b,
+        (Expr::TypeName(a), Expr::TypeName(b)) => a == b,
+        (Expr::Tuple(a), Expr::Tuple(b)) => all(a, b),
+        (Expr::Unary(op_a, a), Expr::Unary(op_b, b)) => op_a == op_b && same_shape(a, b),
+        (Expr::AsEnum(type_a, a), Expr::AsEnum(type_b, b)) => type_a == type_b && same_shape(a, b),
+        (Expr::Binary(left_a, op_a, right_a), Expr::Binary(left_b, op_b, right_b)) => {
+            op_a == op_b && same_shape(left_a, left_b) && same_shape(right_a, right_b)
+        }
+        (Expr::FunctionCall(a), Expr::FunctionCall(b)) => {
+            a.get_func() == b.get_func()
+                && a.get_mods() == b.get_mods()
+                && a.get_filter().is_none()
+                && b.get_filter().is_none()
+                && all(a.get_args(), b.get_args())
+        }
+        _ => false,
     }
 }

@@ -394,6 +394,23 @@ impl<M: Model> Select<M> {
         Ok(dialect::render_select(dialect, self.statement(dialect, projection, with_order, true)?, paging, ordered))
     }
 
+    /// What `all`, `first` and `one` run: the statement of [`to_sql`](Self::to_sql), its text
+    /// kept per shape (`cached::select`) when the query loads no `related(..)` paths, has no
+    /// offset and orders by columns only.
+    fn rows_sql(&self, dialect: Dialect) -> Result<Statement> {
+        let by_columns = self.order.iter().all(|term| term.expr.is_none());
+        if !self.related.is_empty() || self.paging.offset.is_some() || !by_columns {
+            return self.to_sql(dialect);
+        }
+        self.check()?;
+        let filter = self.filter.as_ref().map(|filter| filter.resolve(dialect)).transpose()?;
+        let order = self.order.iter().map(|term| (term.column, term.descending)).collect();
+        let ordered = !self.order.is_empty();
+        let render =
+            |filter| dialect::render_select(dialect, self.statement_with(Projection::Rows, true, true, filter), self.paging, ordered);
+        Ok(crate::query::cached::select(M::meta(), dialect, filter, order, self.paging.limit, render))
+    }
+
     /// Fails with the reason this query is invalid, if any.
     pub(crate) fn check(&self) -> Result<()> {
         match &self.error {
@@ -429,7 +446,7 @@ impl<M: Model> Select<M> {
     pub fn all<'a>(self) -> Pending<'a, Vec<M>> {
         Pending::new::<M>(move |db| {
             Box::pin(async move {
-                let stmt = self.to_sql(db.dialect()?)?;
+                let stmt = self.rows_sql(db.dialect()?)?;
                 self.fetch(db, stmt).await
             })
         })
@@ -440,7 +457,7 @@ impl<M: Model> Select<M> {
         let query = self.limit(1);
         Pending::new::<M>(move |db| {
             Box::pin(async move {
-                let stmt = query.to_sql(db.dialect()?)?;
+                let stmt = query.rows_sql(db.dialect()?)?;
                 Ok(query.fetch(db, stmt).await?.pop())
             })
         })
@@ -452,7 +469,7 @@ impl<M: Model> Select<M> {
         let query = self.limit(2);
         Pending::new::<M>(move |db| {
             Box::pin(async move {
-                let stmt = query.to_sql(db.dialect()?)?;
+                let stmt = query.rows_sql(db.dialect()?)?;
                 let mut rows = query.fetch(db, stmt).await?;
                 match rows.len() {
                     0 => Err(Error::NotFound { model: M::meta().name }),
