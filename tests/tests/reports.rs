@@ -244,12 +244,36 @@ fn computed_values_in_five_dialects() {
             .select(|s| (s.discount.coalesce(0), s.units.ge(5).then_else::<String>("big", "small"), s.units.as_f64(), s.cents.as_i64()))
             .limit(5);
         let grouped = Sale::query().select(|s| (s.region, s.units.times(s.units).sum(), s.weight.minus(1.5).avg())).group_by(|s| s.region);
-        let text = [query.to_sql(dialect), grouped.to_sql(dialect)]
+        // Names quoted by the dialect, a quote in one doubled (escaped) as any identifier's.
+        let named = Sale::query()
+            .select(|s| (s.region, s.units.sum().named("total"), s.units.times(2).max().named(r#"it's "max""#)))
+            .group_by(|s| s.region);
+        let text = [query.to_sql(dialect), grouped.to_sql(dialect), named.to_sql(dialect)]
             .into_iter()
             .map(|sql| sql.map(|s| s.sql).unwrap_or_else(|e| e.to_string()))
             .collect::<Vec<_>>()
             .join(";\n");
         insta::assert_snapshot!(format!("computed_values_{name}"), text);
+    }
+}
+
+/// A named value (`AS "…"`) reads back as any other: rows are read by position, and a name
+/// with quotes in it is quoted, not spliced.
+#[tokio::test]
+async fn named_values_read_back_by_position() {
+    for t in backends("rep_named").await {
+        let (db, d) = (&t.db, t.dialect);
+        setup!(db, Sale);
+        seed(db).await;
+        let totals: Vec<(String, Option<i64>, Option<i32>)> = Sale::query()
+            .order_by(|s| s.region.asc())
+            .select(|s| (s.region, s.units.sum().named("total"), s.units.times(2).max().named(r#"it's "max"; --"#)))
+            .group_by(|s| s.region)
+            .all()
+            .on(db)
+            .await
+            .unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        assert_eq!(totals, [("north".to_string(), Some(8), Some(10)), ("south".to_string(), Some(7), Some(14))], "{d:?}");
     }
 }
 

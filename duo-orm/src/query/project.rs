@@ -27,6 +27,8 @@ pub struct Computed<M, T, K = Aggregate> {
     pub(crate) aggregate: bool,
     /// How deeply the value nests (computed values, conditions and subqueries inside it).
     pub(crate) depth: u32,
+    /// Its name in the SQL where it is picked (`AS "name"`), given with [`named`](Self::named).
+    alias: Option<&'static str>,
     _marker: Marker<M, T, K>,
 }
 
@@ -58,7 +60,7 @@ impl ComputedKind for PerRow {
 
 impl<M, T, K> Clone for Computed<M, T, K> {
     fn clone(&self) -> Self {
-        Computed { render: self.render.clone(), aggregate: self.aggregate, depth: self.depth, _marker: PhantomData }
+        Computed { render: self.render.clone(), aggregate: self.aggregate, depth: self.depth, alias: self.alias, _marker: PhantomData }
     }
 }
 
@@ -87,10 +89,32 @@ impl<M: Model, T: FieldType, K: ComputedKind> Computed<M, T, K> {
                 render: Arc::new(move |_| Err(Error::invalid(InvalidQueryKind::OutOfRange, message.clone()))),
                 aggregate,
                 depth,
+                alias: None,
                 _marker: PhantomData,
             };
         }
-        Computed { render: Arc::new(render), aggregate, depth, _marker: PhantomData }
+        Computed { render: Arc::new(render), aggregate, depth, alias: None, _marker: PhantomData }
+    }
+
+    /// The value named `name` in the SQL where it is picked (`SUM("units") AS "total"`),
+    /// quoted by the dialect like any identifier. Rows are still read by position: the name
+    /// is for whoever reads the SQL (logs, traces, the database's own statistics).
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone)]
+    /// # #[duo(table = "sales")]
+    /// # struct Sale { #[duo(primary_key)] id: i64, region: String, units: i32 }
+    /// # fn main() -> duo_orm::Result<()> {
+    /// let totals = Sale::query().select(|s| (s.region, s.units.sum().named("total"))).group_by(|s| s.region);
+    /// let sql = totals.to_sql(Dialect::Postgres)?.sql;
+    /// assert!(sql.starts_with(r#"SELECT "sales"."region", SUM("sales"."units") AS "total" FROM"#), "{sql}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn named(mut self, name: &'static str) -> Self {
+        self.alias = Some(name);
+        self
     }
 
     fn compare(&self, value: impl IntoColumnValue<T>, op: fn(Expr, Expr) -> Expr) -> Condition<M> {
@@ -193,6 +217,7 @@ pub struct Pick {
     render: Render,
     kind: PickKind,
     depth: u32,
+    alias: Option<&'static str>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -207,7 +232,7 @@ impl<M: Model, T: FieldType> Selection<M> for Column<M, T> {
     type Output = T;
     fn picks(self, out: &mut Vec<Pick>) {
         let kind = PickKind::Column(M::meta().table, self.name());
-        out.push(Pick { render: Arc::new(move |_| Ok(self.expr())), kind, depth: 0 });
+        out.push(Pick { render: Arc::new(move |_| Ok(self.expr())), kind, depth: 0, alias: None });
     }
 }
 
@@ -215,7 +240,7 @@ impl<M: Model, T: FieldType, K: ComputedKind> Selection<M> for Computed<M, T, K>
     type Output = T;
     fn picks(self, out: &mut Vec<Pick>) {
         let kind = if self.aggregate { PickKind::Aggregate } else { PickKind::PerRow };
-        out.push(Pick { render: self.render, kind, depth: self.depth });
+        out.push(Pick { render: self.render, kind, depth: self.depth, alias: self.alias });
     }
 }
 
@@ -395,7 +420,11 @@ impl<M: Model, T: FromRow> Projected<M, T> {
         }
         stmt.clear_selects();
         for pick in &self.picks {
-            stmt.expr((pick.render)(dialect)?);
+            let expr = (pick.render)(dialect)?;
+            match pick.alias {
+                Some(name) => stmt.expr_as(expr, sea_query::Alias::new(name)),
+                None => stmt.expr(expr),
+            };
         }
         if self.distinct {
             stmt.distinct();
