@@ -95,6 +95,10 @@ type KeptSelects = HashMap<(usize, Dialect), Vec<KeptSelect>>;
 /// rendered each time.
 const MAX_SELECT_SHAPES: usize = 64;
 
+/// The most values a kept SELECT's condition binds: each kept shape holds a condition of its
+/// own, and a long `is_in` list a request sends is no shape worth keeping.
+const MAX_KEPT_SELECT_VALUES: usize = 64;
+
 /// The SELECT of `meta`'s rows in `dialect` with the condition `filter` (written for this
 /// dialect), ordered by the columns of `order` and limited to `limit` rows: the kept text of
 /// its shape with `filter`'s values bound, otherwise `render(filter)`, whose text is kept
@@ -112,7 +116,7 @@ pub(crate) fn select(
 ) -> Statement {
     static KEPT: OnceLock<RwLock<KeptSelects>> = OnceLock::new();
     let mut values = Vec::new();
-    if filter.as_ref().is_some_and(|filter| !bound_values(filter, &mut values)) {
+    if filter.as_ref().is_some_and(|filter| !bound_values(filter, &mut values)) || values.len() > MAX_KEPT_SELECT_VALUES {
         return render(filter);
     }
     let kept = KEPT.get_or_init(Default::default);
