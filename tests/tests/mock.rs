@@ -219,7 +219,9 @@ fn creates_keep_an_insert_text_per_list_of_columns() {
             let sql = &statement.sql;
             let listed = &sql[sql.find('(').unwrap() + 1..sql.find(')').unwrap()];
             let columns = listed.split(", ").map(|c| c.trim_matches(|q| matches!(q, '"' | '`' | '[' | ']')));
-            for (column, value) in columns.zip(&statement.values.0) {
+            let columns: Vec<&str> = columns.collect();
+            assert_eq!(columns.len(), statement.values.0.len(), "{dialect:?}: {sql}");
+            for (column, value) in columns.into_iter().zip(&statement.values.0) {
                 let expected = match &payload[column] {
                     serde_json::Value::Null => continue,
                     serde_json::Value::String(text) => Value::from(text.as_str()),
@@ -559,12 +561,16 @@ mod kept_selects {
     }
 
     fn cond() -> impl Strategy<Value = Cond> {
+        // Small numbers often: values that coincide with ones sea-query writes itself (the
+        // `1 = 2` of an empty IN list) must not make two shapes look alike.
+        let int = || prop_oneof![-2..3i32, any::<i32>()];
         let leaf = prop_oneof![
-            any::<i32>().prop_map(Cond::AgeGt),
-            (any::<i32>(), any::<i32>()).prop_map(|(a, b)| Cond::AgeBetween(a, b)),
+            int().prop_map(Cond::AgeGt),
+            int().prop_map(Cond::AgeEq),
+            (int(), int()).prop_map(|(a, b)| Cond::AgeBetween(a, b)),
             "[a-z' %_]{0,6}".prop_map(Cond::NameEq),
             "[a-z' %_]{0,6}".prop_map(Cond::NameLike),
-            prop::collection::vec(any::<i64>(), 0..4).prop_map(Cond::IdIn),
+            prop::collection::vec(prop_oneof![-2..3i64, any::<i64>()], 0..4).prop_map(Cond::IdIn),
             Just(Cond::NicknameIsNull),
         ];
         leaf.prop_recursive(3, 12, 2, |inner| {

@@ -284,6 +284,29 @@ pub(crate) fn render_select(dialect: Dialect, mut stmt: SelectStatement, paging:
     }
 }
 
+/// The values [`render_select`] binds after the statement body's for `paging`, in order:
+/// SQLite's offset (its limit is a literal), the LIMIT and OFFSET of PostgreSQL and MySQL, the
+/// OFFSET … FETCH of SQL Server and Oracle.
+pub(crate) fn bound_paging(dialect: Dialect, paging: Paging) -> Vec<Value> {
+    let big = |n: u64| Value::BigInt(Some(n as i64));
+    let unsigned = |n: u64| Value::BigUnsigned(Some(n));
+    match dialect {
+        Dialect::Sqlite => paging.offset.map(unsigned).into_iter().collect(),
+        Dialect::Postgres | Dialect::MySql => {
+            let limit = match (paging.limit, paging.offset) {
+                (Some(limit), _) => Some(limit),
+                (None, Some(_)) if dialect == Dialect::MySql => Some(u64::MAX),
+                _ => None,
+            };
+            limit.map(unsigned).into_iter().chain(paging.offset.map(unsigned)).collect()
+        }
+        Dialect::MsSql | Dialect::Oracle if paging.is_set() => {
+            std::iter::once(big(paging.offset.unwrap_or(0))).chain(paging.limit.map(big)).collect()
+        }
+        Dialect::MsSql | Dialect::Oracle => Vec::new(),
+    }
+}
+
 /// sea-query's LIMIT/OFFSET for the three dialects that have them. MySQL and SQLite cannot
 /// write OFFSET without LIMIT, so an offset alone gets the largest limit each accepts.
 pub(crate) fn apply_limit_offset(dialect: Dialect, stmt: &mut SelectStatement, paging: Paging) {

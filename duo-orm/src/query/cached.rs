@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use sea_query::{Expr, Value, Values};
+use sea_query::{BinOper, Expr, Value, Values};
 
 use crate::dialect::{Dialect, Statement};
 use crate::model::ModelMeta;
@@ -30,8 +30,8 @@ pub(crate) enum Shape {
 type Rendered = HashMap<(usize, Dialect, Shape), Arc<str>>;
 
 /// The most texts kept. The columns an INSERT or UPDATE names follow its payload, which a
-/// request may choose: past this many shapes, new ones are rendered each time instead of
-/// growing the cache without bound.
+/// request may choose: past this many shapes, new ones of those are rendered each time instead
+/// of growing the cache without bound.
 const MAX_KEPT: usize = 4096;
 
 /// The statement of `shape` for `meta` in `dialect` with `values` bound, in order: the kept
@@ -53,7 +53,8 @@ pub(crate) fn statement<E>(
     let statement = render(values.clone())?;
     if statement.values.0 == values {
         let mut rendered = rendered.write().unwrap_or_else(PoisonError::into_inner);
-        if rendered.len() < MAX_KEPT {
+        // (Two lookups by key per model and dialect: always kept, whatever payloads came first.)
+        if rendered.len() < MAX_KEPT || matches!(key.2, Shape::Select | Shape::Delete) {
             rendered.entry(key).or_insert_with(|| statement.sql.as_str().into());
         }
     }
@@ -84,8 +85,6 @@ struct KeptSelect {
     order: Vec<(&'static str, bool)>,
     limit: Option<u64>,
     sql: Arc<str>,
-    /// The values bound after the condition's (the limit, where the dialect binds it).
-    tail: Vec<Value>,
 }
 
 type KeptSelects = HashMap<(usize, Dialect), Vec<KeptSelect>>;
@@ -101,8 +100,10 @@ const MAX_KEPT_SELECT_VALUES: usize = 64;
 
 /// The SELECT of `meta`'s rows in `dialect` with the condition `filter` (written for this
 /// dialect), ordered by the columns of `order` and limited to `limit` rows: the kept text of
-/// its shape with `filter`'s values bound, otherwise `render(filter)`, whose text is kept
-/// when the values it binds start with `filter`'s, in the order this module reads them.
+/// its shape with `filter`'s values and the limit bound, otherwise `render(filter)`, whose
+/// text is kept when it binds exactly those values, in the order this module reads them (a
+/// value written into the text, or one sea-query adds or drops, would make it unfit for
+/// others).
 ///
 /// A condition holding a subquery, a `CASE`, an aggregate filter or SQL with placeholders of
 /// its own is rendered every time: the order its values bind in is not known here.
@@ -119,22 +120,27 @@ pub(crate) fn select(
     if filter.as_ref().is_some_and(|filter| !bound_values(filter, &mut values)) || values.len() > MAX_KEPT_SELECT_VALUES {
         return render(filter);
     }
+    values.extend(crate::dialect::bound_paging(dialect, crate::dialect::Paging { limit, offset: None }));
     let kept = KEPT.get_or_init(Default::default);
     let key = (meta as *const ModelMeta as usize, dialect);
     let fits = |entry: &KeptSelect| entry.limit == limit && entry.order == order && same_condition(&entry.filter, &filter);
     if let Some(entries) = kept.read().unwrap_or_else(PoisonError::into_inner).get(&key)
         && let Some(entry) = entries.iter().find(|entry| fits(entry))
     {
-        values.extend(entry.tail.iter().cloned());
         return Statement { sql: entry.sql.to_string(), values: Values(values) };
     }
+    let room = |kept: &KeptSelects| kept.get(&key).is_none_or(|entries| entries.len() < MAX_SELECT_SHAPES);
+    if !room(&kept.read().unwrap_or_else(PoisonError::into_inner)) {
+        return render(filter);
+    }
     let statement = render(filter.clone());
-    if let Some(tail) = statement.values.0.strip_prefix(values.as_slice()) {
+    if statement.values.0 == values {
         let mut kept = kept.write().unwrap_or_else(PoisonError::into_inner);
-        let entries = kept.entry(key).or_default();
-        if entries.len() < MAX_SELECT_SHAPES && !entries.iter().any(fits) {
-            let tail = tail.to_vec();
-            entries.push(KeptSelect { filter, order, limit, sql: statement.sql.as_str().into(), tail });
+        if room(&kept) {
+            let entries = kept.entry(key).or_default();
+            if !entries.iter().any(fits) {
+                entries.push(KeptSelect { filter, order, limit, sql: statement.sql.as_str().into() });
+            }
         }
     }
     statement
@@ -149,6 +155,10 @@ fn bound_values(expr: &Expr, values: &mut Vec<Value>) -> bool {
         Expr::Column(_) | Expr::Custom(_) | Expr::Keyword(_) | Expr::Constant(_) | Expr::TypeName(_) => {}
         Expr::Tuple(items) => return items.iter().all(|item| bound_values(item, values)),
         Expr::Unary(_, inner) | Expr::AsEnum(_, inner) => return bound_values(inner, values),
+        // sea-query writes `x IN ()` as `? = ?` with values of its own, leaving `x` out.
+        Expr::Binary(_, BinOper::In | BinOper::NotIn, right) if matches!(right.as_ref(), Expr::Tuple(items) if items.is_empty()) => {
+            return false;
+        }
         Expr::Binary(left, _, right) => return bound_values(left, values) && bound_values(right, values),
         Expr::FunctionCall(call) => {
             return call.get_filter().is_none() && call.get_args().iter().all(|arg| bound_values(arg, values));
@@ -159,6 +169,15 @@ fn bound_values(expr: &Expr, values: &mut Vec<Value>) -> bool {
         _ => return false,
     }
     true
+}
+
+/// Whether two bound values are of one kind: the same variant, and for arrays the same
+/// element type (PostgreSQL casts an array of enum labels to its type).
+fn same_kind(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Array(a, _), Value::Array(b, _)) => a == b,
+        _ => std::mem::discriminant(a) == std::mem::discriminant(b),
+    }
 }
 
 fn same_condition(a: &Option<Expr>, b: &Option<Expr>) -> bool {
@@ -172,11 +191,10 @@ fn same_condition(a: &Option<Expr>, b: &Option<Expr>) -> bool {
 /// Whether `a` and `b` render to the same text: equal but for the values they bind (which
 /// must be of the same kinds). Only the expressions [`bound_values`] reads are compared.
 fn same_shape(a: &Expr, b: &Expr) -> bool {
-    use std::mem::discriminant;
     let all = |a: &[Expr], b: &[Expr]| a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_shape(a, b));
     match (a, b) {
-        (Expr::Value(a), Expr::Value(b)) => discriminant(a) == discriminant(b),
-        (Expr::Values(a), Expr::Values(b)) => a.len() == b.len() && a.iter().zip(b).all(|(a, b)| discriminant(a) == discriminant(b)),
+        (Expr::Value(a), Expr::Value(b)) => same_kind(a, b),
+        (Expr::Values(a), Expr::Values(b)) => a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_kind(a, b)),
         (Expr::Column(a), Expr::Column(b)) => a == b,
         (Expr::Custom(a), Expr::Custom(b)) => a == b,
         (Expr::Keyword(a), Expr::Keyword(b)) => a == b,
@@ -196,5 +214,69 @@ fn same_shape(a: &Expr, b: &Expr) -> bool {
                 && all(a.get_args(), b.get_args())
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use sea_query::{Alias, ExprTrait};
+
+    use super::*;
+    use crate::model::ModelMeta;
+
+    static META: ModelMeta = ModelMeta { name: "T", table: "kept_t", columns: &[], primary_key: &[], indexes: &[], relations: &[] };
+
+    /// `select` for `filter` on `dialect`, counting the renders in `renders`.
+    fn kept(dialect: Dialect, filter: Expr, renders: &Cell<usize>) -> Statement {
+        select(&META, dialect, Some(filter), vec![("a", false)], Some(1), |filter| {
+            renders.set(renders.get() + 1);
+            let mut stmt = sea_query::Query::select();
+            stmt.column(Alias::new("a")).from(Alias::new("kept_t"));
+            stmt.and_where(filter.expect("a condition"));
+            stmt.order_by(Alias::new("a"), sea_query::Order::Asc);
+            crate::dialect::render_select(dialect, stmt, crate::dialect::Paging { limit: Some(1), offset: None }, true)
+        })
+    }
+
+    fn column(name: &str) -> Expr {
+        Expr::col(Alias::new(name))
+    }
+
+    /// A shape rendered once is reused, with the new values and the limit where each dialect
+    /// binds it; another shape is rendered.
+    #[test]
+    fn a_kept_text_is_reused_with_its_own_values() {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql, Dialect::MsSql, Dialect::Oracle] {
+            let renders = Cell::new(0);
+            let first = kept(dialect, column("a").gt(1).and(column("b").is_in([1, 2])), &renders);
+            let again = kept(dialect, column("a").gt(5).and(column("b").is_in([6, 7])), &renders);
+            assert_eq!(renders.get(), 1, "{dialect:?}: the second query of the shape was rendered again");
+            assert_eq!(first.sql, again.sql, "{dialect:?}");
+            let limit: &[Value] = match dialect {
+                Dialect::Sqlite => &[],
+                Dialect::Postgres | Dialect::MySql => &[Value::BigUnsigned(Some(1))],
+                _ => &[Value::BigInt(Some(0)), Value::BigInt(Some(1))],
+            };
+            let expected: Vec<Value> = [5, 6, 7].map(Value::from).into_iter().chain(limit.iter().cloned()).collect();
+            assert_eq!(again.values.0, expected, "{dialect:?}: {}", again.sql);
+            kept(dialect, column("a").gt(5).or(column("b").is_in([6, 7])), &renders);
+            kept(dialect, column("a").gt(5).and(column("b").is_in([6, 7, 8])), &renders);
+            assert_eq!(renders.get(), 3, "{dialect:?}: another operator or list length is another shape");
+        }
+    }
+
+    /// sea-query writes `x IN ()` as `1 = 2` with values of its own: such a condition is
+    /// rendered every time, whatever values happen to follow it.
+    #[test]
+    fn an_empty_in_list_is_rendered_every_time() {
+        let renders = Cell::new(0);
+        let empty: [i32; 0] = [];
+        let first = kept(Dialect::Postgres, column("b").is_in(empty).or(column("a").gt(1)), &renders);
+        let second = kept(Dialect::Postgres, column("b").is_in(empty).or(column("a").gt(30)), &renders);
+        assert_eq!(renders.get(), 2);
+        assert_eq!(first.values.0[..3], [1, 2, 1].map(Value::from));
+        assert_eq!(second.values.0[..3], [1, 2, 30].map(Value::from));
     }
 }
