@@ -244,9 +244,9 @@ fn computed_values_in_five_dialects() {
             .select(|s| (s.discount.coalesce(0), s.units.ge(5).then_else::<String>("big", "small"), s.units.as_f64(), s.cents.as_i64()))
             .limit(5);
         let grouped = Sale::query().select(|s| (s.region, s.units.times(s.units).sum(), s.weight.minus(1.5).avg())).group_by(|s| s.region);
-        // Names quoted by the dialect, a quote in one doubled (escaped) as any identifier's.
+        // Names quoted by the dialect, a closing quote in one escaped as any identifier's.
         let named = Sale::query()
-            .select(|s| (s.region, s.units.sum().named("total"), s.units.times(2).max().named(r#"it's "max""#)))
+            .select(|s| (s.region, s.units.sum().named("total"), s.units.times(2).max().named("it's `max`]")))
             .group_by(|s| s.region);
         let text = [query.to_sql(dialect), grouped.to_sql(dialect), named.to_sql(dialect)]
             .into_iter()
@@ -267,7 +267,7 @@ async fn named_values_read_back_by_position() {
         seed(db).await;
         let totals: Vec<(String, Option<i64>, Option<i32>)> = Sale::query()
             .order_by(|s| s.region.asc())
-            .select(|s| (s.region, s.units.sum().named("total"), s.units.times(2).max().named(r#"it's "max"; --"#)))
+            .select(|s| (s.region, s.units.sum().named("total"), s.units.times(2).max().named("it's `max`]; --")))
             .group_by(|s| s.region)
             .all()
             .on(db)
@@ -275,6 +275,22 @@ async fn named_values_read_back_by_position() {
             .unwrap_or_else(|e| panic!("{d:?}: {e}"));
         assert_eq!(totals, [("north".to_string(), Some(8), Some(10)), ("south".to_string(), Some(7), Some(14))], "{d:?}");
     }
+}
+
+/// A name no backend takes alike (empty, too long for PostgreSQL, a `"` Oracle cannot quote)
+/// fails the query, on every dialect, before anything is sent.
+#[test]
+fn names_every_backend_cannot_take_are_refused() {
+    let long: &'static str = Box::leak("n".repeat(64).into_boxed_str());
+    for name in ["", r#"a"b"#, "a\0b", long] {
+        for (_, dialect) in DIALECTS {
+            let query = Sale::query().select(|s| (s.region, s.units.sum().named(name))).group_by(|s| s.region);
+            let err = query.to_sql(dialect).unwrap_err();
+            assert!(matches!(err, Error::InvalidQuery { .. }) && err.to_string().contains("cannot name"), "{dialect:?} {name:?}: {err}");
+        }
+    }
+    let longest: &'static str = Box::leak("n".repeat(63).into_boxed_str());
+    Sale::query().select(|s| s.units.sum().named(longest)).to_sql(Dialect::Oracle).unwrap();
 }
 
 #[tokio::test]

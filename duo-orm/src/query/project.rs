@@ -98,7 +98,12 @@ impl<M: Model, T: FieldType, K: ComputedKind> Computed<M, T, K> {
 
     /// The value named `name` in the SQL where it is picked (`SUM("units") AS "total"`),
     /// quoted by the dialect like any identifier. Rows are still read by position: the name
-    /// is for whoever reads the SQL (logs, traces, the database's own statistics).
+    /// is for whoever reads the SQL (logs, traces, the database's own statistics). A value
+    /// built from a named one (`v.named("a").plus(1)`) has no name of its own.
+    ///
+    /// A name is 1 to 63 bytes without `"` or NUL, the names every backend takes alike
+    /// (PostgreSQL cuts longer ones, and Oracle has no way to quote a `"`); any other makes
+    /// the query fail with [`Error::InvalidQuery`](crate::Error::InvalidQuery).
     ///
     /// ```
     /// # use duo_orm::prelude::*;
@@ -258,6 +263,18 @@ macro_rules! tuple_selection {
 }
 
 crate::row::for_each_tuple!(tuple_selection);
+
+/// `name` when every backend takes it alike as a picked value's name (see
+/// [`Computed::named`]).
+fn checked_name(name: &'static str) -> Result<&'static str> {
+    if !name.is_empty() && name.len() <= 63 && !name.contains(['"', '\0']) {
+        return Ok(name);
+    }
+    Err(Error::invalid(
+        InvalidQueryKind::Argument,
+        format!("{name:?} cannot name a picked value: a name is 1 to 63 bytes without `\"` or NUL"),
+    ))
+}
 
 /// What can be grouped by: a column, or a tuple of columns (up to twelve).
 pub trait Grouping<M> {
@@ -422,7 +439,7 @@ impl<M: Model, T: FromRow> Projected<M, T> {
         for pick in &self.picks {
             let expr = (pick.render)(dialect)?;
             match pick.alias {
-                Some(name) => stmt.expr_as(expr, sea_query::Alias::new(name)),
+                Some(name) => stmt.expr_as(expr, sea_query::Alias::new(checked_name(name)?)),
                 None => stmt.expr(expr),
             };
         }
