@@ -106,7 +106,8 @@ const MAX_KEPT_SELECT_VALUES: usize = 64;
 /// others).
 ///
 /// A condition holding a subquery, a `CASE`, an aggregate filter or SQL with placeholders of
-/// its own is rendered every time: the order its values bind in is not known here.
+/// its own is rendered every time: the order its values bind in is not known here. So is one
+/// with an empty `is_in` list, which sea-query writes with values of its own.
 pub(crate) fn select(
     meta: &'static ModelMeta,
     dialect: Dialect,

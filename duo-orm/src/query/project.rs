@@ -103,7 +103,7 @@ impl<M: Model, T: FieldType, K: ComputedKind> Computed<M, T, K> {
     ///
     /// A name is 1 to 63 bytes without `"` or NUL, the names every backend takes alike
     /// (PostgreSQL cuts longer ones, and Oracle has no way to quote a `"`); any other makes
-    /// the query fail with [`Error::InvalidQuery`](crate::Error::InvalidQuery).
+    /// the query fail with [`Error::InvalidQuery`].
     ///
     /// ```
     /// # use duo_orm::prelude::*;
