@@ -71,7 +71,7 @@ pub use json::Json;
 pub use model::{HookFns, Hooks, Model, ModelMeta, Payload, SetOn};
 pub use pending::Pending;
 pub use query::aggregate::{Averageable, Ordered, Summable};
-pub use query::bulk::{CreateBulk, CreateBulkReturning, DeleteBulk, UpdateBulk};
+pub use query::bulk::{AssignedValue, Assignment, CreateBulk, CreateBulkReturning, DeleteBulk, UpdateBulk};
 pub use query::cursor::{CursorPage, MAX_CURSOR_LEN};
 pub use query::expr::{Arithmetic, Integer, Term};
 pub use query::join::{JoinAppend, JoinKey, JoinRow, JoinSide, Joined, JoinedModel, RequiredModel};

@@ -6,15 +6,18 @@ use std::marker::PhantomData;
 use sea_query::{Expr, ExprTrait, Query, Value};
 use serde_json::Value as Json;
 
+use crate::column::Column;
 use crate::database::Database;
 use crate::dialect::{self, Dialect, Statement, build_any};
 use crate::error::{Error, Invalid, InvalidQueryKind, Result};
 use crate::lifecycle::{self, Event};
 use crate::model::{Model, ModelMeta, Payload, Purpose, assigned_values, assignments};
 use crate::pending::{Pending, pending_builder};
+use crate::query::project::{Computed, PerRow};
 use crate::query::select::Select;
 use crate::query::write::{insert_new, resolve};
 use crate::transaction::run_block;
+use crate::types::FieldType;
 use crate::types::KeyValues;
 
 /// Rows per INSERT (and per keyset batch) when `batch_size` is not given.
@@ -566,14 +569,91 @@ bulk_options!(
 pub struct UpdateBulk<M> {
     query: Select<M>,
     set: Result<Row>,
+    /// Columns set to values the database computes (`set(|c| c.views.to(c.views.plus(1)))`).
+    computed: Vec<Assignment<M>>,
     options: BulkOptions,
     error: Option<Invalid>,
+}
+
+/// A column set to a value the database computes from the row being updated:
+/// `c.views.to(c.views.plus(1))`, `a.balance.to(a.balance.minus(amount))`, `u.nick.to(u.name)`.
+/// Made by [`Column::to`] and given to [`UpdateBulk::set`].
+#[must_use = "an assignment does nothing until it is given to `set`"]
+pub struct Assignment<M> {
+    column: &'static str,
+    value: Computed<M, (), PerRow>,
+}
+
+/// What a column can be set to: a value computed per row of its type, or a column of its type.
+#[diagnostic::on_unimplemented(
+    message = "a column of type `{T}` cannot be set to `{Self}`",
+    note = "set a column to a computed value (`c.views.plus(1)`) or another column of the same type"
+)]
+pub trait AssignedValue<M, T> {
+    #[doc(hidden)]
+    fn computed(self) -> Computed<M, T, PerRow>;
+}
+
+impl<M, T> AssignedValue<M, T> for Computed<M, T, PerRow> {
+    fn computed(self) -> Computed<M, T, PerRow> {
+        self
+    }
+}
+
+impl<M: Model, T: FieldType> AssignedValue<M, T> for Column<M, T> {
+    fn computed(self) -> Computed<M, T, PerRow> {
+        self.per_row()
+    }
+}
+
+/// A nullable column can take a value of its type that is never `NULL`.
+impl<M, T> AssignedValue<M, Option<T>> for Computed<M, T, PerRow> {
+    fn computed(self) -> Computed<M, Option<T>, PerRow> {
+        self.retyped()
+    }
+}
+
+impl<M: Model, T: FieldType> AssignedValue<M, Option<T>> for Column<M, T> {
+    fn computed(self) -> Computed<M, Option<T>, PerRow> {
+        self.per_row().retyped()
+    }
+}
+
+impl<M: Model, T: FieldType> Column<M, T> {
+    /// This column set to `value`, computed by the database from the row being updated, for
+    /// [`UpdateBulk::set`]. Arithmetic exists on number columns only, and the value must be
+    /// of the column's type: anything else does not compile.
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone)]
+    /// # #[duo(table = "pages")]
+    /// # struct Page { #[duo(primary_key)] id: i64, views: i64 }
+    /// # fn main() -> duo_orm::Result<()> {
+    /// let bump = Page::filter(|p| p.id.eq(7)).set(|p| p.views.to(p.views.plus(1)));
+    /// let sql = bump.to_sql(Dialect::Postgres)?.sql;
+    /// assert_eq!(sql, r#"UPDATE "pages" SET "views" = "pages"."views" + $1 WHERE "pages"."id" = $2"#);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn to(self, value: impl AssignedValue<M, T>) -> Assignment<M> {
+        Assignment { column: self.name(), value: value.computed().retyped() }
+    }
 }
 
 impl<M: Model> UpdateBulk<M> {
     pub(crate) fn new(query: Select<M>, payload: impl Payload) -> Self {
         let set = resolve::<M, _>(payload, Purpose::Update);
-        UpdateBulk { query, set, options: BulkOptions::default(), error: None }
+        UpdateBulk { query, set, computed: Vec::new(), options: BulkOptions::default(), error: None }
+    }
+
+    /// Also sets a column to a value the database computes from each row (see [`Column::to`]):
+    /// an atomic `views = views + 1`, with no read before the write. Call it again for more
+    /// columns. Runs in SQL, so not with [`with_hooks`](Self::with_hooks), which updates rows
+    /// one by one in Rust.
+    pub fn set(mut self, assignment: impl FnOnce(&M::Columns) -> Assignment<M>) -> Self {
+        self.computed.push(assignment(M::columns()));
+        self
     }
 
     /// The UPDATE this runs without hooks, in `dialect`.
@@ -586,6 +666,15 @@ impl<M: Model> UpdateBulk<M> {
         let mut stmt = Query::update();
         stmt.table(meta.table);
         stmt.values(set.into_iter().map(|(i, v, _)| (meta.columns[i].name, meta.columns[i].param(v))));
+        for assignment in &self.computed {
+            if assignment.value.aggregate {
+                return Err(Error::invalid(
+                    InvalidQueryKind::Argument,
+                    format!("`{}` cannot be set to an aggregate: an UPDATE computes one value per row", assignment.column),
+                ));
+            }
+            stmt.value(assignment.column, (assignment.value.render)(dialect)?);
+        }
         if let Some(filter) = &self.query.filter {
             stmt.and_where(filter.resolve(dialect)?);
         }
@@ -595,14 +684,38 @@ impl<M: Model> UpdateBulk<M> {
     /// The checked assignments, with `set_on(update)` timestamps.
     fn assignments(&self) -> Result<Row> {
         check_filtered(&self.query, &self.options, &self.error, "update_bulk")?;
+        let meta = M::meta();
         let mut set = self.set.as_ref().map_err(clone_error)?.clone();
-        if set.is_empty() {
+        if set.is_empty() && self.computed.is_empty() {
             return Err(Error::invalid(
                 InvalidQueryKind::Payload,
-                format!("update_bulk has nothing to assign: the payload names no updatable field of {}", M::meta().name),
+                format!("update_bulk has nothing to assign: the payload names no updatable field of {}", meta.name),
             ));
         }
-        lifecycle::stamp_assignments(M::meta(), &mut set, Event::Update)?;
+        lifecycle::stamp_assignments(meta, &mut set, Event::Update)?;
+        let mut named: Vec<&str> = set.iter().map(|(i, _, _)| meta.columns[*i].name).collect();
+        for assignment in &self.computed {
+            let column = meta.columns.iter().find(|c| c.name == assignment.column);
+            if column.is_some_and(|c| c.primary_key) {
+                return Err(Error::invalid(
+                    InvalidQueryKind::Payload,
+                    format!("`{}` is {}'s primary key: a bulk update does not change keys", assignment.column, meta.name),
+                ));
+            }
+            if named.contains(&assignment.column) {
+                return Err(Error::invalid(
+                    InvalidQueryKind::Payload,
+                    format!("`{}` is assigned twice in one update (by the payload, a timestamp or `set`)", assignment.column),
+                ));
+            }
+            named.push(assignment.column);
+        }
+        if self.options.with_hooks && !self.computed.is_empty() {
+            return Err(Error::invalid(
+                InvalidQueryKind::Argument,
+                "`set(..)` computes values in SQL, which `with_hooks(true)` cannot do: it updates each row from Rust",
+            ));
+        }
         Ok(set)
     }
 
@@ -737,6 +850,14 @@ impl<M: Model> Select<M> {
     /// UPDATE. Refused without a filter unless `.require_filter(false)`.
     pub fn update_bulk(self, payload: impl Payload) -> UpdateBulk<M> {
         UpdateBulk::new(self, payload)
+    }
+
+    /// Updates every row this query matches, setting a column to a value the database
+    /// computes from the row: `Page::filter(..).set(|p| p.views.to(p.views.plus(1)))`. One
+    /// UPDATE, with no read before it, so concurrent increments all land. Chain `.set(..)`
+    /// for more columns; refused without a filter unless `.require_filter(false)`.
+    pub fn set(self, assignment: impl FnOnce(&M::Columns) -> Assignment<M>) -> UpdateBulk<M> {
+        UpdateBulk { query: self, set: Ok(Vec::new()), computed: Vec::new(), options: BulkOptions::default(), error: None }.set(assignment)
     }
 
     /// Deletes every row this query matches: one DELETE. Refused without a filter unless

@@ -64,6 +64,14 @@ impl<M, T, K> Clone for Computed<M, T, K> {
     }
 }
 
+impl<M, T, K> Computed<M, T, K> {
+    /// The same value read as another type (an assignment keeps only how it is written; a
+    /// nullable column takes a value of its type).
+    pub(crate) fn retyped<U>(self) -> Computed<M, U, K> {
+        Computed { render: self.render, aggregate: self.aggregate, depth: self.depth, alias: self.alias, _marker: PhantomData }
+    }
+}
+
 impl<M, T, K> std::fmt::Debug for Computed<M, T, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Computed(<written per dialect>)")
