@@ -317,6 +317,13 @@ fn expression_updates_refuse_keys_double_assignments_aggregates_and_hooks() {
     refused(Counter::filter(|c| c.views.gt(1)).set(|c| c.balance.to(c.balance.sum().gt(1i64).then_else::<i32>(1, 0))), "aggregate");
     refused(Counter::filter(|c| c.views.gt(1)).set(|c| c.views.to(c.views.plus(1))).with_hooks(true), "with_hooks");
     refused(Counter::query().set(|c| c.views.to(c.views.plus(1))), "filter");
+    // MySQL reads a column assigned earlier in the statement as its new value, the others as
+    // its old one: a value computed from another assigned column means two things.
+    refused(Counter::filter(|c| c.views.gt(1)).update_bulk(json!({"name": "x"})).set(|c| c.label.to(c.name)), "also assigns");
+    refused(Counter::filter(|c| c.views.gt(1)).set(|c| c.label.to(c.name)).set(|c| c.name.to(c.name)), "also assigns");
+    // Each reading only itself, or columns nobody assigns, is fine.
+    let fine = Counter::filter(|c| c.views.gt(1)).set(|c| c.views.to(c.views.plus(1))).set(|c| c.label.to(c.name));
+    fine.to_sql(Dialect::MySql).unwrap();
 }
 
 #[test]

@@ -665,6 +665,7 @@ impl<M: Model> UpdateBulk<M> {
         let meta = M::meta();
         let mut stmt = Query::update();
         stmt.table(meta.table);
+        let assigned: Vec<&str> = set.iter().map(|(i, _, _)| meta.columns[*i].name).chain(self.computed.iter().map(|a| a.column)).collect();
         stmt.values(set.into_iter().map(|(i, v, _)| (meta.columns[i].name, meta.columns[i].param(v))));
         for assignment in &self.computed {
             if assignment.value.aggregate {
@@ -673,7 +674,20 @@ impl<M: Model> UpdateBulk<M> {
                     format!("`{}` cannot be set to an aggregate: an UPDATE computes one value per row", assignment.column),
                 ));
             }
-            stmt.value(assignment.column, (assignment.value.render)(dialect)?);
+            let value = (assignment.value.render)(dialect)?;
+            let others = assigned.iter().filter(|name| **name != assignment.column);
+            let mut read = Vec::new();
+            if assigned.len() > 1 && (!columns_read(&value, &mut read) || others.clone().any(|name| read.iter().any(|r| r == name))) {
+                return Err(Error::invalid(
+                    InvalidQueryKind::Argument,
+                    format!(
+                        "`{}` is computed from a column this UPDATE also assigns: MySQL reads the new value there, the \
+                         other databases the old one; split it into two updates",
+                        assignment.column
+                    ),
+                ));
+            }
+            stmt.value(assignment.column, value);
         }
         if let Some(filter) = &self.query.filter {
             stmt.and_where(filter.resolve(dialect)?);
@@ -843,6 +857,25 @@ fn delete_by_keys(dialect: Dialect, meta: &'static ModelMeta, keys: Vec<Vec<Valu
             Statement::new(build_any!(dialect, stmt))
         })
         .collect()
+}
+
+/// Adds the names of the columns `expr` reads to `names`; `false` when it holds what is not
+/// walked here (a subquery, a `CASE`, SQL text), which may read any column.
+fn columns_read(expr: &Expr, names: &mut Vec<String>) -> bool {
+    match expr {
+        Expr::Column(column) => {
+            if let Some(name) = column.column() {
+                names.push(name.to_string());
+            }
+            true
+        }
+        Expr::Value(_) | Expr::Values(_) | Expr::Constant(_) | Expr::Keyword(_) | Expr::TypeName(_) => true,
+        Expr::Tuple(items) => items.iter().all(|item| columns_read(item, names)),
+        Expr::Unary(_, inner) | Expr::AsEnum(_, inner) => columns_read(inner, names),
+        Expr::Binary(left, _, right) => columns_read(left, names) && columns_read(right, names),
+        Expr::FunctionCall(call) => call.get_filter().is_none() && call.get_args().iter().all(|arg| columns_read(arg, names)),
+        _ => false,
+    }
 }
 
 impl<M: Model> Select<M> {
