@@ -315,6 +315,23 @@ fn expression_updates_refuse_keys_double_assignments_aggregates_and_hooks() {
         "assigned twice",
     );
     refused(Counter::filter(|c| c.views.gt(1)).set(|c| c.balance.to(c.balance.sum().gt(1i64).then_else::<i32>(1, 0))), "aggregate");
+    // An aggregate deep inside arithmetic is seen too.
+    refused(
+        Counter::filter(|c| c.views.gt(1)).set(|c| c.balance.to(c.balance.plus(c.balance.sum().gt(1i64).then_else::<i32>(1, 0)))),
+        "aggregate",
+    );
+    // A create-only timestamp never changes; an `auto_now` one is stamped already.
+    use crate::hooks::Article;
+    let err = Article::filter(|a| a.words.gt(1)).set(|a| a.created_at.to(a.updated_at)).to_sql(Dialect::Postgres).unwrap_err();
+    assert!(err.to_string().contains("stamped when a row is created"), "{err}");
+    let err = Article::filter(|a| a.words.gt(1)).set(|a| a.updated_at.to(a.created_at)).to_sql(Dialect::Postgres).unwrap_err();
+    assert!(err.to_string().contains("assigned twice"), "{err}");
+    let stamped = Article::filter(|a| a.words.gt(1)).set(|a| a.words.to(a.words.plus(1))).to_sql(Dialect::Postgres).unwrap();
+    assert!(
+        stamped.sql.contains(r#""updated_at" = $1"#) && stamped.sql.contains(r#""words" = "hooked_articles"."words" + $2"#),
+        "{}",
+        stamped.sql
+    );
     refused(Counter::filter(|c| c.views.gt(1)).set(|c| c.views.to(c.views.plus(1))).with_hooks(true), "with_hooks");
     refused(Counter::query().set(|c| c.views.to(c.views.plus(1))), "filter");
     // MySQL reads a column assigned earlier in the statement as its new value, the others as

@@ -712,8 +712,14 @@ impl<M: Model> UpdateBulk<M> {
             let column = meta.columns.iter().find(|c| c.name == assignment.column);
             if column.is_some_and(|c| c.primary_key) {
                 return Err(Error::invalid(
-                    InvalidQueryKind::Payload,
+                    InvalidQueryKind::Argument,
                     format!("`{}` is {}'s primary key: a bulk update does not change keys", assignment.column, meta.name),
+                ));
+            }
+            if column.is_some_and(|c| c.set_on.create && !c.set_on.update) {
+                return Err(Error::invalid(
+                    InvalidQueryKind::Argument,
+                    format!("`{}` is stamped when a row is created and never changes after", assignment.column),
                 ));
             }
             if named.contains(&assignment.column) {

@@ -27,16 +27,17 @@ pub trait Term<T> {
     fn term(self) -> TermSql;
 }
 
-/// A term's SQL and depth.
+/// A term's SQL, depth, and whether it holds an aggregate.
 #[doc(hidden)]
 pub struct TermSql {
     render: Render,
     depth: u32,
+    aggregate: bool,
 }
 
 fn value_term<T: FieldType>(value: sea_query::Value) -> TermSql {
     let expr = crate::types::param(&T::SQL_TYPE, value);
-    TermSql { render: Arc::new(move |_| Ok(expr.clone())), depth: 0 }
+    TermSql { render: Arc::new(move |_| Ok(expr.clone())), depth: 0, aggregate: false }
 }
 
 impl<T: FieldType> Term<T> for T {
@@ -68,13 +69,13 @@ macro_rules! column_terms {
     ($own:ty => $of:ty) => {
         impl<X: Model, T> Term<$of> for Column<X, $own> {
             fn term(self) -> TermSql {
-                TermSql { render: column_render(self), depth: 0 }
+                TermSql { render: column_render(self), depth: 0, aggregate: false }
             }
         }
 
         impl<X: Model, T> Term<$of> for Computed<X, $own, PerRow> {
             fn term(self) -> TermSql {
-                TermSql { render: self.render, depth: self.depth }
+                TermSql { render: self.render, depth: self.depth, aggregate: self.aggregate }
             }
         }
     };
@@ -103,6 +104,7 @@ arithmetic!(rust_decimal::Decimal);
 /// compute with them in floating point: refused there, as their aggregates are.
 fn binary<M: Model, T: FieldType>(left: TermSql, right: TermSql, op: fn(Expr, Expr) -> Expr) -> Computed<M, T, PerRow> {
     let depth = Ord::max(left.depth, right.depth).saturating_add(1);
+    let aggregate = left.aggregate || right.aggregate;
     let (left, right) = (left.render, right.render);
     Computed::nested(
         move |dialect| {
@@ -114,7 +116,7 @@ fn binary<M: Model, T: FieldType>(left: TermSql, right: TermSql, op: fn(Expr, Ex
             }
             Ok(op(left(dialect)?, right(dialect)?))
         },
-        false,
+        aggregate,
         depth,
     )
 }
@@ -163,11 +165,11 @@ fn column_render<M: Model, T>(column: Column<M, T>) -> Render {
 }
 
 fn column_term<M: Model, T>(column: Column<M, T>) -> TermSql {
-    TermSql { render: column_render(column), depth: 0 }
+    TermSql { render: column_render(column), depth: 0, aggregate: false }
 }
 
 fn computed_term<M, T>(computed: Computed<M, T, PerRow>) -> TermSql {
-    TermSql { render: computed.render, depth: computed.depth }
+    TermSql { render: computed.render, depth: computed.depth, aggregate: computed.aggregate }
 }
 
 impl<M: Model, T: Arithmetic> Column<M, T> {
@@ -246,6 +248,7 @@ fn coalesce<M: Model, T: FieldType, K: crate::query::project::ComputedKind>(
     aggregate: bool,
 ) -> Computed<M, T, K> {
     let depth = Ord::max(value.depth, fallback.depth).saturating_add(1);
+    let aggregate = aggregate || value.aggregate || fallback.aggregate;
     let (value, fallback) = (value.render, fallback.render);
     Computed::nested(move |dialect| Ok(sea_query::Func::coalesce([value(dialect)?, fallback(dialect)?]).into()), aggregate, depth)
 }
@@ -269,7 +272,7 @@ where
     /// (`s.units.sum().coalesce(0)`). The fallback is a value: a column there would be read
     /// from an arbitrary row of the group.
     pub fn coalesce(self, fallback: T) -> Computed<M, T, Aggregate> {
-        let value = TermSql { render: self.render, depth: self.depth };
+        let value = TermSql { render: self.render, depth: self.depth, aggregate: true };
         coalesce(value, value_term::<T>(fallback.into_value()), true)
     }
 }
@@ -279,8 +282,8 @@ impl<M: Model> Condition<M> {
     /// (also where it is unknown, on NULLs).
     /// A condition on an aggregate (`s.units.sum().gt(10)`) makes the value one per group.
     pub fn then_else<T: FieldType>(self, yes: impl Term<T>, no: impl Term<T>) -> Computed<M, T, PerRow> {
-        let aggregate = self.has_aggregate();
         let (yes, no) = (yes.term(), no.term());
+        let aggregate = self.has_aggregate() || yes.aggregate || no.aggregate;
         let depth = Ord::max(Ord::max(self.depth(), yes.depth), no.depth).saturating_add(1);
         let (condition, error) = self.into_parts();
         let (yes, no) = (yes.render, no.render);
