@@ -643,7 +643,10 @@ impl<M: Model, T: FieldType> Column<M, T> {
 
 impl<M: Model> UpdateBulk<M> {
     pub(crate) fn new(query: Select<M>, payload: impl Payload) -> Self {
-        let set = resolve::<M, _>(payload, Purpose::Update);
+        Self::assigning(query, resolve::<M, _>(payload, Purpose::Update))
+    }
+
+    fn assigning(query: Select<M>, set: Result<Row>) -> Self {
         UpdateBulk { query, set, computed: Vec::new(), options: BulkOptions::default(), error: None }
     }
 
@@ -675,9 +678,9 @@ impl<M: Model> UpdateBulk<M> {
                 ));
             }
             let value = (assignment.value.render)(dialect)?;
-            let others = assigned.iter().filter(|name| **name != assignment.column);
             let mut read = Vec::new();
-            if assigned.len() > 1 && (!columns_read(&value, &mut read) || others.clone().any(|name| read.iter().any(|r| r == name))) {
+            let reads_another = |name: &String| name != assignment.column && assigned.contains(&name.as_str());
+            if assigned.len() > 1 && (!columns_read(&value, &mut read) || read.iter().any(reads_another)) {
                 return Err(Error::invalid(
                     InvalidQueryKind::Argument,
                     format!(
@@ -866,22 +869,16 @@ fn delete_by_keys(dialect: Dialect, meta: &'static ModelMeta, keys: Vec<Vec<Valu
 }
 
 /// Adds the names of the columns `expr` reads to `names`; `false` when it holds what is not
-/// walked here (a subquery, a `CASE`, SQL text), which may read any column.
+/// walked (a subquery, a `CASE`) or SQL text (a cast's type, a collation), which may name any
+/// column.
 fn columns_read(expr: &Expr, names: &mut Vec<String>) -> bool {
-    match expr {
-        Expr::Column(column) => {
-            if let Some(name) = column.column() {
-                names.push(name.to_string());
-            }
-            true
-        }
-        Expr::Value(_) | Expr::Values(_) | Expr::Constant(_) | Expr::Keyword(_) | Expr::TypeName(_) => true,
-        Expr::Tuple(items) => items.iter().all(|item| columns_read(item, names)),
-        Expr::Unary(_, inner) | Expr::AsEnum(_, inner) => columns_read(inner, names),
-        Expr::Binary(left, _, right) => columns_read(left, names) && columns_read(right, names),
-        Expr::FunctionCall(call) => call.get_filter().is_none() && call.get_args().iter().all(|arg| columns_read(arg, names)),
-        _ => false,
-    }
+    let mut text = false;
+    let walked = crate::query::expr::visit_leaves(expr, &mut |leaf| match leaf {
+        Expr::Column(column) => names.extend(column.column().map(|name| name.to_string())),
+        Expr::Custom(_) => text = true,
+        _ => {}
+    });
+    walked && !text
 }
 
 impl<M: Model> Select<M> {
@@ -896,7 +893,7 @@ impl<M: Model> Select<M> {
     /// UPDATE, with no read before it, so concurrent increments all land. Chain `.set(..)`
     /// for more columns; refused without a filter unless `.require_filter(false)`.
     pub fn set(self, assignment: impl FnOnce(&M::Columns) -> Assignment<M>) -> UpdateBulk<M> {
-        UpdateBulk { query: self, set: Ok(Vec::new()), computed: Vec::new(), options: BulkOptions::default(), error: None }.set(assignment)
+        UpdateBulk::assigning(self, Ok(Vec::new())).set(assignment)
     }
 
     /// Deletes every row this query matches: one DELETE. Refused without a filter unless

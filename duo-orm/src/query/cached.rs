@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use sea_query::{BinOper, Expr, Value, Values};
+use sea_query::{Expr, Value, Values};
 
 use crate::dialect::{Dialect, Statement};
 use crate::model::ModelMeta;
@@ -150,26 +150,11 @@ pub(crate) fn select(
 /// Appends the values `expr` binds to `values`, in the order they appear in its text; `false`
 /// when that order is not known here.
 fn bound_values(expr: &Expr, values: &mut Vec<Value>) -> bool {
-    match expr {
+    crate::query::expr::visit_leaves(expr, &mut |leaf| match leaf {
         Expr::Value(value) => values.push(value.clone()),
         Expr::Values(list) => values.extend(list.iter().cloned()),
-        Expr::Column(_) | Expr::Custom(_) | Expr::Keyword(_) | Expr::Constant(_) | Expr::TypeName(_) => {}
-        Expr::Tuple(items) => return items.iter().all(|item| bound_values(item, values)),
-        Expr::Unary(_, inner) | Expr::AsEnum(_, inner) => return bound_values(inner, values),
-        // sea-query writes `x IN ()` as `? = ?` with values of its own, leaving `x` out.
-        Expr::Binary(_, BinOper::In | BinOper::NotIn, right) if matches!(right.as_ref(), Expr::Tuple(items) if items.is_empty()) => {
-            return false;
-        }
-        Expr::Binary(left, _, right) => return bound_values(left, values) && bound_values(right, values),
-        Expr::FunctionCall(call) => {
-            return call.get_filter().is_none() && call.get_args().iter().all(|arg| bound_values(arg, values));
-        }
-        // A custom text may number its placeholders in any order; a subquery and a CASE hold
-        // statements of their own.
-        // (And kinds sea-query may add later.)
-        _ => return false,
-    }
-    true
+        _ => {}
+    })
 }
 
 /// Whether two bound values are of one kind: the same variant, and for arrays the same

@@ -299,3 +299,26 @@ impl<M: Model> Condition<M> {
         )
     }
 }
+
+/// Hands each leaf of `expr` (a column, a value, a list of values, a constant, a keyword, a
+/// type name, SQL text) to `leaf`, in the order sea-query writes them; `false`, part way, at
+/// what is not walked here: a subquery, a `CASE`, SQL text with expressions of its own (it may
+/// number its placeholders in any order), a function with a filter, and `x IN ()`, which
+/// sea-query writes as `1 = 2` with values of its own and without `x`.
+pub(crate) fn visit_leaves(expr: &Expr, leaf: &mut impl FnMut(&Expr)) -> bool {
+    match expr {
+        Expr::Column(_) | Expr::Value(_) | Expr::Values(_) | Expr::Constant(_) | Expr::Keyword(_) | Expr::TypeName(_) | Expr::Custom(_) => {
+            leaf(expr);
+            true
+        }
+        Expr::Tuple(items) => items.iter().all(|item| visit_leaves(item, leaf)),
+        Expr::Unary(_, inner) | Expr::AsEnum(_, inner) => visit_leaves(inner, leaf),
+        Expr::Binary(_, sea_query::BinOper::In | sea_query::BinOper::NotIn, right) if matches!(right.as_ref(), Expr::Tuple(items) if items.is_empty()) => {
+            false
+        }
+        Expr::Binary(left, _, right) => visit_leaves(left, leaf) && visit_leaves(right, leaf),
+        Expr::FunctionCall(call) => call.get_filter().is_none() && call.get_args().iter().all(|arg| visit_leaves(arg, leaf)),
+        // (And kinds sea-query may add later.)
+        _ => false,
+    }
+}
