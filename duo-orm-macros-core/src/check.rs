@@ -14,7 +14,7 @@ pub(crate) fn model(cx: &Ctxt, input: &DeriveInput, parsed: &mut Unchecked) {
 }
 
 /// Model-wide rules: a primary key exists, auto-increment only on a single integer key,
-/// column names are unique.
+/// column names are unique, one version field at most.
 fn fields(cx: &Ctxt, input: &DeriveInput, fields: &mut [FieldDef], explicit: &[Option<bool>], complete: bool) {
     let keys: Vec<usize> = fields.iter().enumerate().filter(|(_, f)| f.primary_key).map(|(i, _)| i).collect();
     if keys.is_empty() && complete {
@@ -29,6 +29,9 @@ fn fields(cx: &Ctxt, input: &DeriveInput, fields: &mut [FieldDef], explicit: &[O
         if said == Some(true) && keys.len() > 1 {
             cx.error_spanned_by(&field.ident, "auto_increment cannot be used with a composite primary key");
         }
+    }
+    for extra in fields.iter().filter(|f| f.version).skip(1) {
+        cx.error_spanned_by(&extra.ident, "a model has at most one #[duo(version)] field");
     }
     let mut seen: Vec<&str> = Vec::new();
     for field in fields.iter() {

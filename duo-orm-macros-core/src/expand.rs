@@ -52,6 +52,10 @@ pub fn model(def: &ModelDef) -> TokenStream {
     let column_metas = def.fields.iter().map(|f| column_meta(f, krate, &private));
     let declared_checks = declared_checks(def, &private);
     let primary_key: Vec<usize> = def.primary_key().map(|(i, _)| i).collect();
+    let version = match def.fields.iter().position(|f| f.version) {
+        Some(index) => quote!(::core::option::Option::Some(#index)),
+        None => quote!(::core::option::Option::None),
+    };
     let index_metas = def.indexes.iter().map(|index| {
         let columns = &index.columns;
         let unique = index.unique;
@@ -121,6 +125,7 @@ pub fn model(def: &ModelDef) -> TokenStream {
                 table: #table,
                 columns: &[#(#column_metas,)*],
                 primary_key: &[#(#primary_key),*],
+                version: #version,
                 indexes: &[#(#index_metas,)*],
                 relations: &RELATIONS,
             };

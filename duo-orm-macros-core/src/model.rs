@@ -45,6 +45,8 @@ pub struct FieldDef {
     pub references: Option<ReferenceDef>,
     pub guarded: bool,
     pub set_on: SetOnDef,
+    /// The optimistic-lock version (`#[duo(version)]`): checked and bumped by every update.
+    pub version: bool,
 }
 
 /// When the runtime stamps a timestamp field with the current time.
@@ -268,6 +270,7 @@ struct RawField {
     guarded: Option<Span>,
     sql_type: Option<String>,
     set_on: Option<(SetOnDef, Span)>,
+    version: Option<Span>,
 }
 
 fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)> {
@@ -379,6 +382,11 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> Option<(FieldDef, Option<bool>)
                 AUTO_NOW => {
                     no_arguments(&meta, &key)?;
                     set_once(cx, &mut raw.set_on, (SetOnDef { create: true, update: true }, span), &path, SET_ON);
+                }
+                // #[duo(version)]
+                VERSION => {
+                    no_arguments(&meta, &key)?;
+                    set_once(cx, &mut raw.version, span, &path, &key);
                 }
                 // #[duo(sql_type = "citext")]
                 SQL_TYPE => {
@@ -515,6 +523,22 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
             ));
         }
     }
+    if let Some(span) = raw.version {
+        let problem = if !sql_type.as_ref().is_some_and(ColumnType::is_integer) || nullable {
+            Some("a version needs a non-optional integer field; help: `version: i64`")
+        } else if primary_key {
+            Some("a primary key cannot be the version")
+        } else if raw.set_on.is_some() {
+            Some("a version cannot also be set_on a write")
+        } else if raw.default.is_some() {
+            Some("a version starts at 0; remove the default")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            cx.syn_error(syn::Error::new(span, problem));
+        }
+    }
     let explicit_auto_increment = raw.auto_increment.map(|(on, _)| on);
     let def = FieldDef {
         column: raw.column.unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_string()),
@@ -527,15 +551,18 @@ fn check_field(cx: &Ctxt, field: &syn::Field, ident: Ident, raw: RawField) -> Op
         auto_increment: false,
         unique: raw.unique.is_some(),
         index: raw.index.is_some(),
-        default: raw.default.map(|(d, _)| d),
+        // A new row's version is 0.
+        default: raw.default.map(|(d, _)| d).or(raw.version.map(|_| DefaultValue::Int(0))),
         max_length: raw.max_length.map(|(n, _)| n),
         references: raw.references.map(|target| ReferenceDef {
             target,
             on_delete: raw.on_delete.and_then(|(a, _)| ReferentialAction::from_keyword(&a)),
             on_update: raw.on_update.and_then(|(a, _)| ReferentialAction::from_keyword(&a)),
         }),
-        guarded: raw.guarded.is_some(),
+        // Payloads never set a version: every write does.
+        guarded: raw.guarded.is_some() || raw.version.is_some(),
         set_on: raw.set_on.map(|(events, _)| events).unwrap_or_default(),
+        version: raw.version.is_some(),
     };
     Some((def, explicit_auto_increment))
 }

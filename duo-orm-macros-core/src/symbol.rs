@@ -24,6 +24,7 @@ pub const SQL_TYPE: &str = "sql_type";
 pub const SET_ON: &str = "set_on";
 pub const AUTO_NOW_ADD: &str = "auto_now_add";
 pub const AUTO_NOW: &str = "auto_now";
+pub const VERSION: &str = "version";
 
 // Relationship fields: #[duo(has_many(Post, foreign_key = author_id, cascade))]
 pub const RELATED: &str = "Related";
@@ -65,6 +66,7 @@ pub const FIELD_KEYS: &[&str] = &[
     SET_ON,
     AUTO_NOW_ADD,
     AUTO_NOW,
+    VERSION,
     HAS_MANY,
     HAS_ONE,
     BELONGS_TO,

@@ -14,7 +14,8 @@ use crate::pending::Pending;
 use crate::query::bulk::{CreateBulk, DeleteBulk, UpdateBulk};
 use crate::query::select::Select;
 use crate::query::write::{
-    FromStatement, insert, insert_new, is_unset_key, render_delete, render_insert, render_update, resolve, save_existing, without_keys,
+    FromStatement, RowMatch, insert, insert_new, is_unset_key, render_delete, render_insert, render_update, resolve, save_existing,
+    update_row, without_keys,
 };
 use crate::types::KeyValues;
 
@@ -160,7 +161,6 @@ pub trait ModelExt: Model {
                     return Ok(());
                 }
                 let meta = Self::meta();
-                let dialect = db.dialect()?;
                 if Self::hooks().is_some() {
                     let mut updated = Self::from_json_map(self.to_map())?;
                     for (index, _, json) in assigned {
@@ -168,8 +168,7 @@ pub trait ModelExt: Model {
                     }
                     lifecycle::before_save(&mut updated, Event::Update)?;
                     let set = without_keys(meta, updated.values());
-                    let stmt = render_update(dialect, meta, set, updated.key().key_values());
-                    if db.execute(stmt).await?.rows_affected == 0 {
+                    if !update_row(db, &mut updated, set).await? {
                         return Err(Error::NotFound { model: meta.name });
                     }
                     *self = updated;
@@ -178,8 +177,7 @@ pub trait ModelExt: Model {
                 let mut assigned = assigned;
                 lifecycle::stamp_assignments(meta, &mut assigned, Event::Update)?;
                 let set = assigned.iter().map(|(i, v, _)| (*i, v.clone())).collect();
-                let stmt = render_update(dialect, meta, set, self.key().key_values());
-                if db.execute(stmt).await?.rows_affected == 0 {
+                if !update_row(db, self, set).await? {
                     return Err(Error::NotFound { model: meta.name });
                 }
                 for (index, _, json) in assigned {
@@ -196,16 +194,24 @@ pub trait ModelExt: Model {
         Pending::new::<Self>(move |db| {
             Box::pin(async move {
                 lifecycle::before_delete(self)?;
-                let stmt = render_delete(db.dialect()?, Self::meta(), self.key().key_values());
-                if crate::relation::assoc::cascades(Self::meta()) {
-                    // Related rows go first (a foreign key would refuse otherwise), all or nothing.
-                    crate::transaction::run_block(db, async {
+                let matched = RowMatch::of(self);
+                let stmt = render_delete(db.dialect()?, Self::meta(), &matched);
+                let cascades = crate::relation::assoc::cascades(Self::meta());
+                let delete = async {
+                    if cascades {
                         crate::relation::assoc::delete_cascades(db, self).await?;
-                        db.execute(stmt).await
-                    })
-                    .await?;
+                    }
+                    if db.execute(stmt).await?.rows_affected == 0 {
+                        // Gone already is fine; changed by someone else since it was read is not.
+                        matched.check_not_stale::<Self>(db).await?;
+                    }
+                    Ok::<_, Error>(())
+                };
+                if cascades {
+                    // Related rows go first (a foreign key would refuse otherwise), all or nothing.
+                    crate::transaction::run_block(db, delete).await?;
                 } else {
-                    db.execute(stmt).await?;
+                    delete.await?;
                 }
                 lifecycle::after_delete(self)
             })
@@ -292,12 +298,12 @@ pub trait ModelExt: Model {
     /// The UPDATE that `update(payload)` runs on this instance in `dialect`.
     fn update_sql(&self, payload: impl Payload, dialect: Dialect) -> Result<Statement> {
         let set = resolve::<Self, _>(payload, Purpose::Update)?.into_iter().map(|(i, v, _)| (i, v)).collect();
-        Ok(render_update(dialect, Self::meta(), set, self.key().key_values()))
+        Ok(render_update(dialect, Self::meta(), set, &RowMatch::of(self))?.0)
     }
 
     /// The DELETE that `delete()` runs on this instance in `dialect`.
     fn delete_sql(&self, dialect: Dialect) -> Statement {
-        render_delete(dialect, Self::meta(), self.key().key_values())
+        render_delete(dialect, Self::meta(), &RowMatch::of(self))
     }
 
     /// The CREATE TABLE (and CREATE INDEX) statements of this model in `dialect`.

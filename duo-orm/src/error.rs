@@ -9,7 +9,8 @@ use crate::Dialect;
 pub type DriverError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// An error the database (or its driver) reported that duo-orm has no variant of its own for:
-/// SQL syntax, a missing table, a deadlock. (No connection within the pool's timeout is
+/// SQL syntax, a missing table, a permission. (A lost race with a concurrent transaction is
+/// [`Error::Conflict`]; no connection within the pool's timeout is
 /// [`Error::Configuration`] with [`ConfigurationKind::Connect`], which says why.)
 ///
 /// It keeps what the server said, whatever the driver: the code (PostgreSQL's and MySQL's
@@ -116,6 +117,22 @@ pub enum Error {
         model: &'static str,
     },
 
+    /// An instance of a model with a `#[duo(version)]` field was saved, updated or deleted,
+    /// but its row's version is no longer the one the instance read: someone else changed the
+    /// row since. Nothing was written. Read the row again, apply the change to it, and save
+    /// that (or run the whole transaction again with `transaction_with(..).retry(..)`).
+    #[error(
+        "{model} {key} was changed by someone else since it was read (it is no longer at version {version}); nothing was written: read it again and reapply the change"
+    )]
+    StaleObject {
+        /// The model.
+        model: &'static str,
+        /// The row's primary key, as text.
+        key: String,
+        /// The version the instance had.
+        version: i64,
+    },
+
     /// A relationship field was read but its rows were never loaded.
     #[error(
         "{model}.{relation} is not loaded; help: load it with the query \
@@ -202,16 +219,44 @@ pub enum Error {
 
     /// The database server closed the connection (a restart, `pg_terminate_backend`,
     /// MySQL's `KILL`, an idle timeout) where the statement could not simply go again on a
-    /// fresh connection: inside a transaction, after some rows were handed over, or while
-    /// `COMMIT` was in flight. Outside those, duo-orm sends the statement again by itself.
+    /// fresh connection: inside a transaction (nothing of it committed), or after some rows
+    /// were handed over. Outside those, duo-orm sends the statement again by itself. (While
+    /// `COMMIT` was in flight it is [`Error::CommitUnknown`].)
     #[error("the database server closed the connection {during}")]
     ConnectionLost {
         /// When it happened, and what that means for the work.
         during: String,
-        /// The connection closed while `COMMIT` was in flight: the transaction may or may not
-        /// have committed, and no client can tell. Check before running it again, or make it
-        /// idempotent (see the transactions guide).
-        commit_unknown: bool,
+        /// The driver's error (a `sqlx::Error` today: reach it with `downcast_ref`).
+        #[source]
+        source: DriverError,
+    },
+
+    /// The transaction lost a race with a concurrent one: the database refused to serialize
+    /// it, broke a deadlock by choosing it, or a lock it waited for was not granted in time.
+    /// After a serialization failure or a deadlock nothing of the transaction commits (a
+    /// block that goes on after one cannot commit: its `COMMIT` fails with this error). Run
+    /// the whole transaction again: [`Database::transaction_with`](crate::Database::transaction_with)
+    /// with `.retry(..)` does it for you. `kind` says which, for a `match`.
+    #[error("{kind}: {message}; run the transaction again (`transaction_with(..).retry(..)` does)")]
+    Conflict {
+        /// What happened.
+        kind: ConflictKind,
+        /// The database's own message.
+        message: String,
+        /// The driver's error, when the database reported it (none when duo-orm refused to
+        /// commit a transaction that had already lost).
+        #[source]
+        source: Option<DriverError>,
+    },
+
+    /// `COMMIT` was sent but its answer never came (the server closed the connection while it
+    /// was in flight): the transaction may or may not have committed, and no client can
+    /// tell. It is never run again on its own; check before running it again, or make it
+    /// idempotent (see the transactions guide).
+    #[error(
+        "the database server closed the connection while COMMIT was in flight: the transaction may or may not have committed; check before running it again"
+    )]
+    CommitUnknown {
         /// The driver's error (a `sqlx::Error` today: reach it with `downcast_ref`).
         #[source]
         source: DriverError,
@@ -336,6 +381,53 @@ pub enum MigrationKind {
     Rebuild,
     /// The version table's configured name is not usable.
     Name,
+}
+
+/// What an [`Error::Conflict`] was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConflictKind {
+    /// The database could not serialize the transaction with a concurrent one (PostgreSQL
+    /// 40001; MariaDB 1020 under snapshot isolation).
+    Serialization,
+    /// Two transactions waited on each other's locks and this one was chosen to end
+    /// (PostgreSQL 40P01, MySQL 1213).
+    Deadlock,
+    /// A lock was waited for longer than the server allows (MySQL 1205, which MariaDB also
+    /// reports for `nowait()`).
+    LockTimeout,
+    /// A lock asked for with `nowait()` was held by another transaction (PostgreSQL 55P03,
+    /// which its `lock_timeout` also gives; MySQL 3572). Not retried: `nowait()` asks to fail.
+    LockNotAvailable,
+    /// SQLite's database was locked by another connection for longer than its busy timeout
+    /// (`SQLITE_BUSY`, `SQLITE_LOCKED`).
+    Busy,
+}
+
+impl ConflictKind {
+    /// Whether running the transaction again may succeed where this attempt failed (all but
+    /// [`LockNotAvailable`](Self::LockNotAvailable), which `nowait()` asked for).
+    pub fn is_retryable(self) -> bool {
+        self != ConflictKind::LockNotAvailable
+    }
+
+    /// Whether the database abandons the whole transaction (not only the statement): a
+    /// serialization failure or a deadlock.
+    pub(crate) fn dooms_transaction(self) -> bool {
+        matches!(self, ConflictKind::Serialization | ConflictKind::Deadlock)
+    }
+}
+
+impl fmt::Display for ConflictKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConflictKind::Serialization => "serialization failure",
+            ConflictKind::Deadlock => "deadlock",
+            ConflictKind::LockTimeout => "lock wait timeout",
+            ConflictKind::LockNotAvailable => "row locked by another transaction",
+            ConflictKind::Busy => "database busy",
+        })
+    }
 }
 
 /// The kind of constraint behind an [`Error::Integrity`].

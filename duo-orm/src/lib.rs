@@ -65,7 +65,9 @@ pub use dialect::Dialect;
 pub use dialect::Statement;
 #[cfg(feature = "mock")]
 pub use driver::mock;
-pub use error::{ConfigurationKind, DatabaseError, DriverError, Error, IntegrityKind, InvalidQueryKind, MigrationKind, Result};
+pub use error::{
+    ConfigurationKind, ConflictKind, DatabaseError, DriverError, Error, IntegrityKind, InvalidQueryKind, MigrationKind, Result,
+};
 #[cfg(feature = "json")]
 pub use json::Json;
 pub use model::{HookFns, Hooks, Model, ModelMeta, Payload, SetOn};
@@ -84,7 +86,7 @@ pub use query::stream::Iterate;
 pub use query::subquery::{Subquery, exists};
 pub use relation::{Association, Orphans, Related, RelatedCount, Relation, RelationKind, RelationMeta, Strategy};
 pub use row::{FromRow, RowOf};
-pub use transaction::Transaction;
+pub use transaction::{Isolation, Retry, Transaction, TransactionBlock};
 pub use types::FieldType;
 
 /// `#[derive(FieldType)]`: see the [`FieldType`](trait@FieldType) trait.

@@ -20,6 +20,8 @@ pub struct ModelMeta {
     pub columns: &'static [ColumnMeta],
     /// Positions (in `columns`) of the primary-key columns.
     pub primary_key: &'static [usize],
+    /// Position (in `columns`) of the optimistic-lock version column (`#[duo(version)]`).
+    pub version: Option<usize>,
     /// Indexes and unique constraints, single-column ones included.
     pub indexes: &'static [IndexMeta],
     /// The relationships the model declares (`has_many`, `belongs_to`, …).

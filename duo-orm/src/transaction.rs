@@ -26,7 +26,8 @@ use futures_util::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::database::{Control, Database, Engine, Leased};
-use crate::error::{ConfigurationKind, Error, InvalidQueryKind, Result};
+use crate::dialect::Dialect;
+use crate::error::{ConfigurationKind, ConflictKind, Error, InvalidQueryKind, Result};
 use crate::pending::Pending;
 
 tokio::task_local! {
@@ -129,6 +130,11 @@ pub(crate) fn current(database: &Database) -> Option<Arc<TxShared>> {
         .map(|(tx, _)| tx)
 }
 
+/// The access of the transaction of `database` that the running code is inside, if any.
+pub(crate) fn current_access(database: &Database) -> Option<Access> {
+    current(database).map(|tx| tx.access)
+}
+
 /// One transaction's connection, shared by its frames (nested savepoints included) and the
 /// statements running in it.
 pub(crate) struct TxShared {
@@ -140,6 +146,10 @@ pub(crate) struct TxShared {
     broken: AtomicBool,
     /// The open levels, outermost first. Only the innermost may begin a level or end.
     levels: std::sync::Mutex<Vec<FrameId>>,
+    /// What the outermost level asked for (nested levels share it).
+    access: Access,
+    /// The isolation level the outermost level asked for, if any.
+    isolation: Option<Isolation>,
 }
 
 impl TxShared {
@@ -148,12 +158,34 @@ impl TxShared {
     }
 }
 
-/// The connection of an open transaction; `None` once the transaction has ended.
-pub(crate) struct TxConn(Option<Leased>);
+/// The connection of an open transaction.
+pub(crate) struct TxConn {
+    /// `None` once the transaction has ended.
+    leased: Option<Leased>,
+    /// The first conflict with a concurrent transaction that a statement of this one failed
+    /// with: after a serialization failure or a deadlock it must not commit, and a retried
+    /// block runs again after any retryable one.
+    conflict: Option<ConflictKind>,
+    /// Whether the server closed the connection under the transaction: nothing of it
+    /// committed, so running it again is safe.
+    lost: bool,
+}
 
 impl TxConn {
+    /// Notes that a statement of this transaction failed with `error`.
+    pub(crate) fn note_failure(&mut self, error: &Error) {
+        match error {
+            // A doomed transaction stays doomed whatever comes after.
+            Error::Conflict { kind, .. } if self.conflict.is_none_or(|seen| !seen.dooms_transaction()) => {
+                self.conflict = Some(*kind);
+            }
+            Error::ConnectionLost { .. } => self.lost = true,
+            _ => {}
+        }
+    }
+
     pub(crate) fn lease(&mut self) -> Result<&mut Leased> {
-        self.0.as_mut().ok_or_else(|| {
+        self.leased.as_mut().ok_or_else(|| {
             Error::invalid(InvalidQueryKind::Transaction, "this transaction has already ended (committed or rolled back); start a new one")
         })
     }
@@ -161,7 +193,7 @@ impl TxConn {
 
 impl Drop for TxConn {
     fn drop(&mut self) {
-        if let Some(mut lease) = self.0.take() {
+        if let Some(mut lease) = self.leased.take() {
             if lease.cut_short() || lease.lost() {
                 // Cut short mid-statement: the lease closes the connection as it drops, and
                 // the server rolls the transaction back with it.
@@ -210,8 +242,18 @@ enum End {
 
 impl Frame {
     /// Opens a transaction on `database`, or a savepoint when `ambient` already holds one.
-    async fn begin(database: &Database, ambient: &Ambient, access: Access) -> Result<Frame> {
+    async fn begin(database: &Database, ambient: &Ambient, options: Options) -> Result<Frame> {
         if let Some((shared, parent)) = ambient.find(database) {
+            if let Some(asked) = options.isolation.filter(|asked| shared.isolation != Some(*asked)) {
+                let runs = shared.isolation.map_or("the database's default level".to_string(), |level| level.to_string());
+                return Err(Error::invalid(
+                    InvalidQueryKind::Transaction,
+                    format!(
+                        "a nested transaction asks for {asked}, but the transaction it is part of runs at {runs} (a \
+                         level applies to a whole transaction): ask for it on the outermost block"
+                    ),
+                ));
+            }
             let mut guard = shared.lock_for_statement().await?;
             let leased = guard.lease()?;
             let id = next_frame_id();
@@ -238,18 +280,7 @@ impl Frame {
         }
         let engine = database.engine()?;
         let mut lease = Database::acquire(engine.clone(), false).await?;
-        // SQLite: take the write lock at BEGIN, so concurrent writers queue (busy timeout)
-        // instead of failing when a reader upgrades to a writer; a read-only block takes no
-        // lock, so readers are not serialised. The servers enforce read-only themselves.
-        let statement = match (engine.url.dialect(), access) {
-            (crate::Dialect::Sqlite, Access::ReadWrite) => Some("BEGIN IMMEDIATE"),
-            (crate::Dialect::Sqlite, Access::ReadOnly) => Some("BEGIN DEFERRED"),
-            // Repeatable read: one snapshot for the whole block, as MySQL's default level and
-            // a SQLite read transaction give (a read-only one never fails to serialise).
-            (crate::Dialect::Postgres, Access::ReadOnly) => Some("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
-            (crate::Dialect::MySql, Access::ReadOnly) => Some("START TRANSACTION READ ONLY"),
-            _ => None,
-        };
+        let statement = begin_statement(engine.url.dialect(), options)?;
         // Cancelled while BEGIN is in flight, the lease closes the connection as it drops: the
         // server may have begun a transaction that the driver does not count yet (sqlx counts
         // it only once BEGIN answers, on MySQL), which the pool's next user would run inside.
@@ -266,9 +297,11 @@ impl Frame {
         let shared = Arc::new(TxShared {
             database: database_id(database),
             engine,
-            conn: Arc::new(Mutex::new(TxConn(Some(lease)))),
+            conn: Arc::new(Mutex::new(TxConn { leased: Some(lease), conflict: None, lost: false })),
             broken: AtomicBool::new(false),
             levels: std::sync::Mutex::new(vec![id]),
+            access: options.access,
+            isolation: options.isolation,
         });
         Ok(Frame { shared, id, depth: 1, ended: false })
     }
@@ -289,7 +322,7 @@ impl Frame {
             levels.retain(|level| *level != self.id);
             innermost
         };
-        let lease = guard.lease()?;
+        guard.lease()?;
         let engine = &self.shared.engine;
         let nested = self.depth > 1;
         if !innermost {
@@ -305,7 +338,20 @@ impl Frame {
                 End::Rollback => Ok(()),
             };
         }
+        let doomed = guard.conflict.filter(|kind| kind.dooms_transaction());
+        let lease = guard.lease()?;
         let mut outcome = match how {
+            End::Commit if !nested && let Some(kind) = doomed => {
+                let _ = engine.control(lease, Control::Rollback, nested).await;
+                Err(Error::Conflict {
+                    kind,
+                    message: format!(
+                        "a statement of this transaction failed with a {kind} and the block went on; the database had \
+                         already abandoned the transaction, so nothing of it was committed"
+                    ),
+                    source: None,
+                })
+            }
             End::Commit if broken && !nested => {
                 let _ = engine.control(lease, Control::Rollback, nested).await;
                 Err(broken_error())
@@ -316,7 +362,7 @@ impl Frame {
         if !nested {
             // The transaction is over: return the connection now, unless it may still be in
             // one, in which case it is closed instead (discarding whatever it holds).
-            if let Some(mut lease) = guard.0.take() {
+            if let Some(mut lease) = guard.leased.take() {
                 let still_open = lease.conn().transaction_depth() > 0;
                 if outcome.is_ok() && still_open && how == End::Commit {
                     outcome = Err(Error::invalid(
@@ -399,43 +445,191 @@ impl Drop for Frame {
     }
 }
 
-/// Runs `block` inside a transaction (or a savepoint): `Ok` commits, `Err` rolls back and
-/// is returned unchanged, a panic rolls back and resumes.
 /// Whether a transaction may write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Access {
+    #[default]
     ReadWrite,
     /// `BEGIN READ ONLY` where the server has it; on SQLite a plain (deferred) `BEGIN`.
     ReadOnly,
 }
 
+/// An isolation level: how much of concurrent transactions' work a transaction may see.
+/// Ask for one with [`Database::transaction_with`]`(..).isolation(..)`.
+///
+/// SQLite runs every transaction serializable whatever is asked (the SQL standard lets a
+/// database run a stronger level than asked); PostgreSQL runs `ReadUncommitted` as
+/// `ReadCommitted`; Oracle has only `ReadCommitted` and `Serializable` (the others are
+/// [`Error::UnsupportedOperation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Isolation {
+    /// Sees rows other transactions have not committed yet (MySQL, SQL Server).
+    ReadUncommitted,
+    /// Each statement sees what was committed before it began (PostgreSQL's, SQL Server's
+    /// and Oracle's default).
+    ReadCommitted,
+    /// Every statement sees what was committed before the transaction's first one (MySQL's
+    /// default). PostgreSQL fails a write to a row changed since with a serialization
+    /// failure; MySQL and MariaDB do not, so read the row with `for_update()` there.
+    RepeatableRead,
+    /// As if the transactions ran one after another: the database fails one of two that
+    /// could not (PostgreSQL with a serialization failure, MySQL with a deadlock or a lock
+    /// wait timeout), which `retry(..)` runs again.
+    Serializable,
+}
+
+impl Isolation {
+    fn sql(self) -> &'static str {
+        match self {
+            Isolation::ReadUncommitted => "READ UNCOMMITTED",
+            Isolation::ReadCommitted => "READ COMMITTED",
+            Isolation::RepeatableRead => "REPEATABLE READ",
+            Isolation::Serializable => "SERIALIZABLE",
+        }
+    }
+}
+
+impl std::fmt::Display for Isolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.sql())
+    }
+}
+
+/// What the outermost level of a transaction asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Options {
+    pub(crate) access: Access,
+    pub(crate) isolation: Option<Isolation>,
+}
+
+/// The statement that begins a transaction with `options` in `dialect`, when it is not the
+/// driver's plain `BEGIN`.
+pub(crate) fn begin_statement(dialect: Dialect, options: Options) -> Result<Option<&'static str>> {
+    use Access::{ReadOnly, ReadWrite};
+    use Isolation::{ReadCommitted, ReadUncommitted, RepeatableRead, Serializable};
+    let level = options.isolation;
+    Ok(match (dialect, options.access, level) {
+        // SQLite: take the write lock at BEGIN, so concurrent writers queue (busy timeout)
+        // instead of failing when a reader upgrades to a writer; a read-only block takes no
+        // lock, so readers are not serialised. Every level is serializable there.
+        (Dialect::Sqlite, ReadWrite, _) => Some("BEGIN IMMEDIATE"),
+        (Dialect::Sqlite, ReadOnly, _) => Some("BEGIN DEFERRED"),
+        (Dialect::Postgres, ReadWrite, None) => None,
+        // Repeatable read by default: one snapshot for the whole block, as MySQL's default
+        // level and a SQLite read transaction give (a read-only one never fails to serialise).
+        (Dialect::Postgres, ReadOnly, None | Some(RepeatableRead)) => Some("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+        (Dialect::Postgres, ReadWrite, Some(ReadUncommitted)) => Some("BEGIN ISOLATION LEVEL READ UNCOMMITTED"),
+        (Dialect::Postgres, ReadWrite, Some(ReadCommitted)) => Some("BEGIN ISOLATION LEVEL READ COMMITTED"),
+        (Dialect::Postgres, ReadWrite, Some(RepeatableRead)) => Some("BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        (Dialect::Postgres, ReadWrite, Some(Serializable)) => Some("BEGIN ISOLATION LEVEL SERIALIZABLE"),
+        (Dialect::Postgres, ReadOnly, Some(ReadUncommitted)) => Some("BEGIN ISOLATION LEVEL READ UNCOMMITTED, READ ONLY"),
+        (Dialect::Postgres, ReadOnly, Some(ReadCommitted)) => Some("BEGIN ISOLATION LEVEL READ COMMITTED, READ ONLY"),
+        (Dialect::Postgres, ReadOnly, Some(Serializable)) => Some("BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY"),
+        // `SET TRANSACTION` (without SESSION) sets the level of the next transaction only.
+        (Dialect::MySql, ReadWrite, None) => None,
+        (Dialect::MySql, ReadOnly, None) => Some("START TRANSACTION READ ONLY"),
+        (Dialect::MySql, ReadWrite, Some(ReadUncommitted)) => Some("SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED; START TRANSACTION"),
+        (Dialect::MySql, ReadWrite, Some(ReadCommitted)) => Some("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION"),
+        (Dialect::MySql, ReadWrite, Some(RepeatableRead)) => Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; START TRANSACTION"),
+        (Dialect::MySql, ReadWrite, Some(Serializable)) => Some("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; START TRANSACTION"),
+        (Dialect::MySql, ReadOnly, Some(ReadUncommitted)) => {
+            Some("SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED; START TRANSACTION READ ONLY")
+        }
+        (Dialect::MySql, ReadOnly, Some(ReadCommitted)) => {
+            Some("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION READ ONLY")
+        }
+        (Dialect::MySql, ReadOnly, Some(RepeatableRead)) => {
+            Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; START TRANSACTION READ ONLY")
+        }
+        (Dialect::MySql, ReadOnly, Some(Serializable)) => Some("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; START TRANSACTION READ ONLY"),
+        // SQL Server keeps a `SET TRANSACTION` level for the rest of the session, so every
+        // transaction names its level (read committed by default) and none inherits one.
+        (Dialect::MsSql, ReadOnly, _) => {
+            return Err(Error::unsupported(dialect, "read-only transactions (SQL Server has no BEGIN … READ ONLY)"));
+        }
+        (Dialect::MsSql, ReadWrite, None | Some(ReadCommitted)) => {
+            Some("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; BEGIN TRANSACTION")
+        }
+        (Dialect::MsSql, ReadWrite, Some(ReadUncommitted)) => Some("SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED; BEGIN TRANSACTION"),
+        (Dialect::MsSql, ReadWrite, Some(RepeatableRead)) => Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; BEGIN TRANSACTION"),
+        (Dialect::MsSql, ReadWrite, Some(Serializable)) => Some("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; BEGIN TRANSACTION"),
+        // Oracle begins a transaction with its first statement; `SET TRANSACTION` must be it.
+        (Dialect::Oracle, ReadWrite, None) => None,
+        (Dialect::Oracle, ReadOnly, None) => Some("SET TRANSACTION READ ONLY"),
+        (Dialect::Oracle, ReadWrite, Some(ReadCommitted)) => Some("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"),
+        (Dialect::Oracle, ReadWrite, Some(Serializable)) => Some("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
+        (Dialect::Oracle, _, Some(level)) => {
+            let read_only = if options.access == ReadOnly { ", read-only" } else { "" };
+            return Err(Error::unsupported(
+                dialect,
+                format!("the {level} isolation level{read_only} (Oracle has READ COMMITTED and SERIALIZABLE)"),
+            ));
+        }
+    })
+}
+
+/// Runs `block` inside a transaction (or a savepoint): `Ok` commits, `Err` rolls back and
+/// is returned unchanged, a panic rolls back and resumes.
 pub(crate) async fn run_block<T, E: From<Error>>(
     database: &Database,
     block: impl Future<Output = std::result::Result<T, E>>,
 ) -> std::result::Result<T, E> {
-    run_block_with(database, Access::ReadWrite, block).await
+    run_block_with(database, Options::default(), block).await.result
 }
 
-/// [`run_block`] with the access the outermost level asks for (a nested level is a
+/// How one run of a block ended.
+pub(crate) struct Attempt<T, E> {
+    pub(crate) result: std::result::Result<T, E>,
+    /// Whether running the block again in a new transaction may succeed: it was the
+    /// outermost level, and it failed because it lost to a concurrent transaction or because
+    /// the server closed the connection before `COMMIT` was sent.
+    pub(crate) retryable: bool,
+}
+
+/// [`run_block`] with the options the outermost level asks for (a nested level is a
 /// savepoint of its parent, whatever its access).
 pub(crate) async fn run_block_with<T, E: From<Error>>(
     database: &Database,
-    access: Access,
+    options: Options,
     block: impl Future<Output = std::result::Result<T, E>>,
-) -> std::result::Result<T, E> {
+) -> Attempt<T, E> {
     let ambient = Ambient::current();
-    let frame = Frame::begin(database, &ambient, access).await?;
+    let frame = match Frame::begin(database, &ambient, options).await {
+        Ok(frame) => frame,
+        Err(error) => {
+            let retryable = ambient.find(database).is_none() && retryable_error(&error);
+            return Attempt { result: Err(E::from(error)), retryable };
+        }
+    };
+    let outermost = frame.depth == 1;
+    let shared = frame.shared.clone();
     let inner = ambient.with(frame.shared.clone(), frame.id);
     let outcome = inner.scope(AssertUnwindSafe(block).catch_unwind()).await;
     let ended = frame.end(End::after(&outcome)).await;
-    conclude(outcome, ended)
+    let failed = !matches!((&outcome, &ended), (Ok(Ok(_)), Ok(())));
+    let retryable = outermost && failed && outcome.is_ok() && {
+        let conn = shared.conn.lock().await;
+        conn.conflict.is_some_and(ConflictKind::is_retryable) || conn.lost || ended.as_ref().is_err_and(retryable_error)
+    };
+    Attempt { result: conclude(outcome, ended), retryable }
+}
+
+/// Whether `error`, ending a transaction, leaves it safe and useful to run again: it lost to
+/// a concurrent transaction, or the server closed the connection before `COMMIT` was sent.
+fn retryable_error(error: &Error) -> bool {
+    match error {
+        Error::Conflict { kind, .. } => kind.is_retryable(),
+        Error::ConnectionLost { .. } | Error::StaleObject { .. } => true,
+        _ => false,
+    }
 }
 
 /// The blocking twin of [`run_block`].
 pub(crate) fn run_block_sync<T>(database: &Database, block: impl FnOnce() -> Result<T>) -> Result<T> {
     let ambient = Ambient::current();
     ambient.check_blocking(database)?;
-    let frame = crate::sync::block_on(Frame::begin(database, &ambient, Access::ReadWrite))??;
+    let frame = crate::sync::block_on(Frame::begin(database, &ambient, Options::default()))??;
     let inner = ambient.with(frame.shared.clone(), frame.id);
     let outer = SYNC_AMBIENT.with(|a| a.replace(inner));
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(block));
@@ -499,7 +693,7 @@ impl<'db> Transaction<'db> {
         Pending::on_database(database, move |db| {
             Box::pin(async move {
                 let ambient = Ambient::current();
-                let frame = Frame::begin(db, &ambient, Access::ReadWrite).await?;
+                let frame = Frame::begin(db, &ambient, Options::default()).await?;
                 let ambient = ambient.with(frame.shared.clone(), frame.id);
                 Ok(Transaction { database: db, frame: Some(frame), ambient })
             })
@@ -534,5 +728,149 @@ impl<'db> Transaction<'db> {
 impl std::fmt::Debug for Transaction<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transaction").field("depth", &self.frame.as_ref().map(|f| f.depth)).finish()
+    }
+}
+
+/// How [`TransactionBlock::retry`] runs a block again: up to `attempts` runs in all, waiting
+/// between them a random time up to a bound that doubles after each failure (exponential
+/// backoff with full jitter, so that transactions that collided do not collide again).
+///
+/// ```
+/// use std::time::Duration;
+/// use duo_orm::transaction::Retry;
+/// let policy = Retry::attempts(8).backoff(Duration::from_millis(2), Duration::from_millis(200));
+/// assert_eq!(policy.max_attempts(), 8);
+/// assert_eq!(Retry::default(), Retry::attempts(5));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    attempts: u32,
+    first_backoff: std::time::Duration,
+    max_backoff: std::time::Duration,
+}
+
+impl Retry {
+    /// At most `attempts` runs in all (0 and 1 both mean one run, no retry), waiting up to
+    /// 5 ms after the first failure, doubling to at most 500 ms.
+    pub const fn attempts(attempts: u32) -> Self {
+        Retry {
+            attempts: if attempts == 0 { 1 } else { attempts },
+            first_backoff: std::time::Duration::from_millis(5),
+            max_backoff: std::time::Duration::from_millis(500),
+        }
+    }
+
+    /// The bound of the wait after the first failure (`first`), and the most it grows to
+    /// (`max`).
+    pub const fn backoff(mut self, first: std::time::Duration, max: std::time::Duration) -> Self {
+        self.first_backoff = first;
+        self.max_backoff = max;
+        self
+    }
+
+    /// How many runs the block gets at most.
+    pub const fn max_attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The wait after `failed` runs failed: uniformly random up to
+    /// `min(max, first × 2^(failed - 1))`.
+    fn delay(&self, failed: u32) -> std::time::Duration {
+        use std::hash::{BuildHasher, Hasher};
+        let doubled = self.first_backoff.saturating_mul(1u32.checked_shl(failed.saturating_sub(1)).unwrap_or(u32::MAX));
+        let bound = doubled.min(self.max_backoff);
+        // A fresh `RandomState` is randomly keyed: enough randomness for a jitter.
+        let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        bound.mul_f64((random >> 11) as f64 / (1u64 << 53) as f64)
+    }
+}
+
+impl Default for Retry {
+    /// Five runs in all: [`Retry::attempts(5)`](Retry::attempts).
+    fn default() -> Self {
+        Retry::attempts(5)
+    }
+}
+
+/// A transaction whose block is a closure, so that it can run again: from
+/// [`Database::transaction_with`]. Set its [`isolation`](Self::isolation) level, make it
+/// [`read_only`](Self::read_only), or let it [`retry`](Self::retry), then `.await` it.
+#[must_use = "a transaction does nothing until it is awaited"]
+pub struct TransactionBlock<'db, F> {
+    database: &'db Database,
+    block: F,
+    options: Options,
+    retry: Retry,
+}
+
+impl<'db, F> TransactionBlock<'db, F> {
+    pub(crate) fn new(database: &'db Database, block: F) -> Self {
+        TransactionBlock { database, block, options: Options::default(), retry: Retry::attempts(1) }
+    }
+
+    /// Runs the transaction at `level` (see [`Isolation`] for what each database does with
+    /// it). It applies to the whole transaction: inside another transaction of the same
+    /// database, asking for a level other than the one that transaction runs at is an
+    /// [`Error::InvalidQuery`].
+    pub fn isolation(mut self, level: Isolation) -> Self {
+        self.options.isolation = Some(level);
+        self
+    }
+
+    /// Runs it as a read-only transaction, as [`Database::read_only_transaction`] does.
+    pub fn read_only(mut self) -> Self {
+        self.options.access = Access::ReadOnly;
+        self
+    }
+
+    /// Runs the block again, in a new transaction, when it fails because it lost to a
+    /// concurrent transaction ([`Error::Conflict`]: a serialization failure, a deadlock, a
+    /// lock wait timeout, SQLite's BUSY; not `nowait()`'s refusal; and
+    /// [`Error::StaleObject`]: a versioned row changed since the block read it), or because
+    /// the server closed the connection before `COMMIT` was sent. A `COMMIT` whose answer was lost
+    /// ([`Error::CommitUnknown`]) is never run again: it may have committed.
+    ///
+    /// Everything the block does outside the database (an email sent, a counter in memory)
+    /// happens again on each run: keep such effects after the transaction. Inside another
+    /// transaction the block is a savepoint and runs once: the outermost block is the one
+    /// that can retry. Each run is a `duo_orm.transaction` tracing span with its `attempt`.
+    pub fn retry(mut self, policy: Retry) -> Self {
+        self.retry = policy;
+        self
+    }
+}
+
+impl<'db, F, Fut, T> std::future::IntoFuture for TransactionBlock<'db, F>
+where
+    F: FnMut() -> Fut + Send + 'db,
+    Fut: Future<Output = Result<T>> + Send + 'db,
+    T: Send + 'db,
+{
+    type Output = Result<T>;
+    type IntoFuture = futures_util::future::BoxFuture<'db, Result<T>>;
+
+    fn into_future(mut self) -> Self::IntoFuture {
+        use tracing::Instrument;
+        Box::pin(async move {
+            self.database.check_async()?;
+            let nested = current(self.database).is_some();
+            let mut attempt = 1;
+            loop {
+                let isolation = self.options.isolation.map(Isolation::sql);
+                let span = tracing::info_span!("duo_orm.transaction", attempt, isolation);
+                let run = run_block_with(self.database, self.options, (self.block)()).instrument(span).await;
+                let retryable = run.retryable || run.result.as_ref().is_err_and(retryable_error);
+                match run.result {
+                    Err(error) if retryable && !nested && attempt < self.retry.attempts => {
+                        tracing::info!(attempt, %error, "the transaction lost to a concurrent one; running it again");
+                        let pause = self.retry.delay(attempt);
+                        // On duo-orm's own runtime, whose timer is always on.
+                        let _ = crate::database::runtime().spawn(tokio::time::sleep(pause)).await;
+                        attempt += 1;
+                    }
+                    result => return result,
+                }
+            }
+        })
     }
 }

@@ -32,6 +32,9 @@ mod json {}
 #[doc = include_str!("../../docs/src/transactions.md")]
 mod transactions {}
 
+#[doc = include_str!("../../docs/src/concurrency.md")]
+mod concurrency {}
+
 #[doc = include_str!("../../docs/src/web.md")]
 mod web {}
 

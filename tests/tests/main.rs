@@ -9,6 +9,7 @@ use duo_orm_test_support::{setup, setup_sync};
 
 mod arrays;
 mod bulk;
+mod concurrency;
 mod config;
 mod connections;
 mod crud;

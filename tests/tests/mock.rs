@@ -412,11 +412,7 @@ mod inlining {
 async fn a_scripted_lost_connection_loses_the_transaction_as_a_server_would() {
     let mock = MockDatabase::new(Dialect::Postgres);
     let db = mock.database();
-    mock.exec_error(Error::ConnectionLost {
-        during: "scripted".into(),
-        commit_unknown: false,
-        source: "the server closed the connection".into(),
-    });
+    mock.exec_error(Error::ConnectionLost { during: "scripted".into(), source: "the server closed the connection".into() });
     let outcome: Result<()> = db
         .transaction(async {
             let lost = User::filter(|u| u.age.lt(0)).delete_bulk().on(&db).await;

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::models::*;
 use crate::types::Everything;
 
-fn show(statement: Result<Statement>) -> String {
+pub(crate) fn show(statement: Result<Statement>) -> String {
     match statement {
         Ok(s) => format!("{}\n  values: {:?}", s.sql, s.values.0),
         Err(e) => format!("error: {e}"),
@@ -15,7 +15,7 @@ fn show(statement: Result<Statement>) -> String {
 }
 
 /// One section per dialect.
-fn per_dialect(render: impl Fn(Dialect) -> String) -> String {
+pub(crate) fn per_dialect(render: impl Fn(Dialect) -> String) -> String {
     Dialect::ALL.iter().map(|d| format!("-- {d}\n{}\n", render(*d))).collect::<Vec<_>>().join("\n")
 }
 

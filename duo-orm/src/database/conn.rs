@@ -68,7 +68,6 @@ impl Leased {
         if self.lost {
             return Err(Error::ConnectionLost {
                 during: "earlier in this transaction: nothing of it committed; run the whole block again".into(),
-                commit_unknown: false,
                 source: Box::new(std::io::Error::from(std::io::ErrorKind::NotConnected)),
             });
         }
@@ -128,6 +127,15 @@ impl Lease {
                 Ok(leased.start())
             }
         }
+    }
+
+    /// `error` ends the statement started with [`start`](Self::start): a transaction notes
+    /// it (see [`TxConn::note_failure`]).
+    pub(super) fn failed(&mut self, error: Error) -> Error {
+        if let Lease::Transaction(guard) = self {
+            guard.note_failure(&error);
+        }
+        error
     }
 
     /// The statement started with [`start`](Self::start) has finished.

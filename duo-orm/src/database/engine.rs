@@ -319,7 +319,7 @@ impl Engine {
             }
             Lease::Pooled(_) => "just after the pool had checked it; the statement was not sent again",
         };
-        Error::ConnectionLost { during: during.into(), commit_unknown: false, source: error }
+        Error::ConnectionLost { during: during.into(), source: error }
     }
 }
 
@@ -336,7 +336,7 @@ macro_rules! resending {
             $conn.finish(!matches!(attempt, Err(Failure::Dropped(_))));
             match attempt {
                 Ok(value) => break Ok(value),
-                Err(Failure::Final(error)) => break Err(error),
+                Err(Failure::Final(error)) => break Err($conn.failed(error)),
                 Err(Failure::Dropped(error)) => match spare {
                     Some(again) => {
                         if let Lease::Pooled(leased) = &mut *$conn {
@@ -344,7 +344,10 @@ macro_rules! resending {
                         }
                         next = again;
                     }
-                    None => break Err($engine.lost($conn, error)),
+                    None => {
+                        let lost = $engine.lost($conn, error);
+                        break Err($conn.failed(lost));
+                    }
                 },
             }
         }
@@ -366,7 +369,6 @@ impl Failure {
         match (self, delivered) {
             (Failure::Dropped(error), n) if n > 0 => Failure::Final(Error::ConnectionLost {
                 during: format!("while rows were being read ({n} already handed over); the statement was not sent again"),
-                commit_unknown: false,
                 source: error,
             }),
             (failure, _) => failure,
@@ -374,21 +376,21 @@ impl Failure {
     }
 }
 
-/// The error of a transaction-control statement: [`Error::ConnectionLost`] when the server
-/// closed the connection, saying what that means for the transaction.
+/// The error of a transaction-control statement when the server closed the connection:
+/// [`Error::CommitUnknown`] for the outermost `COMMIT`, else [`Error::ConnectionLost`] saying
+/// what that means for the transaction.
 pub(super) fn control_error(control: Control, nested: bool, failure: Failure) -> Error {
     let error = match failure {
         Failure::Final(error) => return error,
         Failure::Dropped(error) => error,
     };
-    let commit_unknown = control == Control::Commit && !nested;
-    let during = if commit_unknown {
-        "while COMMIT was in flight: the transaction may or may not have committed, and no client can tell; \
-         check before running it again (see the transactions guide)"
-    } else if matches!(control, Control::Begin(_)) && !nested {
+    if control == Control::Commit && !nested {
+        return Error::CommitUnknown { source: error };
+    }
+    let during = if matches!(control, Control::Begin(_)) && !nested {
         "as the transaction began; nothing ran in it"
     } else {
         "of this transaction: the server rolls back what the transaction wrote; run the whole block again"
     };
-    Error::ConnectionLost { during: during.into(), commit_unknown, source: error }
+    Error::ConnectionLost { during: during.into(), source: error }
 }

@@ -346,7 +346,8 @@ impl Database {
         block: impl Future<Output = std::result::Result<T, E>>,
     ) -> std::result::Result<T, E> {
         self.check_async()?;
-        crate::transaction::run_block_with(self, crate::transaction::Access::ReadOnly, block).await
+        let options = crate::transaction::Options { access: crate::transaction::Access::ReadOnly, isolation: None };
+        crate::transaction::run_block_with(self, options, block).await.result
     }
 
     /// [`transaction`](Self::transaction) for a block that returns its own error type, such
@@ -400,6 +401,44 @@ impl Database {
     ) -> std::result::Result<T, E> {
         self.check_async()?;
         crate::transaction::run_block(self, block).await
+    }
+
+    /// [`transaction`](Self::transaction) for a block given as a closure that makes its
+    /// future, so that it can run again: set an isolation level, or let the block run again
+    /// when it loses to a concurrent transaction (see [`TransactionBlock`](crate::TransactionBlock)), then `.await`.
+    /// (Rust names the closure-taking form of a call `…_with`, as in `Option::get_or_insert_with`.)
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// use duo_orm::transaction::{Isolation, Retry};
+    /// # static DB: Database = Database::from_url("sqlite::memory:");
+    /// # #[derive(Model, Debug)]
+    /// # #[duo(table = "accounts", db = DB)]
+    /// # struct Account { #[duo(primary_key)] id: i64, balance: i64 }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> duo_orm::Result<()> {
+    /// # DB.create_all().await?;
+    /// # Account::create(json!({"balance": 100})).await?;
+    /// # Account::create(json!({"balance": 0})).await?;
+    /// let (from, to, amount) = (1, 2, 30);
+    /// DB.transaction_with(|| async move {
+    ///     Account::filter(|a| a.id.eq(from)).set(|a| a.balance.to(a.balance.minus(amount))).await?;
+    ///     Account::filter(|a| a.id.eq(to)).set(|a| a.balance.to(a.balance.plus(amount))).await?;
+    ///     Ok(())
+    /// })
+    /// .isolation(Isolation::Serializable)
+    /// .retry(Retry::attempts(5))
+    /// .await?;
+    /// assert_eq!(Account::get(2).await?.unwrap().balance, 30);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn transaction_with<F, Fut, T>(&self, block: F) -> crate::transaction::TransactionBlock<'_, F>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        crate::transaction::TransactionBlock::new(self, block)
     }
 
     /// The blocking form of [`transaction`](Self::transaction): ORM calls inside `block`

@@ -9,7 +9,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlRow};
 use super::Executed;
 use super::sqlx_shared::{SqlxDriver, no_arrays, read_column};
 use crate::config::DatabaseUrl;
-use crate::error::DriverError;
+use crate::error::{ConflictKind, DriverError};
 use crate::types::SqlType;
 
 impl SqlxDriver for MySql {
@@ -31,6 +31,19 @@ impl SqlxDriver for MySql {
     fn server_closed(error: &(dyn sqlx::error::DatabaseError + 'static)) -> bool {
         // ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED, ER_CLIENT_INTERACTION_TIMEOUT.
         error.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().is_some_and(|my| matches!(my.number(), 1053 | 1927 | 4031))
+    }
+
+    fn conflict(error: &(dyn sqlx::error::DatabaseError + 'static)) -> Option<ConflictKind> {
+        let number = error.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()?.number();
+        match number {
+            // ER_LOCK_DEADLOCK; ER_CHECKREAD (MariaDB's snapshot isolation: the row changed).
+            1213 => Some(ConflictKind::Deadlock),
+            1020 => Some(ConflictKind::Serialization),
+            // ER_LOCK_WAIT_TIMEOUT; ER_LOCK_NOWAIT (MySQL 8).
+            1205 => Some(ConflictKind::LockTimeout),
+            3572 => Some(ConflictKind::LockNotAvailable),
+            _ => None,
+        }
     }
 
     #[cfg_attr(debug_assertions, inline)]

@@ -10,7 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgRow};
 use super::Executed;
 use super::sqlx_shared::{SqlxDriver, read_column};
 use crate::config::DatabaseUrl;
-use crate::error::DriverError;
+use crate::error::{ConflictKind, DriverError};
 use crate::types::{ArrayOf, SqlType};
 
 impl SqlxDriver for Postgres {
@@ -32,6 +32,17 @@ impl SqlxDriver for Postgres {
         // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now.
         matches!(error.code().as_deref(), Some("57P01" | "57P02" | "57P03"))
             && error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some()
+    }
+
+    fn conflict(error: &(dyn sqlx::error::DatabaseError + 'static)) -> Option<ConflictKind> {
+        error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+        match error.code().as_deref()? {
+            "40001" => Some(ConflictKind::Serialization),
+            "40P01" => Some(ConflictKind::Deadlock),
+            // lock_not_available: NOWAIT, or `lock_timeout` passed.
+            "55P03" => Some(ConflictKind::LockNotAvailable),
+            _ => None,
+        }
     }
 
     #[cfg_attr(debug_assertions, inline)]

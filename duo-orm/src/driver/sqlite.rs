@@ -10,7 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteRow};
 use super::Executed;
 use super::sqlx_shared::{SqlxDriver, no_arrays, read_column};
 use crate::config::DatabaseUrl;
-use crate::error::DriverError;
+use crate::error::{ConflictKind, DriverError};
 use crate::types::SqlType;
 
 impl SqlxDriver for Sqlite {
@@ -44,6 +44,14 @@ impl SqlxDriver for Sqlite {
 
     fn server_closed(_: &(dyn sqlx::error::DatabaseError + 'static)) -> bool {
         false
+    }
+
+    fn conflict(error: &(dyn sqlx::error::DatabaseError + 'static)) -> Option<ConflictKind> {
+        error.try_downcast_ref::<sqlx::sqlite::SqliteError>()?;
+        // The extended result code; its low byte is the primary one: SQLITE_BUSY (5) and
+        // SQLITE_LOCKED (6), with their variants (BUSY_SNAPSHOT, LOCKED_SHAREDCACHE, …).
+        let code: i32 = error.code()?.parse().ok()?;
+        matches!(code & 0xff, 5 | 6).then_some(ConflictKind::Busy)
     }
 
     #[cfg_attr(debug_assertions, inline)]

@@ -14,7 +14,7 @@ use sqlx_core::transaction::TransactionManager as _;
 use super::{Control, Driver, Executed, Failure};
 use crate::config::{DatabaseUrl, PoolOptions};
 use crate::dialect::Statement;
-use crate::error::{DatabaseError, DriverError, Error, IntegrityKind};
+use crate::error::{ConflictKind, DatabaseError, DriverError, Error, IntegrityKind};
 use crate::types::SqlType;
 
 /// The [`Driver`] of the sqlx database `DB`.
@@ -39,6 +39,10 @@ pub(crate) trait SqlxDriver: sqlx::Database {
 
     /// Whether the server's error says it is closing the session.
     fn server_closed(error: &(dyn sqlx::error::DatabaseError + 'static)) -> bool;
+
+    /// The conflict with a concurrent transaction that the server's error reports, if it is
+    /// one (see [`Error::Conflict`]).
+    fn conflict(error: &(dyn sqlx::error::DatabaseError + 'static)) -> Option<ConflictKind>;
 
     /// See [`Driver::value`]. (The error is boxed where it arises, so that a column read
     /// well is not wrapped again on its way out.)
@@ -204,7 +208,16 @@ fn failure<DB: SqlxDriver>(error: sqlx::Error) -> Failure {
         sqlx::Error::Database(db) => DB::server_closed(&**db),
         _ => false,
     };
-    if dropped { Failure::Dropped(Box::new(error)) } else { Failure::Final(Error::from(error)) }
+    if dropped {
+        return Failure::Dropped(Box::new(error));
+    }
+    if let sqlx::Error::Database(db) = &error
+        && let Some(kind) = DB::conflict(&**db)
+    {
+        let message = db.message().to_string();
+        return Failure::Final(Error::Conflict { kind, message, source: Some(Box::new(error)) });
+    }
+    Failure::Final(Error::from(error))
 }
 
 /// The driver's message for an error: a server's own message with its code, without the

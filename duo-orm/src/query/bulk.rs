@@ -668,7 +668,17 @@ impl<M: Model> UpdateBulk<M> {
         let meta = M::meta();
         let mut stmt = Query::update();
         stmt.table(meta.table);
-        let assigned: Vec<&str> = set.iter().map(|(i, _, _)| meta.columns[*i].name).chain(self.computed.iter().map(|a| a.column)).collect();
+        // A versioned model's rows all move to their next version: whoever holds one of them
+        // read before this UPDATE cannot save over it.
+        let version = meta.version.map(|index| meta.columns[index].name);
+        if let Some(column) = version.filter(|column| self.computed.iter().any(|a| a.column == *column)) {
+            return Err(Error::invalid(
+                InvalidQueryKind::Argument,
+                format!("`{column}` is {}'s version: every update sets it to one more, and none may assign it", meta.name),
+            ));
+        }
+        let assigned: Vec<&str> =
+            set.iter().map(|(i, _, _)| meta.columns[*i].name).chain(self.computed.iter().map(|a| a.column)).chain(version).collect();
         stmt.values(set.into_iter().map(|(i, v, _)| (meta.columns[i].name, meta.columns[i].param(v))));
         for assignment in &self.computed {
             if assignment.value.aggregate {
@@ -691,6 +701,9 @@ impl<M: Model> UpdateBulk<M> {
                 ));
             }
             stmt.value(assignment.column, value);
+        }
+        if let Some(column) = version {
+            stmt.value(column, Expr::col(column).add(1));
         }
         if let Some(filter) = &self.query.filter {
             stmt.and_where(filter.resolve(dialect)?);
@@ -754,16 +767,14 @@ impl<M: Model> UpdateBulk<M> {
                 in_batches(db, &self.query, self.options, |db, rows| {
                     let assigned = assigned.clone();
                     Box::pin(async move {
-                        let dialect = db.dialect()?;
                         let mut updated = 0;
                         for mut row in rows {
                             for (index, _, json) in &assigned {
                                 row.set_json(*index, json.clone())?;
                             }
                             lifecycle::before_save(&mut row, Event::Update)?;
-                            let set = row.values().into_iter().enumerate().filter(|(i, _)| !meta.primary_key.contains(i)).collect();
-                            let stmt = crate::query::write::render_update(dialect, meta, set, row.key().key_values());
-                            updated += db.execute(stmt).await?.rows_affected;
+                            let set = crate::query::write::without_keys(meta, row.values());
+                            updated += u64::from(crate::query::write::update_row(db, &mut row, set).await?);
                             lifecycle::after_save(&row)?;
                         }
                         Ok(updated)

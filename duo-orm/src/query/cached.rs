@@ -212,7 +212,8 @@ mod tests {
     use super::*;
     use crate::model::ModelMeta;
 
-    static META: ModelMeta = ModelMeta { name: "T", table: "kept_t", columns: &[], primary_key: &[], indexes: &[], relations: &[] };
+    static META: ModelMeta =
+        ModelMeta { name: "T", table: "kept_t", columns: &[], primary_key: &[], version: None, indexes: &[], relations: &[] };
 
     /// `select` for `filter` on `dialect`, counting the renders in `renders`.
     fn kept(dialect: Dialect, filter: Expr, renders: &Cell<usize>) -> Statement {

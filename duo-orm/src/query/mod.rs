@@ -14,6 +14,7 @@ pub(crate) mod cached;
 pub mod cursor;
 pub mod expr;
 pub mod join;
+pub(crate) mod lock;
 pub mod project;
 pub mod raw;
 pub mod select;

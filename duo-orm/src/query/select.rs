@@ -9,6 +9,7 @@ use crate::dialect::{self, Dialect, Paging, Statement};
 use crate::error::{Error, Invalid, InvalidQueryKind, Result};
 use crate::model::{Model, ModelMeta};
 use crate::pending::Pending;
+use crate::query::lock::{RowLock, Strength, WhenLocked};
 use crate::relation::load::{self, LoadNode};
 use crate::relation::{Path, Relation};
 
@@ -24,6 +25,8 @@ pub struct Select<M> {
     pub(crate) error: Option<Invalid>,
     /// The relationships to load with the rows (`related(..)`), as a tree of paths.
     pub(crate) related: Vec<LoadNode>,
+    /// The lock on the rows read (`for_update()`, `for_share()`).
+    pub(crate) lock: Option<RowLock>,
     _marker: PhantomData<fn() -> M>,
 }
 
@@ -35,6 +38,7 @@ impl<M> Clone for Select<M> {
             paging: self.paging,
             error: self.error.clone(),
             related: self.related.clone(),
+            lock: self.lock,
             _marker: PhantomData,
         }
     }
@@ -48,6 +52,7 @@ impl<M> std::fmt::Debug for Select<M> {
             .field("limit", &self.paging.limit)
             .field("offset", &self.paging.offset)
             .field("related", &self.related.len())
+            .field("lock", &self.lock)
             .finish()
     }
 }
@@ -107,7 +112,15 @@ impl<M: Model> Default for Select<M> {
 impl<M: Model> Select<M> {
     /// Every row of `M`.
     pub fn new() -> Self {
-        Select { filter: None, order: Vec::new(), paging: Paging::default(), error: None, related: Vec::new(), _marker: PhantomData }
+        Select {
+            filter: None,
+            order: Vec::new(),
+            paging: Paging::default(),
+            error: None,
+            related: Vec::new(),
+            lock: None,
+            _marker: PhantomData,
+        }
     }
 
     /// Loads a relationship (or a path of them) with the rows: `related(|u| u.posts)`,
@@ -238,6 +251,94 @@ impl<M: Model> Select<M> {
         self.limit(size).offset(offset)
     }
 
+    /// Locks the rows read until the transaction ends, against other writers and other
+    /// lockers: `FOR UPDATE` (SQL Server: `WITH (UPDLOCK, ROWLOCK)`). Read a row this way
+    /// before writing a value computed from it, and no concurrent writer's change is lost.
+    ///
+    /// It must run inside a transaction (outside one the lock would end with the statement,
+    /// so that is an [`Error::InvalidQuery`]). On SQLite the clause is not written: a
+    /// transaction there begins with `BEGIN IMMEDIATE`, which already keeps every other
+    /// writer out of the database until it ends. `count`, `exists`, projections,
+    /// subqueries, streams and `related(..)` cannot take a lock (`InvalidQuery`).
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # static DB: Database = Database::from_url("sqlite::memory:");
+    /// # #[derive(Model, Debug)]
+    /// # #[duo(table = "counters", db = DB)]
+    /// # struct Counter { #[duo(primary_key)] id: i64, hits: i64 }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> duo_orm::Result<()> {
+    /// # DB.create_all().await?;
+    /// # Counter::create(json!({"hits": 0})).await?;
+    /// DB.transaction(async {
+    ///     let mut counter = Counter::filter(|c| c.id.eq(1)).for_update().one().await?;
+    ///     counter.hits += 1;
+    ///     counter.save().await
+    /// })
+    /// .await?;
+    /// assert!(Counter::filter(|c| c.id.eq(1)).for_update().one().await.is_err()); // no transaction
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn for_update(self) -> Self {
+        self.locking(Strength::Update)
+    }
+
+    /// Locks the rows read until the transaction ends against writers, not against other
+    /// readers that share the lock: `FOR SHARE` (MySQL/MariaDB: `LOCK IN SHARE MODE`; SQL
+    /// Server: `WITH (REPEATABLEREAD, ROWLOCK)`). Oracle has no shared row lock
+    /// ([`Error::UnsupportedOperation`]). See [`for_update`](Self::for_update) for where a
+    /// lock may be taken.
+    pub fn for_share(self) -> Self {
+        self.locking(Strength::Share)
+    }
+
+    /// With [`for_update`](Self::for_update) or [`for_share`](Self::for_share): leaves out the
+    /// rows another transaction has locked instead of waiting for them (`SKIP LOCKED`; SQL
+    /// Server: `READPAST`), so workers claiming jobs from one table never wait on each
+    /// other. On its own it is an [`Error::InvalidQuery`].
+    pub fn skip_locked(self) -> Self {
+        self.waiting(WhenLocked::Skip, "skip_locked()")
+    }
+
+    /// With [`for_update`](Self::for_update) or [`for_share`](Self::for_share): fails at once
+    /// when a row is locked by another transaction instead of waiting (`NOWAIT`), with
+    /// [`Error::Conflict`] of kind [`LockNotAvailable`](crate::ConflictKind::LockNotAvailable)
+    /// (MariaDB reports it as a lock wait timeout). On its own it is an
+    /// [`Error::InvalidQuery`].
+    pub fn nowait(self) -> Self {
+        self.waiting(WhenLocked::Fail, "nowait()")
+    }
+
+    fn locking(mut self, strength: Strength) -> Self {
+        let wait = self.lock.map_or(WhenLocked::Wait, |lock| lock.wait);
+        self.lock = Some(RowLock { strength, wait });
+        self
+    }
+
+    fn waiting(mut self, wait: WhenLocked, call: &str) -> Self {
+        match &mut self.lock {
+            Some(lock) => lock.wait = wait,
+            None => self.fail(Invalid::new(
+                InvalidQueryKind::Argument,
+                format!("{call} says what a row lock does about locked rows: call for_update() or for_share() first"),
+            )),
+        }
+        self
+    }
+
+    /// Refuses a row lock where the statement cannot take one: `what` names it.
+    pub(crate) fn check_unlocked(&self, what: &str) -> Result<()> {
+        match self.lock {
+            Some(_) => Err(Error::invalid(
+                InvalidQueryKind::Argument,
+                format!("{what} cannot lock rows: take the lock with all(), first() or one() on the model's rows"),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// The sea-query statement of this query (the escape hatch): edit it, then run it with
     /// `M::from_statement(stmt)`. It selects `M`'s columns in decode order, without the joins
     /// of `related(..)` (eager loading is not part of the escape hatch).
@@ -280,6 +381,7 @@ impl<M: Model> Select<M> {
     /// `dialect`, without the joins of `related(..)`, and the paging to apply.
     pub(crate) fn projection_body(&self, dialect: Dialect) -> Result<(SelectStatement, Paging)> {
         self.check()?;
+        self.check_unlocked("a projection or subquery")?;
         Ok((self.statement(dialect, Projection::Rows, true, false)?, self.paging))
     }
 
@@ -379,6 +481,24 @@ impl<M: Model> Select<M> {
 
     fn render(&self, dialect: Dialect, projection: Projection, paging: Paging) -> Result<Statement> {
         self.check()?;
+        match (projection, self.lock) {
+            (Projection::Rows, Some(lock)) => {
+                if !self.related.is_empty() {
+                    return Err(Error::invalid(
+                        InvalidQueryKind::Argument,
+                        "a locked query cannot load related(..) rows (which rows the lock covers would differ between \
+                         databases): lock the rows, then load their relationships",
+                    ));
+                }
+                let mut stmt =
+                    dialect::render_select(dialect, self.statement(dialect, projection, true, false)?, paging, !self.order.is_empty());
+                lock.apply(dialect, M::meta().table, paging, &mut stmt)?;
+                return Ok(stmt);
+            }
+            (Projection::Count, _) => self.check_unlocked("count()")?,
+            (Projection::Exists, _) => self.check_unlocked("exists()")?,
+            (Projection::Rows, None) => {}
+        }
         if projection == Projection::Count && paging.is_set() {
             // COUNT(*) ignores LIMIT: count the rows of the paged query instead, without the
             // joins of `related(..)`, which would count joined rows instead of the query's.
@@ -399,7 +519,7 @@ impl<M: Model> Select<M> {
     /// offset and orders by columns only.
     fn rows_sql(&self, dialect: Dialect) -> Result<Statement> {
         let by_columns = self.order.iter().all(|term| term.expr.is_none());
-        if !self.related.is_empty() || self.paging.offset.is_some() || !by_columns {
+        if !self.related.is_empty() || self.paging.offset.is_some() || !by_columns || self.lock.is_some() {
             return self.to_sql(dialect);
         }
         self.check()?;
@@ -421,6 +541,9 @@ impl<M: Model> Select<M> {
 
     /// Runs `stmt` (rendered from this query) and loads the `related(..)` paths.
     pub(crate) async fn fetch(self, db: &crate::Database, stmt: dialect::Statement) -> Result<Vec<M>> {
+        if let Some(lock) = self.lock {
+            lock.check_held(db, db.dialect()?)?;
+        }
         if self.related.is_empty() { db.fetch_all::<M>(stmt).await } else { load::fetch::<M>(db, stmt, &self.related).await }
     }
 

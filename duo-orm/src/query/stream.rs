@@ -217,6 +217,7 @@ impl<'a, M: Model> Pager<'a, M> {
         if let Some(invalid) = &self.error {
             return Err(invalid.clone().into());
         }
+        self.query.check_unlocked("a stream (its batches are separate statements)")?;
         let size = self.remaining.map_or(self.batch_size, |remaining| remaining.min(self.batch_size));
         let mut page = match self.walk {
             Walk::Keyset { descending } => self.query.keyset_page(self.after.as_deref(), descending, size),

@@ -53,11 +53,110 @@ pub(crate) fn render_insert(
     cached::rendered(meta, dialect, shape, values, render)
 }
 
-/// `UPDATE t SET <set> WHERE <key>`: its text is kept per model, dialect and list of set
-/// columns, in their order (the values bind in that order).
-pub(crate) fn render_update(dialect: Dialect, meta: &'static ModelMeta, set: Vec<(usize, Value)>, key: Vec<Value>) -> Statement {
+/// Which row an instance's UPDATE or DELETE writes: the one with its key and, for a model
+/// with a `#[duo(version)]` field, the version the instance read (optimistic locking).
+pub(crate) struct RowMatch {
+    key: Vec<Value>,
+    /// The version column's position and the instance's value of it.
+    version: Option<(usize, Value)>,
+}
+
+impl RowMatch {
+    pub(crate) fn of<M: Model>(row: &M) -> RowMatch {
+        RowMatch { key: row.key().key_values(), version: M::meta().version.map(|index| (index, row.value_at(index))) }
+    }
+
+    /// The key, then the version: the values the WHERE binds.
+    fn condition_values(&self) -> Vec<Value> {
+        self.key.iter().cloned().chain(self.version.as_ref().map(|(_, value)| value.clone())).collect()
+    }
+
+    /// The version an UPDATE writes (one more than the instance's), as the JSON value the
+    /// instance takes after it.
+    fn next_version(&self, meta: &ModelMeta) -> Result<Option<(usize, Value, Json)>> {
+        let Some((index, value)) = &self.version else { return Ok(None) };
+        let current = version_number(value);
+        let next = current.and_then(|n| n.checked_add(1)).ok_or_else(|| {
+            Error::invalid(InvalidQueryKind::OutOfRange, format!("{} cannot bump its version {value:?} any further", meta.name))
+        })?;
+        // The same kind of value as the column's own (an INTEGER column gets an Int).
+        let bound = match value {
+            Value::TinyInt(_) => i8::try_from(next).ok().map(|n| Value::TinyInt(Some(n))),
+            Value::SmallInt(_) => i16::try_from(next).ok().map(|n| Value::SmallInt(Some(n))),
+            Value::Int(_) => i32::try_from(next).ok().map(|n| Value::Int(Some(n))),
+            Value::BigInt(_) => Some(Value::BigInt(Some(next))),
+            Value::TinyUnsigned(_) => u8::try_from(next).ok().map(|n| Value::TinyUnsigned(Some(n))),
+            Value::SmallUnsigned(_) => u16::try_from(next).ok().map(|n| Value::SmallUnsigned(Some(n))),
+            Value::Unsigned(_) => u32::try_from(next).ok().map(|n| Value::Unsigned(Some(n))),
+            _ => u64::try_from(next).ok().map(|n| Value::BigUnsigned(Some(n))),
+        };
+        let bound = bound.ok_or_else(|| {
+            Error::invalid(InvalidQueryKind::OutOfRange, format!("{}'s version {next} does not fit its field", meta.name))
+        })?;
+        Ok(Some((*index, bound, Json::from(next))))
+    }
+
+    /// After a write that matched no row: [`Error::StaleObject`] when the model is versioned
+    /// and a row with this key still exists (someone else changed it since it was read).
+    pub(crate) async fn check_not_stale<M: Model>(&self, db: &Database) -> Result<()> {
+        let Some((_, version)) = &self.version else { return Ok(()) };
+        if Select::<M>::by_key(self.key.clone()).exists().run_on(db).await? {
+            use sea_query::QueryBuilder;
+            let key = self.key.iter().map(|value| sea_query::PostgresQueryBuilder.value_to_string(value)).collect::<Vec<_>>().join(", ");
+            return Err(Error::StaleObject { model: M::meta().name, key, version: version_number(version).unwrap_or_default() });
+        }
+        Ok(())
+    }
+}
+
+/// Runs the UPDATE of `row`'s `set` columns, by key: whether it matched the row. A versioned
+/// row is matched at the version it read and takes the next one; when it matched nothing but
+/// still exists, someone else changed it: [`Error::StaleObject`].
+pub(crate) async fn update_row<M: Model>(db: &Database, row: &mut M, set: Vec<(usize, Value)>) -> Result<bool> {
+    let matched = RowMatch::of(row);
+    let (stmt, next_version) = render_update(db.dialect()?, M::meta(), set, &matched)?;
+    if db.execute(stmt).await?.rows_affected == 0 {
+        matched.check_not_stale::<M>(db).await?;
+        return Ok(false);
+    }
+    if let Some((index, version)) = next_version {
+        row.set_json(index, version)?;
+    }
+    Ok(true)
+}
+
+/// An integer version value as an `i64` (`None` for what no integer field holds).
+fn version_number(value: &Value) -> Option<i64> {
+    match value {
+        Value::TinyInt(Some(n)) => Some(i64::from(*n)),
+        Value::SmallInt(Some(n)) => Some(i64::from(*n)),
+        Value::Int(Some(n)) => Some(i64::from(*n)),
+        Value::BigInt(Some(n)) => Some(*n),
+        Value::TinyUnsigned(Some(n)) => Some(i64::from(*n)),
+        Value::SmallUnsigned(Some(n)) => Some(i64::from(*n)),
+        Value::Unsigned(Some(n)) => Some(i64::from(*n)),
+        Value::BigUnsigned(Some(n)) => i64::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
+/// An instance's `UPDATE t SET <set> WHERE <key>` (for a versioned model, also `AND version
+/// = <read>`, with the version set to one more). Its text is kept per model, dialect and list
+/// of set columns, in their order (the values bind in that order). Returns the new version,
+/// for the instance to take once the UPDATE matched its row.
+pub(crate) fn render_update(
+    dialect: Dialect,
+    meta: &'static ModelMeta,
+    mut set: Vec<(usize, Value)>,
+    row: &RowMatch,
+) -> Result<(Statement, Option<(usize, Json)>)> {
+    let next = row.next_version(meta)?;
+    if let Some((index, value, _)) = &next {
+        set.retain(|(i, _)| i != index);
+        set.push((*index, value.clone()));
+    }
     let (columns, mut values): (Vec<usize>, Vec<Value>) = set.into_iter().unzip();
-    values.extend(key);
+    values.extend(row.condition_values());
     let shape = Shape::Update(columns.clone());
     let render = |values: Vec<Value>| {
         let mut values = values.into_iter();
@@ -65,20 +164,35 @@ pub(crate) fn render_update(dialect: Dialect, meta: &'static ModelMeta, set: Vec
         stmt.table(meta.table);
         let set: Vec<(usize, Value)> = columns.iter().map(|&i| (i, values.next().unwrap_or(Value::Int(None)))).collect();
         stmt.values(set.into_iter().map(|(i, v)| (meta.columns[i].name, meta.columns[i].param(v))));
-        stmt.and_where(meta.key_condition(values.collect()));
+        match_row(&mut stmt, meta, values.collect());
         Statement::new(build_any!(dialect, stmt))
     };
-    cached::rendered(meta, dialect, shape, values, render)
+    Ok((cached::rendered(meta, dialect, shape, values, render), next.map(|(index, _, json)| (index, json))))
 }
 
-pub(crate) fn render_delete(dialect: Dialect, meta: &'static ModelMeta, key: Vec<Value>) -> Statement {
-    let render = |key| {
+/// An instance's `DELETE FROM t WHERE <key>` (for a versioned model, also `AND version =
+/// <read>`).
+pub(crate) fn render_delete(dialect: Dialect, meta: &'static ModelMeta, row: &RowMatch) -> Statement {
+    let render = |values: Vec<Value>| {
         let mut stmt = Query::delete();
         stmt.from_table(meta.table);
-        stmt.and_where(meta.key_condition(key));
+        match_row(&mut stmt, meta, values);
         Statement::new(build_any!(dialect, stmt))
     };
-    cached::rendered(meta, dialect, Shape::Delete, key, render)
+    cached::rendered(meta, dialect, Shape::Delete, row.condition_values(), render)
+}
+
+/// `WHERE <key> [AND <version>]` from `values`: the key's, then the version's when the model
+/// has one.
+fn match_row(stmt: &mut impl sea_query::ConditionalStatement, meta: &ModelMeta, mut values: Vec<Value>) {
+    use sea_query::ExprTrait;
+    let version = meta.version.and_then(|index| Some((index, values.pop()?)));
+    let mut condition = meta.key_condition(values);
+    if let Some((index, value)) = version {
+        let column = &meta.columns[index];
+        condition = condition.and(sea_query::Expr::col((meta.table, column.name)).eq(column.param(value)));
+    }
+    stmt.and_where(condition);
 }
 
 /// Inserts a row and reads it back whole: through RETURNING/OUTPUT where the server has it,
@@ -184,12 +298,12 @@ fn insert_values(meta: &ModelMeta, values: Vec<Value>, generated: Option<usize>)
 pub(crate) async fn save_existing<M: Model>(db: &Database, row: &mut M) -> Result<bool> {
     let meta = M::meta();
     lifecycle::before_save(row, Event::Update)?;
-    let key = row.key().key_values();
     let set = without_keys(meta, row.values());
     let found = if set.is_empty() {
-        Select::<M>::by_key(key).first().run_on(db).await?.is_some()
+        Select::<M>::by_key(row.key().key_values()).first().run_on(db).await?.is_some()
     } else {
-        db.execute(render_update(db.dialect()?, meta, set, key)).await?.rows_affected > 0
+        // Gone: inserted again below (a versioned row changed by someone else is refused).
+        update_row(db, row, set).await?
     };
     if !found {
         lifecycle::stamp(row, Event::Create)?;

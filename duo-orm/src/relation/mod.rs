@@ -164,6 +164,7 @@ impl RelationMeta {
                 table,
                 columns: Box::leak(columns.into_boxed_slice()),
                 primary_key: &[0, 1],
+                version: None,
                 indexes: &[],
                 relations: &[],
             }))
