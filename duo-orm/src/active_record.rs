@@ -2,7 +2,7 @@
 //! `User::filter(..)`, `user.save()`, `user.posts()`, …). Each method builds a query or a
 //! write from `query/` and returns it unrun, as a [`Pending`] to `.await` or `.wait()`.
 
-use sea_query::{SelectStatement, Value};
+use sea_query::SelectStatement;
 use serde_json::{Map, Value as Json};
 
 use crate::column::Condition;
@@ -14,7 +14,7 @@ use crate::pending::Pending;
 use crate::query::bulk::{CreateBulk, DeleteBulk, UpdateBulk};
 use crate::query::select::Select;
 use crate::query::write::{
-    FromStatement, RowMatch, insert, insert_new, is_unset_key, render_delete, render_insert, render_update, resolve, save_existing,
+    Create, FromStatement, RowMatch, insert_new, is_unset_key, render_delete, render_insert, render_update, resolve, save_existing,
     update_row, without_keys,
 };
 use crate::types::KeyValues;
@@ -96,28 +96,43 @@ pub trait ModelExt: Model {
     /// its generated key and database defaults. Fields that are not columns are ignored;
     /// guarded fields are never taken from a schema or map. `set_on(create)` timestamps are
     /// stamped; a model with [`Hooks`](crate::Hooks) is built first and goes through them.
-    fn create<'a>(payload: impl Payload + 'a) -> Pending<'a, Self> {
-        let mut values = match resolve::<Self, _>(payload, Purpose::Create) {
-            Ok(values) => values,
-            Err(error) => return Pending::failed::<Self>(error),
-        };
-        if Self::hooks().is_some() {
-            let map = values.into_iter().map(|(i, _, json)| (Self::meta().columns[i].field.to_string(), json)).collect();
-            return match Self::from_json_map(map) {
-                Ok(mut model) => Pending::new::<Self>(move |db| {
-                    Box::pin(async move {
-                        insert_new(db, &mut model).await?;
-                        Ok(model)
-                    })
-                }),
-                Err(error) => Pending::failed::<Self>(error),
-            };
-        }
-        if let Err(error) = lifecycle::stamp_assignments(Self::meta(), &mut values, Event::Create) {
-            return Pending::failed::<Self>(error);
-        }
-        let values: Vec<(usize, Value)> = values.into_iter().map(|(i, v, _)| (i, v)).collect();
-        Pending::new::<Self>(move |db| Box::pin(insert::<Self>(db, values)))
+    ///
+    /// `.on_conflict(|u| u.email)` makes it an upsert: `.update(|u| (u.name, u.age))` updates
+    /// the row it meets, `.do_nothing()` leaves it (see [`Create::on_conflict`]).
+    fn create(payload: impl Payload) -> Create<Self> {
+        Create::new(payload)
+    }
+
+    /// The row matching `lookup` (field → value, a unique key of the model), or a new one
+    /// from `lookup` and `defaults`; `true` when it was created. Race-safe: an INSERT that
+    /// leaves a row it meets alone, then a read, so two concurrent callers create one row.
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # static DB: Database = Database::from_url("sqlite::memory:");
+    /// # #[derive(Model, Debug)]
+    /// # #[duo(table = "tags", db = DB)]
+    /// # struct Tag { #[duo(primary_key)] id: i64, #[duo(unique)] name: String, uses: i64 }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> duo_orm::Result<()> {
+    /// # DB.create_all().await?;
+    /// let (rust, created) = Tag::get_or_create(json!({"name": "rust"}), json!({"uses": 1})).await?;
+    /// assert!(created);
+    /// let (again, created) = Tag::get_or_create(json!({"name": "rust"}), json!({"uses": 99})).await?;
+    /// assert_eq!((again.id, again.uses, created), (rust.id, 1, false));
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn get_or_create<'a>(lookup: impl Payload + 'a, defaults: impl Payload + 'a) -> Pending<'a, (Self, bool)> {
+        crate::query::upsert::lookup_pending::<Self>(lookup, defaults, false)
+    }
+
+    /// The row matching `lookup` (a unique key of the model) updated with `values`, or a new
+    /// one from both; `true` when it was created. Race-safe like
+    /// [`get_or_create`](Self::get_or_create); the update bumps a `#[duo(version)]` and stamps
+    /// `set_on(update)` timestamps.
+    fn update_or_create<'a>(lookup: impl Payload + 'a, values: impl Payload + 'a) -> Pending<'a, (Self, bool)> {
+        crate::query::upsert::lookup_pending::<Self>(lookup, values, true)
     }
 
     /// Writes this instance. A model with a generated key whose key is still `0` is inserted

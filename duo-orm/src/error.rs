@@ -233,8 +233,9 @@ pub enum Error {
 
     /// The transaction lost a race with a concurrent one: the database refused to serialize
     /// it, broke a deadlock by choosing it, or a lock it waited for was not granted in time.
-    /// After a serialization failure or a deadlock nothing of the transaction commits (a
-    /// block that goes on after one cannot commit: its `COMMIT` fails with this error). Run
+    /// After any kind but [`LockNotAvailable`](ConflictKind::LockNotAvailable) nothing of the
+    /// transaction commits: a block that goes on after one runs nothing more (each later
+    /// statement, and the `COMMIT`, fails with this error unsent). Run
     /// the whole transaction again: [`Database::transaction_with`](crate::Database::transaction_with)
     /// with `.retry(..)` does it for you. `kind` says which, for a `match`.
     #[error("{kind}: {message}; run the transaction again (`transaction_with(..).retry(..)` does)")]
@@ -411,10 +412,12 @@ impl ConflictKind {
         self != ConflictKind::LockNotAvailable
     }
 
-    /// Whether the database abandons the whole transaction (not only the statement): a
-    /// serialization failure or a deadlock.
+    /// Whether the transaction cannot go on after it: the database abandons the whole
+    /// transaction on a serialization failure and a deadlock, SQLite on BUSY, and MySQL on a
+    /// lock wait timeout when `innodb_rollback_on_timeout` is on (which a client cannot
+    /// see, so every lock wait timeout is taken as one).
     pub(crate) fn dooms_transaction(self) -> bool {
-        matches!(self, ConflictKind::Serialization | ConflictKind::Deadlock)
+        self != ConflictKind::LockNotAvailable
     }
 }
 

@@ -473,8 +473,11 @@ fn resolve_columns(
             continue;
         }
         match purpose {
-            // Keys never change; a create-only timestamp (`auto_now_add`) is never backdated.
-            Purpose::Update if column.primary_key || (column.set_on.create && !column.set_on.update) => continue,
+            // Keys never change; a create-only timestamp (`auto_now_add`) is never backdated;
+            // the version moves only by the update's own bump, even from a trusted instance.
+            Purpose::Update if column.primary_key || (column.set_on.create && !column.set_on.update) || meta.version == Some(index) => {
+                continue;
+            }
             // A model instance with a generated key it has not got yet (0) leaves it to the database.
             Purpose::Create if column.auto_increment && json.as_i64() == Some(0) => continue,
             _ => {}

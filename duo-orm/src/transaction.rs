@@ -163,24 +163,63 @@ pub(crate) struct TxConn {
     /// `None` once the transaction has ended.
     leased: Option<Leased>,
     /// The first conflict with a concurrent transaction that a statement of this one failed
-    /// with: after a serialization failure or a deadlock it must not commit, and a retried
-    /// block runs again after any retryable one.
+    /// with. One that [`dooms`](ConflictKind::dooms_transaction) it ends the transaction on
+    /// the server (MySQL goes on in autocommit): nothing more may run in it, and it cannot
+    /// commit. A retried block runs again after any retryable one.
     conflict: Option<ConflictKind>,
+    /// PostgreSQL: the depth of the innermost level at which a statement failed. PostgreSQL
+    /// ignores everything after it until a rollback to a savepoint outside that level, and
+    /// answers `COMMIT` with a silent `ROLLBACK`, so this transaction must not report one.
+    aborted_at: Option<usize>,
     /// Whether the server closed the connection under the transaction: nothing of it
     /// committed, so running it again is safe.
     lost: bool,
 }
 
 impl TxConn {
-    /// Notes that a statement of this transaction failed with `error`.
-    pub(crate) fn note_failure(&mut self, error: &Error) {
+    fn new(leased: Leased) -> Self {
+        TxConn { leased: Some(leased), conflict: None, aborted_at: None, lost: false }
+    }
+
+    /// Notes that a statement of this transaction, in `dialect`, failed with `error`.
+    pub(crate) fn note_failure(&mut self, dialect: Dialect, error: &Error) {
+        let depth = self.leased.as_mut().map_or(0, |leased| leased.conn().transaction_depth());
         match error {
-            // A doomed transaction stays doomed whatever comes after.
             Error::Conflict { kind, .. } if self.conflict.is_none_or(|seen| !seen.dooms_transaction()) => {
                 self.conflict = Some(*kind);
             }
-            Error::ConnectionLost { .. } => self.lost = true,
+            Error::ConnectionLost { .. } => {
+                self.lost = true;
+                if let Some(leased) = self.leased.as_mut() {
+                    leased.mark_lost();
+                }
+            }
             _ => {}
+        }
+        // What the database refused before running it (our own checks) aborts nothing.
+        let reached_server = matches!(error, Error::Database(_) | Error::Integrity { .. } | Error::Conflict { .. });
+        if dialect == Dialect::Postgres && reached_server && self.aborted_at.is_none_or(|at| depth < at) {
+            self.aborted_at = Some(depth);
+        }
+    }
+
+    /// The conflict that ended this transaction on the server, if one did.
+    fn doomed(&self) -> Option<ConflictKind> {
+        self.conflict.filter(|kind| kind.dooms_transaction())
+    }
+
+    /// Refuses a statement or a savepoint in a transaction a conflict has ended.
+    pub(crate) fn check_not_doomed(&self) -> Result<()> {
+        match self.doomed() {
+            Some(kind) => Err(Error::Conflict {
+                kind,
+                message: format!(
+                    "an earlier statement of this transaction failed with a {kind}, which ends the transaction on the \
+                     server; nothing more runs in it, and nothing of it commits"
+                ),
+                source: None,
+            }),
+            None => Ok(()),
         }
     }
 
@@ -220,6 +259,7 @@ impl TxShared {
         if self.broken.load(Ordering::SeqCst) {
             return Err(broken_error());
         }
+        guard.check_not_doomed()?;
         Ok(guard)
     }
 }
@@ -297,7 +337,7 @@ impl Frame {
         let shared = Arc::new(TxShared {
             database: database_id(database),
             engine,
-            conn: Arc::new(Mutex::new(TxConn { leased: Some(lease), conflict: None, lost: false })),
+            conn: Arc::new(Mutex::new(TxConn::new(lease))),
             broken: AtomicBool::new(false),
             levels: std::sync::Mutex::new(vec![id]),
             access: options.access,
@@ -338,19 +378,34 @@ impl Frame {
                 End::Rollback => Ok(()),
             };
         }
-        let doomed = guard.conflict.filter(|kind| kind.dooms_transaction());
+        // Ended by a conflict on the server: a savepoint is gone with it (send nothing); the
+        // outermost level rolls back whatever the connection still holds.
+        if guard.doomed().is_some() && (nested || how == End::Commit) {
+            if !nested {
+                let lease = guard.lease()?;
+                let _ = engine.control(lease, Control::Rollback, nested).await;
+                if let Some(mut lease) = guard.leased.take() {
+                    lease.close_on_drop();
+                }
+            }
+            return match how {
+                End::Commit => guard.check_not_doomed(),
+                End::Rollback => Ok(()),
+            };
+        }
+        let aborted = guard.aborted_at.is_some_and(|at| at >= self.depth);
         let lease = guard.lease()?;
         let mut outcome = match how {
-            End::Commit if !nested && let Some(kind) = doomed => {
+            // A read-only transaction has nothing to commit: ending it is all COMMIT did.
+            End::Commit if aborted && self.shared.access == Access::ReadOnly => engine.control(lease, Control::Rollback, nested).await,
+            End::Commit if aborted => {
                 let _ = engine.control(lease, Control::Rollback, nested).await;
-                Err(Error::Conflict {
-                    kind,
-                    message: format!(
-                        "a statement of this transaction failed with a {kind} and the block went on; the database had \
-                         already abandoned the transaction, so nothing of it was committed"
-                    ),
-                    source: None,
-                })
+                Err(Error::invalid(
+                    InvalidQueryKind::Transaction,
+                    "a statement of this transaction failed and the block went on: PostgreSQL ignores everything \
+                     after a failed statement until a rollback, so nothing of it was committed; run the statement \
+                     that may fail in a nested transaction (a savepoint) to go on after it",
+                ))
             }
             End::Commit if broken && !nested => {
                 let _ = engine.control(lease, Control::Rollback, nested).await;
@@ -359,6 +414,11 @@ impl Frame {
             End::Commit => engine.control(lease, Control::Commit, nested).await,
             End::Rollback => engine.control(lease, Control::Rollback, nested).await,
         };
+        let rolled_back = aborted || how == End::Rollback;
+        if nested && rolled_back && guard.aborted_at.is_some_and(|at| at >= self.depth) {
+            // Back at the savepoint, PostgreSQL runs statements again.
+            guard.aborted_at = None;
+        }
         if !nested {
             // The transaction is over: return the connection now, unless it may still be in
             // one, in which case it is closed instead (discarding whatever it holds).
@@ -559,12 +619,14 @@ pub(crate) fn begin_statement(dialect: Dialect, options: Options) -> Result<Opti
         (Dialect::Oracle, ReadOnly, None) => Some("SET TRANSACTION READ ONLY"),
         (Dialect::Oracle, ReadWrite, Some(ReadCommitted)) => Some("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"),
         (Dialect::Oracle, ReadWrite, Some(Serializable)) => Some("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
-        (Dialect::Oracle, _, Some(level)) => {
-            let read_only = if options.access == ReadOnly { ", read-only" } else { "" };
+        (Dialect::Oracle, ReadOnly, Some(level)) => {
             return Err(Error::unsupported(
                 dialect,
-                format!("the {level} isolation level{read_only} (Oracle has READ COMMITTED and SERIALIZABLE)"),
+                format!("a read-only transaction at {level} (Oracle's SET TRANSACTION READ ONLY sets no level)"),
             ));
+        }
+        (Dialect::Oracle, ReadWrite, Some(level)) => {
+            return Err(Error::unsupported(dialect, format!("the {level} isolation level (Oracle has READ COMMITTED and SERIALIZABLE)")));
         }
     })
 }
@@ -607,11 +669,16 @@ pub(crate) async fn run_block_with<T, E: From<Error>>(
     let inner = ambient.with(frame.shared.clone(), frame.id);
     let outcome = inner.scope(AssertUnwindSafe(block).catch_unwind()).await;
     let ended = frame.end(End::after(&outcome)).await;
-    let failed = !matches!((&outcome, &ended), (Ok(Ok(_)), Ok(())));
-    let retryable = outermost && failed && outcome.is_ok() && {
-        let conn = shared.conn.lock().await;
-        conn.conflict.is_some_and(ConflictKind::is_retryable) || conn.lost || ended.as_ref().is_err_and(retryable_error)
-    };
+    let retryable = outermost
+        && match (&outcome, &ended) {
+            // Committed; a panic; a COMMIT that may have committed: never run again.
+            (Ok(Ok(_)), Ok(())) | (Err(_), _) | (_, Err(Error::CommitUnknown { .. })) => false,
+            // No COMMIT went through: what failed on the way decides.
+            _ => {
+                let conn = shared.conn.lock().await;
+                conn.conflict.is_some_and(ConflictKind::is_retryable) || conn.lost || ended.as_ref().is_err_and(retryable_error)
+            }
+        };
     Attempt { result: conclude(outcome, ended), retryable }
 }
 

@@ -139,8 +139,8 @@ async fn skip_locked_passes_over_held_rows_and_nowait_refuses_them() {
 }
 
 /// 8 workers claim 1 000 jobs, 10 at a time, with `for_update().skip_locked()`: every job is
-/// processed exactly once. Each worker's transaction sets a short lock timeout, so a worker
-/// that waited on another's locked row would fail the test.
+/// processed exactly once. Each worker's transaction sets the server's lock wait timeout to
+/// (nearly) nothing, so a worker that waited on another's locked row would fail the test.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_queue_of_eight_workers_processes_every_job_once_without_waiting() {
     for t in backends("cc_job_queue").await {
@@ -152,7 +152,8 @@ async fn a_job_queue_of_eight_workers_processes_every_job_once_without_waiting()
         let db = leak(Database::new(t.url.clone()).max_connections(8));
         db.register::<Job>();
         let no_waiting = match t.dialect {
-            Dialect::Postgres => "SET LOCAL lock_timeout = '500ms'",
+            Dialect::Postgres => "SET LOCAL lock_timeout = '1ms'",
+            // Its smallest: 0 makes MariaDB fail the COMMIT itself.
             _ => "SET SESSION innodb_lock_wait_timeout = 1",
         };
         let workers: Vec<_> = (0..8)
@@ -310,25 +311,132 @@ async fn retry_runs_the_block_again_after_a_conflict_and_only_then() {
     }
 }
 
-/// A block that catches a deadlock and goes on cannot commit: the database has already
-/// abandoned its transaction. Its `Ok` becomes the conflict, after a ROLLBACK.
+/// A block that catches a deadlock and goes on runs nothing more, and cannot commit: the
+/// database has already ended its transaction (MySQL would run what follows in autocommit).
 #[tokio::test]
-async fn a_transaction_that_lost_a_deadlock_does_not_commit() {
+async fn a_transaction_that_lost_a_deadlock_runs_and_commits_nothing_more() {
     let mock = MockDatabase::new(Dialect::MySql);
     let db = mock.database();
-    mock.exec_error(deadlock()).executed(1);
+    mock.exec_error(deadlock());
     let outcome = db
         .transaction(async {
             let lost = Account::filter(|a| a.id.eq(1)).set(|a| a.balance.to(a.balance.plus(1))).on(&db).await;
             assert!(lost.is_err());
-            Account::filter(|a| a.id.eq(2)).set(|a| a.balance.to(a.balance.plus(1))).on(&db).await
+            let refused = Account::filter(|a| a.id.eq(2)).set(|a| a.balance.to(a.balance.plus(1))).on(&db).await;
+            assert!(matches!(refused, Err(Error::Conflict { kind: ConflictKind::Deadlock, .. })), "{refused:?}");
+            let nested = db.transaction(async { Ok(()) }).await;
+            assert!(matches!(nested, Err(Error::Conflict { .. })), "{nested:?}");
+            Ok(())
         })
         .await;
-    assert!(
-        matches!(&outcome, Err(Error::Conflict { kind: ConflictKind::Deadlock, message, .. }) if message.contains("went on")),
-        "{outcome:?}"
-    );
-    assert_eq!(mock.statements().last().map(|s| s.sql.clone()).as_deref(), Some("ROLLBACK"));
+    assert!(matches!(&outcome, Err(Error::Conflict { kind: ConflictKind::Deadlock, .. })), "{outcome:?}");
+    let sent: Vec<String> = mock.statements().into_iter().map(|s| s.sql).collect();
+    assert_eq!(sent.len(), 3, "BEGIN, the failed UPDATE, ROLLBACK: {sent:?}");
+    assert_eq!(sent.last().map(String::as_str), Some("ROLLBACK"));
+}
+
+/// A `COMMIT` whose answer never came may have committed: a retried block does not run again.
+#[tokio::test]
+async fn retry_never_runs_a_block_again_after_its_commit_was_lost() {
+    let mock = MockDatabase::new(Dialect::Postgres);
+    let db = mock.database();
+    mock.executed(1).drop_next_commit();
+    let runs = AtomicU32::new(0);
+    let bump = || {
+        runs.fetch_add(1, Ordering::SeqCst);
+        async { Account::filter(|a| a.id.eq(1)).set(|a| a.balance.to(a.balance.plus(1))).on(&db).await }
+    };
+    let outcome = db.transaction_with(bump).retry(Retry::attempts(5)).await;
+    assert!(matches!(outcome, Err(Error::CommitUnknown { .. })), "{outcome:?}");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+/// A deadlock between two transactions that lock two rows in opposite orders: the one the
+/// database picks fails with `Conflict`; its block catches that and writes a marker, which
+/// is refused and never lands. The other commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swallowed_deadlock_lands_no_later_write() {
+    for t in backends("cc_deadlock").await {
+        if t.dialect == Dialect::Sqlite {
+            continue;
+        }
+        setup!(t.db, Account, Job);
+        let db = leak(Database::new(t.url.clone()).max_connections(4));
+        db.register::<Account>().register::<Job>();
+        let (a, b) = (
+            Account::create(json!({"balance": 0})).on(db).await.unwrap().id,
+            Account::create(json!({"balance": 0})).on(db).await.unwrap().id,
+        );
+        let both_locked = Arc::new(tokio::sync::Barrier::new(2));
+        let tasks: Vec<_> = [(a, b), (b, a)]
+            .into_iter()
+            .map(|(first, second)| {
+                let both_locked = both_locked.clone();
+                tokio::spawn(async move {
+                    db.transaction(async {
+                        Account::filter(|x| x.id.eq(first)).for_update().one().on(db).await?;
+                        both_locked.wait().await;
+                        if let Err(lost) = Account::filter(|x| x.id.eq(second)).for_update().one().on(db).await {
+                            assert!(matches!(lost, Error::Conflict { kind: ConflictKind::Deadlock, .. }), "{lost}");
+                            // Swallowed: the block goes on as if nothing happened.
+                            let _ = Job::create(json!({"done": false, "runs": 0})).on(db).await;
+                        }
+                        Ok(())
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap());
+        }
+        let lost = outcomes.iter().filter(|o| matches!(o, Err(Error::Conflict { kind: ConflictKind::Deadlock, .. }))).count();
+        assert_eq!((lost, outcomes.iter().filter(|o| o.is_ok()).count()), (1, 1), "{:?}: {outcomes:?}", t.dialect);
+        assert_eq!(Job::query().count().on(db).await.unwrap(), 0, "{:?}: the swallowed write landed", t.dialect);
+        db.disconnect().await.unwrap();
+    }
+}
+
+/// After a failed statement PostgreSQL ignores the rest of the transaction and answers COMMIT
+/// with a silent rollback: a block that catches the error and returns `Ok` gets an error,
+/// not a false success. In a nested transaction (a savepoint) the block goes on on every
+/// backend; MySQL and SQLite undo only the failed statement.
+#[tokio::test]
+async fn a_caught_failure_cannot_commit_on_postgres_unless_a_savepoint_took_it() {
+    for t in backends("cc_caught_failure").await {
+        setup!(t.db, Member);
+        let db = &t.db;
+        let d = t.dialect;
+        let member = |email: &str| json!({"email": email, "name": "M", "age": 1});
+        let caught = db
+            .transaction(async {
+                Member::create(member("a@example.com")).on(db).await?;
+                assert!(Member::create(member("a@example.com")).on(db).await.is_err());
+                Ok(())
+            })
+            .await;
+        match d {
+            Dialect::Postgres => {
+                assert!(matches!(&caught, Err(Error::InvalidQuery { kind: InvalidQueryKind::Transaction, .. })), "{caught:?}");
+                assert_eq!(Member::query().count().on(db).await.unwrap(), 0);
+            }
+            _ => {
+                assert!(caught.is_ok(), "{d:?}: {caught:?}");
+                assert_eq!(Member::query().count().on(db).await.unwrap(), 1, "{d:?}");
+            }
+        }
+        Member::query().delete_bulk().require_filter(false).on(db).await.unwrap();
+        db.transaction(async {
+            Member::create(member("b@example.com")).on(db).await?;
+            let duplicate = db.transaction(async { Member::create(member("b@example.com")).on(db).await }).await;
+            assert!(matches!(duplicate, Err(Error::Integrity { .. })), "{duplicate:?}");
+            Member::create(member("c@example.com")).on(db).await
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        assert_eq!(Member::query().count().on(db).await.unwrap(), 2, "{d:?}");
+    }
 }
 
 /// Two SERIALIZABLE transfers out of one account, interleaved so that both read its balance
@@ -590,4 +698,180 @@ fn versioned_writes_in_five_dialects() {
     .join("\n")));
     let refused = Doc::filter(|x| x.hits.gt(0)).set(|x| x.version.to(x.version.plus(1))).to_sql(Dialect::Postgres).unwrap_err();
     assert!(refused.to_string().contains("version"), "{refused}");
+}
+
+// ----- Upserts -----
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[duo(table = "cc_members")]
+pub struct Member {
+    #[duo(primary_key, auto_increment)]
+    pub id: i64,
+    #[duo(unique, max_length = 80)]
+    pub email: String,
+    #[duo(max_length = 40)]
+    pub name: String,
+    pub age: i32,
+    #[duo(max_length = 20, default = "new")]
+    pub status: String,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[duo(table = "cc_slugs", unique(org, slug))]
+pub struct Slug {
+    #[duo(primary_key, auto_increment)]
+    pub id: i64,
+    pub org: i64,
+    #[duo(max_length = 40)]
+    pub slug: String,
+    pub hits: i64,
+    #[duo(version)]
+    pub version: i64,
+}
+
+/// The upserts in five dialects: ON CONFLICT, ON DUPLICATE KEY UPDATE, MERGE.
+#[test]
+fn upserts_in_five_dialects() {
+    let ada = || json!({"email": "ada@example.com", "name": "Ada", "age": 36});
+    let rows = || vec![json!({"org": 1, "slug": "a", "hits": 1}), json!({"org": 1, "slug": "b", "hits": 2})];
+    insta::assert_snapshot!(per_dialect(|d| [
+        format!("update: {}", show(Member::create(ada()).on_conflict(|m| m.email).update(|m| (m.name, m.age)).to_sql(d))),
+        format!("do_nothing: {}", show(Member::create(ada()).on_conflict(|m| m.email).do_nothing().to_sql(d))),
+        format!(
+            "versioned, composite: {}",
+            show(Slug::create(json!({"org": 1, "slug": "a", "hits": 1})).on_conflict(|s| (s.org, s.slug)).update(|s| s.hits).to_sql(d))
+        ),
+        format!(
+            "bulk: {}",
+            match Slug::create_bulk(rows()).on_conflict(|s| (s.org, s.slug)).update(|s| s.hits).to_sql(d) {
+                Ok(statements) => statements.into_iter().map(|s| show(Ok(s))).collect::<Vec<_>>().join("\n"),
+                Err(e) => format!("error: {e}"),
+            }
+        ),
+    ]
+    .join("\n")));
+}
+
+/// What would not mean the same everywhere is refused before anything is sent.
+#[test]
+fn upserts_refuse_targets_that_are_not_unique_keys_and_updates_of_keys() {
+    let ada = || json!({"email": "ada@example.com", "name": "Ada", "age": 36});
+    let refused = |result: Result<Statement>, says: &str| {
+        let error = result.unwrap_err();
+        assert!(error.to_string().contains(says), "{error}");
+    };
+    refused(Member::create(ada()).on_conflict(|m| m.name).do_nothing().to_sql(Dialect::Postgres), "needs a unique key");
+    refused(Member::create(ada()).on_conflict(|m| m.email).update(|m| m.email).to_sql(Dialect::Postgres), "is a key it matches on");
+    refused(Member::create(ada()).on_conflict(|m| m.email).update(|m| m.status).to_sql(Dialect::Sqlite), "no value in the payload");
+    refused(
+        Member::create(json!({"name": "x", "age": 1})).on_conflict(|m| m.email).do_nothing().to_sql(Dialect::Sqlite),
+        "no value for `email`",
+    );
+    refused(
+        Slug::create(json!({"org": 1, "slug": "a", "hits": 1}))
+            .on_conflict(|s| (s.org, s.slug))
+            .update(|s| s.version)
+            .to_sql(Dialect::Sqlite),
+        "version",
+    );
+    // MySQL matches any unique key: a row that carries its key as well could meet another row.
+    let with_key = json!({"id": 5, "email": "ada@example.com", "name": "Ada", "age": 36});
+    let error = Member::create(with_key.clone()).on_conflict(|m| m.email).update(|m| m.name).to_sql(Dialect::MySql).unwrap_err();
+    assert!(matches!(error, Error::UnsupportedOperation { .. }), "{error}");
+    assert!(Member::create(with_key).on_conflict(|m| m.email).update(|m| m.name).to_sql(Dialect::Postgres).is_ok());
+}
+
+/// `create(..).on_conflict(..)` live: the first inserts (with its defaults), the second
+/// updates the same row, `do_nothing` leaves it; bulk upserts do the same per row, and bump
+/// a version.
+#[tokio::test]
+async fn upserts_insert_then_update_or_leave_the_row() {
+    for t in backends("cc_upserts").await {
+        setup!(t.db, Member, Slug);
+        let db = &t.db;
+        let d = t.dialect;
+        let first = Member::create(json!({"email": "ada@example.com", "name": "Ada", "age": 36}))
+            .on_conflict(|m| m.email)
+            .update(|m| (m.name, m.age))
+            .on(db)
+            .await
+            .unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        assert_eq!((first.name.as_str(), first.status.as_str()), ("Ada", "new"), "{d:?}");
+        let second = Member::create(json!({"email": "ada@example.com", "name": "Ada L.", "age": 37}))
+            .on_conflict(|m| m.email)
+            .update(|m| (m.name, m.age))
+            .on(db)
+            .await
+            .unwrap();
+        assert_eq!((second.id, second.name.as_str(), second.age), (first.id, "Ada L.", 37), "{d:?}");
+        let skipped = Member::create(json!({"email": "ada@example.com", "name": "Other", "age": 1}))
+            .on_conflict(|m| m.email)
+            .do_nothing()
+            .on(db)
+            .await
+            .unwrap();
+        assert_eq!(skipped, None, "{d:?}");
+        let added =
+            Member::create(json!({"email": "bob@example.com", "name": "Bob", "age": 5})).on_conflict(|m| m.email).do_nothing().on(db).await;
+        assert_eq!(added.unwrap().map(|m| m.name), Some("Bob".to_string()), "{d:?}");
+        let stored = Member::filter(|m| m.email.eq("ada@example.com")).one().on(db).await.unwrap();
+        assert_eq!((stored.name.as_str(), stored.age), ("Ada L.", 37), "{d:?}");
+        assert_eq!(Member::query().count().on(db).await.unwrap(), 2);
+        // Another unique violation than the target's is still an error.
+        let clash = Member::create(json!({"id": stored.id, "email": "new@example.com", "name": "N", "age": 1}))
+            .on_conflict(|m| m.email)
+            .do_nothing()
+            .on(db)
+            .await;
+        match d {
+            Dialect::MySql => assert!(matches!(clash, Err(Error::UnsupportedOperation { .. })), "{clash:?}"),
+            _ => assert!(matches!(clash, Err(Error::Integrity { .. })), "{d:?}: {clash:?}"),
+        }
+
+        let rows = |hits: i64| (0..3).map(|i| json!({"org": 1, "slug": format!("s{i}"), "hits": hits + i})).collect::<Vec<_>>();
+        Slug::create_bulk(rows(0)).on_conflict(|s| (s.org, s.slug)).update(|s| s.hits).on(db).await.unwrap();
+        Slug::create_bulk(rows(10)).batch_size(2).on_conflict(|s| (s.org, s.slug)).update(|s| s.hits).on(db).await.unwrap();
+        Slug::create_bulk(rows(50)).on_conflict(|s| (s.org, s.slug)).do_nothing().on(db).await.unwrap();
+        let slugs = Slug::query().order_by(|s| s.slug.asc()).all().on(db).await.unwrap();
+        let seen: Vec<(i64, i64)> = slugs.iter().map(|s| (s.hits, s.version)).collect();
+        assert_eq!(seen, [(10, 1), (11, 1), (12, 1)], "{d:?}");
+    }
+}
+
+/// `get_or_create` from 8 concurrent callers creates one row, and tells exactly one caller it
+/// did; `update_or_create` creates, then updates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_or_create_is_race_safe_and_update_or_create_updates() {
+    for t in backends("cc_get_or_create").await {
+        setup!(t.db, Member);
+        let db = leak(Database::new(t.url.clone()).max_connections(8));
+        db.register::<Member>();
+        let d = t.dialect;
+        let callers: Vec<_> = (0..8)
+            .map(|i| {
+                tokio::spawn(async move {
+                    Member::get_or_create(json!({"email": "race@example.com"}), json!({"name": format!("caller {i}"), "age": i}))
+                        .on(db)
+                        .await
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for caller in callers {
+            outcomes.push(caller.await.unwrap().unwrap_or_else(|e| panic!("{d:?}: {e}")));
+        }
+        assert_eq!(outcomes.iter().filter(|(_, created)| *created).count(), 1, "{d:?}");
+        assert!(outcomes.windows(2).all(|w| w[0].0 == w[1].0), "{d:?}: every caller gets the one row");
+        assert_eq!(Member::query().count().on(db).await.unwrap(), 1);
+
+        let (made, created) =
+            Member::update_or_create(json!({"email": "u@example.com"}), json!({"name": "U", "age": 1})).on(db).await.unwrap();
+        assert!(created && made.age == 1, "{d:?}");
+        let (updated, created) =
+            Member::update_or_create(json!({"email": "u@example.com"}), json!({"name": "U2", "age": 2})).on(db).await.unwrap();
+        assert_eq!((updated.id, updated.name.as_str(), updated.age, created), (made.id, "U2", 2, false), "{d:?}");
+        let refused = Member::get_or_create(json!({"name": "U2"}), json!({"age": 3})).on(db).await.unwrap_err();
+        assert!(refused.to_string().contains("unique key"), "{refused}");
+        db.disconnect().await.unwrap();
+    }
 }

@@ -62,6 +62,12 @@ impl Leased {
         self.checked |= answered;
     }
 
+    /// Marks the connection as closed by the server under a transaction: nothing more is sent
+    /// on it, and it is not given back to the pool.
+    pub(crate) fn mark_lost(&mut self) {
+        self.lost = true;
+    }
+
     /// Refuses a transaction's next statement when an earlier one was cut short (the
     /// connection's state is unknown) or the server closed the connection.
     pub(crate) fn usable(&self) -> Result<()> {
@@ -122,6 +128,7 @@ impl Lease {
         match self {
             Lease::Pooled(leased) => Ok(leased.start()),
             Lease::Transaction(guard) => {
+                guard.check_not_doomed()?;
                 let leased = guard.lease()?;
                 leased.usable()?;
                 Ok(leased.start())
@@ -131,9 +138,9 @@ impl Lease {
 
     /// `error` ends the statement started with [`start`](Self::start): a transaction notes
     /// it (see [`TxConn::note_failure`]).
-    pub(super) fn failed(&mut self, error: Error) -> Error {
+    pub(super) fn failed(&mut self, dialect: crate::Dialect, error: Error) -> Error {
         if let Lease::Transaction(guard) = self {
-            guard.note_failure(&error);
+            guard.note_failure(dialect, &error);
         }
         error
     }

@@ -336,7 +336,7 @@ macro_rules! resending {
             $conn.finish(!matches!(attempt, Err(Failure::Dropped(_))));
             match attempt {
                 Ok(value) => break Ok(value),
-                Err(Failure::Final(error)) => break Err($conn.failed(error)),
+                Err(Failure::Final(error)) => break Err($conn.failed($engine.url.dialect(), error)),
                 Err(Failure::Dropped(error)) => match spare {
                     Some(again) => {
                         if let Lease::Pooled(leased) = &mut *$conn {
@@ -346,7 +346,7 @@ macro_rules! resending {
                     }
                     None => {
                         let lost = $engine.lost($conn, error);
-                        break Err($conn.failed(lost));
+                        break Err($conn.failed($engine.url.dialect(), lost));
                     }
                 },
             }

@@ -77,6 +77,8 @@ struct Script {
     row_sets: VecDeque<Result<Vec<Vec<Value>>, Error>>,
     executions: VecDeque<Result<Executed, Error>>,
     recorded: Vec<MockStatement>,
+    /// Whether the next `COMMIT` loses its connection before its answer.
+    drop_commit: bool,
 }
 
 impl MockDatabase {
@@ -161,6 +163,14 @@ impl MockDatabase {
     /// Scripts the next statement that returns no rows to fail with `error`.
     pub fn exec_error(&self, error: Error) -> &Self {
         self.script().executions.push_back(Err(error));
+        self
+    }
+
+    /// Scripts the next `COMMIT` to be sent and then lose its connection before the answer
+    /// comes, as when the server goes away mid-commit: the outcome is unknown to the client
+    /// ([`Error::CommitUnknown`]).
+    pub fn drop_next_commit(&self) -> &Self {
+        self.script().drop_commit = true;
         self
     }
 
@@ -416,8 +426,14 @@ impl Driver for MockDriver {
             (Control::Rollback, 1) => "ROLLBACK".to_string(),
             (Control::Rollback, n) => format!("ROLLBACK TO SAVEPOINT duo_orm_savepoint_{}", n - 1),
         };
-        conn.record_control(sql);
+        let dropped = {
+            let mut script = conn.record(Statement::raw(sql));
+            control == Control::Commit && depth == 1 && std::mem::take(&mut script.drop_commit)
+        };
         conn.depth = if matches!(control, Control::Begin(_)) { depth + 1 } else { depth - 1 };
+        if dropped {
+            return Err(Failure::Dropped("scripted: the connection closed while COMMIT was in flight".into()));
+        }
         Ok(())
     }
 

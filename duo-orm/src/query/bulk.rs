@@ -15,6 +15,7 @@ use crate::model::{Model, ModelMeta, Payload, Purpose, assigned_values, assignme
 use crate::pending::{Pending, pending_builder};
 use crate::query::project::{Computed, PerRow};
 use crate::query::select::Select;
+use crate::query::upsert::{Action, ColumnSet, Conflict};
 use crate::query::write::{insert_new, resolve};
 use crate::transaction::run_block;
 use crate::types::FieldType;
@@ -43,6 +44,8 @@ pub struct CreateBulk<M> {
     error: Option<Invalid>,
     atomic: bool,
     with_hooks: bool,
+    /// `on_conflict(..)`: what to do with a row that meets an existing one.
+    conflict: Option<Conflict>,
     _marker: PhantomData<fn() -> M>,
 }
 
@@ -74,7 +77,15 @@ impl<M: Model> CreateBulk<M> {
                 .map(Rows::Runs),
             }
         });
-        CreateBulk { rows, batch_size: DEFAULT_BATCH_SIZE, error: None, atomic: true, with_hooks: false, _marker: PhantomData }
+        CreateBulk {
+            rows,
+            batch_size: DEFAULT_BATCH_SIZE,
+            error: None,
+            atomic: true,
+            with_hooks: false,
+            conflict: None,
+            _marker: PhantomData,
+        }
     }
 
     /// At most `n` rows per INSERT (fewer when the dialect's parameter limit requires it).
@@ -100,6 +111,16 @@ impl<M: Model> CreateBulk<M> {
         self
     }
 
+    /// Makes these inserts upserts on `target`, a unique key of the model: then
+    /// `.update(|u| (u.name, u.age))` or `.do_nothing()`, as for
+    /// [`Create::on_conflict`](crate::query::write::Create::on_conflict), chunked as any bulk
+    /// insert. Awaiting it returns the rows written as the database counts them: PostgreSQL
+    /// and SQLite count rows inserted or updated (not the ones left alone), MySQL and MariaDB
+    /// count an updated row twice and a row left alone once. Not [`with_hooks`](Self::with_hooks).
+    pub fn on_conflict<C: ColumnSet<M>>(self, target: impl FnOnce(&M::Columns) -> C) -> BulkOnConflict<M> {
+        BulkOnConflict { bulk: self, target: target(M::columns()).names() }
+    }
+
     /// Returns the inserted models (with generated keys) instead of a count. Not on MySQL
     /// proper (MariaDB can) or Oracle: there it fails with [`Error::UnsupportedOperation`].
     pub fn returning(self) -> CreateBulkReturning<M> {
@@ -110,7 +131,7 @@ impl<M: Model> CreateBulk<M> {
     pub fn to_sql(self, dialect: Dialect) -> Result<Vec<Statement>> {
         self.check()?;
         let runs = (self.rows)(Shape::Values)?.runs();
-        Ok(insert_statements::<M>(dialect, runs, self.batch_size, false))
+        insert_statements::<M>(dialect, runs, self.batch_size, false, self.conflict.as_ref())
     }
 
     fn check(&self) -> Result<()> {
@@ -127,6 +148,15 @@ impl<M: Model> CreateBulk<M> {
     async fn run(self, db: &Database, returning: bool) -> Result<(u64, Vec<M>)> {
         self.check()?;
         let dialect = db.dialect()?;
+        if self.conflict.is_some() && self.with_hooks {
+            return Err(Error::invalid(
+                InvalidQueryKind::Argument,
+                "on_conflict does not run hooks (a row may be inserted or updated): drop with_hooks(true)",
+            ));
+        }
+        if self.conflict.is_some() && returning && dialect == Dialect::MySql {
+            return Err(Error::unsupported(dialect, "returning() with on_conflict (the rows written cannot be told from the rows met)"));
+        }
         if self.with_hooks {
             // Boxed: inlined, the row-by-row path (each row saved like `create`) nests futures
             // so deep that rustc's layout query overflows its depth limit in a crate where
@@ -143,7 +173,7 @@ impl<M: Model> CreateBulk<M> {
         let meta = M::meta();
         let every_key_generated =
             meta.auto_increment_key().is_some() && runs.iter().all(|run| !run.columns.iter().any(|i| meta.primary_key.contains(i)));
-        let statements = insert_statements::<M>(dialect, runs, self.batch_size, returning);
+        let statements = insert_statements::<M>(dialect, runs, self.batch_size, returning, self.conflict.as_ref())?;
         // One statement is atomic by itself, except inside a transaction, where a failure
         // must be undone to a savepoint (PostgreSQL aborts the whole transaction otherwise).
         let atomic = self.atomic && (statements.len() > 1 || crate::transaction::current(db).is_some());
@@ -201,7 +231,7 @@ impl<M: Model> CreateBulkReturning<M> {
         }
         self.0.check()?;
         let runs = (self.0.rows)(Shape::Values)?.runs();
-        Ok(insert_statements::<M>(dialect, runs, self.0.batch_size, true))
+        insert_statements::<M>(dialect, runs, self.0.batch_size, true, self.0.conflict.as_ref())
     }
 
     fn into_pending<'a>(self) -> Pending<'a, Vec<M>> {
@@ -209,10 +239,32 @@ impl<M: Model> CreateBulkReturning<M> {
     }
 }
 
+/// `create_bulk(..).on_conflict(target)`: say what to do with the rows they meet.
+#[must_use = "say what to do with the existing rows: .update(..) or .do_nothing()"]
+pub struct BulkOnConflict<M> {
+    bulk: CreateBulk<M>,
+    target: Vec<&'static str>,
+}
+
+impl<M: Model> BulkOnConflict<M> {
+    /// Updates the existing rows' `columns` to the values the inserts carried.
+    pub fn update<C: ColumnSet<M>>(mut self, columns: impl FnOnce(&M::Columns) -> C) -> CreateBulk<M> {
+        let action = Conflict::update_of(M::meta(), columns(M::columns()).names());
+        self.bulk.conflict = Some(Conflict::new(M::meta(), self.target, action));
+        self.bulk
+    }
+
+    /// Leaves the existing rows as they are.
+    pub fn do_nothing(mut self) -> CreateBulk<M> {
+        self.bulk.conflict = Some(Conflict::new(M::meta(), self.target, Action::Nothing));
+        self.bulk
+    }
+}
+
 pending_builder!(CreateBulk => u64);
 pending_builder!(CreateBulkReturning => Vec<M>);
 
-fn clone_error(error: &Error) -> Error {
+pub(crate) fn clone_error(error: &Error) -> Error {
     match error {
         Error::Validation { field, detail } => Error::Validation { field: field.clone(), detail: detail.clone() },
         Error::InvalidQuery { kind, message } => Error::InvalidQuery { kind: *kind, message: message.clone() },
@@ -325,7 +377,7 @@ pub(crate) async fn insert_returning_in_order<M: Model>(db: &Database, rows: Vec
     let runs = group_runs(rows.into_iter().map(Ok))?;
     let mut out: Vec<Option<M>> = (0..total).map(|_| None).collect();
     let mut start = 0;
-    for (stmt, count) in insert_chunks::<M>(dialect, runs, DEFAULT_BATCH_SIZE, true) {
+    for (stmt, count) in insert_chunks::<M>(dialect, runs, DEFAULT_BATCH_SIZE, true, None)? {
         let mut returned = db.fetch_all::<M>(stmt).await?;
         if returned.len() != count {
             return Err(Error::invalid(
@@ -396,16 +448,31 @@ fn generated_key<M: Model>(model: &M) -> i64 {
 ///
 /// Every full chunk of a run has the same SQL, so it is rendered once per run (and once for
 /// the shorter last chunk) and the values are moved in, not copied through sea-query.
-fn insert_statements<M: Model>(dialect: Dialect, runs: Vec<Run>, batch_size: usize, returning: bool) -> Vec<Statement> {
-    insert_chunks::<M>(dialect, runs, batch_size, returning).into_iter().map(|(stmt, _)| stmt).collect()
+fn insert_statements<M: Model>(
+    dialect: Dialect,
+    runs: Vec<Run>,
+    batch_size: usize,
+    returning: bool,
+    conflict: Option<&Conflict>,
+) -> Result<Vec<Statement>> {
+    Ok(insert_chunks::<M>(dialect, runs, batch_size, returning, conflict)?.into_iter().map(|(stmt, _)| stmt).collect())
 }
 
 /// [`insert_statements`], each with the number of rows it inserts.
-fn insert_chunks<M: Model>(dialect: Dialect, runs: Vec<Run>, batch_size: usize, returning: bool) -> Vec<(Statement, usize)> {
+fn insert_chunks<M: Model>(
+    dialect: Dialect,
+    runs: Vec<Run>,
+    batch_size: usize,
+    returning: bool,
+    conflict: Option<&Conflict>,
+) -> Result<Vec<(Statement, usize)>> {
     let meta = M::meta();
     let returned: Vec<&'static str> = if returning { meta.column_names().collect() } else { Vec::new() };
     let mut statements = Vec::new();
     for run in runs {
+        if let Some(conflict) = conflict {
+            conflict.check(meta, &run.columns, dialect)?;
+        }
         let per_statement = rows_per_statement(dialect, run.columns.len(), batch_size);
         let mut sql_by_rows: Vec<(usize, String)> = Vec::with_capacity(2);
         let mut values = run.values.into_iter();
@@ -416,7 +483,10 @@ fn insert_chunks<M: Model>(dialect: Dialect, runs: Vec<Run>, batch_size: usize, 
             let sql = match sql_by_rows.iter().find(|(n, _)| *n == count) {
                 Some((_, sql)) => sql.clone(),
                 None => {
-                    let sql = insert_sql(dialect, meta, &run.columns, count, &returned);
+                    let sql = match conflict {
+                        Some(conflict) => conflict.sql(dialect, meta, &run.columns, count, &returned),
+                        None => insert_sql(dialect, meta, &run.columns, count, &returned),
+                    };
                     sql_by_rows.push((count, sql.clone()));
                     sql
                 }
@@ -425,7 +495,7 @@ fn insert_chunks<M: Model>(dialect: Dialect, runs: Vec<Run>, batch_size: usize, 
             statements.push((Statement { sql, values: sea_query::Values(chunk) }, count));
         }
     }
-    statements
+    Ok(statements)
 }
 
 /// The SQL of an INSERT of `count` rows of `columns` (values are placeholders, bound later).
@@ -470,6 +540,7 @@ impl Default for BulkOptions {
 /// The checks every filtered bulk write makes before it runs.
 fn check_filtered<M: Model>(query: &Select<M>, options: &BulkOptions, error: &Option<Invalid>, what: &str) -> Result<()> {
     query.check()?;
+    query.check_unlocked(what)?;
     if let Some(invalid) = error {
         return Err(invalid.clone().into());
     }
@@ -646,7 +717,7 @@ impl<M: Model> UpdateBulk<M> {
         Self::assigning(query, resolve::<M, _>(payload, Purpose::Update))
     }
 
-    fn assigning(query: Select<M>, set: Result<Row>) -> Self {
+    pub(crate) fn assigning(query: Select<M>, set: Result<Row>) -> Self {
         UpdateBulk { query, set, computed: Vec::new(), options: BulkOptions::default(), error: None }
     }
 
@@ -755,7 +826,7 @@ impl<M: Model> UpdateBulk<M> {
         Ok(set)
     }
 
-    fn into_pending<'a>(self) -> Pending<'a, u64> {
+    pub(crate) fn into_pending<'a>(self) -> Pending<'a, u64> {
         Pending::new::<M>(move |db| {
             Box::pin(async move {
                 let set = self.assignments()?;

@@ -20,6 +20,7 @@ pub mod raw;
 pub mod select;
 pub mod stream;
 pub mod subquery;
+pub mod upsert;
 pub mod write;
 
 /// Renders a hand-built sea-query statement (the escape hatch) for `dialect`.

@@ -367,6 +367,7 @@ impl<M: Model> Select<M> {
     /// cannot express one of the conditions.
     pub fn alchemize_for(&self, dialect: Dialect) -> Result<SelectStatement> {
         self.check()?;
+        self.check_unlocked("the escape hatch (write the lock on the sea-query statement)")?;
         let mut stmt = self.statement(dialect, Projection::Rows, true, false)?;
         if let Some(limit) = self.paging.limit {
             stmt.limit(limit);

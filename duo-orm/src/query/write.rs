@@ -15,7 +15,7 @@ use crate::query::select::Select;
 use crate::types::KeyValues;
 
 /// Column assignments resolved from a payload: `(column position, value, JSON value)`.
-type Assignments = Vec<(usize, Value, Json)>;
+pub(crate) type Assignments = Vec<(usize, Value, Json)>;
 
 pub(crate) fn resolve<M: Model, P: Payload>(payload: P, purpose: Purpose) -> Result<Assignments> {
     payload.validate()?;
@@ -99,13 +99,22 @@ impl RowMatch {
     /// After a write that matched no row: [`Error::StaleObject`] when the model is versioned
     /// and a row with this key still exists (someone else changed it since it was read).
     pub(crate) async fn check_not_stale<M: Model>(&self, db: &Database) -> Result<()> {
-        let Some((_, version)) = &self.version else { return Ok(()) };
-        if Select::<M>::by_key(self.key.clone()).exists().run_on(db).await? {
-            use sea_query::QueryBuilder;
-            let key = self.key.iter().map(|value| sea_query::PostgresQueryBuilder.value_to_string(value)).collect::<Vec<_>>().join(", ");
-            return Err(Error::StaleObject { model: M::meta().name, key, version: version_number(version).unwrap_or_default() });
+        if self.version.is_some() && Select::<M>::by_key(self.key.clone()).exists().run_on(db).await? {
+            return Err(self.stale(M::meta()));
         }
         Ok(())
+    }
+
+    /// Whether the instance was read from a saved row (a versioned one past version 0).
+    fn was_saved(&self) -> bool {
+        self.version.as_ref().is_some_and(|(_, version)| version_number(version) != Some(0))
+    }
+
+    fn stale(&self, meta: &ModelMeta) -> Error {
+        use sea_query::QueryBuilder;
+        let key = self.key.iter().map(|value| sea_query::PostgresQueryBuilder.value_to_string(value)).collect::<Vec<_>>().join(", ");
+        let version = self.version.as_ref().and_then(|(_, version)| version_number(version)).unwrap_or_default();
+        Error::StaleObject { model: meta.name, key, version }
     }
 }
 
@@ -194,6 +203,83 @@ fn match_row(stmt: &mut impl sea_query::ConditionalStatement, meta: &ModelMeta, 
     }
     stmt.and_where(condition);
 }
+
+/// `create(payload)`: the INSERT of one row, run when awaited; or, with
+/// [`on_conflict`](Self::on_conflict), an upsert.
+#[must_use = "an insert does nothing until it is awaited or waited for"]
+pub struct Create<M> {
+    resolved: Result<Assignments>,
+    _marker: std::marker::PhantomData<fn() -> M>,
+}
+
+impl<M: Model> Create<M> {
+    pub(crate) fn new(payload: impl Payload) -> Self {
+        Create { resolved: resolve::<M, _>(payload, Purpose::Create), _marker: std::marker::PhantomData }
+    }
+
+    /// Makes this an upsert on `target`, a unique key of the model (one column, `|u|
+    /// u.email`, or several, `|u| (u.org, u.slug)`): then say what to do with the row it
+    /// meets, `.update(|u| (u.name, u.age))` or `.do_nothing()`. PostgreSQL and SQLite write
+    /// `ON CONFLICT (…)`, MySQL and MariaDB `ON DUPLICATE KEY UPDATE` (refused when the row
+    /// could meet another one on a second unique key, which MySQL would match as well), SQL
+    /// Server and Oracle `MERGE`. Models with [`Hooks`](crate::Hooks) are refused: it is not
+    /// known beforehand whether the row is inserted or updated.
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # static DB: Database = Database::from_url("sqlite::memory:");
+    /// # #[derive(Model, Debug)]
+    /// # #[duo(table = "members", db = DB)]
+    /// # struct Member { #[duo(primary_key)] id: i64, #[duo(unique)] email: String, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> duo_orm::Result<()> {
+    /// # DB.create_all().await?;
+    /// let ada = json!({"email": "ada@example.com", "name": "Ada", "age": 36});
+    /// let first = Member::create(ada.clone()).on_conflict(|m| m.email).update(|m| (m.name, m.age)).await?;
+    /// let older = json!({"email": "ada@example.com", "name": "Ada L.", "age": 37});
+    /// let second = Member::create(older).on_conflict(|m| m.email).update(|m| (m.name, m.age)).await?;
+    /// assert_eq!((second.id, second.age), (first.id, 37));
+    /// assert!(Member::create(ada).on_conflict(|m| m.email).do_nothing().await?.is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_conflict<C: crate::query::upsert::ColumnSet<M>>(
+        self,
+        target: impl FnOnce(&M::Columns) -> C,
+    ) -> crate::query::upsert::CreateOnConflict<M> {
+        let values = self.resolved.and_then(|mut values| {
+            lifecycle::stamp_assignments(M::meta(), &mut values, Event::Create)?;
+            Ok(values.into_iter().map(|(i, v, _)| (i, v)).collect())
+        });
+        crate::query::upsert::CreateOnConflict::new(values, target(M::columns()).names())
+    }
+
+    pub(crate) fn into_pending<'a>(self) -> Pending<'a, M> {
+        let mut values = match self.resolved {
+            Ok(values) => values,
+            Err(error) => return Pending::failed::<M>(error),
+        };
+        if M::hooks().is_some() {
+            let map = values.into_iter().map(|(i, _, json)| (M::meta().columns[i].field.to_string(), json)).collect();
+            return match M::from_json_map(map) {
+                Ok(mut model) => Pending::new::<M>(move |db| {
+                    Box::pin(async move {
+                        insert_new(db, &mut model).await?;
+                        Ok(model)
+                    })
+                }),
+                Err(error) => Pending::failed::<M>(error),
+            };
+        }
+        if let Err(error) = lifecycle::stamp_assignments(M::meta(), &mut values, Event::Create) {
+            return Pending::failed::<M>(error);
+        }
+        let values: Vec<(usize, Value)> = values.into_iter().map(|(i, v, _)| (i, v)).collect();
+        Pending::new::<M>(move |db| Box::pin(insert::<M>(db, values)))
+    }
+}
+
+crate::pending::pending_builder!(Create => M);
 
 /// Inserts a row and reads it back whole: through RETURNING/OUTPUT where the server has it,
 /// else (MySQL) by selecting the key it was given or generated.
@@ -302,9 +388,13 @@ pub(crate) async fn save_existing<M: Model>(db: &Database, row: &mut M) -> Resul
     let found = if set.is_empty() {
         Select::<M>::by_key(row.key().key_values()).first().run_on(db).await?.is_some()
     } else {
-        // Gone: inserted again below (a versioned row changed by someone else is refused).
         update_row(db, row, set).await?
     };
+    let matched = RowMatch::of(row);
+    if !found && matched.was_saved() {
+        // Deleted by someone else after it was saved: not brought back.
+        return Err(matched.stale(meta));
+    }
     if !found {
         lifecycle::stamp(row, Event::Create)?;
         let fresh = insert::<M>(db, insert_values(meta, row.values(), None)).await?;

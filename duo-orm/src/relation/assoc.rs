@@ -119,7 +119,7 @@ impl<'a, O: Model, T: Model, V: RelatedValue<T>, K: CreateThrough> Association<'
                 payload.validate()?;
                 if relation.through.is_some() {
                     return crate::transaction::run_block(db, async {
-                        let created = T::create(payload).run_on(db).await?;
+                        let created = T::create(payload).into_pending().run_on(db).await?;
                         for stmt in link_inserts(db.dialect()?, relation, vec![(key, key_of(&created))])? {
                             db.execute(stmt).await?;
                         }
@@ -130,7 +130,7 @@ impl<'a, O: Model, T: Model, V: RelatedValue<T>, K: CreateThrough> Association<'
                 let mut map = payload.into_map()?;
                 let foreign_key = &T::meta().columns[column_index(T::meta(), (relation.target_column)())];
                 map.insert(foreign_key.field.to_string(), owner_json);
-                T::create(map).run_on(db).await
+                T::create(map).into_pending().run_on(db).await
             })
         })
         .or_database(O::database())
