@@ -188,30 +188,14 @@ fn main() {
             .sum();
         println!("{backend}: {rounds} × {only} in {total:?}");
     } else {
-        let (mut raw, mut floor, mut duo) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..rounds + 3 {
-            // Rotate the order, so no variant always follows another.
-            let mut times = [Duration::ZERO; 3];
-            for step in 0..3 {
-                let variant = (round + step) % 3;
-                times[variant] = match variant {
-                    0 => {
-                        let pools = example.raw.clone();
-                        example.time(async move { raw_round(&pools, mode, users).await })
-                    }
-                    1 => {
-                        let pools = unpinged.clone();
-                        example.time(async move { raw_round(&pools, mode, users).await })
-                    }
-                    _ => example.time(duo_round(db, mode, users)),
-                };
+        let mut samples = harness::rotated(rounds, 3, |variant| match variant {
+            0 | 1 => {
+                let pools = if variant == 0 { example.raw.clone() } else { unpinged.clone() };
+                example.time(async move { raw_round(&pools, mode, users).await })
             }
-            if round >= 3 {
-                raw.push(times[0]);
-                floor.push(times[1]);
-                duo.push(times[2]);
-            }
-        }
+            _ => example.time(duo_round(db, mode, users)),
+        });
+        let (duo, floor, raw) = (samples.pop().unwrap(), samples.pop().unwrap(), samples.pop().unwrap());
         let (duo_to_raw, duo_to_floor) = (median_ratio((&duo, &raw)), median_ratio((&duo, &floor)));
         let (raw, floor, duo) = (median(raw), median(floor), median(duo));
         let per = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(LOOKUPS);

@@ -116,6 +116,23 @@ impl Example {
     }
 }
 
+/// Runs each of `variants` variants (`run(i)`) once per round, `rounds` rounds after three
+/// warm-up ones, rotating their order so no variant always follows another: each variant's
+/// samples, in round order.
+pub fn rotated(rounds: usize, variants: usize, mut run: impl FnMut(usize) -> Duration) -> Vec<Vec<Duration>> {
+    let mut samples = vec![Vec::with_capacity(rounds); variants];
+    for round in 0..rounds + 3 {
+        for step in 0..variants {
+            let variant = (round + step) % variants;
+            let time = run(variant);
+            if round >= 3 {
+                samples[variant].push(time);
+            }
+        }
+    }
+    samples
+}
+
 /// Runs `run(false)` (the raw side) and `run(true)` (duo-orm) `rounds` times after three
 /// warm-up rounds, alternating which goes first so neither always follows the other, and
 /// returns the two medians (raw, duo-orm).

@@ -203,6 +203,33 @@ pub trait ModelExt: Model {
         })
     }
 
+    /// Sets a column of this row to a value the database computes from it, and refreshes the
+    /// instance with what was stored: `counter.set(|c| c.hits.to(c.hits.plus(1))).await`. No
+    /// read comes before the write, so concurrent increments all land. Chain `.set(..)` for
+    /// more columns; see [`InstanceSet`](crate::query::write::InstanceSet).
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # static DB: Database = Database::from_url("sqlite::memory:");
+    /// # #[derive(Model, Debug)]
+    /// # #[duo(table = "counters", db = DB)]
+    /// # struct Counter { #[duo(primary_key)] id: i64, hits: i64, misses: i64 }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> duo_orm::Result<()> {
+    /// # DB.create_all().await?;
+    /// let mut counter = Counter::create(json!({"hits": 41, "misses": 0})).await?;
+    /// counter.set(|c| c.hits.to(c.hits.plus(1))).set(|c| c.misses.to(c.misses.plus(2))).await?;
+    /// assert_eq!((counter.hits, counter.misses), (42, 2));
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn set<'a>(
+        &'a mut self,
+        assignment: impl FnOnce(&Self::Columns) -> crate::Assignment<Self>,
+    ) -> crate::query::write::InstanceSet<'a, Self> {
+        crate::query::write::InstanceSet::new(self, assignment(Self::columns()))
+    }
+
     /// Deletes this row (a row already gone is not an error), between the model's
     /// `before_delete` and `after_delete` hooks.
     fn delete<'a>(&'a self) -> Pending<'a, ()> {

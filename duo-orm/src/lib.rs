@@ -75,7 +75,7 @@ pub use pending::Pending;
 pub use query::aggregate::{Averageable, Ordered, Summable};
 pub use query::bulk::{AssignedValue, Assignment, BulkOnConflict, CreateBulk, CreateBulkReturning, DeleteBulk, UpdateBulk};
 pub use query::cursor::{CursorPage, MAX_CURSOR_LEN};
-pub use query::expr::{Arithmetic, Integer, Term};
+pub use query::expr::{Arithmetic, Integer, Now, Term, now};
 pub use query::join::{JoinAppend, JoinKey, JoinRow, JoinSide, Joined, JoinedModel, RequiredModel};
 pub use query::project::{
     Aggregate, Computed, Grouping, JoinGrouping, JoinSelection, JoinedProjected, Ordering, PerRow, Projected, Selection,
@@ -85,7 +85,7 @@ pub use query::select::{Page, Select};
 pub use query::stream::Iterate;
 pub use query::subquery::{Subquery, exists};
 pub use query::upsert::{ColumnSet, CreateIfAbsent, CreateOnConflict, CreateOrUpdate};
-pub use query::write::Create;
+pub use query::write::{Create, InstanceSet};
 pub use relation::{Association, Orphans, Related, RelatedCount, Relation, RelationKind, RelationMeta, Strategy};
 pub use row::{FromRow, RowOf};
 pub use transaction::{Isolation, Retry, Transaction, TransactionBlock};

@@ -910,7 +910,8 @@ impl<'db, F> TransactionBlock<'db, F> {
 impl<'db, F, Fut, T> std::future::IntoFuture for TransactionBlock<'db, F>
 where
     F: FnMut() -> Fut + Send + 'db,
-    Fut: Future<Output = Result<T>> + Send + 'db,
+    Fut: std::future::IntoFuture<Output = Result<T>>,
+    Fut::IntoFuture: Send + 'db,
     T: Send + 'db,
 {
     type Output = Result<T>;
@@ -925,7 +926,7 @@ where
             loop {
                 let isolation = self.options.isolation.map(Isolation::sql);
                 let span = tracing::info_span!("duo_orm.transaction", attempt, isolation);
-                let run = run_block_with(self.database, self.options, (self.block)()).instrument(span).await;
+                let run = run_block_with(self.database, self.options, (self.block)().into_future()).instrument(span).await;
                 let retryable = run.retryable || run.result.as_ref().is_err_and(retryable_error);
                 match run.result {
                     Err(error) if retryable && !nested && attempt < self.retry.attempts => {

@@ -875,3 +875,87 @@ async fn get_or_create_is_race_safe_and_update_or_create_updates() {
         db.disconnect().await.unwrap();
     }
 }
+
+// ----- Expression updates of an instance, and the database's clock -----
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[duo(table = "cc_visits")]
+pub struct Visit {
+    #[duo(primary_key, auto_increment)]
+    pub id: i64,
+    pub hits: i64,
+    pub seen_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub naive_at: Option<chrono::NaiveDateTime>,
+}
+
+/// `now()` and an instance's `set` in five dialects.
+#[test]
+fn instance_expression_updates_and_now_in_five_dialects() {
+    let visit = || Visit { id: 3, hits: 1, seen_at: None, naive_at: None };
+    let doc = || Doc { id: 7, title: "t".into(), hits: 1, version: 2 };
+    insta::assert_snapshot!(per_dialect(|d| [
+        format!(
+            "instance: {}",
+            show(
+                visit()
+                    .set(|v| v.hits.to(v.hits.plus(1)))
+                    .set(|v| v.seen_at.to(duo_orm::now()))
+                    .set(|v| v.naive_at.to(duo_orm::now()))
+                    .to_sql(d)
+            )
+        ),
+        format!("versioned: {}", show(doc().set(|x| x.hits.to(x.hits.plus(1))).to_sql(d))),
+    ]
+    .join("\n")));
+}
+
+/// An instance's `set` writes in the database, refreshes the instance with what was stored,
+/// and loses no concurrent increment; `now()` stores the database's UTC time in the form a
+/// bound value has, so it compares with one; a versioned instance is matched and bumped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instance_set_refreshes_the_row_and_now_is_the_database_clock() {
+    for t in backends("cc_instance_set").await {
+        setup!(t.db, Visit, Doc);
+        let db = leak(Database::new(t.url.clone()).max_connections(8));
+        db.register::<Visit>().register::<Doc>();
+        let d = t.dialect;
+        let mut visit = Visit::create(json!({"hits": 0})).on(db).await.unwrap();
+        visit
+            .set(|v| v.hits.to(v.hits.plus(1)))
+            .set(|v| v.seen_at.to(duo_orm::now()))
+            .set(|v| v.naive_at.to(duo_orm::now()))
+            .on(db)
+            .await
+            .unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        assert_eq!(visit.hits, 1, "{d:?}");
+        assert_eq!(Visit::get(visit.id).on(db).await.unwrap().as_ref(), Some(&visit), "{d:?}: the instance is what was stored");
+        // The database's clock is UTC: within a generous margin of this machine's.
+        let (seen, naive) = (visit.seen_at.unwrap(), visit.naive_at.unwrap());
+        let skew = |at: chrono::DateTime<chrono::Utc>| (chrono::Utc::now() - at).num_minutes().abs();
+        assert!(skew(seen) < 10 && skew(naive.and_utc()) < 10, "{d:?}: {seen} / {naive}");
+        // Stored as a bound value is: comparisons with one work (SQLite compares text).
+        let hour = chrono::Duration::hours(1);
+        assert_eq!(Visit::filter(|v| v.seen_at.gt(seen - hour) & v.seen_at.lt(seen + hour)).count().on(db).await.unwrap(), 1, "{d:?}");
+        let naive_hour = (naive - hour, naive + hour);
+        assert_eq!(Visit::filter(|v| v.naive_at.gt(naive_hour.0) & v.naive_at.lt(naive_hour.1)).count().on(db).await.unwrap(), 1, "{d:?}");
+
+        let id = visit.id;
+        eight_writers_25_times(move || async move {
+            let mut copy = Visit::get(id).on(db).await.unwrap().unwrap();
+            copy.set(|v| v.hits.to(v.hits.plus(1))).on(db).await.unwrap();
+        })
+        .await;
+        assert_eq!(Visit::get(id).on(db).await.unwrap().unwrap().hits, 201, "{d:?}");
+
+        let mut doc = Doc::create(json!({"title": "d", "hits": 0})).on(db).await.unwrap();
+        let mut stale = doc.clone();
+        doc.set(|x| x.hits.to(x.hits.plus(5))).on(db).await.unwrap();
+        assert_eq!((doc.hits, doc.version), (5, 1), "{d:?}");
+        let refused = stale.set(|x| x.hits.to(x.hits.plus(5))).on(db).await.unwrap_err();
+        assert!(matches!(refused, Error::StaleObject { .. }), "{d:?}: {refused}");
+        doc.clone().delete().on(db).await.unwrap();
+        let gone = doc.set(|x| x.hits.to(x.hits.plus(1))).on(db).await.unwrap_err();
+        assert!(matches!(gone, Error::NotFound { .. }), "{d:?}: {gone}");
+        db.disconnect().await.unwrap();
+    }
+}

@@ -16,4 +16,6 @@ fn main() {
     let _ = Page::filter(|p| p.id.eq(1)).set(|p| p.title.to(p.title.plus(1)));
     // An aggregate is one value per group, not per row.
     let _ = Page::filter(|p| p.id.eq(1)).set(|p| p.views.to(p.views.sum()));
+    // `now()` is the time, for timestamp columns only.
+    let _ = Page::filter(|p| p.id.eq(1)).set(|p| p.views.to(duo_orm::now()));
 }

@@ -436,7 +436,7 @@ impl Database {
     pub fn transaction_with<F, Fut, T>(&self, block: F) -> crate::transaction::TransactionBlock<'_, F>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T>>,
+        Fut: std::future::IntoFuture<Output = Result<T>>,
     {
         crate::transaction::TransactionBlock::new(self, block)
     }

@@ -735,6 +735,20 @@ impl<M: Model> UpdateBulk<M> {
         self.render(dialect, self.assignments()?)
     }
 
+    /// The UPDATE of one instance's row (`query` matches it by key, and version), handing the
+    /// row back where the dialect's UPDATE can (`RETURNING`: PostgreSQL, SQLite); `None`
+    /// where it cannot.
+    pub(crate) fn render_returning(&self, dialect: Dialect) -> Result<(Statement, bool)> {
+        let returning = matches!(dialect, Dialect::Postgres | Dialect::Sqlite);
+        let mut stmt = self.render(dialect, self.assignments()?)?;
+        if returning {
+            let columns = M::meta().column_names().map(|name| dialect.quote_identifier(name)).collect::<Vec<_>>().join(", ");
+            stmt.sql.push_str(" RETURNING ");
+            stmt.sql.push_str(&columns);
+        }
+        Ok((stmt, returning))
+    }
+
     fn render(&self, dialect: Dialect, set: Row) -> Result<Statement> {
         let meta = M::meta();
         let mut stmt = Query::update();
@@ -957,7 +971,8 @@ fn columns_read(expr: &Expr, names: &mut Vec<String>) -> bool {
     let mut text = false;
     let walked = crate::query::expr::visit_leaves(expr, &mut |leaf| match leaf {
         Expr::Column(column) => names.extend(column.column().map(|name| name.to_string())),
-        Expr::Custom(_) => text = true,
+        // The database's clock reads no column; other SQL text may read any.
+        Expr::Custom(sql) => text |= !crate::query::expr::Now::is_now(sql),
         _ => {}
     });
     walked && !text

@@ -322,3 +322,78 @@ pub(crate) fn visit_leaves(expr: &Expr, leaf: &mut impl FnMut(&Expr)) -> bool {
         _ => false,
     }
 }
+
+/// The database's current time, in UTC, for a timestamp column: `c.seen_at.to(now())` (see
+/// [`Column::to`]). Written per dialect so that the stored value reads back like one duo-orm
+/// binds: `CURRENT_TIMESTAMP` (PostgreSQL), `UTC_TIMESTAMP(6)` (MySQL), `strftime(…, 'now')`
+/// in the text form sqlx writes (SQLite, milliseconds), `SYSUTCDATETIME()` (SQL Server),
+/// `SYS_EXTRACT_UTC(SYSTIMESTAMP)` (Oracle). Unlike a `set_on(update)` stamp, it is the
+/// database's clock, read when the row is written. For `DateTime<Utc>` and `NaiveDateTime`
+/// columns (feature `chrono`), optional or not; the guide's "Bulk operations" has an example.
+pub fn now() -> Now {
+    Now
+}
+
+/// The database's current time: [`now()`].
+#[derive(Debug, Clone, Copy)]
+pub struct Now;
+
+impl Now {
+    /// The SQL of the current UTC time in `dialect`, as a zoned timestamp or a naive one.
+    fn sql(dialect: Dialect, zoned: bool) -> &'static str {
+        match (dialect, zoned) {
+            (Dialect::Postgres, true) => "CURRENT_TIMESTAMP",
+            (Dialect::Postgres, false) => "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')",
+            (Dialect::MySql, _) => "UTC_TIMESTAMP(6)",
+            (Dialect::Sqlite, true) => "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')",
+            (Dialect::Sqlite, false) => "strftime('%Y-%m-%d %H:%M:%f', 'now')",
+            (Dialect::MsSql, true) => "TODATETIMEOFFSET(SYSUTCDATETIME(), 0)",
+            (Dialect::MsSql, false) => "SYSUTCDATETIME()",
+            (Dialect::Oracle, true) => "(SYSTIMESTAMP AT TIME ZONE 'UTC')",
+            (Dialect::Oracle, false) => "SYS_EXTRACT_UTC(SYSTIMESTAMP)",
+        }
+    }
+
+    /// Whether `sql` is the text of [`now()`] in some dialect (SQL text that reads no column).
+    pub(crate) fn is_now(sql: &str) -> bool {
+        Dialect::ALL.iter().any(|dialect| [true, false].iter().any(|zoned| Now::sql(*dialect, *zoned) == sql))
+    }
+
+    #[cfg(feature = "chrono")]
+    fn computed<M: Model, T: FieldType>(zoned: bool) -> Computed<M, T, PerRow> {
+        Computed::new(move |dialect| Ok(Expr::cust(Now::sql(dialect, zoned))))
+    }
+}
+
+#[cfg(feature = "chrono")]
+mod now_columns {
+    use chrono::{DateTime, NaiveDateTime, Utc};
+
+    use super::{Computed, Now, PerRow};
+    use crate::model::Model;
+    use crate::query::bulk::AssignedValue;
+
+    impl<M: Model> AssignedValue<M, DateTime<Utc>> for Now {
+        fn computed(self) -> Computed<M, DateTime<Utc>, PerRow> {
+            Now::computed(true)
+        }
+    }
+
+    impl<M: Model> AssignedValue<M, Option<DateTime<Utc>>> for Now {
+        fn computed(self) -> Computed<M, Option<DateTime<Utc>>, PerRow> {
+            Now::computed(true)
+        }
+    }
+
+    impl<M: Model> AssignedValue<M, NaiveDateTime> for Now {
+        fn computed(self) -> Computed<M, NaiveDateTime, PerRow> {
+            Now::computed(false)
+        }
+    }
+
+    impl<M: Model> AssignedValue<M, Option<NaiveDateTime>> for Now {
+        fn computed(self) -> Computed<M, Option<NaiveDateTime>, PerRow> {
+            Now::computed(false)
+        }
+    }
+}

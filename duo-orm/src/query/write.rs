@@ -66,6 +66,19 @@ impl RowMatch {
         RowMatch { key: row.key().key_values(), version: M::meta().version.map(|index| (index, row.value_at(index))) }
     }
 
+    /// The query matching the row: by key, and by version for a versioned model.
+    fn query<M: Model>(&self) -> Select<M> {
+        let meta = M::meta();
+        let mut query = Select::<M>::by_key(self.key.clone());
+        if let Some((index, value)) = &self.version {
+            use sea_query::ExprTrait;
+            let column = &meta.columns[*index];
+            let matches = sea_query::Expr::col((meta.table, column.name)).eq(column.param(value.clone()));
+            query = query.and_where(crate::column::Condition::from_expr(matches));
+        }
+        query
+    }
+
     /// The key, then the version: the values the WHERE binds.
     fn condition_values(&self) -> Vec<Value> {
         self.key.iter().cloned().chain(self.version.as_ref().map(|(_, value)| value.clone())).collect()
@@ -115,6 +128,86 @@ impl RowMatch {
         let key = self.key.iter().map(|value| sea_query::PostgresQueryBuilder.value_to_string(value)).collect::<Vec<_>>().join(", ");
         let version = self.version.as_ref().and_then(|(_, version)| version_number(version)).unwrap_or_default();
         Error::StaleObject { model: meta.name, key, version }
+    }
+}
+
+/// `row.set(|c| c.views.to(c.views.plus(1)))`: an UPDATE of one instance's row with values
+/// the database computes, the instance then refreshed with what was stored (through
+/// `RETURNING` on PostgreSQL and SQLite, a read by key elsewhere). Chain `.set(..)` for more
+/// columns. A versioned row is matched at the version the instance read, and bumped. Runs no
+/// hooks: the values are computed by the database.
+#[must_use = "an update does nothing until it is awaited or waited for"]
+pub struct InstanceSet<'a, M> {
+    row: &'a mut M,
+    update: crate::query::bulk::UpdateBulk<M>,
+}
+
+impl<'a, M: Model> InstanceSet<'a, M> {
+    pub(crate) fn new(row: &'a mut M, assignment: crate::query::bulk::Assignment<M>) -> Self {
+        let update = RowMatch::of(row).query::<M>().set(|_| assignment);
+        InstanceSet { row, update }
+    }
+
+    /// Also sets another column (see [`Column::to`](crate::Column::to)).
+    pub fn set(mut self, assignment: impl FnOnce(&M::Columns) -> crate::query::bulk::Assignment<M>) -> Self {
+        self.update = self.update.set(assignment);
+        self
+    }
+
+    /// The UPDATE this runs in `dialect` (with `RETURNING` where the row comes back with it).
+    pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
+        Ok(self.update.render_returning(dialect)?.0)
+    }
+
+    fn into_pending(self) -> Pending<'a, ()> {
+        let InstanceSet { row, update } = self;
+        Pending::new::<M>(move |db| {
+            Box::pin(async move {
+                let matched = RowMatch::of(row);
+                let (stmt, returning) = update.render_returning(db.dialect()?)?;
+                let fresh = if returning {
+                    db.fetch_all::<M>(stmt).await?.pop()
+                } else if db.execute(stmt).await?.rows_affected > 0 {
+                    Select::<M>::by_key(matched.key.clone()).first().run_on(db).await?
+                } else {
+                    None
+                };
+                match fresh {
+                    Some(fresh) => {
+                        crate::relation::save::replace_row(row, fresh);
+                        Ok(())
+                    }
+                    None => {
+                        matched.check_not_stale::<M>(db).await?;
+                        Err(Error::NotFound { model: M::meta().name })
+                    }
+                }
+            })
+        })
+    }
+
+    /// Runs on `database` instead of the model's bound one.
+    pub fn on(self, database: &'a Database) -> Pending<'a, ()> {
+        self.into_pending().on(database)
+    }
+
+    /// Runs inside the explicit transaction `tx` (and on its database).
+    pub fn using(self, tx: &'a crate::Transaction<'_>) -> Pending<'a, ()> {
+        self.into_pending().using(tx)
+    }
+
+    /// Runs to completion, blocking this thread (see [`Pending::wait`]).
+    pub fn wait(self) -> Result<()> {
+        self.into_pending().wait()
+    }
+}
+
+impl<'a, M: Model> std::future::IntoFuture for InstanceSet<'a, M> {
+    type Output = Result<()>;
+    type IntoFuture = crate::pending::BoxFuture<'a, Result<()>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        self.into_pending().into_future()
     }
 }
 
