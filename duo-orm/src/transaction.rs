@@ -181,8 +181,9 @@ impl TxConn {
         TxConn { leased: Some(leased), conflict: None, aborted_at: None, lost: false }
     }
 
-    /// Notes that a statement of this transaction, in `dialect`, failed with `error`.
-    pub(crate) fn note_failure(&mut self, dialect: Dialect, error: &Error) {
+    /// Notes that a statement of this transaction, in `dialect`, failed with `error`
+    /// (`answered`: the server received it and answered with the error).
+    pub(crate) fn note_failure(&mut self, dialect: Dialect, error: &Error, answered: bool) {
         let depth = self.leased.as_mut().map_or(0, |leased| leased.conn().transaction_depth());
         match error {
             Error::Conflict { kind, .. } if self.conflict.is_none_or(|seen| !seen.dooms_transaction()) => {
@@ -196,9 +197,9 @@ impl TxConn {
             }
             _ => {}
         }
-        // What the database refused before running it (our own checks) aborts nothing.
-        let reached_server = matches!(error, Error::Database(_) | Error::Integrity { .. } | Error::Conflict { .. });
-        if dialect == Dialect::Postgres && reached_server && self.aborted_at.is_none_or(|at| depth < at) {
+        // What never reached the server (our own checks, a value that could not be encoded)
+        // aborts nothing.
+        if dialect == Dialect::Postgres && answered && self.aborted_at.is_none_or(|at| depth < at) {
             self.aborted_at = Some(depth);
         }
     }
@@ -312,6 +313,8 @@ impl Frame {
             opening.settled = true;
             if let Err(error) = opened {
                 shared.levels().retain(|level| *level != id);
+                // A SAVEPOINT the server refused aborts a PostgreSQL transaction like any statement.
+                guard.note_failure(shared.engine.url.dialect(), &error, !matches!(error, Error::ConnectionLost { .. }));
                 return Err(error);
             }
             drop(opening);
@@ -319,7 +322,7 @@ impl Frame {
             return Ok(Frame { shared, id, depth, ended: false });
         }
         let engine = database.engine()?;
-        let mut lease = Database::acquire(engine.clone(), false).await?;
+        let mut lease = Database::acquire(engine.clone(), options.local).await?;
         let statement = begin_statement(engine.url.dialect(), options)?;
         // Cancelled while BEGIN is in flight, the lease closes the connection as it drops: the
         // server may have begun a transaction that the driver does not count yet (sqlx counts
@@ -395,27 +398,36 @@ impl Frame {
         }
         let aborted = guard.aborted_at.is_some_and(|at| at >= self.depth);
         let lease = guard.lease()?;
+        // Whether a rollback (of the transaction, or to the savepoint) went through.
+        let mut undone = false;
         let mut outcome = match how {
-            // A read-only transaction has nothing to commit: ending it is all COMMIT did.
-            End::Commit if aborted && self.shared.access == Access::ReadOnly => engine.control(lease, Control::Rollback, nested).await,
             End::Commit if aborted => {
-                let _ = engine.control(lease, Control::Rollback, nested).await;
-                Err(Error::invalid(
-                    InvalidQueryKind::Transaction,
-                    "a statement of this transaction failed and the block went on: PostgreSQL ignores everything \
-                     after a failed statement until a rollback, so nothing of it was committed; run the statement \
-                     that may fail in a nested transaction (a savepoint) to go on after it",
-                ))
+                let rolled_back = engine.control(lease, Control::Rollback, nested).await;
+                undone = rolled_back.is_ok();
+                if self.shared.access == Access::ReadOnly {
+                    // A read-only transaction has nothing to commit: ending it is all COMMIT did.
+                    rolled_back
+                } else {
+                    Err(Error::invalid(
+                        InvalidQueryKind::Transaction,
+                        "a statement of this transaction failed and the block went on: PostgreSQL ignores everything \
+                         after a failed statement until a rollback, so nothing of it was committed; run the statement \
+                         that may fail in a nested transaction (a savepoint) to go on after it",
+                    ))
+                }
             }
             End::Commit if broken && !nested => {
                 let _ = engine.control(lease, Control::Rollback, nested).await;
                 Err(broken_error())
             }
             End::Commit => engine.control(lease, Control::Commit, nested).await,
-            End::Rollback => engine.control(lease, Control::Rollback, nested).await,
+            End::Rollback => {
+                let rolled_back = engine.control(lease, Control::Rollback, nested).await;
+                undone = rolled_back.is_ok();
+                rolled_back
+            }
         };
-        let rolled_back = aborted || how == End::Rollback;
-        if nested && rolled_back && guard.aborted_at.is_some_and(|at| at >= self.depth) {
+        if nested && undone && guard.aborted_at.is_some_and(|at| at >= self.depth) {
             // Back at the savepoint, PostgreSQL runs statements again.
             guard.aborted_at = None;
         }
@@ -493,6 +505,10 @@ impl Drop for Frame {
                 Ok(mut guard) => match guard.lease() {
                     Ok(lease) => {
                         lease.conn().start_rollback();
+                        // The queued rollback to the savepoint goes before any next statement.
+                        if guard.aborted_at.is_some_and(|at| at >= self.depth) {
+                            guard.aborted_at = None;
+                        }
                         true
                     }
                     Err(_) => false,
@@ -561,6 +577,22 @@ impl std::fmt::Display for Isolation {
 pub(crate) struct Options {
     pub(crate) access: Access,
     pub(crate) isolation: Option<Isolation>,
+    /// Whether the transaction may take a connection of the caller's own runtime (see
+    /// [`Options::local_here`]) instead of one of the I/O runtime's.
+    pub(crate) local: bool,
+}
+
+impl Options {
+    /// These options for a block that runs whole on the current task: a connection of the
+    /// caller's runtime when it is a multi-thread one. Its statements then wake nothing on
+    /// another runtime (a third of a short transaction's time went to those wake-ups). A
+    /// current-thread runtime keeps the I/O runtime's connection: a `.wait()` inside the block
+    /// blocks that runtime's only thread, and nothing would serve a socket of it.
+    fn local_here(mut self) -> Self {
+        self.local =
+            tokio::runtime::Handle::try_current().is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        self
+    }
 }
 
 /// The statement that begins a transaction with `options` in `dialect`, when it is not the
@@ -657,7 +689,7 @@ pub(crate) async fn run_block_with<T, E: From<Error>>(
     block: impl Future<Output = std::result::Result<T, E>>,
 ) -> Attempt<T, E> {
     let ambient = Ambient::current();
-    let frame = match Frame::begin(database, &ambient, options).await {
+    let frame = match Frame::begin(database, &ambient, options.local_here()).await {
         Ok(frame) => frame,
         Err(error) => {
             let retryable = ambient.find(database).is_none() && retryable_error(&error);
@@ -840,6 +872,11 @@ impl Retry {
         self.attempts
     }
 
+    /// Waits after `failed` runs failed, on duo-orm's own runtime, whose timer is always on.
+    pub(crate) async fn pause(&self, failed: u32) {
+        let _ = crate::database::runtime().spawn(tokio::time::sleep(self.delay(failed))).await;
+    }
+
     /// The wait after `failed` runs failed: uniformly random up to
     /// `min(max, first × 2^(failed - 1))`.
     fn delay(&self, failed: u32) -> std::time::Duration {
@@ -931,9 +968,7 @@ where
                 match run.result {
                     Err(error) if retryable && !nested && attempt < self.retry.attempts => {
                         tracing::info!(attempt, %error, "the transaction lost to a concurrent one; running it again");
-                        let pause = self.retry.delay(attempt);
-                        // On duo-orm's own runtime, whose timer is always on.
-                        let _ = crate::database::runtime().spawn(tokio::time::sleep(pause)).await;
+                        self.retry.pause(attempt).await;
                         attempt += 1;
                     }
                     result => return result,

@@ -139,8 +139,9 @@ async fn skip_locked_passes_over_held_rows_and_nowait_refuses_them() {
 }
 
 /// 8 workers claim 1 000 jobs, 10 at a time, with `for_update().skip_locked()`: every job is
-/// processed exactly once. Each worker's transaction sets the server's lock wait timeout to
-/// (nearly) nothing, so a worker that waited on another's locked row would fail the test.
+/// processed exactly once. Each worker's transaction sets a short lock wait timeout, so a
+/// worker that waited out another's transaction would fail the test (that `skip_locked()`
+/// never waits on a held row at all is `skip_locked_passes_over_held_rows_and_nowait_refuses_them`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_queue_of_eight_workers_processes_every_job_once_without_waiting() {
     for t in backends("cc_job_queue").await {
@@ -152,7 +153,9 @@ async fn a_job_queue_of_eight_workers_processes_every_job_once_without_waiting()
         let db = leak(Database::new(t.url.clone()).max_connections(8));
         db.register::<Job>();
         let no_waiting = match t.dialect {
-            Dialect::Postgres => "SET LOCAL lock_timeout = '1ms'",
+            // Short enough that waiting out another worker's transaction fails the test, long
+            // enough that a loaded machine's scheduling does not (1 ms did, once in a while).
+            Dialect::Postgres => "SET LOCAL lock_timeout = '200ms'",
             // Its smallest: 0 makes MariaDB fail the COMMIT itself.
             _ => "SET SESSION innodb_lock_wait_timeout = 1",
         };
@@ -425,6 +428,18 @@ async fn a_caught_failure_cannot_commit_on_postgres_unless_a_savepoint_took_it()
                 assert!(caught.is_ok(), "{d:?}: {caught:?}");
                 assert_eq!(Member::query().count().on(db).await.unwrap(), 1, "{d:?}");
             }
+        }
+        if d == Dialect::Postgres {
+            // A NUL the server refuses (duo-orm's `UnsupportedOperation`) aborts the transaction too.
+            let caught = db
+                .transaction(async {
+                    Member::create(member("n@example.com")).on(db).await?;
+                    let nul = Member::create(json!({"email": "x@example.com", "name": "a\u{0}b", "age": 1})).on(db).await;
+                    assert!(matches!(nul, Err(Error::UnsupportedOperation { .. })), "{nul:?}");
+                    Ok(())
+                })
+                .await;
+            assert!(matches!(&caught, Err(Error::InvalidQuery { kind: InvalidQueryKind::Transaction, .. })), "{caught:?}");
         }
         Member::query().delete_bulk().require_filter(false).on(db).await.unwrap();
         db.transaction(async {
@@ -774,6 +789,11 @@ fn upserts_refuse_targets_that_are_not_unique_keys_and_updates_of_keys() {
             .to_sql(Dialect::Sqlite),
         "version",
     );
+    refused(Member::create(ada()).on_conflict(|m| m.email).update(|m| (m.name, m.name)).to_sql(Dialect::Postgres), "named twice");
+    // Two rows with one key: PostgreSQL refuses that in one statement, the others keep the last.
+    let twice = vec![json!({"org": 1, "slug": "a", "hits": 1}), json!({"org": 1, "slug": "a", "hits": 2})];
+    let error = Slug::create_bulk(twice).on_conflict(|s| (s.org, s.slug)).update(|s| s.hits).to_sql(Dialect::Sqlite).unwrap_err();
+    assert!(error.to_string().contains("same (org, slug)"), "{error}");
     // MySQL matches any unique key: a row that carries its key as well could meet another row.
     let with_key = json!({"id": 5, "email": "ada@example.com", "name": "Ada", "age": 36});
     let error = Member::create(with_key.clone()).on_conflict(|m| m.email).update(|m| m.name).to_sql(Dialect::MySql).unwrap_err();
@@ -863,6 +883,25 @@ async fn get_or_create_is_race_safe_and_update_or_create_updates() {
         assert_eq!(outcomes.iter().filter(|(_, created)| *created).count(), 1, "{d:?}");
         assert!(outcomes.windows(2).all(|w| w[0].0 == w[1].0), "{d:?}: every caller gets the one row");
         assert_eq!(Member::query().count().on(db).await.unwrap(), 1);
+
+        // 8 concurrent update_or_create of one existing key: all land (MySQL's deadlocks between
+        // them are run again), none creates.
+        let callers: Vec<_> = (0..8)
+            .map(|i| {
+                tokio::spawn(async move {
+                    Member::update_or_create(json!({"email": "race@example.com"}), json!({"name": format!("updater {i}"), "age": i}))
+                        .on(db)
+                        .await
+                })
+            })
+            .collect();
+        for caller in callers {
+            let (_, created) = caller.await.unwrap().unwrap_or_else(|e| panic!("{d:?}: {e}"));
+            assert!(!created, "{d:?}");
+        }
+        assert_eq!(Member::query().count().on(db).await.unwrap(), 1);
+        let refused = Member::update_or_create(json!({"email": "race@example.com"}), json!({"id": 99})).on(db).await.unwrap_err();
+        assert!(refused.to_string().contains("is a key"), "{refused}");
 
         let (made, created) =
             Member::update_or_create(json!({"email": "u@example.com"}), json!({"name": "U", "age": 1})).on(db).await.unwrap();

@@ -136,11 +136,11 @@ impl Lease {
         }
     }
 
-    /// `error` ends the statement started with [`start`](Self::start): a transaction notes
-    /// it (see [`TxConn::note_failure`]).
-    pub(super) fn failed(&mut self, dialect: crate::Dialect, error: Error) -> Error {
+    /// `error` ends the statement started with [`start`](Self::start) (`answered`: by the
+    /// server): a transaction notes it (see [`TxConn::note_failure`]).
+    pub(super) fn failed(&mut self, dialect: crate::Dialect, error: Error, answered: bool) -> Error {
         if let Lease::Transaction(guard) = self {
-            guard.note_failure(dialect, &error);
+            guard.note_failure(dialect, &error, answered);
         }
         error
     }

@@ -274,7 +274,7 @@ impl Engine {
         leased.finish(!matches!(pinged, Err(Failure::Dropped(_))));
         match pinged {
             Err(Failure::Dropped(_)) => self.reconnect(leased).await?,
-            Err(Failure::Final(error)) => return Err(error),
+            Err(Failure::Final(error) | Failure::Answered(error)) => return Err(error),
             Ok(()) => {}
         }
         Ok(None)
@@ -336,7 +336,10 @@ macro_rules! resending {
             $conn.finish(!matches!(attempt, Err(Failure::Dropped(_))));
             match attempt {
                 Ok(value) => break Ok(value),
-                Err(Failure::Final(error)) => break Err($conn.failed($engine.url.dialect(), error)),
+                Err(failure @ (Failure::Final(_) | Failure::Answered(_))) => {
+                    let (error, answered) = failure.into_error().expect("not a dropped connection");
+                    break Err($conn.failed($engine.url.dialect(), error, answered));
+                }
                 Err(Failure::Dropped(error)) => match spare {
                     Some(again) => {
                         if let Lease::Pooled(leased) = &mut *$conn {
@@ -346,7 +349,7 @@ macro_rules! resending {
                     }
                     None => {
                         let lost = $engine.lost($conn, error);
-                        break Err($conn.failed($engine.url.dialect(), lost));
+                        break Err($conn.failed($engine.url.dialect(), lost, false));
                     }
                 },
             }
@@ -381,7 +384,7 @@ impl Failure {
 /// what that means for the transaction.
 pub(super) fn control_error(control: Control, nested: bool, failure: Failure) -> Error {
     let error = match failure {
-        Failure::Final(error) => return error,
+        Failure::Final(error) | Failure::Answered(error) => return error,
         Failure::Dropped(error) => error,
     };
     if control == Control::Commit && !nested {

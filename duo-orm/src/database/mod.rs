@@ -346,7 +346,7 @@ impl Database {
         block: impl Future<Output = std::result::Result<T, E>>,
     ) -> std::result::Result<T, E> {
         self.check_async()?;
-        let options = crate::transaction::Options { access: crate::transaction::Access::ReadOnly, isolation: None };
+        let options = crate::transaction::Options { access: crate::transaction::Access::ReadOnly, ..Default::default() };
         crate::transaction::run_block_with(self, options, block).await.result
     }
 

@@ -347,7 +347,8 @@ impl MockConn {
 fn scripted(error: Error) -> Failure {
     match error {
         Error::ConnectionLost { source, .. } => Failure::Dropped(source),
-        other => Failure::Final(other),
+        // As a server's answer (PostgreSQL's transaction is aborted by it).
+        other => Failure::Answered(other),
     }
 }
 

@@ -135,8 +135,23 @@ pub(crate) enum Failure {
     /// The server had closed the connection (a restart, `pg_terminate_backend`, MySQL's
     /// `KILL`, an idle timeout): what the caller makes of it depends on what had happened.
     Dropped(DriverError),
-    /// Anything else, in duo-orm's terms.
+    /// The server received the statement and answered with an error (PostgreSQL then ignores
+    /// the rest of the transaction until a rollback), in duo-orm's terms.
+    Answered(Error),
+    /// Anything else (the statement never reached the server, or its result could not be
+    /// read), in duo-orm's terms.
     Final(Error),
+}
+
+impl Failure {
+    /// The error, and whether the server answered with it.
+    pub(crate) fn into_error(self) -> Option<(Error, bool)> {
+        match self {
+            Failure::Dropped(_) => None,
+            Failure::Answered(error) => Some((error, true)),
+            Failure::Final(error) => Some((error, false)),
+        }
+    }
 }
 
 impl From<Error> for Failure {

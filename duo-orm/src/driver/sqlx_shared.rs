@@ -215,9 +215,11 @@ fn failure<DB: SqlxDriver>(error: sqlx::Error) -> Failure {
         && let Some(kind) = DB::conflict(&**db)
     {
         let message = db.message().to_string();
-        return Failure::Final(Error::Conflict { kind, message, source: Some(Box::new(error)) });
+        return Failure::Answered(Error::Conflict { kind, message, source: Some(Box::new(error)) });
     }
-    Failure::Final(Error::from(error))
+    let answered = matches!(error, sqlx::Error::Database(_));
+    let error = Error::from(error);
+    if answered { Failure::Answered(error) } else { Failure::Final(error) }
 }
 
 /// The driver's message for an error: a server's own message with its code, without the

@@ -155,7 +155,7 @@ impl<M: Model> CreateBulk<M> {
             ));
         }
         if self.conflict.is_some() && returning && dialect == Dialect::MySql {
-            return Err(Error::unsupported(dialect, "returning() with on_conflict (the rows written cannot be told from the rows met)"));
+            return Err(mysql_upsert_returning());
         }
         if self.with_hooks {
             // Boxed: inlined, the row-by-row path (each row saved like `create`) nests futures
@@ -229,6 +229,9 @@ impl<M: Model> CreateBulkReturning<M> {
         if dialect == Dialect::Oracle {
             return Err(returning_unsupported(dialect));
         }
+        if dialect == Dialect::MySql && self.0.conflict.is_some() {
+            return Err(mysql_upsert_returning());
+        }
         self.0.check()?;
         let runs = (self.0.rows)(Shape::Values)?.runs();
         insert_statements::<M>(dialect, runs, self.0.batch_size, true, self.0.conflict.as_ref())
@@ -263,6 +266,10 @@ impl<M: Model> BulkOnConflict<M> {
 
 pending_builder!(CreateBulk => u64);
 pending_builder!(CreateBulkReturning => Vec<M>);
+
+fn mysql_upsert_returning() -> Error {
+    Error::unsupported(Dialect::MySql, "returning() with on_conflict (the rows written cannot be told from the rows met)")
+}
 
 pub(crate) fn clone_error(error: &Error) -> Error {
     match error {
@@ -469,9 +476,25 @@ fn insert_chunks<M: Model>(
     let meta = M::meta();
     let returned: Vec<&'static str> = if returning { meta.column_names().collect() } else { Vec::new() };
     let mut statements = Vec::new();
+    // The target keys seen so far (as text), for a bulk upsert.
+    let mut keys = std::collections::HashSet::new();
     for run in runs {
         if let Some(conflict) = conflict {
             conflict.check(meta, &run.columns, dialect)?;
+            let at: Vec<usize> = conflict.target.iter().filter_map(|t| run.columns.iter().position(|c| c == t)).collect();
+            for row in run.values.chunks(run.columns.len().max(1)) {
+                let key = format!("{:?}", at.iter().map(|i| &row[*i]).collect::<Vec<_>>());
+                if !keys.insert(key) {
+                    let names = conflict.target.iter().map(|i| meta.columns[*i].field).collect::<Vec<_>>().join(", ");
+                    return Err(Error::invalid(
+                        InvalidQueryKind::Argument,
+                        format!(
+                            "two rows of this bulk upsert have the same ({names}): PostgreSQL refuses that in one statement \
+                             and the others keep the last row; send one row per key"
+                        ),
+                    ));
+                }
+            }
         }
         let per_statement = rows_per_statement(dialect, run.columns.len(), batch_size);
         let mut sql_by_rows: Vec<(usize, String)> = Vec::with_capacity(2);

@@ -325,7 +325,7 @@ pub(crate) fn visit_leaves(expr: &Expr, leaf: &mut impl FnMut(&Expr)) -> bool {
 
 /// The database's current time, in UTC, for a timestamp column: `c.seen_at.to(now())` (see
 /// [`Column::to`]). Written per dialect so that the stored value reads back like one duo-orm
-/// binds: `CURRENT_TIMESTAMP` (PostgreSQL), `UTC_TIMESTAMP(6)` (MySQL), `strftime(…, 'now')`
+/// binds: `statement_timestamp()` (PostgreSQL), `UTC_TIMESTAMP(6)` (MySQL), `strftime(…, 'now')`
 /// in the text form sqlx writes (SQLite, milliseconds), `SYSUTCDATETIME()` (SQL Server),
 /// `SYS_EXTRACT_UTC(SYSTIMESTAMP)` (Oracle). Unlike a `set_on(update)` stamp, it is the
 /// database's clock, read when the row is written. For `DateTime<Utc>` and `NaiveDateTime`
@@ -342,11 +342,14 @@ impl Now {
     /// The SQL of the current UTC time in `dialect`, as a zoned timestamp or a naive one.
     fn sql(dialect: Dialect, zoned: bool) -> &'static str {
         match (dialect, zoned) {
-            (Dialect::Postgres, true) => "CURRENT_TIMESTAMP",
-            (Dialect::Postgres, false) => "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')",
+            // `CURRENT_TIMESTAMP` would be the transaction's start, not the statement's.
+            (Dialect::Postgres, true) => "statement_timestamp()",
+            (Dialect::Postgres, false) => "(statement_timestamp() AT TIME ZONE 'UTC')",
             (Dialect::MySql, _) => "UTC_TIMESTAMP(6)",
-            (Dialect::Sqlite, true) => "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')",
-            (Dialect::Sqlite, false) => "strftime('%Y-%m-%d %H:%M:%f', 'now')",
+            // sqlx writes no fraction for a whole second: neither does this, so equal times
+            // are equal text.
+            (Dialect::Sqlite, true) => "replace(strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'), '.000+', '+')",
+            (Dialect::Sqlite, false) => "replace(strftime('%Y-%m-%d %H:%M:%f', 'now'), '.000', '')",
             (Dialect::MsSql, true) => "TODATETIMEOFFSET(SYSUTCDATETIME(), 0)",
             (Dialect::MsSql, false) => "SYSUTCDATETIME()",
             (Dialect::Oracle, true) => "(SYSTIMESTAMP AT TIME ZONE 'UTC')",

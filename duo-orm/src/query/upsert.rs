@@ -121,11 +121,18 @@ impl Conflict {
             if update.is_empty() {
                 return invalid("on_conflict(..).update(..) names no column; use do_nothing() to keep the row".into());
             }
-            for column in update {
+            for (at, column) in update.iter().enumerate() {
+                let stamp = meta.columns[*column].set_on;
                 let refused = if self.target.contains(column) || meta.primary_key.contains(column) {
                     Some("is a key it matches on")
                 } else if meta.version == Some(*column) {
                     Some("is the version, which every update bumps by itself")
+                } else if stamp.create && !stamp.update {
+                    Some("is stamped when the row is created only")
+                } else if stamp.update && !stamp.create {
+                    Some("is stamped on update only, and an upsert has no value of it to insert")
+                } else if update[..at].contains(column) {
+                    Some("is named twice")
                 } else if !inserted.contains(column) {
                     Some("has no value in the payload (it would be set to its default)")
                 } else {
@@ -315,7 +322,13 @@ fn matching<M: Model>(meta: &ModelMeta, values: &[(usize, Value)]) -> Result<Con
 async fn read_by_target<M: Model>(db: &Database, values: &[(usize, Value)], target: &[usize]) -> Result<Option<M>> {
     let meta = M::meta();
     let key: Vec<(usize, Value)> = values.iter().filter(|(i, _)| target.contains(i)).cloned().collect();
-    Select::<M>::new().and_where(matching(meta, &key)?).first().run_on(db).await
+    let mut query = Select::<M>::new().and_where(matching(meta, &key)?);
+    if db.dialect()? == Dialect::MySql && crate::transaction::current(db).is_some() {
+        // InnoDB's plain reads see the transaction's snapshot, which may predate the row the
+        // insert met; a locking read sees the row as committed (and its lock is held already).
+        query = query.for_share();
+    }
+    query.first().run_on(db).await
 }
 
 fn refuse_hooks<M: Model>() -> Result<()> {
@@ -347,8 +360,13 @@ impl<M: Model> CreateOrUpdate<M> {
                 let lost =
                     || Error::invalid(InvalidQueryKind::ReadBack, format!("the upserted {} row was not found again", M::meta().name));
                 if matches!(dialect, Dialect::MySql | Dialect::Oracle) {
-                    db.execute(stmt).await?;
-                    return read_by_target::<M>(db, &values, &self.conflict.target).await?.ok_or_else(lost);
+                    // The read in the same transaction as the write: it sees that row.
+                    let target = &self.conflict.target;
+                    let work = async {
+                        db.execute(stmt).await?;
+                        read_by_target::<M>(db, &values, target).await
+                    };
+                    return crate::transaction::run_block(db, work).await?.ok_or_else(lost);
                 }
                 db.fetch_all::<M>(stmt).await?.pop().ok_or_else(lost)
             })
@@ -360,12 +378,22 @@ impl<M: Model> CreateIfAbsent<M> {
     /// The statement this runs in `dialect`, for review and tests (MySQL runs a plain INSERT
     /// for one row: see [`Error::Integrity`] handling in the guide).
     pub fn to_sql(&self, dialect: Dialect) -> Result<Statement> {
-        upsert_statement(dialect, M::meta(), self.values.as_ref().map_err(crate::query::bulk::clone_error)?, &self.conflict)
+        let values = self.values.as_ref().map_err(crate::query::bulk::clone_error)?;
+        let stmt = upsert_statement(dialect, M::meta(), values, &self.conflict)?;
+        match dialect {
+            Dialect::MySql => Ok(crate::query::write::render_insert(dialect, M::meta(), values.iter().cloned(), false)),
+            Dialect::Oracle => Err(do_nothing_on_oracle()),
+            _ => Ok(stmt),
+        }
     }
 
     fn into_pending<'a>(self) -> Pending<'a, Option<M>> {
         Pending::new::<M>(move |db| Box::pin(async move { create_if_absent::<M>(db, self.values?, &self.conflict).await }))
     }
+}
+
+fn do_nothing_on_oracle() -> Error {
+    Error::unsupported(Dialect::Oracle, "on_conflict(..).do_nothing() for one row (a MERGE does not say whether it inserted)")
 }
 
 /// Inserts `values` unless a row has its target key: the new row, or `None`.
@@ -386,9 +414,7 @@ async fn create_if_absent<M: Model>(db: &Database, values: Vec<(usize, Value)>, 
             }
             Err(error) => Err(error),
         },
-        Dialect::Oracle => {
-            Err(Error::unsupported(dialect, "on_conflict(..).do_nothing() reading back whether it inserted (MERGE returns no rows)"))
-        }
+        Dialect::Oracle => Err(do_nothing_on_oracle()),
         _ => Ok(db.fetch_all::<M>(stmt).await?.pop()),
     }
 }
@@ -409,36 +435,53 @@ async fn get_or_create<M: Model>(db: &Database, lookup: Assignments, values: Ass
     refuse_hooks::<M>()?;
     let meta = M::meta();
     let target: Vec<usize> = lookup.iter().map(|(i, _, _)| *i).collect();
-    if let Some((i, _, _)) = values.iter().find(|(i, _, _)| target.contains(i)) {
+    if let Some((i, _, _)) = values.iter().find(|(i, _, _)| target.contains(i) || (update && meta.primary_key.contains(i))) {
         return Err(Error::invalid(
             InvalidQueryKind::Argument,
-            format!("`{}` is both looked up and given a value; give it in the lookup only", meta.columns[*i].field),
+            format!("`{}` is a key: give it in the lookup only", meta.columns[*i].field),
         ));
     }
+    // The update changes what an update may: not a create-only timestamp, not the version.
+    let updated: Assignments = values
+        .iter()
+        .filter(|(i, _, _)| {
+            let stamp = meta.columns[*i].set_on;
+            (stamp.update || !stamp.create) && meta.version != Some(*i)
+        })
+        .cloned()
+        .collect();
     let mut inserted: Assignments = lookup.iter().cloned().chain(values.iter().cloned()).collect();
     lifecycle::stamp_assignments(meta, &mut inserted, Event::Create)?;
     let inserted: Vec<(usize, Value)> = inserted.into_iter().map(|(i, v, _)| (i, v)).collect();
     let conflict = Conflict { target, action: Action::Nothing };
     conflict.check(meta, &inserted.iter().map(|(i, _)| *i).collect::<Vec<_>>(), db.dialect()?)?;
     let lookup: Vec<(usize, Value)> = lookup.into_iter().map(|(i, v, _)| (i, v)).collect();
-    // A row the insert met may be deleted before it is read or updated: the insert runs again
-    // (a few times at most, then the race is reported).
-    for _ in 0..3 {
+    // A row the insert met may be deleted before it is read or updated, and two callers may
+    // deadlock (MySQL locks the row a duplicate insert met in share mode): the whole runs again
+    // in a new transaction, a few times at most, when it is the outermost one.
+    let outermost = crate::transaction::current(db).is_none();
+    let retry = crate::transaction::Retry::attempts(8);
+    for attempt in 1..=retry.max_attempts() {
         let work = async {
             if let Some(row) = create_if_absent::<M>(db, inserted.clone(), &conflict).await? {
                 return Ok(Some((row, true)));
             }
-            if update && !values.is_empty() {
+            if update && !updated.is_empty() {
                 let query = Select::<M>::new().and_where(matching(meta, &lookup)?);
-                if UpdateBulk::assigning(query, Ok(values.clone())).into_pending().run_on(db).await? == 0 {
+                if UpdateBulk::assigning(query, Ok(updated.clone())).into_pending().run_on(db).await? == 0 {
                     return Ok(None);
                 }
             }
             let found = read_by_target::<M>(db, &lookup, &conflict.target).await?;
             Ok::<_, Error>(found.map(|row| (row, false)))
         };
-        if let Some(found) = crate::transaction::run_block(db, work).await? {
-            return Ok(found);
+        match crate::transaction::run_block(db, work).await {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => {}
+            Err(Error::Conflict { kind, .. }) if outermost && kind.is_retryable() && attempt < retry.max_attempts() => {
+                retry.pause(attempt).await;
+            }
+            Err(error) => return Err(error),
         }
     }
     Err(Error::Conflict {
