@@ -125,3 +125,30 @@ fn values_are_traced_when_asked() {
     assert!(out.contains("VALUE-42"), "{out}");
     assert!(!out.contains("pa55word"), "{out}");
 }
+
+/// Each run of a retried block is a `duo_orm.transaction` span with its attempt number, its
+/// statements inside it.
+#[test]
+fn each_attempt_of_a_retried_transaction_is_a_span() {
+    let log = capture(async {
+        let mock = duo_orm::mock::MockDatabase::new(Dialect::Postgres);
+        let db = mock.database();
+        db.register::<Item>();
+        let deadlock = Error::Conflict { kind: duo_orm::ConflictKind::Deadlock, message: "scripted".into(), source: None };
+        mock.exec_error(deadlock).executed(1);
+        let update = || Item::filter(|i| i.id.eq(1)).update_bulk(json!({"secret_value": "x"})).on(&db);
+        let fast = duo_orm::Retry::attempts(3).backoff(std::time::Duration::ZERO, std::time::Duration::ZERO);
+        db.transaction_with(update).isolation(duo_orm::Isolation::Serializable).retry(fast).await.unwrap();
+    });
+    let attempts: Vec<&str> = log.lines().filter(|line| line.contains("duo_orm::transaction: close")).collect();
+    assert_eq!(attempts.len(), 2, "{log}");
+    assert!(attempts[0].contains("attempt=1") && attempts[1].contains("attempt=2"), "{attempts:?}");
+    assert!(attempts.iter().all(|a| a.contains("isolation=\"SERIALIZABLE\"")), "{attempts:?}");
+    let statements = |attempt: &str| {
+        log.lines()
+            .filter(|l| l.contains(&format!("attempt={attempt} ")) && l.contains("duo_orm.query{") && l.contains("engine: close"))
+            .count()
+    };
+    assert_eq!((statements("1"), statements("2")), (3, 3), "BEGIN, UPDATE, ROLLBACK / COMMIT in each: {log}");
+    assert!(log.contains("running it again"), "{log}");
+}
