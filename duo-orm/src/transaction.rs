@@ -130,6 +130,15 @@ pub(crate) fn current(database: &Database) -> Option<Arc<TxShared>> {
         .map(|(tx, _)| tx)
 }
 
+/// `error`, noted on the transaction of `database` the running code is inside, if any (see
+/// [`TxConn::note_failure`]): for an error duo-orm finds between statements.
+pub(crate) async fn noted(database: &Database, error: Error) -> Error {
+    if let Some(tx) = current(database) {
+        tx.lock().await.note_failure(tx.engine.url.dialect(), &error, false);
+    }
+    error
+}
+
 /// The access of the transaction of `database` that the running code is inside, if any.
 pub(crate) fn current_access(database: &Database) -> Option<Access> {
     current(database).map(|tx| tx.access)
@@ -174,11 +183,13 @@ pub(crate) struct TxConn {
     /// Whether the server closed the connection under the transaction: nothing of it
     /// committed, so running it again is safe.
     lost: bool,
+    /// Whether a versioned row the transaction wrote had changed since it was read.
+    stale: bool,
 }
 
 impl TxConn {
     fn new(leased: Leased) -> Self {
-        TxConn { leased: Some(leased), conflict: None, aborted_at: None, lost: false }
+        TxConn { leased: Some(leased), conflict: None, aborted_at: None, lost: false, stale: false }
     }
 
     /// Notes that a statement of this transaction, in `dialect`, failed with `error`
@@ -189,6 +200,9 @@ impl TxConn {
             Error::Conflict { kind, .. } if self.conflict.is_none_or(|seen| !seen.dooms_transaction()) => {
                 self.conflict = Some(*kind);
             }
+            // The block read a row someone else has changed since: running it again reads it
+            // afresh. (Not a failed statement: the server aborted nothing.)
+            Error::StaleObject { .. } => self.stale = true,
             Error::ConnectionLost { .. } => {
                 self.lost = true;
                 if let Some(leased) = self.leased.as_mut() {
@@ -708,7 +722,8 @@ pub(crate) async fn run_block_with<T, E: From<Error>>(
             // No COMMIT went through: what failed on the way decides.
             _ => {
                 let conn = shared.conn.lock().await;
-                conn.conflict.is_some_and(ConflictKind::is_retryable) || conn.lost || ended.as_ref().is_err_and(retryable_error)
+                let noted = conn.conflict.is_some_and(ConflictKind::is_retryable) || conn.lost || conn.stale;
+                noted || ended.as_ref().is_err_and(retryable_error)
             }
         };
     Attempt { result: conclude(outcome, ended), retryable }
@@ -944,15 +959,16 @@ impl<'db, F> TransactionBlock<'db, F> {
     }
 }
 
-impl<'db, F, Fut, T> std::future::IntoFuture for TransactionBlock<'db, F>
+impl<'db, F, Fut, T, E> std::future::IntoFuture for TransactionBlock<'db, F>
 where
     F: FnMut() -> Fut + Send + 'db,
-    Fut: std::future::IntoFuture<Output = Result<T>>,
+    Fut: std::future::IntoFuture<Output = std::result::Result<T, E>>,
     Fut::IntoFuture: Send + 'db,
     T: Send + 'db,
+    E: From<Error> + Send + 'db,
 {
-    type Output = Result<T>;
-    type IntoFuture = futures_util::future::BoxFuture<'db, Result<T>>;
+    type Output = std::result::Result<T, E>;
+    type IntoFuture = futures_util::future::BoxFuture<'db, std::result::Result<T, E>>;
 
     fn into_future(mut self) -> Self::IntoFuture {
         use tracing::Instrument;
@@ -964,10 +980,11 @@ where
                 let isolation = self.options.isolation.map(Isolation::sql);
                 let span = tracing::info_span!("duo_orm.transaction", attempt, isolation);
                 let run = run_block_with(self.database, self.options, (self.block)().into_future()).instrument(span).await;
-                let retryable = run.retryable || run.result.as_ref().is_err_and(retryable_error);
+                // What the run lost to is noted on its transaction (the block's error may be
+                // of the caller's type, which says nothing duo-orm can read).
                 match run.result {
-                    Err(error) if retryable && !nested && attempt < self.retry.attempts => {
-                        tracing::info!(attempt, %error, "the transaction lost to a concurrent one; running it again");
+                    Err(_) if run.retryable && !nested && attempt < self.retry.attempts => {
+                        tracing::info!(attempt, "the transaction lost to a concurrent one; running it again");
                         self.retry.pause(attempt).await;
                         attempt += 1;
                     }

@@ -998,3 +998,29 @@ async fn instance_set_refreshes_the_row_and_now_is_the_database_clock() {
         db.disconnect().await.unwrap();
     }
 }
+
+/// A block with its own error type retries as one returning `duo_orm::Error` does: what it
+/// lost to is seen on its transaction, not read from its error.
+#[tokio::test]
+async fn a_block_with_its_own_error_type_is_retried_too() {
+    #[derive(Debug)]
+    enum AppError {
+        Db(#[allow(dead_code)] Error),
+    }
+    impl From<Error> for AppError {
+        fn from(error: Error) -> Self {
+            AppError::Db(error)
+        }
+    }
+    let mock = MockDatabase::new(Dialect::Postgres);
+    let db = mock.database();
+    mock.exec_error(deadlock()).executed(1);
+    let runs = AtomicU32::new(0);
+    let bump = || {
+        runs.fetch_add(1, Ordering::SeqCst);
+        async { Ok::<_, AppError>(Account::filter(|a| a.id.eq(1)).set(|a| a.balance.to(a.balance.plus(1))).on(&db).await?) }
+    };
+    let fast = Retry::attempts(3).backoff(Default::default(), Default::default());
+    let updated = db.transaction_with_as(bump).retry(fast).await.unwrap();
+    assert_eq!((updated, runs.load(Ordering::SeqCst)), (1, 2));
+}

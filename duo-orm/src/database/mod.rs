@@ -441,6 +441,60 @@ impl Database {
         crate::transaction::TransactionBlock::new(self, block)
     }
 
+    /// [`transaction_with`](Self::transaction_with) for a block that returns its own error
+    /// type, as [`transaction_as`](Self::transaction_as) is for
+    /// [`transaction`](Self::transaction): `E: From<duo_orm::Error>`, usually inferred from
+    /// where the result goes. What the block lost to (a conflict, a changed versioned row) is
+    /// seen on its transaction, so `.retry(..)` works whatever the error type.
+    ///
+    /// ```
+    /// # use duo_orm::prelude::*;
+    /// # static DB: Database = Database::from_url("sqlite::memory:");
+    /// # #[derive(Model, Debug)]
+    /// # #[duo(table = "stock", db = DB)]
+    /// # struct Stock { #[duo(primary_key)] id: i64, left: i64 }
+    /// #[derive(Debug)]
+    /// enum AppError {
+    ///     Db(duo_orm::Error),
+    ///     SoldOut,
+    /// }
+    /// impl From<duo_orm::Error> for AppError {
+    ///     fn from(error: duo_orm::Error) -> Self {
+    ///         AppError::Db(error)
+    ///     }
+    /// }
+    ///
+    /// async fn take_one(id: i64) -> Result<i64, AppError> {
+    ///     DB.transaction_with_as(|| async move {
+    ///         let mut stock = Stock::filter(|s| s.id.eq(id)).for_update().one().await?;
+    ///         if stock.left == 0 {
+    ///             return Err(AppError::SoldOut);
+    ///         }
+    ///         stock.left -= 1;
+    ///         stock.save().await?;
+    ///         Ok(stock.left)
+    ///     })
+    ///     .retry(duo_orm::Retry::default())
+    ///     .await
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> duo_orm::Result<()> {
+    /// # DB.create_all().await?;
+    /// # Stock::create(json!({"left": 1})).await?;
+    /// assert_eq!(take_one(1).await.unwrap(), 0);
+    /// assert!(matches!(take_one(1).await, Err(AppError::SoldOut)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn transaction_with_as<F, Fut, T, E>(&self, block: F) -> crate::transaction::TransactionBlock<'_, F>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::IntoFuture<Output = std::result::Result<T, E>>,
+        E: From<Error>,
+    {
+        crate::transaction::TransactionBlock::new(self, block)
+    }
+
     /// The blocking form of [`transaction`](Self::transaction): ORM calls inside `block`
     /// (with `.wait()`) share one connection and one transaction.
     ///

@@ -113,7 +113,7 @@ impl RowMatch {
     /// and a row with this key still exists (someone else changed it since it was read).
     pub(crate) async fn check_not_stale<M: Model>(&self, db: &Database) -> Result<()> {
         if self.version.is_some() && Select::<M>::by_key(self.key.clone()).exists().run_on(db).await? {
-            return Err(self.stale(M::meta()));
+            return Err(crate::transaction::noted(db, self.stale(M::meta())).await);
         }
         Ok(())
     }
@@ -486,7 +486,7 @@ pub(crate) async fn save_existing<M: Model>(db: &Database, row: &mut M) -> Resul
     let matched = RowMatch::of(row);
     if !found && matched.was_saved() {
         // Deleted by someone else after it was saved: not brought back.
-        return Err(matched.stale(meta));
+        return Err(crate::transaction::noted(db, matched.stale(meta)).await);
     }
     if !found {
         lifecycle::stamp(row, Event::Create)?;
