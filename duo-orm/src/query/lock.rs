@@ -59,7 +59,7 @@ impl RowLock {
                 if dialect == Dialect::Oracle && paging.is_set() {
                     return Err(Error::unsupported(
                         dialect,
-                        format!("{} together with limit/offset/first() (ORA-02014: FETCH FIRST cannot lock rows)", self.what()),
+                        format!("{} together with limit, offset, first() or one() (ORA-02014: FETCH FIRST cannot lock rows)", self.what()),
                     ));
                 }
                 stmt.sql.push_str(" FOR UPDATE");
