@@ -255,7 +255,7 @@ impl Drop for TxConn {
             }
             // Ended without a commit or rollback (a cancelled or panicking block): roll every
             // open level back before the connection returns to the pool.
-            lease.conn().abandon();
+            lease.abandon();
         }
     }
 }
@@ -518,7 +518,7 @@ impl Drop for Frame {
             && match self.shared.conn.try_lock() {
                 Ok(mut guard) => match guard.lease() {
                     Ok(lease) => {
-                        lease.conn().start_rollback();
+                        lease.start_rollback();
                         // The queued rollback to the savepoint goes before any next statement.
                         if guard.aborted_at.is_some_and(|at| at >= self.depth) {
                             guard.aborted_at = None;

@@ -1,6 +1,10 @@
 //! Connections the server closes (`pg_terminate_backend`, MariaDB's `KILL`): a statement
-//! outside a transaction never fails because its pooled connection was already dead; a
-//! transaction that loses its connection says so and is never retried.
+//! outside a transaction never fails because its pooled connection (or one kept since the
+//! last statement) was already dead; a transaction that loses its connection says so and is
+//! never retried. And the connections duo-orm keeps between statements: only in a known
+//! state, never starving a caller waiting on the pool.
+
+use std::time::Duration;
 
 use duo_orm::prelude::*;
 use duo_orm::{Dialect, sea_query};
@@ -181,5 +185,69 @@ async fn a_stream_whose_connections_are_killed_never_repeats_a_row() {
             Some(error) => assert!(matches!(error, Error::ConnectionLost { .. }), "{d:?}: a clear error: {error:?}"),
         }
         assert_eq!(User::query().count().on(&t.db).await.unwrap(), 100, "{d:?}: the next operation succeeds");
+    }
+}
+
+/// duo-orm keeps a connection between statements only in a known state: a transaction
+/// cancelled while it holds a row lock gives its connection back to the pool, which sends the
+/// queued rollback at once, instead of keeping it (and the lock) until its next statement.
+#[tokio::test]
+async fn a_cancelled_transaction_releases_its_locks_at_once() {
+    let name = "conn_cancelled_tx";
+    for (t, other) in server_backends(name).await {
+        let d = t.dialect;
+        setup!(t.db, User);
+        other.register::<User>();
+        let id = User::create(json!({"name": "held", "age": 1, "email": "held@x.io"})).on(&t.db).await.unwrap().id;
+        let holding = t.db.transaction(async {
+            User::filter(|u| u.id.eq(id)).for_update().all().on(&t.db).await?;
+            std::future::pending::<Result<()>>().await
+        });
+        assert!(tokio::time::timeout(Duration::from_millis(300), holding).await.is_err(), "cancelled while holding the lock");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let locked = other.transaction(async { User::filter(|u| u.id.eq(id)).for_update().nowait().all().on(&other).await }).await;
+        assert_eq!(locked.as_ref().map(Vec::len).ok(), Some(1), "{d:?}: the row is free again: {locked:?}");
+        // The cancelled transaction's own pool goes on as before.
+        assert_eq!(User::query().count().on(&t.db).await.unwrap(), 1, "{d:?}");
+    }
+}
+
+/// Connections kept between statements never leave a caller waiting on the pool: 12 tasks
+/// share a pool of 2 connections, with a short acquire timeout, running lookups, counts and
+/// transactions at once; then the pool closes, giving back the connections it kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_pool_serves_every_caller() {
+    for t in backends("conn_small_pool").await {
+        let d = t.dialect;
+        setup!(t.db, User);
+        User::create_bulk((0..10).map(|i| json!({"name": format!("u{i}"), "age": i, "email": format!("u{i}@x.io")})))
+            .on(&t.db)
+            .await
+            .unwrap();
+        let db: &'static Database =
+            Box::leak(Box::new(Database::new(t.url.clone()).max_connections(2).acquire_timeout(Duration::from_secs(5))));
+        db.register::<User>();
+        let tasks = (0..12i64).map(|task| {
+            tokio::spawn(async move {
+                for i in 0..40i64 {
+                    match (task + i) % 3 {
+                        0 => assert!(User::get(1 + i % 10).on(db).await?.is_some()),
+                        1 => assert_eq!(User::query().count().on(db).await?, 10),
+                        _ => {
+                            db.transaction(async {
+                                User::get(1).on(db).await?;
+                                User::query().count().on(db).await
+                            })
+                            .await?;
+                        }
+                    }
+                }
+                Ok::<_, Error>(())
+            })
+        });
+        for done in futures_util::future::join_all(tasks).await {
+            done.unwrap().unwrap_or_else(|error| panic!("{d:?}: {error}"));
+        }
+        tokio::time::timeout(Duration::from_secs(10), db.disconnect()).await.expect("the pool closes").unwrap();
     }
 }

@@ -26,23 +26,21 @@ pub(crate) struct Leased {
     pub(super) in_flight: bool,
     /// Whether the server closed this connection under a transaction: nothing of it commits.
     pub(super) lost: bool,
+    /// Whether the connection is in a known state for the next statement: every statement on
+    /// it ended (all its rows read, or the server's error), and no rollback is queued on it.
+    /// Only such a connection is kept between statements (`pool.rs`).
+    pub(super) clean: bool,
     /// The runtime the connection goes back to its pool on: its own pool's runtime, the I/O
     /// runtime for the I/O pool, `None` for a connection bound to no runtime (file SQLite),
     /// which goes back on the caller's.
     pub(super) home: Option<tokio::runtime::Handle>,
+    /// The pool that may keep the connection when the lease ends (`None` while it is kept).
+    pub(super) pool: Option<ConnPool>,
+    /// When the connection left the driver's pool (see [`pool::KEEP_FOR`]).
+    pub(super) out_since: Instant,
 }
 
 impl Leased {
-    pub(super) fn new(conn: Conn, engine: &Engine, checked: bool) -> Self {
-        Leased {
-            conn: Some(conn),
-            checked,
-            in_flight: false,
-            lost: false,
-            home: (!engine.runtime_free()).then(|| runtime().handle().clone()),
-        }
-    }
-
     pub(crate) fn conn(&mut self) -> &mut Conn {
         self.conn.as_mut().expect("a lease holds its connection until dropped")
     }
@@ -53,13 +51,22 @@ impl Leased {
         self.conn()
     }
 
-    /// The statement started with [`start`](Self::start) has finished, one way or the other.
-    /// When the connection `answered` (anything but a closed connection), it is no longer one
-    /// the server may have closed unseen: later statements on it (a held connection's, with a
-    /// lock or a transaction open) are never sent again elsewhere.
-    pub(crate) fn finish(&mut self, answered: bool) {
+    /// The statement started with [`start`](Self::start) has finished with `outcome`. When
+    /// the connection answered (anything but a closed connection), it is no longer one the
+    /// server may have closed unseen: later statements on it (a held connection's, with a lock
+    /// or a transaction open) are never sent again elsewhere. Anything but success or the
+    /// server's error leaves it in a state not known well enough to keep it (see `clean`).
+    pub(crate) fn finish<T>(&mut self, outcome: &std::result::Result<T, Failure>) {
         self.in_flight = false;
-        self.checked |= answered;
+        self.checked |= !matches!(outcome, Err(Failure::Dropped(_)));
+        self.clean &= matches!(outcome, Ok(_) | Err(Failure::Answered(_)));
+    }
+
+    /// Checks that the server still answers on this connection.
+    pub(crate) async fn ping(&mut self) -> std::result::Result<(), Failure> {
+        let pinged = self.start().ping().await;
+        self.finish(&pinged);
+        pinged
     }
 
     /// Marks the connection as closed by the server under a transaction: nothing more is sent
@@ -109,10 +116,24 @@ impl Leased {
 
     /// Makes the pool close this connection instead of reusing it (its state is unknown).
     pub(crate) fn close_on_drop(&mut self) {
+        self.clean = false;
         // (A lease whose dead connection could not be replaced holds none.)
         if let Some(conn) = self.conn.as_mut() {
             conn.close_on_drop();
         }
+    }
+
+    /// Queues a rollback of the innermost transaction level, sent before the connection's
+    /// next use: the connection then goes back to its pool, which sends it at once.
+    pub(crate) fn start_rollback(&mut self) {
+        self.clean = false;
+        self.conn().start_rollback();
+    }
+
+    /// Queues a rollback of every level still open (see [`start_rollback`](Self::start_rollback)).
+    pub(crate) fn abandon(&mut self) {
+        self.clean = false;
+        self.conn().abandon();
     }
 }
 
@@ -145,13 +166,13 @@ impl Lease {
         error
     }
 
-    /// The statement started with [`start`](Self::start) has finished.
-    pub(super) fn finish(&mut self, answered: bool) {
+    /// The statement started with [`start`](Self::start) has finished (see [`Leased::finish`]).
+    pub(super) fn finish<T>(&mut self, outcome: &std::result::Result<T, Failure>) {
         match self {
-            Lease::Pooled(leased) => leased.finish(answered),
+            Lease::Pooled(leased) => leased.finish(outcome),
             Lease::Transaction(guard) => {
                 if let Ok(leased) = guard.lease() {
-                    leased.finish(answered);
+                    leased.finish(outcome);
                 }
             }
         }
@@ -164,6 +185,15 @@ impl Drop for Leased {
             self.discard();
         }
         let Some(conn) = self.conn.take() else { return };
+        if let Some(pool) = self.pool.take()
+            && self.clean
+            && !self.in_flight
+        {
+            let kept = Leased { conn: Some(conn), checked: false, home: self.home.take(), pool: None, ..*self };
+            // (Refused, it goes back to the driver's pool as it drops.)
+            let _ = pool.keep(kept);
+            return;
+        }
         match &self.home {
             None if tokio::runtime::Handle::try_current().is_ok() => drop(conn),
             Some(home) => {

@@ -25,11 +25,11 @@ pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
 pub(crate) struct Engine {
     pub url: DatabaseUrl,
     /// The pool whose connections live on the I/O runtime.
-    pub(super) pool: Pool,
+    pub(super) pool: ConnPool,
     /// Server connections opened on the caller's own runtime, one pool per runtime: a socket
     /// driven by the runtime that reads it saves a cross-runtime wake-up per read (5–20 % of a
     /// large result). A pool goes when its runtime shuts down.
-    pub(super) local: std::sync::Mutex<std::collections::HashMap<tokio::runtime::Id, (tokio::runtime::Handle, Pool)>>,
+    pub(super) local: std::sync::Mutex<std::collections::HashMap<tokio::runtime::Id, ConnPool>>,
     pub(super) options: PoolOptions,
     pub(super) log_values: bool,
     /// Whether a MySQL-dialect server is MariaDB (which has `INSERT … RETURNING`), once asked.
@@ -49,9 +49,10 @@ impl Engine {
 
     /// An engine on `pool`, opened already.
     pub(super) fn with_pool(url: DatabaseUrl, pool: Pool, options: &PoolOptions, log_values: bool) -> Self {
+        let home = (!pool.runtime_free(&url)).then(|| runtime().handle().clone());
         Engine {
             url,
-            pool,
+            pool: ConnPool::new(pool, home),
             local: std::sync::Mutex::new(std::collections::HashMap::new()),
             options: *options,
             log_values,
@@ -61,17 +62,17 @@ impl Engine {
 
     /// The pool of the runtime `handle` belongs to, created (with a guard task that removes
     /// it when that runtime shuts down, as tokio drops every task then) on first use.
-    pub(super) fn local_pool(self: &Arc<Self>, handle: &tokio::runtime::Handle) -> Result<Pool> {
+    pub(super) fn local_pool(self: &Arc<Self>, handle: &tokio::runtime::Handle) -> Result<ConnPool> {
         let id = handle.id();
         let mut pools = self.local.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, pool)) = pools.get(&id) {
+        if let Some(pool) = pools.get(&id) {
             return Ok(pool.clone());
         }
         let pool = {
             let _guard = handle.enter();
-            self.pool.reopen(&self.url, &self.options)?
+            ConnPool::new(self.pool.driver().reopen(&self.url, &self.options)?, Some(handle.clone()))
         };
-        pools.insert(id, (handle.clone(), pool.clone()));
+        pools.insert(id, pool.clone());
         drop(pools);
         struct Evict(std::sync::Weak<Engine>, tokio::runtime::Id);
         impl Drop for Evict {
@@ -93,13 +94,7 @@ impl Engine {
     /// Whether connections may live on the caller's runtime: server connections (a SQLite
     /// connection is a thread, bound to no runtime; an in-memory one is the data itself).
     pub(super) fn runtime_local(&self) -> bool {
-        self.pool.sockets()
-    }
-
-    /// Whether this database's connections are bound to no runtime, so any runtime may open,
-    /// use and return them: file SQLite (a thread and channels per connection).
-    pub(super) fn runtime_free(&self) -> bool {
-        self.pool.runtime_free(&self.url)
+        self.pool.driver().sockets()
     }
 
     pub(super) fn span(&self, stmt: &Statement) -> tracing::Span {
@@ -141,7 +136,7 @@ impl Engine {
         }
         let work = async {
             let done = leased.start().control(control).await;
-            leased.finish(!matches!(done, Err(Failure::Dropped(_))));
+            leased.finish(&done);
             done.map_err(|error| {
                 let error = control_error(control, nested, error);
                 if matches!(error, Error::ConnectionLost { .. }) && !matches!(control, Control::Begin(_)) {
@@ -175,8 +170,10 @@ impl Engine {
     /// blocking, and its connections' sockets close only as it runs.
     pub(super) async fn close(&self) {
         let local: Vec<_> = self.local.lock().unwrap_or_else(PoisonError::into_inner).drain().map(|(_, local)| local).collect();
-        for (handle, pool) in local {
-            handle.spawn(async move { pool.close().await });
+        for pool in local {
+            if let Some(home) = pool.home().cloned() {
+                home.spawn(async move { pool.close().await });
+            }
         }
         self.pool.close().await;
     }
@@ -270,9 +267,7 @@ impl Engine {
         if stmt.values.0.len() <= SPARE_VALUES && stmt.sql.len() <= SPARE_SQL {
             return Ok(Some(stmt.clone()));
         }
-        let pinged = leased.start().ping().await;
-        leased.finish(!matches!(pinged, Err(Failure::Dropped(_))));
-        match pinged {
+        match leased.ping().await {
             Err(Failure::Dropped(_)) => self.reconnect(leased).await?,
             Err(Failure::Final(error) | Failure::Answered(error)) => return Err(error),
             Ok(()) => {}
@@ -285,8 +280,9 @@ impl Engine {
         !leased.checked && self.runtime_local()
     }
 
-    /// Replaces `leased`'s connection, which the server closed, with one its pool has just
-    /// checked (the pool pings idle connections on this path, dropping dead ones).
+    /// Replaces `leased`'s connection, which the server closed, with one just checked: by its
+    /// pool (which pings idle connections on this path, dropping dead ones), or by a ping here
+    /// for a kept one (the server may have closed every connection at once).
     pub(crate) async fn reconnect(&self, leased: &mut Leased) -> Result<()> {
         // The dead one leaves first: its place in the pool is what the new one takes (every
         // other connection may be held by callers doing the same).
@@ -295,17 +291,26 @@ impl Engine {
         let pool = if home.id() == runtime().handle().id() {
             self.pool.clone()
         } else {
-            let local = self.local.lock().unwrap_or_else(PoisonError::into_inner).get(&home.id()).map(|(_, pool)| pool.clone());
+            let local = self.local.lock().unwrap_or_else(PoisonError::into_inner).get(&home.id()).cloned();
             local.ok_or_else(|| Error::config(ConfigurationKind::Runtime, "the runtime that owned this connection has shut down"))?
         };
-        // Opened (or pinged) on the runtime the new connection will belong to.
-        let fresh = match home.spawn(async move { pool.acquire().await }).await {
-            Ok(fresh) => fresh.map_err(|e| self.connect_error(e))?,
-            Err(join) => return Err(Error::Io(std::io::Error::other(join.to_string()))),
-        };
-        let home = leased.home.clone();
-        *leased = Leased { conn: Some(fresh), checked: true, in_flight: false, lost: false, home };
-        Ok(())
+        loop {
+            // Opened (or pinged) on the runtime the new connection will belong to.
+            let pool = pool.clone();
+            *leased = match home.spawn(async move { pool.take().await }).await {
+                Ok(fresh) => fresh.map_err(|e| self.connect_error(e))?,
+                Err(join) => return Err(Error::Io(std::io::Error::other(join.to_string()))),
+            };
+            if leased.checked {
+                return Ok(());
+            }
+            match leased.ping().await {
+                Ok(()) => return Ok(()),
+                // (Each dead one leaves the pool: this ends with the pool's own.)
+                Err(Failure::Dropped(_)) => leased.discard(),
+                Err(Failure::Final(error) | Failure::Answered(error)) => return Err(error),
+            }
+        }
     }
 
     /// The error for a connection the server closed where the statement did not go again.
@@ -333,7 +338,7 @@ macro_rules! resending {
             let spare = $engine.spare($conn, &next).await?;
             let $stmt = next;
             let attempt = $once;
-            $conn.finish(!matches!(attempt, Err(Failure::Dropped(_))));
+            $conn.finish(&attempt);
             match attempt {
                 Ok(value) => break Ok(value),
                 Err(failure @ (Failure::Final(_) | Failure::Answered(_))) => {

@@ -26,8 +26,10 @@ use crate::types::{RowCursor, RowResult};
 
 mod conn;
 mod engine;
+mod pool;
 
 use conn::*;
+use pool::ConnPool;
 
 pub(crate) use crate::driver::{Control, Executed};
 pub(crate) use conn::Leased;
@@ -593,8 +595,7 @@ impl Database {
             return work(engine, Lease::Pooled(lease)).await;
         }
         let handle = runtime().spawn(async move {
-            let conn = engine.pool.acquire().await.map_err(|e| engine.connect_error(e))?;
-            let lease = Leased::new(conn, &engine, true);
+            let lease = engine.pool.take().await.map_err(|e| engine.connect_error(e))?;
             work(engine, Lease::Pooled(lease)).await
         });
         join(handle).await
@@ -635,21 +636,19 @@ impl Database {
         let Ok(handle) = tokio::runtime::Handle::try_current() else { return Ok(None) };
         if local && engine.runtime_local() && !crate::sync::driving_io_runtime() && handle.id() != runtime().handle().id() {
             // A server connection of this runtime's own pool: opened here if none is idle.
-            // An idle one first: `try_acquire` skips the ping `acquire` sends before handing out
-            // an idle connection.
+            // A kept or idle one first: `try_take` skips the ping `take` has the pool send
+            // before handing out an idle connection.
             let pool = engine.local_pool(&handle)?;
-            let (conn, checked) = match pool.try_acquire() {
-                Some(conn) => (conn, false),
-                None => (pool.acquire().await.map_err(|e| engine.connect_error(e))?, true),
+            return match pool.try_take() {
+                Some(lease) => Ok(Some(lease)),
+                None => Ok(Some(pool.take().await.map_err(|e| engine.connect_error(e))?)),
             };
-            return Ok(Some(Leased { conn: Some(conn), checked, in_flight: false, lost: false, home: Some(handle) }));
         }
-        if let Some(conn) = engine.pool.try_acquire() {
-            return Ok(Some(Leased::new(conn, engine, false)));
+        if let Some(lease) = engine.pool.try_take() {
+            return Ok(Some(lease));
         }
         if crate::sync::driving_io_runtime() {
-            let conn = engine.pool.acquire().await.map_err(|e| engine.connect_error(e))?;
-            return Ok(Some(Leased::new(conn, engine, true)));
+            return Ok(Some(engine.pool.take().await.map_err(|e| engine.connect_error(e))?));
         }
         Ok(None)
     }
@@ -660,11 +659,7 @@ impl Database {
         if let Some(lease) = Self::acquire_in_place(&engine, local).await? {
             return Ok(lease);
         }
-        join(runtime().spawn(async move {
-            let conn = engine.pool.acquire().await.map_err(|e| engine.connect_error(e))?;
-            Ok(Leased::new(conn, &engine, true))
-        }))
-        .await
+        join(runtime().spawn(async move { engine.pool.take().await.map_err(|e| engine.connect_error(e)) })).await
     }
 
     /// A pooled connection kept for the several statements of one operation (the hops of an

@@ -381,6 +381,11 @@ impl Driver for MockDriver {
         Ok(MockConn { shared: pool.clone(), depth: 0 })
     }
 
+    /// (A mock connection costs nothing to hand out: none is kept between statements.)
+    fn has_spare(_: &Self::Pool) -> bool {
+        false
+    }
+
     async fn close(_: &Self::Pool) {}
 
     async fn execute(conn: &mut Self::Conn, stmt: Statement) -> Result<Executed, Failure> {

@@ -58,6 +58,11 @@ pub(crate) trait Driver: 'static {
     /// An idle connection, without checking it (no ping), if there is one.
     fn try_acquire(pool: &Self::Pool) -> Option<Self::Conn>;
 
+    /// Whether the pool could give a caller that waits on it a connection now (an idle one,
+    /// or room to open one). duo-orm keeps a connection out of its pool between statements
+    /// only then (`database/pool.rs`), so that no waiter is left waiting for it.
+    fn has_spare(pool: &Self::Pool) -> bool;
+
     /// A checked connection, waiting for one up to the pool's timeout. The error says why
     /// none could be had (the server's refusal, when it refused), and never holds a password.
     async fn acquire(pool: &Self::Pool) -> Result<Self::Conn, String>;
@@ -211,6 +216,13 @@ macro_rules! drivers {
             pub(crate) fn try_acquire(&self) -> Option<Conn> {
                 match self {
                     $($(#[$cfg])* Pool::$variant(pool) => <$driver as Driver>::try_acquire(pool).map(Conn::$variant),)*
+                }
+            }
+
+            /// See [`Driver::has_spare`].
+            pub(crate) fn has_spare(&self) -> bool {
+                match self {
+                    $($(#[$cfg])* Pool::$variant(pool) => <$driver as Driver>::has_spare(pool),)*
                 }
             }
 

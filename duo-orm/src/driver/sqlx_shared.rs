@@ -80,6 +80,10 @@ where
         pool.try_acquire()
     }
 
+    fn has_spare(pool: &Self::Pool) -> bool {
+        pool.num_idle() > 0 || pool.size() < pool.options().get_max_connections()
+    }
+
     async fn acquire(pool: &Self::Pool) -> Result<Self::Conn, String> {
         match pool.acquire().await {
             Ok(conn) => Ok(conn),
