@@ -9,6 +9,10 @@
 //! `--related` also times the same rows through eager loading (`related(|u| u.posts.joined())`)
 //! against the same hand-written query.
 //!
+//! Each round times a batch of loads (100 at N = 1, 20 at 100, 3 at 1 000), so that a sample is
+//! milliseconds long rather than one load of tens of microseconds, and the ratio printed is the
+//! median of the rounds' own ratios (each round's two sides ran back to back).
+//!
 //! Uses a temporary SQLite file, or the `duo_orm_bench` database of the servers named by
 //! `DUO_TEST_POSTGRES_URL` / `DUO_TEST_MYSQL_URL` (created by the criterion benchmark).
 
@@ -38,23 +42,32 @@ fn main() {
             assert_eq!(orm.len(), n.div_ceil(2));
         });
         // Times duo-orm's `load` (eager loading when `related`) against the raw query.
+        let loads: u32 = match n {
+            1 => 100,
+            100 => 20,
+            _ => 3,
+        };
         let measure = |related: bool| {
-            let (r, o) = harness::interleaved(rounds, |duo| {
+            let mut samples = harness::rotated(rounds, 2, |side| {
                 let raw = raw.clone();
                 example.time(async move {
-                    match (duo, related) {
-                        (false, _) => drop(std::hint::black_box(medium::load_raw(&raw).await)),
-                        (true, false) => drop(std::hint::black_box(medium::load_duo(db).await)),
-                        (true, true) => drop(std::hint::black_box(medium::load_duo_related(db).await)),
+                    for _ in 0..loads {
+                        match (side, related) {
+                            (0, _) => drop(std::hint::black_box(medium::load_raw(&raw).await)),
+                            (_, false) => drop(std::hint::black_box(medium::load_duo(db).await)),
+                            (_, true) => drop(std::hint::black_box(medium::load_duo_related(db).await)),
+                        }
                     }
                 })
             });
+            let (o, r) = (samples.pop().unwrap(), samples.pop().unwrap());
+            let ratio = harness::median_ratio((&o, &r));
+            let (r, o) = (harness::median(r) / loads, harness::median(o) / loads);
             println!(
-                "  N = {n:>5}: raw sqlx {:>8.1} µs, duo-orm {} {:>8.1} µs ({:.3} × raw sqlx)",
+                "  N = {n:>5}: raw sqlx {:>8.1} µs, duo-orm {} {:>8.1} µs ({ratio:.3} × raw sqlx)",
                 r.as_secs_f64() * 1e6,
                 if related { "related(joined)" } else { "left_join" },
                 o.as_secs_f64() * 1e6,
-                o.as_secs_f64() / r.as_secs_f64()
             );
         };
         measure(false);
