@@ -137,6 +137,10 @@ impl Engine {
         let work = async {
             let done = leased.start().control(control).await;
             leased.finish(&done);
+            if done.is_err() && matches!(control, Control::Begin(_)) {
+                // A BEGIN the server refused leaves sqlx's rollback of it queued.
+                leased.clean = false;
+            }
             done.map_err(|error| {
                 let error = control_error(control, nested, error);
                 if matches!(error, Error::ConnectionLost { .. }) && !matches!(control, Control::Begin(_)) {

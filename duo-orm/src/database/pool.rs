@@ -12,24 +12,23 @@
 //! handed out unchecked.
 //!
 //! A kept connection is still checked out of the driver's pool, so:
-//! - one is kept only while that pool could give a caller waiting on it another connection
-//!   (an idle one, or room to open one), and only when it is in a known state: no transaction
-//!   open or rolling back, no statement cut short or left unread, no error but the server's
-//!   answer to a statement;
-//! - a caller waiting on the driver's pool is woken when a connection is kept, and takes it;
+//! - one is kept only in a known state: no transaction open or rolling back, no statement cut
+//!   short or left unread, no error but the server's answer to a statement;
+//! - one is kept only while nobody waits on the driver's pool (every wait goes through
+//!   [`ConnPool::take`], which counts itself under the same lock), and while that pool could
+//!   give a newcomer another connection (an idle one, or room to open one): a connection let
+//!   go while someone waits goes back to the driver's pool, which hands it to the first waiter;
 //! - a connection goes back to the driver's pool (its ping, its lifetime and idle limits) once
-//!   it has been out of it for [`KEEP_FOR`], when it is next let go or by a sweeper task;
+//!   it has been out of it for [`KEEP_FOR`], when it is next let go or at the next tick of a
+//!   sweeper task (so within twice that);
 //! - closing the pool gives every kept connection back first.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-
-use tokio::sync::Notify;
 
 use super::*;
 
 /// How long a connection stays out of the driver's pool, kept between statements, before it
-/// goes back: the delay it adds to the pool's lifetime and idle limits.
+/// goes back (at most twice this: the sweeper looks once per period).
 pub(crate) const KEEP_FOR: Duration = Duration::from_secs(1);
 
 /// A driver's pool and the connections kept in front of it; a handle, cheap to clone.
@@ -40,26 +39,25 @@ struct Inner {
     driver: Pool,
     /// The runtime this pool's connections go back to it on (see [`Leased`]).
     home: Option<tokio::runtime::Handle>,
+    kept: Mutex<Kept>,
+}
+
+/// What [`ConnPool`] keeps, under one lock.
+#[derive(Default)]
+struct Kept {
     /// The connections kept between statements, the most recently used last.
-    kept: Mutex<Vec<Leased>>,
-    /// Wakes callers waiting on the driver's pool when a connection is kept.
-    kept_one: Notify,
-    closed: AtomicBool,
+    leases: Vec<Leased>,
+    /// How many callers wait on the driver's pool.
+    waiting: usize,
+    closed: bool,
     /// Whether the sweeper task runs.
-    sweeping: AtomicBool,
+    sweeping: bool,
 }
 
 impl ConnPool {
     /// duo-orm's pool over `driver`, whose connections go back to it on `home`.
     pub(super) fn new(driver: Pool, home: Option<tokio::runtime::Handle>) -> Self {
-        ConnPool(Arc::new(Inner {
-            driver,
-            home,
-            kept: Mutex::new(Vec::new()),
-            kept_one: Notify::new(),
-            closed: AtomicBool::new(false),
-            sweeping: AtomicBool::new(false),
-        }))
+        ConnPool(Arc::new(Inner { driver, home, kept: Mutex::default() }))
     }
 
     /// The driver's pool.
@@ -70,6 +68,10 @@ impl ConnPool {
     /// The runtime this pool's connections go back to it on.
     pub(super) fn home(&self) -> Option<&tokio::runtime::Handle> {
         self.0.home.as_ref()
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.0.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A kept connection, else an idle one of the driver's pool: unchecked, at once, if there
@@ -84,34 +86,51 @@ impl ConnPool {
     /// A kept connection (unchecked), else one the driver's pool checks or opens, waiting for
     /// one up to the pool's timeout. The error says why none could be had.
     pub(super) async fn take(&self) -> Result<Leased, String> {
-        loop {
-            // Listening before looking: a connection kept in between wakes this caller.
-            let kept_one = self.0.kept_one.notified();
-            let mut kept_one = std::pin::pin!(kept_one);
-            kept_one.as_mut().enable();
-            if let Some(kept) = self.take_kept() {
-                return Ok(kept);
+        let waiting = {
+            let mut kept = self.kept();
+            if !kept.closed
+                && let Some(lease) = kept.leases.pop()
+            {
+                return Ok(self.adopt(lease));
             }
-            let acquire = std::pin::pin!(self.0.driver.acquire());
-            match futures_util::future::select(acquire, kept_one).await {
-                futures_util::future::Either::Left((conn, _)) => return conn.map(|conn| self.lease(conn, true)),
-                futures_util::future::Either::Right(((), _)) => continue,
-            }
-        }
+            // Counted under the lock that `keep` checks it under: from here on, a connection let
+            // go goes back to the driver's pool, to its first waiter.
+            kept.waiting += 1;
+            Waiting(self)
+        };
+        let conn = self.0.driver.acquire().await;
+        drop(waiting);
+        conn.map(|conn| self.lease(conn, true))
     }
 
     /// Closes the pool: the kept connections go back to the driver's pool, which then closes,
     /// waiting for its connections to close.
     pub(super) async fn close(&self) {
-        self.0.closed.store(true, Ordering::Release);
-        drop(std::mem::take(&mut *self.0.kept.lock().unwrap_or_else(PoisonError::into_inner)));
+        let leases = {
+            let mut kept = self.kept();
+            kept.closed = true;
+            std::mem::take(&mut kept.leases)
+        };
+        // (Dropped outside the lock: each goes back to the driver's pool on its home.)
+        drop(leases);
         self.0.driver.close().await;
     }
 
     fn take_kept(&self) -> Option<Leased> {
-        let mut lease = self.0.kept.lock().unwrap_or_else(PoisonError::into_inner).pop()?;
+        let lease = {
+            let mut kept = self.kept();
+            if kept.closed {
+                return None;
+            }
+            kept.leases.pop()?
+        };
+        Some(self.adopt(lease))
+    }
+
+    /// A kept lease, handed out: it may be kept again when it ends.
+    fn adopt(&self, mut lease: Leased) -> Leased {
         lease.pool = Some(self.clone());
-        Some(lease)
+        lease
     }
 
     /// A lease of `conn`, fresh out of the driver's pool (`checked`: by a ping or a connect).
@@ -131,41 +150,59 @@ impl ConnPool {
     /// Keeps `lease` (a connection in a known state, see the module's doc) for the next
     /// statement, or hands it back when it should go to the driver's pool.
     pub(super) fn keep(&self, lease: Leased) -> std::result::Result<(), Leased> {
-        let inner = &*self.0;
-        let fits = !inner.closed.load(Ordering::Acquire)
-            && lease.out_since.elapsed() < KEEP_FOR
+        let fits = lease.out_since.elapsed() < KEEP_FOR
             && lease.conn.as_ref().is_some_and(|conn| conn.transaction_depth() == 0)
-            && inner.driver.has_spare();
+            && self.0.driver.has_spare();
         if !fits {
             return Err(lease);
         }
-        inner.kept.lock().unwrap_or_else(PoisonError::into_inner).push(lease);
-        inner.kept_one.notify_waiters();
-        if !inner.sweeping.swap(true, Ordering::AcqRel) {
+        let mut kept = self.kept();
+        if kept.closed || kept.waiting > 0 {
+            return Err(lease);
+        }
+        kept.leases.push(lease);
+        if !kept.sweeping {
+            kept.sweeping = true;
             self.sweep_later();
         }
         Ok(())
     }
 
     /// Starts the task that gives kept connections back to the driver's pool once they have
-    /// been out of it for [`KEEP_FOR`]: a program that stops running statements does not hold
-    /// them. It runs on the I/O runtime (a caller's may have no timer) and ends with the pool.
+    /// been out of it for [`KEEP_FOR`], so that a program that stops running statements does
+    /// not hold them. It runs on the I/O runtime (a caller's may have no timer) and ends when
+    /// nothing is kept (`keep` starts it again) or the pool is gone.
     fn sweep_later(&self) {
         let pool = Arc::downgrade(&self.0);
         runtime().spawn(async move {
             loop {
                 tokio::time::sleep(KEEP_FOR).await;
-                let Some(pool) = pool.upgrade() else { return };
-                let stale: Vec<Leased> = {
-                    let mut kept = pool.kept.lock().unwrap_or_else(PoisonError::into_inner);
-                    let (stale, fresh) = std::mem::take(&mut *kept).into_iter().partition(|lease| lease.out_since.elapsed() >= KEEP_FOR);
-                    *kept = fresh;
-                    stale
+                let Some(pool) = pool.upgrade().map(ConnPool) else { return };
+                let (stale, done) = {
+                    let mut kept = pool.kept();
+                    let (stale, fresh): (Vec<_>, _) =
+                        std::mem::take(&mut kept.leases).into_iter().partition(|lease| lease.out_since.elapsed() >= KEEP_FOR);
+                    kept.leases = fresh;
+                    kept.sweeping = !kept.leases.is_empty();
+                    (stale, !kept.sweeping)
                 };
                 // (Dropped outside the lock: each goes back to the driver's pool on its home.)
                 drop(stale);
+                if done {
+                    return;
+                }
             }
         });
+    }
+}
+
+/// A caller counted as waiting on the driver's pool, until this drops (also when its future is
+/// cancelled).
+struct Waiting<'a>(&'a ConnPool);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.kept().waiting -= 1;
     }
 }
 
@@ -174,19 +211,35 @@ mod tests {
     use super::*;
 
     fn kept(pool: &ConnPool) -> usize {
-        pool.0.kept.lock().unwrap().len()
+        pool.kept().leases.len()
     }
 
-    /// A connection whose statement ended cleanly is kept for the next one, goes back to the
-    /// driver's pool once idle for [`KEEP_FOR`], and is never kept out of a pool that has no
-    /// other connection to give a waiter.
+    /// A SQLite file for one test, and its URL.
+    struct File(std::path::PathBuf);
+
+    impl File {
+        fn new(name: &str) -> (Self, String) {
+            let path = std::env::temp_dir().join(format!("duo_orm_{name}_{}.db", std::process::id()));
+            std::fs::File::create(&path).unwrap();
+            let url = format!("sqlite://{}", path.display());
+            (File(path), url)
+        }
+    }
+
+    impl Drop for File {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+            }
+        }
+    }
+
+    /// A connection whose statement ended cleanly is kept for the next one, and goes back to
+    /// the driver's pool once idle for [`KEEP_FOR`], and at once when the pool closes.
     #[tokio::test]
     async fn connections_are_kept_between_statements_and_given_back_when_idle() {
-        let path = std::env::temp_dir().join(format!("duo_orm_kept_{}.db", std::process::id()));
-        std::fs::File::create(&path).unwrap();
-        let url = format!("sqlite://{}", path.display());
-
-        let db = Database::new(url.clone()).max_connections(2);
+        let (_file, url) = File::new("kept");
+        let db = Database::new(url).max_connections(2);
         db.execute_raw("SELECT 1").await.unwrap();
         let engine = db.engine().unwrap();
         assert_eq!(kept(&engine.pool), 1, "kept after a statement");
@@ -198,15 +251,40 @@ mod tests {
         assert_eq!(kept(&engine.pool), 0, "given back to the driver's pool once idle");
         db.execute_raw("SELECT 1").await.unwrap();
         assert_eq!(kept(&engine.pool), 1);
-        tokio::time::timeout(Duration::from_secs(10), db.disconnect()).await.expect("closing gives the kept one back").unwrap();
+        // Well within KEEP_FOR: only closing gives the kept one back this soon.
+        let closing = tokio::time::timeout(KEEP_FOR / 2, db.disconnect()).await;
+        closing.expect("closing gives the kept connection back at once").unwrap();
         assert_eq!(kept(&engine.pool), 0);
+    }
+
+    /// No connection is kept while a caller waits on the driver's pool, out of a pool with no
+    /// other connection to give, or in an unknown state.
+    #[tokio::test]
+    async fn connections_are_not_kept_when_someone_may_need_them_or_their_state_is_unknown() {
+        let (_file, url) = File::new("not_kept");
+        let db = Database::new(url.clone()).max_connections(3);
+        db.execute_raw("SELECT 1").await.unwrap();
+        let pool = db.engine().unwrap().pool.clone();
+        let lease = pool.try_take().expect("the kept connection");
+        let waiting = {
+            pool.kept().waiting += 1;
+            Waiting(&pool)
+        };
+        drop(lease);
+        assert_eq!(kept(&pool), 0, "let go while a caller waits: back to the driver's pool, for it");
+        drop(waiting);
+        db.execute_raw("SELECT 1").await.unwrap();
+        assert_eq!(kept(&pool), 1, "kept again once nobody waits");
+
+        // Rows left unread: decoding the first failed, so the statement stopped early.
+        let unread = db.fetch_scalar(Statement::raw("SELECT 'x' UNION ALL SELECT 'y' UNION ALL SELECT 'z'".into())).await;
+        assert!(unread.is_err());
+        assert_eq!(kept(&pool), 0, "a statement stopped before its last row is not kept");
+        db.disconnect().await.unwrap();
 
         let single = Database::new(url).max_connections(1);
         single.execute_raw("SELECT 1").await.unwrap();
         assert_eq!(kept(&single.engine().unwrap().pool), 0, "the pool's only connection is never kept out of it");
         single.disconnect().await.unwrap();
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
     }
 }
