@@ -226,7 +226,7 @@ async fn a_small_pool_serves_every_caller() {
             .await
             .unwrap();
         let db: &'static Database =
-            Box::leak(Box::new(Database::new(t.url.clone()).max_connections(2).acquire_timeout(Duration::from_millis(900))));
+            Box::leak(Box::new(Database::new(t.url.clone()).max_connections(2).acquire_timeout(Duration::from_millis(1500))));
         db.register::<User>();
         let tasks = (0..8i64).map(|task| {
             tokio::spawn(async move {
